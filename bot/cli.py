@@ -1,0 +1,165 @@
+"""The `cuibao` command line. Exit codes: 0 ok, 1 invalid input (message on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import LANGUAGES, Catalogue
+from bot.render import render_schedule, schedule_json
+from domain.plan import Plan
+from domain.plan_toml import PlanError, parse_plan
+from scheduler.calendar import WorkdayCalendar
+from scheduler.deadlines import expand_plan
+
+
+class UsageError(Exception):
+    """Invalid input: printed on stderr, exit code 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="config file (default: $CUIBAO_CONFIG or ./config.toml)")
+    common.add_argument("--lang", choices=LANGUAGES, help="language of messages (default: config)")
+    parser = argparse.ArgumentParser(prog="cuibao", parents=[common],
+                                     description="催报 cuibao: campaign reporting bot")
+    commands = parser.add_subparsers(title="commands")
+
+    plan = commands.add_parser("plan", help="check, load or extract campaign plans")
+    plan_commands = plan.add_subparsers(title="plan commands")
+    check = plan_commands.add_parser("check", parents=[common],
+                                     help="validate a plan file and print its deadlines")
+    check.add_argument("plan", type=Path)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--now", help=argparse.SUPPRESS)  # tests: bounds open-ended rules
+    check.set_defaults(run=_plan_check)
+    load = plan_commands.add_parser("load", parents=[common],
+                                    help="store a plan, or apply an edited one")
+    load.add_argument("plan", type=Path)
+    load.set_defaults(run=_plan_load)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(title="db commands")
+    upgrade = db_commands.add_parser("upgrade", parents=[common],
+                                     help="create or migrate the schema to the latest revision")
+    upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        raise UsageError(Catalogue(args.lang or "zh-CN").text("cli.config_error", args.lang,
+                                                               detail=str(exc))) from None
+
+
+def _catalogue(args: argparse.Namespace, settings: Settings | None = None) -> Catalogue:
+    return Catalogue(args.lang or (settings.bot.language if settings else "zh-CN"))
+
+
+def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
+    """Parse a plan file, turning every problem into one line naming file, place and cause."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(catalogue.text("cli.not_found", path=str(path))) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        message = catalogue.text("plan.file_unreadable", detail=str(exc))
+        raise UsageError(f"{path}: {message}") from None
+    try:
+        return parse_plan(text, str(path)), text
+    except PlanError as exc:
+        message = catalogue.text(f"plan.{exc.code}", **exc.params)
+        raise UsageError(catalogue.text("plan.error", source=exc.source, where=exc.where,
+                                        message=message)) from None
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    if getattr(args, "now", None):
+        return datetime.fromisoformat(args.now).astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def _plan_check(args: argparse.Namespace) -> int:
+    settings = _settings(args) if args.config else None
+    catalogue = _catalogue(args, settings)
+    plan, _ = read_plan(args.plan, catalogue)
+    overrides = settings.calendar.overrides() if settings else None
+    calendar = WorkdayCalendar(*(o for o in (overrides, plan.calendar) if o is not None))
+    expansion = expand_plan(plan, _now(args), calendar)
+    if args.json:
+        print(json.dumps(schedule_json(plan, expansion, catalogue), ensure_ascii=False, indent=2))
+    else:
+        print(render_schedule(plan, expansion, catalogue))
+    return 0
+
+
+def _run_async(factory: Callable[[], Any]) -> Any:
+    return asyncio.run(factory())
+
+
+def _plan_load(args: argparse.Namespace) -> int:
+    from services.plans import load_plan
+    from storage.database import Database
+
+    settings = _settings(args)
+    catalogue = _catalogue(args, settings)
+    plan, text = read_plan(args.plan, catalogue)
+
+    async def go() -> Any:
+        async with Database.open(settings.database_url) as db:
+            return await load_plan(db.sessions, plan, str(args.plan), text, datetime.now(UTC),
+                                   settings.calendar.overrides())
+
+    report = _run_async(go)
+    key = "load.unchanged" if report.unchanged else "load.done"
+    print(catalogue.text(key, **vars(report)))
+    for w in report.warnings:
+        print("  ! " + catalogue.text(f"warning.{w.code}", **w.params))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage.database import Database
+
+    settings = _settings(args)
+
+    async def go() -> str | None:
+        async with Database.open(settings.database_url) as db:
+            return await db.revision()
+
+    revision = _run_async(go)
+    print(_catalogue(args, settings).text("db.upgraded", revision=revision,
+                                          url=_redact(settings.database_url)))
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

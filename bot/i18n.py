@@ -1,0 +1,71 @@
+"""The message catalogue: every user-facing text, in gettext .po files read with Babel.
+
+Message ids are stable keys (``invalid.not_a_number``), so a text can be reworded in one
+language without touching code or the other language. zh-CN is the default; a key
+missing from a language falls back to zh-CN, then to the key itself (never a crash).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from babel.messages.pofile import read_po
+
+LOCALES = Path(__file__).with_name("locales")
+DEFAULT_LANGUAGE = "zh-CN"
+LANGUAGES = ("zh-CN", "en")
+_BABEL_LOCALE = {"zh-CN": "zh_Hans_CN", "en": "en"}
+
+
+def normalise_language(code: str | None) -> str:
+    """Map a Telegram `language_code` or a config value onto a supported language."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    code = code.replace("_", "-").lower()
+    if code.startswith("zh"):
+        return "zh-CN"
+    if code.startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+@cache
+def _messages(language: str) -> dict[str, str]:
+    path = LOCALES / f"{language.replace('-', '_')}.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=_BABEL_LOCALE[language])
+    return {str(msg.id): str(msg.string) for msg in catalog if msg.id and msg.string}
+
+
+class Catalogue:
+    def __init__(self, default_language: str = DEFAULT_LANGUAGE) -> None:
+        self.default = normalise_language(default_language)
+
+    def text(self, key: str, language: str | None = None, /, **params: Any) -> str:
+        lang = normalise_language(language) if language else self.default
+        template = _messages(lang).get(key) or _messages(DEFAULT_LANGUAGE).get(key) or key
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def has(self, key: str) -> bool:
+        return key in _messages(DEFAULT_LANGUAGE)
+
+    def date(self, day: date, language: str | None = None) -> str:
+        lang = normalise_language(language) if language else self.default
+        if lang == "zh-CN":
+            return f"{day.year}年{day.month}月{day.day}日"
+        return format_date(day, "medium", locale=_BABEL_LOCALE[lang])
+
+    def when(self, instant: datetime, language: str | None = None) -> str:
+        """An instant as people read a deadline: 12月15日(周四) 17:30 / Thu 15 Dec 17:30."""
+        lang = normalise_language(language) if language else self.default
+        if lang == "zh-CN":
+            weekday = "一二三四五六日"[instant.isoweekday() - 1]
+            return f"{instant.month}月{instant.day}日(周{weekday}) {instant:%H:%M}"
+        return format_datetime(instant, "EEE d MMM HH:mm", locale=_BABEL_LOCALE[lang])

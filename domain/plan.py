@@ -1,0 +1,185 @@
+"""A campaign plan as plain data: who reports what, by which rule, on which form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from enum import StrEnum
+
+from domain.forms import Form
+
+
+class Cadence(StrEnum):
+    ONCE = "once"
+    WEEKLY = "weekly"
+    DAILY = "daily"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    RELATIVE = "relative"
+
+
+LAST_DAY = -1
+"""`day` value meaning the last day of the month (每月月底前)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive range of local dates; `end` None means open-ended."""
+
+    start: date
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class PeriodRule:
+    """How to derive the statistics period reported at one occurrence.
+
+    `kind` is one of:
+    - "cutoff": from `start_day` of the previous month to `end_day` of the due month
+      (上月26日至本月25日); when start_day <= end_day both are in the due month;
+    - "previous_month", "previous_quarter", "previous_year": the whole calendar period
+      before the one the deadline falls in;
+    - "current_month": the calendar month the deadline falls in.
+    """
+
+    kind: str
+    start_day: int | None = None
+    end_day: int | None = None
+
+
+@dataclass(frozen=True)
+class Once:
+    dates: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class Weekly:
+    weekday: int  # ISO: 1 = Monday … 7 = Sunday
+    window: Window
+
+
+@dataclass(frozen=True)
+class Daily:
+    windows: tuple[Window, ...]
+    workdays_only: bool = False
+
+
+@dataclass(frozen=True)
+class Monthly:
+    day: int  # 1..31, or LAST_DAY; a day past the month's end falls on its last day
+    window: Window
+    period: PeriodRule | None = None
+
+
+@dataclass(frozen=True)
+class Quarterly:
+    months: tuple[int, ...]  # the months of the year in which it falls, e.g. (1, 4, 7, 10)
+    day: int
+    window: Window
+    period: PeriodRule | None = None
+
+
+@dataclass(frozen=True)
+class Yearly:
+    month: int
+    day: int
+    window: Window
+    period: PeriodRule | None = None
+
+
+@dataclass(frozen=True)
+class Relative:
+    offset: int
+    workdays: bool
+    anchor: date
+    anchor_label: str = ""
+
+
+Schedule = Once | Weekly | Daily | Monthly | Quarterly | Yearly | Relative
+
+
+def cadence_of(schedule: Schedule) -> Cadence:
+    return _CADENCES[type(schedule)]
+
+
+_CADENCES: dict[type, Cadence] = {
+    Once: Cadence.ONCE,
+    Weekly: Cadence.WEEKLY,
+    Daily: Cadence.DAILY,
+    Monthly: Cadence.MONTHLY,
+    Quarterly: Cadence.QUARTERLY,
+    Yearly: Cadence.YEARLY,
+    Relative: Cadence.RELATIVE,
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    group: str = ""  # e.g. 市场监管所 / 股室 / 成员单位, for grouping in lists and exports
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    window: Window
+
+
+@dataclass(frozen=True)
+class Obligation:
+    id: str
+    title: str
+    form: str
+    schedule: Schedule
+    time: time
+    units: tuple[str, ...] | None = None  # None: every unit of the campaign
+    recipient: str = ""
+    note: str = ""
+    reminders: tuple[str, ...] | None = None  # reminder policy override, parsed by scheduler
+
+    @property
+    def cadence(self) -> Cadence:
+        return cadence_of(self.schedule)
+
+    def applies_to(self, unit_id: str) -> bool:
+        return self.units is None or unit_id in self.units
+
+
+@dataclass(frozen=True)
+class CalendarOverrides:
+    """Days that the plan declares working or non-working, beating any calendar data."""
+
+    workdays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    name: str
+    office: str
+    coordinator: str
+    issued: date
+    timezone: str
+    period: Window
+    default_time: time
+    phases: tuple[Phase, ...]
+    units: tuple[Unit, ...]
+    forms: dict[str, Form]
+    obligations: tuple[Obligation, ...]
+    calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
+    template: str | None = None
+
+    def unit(self, unit_id: str) -> Unit:
+        return next(u for u in self.units if u.id == unit_id)
+
+    def obligation(self, obligation_id: str) -> Obligation:
+        return next(o for o in self.obligations if o.id == obligation_id)
+
+    def units_for(self, obligation: Obligation) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if obligation.applies_to(u.id))

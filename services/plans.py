@@ -1,0 +1,155 @@
+"""Use cases around plans: load (or reload) a plan into the database."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.plan import CalendarOverrides, Plan
+from scheduler.calendar import WorkdayCalendar
+from scheduler.deadlines import Expansion, Notice, expand_plan
+from storage import models as m
+from storage.repositories import CampaignRepo, DeadlineRepo, ObligationRepo, UnitRepo
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    campaign: str
+    version: int
+    unchanged: bool
+    units_added: int = 0
+    units_retired: int = 0
+    deadlines_added: int = 0
+    deadlines_updated: int = 0
+    deadlines_removed: int = 0
+    deadlines_cancelled: int = 0
+    warnings: tuple[Notice, ...] = ()
+
+
+async def load_plan(
+    sessions: async_sessionmaker[AsyncSession],
+    plan: Plan,
+    source_name: str,
+    source_text: str,
+    now: datetime,
+    calendar_overrides: CalendarOverrides | None = None,
+) -> LoadReport:
+    """Store a plan, or apply an edited one: future deadlines follow the new text, past
+    ones and everything submitted stay as they were. One transaction: all or nothing."""
+    calendar = WorkdayCalendar(calendar_overrides or CalendarOverrides(), plan.calendar)
+    expansion = expand_plan(plan, now, calendar)
+    digest = hashlib.sha256(source_text.encode()).hexdigest()
+    async with sessions.begin() as s:
+        campaigns = CampaignRepo(s)
+        campaign = await campaigns.by_code(plan.id)
+        if campaign is None:
+            campaign = await campaigns.add(_new_campaign(plan, now))
+            version = 1
+        else:
+            latest = await campaigns.latest_plan(campaign.id)
+            if latest is not None and latest.sha256 == digest:
+                return LoadReport(plan.id, latest.version, True, warnings=expansion.warnings)
+            version = (latest.version + 1) if latest else 1
+            _update_campaign(campaign, plan, version, now)
+        await campaigns.add_plan_version(m.PlanVersion(
+            campaign_id=campaign.id, version=version, source_name=source_name,
+            source_text=source_text, sha256=digest, loaded_at=now))
+        added, retired = await _sync_units(s, campaign.id, plan)
+        obligation_ids = await _sync_obligations(s, campaign.id, plan)
+        counts = await _sync_deadlines(s, campaign.id, version, expansion, obligation_ids, now)
+    return LoadReport(plan.id, version, False, added, retired, *counts,
+                      warnings=expansion.warnings)
+
+
+def _new_campaign(plan: Plan, now: datetime) -> m.Campaign:
+    return m.Campaign(code=plan.id, name=plan.name, office=plan.office,
+                      coordinator=plan.coordinator, timezone=plan.timezone,
+                      start=plan.period.start, end=plan.period.end, current_version=1,
+                      created_at=now, updated_at=now)
+
+
+def _update_campaign(c: m.Campaign, plan: Plan, version: int, now: datetime) -> None:
+    c.name, c.office, c.coordinator = plan.name, plan.office, plan.coordinator
+    c.timezone, c.start, c.end = plan.timezone, plan.period.start, plan.period.end
+    c.current_version, c.updated_at = version, now
+
+
+async def _sync_units(s: AsyncSession, campaign_id: int, plan: Plan) -> tuple[int, int]:
+    repo = UnitRepo(s)
+    existing = {u.code: u for u in await repo.of_campaign(campaign_id)}
+    new_rows, changed = [], []
+    for position, unit in enumerate(plan.units):
+        row = {"name": unit.name, "group": unit.group, "position": position, "active": True}
+        if unit.id in existing:
+            changed.append({"id": existing[unit.id].id, **row})
+        else:
+            new_rows.append({"campaign_id": campaign_id, "code": unit.id, **row})
+    wanted = {u.id for u in plan.units}
+    # A unit dropped from the plan is retired, not deleted: its submissions stay visible.
+    retired = [{"id": u.id, "active": False} for code, u in existing.items()
+               if code not in wanted and u.active]
+    await repo.insert_many(new_rows)
+    await repo.update_many(changed + retired)
+    return len(new_rows), len(retired)
+
+
+async def _sync_obligations(s: AsyncSession, campaign_id: int, plan: Plan) -> dict[str, int]:
+    repo = ObligationRepo(s)
+    existing = {o.code: o for o in await repo.of_campaign(campaign_id)}
+    new_rows, changed = [], []
+    for position, ob in enumerate(plan.obligations):
+        row = {"title": ob.title, "form_code": ob.form, "cadence": ob.cadence.value,
+               "local_time": ob.time, "unit_codes": list(ob.units) if ob.units else None,
+               "position": position, "active": True}
+        if ob.id in existing:
+            changed.append({"id": existing[ob.id].id, **row})
+        else:
+            new_rows.append({"campaign_id": campaign_id, "code": ob.id, **row})
+    wanted = {o.id for o in plan.obligations}
+    retired = [{"id": o.id, "active": False} for code, o in existing.items() if code not in wanted]
+    await repo.insert_many(new_rows)
+    await repo.update_many(changed + retired)
+    return {o.code: o.id for o in await repo.of_campaign(campaign_id)}
+
+
+async def _sync_deadlines(s: AsyncSession, campaign_id: int, version: int,
+                          expansion: Expansion, obligation_ids: dict[str, int], now: datetime
+                          ) -> tuple[int, int, int, int]:
+    repo = DeadlineRepo(s)
+    code_of = {v: k for k, v in obligation_ids.items()}
+    existing = {(code_of[d.obligation_id], d.key): d for d in await repo.of_campaign(campaign_id)}
+    new_rows, changed = [], []
+    for d in expansion.deadlines:
+        row = {"seq": d.seq, "due_at": d.due, "cancelled": False, "plan_version": version,
+               "period_start": d.period[0] if d.period else None,
+               "period_end": d.period[1] if d.period else None}
+        old = existing.pop((d.obligation_id, d.key), None)
+        if old is None:
+            new_rows.append({"campaign_id": campaign_id,
+                             "obligation_id": obligation_ids[d.obligation_id],
+                             "key": d.key, **row})
+        elif _differs(old, row) and (old.due_at > now or d.due > now):
+            # Past deadlines are history; only one the edit moves into the future changes.
+            changed.append({"id": old.id, **row})
+    gone = [d for d in existing.values() if d.due_at > now and not d.cancelled]
+    attached = await repo.with_submissions([d.id for d in gone])
+    removable = [d.id for d in gone if d.id not in attached]
+    cancelled = [{"id": d.id, "cancelled": True, "plan_version": version}
+                 for d in gone if d.id in attached]
+    await repo.insert_many(new_rows)
+    await repo.update_many(changed + cancelled)
+    await repo.delete_many(removable)
+    return len(new_rows), len(changed), len(removable), len(cancelled)
+
+
+def _differs(old: m.Deadline, row: dict[str, object]) -> bool:
+    return any(getattr(old, k) != v for k, v in row.items() if k != "plan_version")
+
+
+async def campaign_codes(sessions: async_sessionmaker[AsyncSession]) -> Sequence[str]:
+    async with sessions() as s:
+        return [c.code for c in await CampaignRepo(s).all()]
