@@ -15,7 +15,8 @@ from scheduler.deadlines import expand_plan, month_day
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "examples" / "plans"
-ANNOTATIONS = ROOT.parent / "shared" / "annotations"
+SHARED = ROOT.parent / "shared" / "annotations"
+ANNOTATIONS = SHARED if SHARED.is_dir() else ROOT / "tests" / "data" / "seeds"
 EXAMPLES = {
     "daguan-2017-anticounterfeit.toml": "000_120f0acc1c4bbbb9.expected.json",
     "huimin-2020-market-rectification.toml": "003_92cce0ee415a548c.expected.json",
