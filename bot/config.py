@@ -90,7 +90,8 @@ class ConfigError(Exception):
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read the config file (explicit path, $CUIBAO_CONFIG, ./config.toml, or defaults)."""
     env = dict(os.environ) if env is None else env
-    chosen = path or env.get(CONFIG_ENV) or ("config.toml" if Path("config.toml").is_file() else None)
+    local = "config.toml" if Path("config.toml").is_file() else None
+    chosen = path or env.get(CONFIG_ENV) or local
     data: dict[str, object] = {}
     base_dir = Path.cwd()
     if chosen:

@@ -153,3 +153,20 @@ def _differs(old: m.Deadline, row: dict[str, object]) -> bool:
 async def campaign_codes(sessions: async_sessionmaker[AsyncSession]) -> Sequence[str]:
     async with sessions() as s:
         return [c.code for c in await CampaignRepo(s).all()]
+
+
+class PlanService:
+    """Plan use cases bound to the app's database and calendar settings."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 calendar_overrides: CalendarOverrides | None = None) -> None:
+        self.sessions = sessions
+        self.calendar_overrides = calendar_overrides
+
+    async def load(self, plan: Plan, source_name: str, source_text: str, now: datetime
+                   ) -> LoadReport:
+        return await load_plan(self.sessions, plan, source_name, source_text, now,
+                               self.calendar_overrides)
+
+    async def campaign_codes(self) -> Sequence[str]:
+        return await campaign_codes(self.sessions)

@@ -1,0 +1,144 @@
+"""The composition root: the only place that wires settings, storage, services and Telegram."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.context import AppServices, CustomContext, install
+from bot.i18n import Catalogue
+from bot.notifier import TelegramNotifier
+from bot.updates import PerChatUpdateProcessor
+from handlers import coordinator, errors, liaison, routing, start
+from handlers.menus import set_default_menus, set_menu_for
+from services.access import AccessService
+from services.catalog import PlanRegistry
+from services.coordination import CoordinationService
+from services.plans import PlanService
+from services.reports import ReportService, UploadLimits
+from storage.database import Database
+from storage.filestore import FileStore
+
+log = logging.getLogger("cuibao")
+
+Clock = Callable[[], datetime]
+CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_application(settings: Settings, *, clock: Clock = utc_now,
+                      database: Database | None = None) -> CuibaoApp:
+    """Build the Application; the database opens in post_init and closes in post_shutdown
+    unless one is handed in (tests, the demo)."""
+    if settings.token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    limits = settings.rate_limit
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.bot.api_base_url)
+        .base_file_url(settings.bot.api_file_url)
+        .local_mode(settings.bot.local_mode)
+        .context_types(ContextTypes(context=CustomContext))
+        .rate_limiter(AIORateLimiter(overall_max_rate=limits.overall_per_second,
+                                     overall_time_period=1, max_retries=limits.max_retries))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .post_init(_post_init(settings, clock, database))
+        .post_shutdown(_post_shutdown(database is None))
+    )
+    application: CuibaoApp = builder.build()
+    register_handlers(application)
+    return application
+
+
+def register_handlers(app: CuibaoApp) -> None:
+    private = filters.ChatType.PRIVATE
+    commands = {
+        "start": start.start, "help": start.help_command, "language": start.language,
+        "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
+        "status": coordinator.status, "missing": coordinator.missing,
+        "remind": coordinator.remind, "review": coordinator.review,
+        "units": coordinator.units, "invite": coordinator.invite,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=private))
+    app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(routing.on_button))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
+    app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
+                                   liaison.on_file))
+    app.add_handler(MessageHandler(private, start.stranger_or_hint))
+    app.add_error_handler(errors.on_error)
+
+
+def _post_init(settings: Settings, clock: Clock, database: Database | None
+               ) -> Callable[[CuibaoApp], Any]:
+    async def post_init(app: CuibaoApp) -> None:
+        db = database
+        if db is None:
+            db_context = Database.open(settings.database_url)
+            db = await db_context.__aenter__()
+            app.bot_data["cuibao.db_context"] = db_context
+        install(app, make_services(settings, db, clock, TelegramNotifier(app.bot),
+                                   app.bot.username))
+        catalogue = Catalogue(settings.bot.language)
+        await set_default_menus(app.bot, catalogue)
+        for user_id in settings.bot.coordinators:
+            await set_menu_for(app.bot, user_id, True, catalogue)
+    return post_init
+
+
+def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
+    async def post_shutdown(app: CuibaoApp) -> None:
+        context = app.bot_data.pop("cuibao.db_context", None)
+        if owns_database and context is not None:
+            await context.__aexit__(None, None, None)
+    return post_shutdown
+
+
+def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
+                  bot_username: str = "") -> AppServices:
+    plans = PlanRegistry()
+    limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
+                          frozenset(e.lower() for e in settings.files.extensions))
+    return AppServices(
+        settings=settings,
+        catalogue=Catalogue(settings.bot.language),
+        access=AccessService(db.sessions, [str(i) for i in settings.bot.coordinators]),
+        reports=ReportService(db.sessions, plans, FileStore(settings.files_dir), limits),
+        coordination=CoordinationService(db.sessions),
+        plans=PlanService(db.sessions, settings.calendar.overrides()),
+        notifier=notifier,
+        clock=clock,
+        bot_username=bot_username,
+    )
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted: long polling by default, a webhook when configured."""
+    app = build_application(settings)
+    if settings.bot.mode == "webhook":
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
+                        webhook_url=settings.bot.webhook_url, secret_token=secret,
+                        allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

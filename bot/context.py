@@ -1,0 +1,46 @@
+"""Typed access to the app's services from handlers (no string keys scattered around)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Catalogue
+from services.access import AccessService
+from services.coordination import CoordinationService
+from services.plans import PlanService
+from services.ports import Notifier
+from services.reports import ReportService
+
+_KEY = "cuibao.services"
+
+
+@dataclass
+class AppServices:
+    settings: Settings
+    catalogue: Catalogue
+    access: AccessService
+    reports: ReportService
+    coordination: CoordinationService
+    plans: PlanService
+    notifier: Notifier
+    clock: Callable[[], datetime]
+    bot_username: str = field(default="")
+
+
+class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
+                                    dict[Any, Any]]):
+    @property
+    def services(self) -> AppServices:
+        services: AppServices = self.bot_data[_KEY]
+        return services
+
+
+def install(application: Application[Any, Any, Any, Any, Any, Any],
+            services: AppServices) -> None:
+    application.bot_data[_KEY] = services

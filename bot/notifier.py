@@ -1,0 +1,42 @@
+"""The sending edge: messages to people, over Telegram, with the platform's errors mapped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from services.ports import Button, Delivery
+
+log = logging.getLogger(__name__)
+
+
+def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)
+                                  for b in row] for row in buttons])
+
+
+class TelegramNotifier:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, external_id: str, text: str,
+                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+        try:
+            await self.bot.send_message(int(external_id), text, reply_markup=keyboard(buttons))
+        except Forbidden:
+            return Delivery.BLOCKED
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return Delivery.BLOCKED
+            log.warning("message to %s refused: %s", external_id, exc.message)
+            return Delivery.FAILED
+        except (RetryAfter, NetworkError, TelegramError) as exc:
+            # The rate limiter already retried; what reaches here is a lasting failure.
+            log.warning("message to %s failed: %s", external_id, exc)
+            return Delivery.FAILED
+        return Delivery.SENT

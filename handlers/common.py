@@ -1,0 +1,116 @@
+"""What every handler needs: who is talking, in which language, and how to answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.context import AppServices, CustomContext
+from bot.i18n import Catalogue
+from services.access import Actor
+
+# Callback payloads: a short prefix, then integer ids or a field id. Anything else is refused.
+CALLBACK = re.compile(
+    r"^([a-z]{1,6}):([0-9]{1,12})(?::([A-Za-z0-9_.-]{1,40}))?(?::([0-9]{1,3}))?$")
+
+
+@dataclass(frozen=True)
+class Payload:
+    prefix: str
+    id: int
+    field: str | None
+    index: int | None
+
+
+def parse_callback(data: str | None) -> Payload | None:
+    m = CALLBACK.fullmatch(data or "")
+    if not m:
+        return None
+    return Payload(m.group(1), int(m.group(2)), m.group(3),
+                   int(m.group(4)) if m.group(4) is not None else None)
+
+
+def callback(prefix: str, ident: int, field: str | None = None, index: int | None = None) -> str:
+    parts = [prefix, str(ident)]
+    if field is not None:
+        parts.append(field)
+    if index is not None:
+        parts.append(str(index))
+    return ":".join(parts)
+
+
+@dataclass
+class Turn:
+    """One update being handled: the actor, their language and a way to speak to them."""
+
+    update: Update
+    context: CustomContext
+    actor: Actor
+    language: str
+    now: datetime
+
+    @property
+    def services(self) -> AppServices:
+        return self.context.services
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.context.services.catalogue
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalogue.text(key, self.language, **params)
+
+    async def say(self, text: str, buttons: Sequence[Sequence[tuple[str, str]]] = ()
+                  ) -> Message | None:
+        markup = keyboard(buttons)
+        query = self.update.callback_query
+        if query is not None and query.message is not None:
+            return await self.context.bot.send_message(query.message.chat.id, text,
+                                                       reply_markup=markup)
+        message = self.update.effective_message
+        if message is None:
+            return None
+        return await message.reply_text(text, reply_markup=markup)
+
+    async def edit_or_say(self, text: str, buttons: Sequence[Sequence[tuple[str, str]]] = ()
+                          ) -> None:
+        """Replace the message whose button was tapped (keeps the chat short on a phone)."""
+        query = self.update.callback_query
+        if query is not None and query.message is not None:
+            await query.edit_message_text(text, reply_markup=keyboard(buttons))
+        else:
+            await self.say(text, buttons)
+
+
+def keyboard(buttons: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in buttons if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def turn(update: Update, context: CustomContext) -> Turn | None:
+    """Identify the sender; None for updates without a person (channel posts and such)."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None
+    services = context.services
+    now = services.clock()
+    actor = await services.access.identify(str(user.id), user.full_name, None, now)
+    language = actor.language or services.settings.bot.language
+    return Turn(update, context, actor, language, now)
+
+
+async def refuse_stranger(t: Turn) -> None:
+    """One short polite answer that says nothing about campaigns or units."""
+    await t.say(t.t("access.stranger"))
+
+
+async def answer_query(update: Update, text: str | None = None) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)

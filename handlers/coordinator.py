@@ -1,0 +1,255 @@
+"""Coordinators: status, who is missing, nudging them, returning a submission, units,
+invitations. Every deadline or submission id from a button is checked against the
+campaigns this person coordinates."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CustomContext
+from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
+from handlers.views import counts_line, deadline_label, state_label
+from services.catalog import DeadlineView
+from services.coordination import CampaignRef, UnitLine
+from services.ports import Button, Delivery
+
+_REVIEW_KEY = "review_submission"
+
+
+async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
+    t = await turn(update, context)
+    if t is None:
+        return None
+    if not t.actor.is_coordinator:
+        await answer_query(update)
+        if t.actor.is_known:
+            await t.say(t.t("access.coordinators_only"))
+        else:
+            await refuse_stranger(t)
+        return None
+    return t
+
+
+async def _campaign(t: Turn) -> CampaignRef | None:
+    code = t.context.args[0] if t.context.args else None
+    campaign = await t.services.coordination.campaign(t.actor, code)
+    if campaign is None:
+        await t.say(t.t("coord.no_campaign"))
+    return campaign
+
+
+async def status(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (campaign := await _campaign(t)) is None:
+        return
+    lines = await t.services.coordination.overview(campaign.id, t.now)
+    if not lines:
+        await t.say(t.t("coord.no_deadlines", campaign=campaign.name))
+        return
+    text = [t.t("status.header", campaign=campaign.name)]
+    buttons = []
+    for i, line in enumerate(lines, start=1):
+        text.append(f"{i}. {deadline_label(t, line.deadline)}\n   {counts_line(t, line.counts)}")
+        buttons.append((str(i), callback("st", line.deadline.deadline_id)))
+    text.append(t.t("status.tap"))
+    await t.say("\n".join(text), [buttons[i:i + 6] for i in range(0, len(buttons), 6)])
+
+
+def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
+    out = [deadline_label(t, deadline)]
+    for x in lines:
+        at = (t.catalogue.when(x.submitted_at.astimezone(deadline.due.tzinfo), t.language)
+              if x.submitted_at else "")
+        nil = " · " + t.t("mine.nil") if x.nil else ""
+        out.append(f"· {x.unit_name}:{state_label(t, x.state)}{nil} {at}".rstrip())
+    return "\n".join(out)
+
+
+async def on_button(update: Update, context: CustomContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    t = await _coordinator(update, context)
+    if t is None:
+        return
+    await query.answer()
+    payload = parse_callback(query.data)
+    coordination = t.services.coordination
+    if payload is None:
+        await t.say(t.t("problem.stale"))
+        return
+    match payload.prefix:
+        case "st":
+            found = await coordination.units_of_deadline(t.actor, payload.id, t.now)
+            if found is None:
+                await t.say(t.t("problem.stale"))
+                return
+            deadline, lines = found
+            buttons = [[(t.t("button.remind_missing"), callback("rm", payload.id)),
+                        (t.t("button.review"), callback("rvl", payload.id))]]
+            await t.say(_unit_lines(t, deadline, lines), buttons)
+        case "rm":
+            await _confirm_remind(t, payload.id)
+        case "rmok":
+            await _remind(t, payload.id)
+        case "rvl":
+            await _review_list(t, payload.id)
+        case "rv" if context.user_data is not None:
+            context.user_data[_REVIEW_KEY] = payload.id
+            await t.say(t.t("review.ask_comment"))
+        case _:
+            await t.say(t.t("problem.stale"))
+
+
+async def _current(t: Turn) -> int | None:
+    campaign = await _campaign(t)
+    if campaign is None:
+        return None
+    deadline_id = await t.services.coordination.current_deadline(campaign.id, t.now)
+    if deadline_id is None:
+        await t.say(t.t("coord.no_deadlines", campaign=campaign.name))
+    return deadline_id
+
+
+async def missing(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (deadline_id := await _current(t)) is None:
+        return
+    found = await t.services.coordination.missing(t.actor, deadline_id, t.now)
+    if found is None:
+        return
+    deadline, lines = found
+    if not lines:
+        await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
+        return
+    text = t.t("missing.header", what=deadline_label(t, deadline), count=len(lines))
+    text += "\n" + "\n".join(f"· {x.unit_name}({state_label(t, x.state)})" for x in lines)
+    await t.say(text, [[(t.t("button.remind_missing"), callback("rm", deadline_id))]])
+
+
+async def remind(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (deadline_id := await _current(t)) is None:
+        return
+    await _confirm_remind(t, deadline_id)
+
+
+async def _confirm_remind(t: Turn, deadline_id: int) -> None:
+    found = await t.services.coordination.missing(t.actor, deadline_id, t.now)
+    if found is None:
+        await t.say(t.t("problem.stale"))
+        return
+    deadline, lines = found
+    if not lines:
+        await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
+        return
+    await t.say(t.t("remind.confirm", what=deadline_label(t, deadline), count=len(lines)),
+                [[(t.t("button.remind_go"), callback("rmok", deadline_id)),
+                  (t.t("button.cancel"), callback("st", deadline_id))]])
+
+
+async def _remind(t: Turn, deadline_id: int) -> None:
+    coordination = t.services.coordination
+    found = await coordination.missing(t.actor, deadline_id, t.now)
+    if found is None:
+        await t.say(t.t("problem.stale"))
+        return
+    deadline, lines = found
+    people = await coordination.recipients([x.unit_id for x in lines])
+    catalogue, default = t.catalogue, t.services.settings.bot.language
+    sent = blocked = 0
+    unreachable: list[str] = []
+    # One by one, not gathered: the rate limiter paces them and a failure stays local.
+    for line in lines:
+        recipients = people.get(line.unit_id, [])
+        if not recipients:
+            unreachable.append(line.unit_name)
+        for external_id in recipients:
+            text = catalogue.text("nudge.manual", default, what=deadline_label(t, deadline),
+                                  unit=line.unit_name)
+            button = Button(catalogue.text("button.fill_now", default),
+                            callback("sub", deadline_id))
+            outcome = await t.services.notifier.send(external_id, text, [[button]])
+            sent += outcome is Delivery.SENT
+            blocked += outcome is Delivery.BLOCKED
+    text = t.t("remind.done", sent=sent, blocked=blocked)
+    if unreachable:
+        text += "\n" + t.t("remind.unbound", units="、".join(unreachable))
+    await t.say(text)
+
+
+async def review(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (deadline_id := await _current(t)) is None:
+        return
+    await _review_list(t, deadline_id)
+
+
+async def _review_list(t: Turn, deadline_id: int) -> None:
+    found = await t.services.coordination.units_of_deadline(t.actor, deadline_id, t.now)
+    if found is None:
+        await t.say(t.t("problem.stale"))
+        return
+    deadline, lines = found
+    done = [x for x in lines if x.submission_id is not None and x.state.is_done]
+    if not done:
+        await t.say(t.t("review.none", what=deadline_label(t, deadline)))
+        return
+    buttons = [[(t.t("button.return", unit=x.unit_name), callback("rv", x.submission_id or 0))]
+               for x in done[:20]]
+    await t.say(t.t("review.pick", what=deadline_label(t, deadline)), buttons)
+
+
+async def on_review_comment(update: Update, context: CustomContext) -> bool:
+    """The text after tapping 退回: the reason sent to the unit. True if it was consumed."""
+    if context.user_data is None or _REVIEW_KEY not in context.user_data:
+        return False
+    t = await _coordinator(update, context)
+    if t is None or update.effective_message is None:
+        return True
+    submission_id = context.user_data.pop(_REVIEW_KEY)
+    comment = (update.effective_message.text or "").strip()[:1000]
+    if not comment:
+        await t.say(t.t("review.ask_comment"))
+        context.user_data[_REVIEW_KEY] = submission_id
+        return True
+    returned = await t.services.coordination.return_submission(t.actor, submission_id, comment,
+                                                               t.now)
+    if returned is None:
+        await t.say(t.t("problem.stale"))
+        return True
+    catalogue, default = t.catalogue, t.services.settings.bot.language
+    what = deadline_label(t, returned.deadline)
+    for external_id in returned.recipients:
+        await t.services.notifier.send(
+            external_id, catalogue.text("review.notice", default, what=what, comment=comment),
+            [[Button(catalogue.text("button.fix_now", default),
+                     callback("sub", returned.deadline.deadline_id))]])
+    await t.say(t.t("review.done", unit=returned.deadline.unit_name, what=what,
+                    notified=len(returned.recipients)))
+    return True
+
+
+async def units(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (campaign := await _campaign(t)) is None:
+        return
+    bindings = await t.services.coordination.bindings(campaign.id, t.now)
+    lines = [t.t("units.header", campaign=campaign.name)]
+    for b in bindings:
+        people = "、".join(f"{name}({t.t('role.' + role)}{'' if ok else ' ⚠'})"
+                          for name, role, ok in b.people) or t.t("units.nobody")
+        pending = t.t("units.pending", count=b.pending_invites) if b.pending_invites else ""
+        lines.append(f"· {b.unit_name}:{people}{pending}")
+    await t.say("\n".join(lines))
+
+
+async def invite(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    if t is None or (campaign := await _campaign(t)) is None:
+        return
+    settings = t.services.settings.bot
+    invites = await t.services.access.create_invites(campaign.code, t.now, settings.invite_days)
+    username = t.services.bot_username or context.bot.username
+    lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
+    lines += [f"· {i.unit_name}:https://t.me/{username}?start={i.token}" for i in invites]
+    await t.say("\n".join(lines))

@@ -1,0 +1,188 @@
+"""Liaison officers: what is due, filling a form with files, history.
+
+The draft in the database is the conversation state: whatever the liaison sends next is
+the answer to the question the draft is waiting for, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatAction
+
+from bot.context import CustomContext
+from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
+from handlers.views import deadline_label, draft_prompt, task_list
+from services.reports import DraftView, Problem, Rejected, Submitted
+
+
+async def _liaison(update: Update, context: CustomContext) -> Turn | None:
+    t = await turn(update, context)
+    if t is None:
+        return None
+    if not t.actor.unit_seats:
+        await answer_query(update)
+        if t.actor.is_coordinator:
+            await t.say(t.t("access.not_a_liaison"))
+        else:
+            await refuse_stranger(t)
+        return None
+    return t
+
+
+async def tasks(update: Update, context: CustomContext) -> None:
+    t = await _liaison(update, context)
+    if t is None:
+        return
+    text, buttons = task_list(t, await t.services.reports.tasks(t.actor, t.now))
+    await t.say(text, buttons)
+
+
+async def submit(update: Update, context: CustomContext) -> None:
+    t = await _liaison(update, context)
+    if t is None:
+        return
+    reports = t.services.reports
+    draft = await reports.resume(t.actor, t.now)
+    choices = await reports.deadline_choices(t.actor, t.now)
+    if not choices and draft is None:
+        await t.say(t.t("submit.nothing"))
+        return
+    buttons = []
+    if draft is not None:
+        label = t.t("button.resume", what=deadline_label(t, draft.deadline))
+        buttons.append([(label, callback("sub", draft.deadline.deadline_id))])
+    buttons += [[(deadline_label(t, v) + f" · {t.t('state.' + v.state.value)}",
+                  callback("sub", v.deadline_id))] for v in choices[:10]]
+    await t.say(t.t("submit.pick"), buttons)
+
+
+async def history(update: Update, context: CustomContext) -> None:
+    t = await _liaison(update, context)
+    if t is None:
+        return
+    items = await t.services.reports.history(t.actor, t.now)
+    if not items:
+        await t.say(t.t("mine.none"))
+        return
+    lines = [t.t("mine.header")]
+    for item in items:
+        flags = [t.t("mine.late")] if item.late else []
+        flags += [t.t("mine.nil")] if item.nil else []
+        flags += [t.t("state.returned")] if item.returned else []
+        lines.append(t.t("mine.line", what=deadline_label(t, item.deadline),
+                         revision=item.revision,
+                         at=t.catalogue.when(item.submitted_at.astimezone(item.deadline.due.tzinfo),
+                                             t.language),
+                         flags=(" · " + "、".join(flags)) if flags else ""))
+    await t.say("\n".join(lines))
+
+
+async def show(t: Turn, result: DraftView | Rejected | Problem, edit: bool = False) -> None:
+    """Answer with the draft's next question, the validation message, or the problem."""
+    settings = t.services.settings.files
+    if isinstance(result, Problem):
+        await t.say(t.t(f"problem.{result.value}", max_mb=settings.max_mb,
+                        types="/".join(settings.extensions)))
+        return
+    if isinstance(result, Rejected):
+        invalid = result.invalid
+        await t.say(t.t(f"invalid.{invalid.code}", **invalid.params))
+        result = result.draft
+    text, buttons = draft_prompt(t, result, settings.max_mb, settings.extensions)
+    if edit:
+        await t.edit_or_say(text, buttons)
+    else:
+        await t.say(text, buttons)
+
+
+async def on_button(update: Update, context: CustomContext) -> None:
+    """Every button of the submit flow; the payload is parsed and checked again here."""
+    query = update.callback_query
+    assert query is not None
+    t = await _liaison(update, context)
+    if t is None:
+        return
+    payload = parse_callback(query.data)
+    await query.answer()
+    if payload is None:
+        await t.say(t.t("problem.stale"))
+        return
+    reports, actor, now = t.services.reports, t.actor, t.now
+    match payload.prefix:
+        case "sub":
+            await show(t, await reports.begin(actor, payload.id, now))
+        case "ch" if payload.field is not None and payload.index is not None:
+            await show(t, await reports.choose(actor, payload.id, payload.field, payload.index,
+                                               now))
+        case "sk" if payload.field is not None:
+            await show(t, await reports.skip(actor, payload.id, payload.field, now))
+        case "nil":
+            await show(t, await reports.mark_nil(actor, payload.id, now))
+        case "fd":
+            await show(t, await reports.files_done(actor, payload.id, now))
+        case "ed" if payload.field is not None:
+            await show(t, await reports.edit(actor, payload.id, payload.field, now))
+        case "ok":
+            await _confirm(t, payload.id)
+        case "x":
+            done = await reports.discard(actor, payload.id)
+            await t.edit_or_say(t.t("draft.discarded" if done else "problem.stale"))
+        case _:
+            await t.say(t.t("problem.stale"))
+
+
+async def _confirm(t: Turn, draft_id: int) -> None:
+    result = await t.services.reports.submit(t.actor, draft_id, t.now)
+    if not isinstance(result, Submitted):
+        await t.say(t.t("problem.stale" if result is Problem.NOT_FOUND
+                        else f"problem.{result.value}"))
+        return
+    # Said only now: the submission is committed.
+    key = "submitted.nil" if result.nil else ("submitted.late" if result.late
+                                              else "submitted.ok")
+    await t.edit_or_say(t.t(key, what=deadline_label(t, result.deadline),
+                            revision=result.revision, files=result.attachments))
+
+
+async def on_text(update: Update, context: CustomContext) -> None:
+    """A typed answer to the current question of the liaison's draft."""
+    t = await _liaison(update, context)
+    if t is None or update.effective_message is None:
+        return
+    text = update.effective_message.text or ""
+    draft = await t.services.reports.resume(t.actor, t.now)
+    if draft is None:
+        await t.say(t.t("draft.no_draft"))
+        return
+    await show(t, await t.services.reports.answer(t.actor, draft.draft_id, text, t.now))
+
+
+async def on_file(update: Update, context: CustomContext) -> None:
+    """A document or photo sent while a draft is open: checked first, then stored."""
+    t = await _liaison(update, context)
+    message = update.effective_message
+    if t is None or message is None:
+        return
+    reports = t.services.reports
+    draft = await reports.resume(t.actor, t.now)
+    if draft is None:
+        await t.say(t.t("draft.no_draft"))
+        return
+    if message.document is not None:
+        doc = message.document
+        name, size, mime, file_id = (doc.file_name or "file", doc.file_size,
+                                     doc.mime_type or "application/octet-stream", doc.file_id)
+    elif message.photo:
+        photo = message.photo[-1]  # the largest size Telegram made
+        name, size, mime, file_id = (f"photo-{photo.file_unique_id}.jpg", photo.file_size,
+                                     "image/jpeg", photo.file_id)
+    else:
+        return
+    problem = reports.check_upload(name, size)
+    if problem is not None:
+        await show(t, problem)
+        return
+    await context.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
+    telegram_file = await context.bot.get_file(file_id)
+    data = bytes(await telegram_file.download_as_bytearray())
+    await show(t, await reports.attach(t.actor, draft.draft_id, name, mime, data, t.now))

@@ -1,0 +1,116 @@
+"""/start (with invitation deep links), /help, /language, and the answer to strangers."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CustomContext
+from bot.i18n import LANGUAGES
+from handlers.common import Turn, answer_query, parse_callback, refuse_stranger, turn
+from handlers.menus import set_menu_for
+from handlers.views import task_list
+from services.access import InviteProblem, Redeemed, Role
+
+_LANG_INDEX = {i: code for i, code in enumerate(LANGUAGES)}
+
+
+async def start(update: Update, context: CustomContext) -> None:
+    t = await turn(update, context)
+    if t is None:
+        return
+    token = context.args[0] if context.args else None
+    if token:
+        await _redeem(t, token)
+        return
+    await welcome(t)
+
+
+async def welcome(t: Turn) -> None:
+    if not t.actor.is_known:
+        await refuse_stranger(t)
+        return
+    if t.actor.is_coordinator:
+        await t.say(t.t("welcome.coordinator"))
+    for seat in t.actor.unit_seats:
+        await t.say(t.t("welcome.liaison", unit=seat.unit_name, campaign=seat.campaign_name,
+                        role=t.t(f"role.{seat.role.value}")))
+    if t.actor.unit_seats:
+        text, buttons = task_list(t, await t.services.reports.tasks(t.actor, t.now))
+        await t.say(text, buttons)
+
+
+async def _redeem(t: Turn, token: str) -> None:
+    result = await t.services.access.redeem(token, t.actor, t.now)
+    if not isinstance(result, Redeemed):
+        if result.problem is InviteProblem.ALREADY_BOUND and t.actor.is_known:
+            await welcome(t)
+            return
+        # Unknown, expired and used links read alike to a stranger: nothing leaks.
+        key = ("invite.already_bound" if result.problem is InviteProblem.ALREADY_BOUND
+               else "invite.invalid")
+        await t.say(t.t(key))
+        return
+    seat = result.seat
+    refreshed = await turn(t.update, t.context)
+    assert refreshed is not None
+    await set_menu_for(t.context.bot, int(t.actor.external_id), seat.role is Role.COORDINATOR,
+                       t.catalogue)
+    if seat.role is Role.COORDINATOR:
+        await t.say(t.t("invite.bound_coordinator", campaign=seat.campaign_name))
+        return
+    await t.say(t.t("invite.bound", unit=seat.unit_name, campaign=seat.campaign_name,
+                    role=t.t(f"role.{seat.role.value}")))
+    text, buttons = task_list(refreshed, await t.services.reports.tasks(refreshed.actor, t.now))
+    await t.say(text, buttons)
+
+
+async def help_command(update: Update, context: CustomContext) -> None:
+    t = await turn(update, context)
+    if t is None:
+        return
+    if not t.actor.is_known:
+        await refuse_stranger(t)
+        return
+    keys = (["help.liaison"] if t.actor.unit_seats else []) + (
+        ["help.coordinator"] if t.actor.is_coordinator else [])
+    await t.say("\n\n".join(t.t(k) for k in keys))
+
+
+async def language(update: Update, context: CustomContext) -> None:
+    t = await turn(update, context)
+    if t is None:
+        return
+    if not t.actor.is_known:
+        await refuse_stranger(t)
+        return
+    await t.say(t.t("language.pick"), [[(t.t(f"language.{code}"), f"lang:{i}")
+                                        for i, code in _LANG_INDEX.items()]])
+
+
+async def on_language(update: Update, context: CustomContext) -> None:
+    t = await turn(update, context)
+    if t is None:
+        return
+    payload = parse_callback(update.callback_query.data if update.callback_query else None)
+    await answer_query(update)
+    if not t.actor.is_known:
+        await refuse_stranger(t)
+        return
+    if payload is None or payload.id not in _LANG_INDEX:
+        await t.say(t.t("problem.stale"))
+        return
+    code = _LANG_INDEX[payload.id]
+    await t.services.access.set_language(t.actor.person_id, code)
+    await t.edit_or_say(t.catalogue.text("language.set", code))
+
+
+async def stranger_or_hint(update: Update, context: CustomContext) -> None:
+    """Anything no other handler took: a stranger is refused, a member gets a hint."""
+    t = await turn(update, context)
+    if t is None:
+        return
+    await answer_query(update)
+    if not t.actor.is_known:
+        await refuse_stranger(t)
+    else:
+        await t.say(t.t("hint.unknown_input"))

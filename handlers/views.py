@@ -1,0 +1,135 @@
+"""How deadlines, drafts and statuses read in the chat (texts from the catalogue)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.drafting import FILES_STEP, PREVIEW_STEP, progress
+from domain.forms import Answer, Field, FieldType
+from domain.status import Counts, State
+from handlers.common import Turn, callback
+from services.catalog import DeadlineView
+from services.reports import DraftView
+
+Buttons = list[list[tuple[str, str]]]
+
+
+def deadline_label(t: Turn, d: DeadlineView) -> str:
+    title = f"{d.title} #{d.seq}" if d.repeats else d.title
+    return t.t("deadline.label", title=title, due=t.catalogue.when(d.due, t.language))
+
+
+def period_label(t: Turn, d: DeadlineView) -> str:
+    if d.period is None:
+        return ""
+    return t.t("deadline.period", start=t.catalogue.date(d.period[0], t.language),
+               end=t.catalogue.date(d.period[1], t.language))
+
+
+def state_label(t: Turn, state: State) -> str:
+    return t.t(f"state.{state.value}")
+
+
+def task_list(t: Turn, views: Sequence[DeadlineView]) -> tuple[str, Buttons]:
+    if not views:
+        return t.t("tasks.none"), []
+    lines = [t.t("tasks.header")]
+    buttons: Buttons = []
+    for i, v in enumerate(views, start=1):
+        line = f"{i}. {deadline_label(t, v)} · {state_label(t, v.state)}"
+        if v.comment:
+            line += "\n   " + t.t("tasks.returned_because", comment=v.comment)
+        lines.append(line)
+        if len(buttons) < 8:
+            buttons.append([(t.t("button.fill", n=i), callback("sub", v.deadline_id))])
+    return "\n".join(lines), buttons
+
+
+def show_value(t: Turn, spec: Field, value: Answer) -> str:
+    if value is None:
+        return t.t("draft.empty_value")
+    if isinstance(value, list):
+        return "、".join(value)
+    text = str(value)
+    if spec.is_numeric and spec.unit:
+        text += f" {spec.unit}"
+    return text
+
+
+def _prompt_header(t: Turn, draft: DraftView) -> str:
+    header = deadline_label(t, draft.deadline)
+    period = period_label(t, draft.deadline)
+    return f"【{draft.form.title}】{header}" + (f"\n{period}" if period else "")
+
+
+def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[str]
+                 ) -> tuple[str, Buttons]:
+    """The question a draft is waiting for, with its buttons."""
+    did = draft.draft_id
+    cancel = [(t.t("button.cancel"), callback("x", did))]
+    nil = ([(t.t("button.nil"), callback("nil", did))]
+           if draft.form.allow_nil and draft.step != PREVIEW_STEP else [])
+    if draft.step == PREVIEW_STEP:
+        return preview(t, draft)
+    if draft.step == FILES_STEP:
+        names = "\n".join(f"  · {a.name} ({_size(a.size)})" for a in draft.attachments)
+        text = "\n".join(filter(None, [
+            _prompt_header(t, draft),
+            t.t("draft.ask_files", types="/".join(extensions), max_mb=max_mb),
+            t.t("draft.files_so_far", names=names) if names else "",
+        ]))
+        return text, [[(t.t("button.files_done"), callback("fd", did))], cancel]
+    spec = draft.form.field(draft.step)
+    done, total = progress(draft.form, draft.state)
+    lines = [_prompt_header(t, draft),
+             t.t("draft.ask", n=done + 1, total=total, label=spec.label)
+             + (f"({spec.unit})" if spec.unit else "")]
+    if spec.help:
+        lines.append(t.t("draft.help", help=spec.help))
+    lines.append(t.t(f"draft.hint.{spec.type.value}", places=spec.places,
+                     max=spec.text_limit))
+    buttons: Buttons = []
+    if spec.type is FieldType.CHOICE:
+        buttons += [[(o, callback("ch", did, spec.id, i))] for i, o in enumerate(spec.options)]
+    elif spec.type is FieldType.MULTICHOICE:
+        lines += [f"  {i}. {o}" for i, o in enumerate(spec.options, start=1)]
+    if not spec.required:
+        buttons.append([(t.t("button.skip"), callback("sk", did, spec.id))])
+    if nil and done == 0:
+        buttons.append(nil)
+    buttons.append(cancel)
+    return "\n".join(lines), buttons
+
+
+def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
+    did = draft.draft_id
+    lines = [_prompt_header(t, draft), t.t("draft.preview")]
+    if draft.state.nil:
+        lines.append(t.t("draft.nil_report"))
+    else:
+        for spec in draft.form.typed_fields:
+            lines.append(f"· {spec.label}:{show_value(t, spec, draft.state.answers.get(spec.id))}")
+        for a in draft.attachments:
+            lines.append(f"· 📎 {a.name} ({_size(a.size)})")
+    if draft.deadline.revision:
+        lines.append(t.t("draft.new_revision", revision=draft.deadline.revision + 1))
+    buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did))]]
+    if not draft.state.nil:
+        edits = [(spec.label[:14], callback("ed", did, spec.id))
+                 for spec in draft.form.typed_fields]
+        buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
+        if draft.form.file_fields:
+            buttons.append([(t.t("button.edit_files"), callback("ed", did, "files"))])
+    buttons.append([(t.t("button.cancel"), callback("x", did))])
+    return "\n".join(lines), buttons
+
+
+def counts_line(t: Turn, c: Counts) -> str:
+    return t.t("status.counts", expected=c.expected, done=c.done, late=c.late, nil=c.nil,
+               returned=c.returned, missing=c.missing)
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{max(1, size // 1024)} KB"

@@ -1,0 +1,215 @@
+"""Who may do what: identities, roles and invitations (deep-link tokens)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import models as m
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    LIAISON = "liaison"
+    DEPUTY = "deputy"
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One role of a person in one campaign (a unit for liaisons and deputies)."""
+
+    campaign_id: int
+    campaign_code: str
+    campaign_name: str
+    role: Role
+    unit_id: int | None = None
+    unit_name: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    person_id: int
+    external_id: str
+    language: str | None
+    seats: tuple[Seat, ...]
+    global_coordinator: bool = False
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.global_coordinator or any(s.role is Role.COORDINATOR for s in self.seats)
+
+    @property
+    def unit_seats(self) -> tuple[Seat, ...]:
+        return tuple(s for s in self.seats if s.unit_id is not None)
+
+    @property
+    def is_known(self) -> bool:
+        return self.is_coordinator or bool(self.unit_seats)
+
+    def unit_ids(self) -> set[int]:
+        return {s.unit_id for s in self.unit_seats if s.unit_id is not None}
+
+    def coordinates(self, campaign_id: int) -> bool:
+        return self.global_coordinator or any(
+            s.role is Role.COORDINATOR and s.campaign_id == campaign_id for s in self.seats)
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    unit_code: str | None
+    unit_name: str
+    token: str
+    expires_at: datetime
+
+
+class InviteProblem(StrEnum):
+    UNKNOWN = "unknown"  # forged, mistyped or revoked: the same answer, nothing leaks
+    EXPIRED = "expired"
+    USED = "used"
+    UNIT_FULL = "unit_full"
+    ALREADY_BOUND = "already_bound"
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    seat: Seat
+
+
+@dataclass(frozen=True)
+class Refused:
+    problem: InviteProblem
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccessService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 coordinator_ids: Sequence[str] = (), platform: str = "telegram") -> None:
+        self.sessions = sessions
+        self.coordinator_ids = frozenset(coordinator_ids)
+        self.platform = platform
+
+    async def identify(self, external_id: str, display_name: str, language: str | None,
+                       now: datetime) -> Actor:
+        """The actor behind a chat user; a person row is made for anyone who writes to us,
+        but carries no rights until a role is bound."""
+        async with self.sessions.begin() as s:
+            person = await self._person(s, external_id, display_name, now)
+            seats = await _seats(s, person.id)
+            return Actor(person.id, external_id, person.language, tuple(seats),
+                         external_id in self.coordinator_ids)
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        async with self.sessions.begin() as s:
+            person = await s.get_one(m.Person, person_id)
+            person.language = language
+
+    async def _person(self, s: AsyncSession, external_id: str, display_name: str,
+                      now: datetime) -> m.Person:
+        q = select(m.Person).where(m.Person.platform == self.platform,
+                                   m.Person.external_id == external_id)
+        person = await s.scalar(q)
+        if person is None:
+            person = m.Person(platform=self.platform, external_id=external_id,
+                              display_name=display_name[:200], created_at=now)
+            s.add(person)
+            await s.flush()
+        elif display_name and person.display_name != display_name[:200]:
+            person.display_name = display_name[:200]
+        if not person.reachable:
+            person.reachable = True  # they wrote to us, so they unblocked the bot
+        return person
+
+    async def create_invites(self, campaign_code: str, now: datetime, days: int,
+                             unit_codes: Sequence[str] | None = None,
+                             role: Role = Role.LIAISON) -> list[IssuedInvite]:
+        """One fresh token per unit (or one coordinator token when role is coordinator)."""
+        async with self.sessions.begin() as s:
+            campaign = await s.scalar(select(m.Campaign).where(m.Campaign.code == campaign_code))
+            if campaign is None:
+                raise LookupError(campaign_code)
+            expires = now + timedelta(days=days)
+            targets: list[m.Unit | None]
+            if role is Role.COORDINATOR:
+                targets = [None]
+            else:
+                q = select(m.Unit).where(m.Unit.campaign_id == campaign.id,
+                                         m.Unit.active.is_(True)).order_by(m.Unit.position)
+                units = list((await s.scalars(q)).all())
+                if unit_codes:
+                    unknown = set(unit_codes) - {u.code for u in units}
+                    if unknown:
+                        raise LookupError(", ".join(sorted(unknown)))
+                    units = [u for u in units if u.code in unit_codes]
+                targets = list(units)
+            issued = []
+            for unit in targets:
+                token = secrets.token_urlsafe(24)  # 192 bits; fits Telegram's 64-char payload
+                s.add(m.Invite(token_hash=token_hash(token), campaign_id=campaign.id,
+                               unit_id=unit.id if unit else None, role=role.value,
+                               created_at=now, expires_at=expires))
+                issued.append(IssuedInvite(unit.code if unit else None,
+                                           unit.name if unit else "", token, expires))
+        return issued
+
+    async def redeem(self, token: str, actor: Actor, now: datetime) -> Redeemed | Refused:
+        async with self.sessions.begin() as s:
+            q = select(m.Invite).where(m.Invite.token_hash == token_hash(token)).with_for_update()
+            invite = await s.scalar(q)
+            if invite is None or invite.revoked_at is not None:
+                return Refused(InviteProblem.UNKNOWN)
+            if invite.used_at is not None:
+                same = invite.used_by == actor.person_id
+                return Refused(InviteProblem.ALREADY_BOUND if same else InviteProblem.USED)
+            if invite.expires_at <= now:
+                return Refused(InviteProblem.EXPIRED)
+            if any(seat.campaign_id == invite.campaign_id for seat in actor.seats):
+                return Refused(InviteProblem.ALREADY_BOUND)
+            role = Role(invite.role)
+            if invite.unit_id is not None:
+                holders = await s.scalar(select(func.count()).select_from(m.Membership).where(
+                    m.Membership.unit_id == invite.unit_id))
+                # The first person of a unit is its liaison, the second its deputy.
+                if holders and holders >= 2:
+                    return Refused(InviteProblem.UNIT_FULL)
+                role = Role.DEPUTY if holders else Role.LIAISON
+            s.add(m.Membership(campaign_id=invite.campaign_id, person_id=actor.person_id,
+                               unit_id=invite.unit_id, role=role.value, created_at=now))
+            invite.used_at, invite.used_by = now, actor.person_id
+            await s.flush()
+            seat = next(x for x in await _seats(s, actor.person_id)
+                        if x.campaign_id == invite.campaign_id)
+        return Redeemed(seat)
+
+    async def revoke_invites(self, campaign_code: str, now: datetime,
+                             unit_code: str | None = None) -> int:
+        """Revoke every unused invite of a campaign (or of one unit); returns how many."""
+        async with self.sessions.begin() as s:
+            q = (select(m.Invite).join(m.Campaign, m.Campaign.id == m.Invite.campaign_id)
+                 .where(m.Campaign.code == campaign_code, m.Invite.used_at.is_(None),
+                        m.Invite.revoked_at.is_(None)))
+            if unit_code is not None:
+                q = q.join(m.Unit, m.Unit.id == m.Invite.unit_id).where(m.Unit.code == unit_code)
+            invites = (await s.scalars(q)).all()
+            for invite in invites:
+                invite.revoked_at = now
+            return len(invites)
+
+
+async def _seats(s: AsyncSession, person_id: int) -> list[Seat]:
+    q = (select(m.Membership, m.Campaign, m.Unit)
+         .join(m.Campaign, m.Campaign.id == m.Membership.campaign_id)
+         .outerjoin(m.Unit, m.Unit.id == m.Membership.unit_id)
+         .where(m.Membership.person_id == person_id)
+         .order_by(m.Campaign.id))
+    return [Seat(c.id, c.code, c.name, Role(ms.role), u.id if u else None, u.name if u else "")
+            for ms, c, u in (await s.execute(q)).all()]

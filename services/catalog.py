@@ -1,0 +1,108 @@
+"""Read-side helpers shared by the use cases: plans by campaign, deadline views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery
+
+from domain.plan import Plan
+from domain.plan_toml import parse_plan
+from domain.status import LatestSubmission, State, state_of
+from storage import models as m
+
+
+class PlanRegistry:
+    """Parsed plans by campaign, cached per stored version (parsing is cheap but not free)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int], Plan] = {}
+
+    async def plan(self, s: AsyncSession, campaign_id: int) -> Plan:
+        version = await s.scalar(
+            select(m.PlanVersion).where(m.PlanVersion.campaign_id == campaign_id)
+            .order_by(m.PlanVersion.version.desc()).limit(1))
+        if version is None:
+            raise LookupError(f"campaign {campaign_id} has no plan")
+        key = (campaign_id, version.version)
+        if key not in self._cache:
+            self._cache[key] = parse_plan(version.source_text, version.source_name)
+        return self._cache[key]
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    deadline_id: int
+    campaign_id: int
+    campaign_code: str
+    obligation_code: str
+    title: str
+    seq: int
+    repeats: bool  # more than one occurrence: show "#seq"
+    due: datetime  # in the plan's zone
+    period: tuple[date, date] | None
+    form_id: str
+    unit_id: int
+    unit_name: str
+    state: State
+    revision: int | None = None
+    comment: str | None = None  # the coordinator's note on a returned submission
+
+
+def latest_revisions_subquery(deadline_ids: list[int] | None = None,
+                              unit_ids: list[int] | None = None) -> Subquery:
+    """The newest revision per (deadline, unit), as a subquery to join against."""
+    q = select(m.Submission.deadline_id, m.Submission.unit_id,
+               func.max(m.Submission.revision).label("revision"))
+    if deadline_ids is not None:
+        q = q.where(m.Submission.deadline_id.in_(deadline_ids))
+    if unit_ids is not None:
+        q = q.where(m.Submission.unit_id.in_(unit_ids))
+    return q.group_by(m.Submission.deadline_id, m.Submission.unit_id).subquery()
+
+
+async def latest_submissions(s: AsyncSession, *, deadline_ids: list[int] | None = None,
+                             unit_ids: list[int] | None = None
+                             ) -> dict[tuple[int, int], m.Submission]:
+    """One query: the newest submission of each (deadline, unit) among those given."""
+    latest = latest_revisions_subquery(deadline_ids, unit_ids)
+    q = select(m.Submission).join(
+        latest, (m.Submission.deadline_id == latest.c.deadline_id)
+        & (m.Submission.unit_id == latest.c.unit_id)
+        & (m.Submission.revision == latest.c.revision))
+    return {(x.deadline_id, x.unit_id): x for x in (await s.scalars(q)).all()}
+
+
+def summary(sub: m.Submission | None) -> LatestSubmission | None:
+    if sub is None:
+        return None
+    return LatestSubmission(sub.submitted_at, sub.status == "returned", sub.nil, sub.revision)
+
+
+def view(deadline: m.Deadline, obligation: m.Obligation, campaign: m.Campaign, unit: m.Unit,
+         sub: m.Submission | None, now: datetime, repeats: bool) -> DeadlineView:
+    tz = ZoneInfo(campaign.timezone)
+    period = ((deadline.period_start, deadline.period_end)
+              if deadline.period_start and deadline.period_end else None)
+    return DeadlineView(
+        deadline_id=deadline.id, campaign_id=campaign.id, campaign_code=campaign.code,
+        obligation_code=obligation.code, title=obligation.title, seq=deadline.seq,
+        repeats=repeats, due=deadline.due_at.astimezone(tz), period=period,
+        form_id=obligation.form_code, unit_id=unit.id, unit_name=unit.name,
+        state=state_of(deadline.due_at, summary(sub), now),
+        revision=sub.revision if sub else None,
+        comment=sub.review_comment if sub and sub.status == "returned" else None)
+
+
+def applies(obligation: m.Obligation, unit: m.Unit) -> bool:
+    return obligation.unit_codes is None or unit.code in obligation.unit_codes
+
+
+async def repeating_obligations(s: AsyncSession, campaign_ids: list[int]) -> set[int]:
+    q = (select(m.Deadline.obligation_id).where(m.Deadline.campaign_id.in_(campaign_ids))
+         .group_by(m.Deadline.obligation_id).having(func.count() > 1))
+    return set((await s.scalars(q)).all())

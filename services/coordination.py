@@ -1,0 +1,225 @@
+"""Coordinator use cases: status per deadline, who is missing, returning a submission,
+who is bound to which unit. Each read runs a fixed number of statements, whatever the
+number of units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.status import Counts, State, state_of, tally
+from services.access import Actor
+from services.catalog import DeadlineView, applies, latest_submissions, summary, view
+from storage import models as m
+
+
+@dataclass(frozen=True)
+class CampaignRef:
+    id: int
+    code: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class DeadlineStatus:
+    deadline: DeadlineView  # unit fields are empty: this is the campaign-wide line
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    state: State
+    submitted_at: datetime | None
+    nil: bool
+    submission_id: int | None
+    revision: int | None
+
+
+@dataclass(frozen=True)
+class Binding:
+    unit_code: str
+    unit_name: str
+    people: tuple[tuple[str, str, bool], ...]  # (display name, role, reachable)
+    pending_invites: int
+
+
+@dataclass(frozen=True)
+class ReturnedSubmission:
+    submission_id: int
+    unit_id: int
+    deadline: DeadlineView
+    recipients: tuple[str, ...]  # external ids of the unit's liaison and deputy
+    comment: str
+
+
+class CoordinationService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def campaigns(self, actor: Actor) -> list[CampaignRef]:
+        """Campaigns the actor coordinates, most recently updated first."""
+        async with self.sessions() as s:
+            q = select(m.Campaign).order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc())
+            return [CampaignRef(c.id, c.code, c.name, c.timezone)
+                    for c in (await s.scalars(q)).all() if actor.coordinates(c.id)]
+
+    async def campaign(self, actor: Actor, code: str | None) -> CampaignRef | None:
+        """The named campaign, or the actor's most recent one; None if not theirs."""
+        found = await self.campaigns(actor)
+        if code is None:
+            return found[0] if found else None
+        return next((c for c in found if c.code == code), None)
+
+    async def overview(self, campaign_id: int, now: datetime, *, window: int = 12
+                       ) -> list[DeadlineStatus]:
+        """Counts for the deadlines around now: the last few passed and the next few."""
+        async with self.sessions() as s:
+            campaign = await s.get_one(m.Campaign, campaign_id)
+            deadlines = await self._deadlines(s, campaign_id)
+            units = await self._units(s, campaign_id)
+            past = [d for d, _ in deadlines if d.due_at <= now]
+            future = [d for d, _ in deadlines if d.due_at > now]
+            chosen = {d.id for d in past[-(window - 3):] + future[:3]} if window else None
+            picked = [(d, o) for d, o in deadlines if chosen is None or d.id in chosen]
+            latest = await latest_submissions(s, deadline_ids=[d.id for d, _ in picked])
+        repeats = _repeating(deadlines)
+        result = []
+        for d, o in picked:
+            expected = [u for u in units if applies(o, u)]
+            pairs = []
+            for u in expected:
+                sub = latest.get((d.id, u.id))
+                pairs.append((state_of(d.due_at, summary(sub), now), bool(sub and sub.nil)))
+            header = view(d, o, campaign, _NO_UNIT, None, now, o.id in repeats)
+            result.append(DeadlineStatus(header, tally(pairs)))
+        return result
+
+    async def current_deadline(self, campaign_id: int, now: datetime) -> int | None:
+        """The deadline a coordinator most likely means: the latest passed, else the next."""
+        async with self.sessions() as s:
+            deadlines = await self._deadlines(s, campaign_id)
+        past = [d for d, _ in deadlines if d.due_at <= now]
+        if past:
+            return past[-1].id
+        return deadlines[0][0].id if deadlines else None
+
+    async def units_of_deadline(self, actor: Actor, deadline_id: int, now: datetime
+                                ) -> tuple[DeadlineView, list[UnitLine]] | None:
+        async with self.sessions() as s:
+            deadline = await s.get(m.Deadline, deadline_id)
+            if deadline is None or not actor.coordinates(deadline.campaign_id):
+                return None
+            obligation = await s.get_one(m.Obligation, deadline.obligation_id)
+            campaign = await s.get_one(m.Campaign, deadline.campaign_id)
+            units = [u for u in await self._units(s, campaign.id) if applies(obligation, u)]
+            latest = await latest_submissions(s, deadline_ids=[deadline.id])
+            repeats = _repeating(await self._deadlines(s, campaign.id))
+        lines = []
+        for u in units:
+            sub = latest.get((deadline.id, u.id))
+            lines.append(UnitLine(u.id, u.code, u.name,
+                                  state_of(deadline.due_at, summary(sub), now),
+                                  sub.submitted_at if sub else None, bool(sub and sub.nil),
+                                  sub.id if sub else None, sub.revision if sub else None))
+        header = view(deadline, obligation, campaign, _NO_UNIT, None, now,
+                      obligation.id in repeats)
+        return header, lines
+
+    async def missing(self, actor: Actor, deadline_id: int, now: datetime
+                      ) -> tuple[DeadlineView, list[UnitLine]] | None:
+        found = await self.units_of_deadline(actor, deadline_id, now)
+        if found is None:
+            return None
+        header, lines = found
+        return header, [x for x in lines if x.state.needs_action]
+
+    async def recipients(self, unit_ids: list[int]) -> dict[int, list[str]]:
+        """External chat ids of each unit's reachable liaison and deputy."""
+        if not unit_ids:
+            return {}
+        async with self.sessions() as s:
+            q = (select(m.Membership.unit_id, m.Person.external_id)
+                 .join(m.Person, m.Person.id == m.Membership.person_id)
+                 .where(m.Membership.unit_id.in_(unit_ids), m.Person.reachable.is_(True))
+                 .order_by(m.Membership.unit_id, m.Membership.id))
+            result: dict[int, list[str]] = {}
+            for unit_id, external_id in (await s.execute(q)).all():
+                if unit_id is not None:
+                    result.setdefault(unit_id, []).append(external_id)
+            return result
+
+    async def return_submission(self, actor: Actor, submission_id: int, comment: str,
+                                now: datetime) -> ReturnedSubmission | None:
+        """Send a submission back (已退回); only the newest revision can be returned."""
+        async with self.sessions.begin() as s:
+            sub = await s.get(m.Submission, submission_id)
+            if sub is None:
+                return None
+            deadline = await s.get_one(m.Deadline, sub.deadline_id)
+            if not actor.coordinates(deadline.campaign_id):
+                return None
+            latest = await latest_submissions(s, deadline_ids=[deadline.id],
+                                              unit_ids=[sub.unit_id])
+            if latest[(deadline.id, sub.unit_id)].id != sub.id or sub.status == "returned":
+                return None
+            sub.status, sub.review_comment = "returned", comment
+            sub.reviewed_by, sub.reviewed_at = actor.person_id, now
+            obligation = await s.get_one(m.Obligation, deadline.obligation_id)
+            campaign = await s.get_one(m.Campaign, deadline.campaign_id)
+            unit = await s.get_one(m.Unit, sub.unit_id)
+            await s.flush()
+            dview = view(deadline, obligation, campaign, unit, sub, now, True)
+        recipients = (await self.recipients([sub.unit_id])).get(sub.unit_id, [])
+        return ReturnedSubmission(sub.id, sub.unit_id, dview, tuple(recipients), comment)
+
+    async def bindings(self, campaign_id: int, now: datetime) -> list[Binding]:
+        async with self.sessions() as s:
+            units = await self._units(s, campaign_id)
+            q = (select(m.Membership, m.Person)
+                 .join(m.Person, m.Person.id == m.Membership.person_id)
+                 .where(m.Membership.campaign_id == campaign_id))
+            people: dict[int, list[tuple[str, str, bool]]] = {}
+            for ms, p in (await s.execute(q)).all():
+                if ms.unit_id is not None:
+                    entry = (p.display_name, ms.role, p.reachable)
+                    people.setdefault(ms.unit_id, []).append(entry)
+            q2 = select(m.Invite.unit_id).where(
+                m.Invite.campaign_id == campaign_id, m.Invite.used_at.is_(None),
+                m.Invite.revoked_at.is_(None), m.Invite.expires_at > now)
+            pending: dict[int, int] = {}
+            for unit_id in (await s.scalars(q2)).all():
+                if unit_id is not None:
+                    pending[unit_id] = pending.get(unit_id, 0) + 1
+        return [Binding(u.code, u.name, tuple(people.get(u.id, ())), pending.get(u.id, 0))
+                for u in units]
+
+    async def _deadlines(self, s: AsyncSession, campaign_id: int
+                         ) -> list[tuple[m.Deadline, m.Obligation]]:
+        q = (select(m.Deadline, m.Obligation)
+             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+             .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
+             .order_by(m.Deadline.due_at, m.Obligation.position))
+        return [(d, o) for d, o in (await s.execute(q)).all()]
+
+    async def _units(self, s: AsyncSession, campaign_id: int) -> list[m.Unit]:
+        q = (select(m.Unit).where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
+             .order_by(m.Unit.position, m.Unit.id))
+        return list((await s.scalars(q)).all())
+
+
+def _repeating(deadlines: list[tuple[m.Deadline, m.Obligation]]) -> set[int]:
+    counts: dict[int, int] = {}
+    for _, o in deadlines:
+        counts[o.id] = counts.get(o.id, 0) + 1
+    return {k for k, v in counts.items() if v > 1}
+
+
+# Campaign-wide views are rendered without a unit.
+_NO_UNIT = m.Unit(id=0, campaign_id=0, code="", name="", group="", position=0, active=True)
