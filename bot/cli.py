@@ -27,6 +27,8 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    for option in ("config", "lang"):  # SUPPRESS leaves them unset when not given
+        setattr(args, option, getattr(args, option, None))
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
@@ -38,9 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The options are accepted before and after the command; SUPPRESS keeps a value given
+    # before the command from being reset by the subcommand's own default.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="config file (default: $CUIBAO_CONFIG or ./config.toml)")
-    common.add_argument("--lang", choices=LANGUAGES, help="language of messages (default: config)")
+    common.add_argument("--config", default=argparse.SUPPRESS,
+                        help="config file (default: $CUIBAO_CONFIG or ./config.toml)")
+    common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                        help="language of messages (default: config)")
     parser = argparse.ArgumentParser(prog="cuibao", parents=[common],
                                      description="催报 cuibao: campaign reporting bot")
     commands = parser.add_subparsers(title="commands")
@@ -97,7 +103,11 @@ def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
 
 def _now(args: argparse.Namespace) -> datetime:
     if getattr(args, "now", None):
-        return datetime.fromisoformat(args.now).astimezone(UTC)
+        try:
+            moment = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise UsageError(f"--now: {args.now!r} is not an ISO date-time") from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     return datetime.now(UTC)
 
 

@@ -136,10 +136,24 @@ def check_answer(spec: Field, raw: str, today: date) -> Checked:
             return Invalid("file_expected")
 
 
-def _strip_unit(spec: Field, text: str) -> str:
+_COUNT_SUFFIXES = ("人次", "户次", "件", "个", "人", "户", "次", "起", "家")
+_MONEY_SUFFIXES = ("万元", "元", "万")
+_MAX_DIGITS = 20  # beyond this nobody means a real figure; int() would also refuse >4300
+
+
+def _strip_unit(spec: Field, text: str) -> str | Invalid:
+    """Drop a unit typed after the number; refuse one that changes its meaning (35000元
+    on a 万元 field is not 35000 万元)."""
     text = text.replace(",", "").replace(" ", "")
-    for suffix in (spec.unit, "元", "件", "个", "人次", "户次", "人", "户", "次"):
-        if suffix and text.endswith(suffix):
+    if spec.unit and text.endswith(spec.unit):
+        return text[: -len(spec.unit)]
+    for suffix in _MONEY_SUFFIXES:
+        if text.endswith(suffix):
+            if spec.unit == "万元" and suffix == "万":
+                return text[: -len(suffix)]
+            return Invalid("wrong_unit", {"unit": spec.unit or "—"})
+    for suffix in _COUNT_SUFFIXES:
+        if text.endswith(suffix):
             return text[: -len(suffix)]
     return text
 
@@ -158,6 +172,10 @@ def _in_range(spec: Field, value: Decimal) -> Invalid | None:
 
 def _check_integer(spec: Field, text: str) -> Checked:
     digits = _strip_unit(spec, text)
+    if isinstance(digits, Invalid):
+        return digits
+    if len(digits) > _MAX_DIGITS and _DECIMAL.fullmatch(digits):
+        return Invalid("too_large")
     if not _INTEGER.fullmatch(digits):
         if _DECIMAL.fullmatch(digits):
             return Invalid("not_whole")
@@ -169,6 +187,10 @@ def _check_integer(spec: Field, text: str) -> Checked:
 
 def _check_decimal(spec: Field, text: str) -> Checked:
     digits = _strip_unit(spec, text)
+    if isinstance(digits, Invalid):
+        return digits
+    if len(digits) > _MAX_DIGITS and _DECIMAL.fullmatch(digits):
+        return Invalid("too_large")
     # The regex refuses NaN, Infinity and exponents (1e309) before Decimal sees them.
     if not _DECIMAL.fullmatch(digits):
         return Invalid("not_a_number")
@@ -186,15 +208,19 @@ def _check_decimal(spec: Field, text: str) -> Checked:
 
 
 def _check_text(spec: Field, text: str) -> Checked:
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", text).strip()
+    if not text:
+        return Invalid("required") if spec.required else Valid(None)
     if len(text) > spec.text_limit:
         return Invalid("too_long", {"max": spec.text_limit, "length": len(text)})
     return Valid(text)
 
 
 def _match_option(spec: Field, text: str) -> str | None:
-    if text in spec.options:
-        return text
+    for option in spec.options:
+        # Typed answers are NFKC-folded, so compare with folded labels (（限期） vs (限期)).
+        if text == option or text == normalise(option):
+            return option
     if text.isdigit() and 1 <= int(text) <= len(spec.options):
         return spec.options[int(text) - 1]
     return None

@@ -370,14 +370,25 @@ def _schedule(node: _Node, ctx: _Context) -> Schedule:
 def _once(node: _Node, ctx: _Context) -> Once:
     if "dates" in node.data:
         node.seen.add("dates")
-        days = tuple(
-            _Node({"d": v}, f"{node.at('dates')}[{i}]").day("d")
-            for i, v in enumerate(node.get("dates", list))
-        )
+        days = tuple(_date_item(node, "dates", i, v)
+                     for i, v in enumerate(node.get("dates", list)))
         if not days:
             raise node.fail("dates", "empty")
         return Once(tuple(sorted(set(days))))
     return Once((node.day("date"),))
+
+
+def _date_item(node: _Node, key: str, index: int, value: Any) -> date:
+    """One element of a list of dates, with errors naming `key[index]` itself."""
+    where = f"{node.at(key)}[{index}]"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PlanError("bad_date", where, {"value": value}) from None
+    raise PlanError("wrong_type", where, {"expected": "date", "got": _type_name(value)})
 
 
 def _weekly(node: _Node, ctx: _Context) -> Weekly:

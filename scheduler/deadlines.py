@@ -71,7 +71,9 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
     warnings: list[Notice] = []
     deadlines: list[Deadline] = []
     for obligation in plan.obligations:
-        days = list(_days(obligation.schedule, plan, calendar, horizon))
+        # Sorted, so occurrence numbers follow the calendar even if windows are listed
+        # out of order in the plan.
+        days = sorted(_days(obligation.schedule, plan, calendar, horizon), key=lambda x: x[0])
         if _open_ended(obligation.schedule, plan) and days:
             warnings.append(Notice("open_ended", {"obligation": obligation.id,
                                                   "until": days[-1][0].isoformat()}))
@@ -97,8 +99,11 @@ def _single_occurrence(schedule: Schedule) -> str | None:
 
 
 def _open_ended(schedule: Schedule, plan: Plan) -> bool:
-    window = getattr(schedule, "window", None)
-    return isinstance(window, Window) and window.end is None and plan.period.end is None
+    if plan.period.end is not None:
+        return False
+    windows = schedule.windows if isinstance(schedule, Daily) else (
+        getattr(schedule, "window", None),)
+    return any(isinstance(w, Window) and w.end is None for w in windows)
 
 
 def _bounded(window: Window, plan: Plan, horizon: date) -> tuple[date, date]:
@@ -176,7 +181,9 @@ def statistics_period(rule: PeriodRule | None, due: date) -> tuple[date, date] |
         case "cutoff":
             assert rule.start_day is not None and rule.end_day is not None
             # 上月26日至本月25日: the start lies in the previous month when it comes after the end.
-            sy, sm = _shift_month(y, m, -1) if rule.start_day > rule.end_day else (y, m)
+            end = 31 if rule.end_day == LAST_DAY else rule.end_day
+            start = 31 if rule.start_day == LAST_DAY else rule.start_day
+            sy, sm = _shift_month(y, m, -1) if start > end else (y, m)
             return month_day(sy, sm, rule.start_day), month_day(y, m, rule.end_day)
         case "current_month":
             return date(y, m, 1), month_day(y, m, LAST_DAY)
