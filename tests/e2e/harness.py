@@ -1,0 +1,158 @@
+"""A real cuibao Application over HTTP against the fake Bot API, with a settable clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.app import CuibaoApp, build_application
+from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from domain.plan_toml import parse_plan
+from fakegram import ChatMessage, FakeTelegram
+from services.plans import load_plan
+from storage.database import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
+COORDINATOR = 900_001
+LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Harness:
+    fake: FakeTelegram
+    app: CuibaoApp
+    db: Database
+    clock: Clock
+    settings: Settings
+    cursors: dict[int, int] = field(default_factory=dict)
+
+    async def command(self, user_id: int, command: str, args: str = "") -> list[ChatMessage]:
+        """Send a command and wait until the bot has answered it (returns its new messages)."""
+        mark = self._mark(user_id)
+        self.fake.send_command(user_id, command, args)
+        return await self._replies(user_id, mark)
+
+    async def text(self, user_id: int, text: str) -> list[ChatMessage]:
+        mark = self._mark(user_id)
+        self.fake.send_text(user_id, text)
+        return await self._replies(user_id, mark)
+
+    async def start(self, user_id: int, payload: str) -> list[ChatMessage]:
+        mark = self._mark(user_id)
+        self.fake.send_start(user_id, payload)
+        return await self._replies(user_id, mark)
+
+    async def document(self, user_id: int, data: bytes, name: str,
+                       mime: str = "application/octet-stream") -> list[ChatMessage]:
+        mark = self._mark(user_id)
+        self.fake.send_document(user_id, data, name, mime_type=mime)
+        return await self._replies(user_id, mark)
+
+    async def press(self, user_id: int, message: ChatMessage, *, text: str | None = None,
+                    data: str | None = None, strict: bool = True) -> list[ChatMessage]:
+        mark = self._mark(user_id)
+        callback_id = self.fake.press_button(user_id, message.message_id, data, text=text,
+                                             strict=strict)
+        await self.fake.wait_for_callback_answer(callback_id)
+        return await self._replies(user_id, mark, edits_of=message)
+
+    def last(self, user_id: int) -> ChatMessage:
+        sent = self.fake.sent(user_id)
+        assert sent, f"the bot sent nothing to {user_id}"
+        return sent[-1]
+
+    def _mark(self, user_id: int) -> int:
+        sent = self.fake.sent(user_id)
+        return sent[-1].message_id if sent else 0
+
+    async def _replies(self, user_id: int, after: int, edits_of: ChatMessage | None = None
+                       ) -> list[ChatMessage]:
+        """Messages the bot sent after `after`, once it has gone quiet for this update."""
+        edits_before = len(edits_of.edits) if edits_of else 0
+
+        def probe() -> list[ChatMessage] | None:
+            new = [m for m in self.fake.sent(user_id) if m.message_id > after]
+            edited = edits_of is not None and len(edits_of.edits) > edits_before
+            return new if new else ([edits_of] if edited and edits_of else None)
+
+        found = await self.fake.wait_until(probe, 5.0, describe=f"a reply to {user_id}")
+        await self.idle()
+        return [m for m in self.fake.sent(user_id) if m.message_id > after] or found
+
+    async def idle(self) -> None:
+        """Wait until the application has no update in flight."""
+        processor = self.app.update_processor
+        for _ in range(500):
+            if self.app.update_queue.empty() and processor.current_concurrent_updates == 0:
+                return
+            await _sleep()
+        raise AssertionError("the application did not go idle")
+
+    async def invite_links(self) -> dict[str, str]:
+        """Unit name → deep-link token, from the coordinator's /invite answer."""
+        [message] = await self.command(COORDINATOR, "invite")
+        links: dict[str, str] = {}
+        for line in (message.text or "").splitlines():
+            m = LINK.search(line)
+            if m:
+                links[line.split(":")[0].lstrip("· ")] = m.group(1)
+        return links
+
+    def add_user(self, user_id: int, name: str) -> None:
+        self.fake.add_user(user_id, name)
+
+
+async def _sleep() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running_bot(tmp_path: Path, now: datetime, *, database_url: str | None = None,
+                      plan: Path = DAGUAN, **settings: Any) -> AsyncIterator[Harness]:
+    clock = Clock(now)
+    async with FakeTelegram() as fake, Database.open(
+            database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
+        text = plan.read_text(encoding="utf-8")
+        await load_plan(db.sessions, parse_plan(text, plan.name), plan.name, text,
+                        datetime(2016, 11, 1, tzinfo=UTC))
+        config = Settings(
+            bot=BotSettings(api_base_url=fake.base_url, api_file_url=fake.base_file_url,
+                            coordinators=(COORDINATOR,)),
+            database=DatabaseSettings(url="sqlite://"),
+            files=FileSettings(dir=str(tmp_path / "files"), **settings.pop("files", {})),
+            base_dir=tmp_path, token=SecretStr(fake.token), **settings)
+        fake.add_user(COORDINATOR, "王协调")
+        app = build_application(config, clock=clock, database=db)
+        async with app:
+            # run_polling() would call post_init; here the test drives the steps itself.
+            assert app.post_init is not None
+            await app.post_init(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=1)
+            try:
+                yield Harness(fake, app, db, clock, config)
+            finally:
+                await app.updater.stop()
+                await app.stop()
