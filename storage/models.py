@@ -118,7 +118,8 @@ class Obligation(Base):
     form_code: Mapped[str] = mapped_column(String(64))
     cadence: Mapped[str] = mapped_column(String(16))
     local_time: Mapped[time] = mapped_column(Time)
-    unit_codes: Mapped[list[str] | None] = mapped_column(JSON)  # None: every unit
+    # none_as_null: "every unit" is SQL NULL, so `IS NULL` finds it (not the JSON text null).
+    unit_codes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
