@@ -84,8 +84,11 @@ async def _sync_units(s: AsyncSession, campaign_id: int, plan: Plan) -> tuple[in
     new_rows, changed = [], []
     for position, unit in enumerate(plan.units):
         row = {"name": unit.name, "group": unit.group, "position": position, "active": True}
-        if unit.id in existing:
-            changed.append({"id": existing[unit.id].id, **row})
+        old = existing.get(unit.id)
+        if old is not None:
+            # Only rows that really change are written: a province has thousands of units.
+            if any(getattr(old, k) != v for k, v in row.items()):
+                changed.append({"id": old.id, **row})
         else:
             new_rows.append({"campaign_id": campaign_id, "code": unit.id, **row})
     wanted = {u.id for u in plan.units}
@@ -136,7 +139,7 @@ async def _sync_deadlines(s: AsyncSession, campaign_id: int, version: int,
             # Past deadlines are history; only one the edit moves into the future changes.
             changed.append({"id": old.id, **row})
     gone = [d for d in existing.values() if d.due_at > now and not d.cancelled]
-    attached = await repo.with_submissions([d.id for d in gone])
+    attached = await repo.with_work([d.id for d in gone])
     removable = [d.id for d in gone if d.id not in attached]
     cancelled = [{"id": d.id, "cancelled": True, "plan_version": version}
                  for d in gone if d.id in attached]

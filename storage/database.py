@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,9 +20,11 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str, migrate: bool = True) -> AsyncIterator[Database]:
-        """Connect and (by default) migrate: a first run creates the SQLite file and schema."""
-        engine = create_engine(url)
+    async def open(cls, url: str, migrate: bool = True, **engine_kwargs: Any
+                   ) -> AsyncIterator[Database]:
+        """Connect and (by default) migrate: a first run creates the SQLite file and schema.
+        `engine_kwargs` go to `create_async_engine` (e.g. `connect_args`)."""
+        engine = create_engine(url, **engine_kwargs)
         try:
             if migrate:
                 await upgrade(engine)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+IMMEDIATE = "cuibao_begin_immediate"  # execution option: take SQLite's write lock at BEGIN
 
 
 def async_url(url: str) -> URL:
@@ -32,6 +33,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(target, pool_pre_ping=True, **kwargs)
 
@@ -45,6 +47,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The sqlite3 module opens transactions lazily and never around DDL, so a migration
+    # that failed halfway would leave half a schema. Take over: autocommit at the driver,
+    # and an explicit BEGIN from SQLAlchemy for every transaction (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front: two processes migrating or writing
+    # the same file queue on busy_timeout instead of failing halfway.
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
+
+
+def _table(model: type[m.Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 class CampaignRepo:
@@ -52,7 +56,8 @@ class UnitRepo:
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.s.execute(insert(m.Unit), rows)
+            # Core insert: no per-row ORM bookkeeping for thousands of rows.
+            await self.s.execute(insert(_table(m.Unit)), rows)
 
     async def update_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -69,7 +74,8 @@ class ObligationRepo:
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.s.execute(insert(m.Obligation), rows)
+            # Core insert: no per-row ORM bookkeeping for thousands of rows.
+            await self.s.execute(insert(_table(m.Obligation)), rows)
 
     async def update_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -84,17 +90,19 @@ class DeadlineRepo:
         q = select(m.Deadline).where(m.Deadline.campaign_id == campaign_id)
         return (await self.s.scalars(q.order_by(m.Deadline.due_at, m.Deadline.id))).all()
 
-    async def with_submissions(self, deadline_ids: Sequence[int]) -> set[int]:
-        """Which of these deadlines have at least one submission attached."""
+    async def with_work(self, deadline_ids: Sequence[int]) -> set[int]:
+        """Which of these deadlines have a submission or a draft attached (work to keep)."""
         if not deadline_ids:
             return set()
-        q = select(m.Submission.deadline_id).where(
-            m.Submission.deadline_id.in_(deadline_ids)).distinct()
-        return set((await self.s.scalars(q)).all())
+        submitted = select(m.Submission.deadline_id).where(
+            m.Submission.deadline_id.in_(deadline_ids))
+        drafted = select(m.Draft.deadline_id).where(m.Draft.deadline_id.in_(deadline_ids))
+        return set((await self.s.scalars(submitted.union(drafted))).all())
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.s.execute(insert(m.Deadline), rows)
+            # Core insert: no per-row ORM bookkeeping for thousands of rows.
+            await self.s.execute(insert(_table(m.Deadline)), rows)
 
     async def update_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
