@@ -24,7 +24,7 @@ from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
 from bot.updates import PerChatUpdateProcessor
-from handlers import coordinator, errors, liaison, routing, start
+from handlers import coordinator, errors, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
 from services.catalog import PlanRegistry
@@ -76,13 +76,17 @@ def register_handlers(app: CuibaoApp) -> None:
         "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
         "status": coordinator.status, "missing": coordinator.missing,
         "remind": coordinator.remind, "review": coordinator.review,
-        "units": coordinator.units, "invite": coordinator.invite,
+        "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
     app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
+    notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
+               | filters.Document.FileExtension("toml"))
+    app.add_handler(MessageHandler(private & notices, plans.on_document))
     app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
                                    liaison.on_file))
     app.add_handler(MessageHandler(private, start.stranger_or_hint))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -63,6 +64,33 @@ def _parser() -> argparse.ArgumentParser:
                                     help="store a plan, or apply an edited one")
     load.add_argument("plan", type=Path)
     load.set_defaults(run=_plan_load)
+
+    extract = plan_commands.add_parser(
+        "extract", parents=[common], help="find the reporting deadlines in a notice (.txt/.docx)")
+    extract.add_argument("notice", type=Path)
+    extract.add_argument("--json", action="store_true",
+                         help="print {doc_date, obligations} in the annotation schema")
+    extract.add_argument("--toml-out", type=Path, help="write a draft plan file here")
+    extract.set_defaults(run=_plan_extract)
+
+    run = commands.add_parser("run", parents=[common],
+                              help="serve the bot (long polling, or webhook per config)")
+    run.set_defaults(run=_run)
+
+    invite = commands.add_parser("invite", parents=[common],
+                                 help="print one invitation deep link per unit")
+    invite.add_argument("--campaign", required=True)
+    invite.add_argument("--units", help="comma-separated unit ids (default: every unit)")
+    invite.add_argument("--coordinator", action="store_true",
+                        help="one link that makes its first user a coordinator")
+    invite.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
+    invite.set_defaults(run=_invite)
+
+    demo = commands.add_parser("demo", parents=[common],
+                               help="play a short campaign offline against a fake Telegram")
+    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"),
+                      help="where the demo leaves its database, files and config")
+    demo.set_defaults(run=_demo)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
@@ -163,6 +191,73 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     print(_catalogue(args, settings).text("db.upgraded", revision=revision,
                                           url=_redact(settings.database_url)))
     return 0
+
+
+def _plan_extract(args: argparse.Namespace) -> int:
+    from bot.notices import extract_command
+
+    return extract_command(args.notice, as_json=args.json, toml_out=args.toml_out,
+                           catalogue=_catalogue(args), error=UsageError)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    settings = _settings(args)
+    if settings.token is None:
+        raise UsageError(_catalogue(args, settings).text("cli.no_token"))
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request with the token in the URL: keep it out of the logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run(settings)
+    return 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    from services.access import AccessService, Role
+    from storage.database import Database
+
+    settings = _settings(args)
+    catalogue = _catalogue(args, settings)
+    username = args.bot_username or _bot_username(settings, catalogue)
+    units = [u.strip() for u in args.units.split(",")] if args.units else None
+    role = Role.COORDINATOR if args.coordinator else Role.LIAISON
+
+    async def go() -> Any:
+        async with Database.open(settings.database_url) as db:
+            service = AccessService(db.sessions)
+            return await service.create_invites(args.campaign, datetime.now(UTC),
+                                                settings.bot.invite_days, units, role)
+
+    try:
+        invites = _run_async(go)
+    except LookupError as exc:
+        raise UsageError(catalogue.text("cli.unknown_campaign_or_unit", value=str(exc))) from None
+    for invite in invites:
+        label = invite.unit_name or catalogue.text("role.coordinator")
+        print(f"{label}\thttps://t.me/{username}?start={invite.token}")
+    print(catalogue.text("cli.invites_expire", days=settings.bot.invite_days), file=sys.stderr)
+    return 0
+
+
+def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
+    if settings.token is None:
+        raise UsageError(catalogue.text("cli.no_token_for_username"))
+    from telegram import Bot
+
+    async def go() -> str:
+        async with Bot(settings.token.get_secret_value() if settings.token else "",
+                       base_url=settings.bot.api_base_url) as bot:
+            return bot.username
+
+    return str(_run_async(go))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(args.data_dir, language=args.lang or "zh-CN")
 
 
 def _redact(url: str) -> str:

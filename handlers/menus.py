@@ -7,7 +7,7 @@ from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from bot.i18n import LANGUAGES, Catalogue
 
 LIAISON_COMMANDS = ("tasks", "submit", "mine", "language", "help")
-COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "invite", "export",
+COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "invite", "plan",
                         "language", "help")
 
 

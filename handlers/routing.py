@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CustomContext
-from handlers import coordinator, liaison
+from handlers import coordinator, liaison, plans
 
 
 async def on_text(update: Update, context: CustomContext) -> None:
     if await coordinator.on_review_comment(update, context):
+        return
+    if await plans.on_pasted_text(update, context):
         return
     await liaison.on_text(update, context)
 

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import CalendarOverrides, Plan
+from domain.plan_toml import PlanError, parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import Expansion, Notice, expand_plan
 from storage import models as m
@@ -170,6 +172,28 @@ class PlanService:
                    ) -> LoadReport:
         return await load_plan(self.sessions, plan, source_name, source_text, now,
                                self.calendar_overrides)
+
+    async def load_text(self, text: str, source_name: str, now: datetime,
+                        coordinator: int | None = None) -> LoadReport | PlanError:
+        """Parse and load a plan sent from the chat; the sender coordinates it afterwards."""
+        try:
+            plan = parse_plan(text, source_name)
+        except PlanError as exc:
+            return exc
+        report = await self.load(plan, source_name, text, now)
+        if coordinator is not None:
+            await self._grant(plan.id, coordinator, now)
+        return report
+
+    async def _grant(self, campaign_code: str, person_id: int, now: datetime) -> None:
+        async with self.sessions.begin() as s:
+            campaign = await CampaignRepo(s).by_code(campaign_code)
+            assert campaign is not None
+            held = await s.scalar(select(m.Membership).where(
+                m.Membership.campaign_id == campaign.id, m.Membership.person_id == person_id))
+            if held is None:
+                s.add(m.Membership(campaign_id=campaign.id, person_id=person_id, unit_id=None,
+                                   role="coordinator", created_at=now))
 
     async def campaign_codes(self) -> Sequence[str]:
         return await campaign_codes(self.sessions)

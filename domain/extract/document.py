@@ -1,0 +1,127 @@
+"""Facts about the whole notice: when it was issued and when its campaign runs."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+
+from domain.extract.dates import DateMention, YearContext, find_groups, find_mentions
+from domain.extract.sentences import sentences
+
+_LABELLED = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|印发日期|发文时间|日期)\s*:\s*")
+_DATE_LINE = re.compile(
+    r"^[ \t]*\(?(?P<date>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2})\)?[ \t]*(?:印发|发布)?[ \t]*$",
+    re.MULTILINE,
+)
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# 自2016年12月1日开始,至2017年2月28日结束 / 时间为6月1日至6月30日.
+_OPEN_CLOSE = re.compile(r"\s*(?:开始|起)?\s*,?\s*(?:至|到|—{1,2}|-|~)\s*")
+_CAMPAIGN_WORDS = re.compile(
+    r"开始|结束|为期|时间|期限|起止|截止|止|期间|开展|实施|为[^,。;]{0,12}期"
+)
+_PHASE = re.compile(r"阶段\s*[(:]?\s*$")
+# A range inside a sentence that asks for a submission is a reporting window, not the campaign.
+_SUBMISSION = re.compile(r"报送|上报|提交|报告|反馈")
+
+
+def _mention_date(mention: DateMention) -> date | None:
+    if mention.year is None or mention.day is None:
+        return None
+    try:
+        return mention.on(mention.year)
+    except ValueError:
+        return None
+
+
+def find_doc_date(text: str) -> date | None:
+    """The issue date: a 发布时间-style label, else a line holding nothing but a full date."""
+    for label in _LABELLED.finditer(text):
+        mentions = find_mentions(text, label.end(), min(len(text), label.end() + 20))
+        if mentions and mentions[0].start == label.end():
+            found = _mention_date(mentions[0])
+            if found is not None:
+                return found
+    for line in _DATE_LINE.finditer(text):
+        mentions = find_mentions(text, line.start("date"), line.end("date"))
+        if mentions:
+            found = _mention_date(mentions[0])
+            if found is not None:
+                return found
+    return None
+
+
+def title_year(text: str) -> int | None:
+    """A year written in the first lines (the title: 清溪镇2018年打假工作方案)."""
+    head = "\n".join([line for line in text.splitlines() if line.strip()][:3])
+    match = _TITLE_YEAR.search(head)
+    return int(match.group(1)) if match else None
+
+
+def _resolve(mention: DateMention, years: YearContext, previous: date | None) -> date | None:
+    year = mention.year if mention.year is not None else years.year_for(mention, previous)
+    return mention.on(year) if year is not None else None
+
+
+def _span(first: DateMention, last: DateMention, years: YearContext) -> tuple[date, date] | None:
+    start = _resolve(first, years, None)
+    if start is None:
+        return None
+    end = _resolve(last, years, start)
+    return (start, end) if end is not None and end >= start else None
+
+
+def find_campaign(text: str, years: YearContext) -> tuple[date, date] | None:
+    """The campaign's own period: stated outright, else the span of its phases."""
+    for start, end in sentences(text):
+        # The heading before a bare range line (一、活动时间 / 2024年3月1日—5月31日) counts.
+        context = max(0, start - 12)
+        if not _CAMPAIGN_WORDS.search(text, context, end) or _SUBMISSION.search(text, start, end):
+            continue
+        if _PHASE.search(text, context, start) or "阶段" in text[start:end]:
+            continue
+        mentions = find_mentions(text, start, end)
+        for first, last in itertools.pairwise(mentions):
+            if _OPEN_CLOSE.fullmatch(text, first.end, last.start):
+                span = _span(first, last, years)
+                if span is not None:
+                    return span
+    phases: list[tuple[date, date]] = []
+    for group in find_groups(text):
+        if not _PHASE.search(text, max(0, group.start - 6), group.start):
+            continue
+        for item in group.items:
+            if item.last is not None:
+                span = _span(item.first, item.last, years)
+                if span is not None:
+                    phases.append(span)
+    if phases:
+        return min(p[0] for p in phases), max(p[1] for p in phases)
+    return None
+
+
+# A title naming a report on past work, not a notice or plan that sets tasks.
+_REPORT_TITLE = re.compile(r"总结|汇报|情况报告|述职报告|工作报告|工作回顾|综述|的报告$")
+_NOTICE_TITLE = re.compile(
+    r"通知|方案|意见|办法|函|要点|安排|计划|细则|规定|公告|通告|报送|上报|提交|要求"
+)
+_NEWS_MARK = re.compile(r"供稿\)|通讯员|本报讯|记者\s*\S{2,4}\s*(?:报道|摄)")
+
+
+def is_narrative(text: str) -> bool:
+    """A year-end summary or a news story: it narrates reporting done, it sets none."""
+    # A title is a short line that does not end a sentence.
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and len(line.strip()) <= 60 and not line.strip().endswith(("。", ";"))
+    ]
+    # The title is the first of the opening lines that names a kind of document.
+    title = next(
+        (line for line in lines[:3] if _REPORT_TITLE.search(line) or _NOTICE_TITLE.search(line)),
+        None,
+    )
+    if title is not None and not _NOTICE_TITLE.search(title):
+        return True
+    return _NEWS_MARK.search(text) is not None

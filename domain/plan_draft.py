@@ -1,0 +1,176 @@
+"""Write a draft plan file (TOML) from the obligations extracted from a notice.
+
+The draft is meant to be read and corrected by the coordinator: every obligation carries
+the sentence it came from as a comment, and whatever the notice does not say (the unit
+list, the office) is a clearly marked placeholder. It always passes `cuibao plan check`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from domain.extract import ExtractedObligation, Extraction, Kind
+
+PLACEHOLDER = "待填写"
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    campaign_id: str
+    name: str
+    today: date  # issue date when the notice states none
+    units: tuple[tuple[str, str], ...] = ()  # (id, name); a placeholder unit when empty
+    office: str = PLACEHOLDER
+
+
+def _s(text: str) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML for these characters)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return "\n".join("# " + line for line in text.splitlines() if line.strip())
+
+
+def _slug(text: str, fallback: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60] or fallback
+
+
+def _dates(obligations: Iterable[ExtractedObligation]) -> list[date]:
+    found: list[date] = []
+    for ob in obligations:
+        if ob.date:
+            found.append(ob.date)
+        if ob.window:
+            found += [d for d in ob.window if d is not None]
+    return found
+
+
+def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
+    """A plan file's text for the extracted obligations."""
+    usable = [ob for ob in extraction.obligations if _schedule(ob, extraction) is not None]
+    dates = _dates(usable)
+    issued = extraction.doc_date or options.today
+    start = min([issued, *dates])
+    end = max(dates) if dates else None
+    coordinator = _most_common([ob.recipient for ob in usable]) or PLACEHOLDER
+    lines = [
+        _comment("Draft written by `cuibao plan extract` from the notice below. Check every "
+                 "obligation against its source sentence, replace the placeholder units "
+                 "with the real ones, then run `cuibao plan check` and `cuibao plan load`."),
+        "",
+        "[campaign]",
+        f"id = {_s(options.campaign_id)}",
+        f"name = {_s(options.name)}",
+        f"office = {_s(options.office)}",
+        f"coordinator = {_s(coordinator)}",
+        f"issued = {issued.isoformat()}"
+        + ("" if extraction.doc_date else "  # ASSUMED: the notice states no date of issue"),
+        f"start = {start.isoformat()}",
+    ]
+    if end is not None and end >= start:
+        lines.append(f"end = {end.isoformat()}")
+    lines.append("")
+    units = options.units or ((("unit-1", f"{PLACEHOLDER}:报送单位"),))
+    for unit_id, unit_name in units:
+        lines += ["[[units]]", f"id = {_s(unit_id)}", f"name = {_s(unit_name)}", ""]
+    lines += [
+        "[forms.report]",
+        f"title = {_s('报送材料')}",
+        "allow_nil = true",
+        "[[forms.report.fields]]",
+        'id = "content"',
+        f"label = {_s('报送内容')}",
+        'type = "longtext"',
+        "required = false",
+        "[[forms.report.fields]]",
+        'id = "files"',
+        f"label = {_s('附件')}",
+        'type = "file"',
+        "required = false",
+        "",
+    ]
+    skipped = [ob for ob in extraction.obligations if ob not in usable]
+    for index, ob in enumerate(usable, start=1):
+        schedule = _schedule(ob, extraction)
+        assert schedule is not None
+        lines += [_comment(f"原文:{ob.quote}"), "[[obligations]]",
+                  f"id = {_s(f'obligation-{index}')}",
+                  f"title = {_s(ob.what or '报送材料')}", 'form = "report"']
+        if ob.time:
+            lines.append(f"time = {_s(ob.time)}")
+        if ob.recipient:
+            lines.append(f"recipient = {_s(ob.recipient)}")
+        lines += [f"note = {_s(ob.quote)}", f"schedule = {{ {schedule} }}", ""]
+    for ob in skipped:
+        lines += [_comment(f"Not converted (no rule for it): {ob.kind.value}: {ob.quote}"), ""]
+    return "\n".join(lines)
+
+
+def _schedule(ob: ExtractedObligation, extraction: Extraction) -> str | None:
+    window = ""
+    if ob.window:
+        start, end = ob.window
+        window = "".join(f", {key} = {d.isoformat()}"
+                         for key, d in (("start", start), ("end", end)) if d is not None)
+    match ob.kind:
+        case Kind.ONCE:
+            day = ob.date or _with_year(ob.month_day, extraction.doc_date)
+            return f'kind = "once", date = {day.isoformat()}' if day else None
+        case Kind.WEEKLY if ob.weekday:
+            return f'kind = "weekly", weekday = {ob.weekday}{window}'
+        case Kind.DAILY if ob.window and ob.window[0] and ob.window[1]:
+            return f'kind = "daily"{window}'
+        case Kind.MONTHLY if ob.day_of_month:
+            dom = '"last"' if ob.day_of_month == -1 else str(ob.day_of_month)
+            return f'kind = "monthly", day = {dom}{window}{_period(ob)}'
+        case Kind.QUARTERLY if ob.day_of_month:
+            months = list(ob.months or (1, 4, 7, 10))
+            return f'kind = "quarterly", months = {months}, day = {ob.day_of_month}{window}'
+        case Kind.YEARLY if ob.month_day:
+            month, mday = (int(x) for x in ob.month_day.split("-"))
+            return f'kind = "yearly", month = {month}, day = {mday}{window}'
+        case Kind.RELATIVE_WORKDAYS | Kind.RELATIVE_DAYS if ob.offset is not None:
+            unit = "workdays" if ob.kind is Kind.RELATIVE_WORKDAYS else "days"
+            label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""
+            return f'kind = "relative", offset = {ob.offset}, unit = "{unit}"{label}'
+    return None
+
+
+def _period(ob: ExtractedObligation) -> str:
+    if ob.period is None:
+        return ""
+    m_start = re.fullmatch(r"prev-(\d{1,2})", ob.period.start)
+    m_end = re.fullmatch(r"cur-(\d{1,2})", ob.period.end)
+    if m_start and m_end:
+        return f", period = {{ start_day = {m_start.group(1)}, end_day = {m_end.group(1)} }}"
+    return ""
+
+
+def _with_year(month_day: str | None, doc_date: date | None) -> date | None:
+    if not month_day or doc_date is None:
+        return None
+    month, day = (int(x) for x in month_day.split("-"))
+    try:
+        candidate = date(doc_date.year, month, day)
+    except ValueError:
+        return None
+    # A deadline earlier in the year than the notice belongs to the next year.
+    return candidate if candidate >= doc_date else candidate.replace(year=doc_date.year + 1)
+
+
+def _most_common(values: Iterable[str | None]) -> str | None:
+    counts: dict[str, int] = {}
+    for v in values:
+        if v and "未写明" not in v:
+            counts[v] = counts.get(v, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def campaign_id_for(file_stem: str) -> str:
+    return _slug(file_stem, "campaign")

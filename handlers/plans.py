@@ -1,0 +1,246 @@
+"""Coordinators create a campaign from the chat: send the notice (.docx/.txt) or paste it,
+review the deadlines found (each with its source sentence), drop or fix items, name the
+units, confirm. A plan file (.toml) sent as a document is checked and loaded directly.
+
+The review in progress lives in user_data: losing it to a restart costs re-sending the
+notice, never anything submitted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+
+from telegram import InputFile, Update
+
+from bot.context import CustomContext
+from bot.notices import NoticeError, first_title, notice_text
+from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
+from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
+from domain.plan_toml import PlanError, parse_plan
+from handlers import liaison
+from handlers.common import Turn, answer_query, callback, parse_callback, turn
+
+_KEY = "notice_review"
+_PASTE = "notice_paste"
+MAX_NOTICE_BYTES = 2 * 1024 * 1024
+_FIX = re.compile(r"^\s*(\d{1,2})\s*(日期|时间|名称|date|time|title)\s*[::]?\s*(.+?)\s*$",
+                  re.IGNORECASE)
+_UNIT_SPLIT = re.compile(r"[\n、,,;;]+")
+
+
+@dataclass
+class Review:
+    name: str
+    title: str
+    doc_date: date | None
+    items: list[ExtractedObligation]
+    awaiting_units: bool = False
+    dropped: set[int] = field(default_factory=set)
+
+    def kept(self) -> list[ExtractedObligation]:
+        return [ob for i, ob in enumerate(self.items) if i not in self.dropped]
+
+
+def _describe(t: Turn, ob: ExtractedObligation) -> str:
+    when = {
+        Kind.ONCE: ob.date.isoformat() if ob.date else (ob.month_day or "?"),
+        Kind.WEEKLY: t.t("notice.weekly", weekday="一二三四五六日"[(ob.weekday or 1) - 1]),
+        Kind.DAILY: "~".join(d.isoformat() for d in ob.window or () if d) or "?",
+        Kind.MONTHLY: t.t("notice.monthly", day=t.t("notice.month_end")
+                          if ob.day_of_month == -1 else ob.day_of_month),
+        Kind.RELATIVE_WORKDAYS: t.t("notice.relative_workdays", n=ob.offset),
+        Kind.RELATIVE_DAYS: t.t("notice.relative_days", n=ob.offset),
+    }.get(ob.kind, ob.kind.value)
+    return f"{ob.what or '?'} — {when}" + (f" {ob.time}" if ob.time else "")
+
+
+def _render(t: Turn, review: Review) -> tuple[str, list[list[tuple[str, str]]]]:
+    lines = [t.t("notice.found", title=review.title, count=len(review.kept()))]
+    drops: list[tuple[str, str]] = []
+    for i, ob in enumerate(review.items):
+        if i in review.dropped:
+            continue
+        lines.append(f"{i + 1}. {_describe(t, ob)}\n   {t.t('notice.quote', quote=ob.quote)}")
+        drops.append((t.t("notice.drop", n=i + 1), callback("nd", i)))
+    lines.append(t.t("notice.how_to_fix"))
+    buttons = [drops[i:i + 4] for i in range(0, len(drops), 4)]
+    buttons.append([(t.t("notice.next"), callback("nok", 0)),
+                    (t.t("button.cancel"), callback("nx", 0))])
+    return "\n".join(lines), buttons
+
+
+async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
+    t = await turn(update, context)
+    if t is None or not t.actor.is_coordinator:
+        return None
+    return t
+
+
+async def new_plan(update: Update, context: CustomContext) -> None:
+    """/plan: the next text message is the notice (or send it as a file)."""
+    t = await _coordinator(update, context)
+    if t is None:
+        await liaison.tasks(update, context)  # a liaison's /plan means nothing else
+        return
+    if context.user_data is not None:
+        context.user_data[_PASTE] = True
+    await t.say(t.t("notice.send_it"))
+
+
+async def on_document(update: Update, context: CustomContext) -> None:
+    """A .docx/.txt/.toml file: a notice or plan from a coordinator, else a liaison's file."""
+    t = await _coordinator(update, context)
+    message = update.effective_message
+    if t is None or message is None or message.document is None or t.actor.unit_seats:
+        await liaison.on_file(update, context)
+        return
+    doc = message.document
+    if doc.file_size and doc.file_size > MAX_NOTICE_BYTES:
+        await t.say(t.t("problem.file_too_large", max_mb=MAX_NOTICE_BYTES // 1024 // 1024))
+        return
+    data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+    name = doc.file_name or "notice.txt"
+    if name.lower().endswith(".toml"):
+        await _load_plan_file(t, data, name)
+        return
+    try:
+        text = notice_text(data, name)
+    except NoticeError as exc:
+        await t.say(t.t(f"notice.{exc}"))
+        return
+    await _start_review(t, text, name.rsplit(".", 1)[0])
+
+
+async def on_pasted_text(update: Update, context: CustomContext) -> bool:
+    """Text while a review is open (a fix, or the unit list) or after /plan. True if used."""
+    data = context.user_data
+    if data is None or (_KEY not in data and _PASTE not in data):
+        return False
+    t = await _coordinator(update, context)
+    message = update.effective_message
+    if t is None or message is None:
+        return False
+    text = message.text or ""
+    if data.pop(_PASTE, False):
+        await _start_review(t, text, "notice")
+        return True
+    review: Review = data[_KEY]
+    if review.awaiting_units:
+        await _create(t, review, text)
+        return True
+    fix = _FIX.match(text)
+    if fix is None:
+        await t.say(t.t("notice.how_to_fix"))
+        return True
+    await _fix(t, review, int(fix.group(1)) - 1, fix.group(2).lower(), fix.group(3))
+    return True
+
+
+async def _start_review(t: Turn, text: str, stem: str) -> None:
+    extraction = extract_obligations(text)
+    if not extraction.obligations:
+        await t.say(t.t("notice.none_found"))
+        return
+    review = Review(stem, first_title(text) or stem, extraction.doc_date,
+                    list(extraction.obligations))
+    if t.context.user_data is not None:
+        t.context.user_data[_KEY] = review
+    await t.say(*_render(t, review))
+
+
+async def _fix(t: Turn, review: Review, index: int, what: str, value: str) -> None:
+    if not 0 <= index < len(review.items) or index in review.dropped:
+        await t.say(t.t("notice.no_such_item"))
+        return
+    ob = review.items[index]
+    try:
+        if what in ("日期", "date"):
+            day = date.fromisoformat(value.replace("/", "-"))
+            ob = replace(ob, kind=Kind.ONCE, date=day, month_day=day.strftime("%m-%d"),
+                         window=None, weekday=None, day_of_month=None, offset=None)
+        elif what in ("时间", "time"):
+            ob = replace(ob, time=time.fromisoformat(value).strftime("%H:%M"))
+        else:
+            ob = replace(ob, what=value[:100])
+    except ValueError:
+        await t.say(t.t("notice.bad_fix"))
+        return
+    review.items[index] = ob
+    await t.say(*_render(t, review))
+
+
+async def on_button(update: Update, context: CustomContext) -> None:
+    t = await _coordinator(update, context)
+    await answer_query(update)
+    payload = parse_callback(update.callback_query.data if update.callback_query else None)
+    data = context.user_data
+    if t is None or payload is None or data is None or _KEY not in data:
+        if t is not None:
+            await t.say(t.t("problem.stale"))
+        return
+    review: Review = data[_KEY]
+    match payload.prefix:
+        case "nd" if 0 <= payload.id < len(review.items):
+            review.dropped.add(payload.id)
+            if not review.kept():
+                data.pop(_KEY)
+                await t.edit_or_say(t.t("notice.cancelled"))
+                return
+            await t.edit_or_say(*_render(t, review))
+        case "nok":
+            review.awaiting_units = True
+            await t.say(t.t("notice.ask_units"))
+        case "nx":
+            data.pop(_KEY)
+            await t.edit_or_say(t.t("notice.cancelled"))
+        case _:
+            await t.say(t.t("problem.stale"))
+
+
+async def _create(t: Turn, review: Review, unit_text: str) -> None:
+    names = [n.strip() for n in _UNIT_SPLIT.split(unit_text) if n.strip()][:3000]
+    if not names or any(len(n) > 100 for n in names):
+        await t.say(t.t("notice.bad_units"))
+        return
+    units = tuple((f"u{i:03d}", name) for i, name in enumerate(dict.fromkeys(names), 1))
+    extraction = Extraction(review.doc_date, tuple(review.kept()))
+    options = DraftOptions(campaign_id=campaign_id_for(review.name), name=review.title,
+                           today=t.now.date(), units=units)
+    text = draft_plan(extraction, options)
+    if await _load_text(t, text, f"{options.campaign_id}.toml") and t.context.user_data:
+        t.context.user_data.pop(_KEY, None)
+
+
+async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        await t.say(t.t("notice.encoding"))
+        return
+    await _load_text(t, text, name)
+
+
+async def _load_text(t: Turn, text: str, name: str) -> bool:
+    """Check the plan, make sure the sender may change it, load it and send it back."""
+    try:
+        plan = parse_plan(text, name)
+    except PlanError as exc:
+        problem = t.t(f"plan.{exc.code}", **exc.params)
+        await t.say(t.t("plan.error", source=name, where=exc.where, message=problem))
+        return False
+    existing = plan.id in await t.services.plans.campaign_codes()
+    if existing and await t.services.coordination.campaign(t.actor, plan.id) is None:
+        await t.say(t.t("notice.not_yours", campaign=plan.id))
+        return False
+    person = None if t.actor.global_coordinator else t.actor.person_id
+    report = await t.services.plans.load_text(text, name, t.now, person)
+    assert not isinstance(report, PlanError)  # parsed just above
+    key = "load.unchanged" if report.unchanged else "load.done"
+    await t.say(t.t(key, **vars(report)) + "\n" + t.t("notice.next_steps", campaign=plan.id))
+    message = t.update.effective_message
+    if message is not None:
+        await message.reply_document(InputFile(text.encode("utf-8"), filename=name),
+                                     caption=t.t("notice.plan_file"))
+    return True
