@@ -5,15 +5,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[3]
-SHARED = Path("/work/shared")
+# The team's shared folder sits beside the checkout in CI; a fresh clone elsewhere uses the
+# unmodified copies kept in tests/data (the scorer's matching rule is never re-implemented).
+SHARED = REPO.parent / "shared"
 SCORER = SHARED / "tools" / "score_extract.py"
+if not SCORER.exists():
+    SCORER = REPO / "tests" / "data" / "score_extract.py"
+ANNOTATIONS = SHARED / "annotations" if (SHARED / "annotations").is_dir() else (
+    REPO / "tests" / "data" / "seeds")
+SEEDS = SHARED / "seeds" if (SHARED / "seeds").is_dir() else REPO / "tests" / "data" / "seeds"
 OWN_NOTICES = REPO / "tests" / "data" / "notices"
+CUIBAO = Path(sys.executable).with_name("cuibao")
 _FIGURES = re.compile(r"micro precision=(?P<p>[\d.]+) recall=(?P<r>[\d.]+)")
-
-needs_scorer = pytest.mark.skipif(not SCORER.exists(), reason="shared scorer not mounted")
 
 
 def _score(annotations: Path, texts: Path) -> tuple[float, float]:
@@ -26,7 +30,7 @@ def _score(annotations: Path, texts: Path) -> tuple[float, float]:
             "--texts",
             str(texts),
             "--pred-cmd",
-            f"{sys.executable} -m domain.extract {{txt}} --json",
+            f"{CUIBAO} plan extract {{txt}} --json",
         ],
         capture_output=True,
         text=True,
@@ -38,14 +42,12 @@ def _score(annotations: Path, texts: Path) -> tuple[float, float]:
     return float(match.group("p")), float(match.group("r"))
 
 
-@needs_scorer
 def test_the_seed_notices_score_at_least_95_percent() -> None:
-    precision, recall = _score(SHARED / "annotations", SHARED / "seeds")
+    precision, recall = _score(ANNOTATIONS, SEEDS)
     assert precision >= 0.95
     assert recall >= 0.95
 
 
-@needs_scorer
 def test_our_own_notices_score_at_least_95_percent() -> None:
     precision, recall = _score(OWN_NOTICES, OWN_NOTICES)
     assert precision >= 0.95
