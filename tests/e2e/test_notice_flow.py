@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage import models as m
-from tests.e2e.harness import COORDINATOR, Harness, ROOT
+from tests.e2e.harness import COORDINATOR, ROOT, Harness
 
 NOTICE = ROOT / "tests" / "data" / "seeds" / "000_120f0acc1c4bbbb9.txt"
 
