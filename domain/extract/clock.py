@@ -52,4 +52,7 @@ def read_clock(text: str, pos: int) -> Clock:
         hour += 12
     if hour > 24 or minute > 59:
         return Clock(None, pos, False)
+    if hour == 24:
+        # 24时前 means by the end of that day; keep it a valid clock time.
+        hour, minute = 23, 59
     return Clock(f"{hour:02d}:{minute:02d}", match.end(), True)

@@ -12,14 +12,15 @@ _DAY_SUFFIX = r"(?:日|号)"
 RANGE_JOIN = r"(?:至|到|~|—{1,2}|-)"
 _RELATIVE_YEAR = {"今年": 0, "本年": 0, "当年": 0, "去年": -1, "上年": -1, "明年": 1,
                   "次年": 1, "下年": 1, "来年": 1}  # fmt: skip
+_REL_YEAR = r"(?P<rel>今年|本年|当年|去年|上年|明年|次年|下年|来年)"
 _MONTH_DAY = re.compile(
-    rf"(?<![\d.])(?:(?P<rel>今年|本年|当年|去年|上年|明年|次年|下年|来年)|{_YEAR})?(?P<m>\d{{1,2}})\s*月(?:份)?\s*"
+    rf"(?<![\d.])(?:{_REL_YEAR}|{_YEAR})?(?P<m>\d{{1,2}})\s*月(?:份)?\s*"
     rf"(?:(?P<d>\d{{1,2}})(?:\s*{_DAY_SUFFIX}|(?=\s*{RANGE_JOIN}\s*\d))"
     r"|(?P<part>底|末|上旬|中旬|下旬))"
 )
 _NUMERIC = re.compile(
-    r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-./])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})"
-    r"(?!\d)(?:\s*日)?"
+    r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-./])\s*(?P<m>\d{1,2})\s*(?P=sep)"
+    r"\s*(?P<d>\d{1,2})(?!\d)(?:\s*日)?"
 )
 _DAY_ONLY = re.compile(rf"(?P<d>\d{{1,2}})\s*{_DAY_SUFFIX}")
 _RANGE_GAP = re.compile(rf"\s*{RANGE_JOIN}\s*")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from domain.extract.dates import DateMention, YearContext, find_groups, find_mentions
@@ -21,7 +22,12 @@ _OPEN_CLOSE = re.compile(r"\s*(?:开始|起)?\s*,?\s*(?:至|到|—{1,2}|-|~)\s*
 _CAMPAIGN_WORDS = re.compile(
     r"开始|结束|为期|时间|期限|起止|截止|止|期间|开展|实施|为[^,。;]{0,12}期"
 )
-_PHASE = re.compile(r"阶段\s*[(:]?\s*$")
+_TIME_HEADING = re.compile(r"时间|期限|期间|时段")
+# A stage heading: an optional enumerator, a short label, maybe 阶段, then the bracketed dates.
+_PHASE_HEAD = re.compile(
+    r"\s*(?:第[一二三四五六七八九十\d]{1,2}阶段\s*:?\s*|\(?[一二三四五六七八九十\d]{1,2}[)、.]\s*)?"
+    r"(?P<label>[^,。;:()\n\d]{2,14}?)\s*(?:阶段)?\s*[(:]\s*"
+)
 # A range inside a sentence that asks for a submission is a reporting window, not the campaign.
 _SUBMISSION = re.compile(r"报送|上报|提交|报告|反馈")
 
@@ -72,14 +78,41 @@ def _span(first: DateMention, last: DateMention, years: YearContext) -> tuple[da
     return (start, end) if end is not None and end >= start else None
 
 
-def find_campaign(text: str, years: YearContext) -> tuple[date, date] | None:
+@dataclass(frozen=True)
+class Phase:
+    """A named stage of the campaign with its dates: 集中整治 2016-12-11 .. 2017-02-15."""
+
+    label: str
+    start: date
+    end: date
+
+
+def find_phases(text: str, years: YearContext) -> list[Phase]:
+    """Stages written as a heading and a bracketed range: (二)集中整治阶段(7月1日—9月30日)."""
+    phases: list[Phase] = []
+    for group in find_groups(text):
+        line_start = text.rfind("\n", 0, group.start) + 1
+        label = _PHASE_HEAD.fullmatch(text, line_start, group.start)
+        if label is None or _SUBMISSION.search(label.group("label")):
+            continue
+        for item in group.items:
+            if item.last is not None:
+                span = _span(item.first, item.last, years)
+                if span is not None:
+                    phases.append(Phase(label.group("label").strip('“”" '), *span))
+                break
+    return phases
+
+
+def find_campaign(text: str, years: YearContext, phases: list[Phase]) -> tuple[date, date] | None:
     """The campaign's own period: stated outright, else the span of its phases."""
     for start, end in sentences(text):
-        # The heading before a bare range line (一、活动时间 / 2024年3月1日—5月31日) counts.
-        context = max(0, start - 12)
-        if not _CAMPAIGN_WORDS.search(text, context, end) or _SUBMISSION.search(text, start, end):
+        if _SUBMISSION.search(text, start, end) or "阶段" in text[start:end]:
             continue
-        if _PHASE.search(text, context, start) or "阶段" in text[start:end]:
+        line_start = text.rfind("\n", 0, start) + 1
+        if _PHASE_HEAD.match(text, line_start, end):
+            continue
+        if not (_CAMPAIGN_WORDS.search(text, start, end) or _under_time_heading(text, start)):
             continue
         mentions = find_mentions(text, start, end)
         for first, last in itertools.pairwise(mentions):
@@ -87,18 +120,19 @@ def find_campaign(text: str, years: YearContext) -> tuple[date, date] | None:
                 span = _span(first, last, years)
                 if span is not None:
                     return span
-    phases: list[tuple[date, date]] = []
-    for group in find_groups(text):
-        if not _PHASE.search(text, max(0, group.start - 6), group.start):
-            continue
-        for item in group.items:
-            if item.last is not None:
-                span = _span(item.first, item.last, years)
-                if span is not None:
-                    phases.append(span)
     if phases:
-        return min(p[0] for p in phases), max(p[1] for p in phases)
+        return min(p.start for p in phases), max(p.end for p in phases)
     return None
+
+
+def _under_time_heading(text: str, start: int) -> bool:
+    """Is this sentence the body of a heading such as 一、活动时间?"""
+    previous_end = text.rfind("\n", 0, start)
+    if previous_end < 0:
+        return False
+    previous_start = text.rfind("\n", 0, previous_end) + 1
+    heading = text[previous_start:previous_end].strip()
+    return len(heading) <= 20 and _TIME_HEADING.search(heading) is not None
 
 
 # A title naming a report on past work, not a notice or plan that sets tasks.
@@ -106,7 +140,10 @@ _REPORT_TITLE = re.compile(r"总结|汇报|情况报告|述职报告|工作报�
 _NOTICE_TITLE = re.compile(
     r"通知|方案|意见|办法|函|要点|安排|计划|细则|规定|公告|通告|报送|上报|提交|要求"
 )
-_NEWS_MARK = re.compile(r"供稿\)|通讯员|本报讯|记者\s*\S{2,4}\s*(?:报道|摄)")
+_NEWS_MARK = re.compile(
+    r"供稿\)|通讯员|本报讯|本网讯|本台讯|记者\s*\S{2,4}\s*(?:报道|摄)|^\S{2,12}讯\s*[(\s]",
+    re.MULTILINE,
+)
 
 
 def is_narrative(text: str) -> bool:

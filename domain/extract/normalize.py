@@ -25,6 +25,34 @@ class Normalized:
         return self.original[self.origin[start] : self.origin[end]]
 
 
+def _is_han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or char in "〇○"
+
+
+def _drop_spaces_between_han(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+    """请 各 社 区 于 6 月 10 日: spaces next to a Han character carry no meaning in Chinese."""
+    following = [""] * len(chars)
+    upcoming = ""
+    for index in range(len(chars) - 1, -1, -1):
+        following[index] = upcoming
+        if chars[index] not in " \t":
+            upcoming = chars[index]
+    kept_chars: list[str] = []
+    kept_origin: list[int] = []
+    before = ""
+    for index, char in enumerate(chars):
+        after = following[index]
+        if char in " \t":
+            inside_line = before not in ("", "\n") and after not in ("", "\n")
+            if inside_line and (_is_han(before) or _is_han(after)):
+                continue
+        else:
+            before = char
+        kept_chars.append(char)
+        kept_origin.append(origin[index])
+    return kept_chars, kept_origin
+
+
 def normalize(original: str) -> Normalized:
     """NFKC, ASCII punctuation and Arabic numerals, so rules need one spelling of each thing."""
     chars: list[str] = []
@@ -35,6 +63,7 @@ def normalize(original: str) -> Normalized:
         piece = unicodedata.normalize("NFKC", char).translate(_EXTRA)
         chars.extend(piece)
         origin.extend([index] * len(piece))
+    chars, origin = _drop_spaces_between_han(chars, origin)
     first = "".join(chars)
     origin.append(len(original))
 

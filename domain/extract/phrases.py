@@ -6,15 +6,20 @@ import re
 from dataclasses import dataclass
 
 _VERB = re.compile(
-    r"报送|上报|呈报|报告|报备|报审|报批|报来|提交|递交|上交|送交|交至|送达|送至|反馈|回传"
+    r"报送|上报|直报|呈报|报告|报备|报审|报批|报来|提交|递交|上交|送交|交至|送达|送至|反馈|回传"
     r"|发送|发至|传至|传真至|填报|上传|申报|汇报|报(?![名到道销警表刊纸价复关废案社馆亭考账修失])"
+    r"|交(?=[至到给]|所在|[县市区镇乡省街村])"
 )
+# A bare 交 hands something over only in 将X交Y; elsewhere it starts 交流, 交通, 交办 ...
+_HAND_OVER = re.compile(r"[将把][^,。;]{1,30}$")
 # Before a bare 报 these make another word: 通报 and 公报 go downwards or outwards,
 # 举报 is a complaint, 迟报/漏报/瞒报 name failures, 日报/周报/月报 name a report series.
 _NOT_BEFORE_BARE = set("通公预举情简快海电回汇日周月季年旬画捷喜谎瞒漏迟错误虚晚谍警抄未")
 # Before 报告 these make the noun (自查报告, 总结报告, 书面报告 ...), not the verb.
 _REPORT_NOUN_BEFORE = set("查结析估题作研况展验面度终职述测价性改")
-_PAST_AFTER = re.compile(r"了|过")
+_PAST_AFTER = re.compile(r"了|过(?!程)")
+# 报告制度 / 报送机制 name an arrangement; the verb is not being used.
+_NOUN_AFTER = re.compile(r"制度|机制|流程|渠道|率|人员|专员")
 _PAST_BEFORE = re.compile(r"已经?(?:按时|按期|如期|全部|陆续)?$|均已$")
 # Feedback of opinions or results flows down from the issuer, not up to it.
 _DOWNWARD_OBJECT = re.compile(r"(?:审核|审查|审定|处理|评审|核查|检查)?(?:意见|结果)")
@@ -22,7 +27,7 @@ _DOWNWARD_OBJECT = re.compile(r"(?:审核|审查|审定|处理|评审|核查|检
 ORG_SUFFIX = (
     r"(?:局|办|办公室|中心|委|委员会|科|股|处|室|组|所|站|部|院|队|会|邮箱|信箱|系统|平台|政府"
     r"|街道|镇|乡|县|区|市|省|厅|分局|专班|指挥部|公司|协会|学校|单位|小组|窗口|企业|社区|村"
-    r"|乡镇|部门|医院|高校|网站)"
+    r"|乡镇|部门|医院|高校|网站|机构|机关|卫生院|卫生室|幼儿园|银行|园区|居委会|村委会)"
 )
 _ORG_END = re.compile(rf"{ORG_SUFFIX}$")
 _TARGET = re.compile(r"\s*(?:至|到|给)?\s*(?P<t>[^,。;:、()《》“”\s]{2,40})")
@@ -35,6 +40,7 @@ _BOUNDARY = r"(?=[要应须需务请于在每将按自从,、:;。\s和与及等
 _SUBJECT_SUFFIX = rf"(?:{ORG_SUFFIX}|地区|地|级)"
 _NAME_CHAR = r"(?:[^,。;:、()\s各于在将每前报送]|\([^()]{0,8}\))"
 _EACH = re.compile(rf"各{_NAME_CHAR}{{0,18}}?{_SUBJECT_SUFFIX}(?:\([^()]{{0,8}}\))?{_BOUNDARY}")
+_UP_TO_ORG = re.compile(rf".*{_SUBJECT_SUFFIX}")
 _EACH_SHORT = re.compile(rf"各{_NAME_CHAR}{{0,6}}?{_SUBJECT_SUFFIX}")
 _EACH_MORE = re.compile(rf"、各{_NAME_CHAR}{{0,18}}?{_SUBJECT_SUFFIX}{_BOUNDARY}")
 _ENUMERATOR = re.compile(
@@ -70,6 +76,8 @@ def _accept(text: str, match: re.Match[str]) -> bool:
     date_then_verb = before == "日" and start > 1 and text[start - 2].isdigit()
     if word == "报" and before in _NOT_BEFORE_BARE and not date_then_verb:
         return False
+    if _NOUN_AFTER.match(text, match.end()):
+        return False
     # 整改报告上报X: a 报告 followed by the verb is the thing sent.
     if word == "报告" and _VERB.match(text, match.end()):
         return False
@@ -77,6 +85,8 @@ def _accept(text: str, match: re.Match[str]) -> bool:
         # 自查报告 is a noun, but 书面报告县局 is the verb.
         return _ORG_END.search(recipient_after(text, match.end()) or "") is not None
     if word == "反馈" and _DOWNWARD_OBJECT.match(text, match.end()):
+        return False
+    if word == "交" and not _HAND_OVER.search(text, max(0, start - 31), start):
         return False
     return not _PAST_AFTER.match(text, match.end()) and not _PAST_BEFORE.search(
         text[max(0, start - 6) : start]
@@ -186,6 +196,12 @@ def subject_in(text: str, start: int, end: int, *, last: bool = False) -> str | 
     return subject
 
 
+def skip_enumerator(text: str, start: int, end: int) -> int:
+    """Where a clause starts once a list number such as (一) or 2. is skipped."""
+    match = _ENUMERATOR.match(text, start, end)
+    return match.end() if match else start
+
+
 def after_subject(text: str, start: int, end: int) -> int:
     """Where text continues after an opening 各X subject: 各单位收到通知后 -> 收到通知后."""
     match = _EACH.match(text, start, end) or _EACH_SHORT.match(text, start, end)
@@ -200,7 +216,10 @@ def leading_subject(text: str, start: int, end: int) -> str | None:
         return None
     subject = match.group("s").strip()
     if subject.startswith("各"):
-        return subject_in(text, match.start("s"), match.end("s") + 1) or subject
+        listed = subject_in(text, match.start("s"), match.end("s") + 1)
+        # 各燃气经营企业不迟于: cut after the last word that names a body.
+        cut = _UP_TO_ORG.match(subject)
+        return listed or (cut.group() if cut else None)
     return subject if is_org(subject) and _VERB.search(subject) is None else None
 
 

@@ -1,30 +1,27 @@
-"""Deadline triggers in one sentence: recurring schedules, relative spans and calendar dates."""
+"""Which dates and schedules in a sentence are submission deadlines, and the verb of each."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from domain.extract.clock import read_clock
-from domain.extract.dates import DateGroup, DateMention, find_groups
-from domain.extract.model import Kind, Period
-from domain.extract.numerals import weekday_number
+from domain.extract.dates import DateGroup, find_groups
+from domain.extract.model import Kind
 from domain.extract.phrases import Verb, find_verbs, verb_at
-
-_WD = r"[一二三四五六日天1-7]"
-_EVERY = r"(?:每|每个|每一)"
-_FIRST_MONTH = r"(?:第1个月|第1月|首月|头1个月)"
-_LAST_MONTH = r"(?:最后1个月|末月|第3个月)"
-_DAY = r"(?P<d>\d{1,2})\s*[日号]"
-_DAYS_LIST = r"(?P<d>\d{1,2})\s*[日号]?(?:\s*[、和及]\s*(?P<d2>\d{1,2}))?\s*[日号]"
-_QUARTER_FIRST = (1, 4, 7, 10)
-_QUARTER_LAST = (3, 6, 9, 12)
-_PART_DAY = {"上旬": 10, "中旬": 20, "下旬": -1}
+from domain.extract.schedules import (
+    WD,
+    PeriodMention,
+    Trigger,
+    find_periods,
+    find_schedules,
+    overlaps,
+)
 
 # After the date or weekday: (星期五), (含当日), a clock time, then 前 / 之前 / 止.
-_WEEKDAY_NOTE = re.compile(rf"\s*\(?(?:星期|周|礼拜){_WD}\)?")
-_INCLUSIVE_NOTE = re.compile(r"\s*\(含[^)]{0,12}\)")
+_WEEKDAY_NOTE = re.compile(rf"\s*\(?(?:星期|周|礼拜){WD}\)?")
+# (含当日), (正月初五), (遇节假日顺延): a short aside between a date and its 前.
+_INCLUSIVE_NOTE = re.compile(r"\s*\([^()]{1,12}\)")
 _BEFORE = re.compile(r"\s*(?:之前|以前|前|为止|截止|止)")
 _AFTER_YU = re.compile(r"\s*,?\s*(?:将|把|向|通过|统一|以|按照|按|由|报|前|集中)")
 _YU_BEFORE = re.compile(r"(?:于|在)\s*$")
@@ -42,36 +39,16 @@ _VERB_AS_OF_BEFORE = re.compile(
     r"(?:报送|上报|提交|填报|反馈)(?:时间)?\s*(?:截至|截止到|截止至)\s*$"
 )
 _LABEL_BEFORE = re.compile(
-    r"(?P<verb>报送|上报|提交|报|反馈|填报|申报|截止)(?:材料|资料|信息|的)?(?:时间|时限|日期|期限)"
+    r"(?<![日周月季年旬通公预举情简快])(?P<verb>报送|上报|提交|报|反馈|填报|申报|截止)(?:材料|资料|信息|的)?(?:截止)?"
+    r"(?:时间|时限|日期|期限)"
     r"\s*(?:分别)?\s*(?:为|是|:)?\s*(?:分别)?\s*(?:在|于|截至|截止到|截止至)?\s*$"
 )
 # Between a schedule and its verb these turn the sentence into the issuer's own action:
 # 每季度通报各地数据报送情况 publishes, it does not submit.
 _DOWNWARD = re.compile(r"通报|公示|公布|公开|曝光|下发|印发|转发")
 _VERB_BRACKET_BEFORE = re.compile(r"\(\s*$")
-_DAILY_CONTEXT = re.compile(r"日报|每日|每天|逐日")
-_MONTHLY_CONTEXT = re.compile(r"每个?月|月报|按月|逐月")
 _STRICT_REACH = 25
 _REACH = 70
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """Where a schedule is written; one trigger per schedule value (each weekday, each day)."""
-
-    kind: Kind
-    start: int
-    end: int
-    time: str | None = None
-    group: DateGroup | None = None
-    weekday: int | None = None
-    day_of_month: int | None = None
-    months: tuple[int, ...] | None = None
-    month_day: str | None = None
-    offset: int | None = None
-    strict: bool = False
-    marked: bool = False
-    windows: tuple[tuple[DateMention, DateMention], ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -108,227 +85,6 @@ def _is_deadline(text: str, start: int, tail: Tail, floor: int) -> bool:
     return bool(_YU_BEFORE.search(text, floor, start) and _AFTER_YU.match(text, tail.end))
 
 
-Builder = Callable[[re.Match[str]], list[Trigger]]
-
-
-def _weekly(match: re.Match[str]) -> list[Trigger]:
-    days = [match.group("w"), match.groupdict().get("w2")]
-    # 每周一报 is "one report a week", not "every Monday".
-    rest = match.string[match.end() : match.end() + 2]
-    if match.group("w") == "一" and rest.startswith("报") and rest not in ("报送", "报告"):
-        return [Trigger(Kind.WEEKLY, match.start(), match.end(), marked=True)]
-    return [
-        Trigger(Kind.WEEKLY, match.start(), match.end(), weekday=weekday_number(d))
-        for d in days
-        if d is not None
-    ]
-
-
-def _days(match: re.Match[str], kind: Kind, months: tuple[int, ...] | None) -> list[Trigger]:
-    values = [match.group("d"), match.groupdict().get("d2")]
-    return [
-        Trigger(kind, match.start(), match.end(), day_of_month=int(v), months=months)
-        for v in values
-        if v is not None and 1 <= int(v) <= 31
-    ]
-
-
-def _monthly(match: re.Match[str]) -> list[Trigger]:
-    return _days(match, Kind.MONTHLY, None)
-
-
-def _next_month(match: re.Match[str]) -> list[Trigger]:
-    # 次月5日 is monthly only where the sentence speaks of every month or a monthly report.
-    sentence = match.string[match.pos : match.endpos]
-    return _monthly(match) if _MONTHLY_CONTEXT.search(sentence) else []
-
-
-def _month_end(kind: Kind, months: tuple[int, ...] | None) -> Builder:
-    def build(match: re.Match[str]) -> list[Trigger]:
-        return [Trigger(kind, match.start(), match.end(), day_of_month=-1, months=months)]
-
-    return build
-
-
-def _month_part(match: re.Match[str]) -> list[Trigger]:
-    day = _PART_DAY[match.group("part")]
-    return [Trigger(Kind.MONTHLY, match.start(), match.end(), day_of_month=day)]
-
-
-def _quarter(months: tuple[int, ...]) -> Builder:
-    def build(match: re.Match[str]) -> list[Trigger]:
-        return _days(match, Kind.QUARTERLY, months)
-
-    return build
-
-
-def _listed_months(match: re.Match[str]) -> list[Trigger]:
-    months = tuple(int(m) for m in re.findall(r"\d{1,2}", match.group("ms")))
-    day = int(match.group("d"))
-    if len(months) == 4:
-        return [Trigger(Kind.QUARTERLY, match.start(), match.end(), day_of_month=day,
-                        months=months)]  # fmt: skip
-    return [
-        Trigger(Kind.YEARLY, match.start(), match.end(), month_day=f"{m:02d}-{day:02d}")
-        for m in months
-        if 1 <= m <= 12
-    ]
-
-
-def _yearly(match: re.Match[str]) -> list[Trigger]:
-    month = int(match.group("m"))
-    if not 1 <= month <= 12:
-        return []
-    mention = DateMention(match.start(), match.end(), None, month, None, True)
-    if match.group("d"):
-        day = int(match.group("d"))
-        month_day = f"{month:02d}-{day:02d}"
-    elif match.group("part") in ("上旬", "中旬"):
-        month_day = f"{month:02d}-{_PART_DAY[match.group('part')]:02d}"
-    else:
-        month_day = mention.month_day
-    return [Trigger(Kind.YEARLY, match.start(), match.end(), month_day=month_day)]
-
-
-def _simple(kind: Kind, *, strict: bool = False, marked: bool = False) -> Builder:
-    def build(match: re.Match[str]) -> list[Trigger]:
-        return [Trigger(kind, match.start(), match.end(), strict=strict, marked=marked)]
-
-    return build
-
-
-def _year_end(match: re.Match[str]) -> list[Trigger]:
-    return [Trigger(Kind.YEARLY, match.start(), match.end(), month_day="12-31")]
-
-
-def _daily_today(match: re.Match[str]) -> list[Trigger]:
-    # 当日 is a daily deadline only inside a daily-report scheme (实行日报制,于当日12:00前).
-    sentence = match.string[match.pos : match.endpos]
-    return [Trigger(Kind.DAILY, match.start(), match.end())] if "日报" in sentence else []
-
-
-def _daily_next_day(match: re.Match[str]) -> list[Trigger]:
-    # 次日9时前 is a daily deadline only where the sentence sets up a daily report.
-    sentence = match.string[match.pos : match.endpos]
-    if _DAILY_CONTEXT.search(sentence):
-        return [Trigger(Kind.DAILY, match.start(), match.end())]
-    return []
-
-
-def _relative(match: re.Match[str]) -> list[Trigger]:
-    unit = match.group("u")
-    kind = (
-        Kind.RELATIVE_WORKDAYS
-        if unit == "工作日"
-        else Kind.RELATIVE_HOURS
-        if unit == "小时"
-        else Kind.RELATIVE_DAYS
-    )
-    # 1周内 is counted in days: a week is seven calendar days.
-    offset = int(match.group("n")) * (7 if unit in ("周", "星期") else 1)
-    return [Trigger(kind, match.start(), match.end(), offset=offset, marked=True)]
-
-
-# Ordered: earlier patterns claim their span first, so 每季度结束后10日内 is quarterly,
-# not a relative deadline, and 每年3月31日 is yearly, not a date.
-_RECURRING: tuple[tuple[re.Pattern[str], Builder], ...] = (
-    (re.compile(rf"{_EVERY}?季度(?:的)?{_FIRST_MONTH}(?:的)?{_DAYS_LIST}"),
-     _quarter(_QUARTER_FIRST)),
-    (re.compile(rf"{_EVERY}?季度(?:的)?{_LAST_MONTH}(?:的)?{_DAYS_LIST}"),
-     _quarter(_QUARTER_LAST)),
-    (re.compile(rf"(?:次|下1?个?)季度(?:的)?{_FIRST_MONTH}?(?:的)?{_DAYS_LIST}"),
-     _quarter(_QUARTER_FIRST)),
-    (re.compile(r"(?:每个?)?季度(?:结束|末|终了)(?:后|之后)(?:的)?(?P<d>\d{1,2})\s*个?\s*"
-                r"(?:工作日|日|天)(?:之内|以内|内)?"),
-     _quarter(_QUARTER_FIRST)),
-    (re.compile(rf"(?:每个?)?季度(?:结束|末|终了)?(?:后|之后)(?:的)?(?:次月|下月|第1个月){_DAYS_LIST}"),
-     _quarter(_QUARTER_FIRST)),
-    (re.compile(rf"{_EVERY}季度(?:末|最后1天|最后1日)"), _month_end(Kind.QUARTERLY,
-                                                                _QUARTER_LAST)),
-    (re.compile(r"每年(?:的)?(?P<ms>\d{1,2}(?:\s*[、,和]\s*\d{1,2}){1,3})\s*月(?:份)?(?:的)?"
-                rf"{_DAY}"), _listed_months),
-    (re.compile(r"每年(?:的)?(?P<m>\d{1,2})\s*月(?:份)?(?:的)?(?:(?P<d>\d{1,2})\s*[日号]"
-                r"|(?P<part>底|末|上旬|中旬|下旬))"), _yearly),
-    (re.compile(r"每年(?:的)?(?:年底|年末|底|末)"), _year_end),
-    (re.compile(rf"{_EVERY}月(?:的)?\d{{1,2}}\s*[日号]?\s*(?:至|到|-|~|—)\s*{_DAY}"), _monthly),
-    (re.compile(rf"{_EVERY}月(?:的)?{_DAYS_LIST}"), _monthly),
-    (re.compile(rf"{_EVERY}月(?:的)?(?:月底|月末|底|末|最后1天|最后1日|最后1个工作日)"),
-     _month_end(Kind.MONTHLY, None)),
-    (re.compile(rf"{_EVERY}月(?:的)?(?P<part>上旬|中旬|下旬)"), _month_part),
-    (re.compile(rf"{_EVERY}月(?:的)?前(?P<d>\d{{1,2}})\s*个?\s*(?:工作日|日|天)(?:之内|以内|内)?"),
-     _monthly),
-    (re.compile(rf"(?:次月|下月|下个月|下1个月)(?:的)?{_DAYS_LIST}"), _next_month),
-    (re.compile(rf"(?:每周|每星期|每个星期|每礼拜)(?:的)?(?:星期|周)?(?P<w>{_WD})"
-                rf"(?:\s*[、和]\s*(?:周|星期)?(?P<w2>{_WD}))?"), _weekly),
-    (re.compile(r"(?:每日|每天|逐日|每个?工作日)"), _simple(Kind.DAILY)),
-    (re.compile(r"1日1报|一日一报"), _simple(Kind.DAILY, marked=True)),
-    (re.compile(r"(?:当日|当天)"), _daily_today),
-    (re.compile(r"(?:次日|第2天|第2日)"), _daily_next_day),
-    (re.compile(r"(?:1周1报|一周一报)"), _simple(Kind.WEEKLY, marked=True)),
-    (re.compile(r"(?:1月1报|一月一报)"), _simple(Kind.MONTHLY, marked=True)),
-    (re.compile(r"(?:1季1报|一季一报)"), _simple(Kind.QUARTERLY, marked=True)),
-    (re.compile(r"(?<![\d月])(?P<n>\d{1,3})\s*个?\s*(?P<u>工作日|自然日|日|天|小时|周|星期)"
-                r"\s*(?:之内|以内|内)"),
-     _relative),
-    (re.compile(r"(?:每周|每星期|按周)"), _simple(Kind.WEEKLY, strict=True)),
-    (re.compile(r"(?:每个?月|按月)"), _simple(Kind.MONTHLY, strict=True)),
-    (re.compile(r"(?:每个?季度|按季度?)"), _simple(Kind.QUARTERLY, strict=True)),
-)  # fmt: skip
-
-_PERIOD = re.compile(
-    r"(?P<a>上|本|当|下|次)个?月(?:的)?(?P<d1>\d{1,2})\s*[日号]\s*(?:至|到|-|~|—)\s*"
-    r"(?:(?P<b>上|本|当|下|次)个?月(?:的)?)?(?P<d2>\d{1,2})\s*[日号]"
-)
-_WEEK_PERIOD = re.compile(
-    rf"(?P<a>上|本)(?:周|星期)(?P<w1>{_WD})\s*(?:至|到|-|~|—)\s*(?:(?P<b>上|本)?(?:周|星期))?"
-    rf"(?P<w2>{_WD})"
-)
-_RELATIVE_MONTH = {"上": "prev", "本": "cur", "当": "cur", "下": "next", "次": "next"}
-
-
-@dataclass(frozen=True)
-class PeriodMention:
-    start: int
-    end: int
-    period: Period
-
-
-def find_periods(text: str, start: int, end: int) -> list[PeriodMention]:
-    """Statistics periods such as 上月26日至本月25日 or 上周五至本周四."""
-    found: list[PeriodMention] = []
-    for match in _PERIOD.finditer(text, start, end):
-        first = _RELATIVE_MONTH[match.group("a")]
-        second = _RELATIVE_MONTH[match.group("b")] if match.group("b") else "cur"
-        period = Period(f"{first}-{int(match.group('d1'))}", f"{second}-{int(match.group('d2'))}")
-        found.append(PeriodMention(match.start(), match.end(), period))
-    for match in _WEEK_PERIOD.finditer(text, start, end):
-        first = _RELATIVE_MONTH[match.group("a")]
-        second = _RELATIVE_MONTH[match.group("b")] if match.group("b") else "cur"
-        period = Period(
-            f"{first}-w{weekday_number(match.group('w1'))}",
-            f"{second}-w{weekday_number(match.group('w2'))}",
-        )
-        found.append(PeriodMention(match.start(), match.end(), period))
-    return found
-
-
-def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(s < end and start < e for s, e in spans)
-
-
-def _recurring(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> list[Trigger]:
-    found: list[Trigger] = []
-    for pattern, build in _RECURRING:
-        for match in pattern.finditer(text, start, end):
-            if _overlaps(taken, match.start(), match.end()):
-                continue
-            triggers = build(match)
-            if triggers:
-                taken.append(match.span())
-                found.extend(triggers)
-    return found
-
-
 def _with_tail(text: str, trigger: Trigger, floor: int) -> Trigger | None:
     """Attach clock time and decide if the trigger is a deadline; None if it is not."""
     tail = deadline_tail(text, trigger.end)
@@ -346,19 +102,22 @@ def _with_tail(text: str, trigger: Trigger, floor: int) -> Trigger | None:
 
 
 def _date_trigger(text: str, group: DateGroup, floor: int) -> Trigger | None:
-    before = text[max(floor, group.start - 12) : group.start]
+    lo, hi = max(floor, group.start - 12), group.start
     tail = deadline_tail(text, group.end)
-    if _DONE_BEFORE.search(before):
+
+    def before(pattern: re.Pattern[str]) -> bool:
+        # Searching the text itself (not a slice) lets look-behinds see past the window.
+        return pattern.search(text, lo, hi) is not None
+
+    if before(_DONE_BEFORE):
         return None
-    if _START_BEFORE.search(before) or _START_AFTER.match(text, tail.end):
+    if before(_START_BEFORE) or _START_AFTER.match(text, tail.end):
         return None
-    if _LABEL_BEFORE.search(before) or _VERB_AS_OF_BEFORE.search(before):
+    if before(_LABEL_BEFORE) or before(_VERB_AS_OF_BEFORE):
         return Trigger(Kind.ONCE, group.start, tail.end, time=tail.time, group=group, marked=True)
-    if _ISSUER_PLAN_BEFORE.search(before):
+    if before(_ISSUER_PLAN_BEFORE) or before(_PHASE_BEFORE):
         return None
-    if _PHASE_BEFORE.search(before):
-        return None
-    if _AS_OF_BEFORE.search(before) and not tail.marked:
+    if before(_AS_OF_BEFORE) and not tail.marked:
         return None
     if _is_deadline(text, group.start, tail, floor):
         return Trigger(Kind.ONCE, group.start, tail.end, time=tail.time, group=group, marked=True)
@@ -379,13 +138,13 @@ def find_triggers(text: str, start: int, end: int) -> SentenceFindings:
     periods = find_periods(text, start, end)
     taken = [(p.start, p.end) for p in periods]
     triggers: list[Trigger] = []
-    for trigger in _recurring(text, start, end, taken):
+    for trigger in find_schedules(text, start, end, taken):
         checked = _with_tail(text, trigger, start)
         if checked is not None:
             triggers.append(checked)
     others: list[DateGroup] = []
     for group in find_groups(text, start, end):
-        if _overlaps(taken, group.start, group.end):
+        if overlaps(taken, group.start, group.end):
             continue
         date_trigger = _date_trigger(text, group, start)
         if date_trigger is None:
@@ -414,12 +173,11 @@ def linked_verb(text: str, trigger: Trigger, bound: int, floor: int) -> Verb | N
     label = _LABEL_BEFORE.search(text, before_start, trigger.start)
     if label is not None and label.group("verb") != "截止":
         return Verb(label.start("verb"), label.end("verb"))
+    as_of = _VERB_AS_OF_BEFORE.search(text, before_start, trigger.start)
+    if as_of is not None:
+        return Verb(as_of.start(), as_of.start() + 2)
     if label is not None or _VERB_BRACKET_BEFORE.search(text, before_start, trigger.start):
         earlier = find_verbs(text, floor, trigger.start)
         if earlier:
             return earlier[-1]
     return None
-
-
-def is_daily_context(text: str, start: int, end: int) -> bool:
-    return _DAILY_CONTEXT.search(text, start, end) is not None

@@ -33,3 +33,7 @@ def test_a_bare_clock_time_is_read() -> None:
 
 def test_no_clock_time_is_found_before_a_verb() -> None:
     assert not read_clock("前报送", 0).found
+
+
+def test_midnight_at_the_end_of_the_day_is_the_last_minute() -> None:
+    assert read_clock("24时前", 0).time == "23:59"

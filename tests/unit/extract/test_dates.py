@@ -1,12 +1,23 @@
 from datetime import date
 
 from domain.extract.dates import YearContext, find_groups, find_mentions
-from domain.extract.document import find_campaign, find_doc_date, is_narrative, title_year
+from domain.extract.document import (
+    find_campaign,
+    find_doc_date,
+    find_phases,
+    is_narrative,
+    title_year,
+)
 from domain.extract.normalize import normalize
 
 
 def _text(raw: str) -> str:
     return normalize(raw).text
+
+
+def _campaign(text: str) -> tuple[date, date] | None:
+    years = YearContext(None, None, None)
+    return find_campaign(text, years, find_phases(text, years))
 
 
 def test_a_date_with_a_year_keeps_it() -> None:
@@ -103,13 +114,12 @@ def test_the_title_year_is_a_fallback_year() -> None:
 
 def test_the_campaign_period_is_read_from_its_start_and_end() -> None:
     text = _text("此次专项行动自2016年12月1日开始,至2017年2月28日结束。")
-    years = YearContext(None, None, None)
-    assert find_campaign(text, years) == (date(2016, 12, 1), date(2017, 2, 28))
+    assert _campaign(text) == (date(2016, 12, 1), date(2017, 2, 28))
 
 
 def test_a_bare_range_under_a_time_heading_is_the_campaign() -> None:
     text = _text("一、活动时间\n2024年3月1日—5月31日。\n")
-    assert find_campaign(text, YearContext(None, None, None)) == (
+    assert _campaign(text) == (
         date(2024, 3, 1),
         date(2024, 5, 31),
     )
@@ -118,10 +128,25 @@ def test_a_bare_range_under_a_time_heading_is_the_campaign() -> None:
 def test_without_a_stated_period_the_phases_span_the_campaign() -> None:
     first = "(一)自查阶段(2022年5月1日—6月30日)。\n"
     text = _text(first + "(二)整治阶段(2022年7月1日—9月30日)。\n")
-    assert find_campaign(text, YearContext(None, None, None)) == (
+    assert _campaign(text) == (
         date(2022, 5, 1),
         date(2022, 9, 30),
     )
+
+
+def test_a_stage_heading_with_bracketed_dates_is_a_named_phase() -> None:
+    text = _text("一、时间安排\n(二)集中整治阶段(2016年12月11日到2017年2月15日)。要围绕重点。\n")
+    (phase,) = find_phases(text, YearContext(None, None, None))
+    assert (phase.label, phase.start, phase.end) == (
+        "集中整治",
+        date(2016, 12, 11),
+        date(2017, 2, 15),
+    )
+
+
+def test_a_submission_window_is_not_a_phase() -> None:
+    text = _text("报送时间:2023年3月1日至3月10日。\n")
+    assert find_phases(text, YearContext(None, None, None)) == []
 
 
 def test_a_year_end_summary_is_narrative() -> None:

@@ -75,3 +75,15 @@ def test_handing_case_leads_over_is_not_reporting() -> None:
 
 def test_failures_to_report_are_not_reports() -> None:
     assert none_in("对迟报、漏报、瞒报的,予以通报批评。")
+
+
+def test_the_period_of_a_daily_report_scheme_is_not_a_deadline() -> None:
+    assert none_in("各县区及时启动日报工作,日报时间为2024年1月24日-2月11日。")
+
+
+def test_a_bare_jiao_outside_handing_over_is_not_a_submission() -> None:
+    assert none_in("请于3月5日前交流经验做法。")
+
+
+def test_setting_up_a_reporting_system_by_a_date_is_not_a_submission() -> None:
+    assert none_in("到2025年6月底前,各地全面建立信息报告制度和报送机制。")

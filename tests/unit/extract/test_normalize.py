@@ -49,3 +49,13 @@ def test_sunday_is_weekday_seven() -> None:
     assert weekday_number("日") == 7
     assert weekday_number("天") == 7
     assert weekday_number("一") == 1
+
+
+def test_spaces_between_han_characters_are_dropped() -> None:
+    norm = normalize("请 各 社 区 于 6 月 10 日 前 报 送")
+    assert norm.text == "请各社区于6月10日前报送"
+    assert norm.original_span(0, len(norm.text)) == "请 各 社 区 于 6 月 10 日 前 报 送"
+
+
+def test_spaces_between_digits_and_indentation_are_kept() -> None:
+    assert normalize("  发布时间:2016-12-15 10:30").text == "  发布时间:2016-12-15 10:30"

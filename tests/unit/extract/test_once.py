@@ -109,3 +109,27 @@ def test_a_deadline_the_same_day_as_the_notice_is_kept() -> None:
 def test_a_restated_deadline_is_reported_once() -> None:
     text = "请于3月15日前报送自查报告。\n各单位于3月15日前报送自查报告。" + DATED
     assert len(extract_obligations(text).obligations) == 1
+
+
+def test_listed_deadlines_each_with_before_share_the_verb() -> None:
+    text = "分别于6月30日前、12月20日前报送半年和全年工作总结。" + DATED
+    found = extract_obligations(text).obligations
+    assert [o.month_day for o in found] == ["06-30", "12-20"]
+
+
+def test_a_cut_off_date_label_after_the_verb_is_a_deadline() -> None:
+    assert only("报送截止日期:2023年11月30日。").date == date(2023, 11, 30)
+
+
+def test_a_verb_right_before_as_of_makes_it_a_deadline() -> None:
+    assert only("材料报送截至3月15日。" + DATED).month_day == "03-15"
+
+
+def test_no_later_than_a_date_is_a_deadline() -> None:
+    found = only("各企业不迟于7月10日将自查报告报送镇安监站。" + DATED)
+    assert found.month_day == "07-10"
+
+
+def test_a_short_aside_between_date_and_before_is_skipped() -> None:
+    found = only("要于2024年2月7日(正月初五)上午10点前报送总体情况。")
+    assert (found.date, found.time) == (date(2024, 2, 7), "10:00")

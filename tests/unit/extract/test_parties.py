@@ -77,3 +77,19 @@ def test_the_quote_is_verbatim_from_the_original_text() -> None:
 def test_the_quote_keeps_a_bracketed_recipient_whole() -> None:
     found = only("于下发之日起5个工作日内报镇经科信局邮箱(OA地址：镇质监工作站)。")
     assert found.quote == "于下发之日起5个工作日内报镇经科信局邮箱(OA地址：镇质监工作站)"
+
+
+def test_handing_a_form_to_the_community_is_a_submission() -> None:
+    found = only("各餐饮企业应在收到通知后两日内完成自查,并将自查表交所在社区。")
+    assert (found.offset, found.what, found.recipient) == (2, "自查表", "所在社区")
+
+
+def test_what_was_made_a_clause_earlier_is_what_is_sent() -> None:
+    text = "各医疗机构开展自查,形成自查报告,经审核后,于2025年7月15日前报送省卫健委医政处。"
+    found = only(text)
+    assert (found.what, found.sender) == ("自查报告", "各医疗机构")
+
+
+def test_what_is_sent_is_spelled_as_in_the_original() -> None:
+    found = only("各企业要于每日上午10点前报送前一日相关数据。")
+    assert found.what == "前一日相关数据"

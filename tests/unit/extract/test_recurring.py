@@ -107,3 +107,34 @@ def test_a_report_due_next_morning_in_a_daily_scheme_is_daily() -> None:
 def test_a_bare_every_month_report_is_monthly_without_a_day() -> None:
     found = only("各单位每月报送一次工作进展。")
     assert (found.kind, found.day_of_month) == (Kind.MONTHLY, None)
+
+
+def test_a_daily_report_during_a_named_phase_spans_that_phase() -> None:
+    text = (
+        "(二)集中整治阶段(2023年7月11日至8月31日)。开展联合检查。\n"
+        "集中整治期间实行日报制,每日17时前报送当日检查情况。"
+    )
+    found = only(text)
+    assert (found.kind, found.window) == (Kind.DAILY, (date(2023, 7, 11), date(2023, 8, 31)))
+
+
+def test_a_day_of_this_month_in_a_monthly_scheme_is_monthly() -> None:
+    found = only("实行月报制度,于当月25日前报送本月工作进展。")
+    assert (found.kind, found.day_of_month) == (Kind.MONTHLY, 25)
+
+
+def test_a_weekday_in_a_weekly_report_scheme_is_weekly() -> None:
+    found = only("实行周报制度,于周五下午5点前报送本周情况。")
+    assert (found.kind, found.weekday, found.time) == (Kind.WEEKLY, 5, "17:00")
+
+
+def test_a_day_range_each_month_is_due_on_its_last_day() -> None:
+    found = only("每月20日至25日报送上月数据。")
+    assert (found.kind, found.day_of_month) == (Kind.MONTHLY, 25)
+
+
+def test_a_daily_report_takes_its_window_from_the_sentence_before() -> None:
+    text = "日报时间为2024年1月24日-2月11日。各企业要于每日上午10点前报送前一日数据。"
+    found = only(text)
+    assert (found.kind, found.window) == (Kind.DAILY, (date(2024, 1, 24), date(2024, 2, 11)))
+    assert found.what == "前一日数据"

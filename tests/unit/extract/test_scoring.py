@@ -12,8 +12,11 @@ SHARED = REPO.parent / "shared"
 SCORER = SHARED / "tools" / "score_extract.py"
 if not SCORER.exists():
     SCORER = REPO / "tests" / "data" / "score_extract.py"
-ANNOTATIONS = SHARED / "annotations" if (SHARED / "annotations").is_dir() else (
-    REPO / "tests" / "data" / "seeds")
+ANNOTATIONS = (
+    SHARED / "annotations"
+    if (SHARED / "annotations").is_dir()
+    else (REPO / "tests" / "data" / "seeds")
+)
 SEEDS = SHARED / "seeds" if (SHARED / "seeds").is_dir() else REPO / "tests" / "data" / "seeds"
 OWN_NOTICES = REPO / "tests" / "data" / "notices"
 CUIBAO = Path(sys.executable).with_name("cuibao")
