@@ -67,7 +67,14 @@ class Turn:
 
     async def say(self, text: str, buttons: Sequence[Sequence[tuple[str, str]]] = ()
                   ) -> Message | None:
-        markup = keyboard(buttons)
+        """Send a text (in several messages if it is longer than one holds: the links of
+        sixty units, say); the buttons go with the last one."""
+        *first, last = split_message(text)
+        for part in first:
+            await self._send(part, None)
+        return await self._send(last, keyboard(buttons))
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> Message | None:
         query = self.update.callback_query
         if query is not None and query.message is not None:
             return await self.context.bot.send_message(query.message.chat.id, text,
@@ -81,10 +88,42 @@ class Turn:
                           ) -> None:
         """Replace the message whose button was tapped (keeps the chat short on a phone)."""
         query = self.update.callback_query
-        if query is not None and query.message is not None:
+        if query is not None and query.message is not None and len(split_message(text)) == 1:
             await query.edit_message_text(text, reply_markup=keyboard(buttons))
         else:
             await self.say(text, buttons)
+
+
+# Telegram refuses a message longer than this, counted in UTF-16 code units.
+MESSAGE_LIMIT = 4096
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a text into messages Telegram accepts, at line breaks where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while utf16_length(line) > limit:  # one line longer than a message: cut it
+            cut = len(line) if utf16_length(line) <= limit else limit
+            while utf16_length(line[:cut]) > limit:
+                cut -= 1
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if current and utf16_length(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    parts.append(current)
+    return parts
 
 
 def keyboard(buttons: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -109,6 +148,20 @@ async def turn(update: Update, context: CustomContext) -> Turn | None:
 async def refuse_stranger(t: Turn) -> None:
     """One short polite answer that says nothing about campaigns or units."""
     await t.say(t.t("access.stranger"))
+
+
+async def ignore_edit(update: Update, context: CustomContext) -> bool:
+    """True for an edited message, which is then answered with a hint and goes no further:
+    answers are changed on the preview, never by editing what was sent."""
+    if update.edited_message is None:
+        return False
+    t = await turn(update, context)
+    if t is not None:
+        if t.actor.is_known:
+            await t.say(t.t("hint.edit_ignored"))
+        else:
+            await refuse_stranger(t)
+    return True
 
 
 async def answer_query(update: Update, text: str | None = None) -> None:

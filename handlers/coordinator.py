@@ -4,16 +4,23 @@ campaigns this person coordinates."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from telegram import Update
+from telegram.ext import filters
 
 from bot.context import CustomContext
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
-from handlers.views import counts_line, deadline_label, state_label
+from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
 from services.coordination import CampaignRef, UnitLine
 from services.ports import Button, Delivery
 
 _REVIEW_KEY = "review_submission"
+_REVIEW_AT = "review_asked_at"
+# How long the text after tapping 退回 is taken as the reason. Any other command or button
+# abandons the 退回, so a later text (a pasted notice, say) never reaches a unit by mistake.
+REVIEW_WAIT = timedelta(minutes=30)
 
 
 async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
@@ -27,7 +34,15 @@ async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
         else:
             await refuse_stranger(t)
         return None
+    if filters.COMMAND.check_update(update):
+        _abandon_review(context)
     return t
+
+
+def _abandon_review(context: CustomContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(_REVIEW_KEY, None)
+        context.user_data.pop(_REVIEW_AT, None)
 
 
 async def _campaign(t: Turn) -> CampaignRef | None:
@@ -77,6 +92,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
     if payload is None:
         await t.say(t.t("problem.stale"))
         return
+    _abandon_review(context)
     match payload.prefix:
         case "st":
             found = await coordination.units_of_deadline(t.actor, payload.id, t.now)
@@ -95,6 +111,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await _review_list(t, payload.id)
         case "rv" if context.user_data is not None:
             context.user_data[_REVIEW_KEY] = payload.id
+            context.user_data[_REVIEW_AT] = t.now
             await t.say(t.t("review.ask_comment"))
         case _:
             await t.say(t.t("problem.stale"))
@@ -155,26 +172,45 @@ async def _remind(t: Turn, deadline_id: int) -> None:
         return
     deadline, lines = found
     people = await coordination.recipients([x.unit_id for x in lines])
-    catalogue, default = t.catalogue, t.services.settings.bot.language
+    languages = await t.services.access.languages_of([p for ids in people.values() for p in ids])
     sent = blocked = 0
     unreachable: list[str] = []
+    blocked_units: list[str] = []
     # One by one, not gathered: the rate limiter paces them and a failure stays local.
     for line in lines:
         recipients = people.get(line.unit_id, [])
         if not recipients:
             unreachable.append(line.unit_name)
         for external_id in recipients:
-            text = catalogue.text("nudge.manual", default, what=deadline_label(t, deadline),
-                                  unit=line.unit_name)
-            button = Button(catalogue.text("button.fill_now", default),
-                            callback("sub", deadline_id))
-            outcome = await t.services.notifier.send(external_id, text, [[button]])
+            outcome = await _notify(t, external_id, languages.get(external_id), "nudge.manual",
+                                    "button.fill_now", deadline, unit=line.unit_name)
             sent += outcome is Delivery.SENT
-            blocked += outcome is Delivery.BLOCKED
+            if outcome is Delivery.BLOCKED:
+                blocked += 1
+                if line.unit_name not in blocked_units:
+                    blocked_units.append(line.unit_name)
     text = t.t("remind.done", sent=sent, blocked=blocked)
+    if blocked_units:
+        text += "\n" + t.t("remind.blocked", units="、".join(blocked_units))
     if unreachable:
         text += "\n" + t.t("remind.unbound", units="、".join(unreachable))
-    await t.say(text)
+    # Replaces the confirmation, so its button cannot send the nudges a second time.
+    await t.edit_or_say(text)
+
+
+async def _notify(t: Turn, external_id: str, language: str | None, key: str, button: str,
+                  deadline: DeadlineView, **params: str) -> Delivery:
+    """One message to a liaison, in their language, with a button that opens the form;
+    someone who blocked the bot is marked so (⚠ in /units, left out of later nudges)."""
+    catalogue, lang = t.catalogue, language or t.services.settings.bot.language
+    text = catalogue.text(key, lang, what=deadline_label_in(catalogue, lang, deadline),
+                          **params)
+    outcome = await t.services.notifier.send(
+        external_id, text,
+        [[Button(catalogue.text(button, lang), callback("sub", deadline.deadline_id))]])
+    if outcome is Delivery.BLOCKED:
+        await t.services.access.mark_unreachable(external_id)
+    return outcome
 
 
 async def review(update: Update, context: CustomContext) -> None:
@@ -203,6 +239,10 @@ async def on_review_comment(update: Update, context: CustomContext) -> bool:
     """The text after tapping 退回: the reason sent to the unit. True if it was consumed."""
     if context.user_data is None or _REVIEW_KEY not in context.user_data:
         return False
+    asked_at = context.user_data.get(_REVIEW_AT)
+    if not isinstance(asked_at, datetime) or context.services.clock() - asked_at > REVIEW_WAIT:
+        _abandon_review(context)
+        return False
     t = await _coordinator(update, context)
     if t is None or update.effective_message is None:
         return True
@@ -217,15 +257,14 @@ async def on_review_comment(update: Update, context: CustomContext) -> bool:
     if returned is None:
         await t.say(t.t("problem.stale"))
         return True
-    catalogue, default = t.catalogue, t.services.settings.bot.language
-    what = deadline_label(t, returned.deadline)
+    languages = await t.services.access.languages_of(list(returned.recipients))
+    notified = 0
     for external_id in returned.recipients:
-        await t.services.notifier.send(
-            external_id, catalogue.text("review.notice", default, what=what, comment=comment),
-            [[Button(catalogue.text("button.fix_now", default),
-                     callback("sub", returned.deadline.deadline_id))]])
-    await t.say(t.t("review.done", unit=returned.deadline.unit_name, what=what,
-                    notified=len(returned.recipients)))
+        outcome = await _notify(t, external_id, languages.get(external_id), "review.notice",
+                                "button.fix_now", returned.deadline, comment=comment)
+        notified += outcome is Delivery.SENT
+    await t.say(t.t("review.done", unit=returned.deadline.unit_name,
+                    what=deadline_label(t, returned.deadline), notified=notified))
     return True
 
 

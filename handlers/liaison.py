@@ -10,7 +10,15 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot.context import CustomContext
-from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
+from handlers.common import (
+    Turn,
+    answer_query,
+    callback,
+    ignore_edit,
+    parse_callback,
+    refuse_stranger,
+    turn,
+)
 from handlers.views import deadline_label, draft_prompt, task_list
 from services.reports import DraftView, Problem, Rejected, Submitted
 
@@ -159,6 +167,8 @@ async def on_text(update: Update, context: CustomContext) -> None:
 
 async def on_file(update: Update, context: CustomContext) -> None:
     """A document or photo sent while a draft is open: checked first, then stored."""
+    if await ignore_edit(update, context):  # a re-captioned file is not a second upload
+        return
     t = await _liaison(update, context)
     message = update.effective_message
     if t is None or message is None:
@@ -167,6 +177,9 @@ async def on_file(update: Update, context: CustomContext) -> None:
     draft = await reports.resume(t.actor, t.now)
     if draft is None:
         await t.say(t.t("draft.no_draft"))
+        return
+    if not draft.form.file_fields:  # said before downloading anything
+        await show(t, Problem.NO_FILES)
         return
     if message.document is not None:
         doc = message.document

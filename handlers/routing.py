@@ -6,9 +6,14 @@ from telegram import Update
 
 from bot.context import CustomContext
 from handlers import coordinator, liaison, plans
+from handlers.common import ignore_edit
 
 
 async def on_text(update: Update, context: CustomContext) -> None:
+    # An edited message is never an answer (nor a reason for returning a report): it
+    # would land on whatever question is open now, not the one it first answered.
+    if await ignore_edit(update, context):
+        return
     if await coordinator.on_review_comment(update, context):
         return
     if await plans.on_pasted_text(update, context):

@@ -45,9 +45,11 @@ async def _redeem(t: Turn, token: str) -> None:
         if result.problem is InviteProblem.ALREADY_BOUND and t.actor.is_known:
             await welcome(t)
             return
-        # Unknown, expired and used links read alike to a stranger: nothing leaks.
-        key = ("invite.already_bound" if result.problem is InviteProblem.ALREADY_BOUND
-               else "invite.invalid")
+        # Unknown, expired and used links read alike to a stranger: nothing leaks. A full
+        # unit is said as such (without naming it): a new link would not help there.
+        key = {InviteProblem.ALREADY_BOUND: "invite.already_bound",
+               InviteProblem.UNIT_FULL: "invite.unit_full"}.get(result.problem,
+                                                                "invite.invalid")
         await t.say(t.t(key))
         return
     seat = result.seat

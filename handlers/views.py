@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.i18n import Catalogue
 from domain.drafting import FILES_STEP, PREVIEW_STEP, progress
 from domain.forms import Answer, Field, FieldType
 from domain.status import Counts, State
@@ -13,10 +14,20 @@ from services.reports import DraftView
 
 Buttons = list[list[tuple[str, str]]]
 
+# A preview is one message with its buttons: long answers (two 4000-character
+# 经验做法/典型案例) are shown in part, so it stays readable and within Telegram's limit.
+PREVIEW_VALUE_CHARS = 300
+
 
 def deadline_label(t: Turn, d: DeadlineView) -> str:
+    return deadline_label_in(t.catalogue, t.language, d)
+
+
+def deadline_label_in(catalogue: Catalogue, language: str, d: DeadlineView) -> str:
+    """The label in someone else's language (a nudge, a notice of return)."""
     title = f"{d.title} #{d.seq}" if d.repeats else d.title
-    return t.t("deadline.label", title=title, due=t.catalogue.when(d.due, t.language))
+    return catalogue.text("deadline.label", language, title=title,
+                          due=catalogue.when(d.due, language))
 
 
 def period_label(t: Turn, d: DeadlineView) -> str:
@@ -81,8 +92,10 @@ def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[st
         return text, [[(t.t("button.files_done"), callback("fd", did))], cancel]
     spec = draft.form.field(draft.step)
     done, total = progress(draft.form, draft.state)
+    # The question's own place in the form: reopened from the preview it is not "done + 1".
+    number = draft.form.typed_fields.index(spec) + 1
     lines = [_prompt_header(t, draft),
-             t.t("draft.ask", n=done + 1, total=total, label=spec.label)
+             t.t("draft.ask", n=number, total=total, label=spec.label)
              + (f"({spec.unit})" if spec.unit else "")]
     if spec.help:
         lines.append(t.t("draft.help", help=spec.help))
@@ -108,11 +121,16 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
         lines.append(t.t("draft.nil_report"))
     else:
         for spec in draft.form.typed_fields:
-            lines.append(f"· {spec.label}:{show_value(t, spec, draft.state.answers.get(spec.id))}")
+            value = show_value(t, spec, draft.state.answers.get(spec.id))
+            if len(value) > PREVIEW_VALUE_CHARS:  # stored in full; shown in part
+                value = value[:PREVIEW_VALUE_CHARS] + t.t("draft.clipped", length=len(value))
+            lines.append(f"· {spec.label}:{value}")
         for a in draft.attachments:
             lines.append(f"· 📎 {a.name} ({_size(a.size)})")
     if draft.deadline.revision:
         lines.append(t.t("draft.new_revision", revision=draft.deadline.revision + 1))
+        if draft.form.file_fields and not draft.attachments and not draft.state.nil:
+            lines.append(t.t("draft.no_files_carried"))
     buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did))]]
     if not draft.state.nil:
         edits = [(spec.label[:14], callback("ed", did, spec.id))
@@ -120,6 +138,9 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
         buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
         if draft.form.file_fields:
             buttons.append([(t.t("button.edit_files"), callback("ed", did, "files"))])
+        if draft.form.allow_nil and draft.deadline.revision:
+            # A corrected report opens on the old answers; 零报告 must stay one tap away.
+            buttons.append([(t.t("button.nil"), callback("nil", did))])
     buttons.append([(t.t("button.cancel"), callback("x", did))])
     return "\n".join(lines), buttons
 

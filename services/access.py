@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import models as m
@@ -108,6 +108,24 @@ class AccessService:
             return Actor(person.id, external_id, person.language, tuple(seats),
                          external_id in self.coordinator_ids)
 
+    async def languages_of(self, external_ids: Sequence[str]) -> dict[str, str | None]:
+        """The language each person chose (None: the bot's default), to write to them in."""
+        if not external_ids:
+            return {}
+        async with self.sessions() as s:
+            q = select(m.Person.external_id, m.Person.language).where(
+                m.Person.platform == self.platform, m.Person.external_id.in_(external_ids))
+            return {external_id: language for external_id, language in (await s.execute(q))}
+
+    async def mark_unreachable(self, external_id: str) -> None:
+        """The platform said this person blocked the bot: left out of nudges (and shown
+        with ⚠ in /units) until they write to the bot again."""
+        async with self.sessions.begin() as s:
+            person = await s.scalar(select(m.Person).where(
+                m.Person.platform == self.platform, m.Person.external_id == external_id))
+            if person is not None:
+                person.reachable = False
+
     async def set_language(self, person_id: int, language: str) -> None:
         async with self.sessions.begin() as s:
             person = await s.get_one(m.Person, person_id)
@@ -167,9 +185,12 @@ class AccessService:
             invite = await s.scalar(q)
             if invite is None or invite.revoked_at is not None:
                 return Refused(InviteProblem.UNKNOWN)
-            if invite.used_at is not None:
-                same = invite.used_by == actor.person_id
-                return Refused(InviteProblem.ALREADY_BOUND if same else InviteProblem.USED)
+            if invite.used_at is not None and invite.used_by == actor.person_id:
+                return Refused(InviteProblem.ALREADY_BOUND)
+            # A unit's link binds two people (liaison, then deputy), so only a used
+            # coordinator link is spent; a unit link is spent once the unit is full.
+            if invite.used_at is not None and invite.unit_id is None:
+                return Refused(InviteProblem.USED)
             if invite.expires_at <= now:
                 return Refused(InviteProblem.EXPIRED)
             if any(seat.campaign_id == invite.campaign_id for seat in actor.seats):
@@ -184,7 +205,8 @@ class AccessService:
                 role = Role.DEPUTY if holders else Role.LIAISON
             s.add(m.Membership(campaign_id=invite.campaign_id, person_id=actor.person_id,
                                unit_id=invite.unit_id, role=role.value, created_at=now))
-            invite.used_at, invite.used_by = now, actor.person_id
+            if invite.used_at is None:  # the first holder is kept as the one who used it
+                invite.used_at, invite.used_by = now, actor.person_id
             await s.flush()
             seat = next(x for x in await _seats(s, actor.person_id)
                         if x.campaign_id == invite.campaign_id)
@@ -192,11 +214,12 @@ class AccessService:
 
     async def revoke_invites(self, campaign_code: str, now: datetime,
                              unit_code: str | None = None) -> int:
-        """Revoke every unused invite of a campaign (or of one unit); returns how many."""
+        """Revoke every invite of a campaign (or of one unit) that could still bind someone:
+        unused ones and unit links (a used one still binds a deputy); returns how many."""
         async with self.sessions.begin() as s:
             q = (select(m.Invite).join(m.Campaign, m.Campaign.id == m.Invite.campaign_id)
-                 .where(m.Campaign.code == campaign_code, m.Invite.used_at.is_(None),
-                        m.Invite.revoked_at.is_(None)))
+                 .where(m.Campaign.code == campaign_code, m.Invite.revoked_at.is_(None),
+                        or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None))))
             if unit_code is not None:
                 q = q.join(m.Unit, m.Unit.id == m.Invite.unit_id).where(m.Unit.code == unit_code)
             invites = (await s.scalars(q)).all()

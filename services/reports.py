@@ -48,6 +48,7 @@ class Problem(StrEnum):
     CANCELLED = "cancelled"
     NO_NIL = "no_nil"  # the form does not allow 零报告
     FILE_TYPE = "file_type"
+    NO_FILES = "no_files"  # the form takes no attachments at all
     FILE_TOO_LARGE = "file_too_large"
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
@@ -182,11 +183,28 @@ class ReportService:
                 m.Draft.person_id == actor.person_id, m.Draft.deadline_id == deadline.id,
                 m.Draft.unit_id == unit.id))
             if draft is None:
+                state = await self._carried_over(s, deadline, unit.id)
                 draft = m.Draft(person_id=actor.person_id, deadline_id=deadline.id,
-                                unit_id=unit.id, state=DraftState().to_json(), updated_at=now)
+                                unit_id=unit.id, state=state.to_json(), updated_at=now)
                 s.add(draft)
                 await s.flush()
             return await self._draft_view(s, draft, now)
+
+    async def _carried_over(self, s: AsyncSession, deadline: m.Deadline, unit_id: int
+                            ) -> DraftState:
+        """A new draft starts from the unit's newest revision, so a returned report is
+        corrected on the preview rather than typed again. Files are not carried over (the
+        earlier revision keeps them); a 零报告 carries nothing."""
+        latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[unit_id])
+        previous = latest.get((deadline.id, unit_id))
+        if previous is None or previous.nil:
+            return DraftState()
+        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
+        form = (await self.plans.plan(s, deadline.campaign_id)).forms[obligation.form_code]
+        answers = {f.id: previous.answers[f.id] for f in form.typed_fields
+                   if f.id in previous.answers}
+        skipped = tuple(k for k, v in answers.items() if v is None)
+        return DraftState(answers, skipped, nil=False, files_done=True)
 
     async def resume(self, actor: Actor, now: datetime) -> DraftView | None:
         """The actor's most recent draft, if any (after a restart or an interruption)."""
@@ -290,7 +308,7 @@ class ReportService:
                 return loaded
             draft, form = loaded
             if not form.file_fields:
-                return Problem.FILE_TYPE
+                return Problem.NO_FILES
             spec = form.file_fields[0]
             count = len(await self._attachments(s, draft.id))
             if count >= sum(f.max_files for f in form.file_fields):

@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from bot.app import CuibaoApp, build_application
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram
 from services.plans import load_plan
+from storage import models as m
 from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
+QINGXI = ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml"
 COORDINATOR = 900_001
 LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
@@ -109,9 +112,9 @@ class Harness:
 
     async def invite_links(self) -> dict[str, str]:
         """Unit name → deep-link token, from the coordinator's /invite answer."""
-        [message] = await self.command(COORDINATOR, "invite")
+        messages = await self.command(COORDINATOR, "invite")
         links: dict[str, str] = {}
-        for line in (message.text or "").splitlines():
+        for line in "\n".join(x.text or "" for x in messages).splitlines():
             m = LINK.search(line)
             if m:
                 links[line.split(":")[0].lstrip("· ")] = m.group(1)
@@ -119,6 +122,65 @@ class Harness:
 
     def add_user(self, user_id: int, name: str) -> None:
         self.fake.add_user(user_id, name)
+
+    async def join(self, user_id: int, name: str, token: str) -> list[ChatMessage]:
+        """A new Telegram user opens an invitation deep link."""
+        self.add_user(user_id, name)
+        return await self.start(user_id, token)
+
+    async def load(self, plan: Path) -> None:
+        """Load another plan (a second campaign) into the running bot's database."""
+        await _load(self.db, plan)
+
+    async def rows(self, model: type[Any], *where: Any) -> list[Any]:
+        """Rows of a storage model, in id order (for checking what the bot wrote)."""
+        async with self.db.sessions() as s:
+            q = select(model).where(*where).order_by(model.id)
+            return list((await s.scalars(q)).all())
+
+    async def deadline_id(self, obligation: str, seq: int = 1,
+                          campaign: str = "daguan-2017-anticounterfeit") -> int:
+        """The id of one deadline, as buttons carry it."""
+        async with self.db.sessions() as s:
+            found = await s.scalar(
+                select(m.Deadline.id)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
+                .where(m.Campaign.code == campaign, m.Obligation.code == obligation,
+                       m.Deadline.seq == seq))
+        assert found is not None, f"no deadline {obligation} #{seq} in {campaign}"
+        return int(found)
+
+    async def snapshot(self) -> Snapshot:
+        """What a refused input must leave untouched: drafts, submissions, attachments and
+        the files on disk (ids, states and contents, not timestamps of reads)."""
+        drafts = [(d.id, d.person_id, d.deadline_id, d.unit_id, d.state)
+                  for d in await self.rows(m.Draft)]
+        submissions = [(x.id, x.deadline_id, x.unit_id, x.revision, x.status, x.nil, x.answers,
+                        x.late, x.review_comment) for x in await self.rows(m.Submission)]
+        attachments = [(a.id, a.draft_id, a.submission_id, a.original_name, a.size, a.sha256,
+                        a.storage_key) for a in await self.rows(m.Attachment)]
+        memberships = [(x.id, x.person_id, x.unit_id, x.role)
+                       for x in await self.rows(m.Membership)]
+        root = self.settings.files_dir
+        files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
+                       ) if root.exists() else []
+        return Snapshot(drafts, submissions, attachments, memberships, files)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    drafts: list[Any]
+    submissions: list[Any]
+    attachments: list[Any]
+    memberships: list[Any]
+    files: list[str]
+
+
+async def _load(db: Database, plan: Path) -> None:
+    text = plan.read_text(encoding="utf-8")
+    await load_plan(db.sessions, parse_plan(text, plan.name), plan.name, text,
+                    datetime(2016, 11, 1, tzinfo=UTC))
 
 
 async def _sleep() -> None:
@@ -133,9 +195,7 @@ async def running_bot(tmp_path: Path, now: datetime, *, database_url: str | None
     clock = Clock(now)
     async with FakeTelegram() as fake, Database.open(
             database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
-        text = plan.read_text(encoding="utf-8")
-        await load_plan(db.sessions, parse_plan(text, plan.name), plan.name, text,
-                        datetime(2016, 11, 1, tzinfo=UTC))
+        await _load(db, plan)
         config = Settings(
             bot=BotSettings(api_base_url=fake.base_url, api_file_url=fake.base_file_url,
                             coordinators=(COORDINATOR,)),
