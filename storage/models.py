@@ -33,6 +33,11 @@ NAMING = {
 }
 
 
+# Ids of these rows travel in chat buttons. SQLite would hand a deleted row's id to the next
+# row, and an old button would then act on a new draft; AUTOINCREMENT never reuses ids.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC instants on every backend (SQLite stores no zone and returns naive values)."""
 
@@ -129,6 +134,7 @@ class Deadline(Base):
     __table_args__ = (
         UniqueConstraint("obligation_id", "key"),
         Index("ix_deadlines_campaign_due", "campaign_id", "due_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,6 +181,7 @@ class Membership(Base):
 
 class Invite(Base):
     __tablename__ = "invites"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256; token never stored
@@ -192,7 +199,7 @@ class Submission(Base):
     """One revision of a unit's report for a deadline; revisions are never overwritten."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("deadline_id", "unit_id", "revision"),)
+    __table_args__ = (UniqueConstraint("deadline_id", "unit_id", "revision"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="RESTRICT"))
@@ -213,7 +220,7 @@ class Draft(Base):
     """A half-filled form, so a restart or a busy afternoon loses nothing."""
 
     __tablename__ = "drafts"
-    __table_args__ = (UniqueConstraint("person_id", "deadline_id", "unit_id"),)
+    __table_args__ = (UniqueConstraint("person_id", "deadline_id", "unit_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))

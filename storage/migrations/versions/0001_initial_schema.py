@@ -96,7 +96,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_deadlines_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligations.id'], name=op.f('fk_deadlines_obligation_id_obligations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deadlines')),
-    sa.UniqueConstraint('obligation_id', 'key', name=op.f('uq_deadlines_obligation_id_key'))
+    sa.UniqueConstraint('obligation_id', 'key', name=op.f('uq_deadlines_obligation_id_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.create_index('ix_deadlines_campaign_due', ['campaign_id', 'due_at'], unique=False)
@@ -116,7 +117,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_invites_unit_id_units'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['used_by'], ['people.id'], name=op.f('fk_invites_used_by_people'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invites')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_invites_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_invites_token_hash')),
+    sqlite_autoincrement=True
     )
     op.create_table('memberships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,7 +144,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_drafts_person_id_people'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_drafts_unit_id_units'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drafts')),
-    sa.UniqueConstraint('person_id', 'deadline_id', 'unit_id', name=op.f('uq_drafts_person_id_deadline_id_unit_id'))
+    sa.UniqueConstraint('person_id', 'deadline_id', 'unit_id', name=op.f('uq_drafts_person_id_deadline_id_unit_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('sent_reminders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -180,7 +183,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['submitted_by'], ['people.id'], name=op.f('fk_submissions_submitted_by_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_submissions_unit_id_units'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_submissions')),
-    sa.UniqueConstraint('deadline_id', 'unit_id', 'revision', name=op.f('uq_submissions_deadline_id_unit_id_revision'))
+    sa.UniqueConstraint('deadline_id', 'unit_id', 'revision', name=op.f('uq_submissions_deadline_id_unit_id_revision')),
+    sqlite_autoincrement=True
     )
     op.create_table('attachments',
     sa.Column('id', sa.Integer(), nullable=False),
