@@ -125,7 +125,12 @@ async def on_button(update: Update, context: CustomContext) -> None:
         case "sk" if payload.field is not None:
             await show(t, await reports.skip(actor, payload.id, payload.field, now))
         case "nil":
-            await show(t, await reports.mark_nil(actor, payload.id, now))
+            # 零报告 is one tap: marked and submitted at once, acknowledged after the commit.
+            marked = await reports.mark_nil(actor, payload.id, now)
+            if isinstance(marked, DraftView):
+                await _confirm(t, payload.id)
+            else:
+                await show(t, marked)
         case "fd":
             await show(t, await reports.files_done(actor, payload.id, now))
         case "ed" if payload.field is not None:

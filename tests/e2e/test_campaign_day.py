@@ -106,11 +106,9 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     done = await bot.press(A_LIAISON, preview, text="确认提交")
     assert done[-1].text == f"✅ 已提交:{WEEKLY_3}(第 1 版,附件 1 个)。谢谢!"
 
-    # Unit B has nothing to report this week: one tap on 零报告, then confirm.
+    # Unit B has nothing to report this week: one tap on 零报告 submits it.
     question = await open_weekly_3(bot, B_LIAISON)
-    [nil_preview] = await bot.press(B_LIAISON, question, text="零报告")
-    assert nil_preview.text == f"{STATS}\n请核对后提交:\n零报告:本期无数据可报。"
-    [nil_done] = await bot.press(B_LIAISON, nil_preview, text="确认提交")
+    [nil_done] = await bot.press(B_LIAISON, question, text="零报告")
     assert nil_done.text == f"✅ 已提交零报告:{WEEKLY_3}。谢谢!"
 
     # The coordinator's overview, and the units of the weekly report with their states.
@@ -293,7 +291,6 @@ async def test_a_liaison_who_chose_english_is_nudged_and_told_of_a_return_in_eng
     await bot.press(A_LIAISON, choose, text="English")
     question = await open_weekly_3(bot, B_LIAISON)
     await bot.press(B_LIAISON, question, text="零报告")
-    await bot.press(B_LIAISON, bot.last(B_LIAISON), text="确认提交")
     bot.clock.advance(hours=29.5)
 
     [confirm] = await bot.command(COORDINATOR, "remind")
