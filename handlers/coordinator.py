@@ -35,11 +35,12 @@ async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
             await refuse_stranger(t)
         return None
     if filters.COMMAND.check_update(update):
-        _abandon_review(context)
+        abandon_review(context)
     return t
 
 
-def _abandon_review(context: CustomContext) -> None:
+def abandon_review(context: CustomContext) -> None:
+    """Forget a pending 退回: its reason can no longer be taken from later text."""
     if context.user_data is not None:
         context.user_data.pop(_REVIEW_KEY, None)
         context.user_data.pop(_REVIEW_AT, None)
@@ -92,7 +93,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
     if payload is None:
         await t.say(t.t("problem.stale"))
         return
-    _abandon_review(context)
+    abandon_review(context)
     match payload.prefix:
         case "st":
             found = await coordination.units_of_deadline(t.actor, payload.id, t.now)
@@ -241,7 +242,7 @@ async def on_review_comment(update: Update, context: CustomContext) -> bool:
         return False
     asked_at = context.user_data.get(_REVIEW_AT)
     if not isinstance(asked_at, datetime) or context.services.clock() - asked_at > REVIEW_WAIT:
-        _abandon_review(context)
+        abandon_review(context)
         return False
     t = await _coordinator(update, context)
     if t is None or update.effective_message is None:

@@ -19,7 +19,7 @@ from bot.notices import NoticeError, first_title, notice_text
 from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
 from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
 from domain.plan_toml import PlanError, parse_plan
-from handlers import liaison
+from handlers import coordinator, liaison
 from handlers.common import Turn, answer_query, callback, parse_callback, turn
 
 _KEY = "notice_review"
@@ -84,6 +84,7 @@ async def new_plan(update: Update, context: CustomContext) -> None:
     if t is None:
         await liaison.tasks(update, context)  # a liaison's /plan means nothing else
         return
+    coordinator.abandon_review(context)  # the pasted notice must not become a 退回 reason
     if context.user_data is not None:
         context.user_data[_PASTE] = True
     await t.say(t.t("notice.send_it"))
