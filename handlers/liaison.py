@@ -163,11 +163,11 @@ async def on_text(update: Update, context: CustomContext) -> None:
     if t is None or update.effective_message is None:
         return
     text = update.effective_message.text or ""
-    draft = await t.services.reports.resume(t.actor, t.now)
-    if draft is None:
+    draft_id = await t.services.reports.current_draft_id(t.actor)
+    if draft_id is None:
         await t.say(t.t("draft.no_draft"))
         return
-    await show(t, await t.services.reports.answer(t.actor, draft.draft_id, text, t.now))
+    await show(t, await t.services.reports.answer(t.actor, draft_id, text, t.now))
 
 
 async def on_file(update: Update, context: CustomContext) -> None:

@@ -215,6 +215,14 @@ class ReportService:
                 return None
             return await self._draft_view(s, draft, now)
 
+    async def current_draft_id(self, actor: Actor) -> int | None:
+        """Which draft a typed answer is for: one statement, for the hot path of typing."""
+        async with self.sessions() as s:
+            q = (select(m.Draft.id).where(m.Draft.person_id == actor.person_id,
+                                          m.Draft.unit_id.in_(sorted(actor.unit_ids())))
+                 .order_by(m.Draft.updated_at.desc()).limit(1))
+            return await s.scalar(q)
+
     async def answer(self, actor: Actor, draft_id: int, raw: str, now: datetime
                      ) -> DraftView | Rejected | Problem:
         """Validate a typed answer to the current question and move on."""

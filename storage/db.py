@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-IMMEDIATE = "cuibao_begin_immediate"  # execution option: take SQLite's write lock at BEGIN
+# Execution option once used to ask for BEGIN IMMEDIATE; every SQLite transaction now is.
+IMMEDIATE = "cuibao_begin_immediate"
 
 
 def async_url(url: str) -> URL:
@@ -31,6 +32,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if target.get_backend_name() == "sqlite":
         if target.database and target.database != ":memory:":
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        if target.database and target.database != ":memory:":
+            # One connection per process: SQLite has one writer at a time anyway, and a
+            # read-then-write transaction on a second connection fails at once with
+            # "database is locked" instead of waiting. Sessions queue for it instead.
+            kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -54,10 +60,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: two processes migrating or writing
-    # the same file queue on busy_timeout instead of failing halfway.
-    immediate = conn.get_execution_options().get(IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # BEGIN IMMEDIATE takes the write lock up front, so another process writing the same
+    # file (the CLI beside the bot) makes us wait on busy_timeout, never fail halfway.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
