@@ -23,8 +23,9 @@ from bot.config import Settings
 from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
+from bot.reminders import install_reminders
 from bot.updates import PerChatUpdateProcessor
-from handlers import coordinator, errors, liaison, plans, routing, start
+from handlers import coordinator, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
 from services.catalog import PlanRegistry
@@ -77,6 +78,7 @@ def register_handlers(app: CuibaoApp) -> None:
         "status": coordinator.status, "missing": coordinator.missing,
         "remind": coordinator.remind, "review": coordinator.review,
         "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
+        "export": export.export, "blank": intake.blank,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -107,6 +109,7 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
         await set_default_menus(app.bot, catalogue)
         for user_id in settings.bot.coordinators:
             await set_menu_for(app.bot, user_id, True, catalogue)
+        install_reminders(app, db, settings, clock)
     return post_init
 
 

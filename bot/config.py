@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
@@ -59,12 +59,31 @@ class RateLimitSettings(_Section):
     max_retries: int = Field(default=5, ge=0)
 
 
+class ReminderSettings(_Section):
+    """Automatic nudges (see scheduler/reminders.py for the policy and its plan syntax)."""
+
+    enabled: bool = True
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    digest_at: time | None = time(8, 30)
+    stale_after_seconds: float = Field(default=300, gt=0)
+    retry_after_seconds: float = Field(default=60, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    claim_batch: int = Field(default=50, ge=1, le=1000)
+    safety_interval_seconds: float = Field(default=300, gt=0)
+    replan_delay_seconds: float = Field(default=2, ge=0)
+    send_retries: int = Field(default=3, ge=0, le=10)  # 5xx and timeouts, per message
+    send_backoff_seconds: float = Field(default=0.5, ge=0)
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     database: DatabaseSettings = DatabaseSettings()
     files: FileSettings = FileSettings()
     calendar: CalendarSettings = CalendarSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    reminders: ReminderSettings = ReminderSettings()
     # Where relative paths in the file are resolved: the config file's own folder.
     base_dir: Path = Path(".")
     token: SecretStr | None = None

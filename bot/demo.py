@@ -179,6 +179,11 @@ url = "sqlite:///{DB_NAME}"
 
 [files]
 dir = "{FILES_NAME}"
+
+[reminders]
+# The demo shows a coordinator's /remind; automatic nudges would interleave with the
+# scripted scene. A real deployment leaves them on (the default).
+enabled = false
 """, encoding="utf-8")
     return path
 

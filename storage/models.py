@@ -268,3 +268,5 @@ class SentReminder(Base):
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Sends tried so far (the first claim is 1): failed ones are retried with backoff, capped.
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -201,6 +201,8 @@ async def running_bot(tmp_path: Path, now: datetime, *, database_url: str | None
                             coordinators=(COORDINATOR,)),
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files"), **settings.pop("files", {})),
+            # Automatic nudges would interleave with what a test drives; tests of them ask.
+            reminders=settings.pop("reminders", {"enabled": False}),
             base_dir=tmp_path, token=SecretStr(fake.token), **settings)
         fake.add_user(COORDINATOR, "王协调")
         app = build_application(config, clock=clock, database=db)

@@ -1,0 +1,261 @@
+"""JobQueue glue for automatic reminders: one job, named "cuibao-reminders", that runs the
+dispatcher and schedules itself again for the instant the dispatcher says is next.
+
+The job holds nothing the database does not: a restart, a second process or a lost job
+only means the next run recomputes the same answer. `replan(app)` brings the run forward
+after something that may add work (a plan load, a registration); every update in a private
+chat does so too, debounced, so no handler has to remember it. The longest sleep is
+`safety_interval_seconds`, for changes made by another process (`cuibao plan load`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, TypeHandler
+
+from bot.config import ReminderSettings, Settings
+from bot.i18n import Catalogue
+from bot.notifier import keyboard
+from handlers.common import callback
+from scheduler.reminders import QuietHours
+from services.ports import Button, Delivery
+from services.reminders import (
+    BlockedNotice,
+    DeadlineRef,
+    Digest,
+    Message,
+    MissedNotice,
+    Nudge,
+    ReminderConfig,
+    ReminderDispatcher,
+)
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "cuibao-reminders"
+REPLAN_GROUP = 99  # after every handler: the update's own work is committed by then
+_KEY = "cuibao.reminders"
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def reminder_config(options: ReminderSettings, settings: Settings) -> ReminderConfig:
+    return ReminderConfig(
+        quiet=QuietHours(options.quiet_start, options.quiet_end), digest_at=options.digest_at,
+        stale_after=timedelta(seconds=options.stale_after_seconds),
+        retry_after=timedelta(seconds=options.retry_after_seconds),
+        max_attempts=options.max_attempts, claim_batch=options.claim_batch,
+        concurrency=options.concurrency, calendar=settings.calendar.overrides(),
+        coordinators=tuple(str(i) for i in settings.bot.coordinators))
+
+
+def settings_of(settings: Settings) -> ReminderSettings:
+    return settings.reminders
+
+
+class CatalogueRenderer:
+    """Reminder texts from the message catalogue, in the recipient's language."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    def render(self, message: Message) -> tuple[str, Sequence[Sequence[Button]]]:
+        t = self.catalogue.text
+        lang = message.language
+        if isinstance(message, Nudge):
+            key = ("nudge.returned" if message.returned else "nudge.due" if message.step == "due"
+                   else "nudge.overdue" if message.overdue else "nudge.before")
+            label = "button.fix_now" if message.returned else "button.fill_now"
+            text = t(key, lang, unit=message.unit_name, what=self.label(message.deadline, lang))
+            return text, [[Button(t(label, lang), callback("sub", message.deadline.deadline_id))]]
+        if isinstance(message, BlockedNotice):
+            return t("nudge.blocked", lang, unit=message.unit_name, person=message.person_name,
+                     what=self.label(message.deadline, lang)), []
+        if isinstance(message, MissedNotice):
+            return t("digest.missed", lang, what=self.label(message.deadline, lang),
+                     count=len(message.units), units=self.names(message.units, lang)), []
+        return self.digest(message), []
+
+    def digest(self, d: Digest) -> str:
+        t, lang = self.catalogue.text, d.language
+        lines = [t("digest.header", lang, campaign=d.campaign,
+                   day=self.catalogue.date(d.day, lang))]
+        if d.upcoming:
+            lines.append(t("digest.upcoming", lang))
+            lines += [t("digest.counts", lang, what=self.label(x.deadline, lang), done=x.done,
+                        expected=x.expected) for x in d.upcoming]
+        if d.overdue:
+            lines.append(t("digest.overdue", lang))
+            lines += [t("digest.overdue_line", lang, what=self.label(x.deadline, lang),
+                        units=self.names(x.missing, lang)) for x in d.overdue]
+        return "\n".join(lines)
+
+    def label(self, d: DeadlineRef, lang: str | None) -> str:
+        title = f"{d.title} #{d.seq}" if d.repeats else d.title
+        return self.catalogue.text("deadline.label", lang, title=title,
+                                   due=self.catalogue.when(d.due, lang))
+
+    def names(self, units: Sequence[str], lang: str | None) -> str:
+        zh = (lang or self.catalogue.default).startswith("zh")
+        return ("、" if zh else ", ").join(units)
+
+
+class ReminderNotifier:
+    """The sending edge for automatic reminders: the rate limiter already waits out 429s
+    (its max_retries); this also retries 5xx answers and timeouts, with backoff."""
+
+    def __init__(self, bot: Bot, retries: int = 3, backoff: float = 0.5) -> None:
+        self.bot = bot
+        self.retries = retries
+        self.backoff = backoff
+
+    async def send(self, external_id: str, text: str,
+                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                await self.bot.send_message(int(external_id), text,
+                                            reply_markup=keyboard(buttons))
+                return Delivery.SENT
+            except Forbidden:
+                return Delivery.BLOCKED
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    return Delivery.BLOCKED
+                log.warning("reminder to %s refused: %s", external_id, exc.message)
+                return Delivery.FAILED
+            except RetryAfter as exc:
+                # The limiter's own retries are spent: wait as told, a few more times.
+                if last:
+                    break
+                await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
+            except NetworkError as exc:  # 5xx, timeouts, connection errors
+                if last:
+                    log.warning("reminder to %s failed: %s", external_id, exc)
+                    break
+                await asyncio.sleep(self.backoff * 2 ** attempt)
+            except TelegramError as exc:
+                log.warning("reminder to %s failed: %s", external_id, exc)
+                return Delivery.FAILED
+        return Delivery.FAILED
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class ReminderLoop:
+    """Runs the dispatcher in a one-off job that reschedules itself; never two runs at once
+    in this process (other processes are kept apart by the claims in the database)."""
+
+    def __init__(self, app: AnyApp, dispatcher: ReminderDispatcher,
+                 clock: Callable[[], datetime], options: ReminderSettings) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.options = options
+        self.running = False
+        self.dirty = False
+        self.runs = 0
+        self.idle = asyncio.Event()  # set while no run is going on (tests wait on it)
+        self.idle.set()
+        self.hook: TypeHandler[Update, Any, None] = TypeHandler(Update, _on_update)
+
+    def schedule(self, delay: float) -> None:
+        queue = self.app.job_queue
+        if queue is None:
+            raise RuntimeError('reminders need python-telegram-bot[job-queue]')
+        for job in queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+        # misfire_grace_time None: a run that starts late (a busy loop) still runs; the
+        # chain of one-off jobs must never break.
+        queue.run_once(self._job, when=max(0.0, delay), name=JOB_NAME,
+                       job_kwargs={"misfire_grace_time": None})
+
+    def pending_in(self) -> float | None:
+        """Seconds until the scheduled run, if one is scheduled."""
+        queue = self.app.job_queue
+        jobs = queue.get_jobs_by_name(JOB_NAME) if queue else ()
+        times = [j.next_t for j in jobs if j.next_t is not None]
+        if not times:
+            return None
+        return (min(times) - datetime.now(min(times).tzinfo)).total_seconds()
+
+    def replan(self) -> None:
+        """Run soon: something changed that may add reminders."""
+        if self.running:
+            self.dirty = True
+            return
+        delay = self.options.replan_delay_seconds
+        pending = self.pending_in()
+        if pending is None or pending > delay:
+            self.schedule(delay)
+
+    async def _job(self, _context: Any) -> None:
+        if self.running:  # a replan raced the running job: it will run again at the end
+            self.dirty = True
+            return
+        self.running = True
+        self.idle.clear()
+        delay = self.options.safety_interval_seconds
+        try:
+            while True:
+                self.dirty = False
+                report = await self.dispatcher.run()
+                self.runs += 1
+                if report.next_at is not None:
+                    delay = min(delay, (report.next_at - self.clock()).total_seconds())
+                if not self.dirty:
+                    break
+        except Exception:
+            log.exception("the reminder run failed; trying again in a minute")
+            delay = min(60.0, delay)
+        finally:
+            self.running = False
+            self.idle.set()
+            self.schedule(delay)
+
+
+def install_reminders(app: AnyApp, db: Database, settings: Settings,
+                      clock: Callable[[], datetime],
+                      options: ReminderSettings | None = None) -> ReminderLoop | None:
+    """Start the reminder job (called from post_init); None when reminders are off."""
+    options = options or settings_of(settings)
+    previous = app.bot_data.pop(_KEY, None)
+    if isinstance(previous, ReminderLoop):
+        for job in app.job_queue.get_jobs_by_name(JOB_NAME) if app.job_queue else ():
+            job.schedule_removal()
+        app.remove_handler(previous.hook, REPLAN_GROUP)
+    if not options.enabled:
+        log.info("automatic reminders are off")
+        return None
+    notifier = ReminderNotifier(app.bot, options.send_retries, options.send_backoff_seconds)
+    renderer = CatalogueRenderer(Catalogue(settings.bot.language))
+    dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
+                                    reminder_config(options, settings))
+    loop = ReminderLoop(app, dispatcher, clock, options)
+    app.add_handler(loop.hook, REPLAN_GROUP)
+    app.bot_data[_KEY] = loop
+    loop.schedule(0)
+    return loop
+
+
+def replan(app: AnyApp) -> None:
+    """Bring the next reminder run forward (after a plan load, a registration, …)."""
+    loop = app.bot_data.get(_KEY)
+    if isinstance(loop, ReminderLoop):
+        loop.replan()
+
+
+async def _on_update(update: Update, context: Any) -> None:
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        replan(context.application)
