@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue
 from bot.render import render_schedule, schedule_json
 from domain.plan import Plan
@@ -91,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=Path("demo-data"),
                       help="where the demo leaves its database, files and config")
     demo.set_defaults(run=_demo)
+
+    add_export_parser(commands, common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot.context import CustomContext
+from handlers import intake
 from handlers.common import (
     Turn,
     answer_query,
@@ -183,9 +184,6 @@ async def on_file(update: Update, context: CustomContext) -> None:
     if draft is None:
         await t.say(t.t("draft.no_draft"))
         return
-    if not draft.form.file_fields:  # said before downloading anything
-        await show(t, Problem.NO_FILES)
-        return
     if message.document is not None:
         doc = message.document
         name, size, mime, file_id = (doc.file_name or "file", doc.file_size,
@@ -196,11 +194,28 @@ async def on_file(update: Update, context: CustomContext) -> None:
                                      "image/jpeg", photo.file_id)
     else:
         return
+    data: bytes | None = None
+    if intake.is_workbook(name):
+        # A filled-in blank (/blank) answers the whole form at once.
+        if size and size > reports.limits.max_bytes:
+            await show(t, Problem.FILE_TOO_LARGE)
+            return
+        data = await _download(context, message.chat.id, file_id)
+        if await intake.try_workbook(t, draft, data):
+            return
+    if not draft.form.file_fields:  # said before downloading anything else
+        await show(t, Problem.NO_FILES)
+        return
     problem = reports.check_upload(name, size)
     if problem is not None:
         await show(t, problem)
         return
-    await context.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_DOCUMENT)
-    telegram_file = await context.bot.get_file(file_id)
-    data = bytes(await telegram_file.download_as_bytearray())
+    if data is None:
+        data = await _download(context, message.chat.id, file_id)
     await show(t, await reports.attach(t.actor, draft.draft_id, name, mime, data, t.now))
+
+
+async def _download(context: CustomContext, chat_id: int, file_id: str) -> bytes:
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    telegram_file = await context.bot.get_file(file_id)
+    return bytes(await telegram_file.download_as_bytearray())

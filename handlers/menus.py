@@ -6,9 +6,9 @@ from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 
 from bot.i18n import LANGUAGES, Catalogue
 
-LIAISON_COMMANDS = ("tasks", "submit", "mine", "language", "help")
-COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "invite", "plan",
-                        "language", "help")
+LIAISON_COMMANDS = ("tasks", "submit", "blank", "mine", "language", "help")
+COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "invite", "export",
+                        "plan", "language", "help")
 
 
 def commands(names: tuple[str, ...], language: str, catalogue: Catalogue) -> list[BotCommand]:

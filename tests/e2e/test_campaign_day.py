@@ -5,7 +5,10 @@ after the deadline), and what all of that left in the database and on disk."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
+
+from openpyxl import Workbook
 
 from fakegram import ChatMessage
 from storage import models as m
@@ -23,8 +26,23 @@ FILES_PROMPT = (f"{STATS}\n请上传附件(可多个,格式 doc/docx/xls/xlsx/wp
                 "每个不超过 20 MB),传完后点“附件已传完”。")
 UNREACHABLE = ("以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
                "菱湖市场监管所、花山市场监管所、海口市场监管所")
-SPREADSHEET = b"PK\x03\x04" + bytes(range(256)) * 12  # 3 KB that look like an .xlsx
-CORRECTED = b"PK\x03\x04" + bytes(reversed(range(256))) * 20
+def _workbook(rows: int) -> bytes:
+    """A real .xlsx (the unit's own 统计报表, not one of cuibao's blanks)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["品名", "数量"])
+    for i in range(rows):
+        sheet.append([f"假冒白酒{i}", i])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+SPREADSHEET = _workbook(5)
+CORRECTED = _workbook(400)
+SIZE = f"{len(SPREADSHEET) // 1024} KB"
+CORRECTED_SIZE = f"{len(CORRECTED) // 1024} KB"
 
 
 def preview_text(answers: list[str], files: list[str], note: str = "") -> str:
@@ -65,7 +83,7 @@ async def fill_weekly_3_with_a_spreadsheet(bot: Harness, user: int) -> ChatMessa
     [files] = await bot.document(user, SPREADSHEET, "周报 第3期.xlsx",
                                  "application/vnd.openxmlformats-officedocument"
                                  ".spreadsheetml.sheet")
-    assert files.text == FILES_PROMPT + "\n已上传:\n  · 周报 第3期.xlsx (3 KB)"
+    assert files.text == FILES_PROMPT + f"\n已上传:\n  · 周报 第3期.xlsx ({SIZE})"
     [preview] = await bot.press(user, files, text="附件已传完")
     return preview
 
@@ -102,7 +120,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
 
     # 12月14日 10:00 — unit A fills the weekly report and uploads its spreadsheet.
     preview = await fill_weekly_3_with_a_spreadsheet(bot, A_LIAISON)
-    assert preview.text == preview_text(ANSWERS, ["周报 第3期.xlsx (3 KB)"])
+    assert preview.text == preview_text(ANSWERS, [f"周报 第3期.xlsx ({SIZE})"])
     done = await bot.press(A_LIAISON, preview, text="确认提交")
     assert done[-1].text == f"✅ 已提交:{WEEKLY_3}(第 1 版,附件 1 个)。谢谢!"
 
@@ -155,7 +173,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     assert files.text == FILES_PROMPT
     await bot.document(A_LIAISON, CORRECTED, "周报 第3期(更正).xlsx")
     [preview] = await bot.press(A_LIAISON, bot.last(A_LIAISON), text="附件已传完")
-    assert preview.text == preview_text(fixed, ["周报 第3期(更正).xlsx (5 KB)"],
+    assert preview.text == preview_text(fixed, [f"周报 第3期(更正).xlsx ({CORRECTED_SIZE})"],
                                         "本次提交将作为第 2 版,之前的版本会保留。")
     [resubmitted] = await bot.press(A_LIAISON, preview, text="确认提交")
     assert resubmitted.text == f"✅ 已提交:{WEEKLY_3}(第 2 版,附件 1 个)。谢谢!"

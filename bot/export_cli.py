@@ -1,0 +1,157 @@
+"""`cuibao export`: write a campaign's Excel summary (汇总报表), optionally with its files.
+
+    cuibao export --campaign C [--deadline D] [--with-files] [--out FILE.xlsx]
+    cuibao export --campaign C --template MAPPING.toml [--deadline D] [--out FILE.xlsx]
+
+`--deadline` takes an obligation id (every deadline of it), an obligation id and number
+(`weekly-report#3`), a due date (`2016-12-15`) or both (`weekly-report@2016-12-15`).
+`--with-files` also writes FILE.zip next to the workbook: the submitted files as
+单位/截止事项/原文件名, plus the workbook itself. Without `--out` the workbook is written to
+the current folder under a name with the campaign and the time.
+
+`--template` fills the coordinator's own workbook instead, as MAPPING.toml says (see
+domain/export_template.py): one deadline per mapped sheet, the latest passed one unless
+`--deadline` chooses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.i18n import Catalogue
+    from services.export import ExportRequest
+
+
+def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register `export` on the CLI's subcommands (`commands` is add_subparsers()'s)."""
+    export = commands.add_parser("export", parents=[common],
+                                 help="write the Excel summary (汇总报表) of a campaign")
+    export.add_argument("--campaign", required=True, help="the campaign id")
+    export.add_argument("--deadline",
+                        help="only this deadline: obligation, obligation#N or YYYY-MM-DD")
+    export.add_argument("--with-files", action="store_true",
+                        help="also write a .zip of the submitted files next to the workbook")
+    export.add_argument("--out", type=Path,
+                        help="the .xlsx to write (default: <campaign>-汇总报表-<time>.xlsx)")
+    export.add_argument("--template", type=Path,
+                        help="fill your own .xlsx as this mapping (TOML) says, instead")
+    export.add_argument("--now", help=argparse.SUPPRESS)  # tests: what counts as overdue
+    export.set_defaults(run=export_command)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from bot.cli import UsageError
+    from bot.config import ConfigError, load_settings
+    from bot.i18n import Catalogue
+    from services.catalog import PlanRegistry
+    from services.export import ExportError, ExportRequest, ExportService, ExportSummary
+    from storage.database import Database
+    from storage.filestore import FileStore
+
+    language = getattr(args, "lang", None)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(Catalogue(language or "zh-CN").text(
+            "cli.config_error", language, detail=str(exc))) from None
+    language = language or settings.bot.language
+    catalogue = Catalogue(language)
+    now = _now(getattr(args, "now", None), UsageError)
+    out: Path | None = args.out
+    if out is not None and out.suffix.lower() != ".xlsx":
+        out = out.with_name(out.name + ".xlsx")
+    request = ExportRequest(args.campaign, now, language, args.deadline)
+    template = getattr(args, "template", None)
+    if template is not None:
+        if args.with_files:
+            raise UsageError(catalogue.text("export.template_with_files", language))
+        return _template_command(settings, catalogue, language, request, out, template)
+
+    async def go() -> tuple[ExportSummary, Path]:
+        async with Database.open(settings.database_url) as db:
+            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+            target = out
+            if target is None:
+                stamp = f"{now.astimezone():%Y%m%d-%H%M}"
+                target = Path(catalogue.text("export.file_name", language,
+                                             campaign=args.campaign, stamp=stamp))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            archive = target.with_suffix(".zip") if args.with_files else None
+            return await service.export_file(request, catalogue, target, archive), target
+
+    try:
+        summary, path = asyncio.run(go())
+    except ExportError as exc:
+        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+    print(catalogue.text("export.cli_done", language, path=str(path),
+                         units=summary.units, deadlines=summary.deadlines,
+                         submissions=summary.submissions))
+    if summary.archive is not None:
+        print(catalogue.text("export.cli_archive", language, path=str(summary.archive),
+                             files=summary.files))
+    if summary.missing_files:
+        print(catalogue.text("export.cli_missing_files", language,
+                             count=summary.missing_files))
+    return 0
+
+
+def _template_command(settings: Settings, catalogue: Catalogue, language: str,
+                      request: ExportRequest, out: Path | None, mapping: Path) -> int:
+    from bot.cli import UsageError
+    from domain.export_template import parse_template
+    from domain.plan_toml import PlanError
+    from services.catalog import PlanRegistry
+    from services.export import ExportedBytes, ExportError, ExportService
+    from storage.database import Database
+    from storage.filestore import FileStore
+
+    def plan_error(exc: PlanError) -> UsageError:
+        message = catalogue.text(f"plan.{exc.code}", language, **exc.params)
+        return UsageError(catalogue.text("plan.error", language, source=exc.source,
+                                         where=exc.where, message=message))
+
+    try:
+        template = parse_template(mapping.read_text(encoding="utf-8"), str(mapping))
+        workbook = mapping.parent / template.file
+        data = workbook.read_bytes()
+    except FileNotFoundError as exc:
+        raise UsageError(catalogue.text("cli.not_found", language,
+                                        path=exc.filename or str(mapping))) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{mapping}: {exc}") from None
+    except PlanError as exc:
+        raise plan_error(exc) from None
+
+    async def go() -> ExportedBytes:
+        async with Database.open(settings.database_url) as db:
+            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+            return await service.fill_template(request, catalogue, template, data)
+
+    try:
+        filled = asyncio.run(go())
+    except ExportError as exc:
+        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+    except PlanError as exc:
+        raise plan_error(exc) from None
+    target = out or Path(filled.summary.file_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(filled.data)
+    print(catalogue.text("export.cli_template_done", language, path=str(target),
+                         deadlines=filled.summary.deadlines, units=filled.summary.units))
+    return 0
+
+
+def _now(value: str | None, error: type[Exception]) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise error(f"--now: {value!r} is not an ISO date-time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -1,0 +1,651 @@
+"""Excel workbooks: a streaming writer for the export and a reader for filled-in blanks.
+
+Pure of Telegram and of the database: callers hand in plain rows of Python values.
+
+The writer uses openpyxl's write-only mode, so each row goes to disk as it is appended
+and memory stays flat however many rows there are. Only cells that need a style (dates,
+coloured status marks, headings, totals, text that could be mistaken for a formula) get
+one; everything else is written as a plain value, which is what makes the write cheap.
+
+Untrusted text never becomes a formula: every string is written as an inline string,
+and one that starts with = + - @, a tab or a carriage return (or looks like an error
+code such as #REF!) also gets the quotePrefix style, so editing the cell in Excel or WPS
+keeps it text.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+MAX_ROWS = 1_048_576  # Excel's limit per sheet; a longer sheet continues in "名称(2)"
+MAX_COLUMNS = 16_384
+MAX_TEXT = 32_767  # characters per cell
+RISKY_STARTS = frozenset("=+-@\t\r")
+_ERROR_VALUES = frozenset(ERROR_CODES)  # "#REF!" and the like: Excel would read an error
+_SHEET_NAME_MAX = 31
+_SHEET_NAME_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+class Kind(StrEnum):
+    """What a column holds: it decides the width and, for long text, wrapping."""
+
+    TEXT = "text"
+    LONGTEXT = "longtext"
+    NUMBER = "number"
+    DATE = "date"
+    DATETIME = "datetime"
+    STATUS = "status"
+
+
+class Tone(StrEnum):
+    """How a status mark is coloured (Excel's own Good/Bad/Neutral palette)."""
+
+    PLAIN = "plain"
+    MISSING = "missing"  # due and nothing valid: red
+    LATE = "late"  # submitted after the deadline: amber
+    RETURNED = "returned"  # sent back to be corrected: orange
+    NIL = "nil"  # 零报告: blue
+    NOT_EXPECTED = "not_expected"  # the unit does not report this: grey
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A short status text with a colour."""
+
+    text: str
+    tone: Tone = Tone.PLAIN
+
+
+CellValue = None | int | float | Decimal | str | date | datetime | Mark
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: Kind = Kind.TEXT
+    width: float | None = None  # None: from the header and the kind
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    title: str  # first row, large: the campaign name
+    notes: tuple[str, ...]  # rows under the title: what the sheet is, export time, period
+    columns: tuple[Column, ...]
+    bands: tuple[tuple[str, ...], ...] = ()  # header rows above the column headers
+    freeze_columns: int = 1  # columns kept in view when scrolling right
+
+
+_THIN = Side(style="thin", color="BFBFBF")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_TONES: dict[Tone, tuple[str | None, str | None]] = {  # (fill, font colour)
+    Tone.PLAIN: (None, None),
+    Tone.MISSING: ("FFC7CE", "9C0006"),
+    Tone.LATE: ("FFEB9C", "9C5700"),
+    Tone.RETURNED: ("F8CBAD", "833C0B"),
+    Tone.NIL: ("DDEBF7", "1F4E78"),
+    Tone.NOT_EXPECTED: (None, "A6A6A6"),
+}
+_MIN_WIDTH = {Kind.TEXT: 12, Kind.LONGTEXT: 40, Kind.NUMBER: 10, Kind.DATE: 12,
+              Kind.DATETIME: 17, Kind.STATUS: 13}
+_DATE_FORMAT = "yyyy-mm-dd"
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def display_width(text: str) -> int:
+    """Columns a text needs on screen: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def clean_text(value: str) -> str:
+    """Drop the control characters XML cannot carry and cut at Excel's cell limit."""
+    if not value.isprintable():
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value[:MAX_TEXT]
+
+
+def needs_quote(value: str) -> bool:
+    """Whether a spreadsheet would read this text as a formula or an error value."""
+    return bool(value) and (value[0] in RISKY_STARTS or value in _ERROR_VALUES)
+
+
+def sheet_name(wanted: str, taken: Iterable[str]) -> str:
+    """A valid, unused sheet name: no []:*?/\\, no edge apostrophes, at most 31 chars."""
+    base = clean_text(wanted).translate(_SHEET_NAME_BAD).strip().strip("'") or "Sheet"
+    used = {n.casefold() for n in taken}
+    candidate = base[:_SHEET_NAME_MAX]
+    n = 1
+    while candidate.casefold() in used:
+        n += 1
+        suffix = f"({n})"
+        candidate = base[:_SHEET_NAME_MAX - len(suffix)] + suffix
+    return candidate
+
+
+class ExportBook:
+    """A write-only workbook; sheets are written in the order they are created."""
+
+    def __init__(self, *, max_rows: int = MAX_ROWS) -> None:
+        self._book = Workbook(write_only=True)
+        self._names: list[str] = []
+        self.max_rows = max_rows
+
+    def sheet(self, spec: SheetSpec) -> SheetWriter:
+        return SheetWriter(self, spec)
+
+    def _new_sheet(self, wanted: str) -> WriteOnlyWorksheet:
+        name = sheet_name(wanted, self._names)
+        self._names.append(name)
+        sheet: WriteOnlyWorksheet = self._book.create_sheet(name)
+        return sheet
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self._names)
+
+    def save(self, target: Path | IO[bytes]) -> None:
+        if not self._names:
+            self._new_sheet("Sheet")
+        self._book.save(target)
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+
+@dataclass
+class _Styles:
+    """Pre-styled cells, one per (column, style), reused row after row: the row is
+    serialised as soon as it is appended, so a cell object is free again right after."""
+
+    sheet: WriteOnlyWorksheet
+    cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
+
+    def cell(self, column: int, style: str) -> Cell:
+        key = (column, style)
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = WriteOnlyCell(self.sheet)
+            _apply(found, style)
+        return found
+
+
+def _apply(cell: Cell, style: str) -> None:
+    """Style a cell from a key: "base", "base:tone", either with "+quote" appended."""
+    quote = style.endswith("+quote")
+    base, _, tone = style.removesuffix("+quote").partition(":")
+    if base == "title":
+        cell.font = Font(bold=True, size=14)
+    elif base == "note":
+        cell.font = Font(color="595959")
+    elif base == "header":
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9E1F2")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = _BOX
+    elif base == "heading":
+        cell.font = Font(bold=True, color="1F3864")
+        cell.fill = PatternFill("solid", fgColor="EDEDED")
+    elif base == "total":
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="F2F2F2")
+        cell.border = Border(top=Side(style="thin", color="808080"))
+    elif base == "date":
+        cell.number_format = _DATE_FORMAT
+    elif base == "datetime":
+        cell.number_format = _DATETIME_FORMAT
+    elif base == "wrap":
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if tone:
+        fill, colour = _TONES[Tone(tone)]
+        if fill:
+            cell.fill = PatternFill("solid", fgColor=fill)
+        if colour:
+            cell.font = Font(color=colour)
+    if quote:
+        cell.quotePrefix = True
+
+
+class SheetWriter:
+    """Appends rows to one sheet (and its continuations past Excel's row limit)."""
+
+    def __init__(self, book: ExportBook, spec: SheetSpec) -> None:
+        if len(spec.columns) > MAX_COLUMNS:
+            raise ValueError(f"{len(spec.columns)} columns: Excel allows {MAX_COLUMNS}")
+        self.book = book
+        self.spec = spec
+        self._wrap = frozenset(i for i, c in enumerate(spec.columns) if c.kind is Kind.LONGTEXT)
+        self._part = 0
+        self._open_part()
+
+    @property
+    def header_rows(self) -> int:
+        """Rows above the data: title, notes, bands and the column headers."""
+        return 1 + len(self.spec.notes) + len(self.spec.bands) + 1
+
+    @property
+    def name(self) -> str:
+        return self._sheet.title
+
+    def _open_part(self) -> None:
+        self._part += 1
+        wanted = self.spec.name if self._part == 1 else f"{self.spec.name}({self._part})"
+        self._sheet = self.book._new_sheet(wanted)
+        self._styles = _Styles(self._sheet)
+        self._rows = 0
+        self._setup()
+        # Row by row: a row is serialised when appended, and the next one reuses its cells.
+        self._top([self._styled(0, "title", self.spec.title)])
+        for note in self.spec.notes:
+            self._top([self._styled(0, "note", note)])
+        for band in self.spec.bands:
+            self._top([self._styled(i, "header", v) or self._empty(i, "header")
+                       for i, v in enumerate(band)])
+        self._top([self._styled(i, "header", c.header)
+                   for i, c in enumerate(self.spec.columns)])
+
+    def _empty(self, column: int, style: str) -> Cell:
+        """A styled cell with no value (shading across a header or total line)."""
+        cell = self._styles.cell(column, style)
+        cell.value = None
+        return cell
+
+    def _top(self, row: list[Any]) -> None:
+        """A title or header row: never counted against the limit, so never split."""
+        self._sheet.append(row)
+        self._rows += 1
+
+    def _setup(self) -> None:
+        ws, spec = self._sheet, self.spec
+        for i, column in enumerate(spec.columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = _width(column)
+        first_data = self.header_rows + 1
+        ws.freeze_panes = f"{get_column_letter(spec.freeze_columns + 1)}{first_data}"
+        header_top = 2 + len(spec.notes)
+        ws.print_title_rows = f"{header_top}:{first_data - 1}"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as needed
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+
+    def _styled(self, column: int, style: str, value: CellValue) -> Cell | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, Mark):
+            style = f"{style}:{value.tone.value}" if value.tone is not Tone.PLAIN else style
+            value = value.text
+        if isinstance(value, str):
+            value = clean_text(value)
+            if needs_quote(value):
+                style += "+quote"
+        cell = self._styles.cell(column, style)
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"  # text, whatever it starts with
+        return cell
+
+    def _append(self, row: Sequence[Any]) -> None:
+        if self._rows >= self.book.max_rows:
+            self._open_part()
+        self._sheet.append(row)
+        self._rows += 1
+
+    def row(self, values: Sequence[CellValue]) -> None:
+        """One data row. Strings are always text; numbers stay numbers (Decimal is kept
+        as written); dates and date-times get a date format; a Mark gets its colour."""
+        out: list[Any] = []
+        styles = self._styles
+        for i, v in enumerate(values):
+            kind = type(v)
+            if v is None or kind is int or kind is Decimal or kind is float:
+                out.append(v)
+                continue
+            if isinstance(v, Mark):
+                if v.tone is not Tone.PLAIN:
+                    out.append(self._styled(i, "plain", v))
+                    continue
+                v = v.text
+            if isinstance(v, str):
+                text = clean_text(v)
+                if not text:
+                    out.append(None)
+                elif text[0] in RISKY_STARTS or text in _ERROR_VALUES:
+                    cell = styles.cell(i, "wrap+quote" if i in self._wrap else "plain+quote")
+                    cell.value = text
+                    cell.data_type = "s"
+                    out.append(cell)
+                elif i in self._wrap:
+                    cell = styles.cell(i, "wrap")
+                    cell.value = text
+                    out.append(cell)
+                else:
+                    out.append(text)
+            elif kind is datetime:
+                cell = styles.cell(i, "datetime")
+                cell.value = v
+                out.append(cell)
+            elif kind is date:
+                cell = styles.cell(i, "date")
+                cell.value = v
+                out.append(cell)
+            else:
+                raise TypeError(f"cannot write {kind.__name__} to a spreadsheet")
+        self._append(out)
+
+    def heading(self, text: str) -> None:
+        """A bold line that opens a block (e.g. one deadline's table)."""
+        self._append([self._styled(0, "heading", text)])
+
+    def total(self, values: Sequence[CellValue]) -> None:
+        """A bold, shaded line: 合计 and counts."""
+        self._append([self._styled(i, "total", v) or self._empty(i, "total")
+                      for i, v in enumerate(values)])
+
+    def blank(self) -> None:
+        self._append([])
+
+
+def _width(column: Column) -> float:
+    if column.width is not None:
+        return column.width
+    header = max((display_width(line) for line in column.header.splitlines()), default=0)
+    return float(min(max(header + 2, _MIN_WIDTH[column.kind]), 60))
+
+
+# ---- the 指标/数值 blank: handed out by cuibao, filled in by a unit, read back ---------------
+
+BLANK_MARKER = "cuibao-blank:v1"  # in the hidden column E of row 1, then ":<form id>"
+_KEY_COLUMN = 5  # E: the field ids, hidden, so matching never depends on the labels
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML, and old .xls files
+MAX_UNPACKED = 20 * 1024 * 1024  # a one-sheet blank is a few kB; more is a zip bomb
+MAX_BLANK_ROWS = 400
+
+
+class ReadProblem(StrEnum):
+    """Why a spreadsheet was not read (nothing was changed)."""
+
+    TOO_LARGE = "too_large"  # the file, or what it unpacks to
+    NOT_XLSX = "not_xlsx"  # not an Excel 2007+ workbook (e.g. .xls, or a renamed file)
+    ENCRYPTED = "encrypted"  # password-protected
+    MACROS = "macros"  # contains a VBA project
+    CORRUPT = "corrupt"  # damaged, or XML that a spreadsheet never needs (DTDs, entities)
+    NOT_A_BLANK = "not_a_blank"  # a workbook, but not one of cuibao's blanks
+
+
+@dataclass(frozen=True)
+class BlankLine:
+    field_id: str
+    label: str
+    unit: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class BlankSpec:
+    form_id: str
+    title: str  # e.g. 打假统计报表 · 信息周报 第3期
+    notes: tuple[str, ...]  # how to fill it in, the deadline, the period
+    headers: tuple[str, str, str, str]  # 指标, 数值, 单位, 填写说明
+    lines: tuple[BlankLine, ...]
+    values: dict[str, str] = field(default_factory=dict)  # prefilled (a draft's answers)
+
+
+@dataclass(frozen=True)
+class BlankValue:
+    row: int
+    field_id: str
+    label: str
+    value: str  # as the unit typed it: 12 not 12.0, a date as YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class FilledBlank:
+    form_id: str
+    values: tuple[BlankValue, ...]
+
+
+def write_blank(spec: BlankSpec) -> bytes:
+    """One sheet: 指标 | 数值 | 单位 | 填写说明, a line per field, the field ids hidden in E."""
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet_name(spec.title, [])
+    ws.append(_safe_row([spec.title, None, None, None, BLANK_MARKER + ":" + spec.form_id]))
+    ws["A1"].font = Font(bold=True, size=14)
+    for note in spec.notes:
+        ws.append(_safe_row([note]))
+        ws.cell(ws.max_row, 1).font = Font(color="595959")
+    ws.append(_safe_row([*spec.headers, None]))
+    header_row = ws.max_row
+    for cell in ws[header_row][:4]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9E1F2")
+        cell.border = _BOX
+    for line in spec.lines:
+        ws.append(_safe_row([line.label, spec.values.get(line.field_id), line.unit, line.hint,
+                             line.field_id]))
+        row = ws.max_row
+        ws.cell(row, 2).fill = PatternFill("solid", fgColor="FFF2CC")  # fill in here
+        for col in range(1, 5):
+            ws.cell(row, col).border = _BOX
+        ws.cell(row, 4).alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in (("A", 24), ("B", 18), ("C", 8), ("D", 44)):
+        ws.column_dimensions[letter].width = width
+    ws.column_dimensions["E"].hidden = True
+    ws.freeze_panes = f"A{header_row + 1}"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _safe_row(values: Sequence[object]) -> list[object]:
+    """Plan text into cells of a normal worksheet: never a formula."""
+    out: list[object] = []
+    for v in values:
+        if isinstance(v, str):
+            v = clean_text(v) or None
+        out.append(v)
+    return out
+
+
+def read_blank(data: bytes, *, max_bytes: int) -> FilledBlank | ReadProblem:
+    """Read a filled-in blank. Refuses, without raising and before parsing any XML:
+    oversized files and zip bombs, password-protected and old-format files, workbooks
+    with macros, XML with a DTD; then anything openpyxl cannot read."""
+    if len(data) > max_bytes:
+        return ReadProblem.TOO_LARGE
+    if data.startswith(_OLE_MAGIC):
+        return ReadProblem.ENCRYPTED
+    checked = _check_package(data)
+    if checked is not None:
+        return checked
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True,
+                             keep_links=False)
+    except Exception:  # openpyxl raises many kinds on a damaged file
+        return ReadProblem.CORRUPT
+    try:
+        if not book.worksheets:
+            return ReadProblem.NOT_A_BLANK
+        rows = book.worksheets[0].iter_rows(max_col=_KEY_COLUMN, max_row=MAX_BLANK_ROWS,
+                                            values_only=True)
+        form_id: str | None = None
+        values: list[BlankValue] = []
+        for index, cells in enumerate(rows, start=1):
+            cells = tuple(cells) + (None,) * (_KEY_COLUMN - len(cells))
+            key = _as_text(cells[_KEY_COLUMN - 1])
+            if index == 1:
+                prefix = BLANK_MARKER + ":"
+                if not key.startswith(prefix):
+                    return ReadProblem.NOT_A_BLANK
+                form_id = key[len(prefix):]
+            elif key:
+                values.append(BlankValue(index, key, _as_text(cells[0]), _as_text(cells[1])))
+        if form_id is None:
+            return ReadProblem.NOT_A_BLANK
+        return FilledBlank(form_id, tuple(values))
+    except Exception:
+        return ReadProblem.CORRUPT
+    finally:
+        book.close()
+
+
+def _check_package(data: bytes) -> ReadProblem | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if len(infos) > 200 or sum(i.file_size for i in infos) > MAX_UNPACKED:
+                return ReadProblem.TOO_LARGE
+            names = {i.filename.lower() for i in infos}
+            if "xl/workbook.xml" not in names or "[content_types].xml" not in names:
+                return ReadProblem.NOT_XLSX
+            if any(n.endswith("vbaproject.bin") for n in names):
+                return ReadProblem.MACROS
+            for info in infos:  # reads are bounded by the declared sizes checked above
+                if not info.filename.lower().endswith((".xml", ".rels")):
+                    continue
+                text = archive.read(info)
+                if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                    return ReadProblem.CORRUPT
+                if info.filename.lower() == "[content_types].xml" and b"macroEnabled" in text:
+                    return ReadProblem.MACROS
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, KeyError,
+            NotImplementedError, EOFError):
+        return ReadProblem.NOT_XLSX
+    return None
+
+
+def _as_text(value: object) -> str:
+    """A cell as the unit would have typed it: 12 not 12.0, 1.35 not 1.3500000000000001,
+    a date as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, datetime):
+        if value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# ---- the coordinator's own template ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateFill:
+    """What goes into one sheet of a template: single cells, then unit rows."""
+
+    sheet: str | None  # None: the first sheet
+    cells: dict[str, CellValue]  # "A1" -> value
+    first_row: int
+    rows: Sequence[dict[str, CellValue]]  # column letters -> value, one dict per row
+
+
+class TemplateProblem(StrEnum):
+    NO_SUCH_SHEET = "no_such_sheet"
+    MERGED_CELL = "merged_cell"  # a mapped cell lies inside a merged range
+
+
+@dataclass(frozen=True)
+class TemplateRefused:
+    problem: ReadProblem | TemplateProblem
+    where: str = ""
+
+
+def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
+                  ) -> bytes | TemplateRefused:
+    """The coordinator's workbook with the values written in, its layout and styles kept
+    (rows past the prepared ones copy the first data row's style). Values are written
+    as in the export: numbers as numbers, dates as dates, text never as a formula.
+    Note: openpyxl does not keep images or charts of a template."""
+    if len(data) > max_bytes:
+        return TemplateRefused(ReadProblem.TOO_LARGE)
+    if data.startswith(_OLE_MAGIC):
+        return TemplateRefused(ReadProblem.ENCRYPTED)
+    checked = _check_package(data)
+    if checked is not None:
+        return TemplateRefused(checked)
+    try:
+        book = load_workbook(io.BytesIO(data), keep_links=False)
+    except Exception:
+        return TemplateRefused(ReadProblem.CORRUPT)
+    for fill in fills:
+        if fill.sheet is not None and fill.sheet not in book.sheetnames:
+            return TemplateRefused(TemplateProblem.NO_SUCH_SHEET, fill.sheet)
+        ws = book[fill.sheet] if fill.sheet is not None else book.worksheets[0]
+        merged = {c for r in ws.merged_cells.ranges for c in _inner_cells(r)}
+        writes = list(fill.cells.items())
+        for k, row in enumerate(fill.rows):
+            writes += [(f"{col}{fill.first_row + k}", v) for col, v in row.items()]
+        for ref, _ in writes:
+            if ref in merged:
+                return TemplateRefused(TemplateProblem.MERGED_CELL, f"{ws.title}!{ref}")
+        for k, row in enumerate(fill.rows[1:], start=1):  # rows the template did not style
+            for col in row:
+                cell, model = ws[f"{col}{fill.first_row + k}"], ws[f"{col}{fill.first_row}"]
+                if not cell.has_style and model.has_style:
+                    cell._style = copy.copy(model._style)
+        for ref, value in writes:
+            _template_value(ws[ref], value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _inner_cells(cell_range: Any) -> list[str]:
+    """The cells of a merged range that cannot be written (all but the top-left one)."""
+    cells = [f"{get_column_letter(c)}{r}" for r in range(cell_range.min_row,
+                                                          cell_range.max_row + 1)
+             for c in range(cell_range.min_col, cell_range.max_col + 1)]
+    return cells[1:]
+
+
+def _template_value(cell: Cell, value: CellValue) -> None:
+    if isinstance(value, Mark):
+        value = value.text
+    if isinstance(value, str):
+        text = clean_text(value)
+        cell.value = text or None
+        if text:
+            cell.data_type = "s"
+            if needs_quote(text):
+                cell.quotePrefix = True
+        return
+    cell.value = value
+    if isinstance(value, datetime) and not cell.is_date:
+        cell.number_format = _DATETIME_FORMAT
+    elif isinstance(value, date) and not isinstance(value, datetime) and not cell.is_date:
+        cell.number_format = _DATE_FORMAT

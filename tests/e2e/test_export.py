@@ -1,0 +1,87 @@
+"""/export in the chat: the coordinator gets the workbook, a liaison gets a refusal."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from telegram.ext import CommandHandler, filters
+
+from handlers import export
+from tests.e2e.harness import COORDINATOR, Harness
+
+
+def _register(bot: Harness) -> None:
+    """Until bot/app.py registers /export, put it ahead of the catch-all handler."""
+    handlers = bot.app.handlers[0]
+    if not any(isinstance(h, CommandHandler) and "export" in h.commands for h in handlers):
+        handlers.insert(0, CommandHandler("export", export.export,
+                                          filters=filters.ChatType.PRIVATE))
+
+
+async def _liaison_list(bot: Harness, user_id: int) -> None:
+    """A liaison of 德宽路市场监管所 joins and sends the liaison list."""
+    links = await bot.invite_links()
+    await bot.join(user_id, "李联络", links["德宽路市场监管所"])
+    [pick] = await bot.command(user_id, "submit")
+    await bot.press(user_id, pick, text="信息联络员名单")
+    await bot.text(user_id, "李明")
+    await bot.press(user_id, bot.last(user_id), text="跳过")
+    [preview] = await bot.text(user_id, "0556-5542026")
+    await bot.press(user_id, preview, text="确认提交")
+
+
+async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_document(
+        bot: Harness) -> None:
+    _register(bot)
+    await _liaison_list(bot, 2001)
+
+    [sent] = await bot.command(COORDINATOR, "export")
+
+    assert sent.document is not None
+    assert sent.document.file_name is not None
+    assert sent.document.file_name.startswith("daguan-2017-anticounterfeit-汇总报表-")
+    assert sent.document.file_name.endswith(".xlsx")
+    assert "2017年元旦春节期间打假专项行动" in (sent.caption or "")
+    assert "upload_document" in bot.fake.chat_actions(COORDINATOR)
+    book = load_workbook(io.BytesIO(sent.document.data))
+    assert book.sheetnames[:2] == ["提交情况", "累计"]
+    liaison = book["信息联络员名单"]
+    row = next(r for r in liaison.iter_rows(values_only=True) if r[0] == "德宽路市场监管所")
+    assert row[2] == "已提交"
+    assert "李明" in row and "0556-5542026" in row
+
+
+async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
+        bot: Harness) -> None:
+    _register(bot)
+
+    [named] = await bot.command(COORDINATOR, "export", "daguan-2017-anticounterfeit")
+    [unknown] = await bot.command(COORDINATOR, "export", "no-such-campaign")
+
+    assert named.document is not None
+    assert unknown.document is None
+    assert "没有找到" in (unknown.text or "")
+
+
+async def test_a_liaison_asking_for_the_export_is_refused_and_gets_no_file(
+        bot: Harness) -> None:
+    _register(bot)
+    await _liaison_list(bot, 2002)
+    before = len(bot.fake.chat_actions(2002))
+
+    [refused] = await bot.command(2002, "export")
+
+    assert refused.document is None
+    assert refused.text == "此功能仅供牵头单位使用。"
+    assert len(bot.fake.chat_actions(2002)) == before
+
+
+async def test_a_stranger_asking_for_the_export_gets_the_polite_refusal(bot: Harness) -> None:
+    _register(bot)
+    bot.add_user(3001, "陌生人")
+
+    [refused] = await bot.command(3001, "export")
+
+    assert refused.document is None
+    assert "邀请链接" in (refused.text or "")
