@@ -38,6 +38,13 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     assert "· 集贤路市场监管所:逾期" in out
     assert "[确认催报] [取消]" in out
     assert "已发送催报 1 条" in out
+
+    # The README's next step: the Excel summary of what the demo left behind.
+    workbook = tmp_path / "demo.xlsx"
+    exported = _cli(capsys, "export", "--config", str(data / CONFIG_NAME), "--campaign",
+                    CAMPAIGN, "--out", str(workbook))
+    assert "3 份报送" in exported
+    assert workbook.stat().st_size > 0
     assert "催报 → 赵强(集贤路市场监管所) ◀ 【催报】集贤路市场监管所" in out
     assert "[立即填报]" in out
     # The closing table and the hints.

@@ -7,7 +7,7 @@ import io
 from openpyxl import load_workbook
 
 from storage import models as m
-from tests.e2e.harness import Harness
+from tests.e2e.harness import COORDINATOR, Harness
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LIAISON = 2101
@@ -55,6 +55,17 @@ async def test_a_liaison_fills_the_weekly_report_from_the_blank_and_confirms_it(
         "inspectors": 36, "inspected": 128, "complaints": 5, "cases": 2, "case_value": "1.35",
         "fines": "0.8", "losses_recovered": None, "seized": "假冒白酒120瓶"}
     assert await bot.rows(m.Attachment) == []  # the blank is read, not attached
+
+    # Round trip: the coordinator's export holds the very same numbers.
+    exported = await bot.command(COORDINATOR, "export")
+    workbook = next(x.document for x in exported if x.document is not None)
+    book = load_workbook(io.BytesIO(workbook.data), read_only=True)
+    sheet = next(book[name] for name in book.sheetnames if name.startswith("信息周报"))
+    rows = [r for r in sheet.iter_rows(values_only=True) if "德宽路市场监管所" in r]
+    filled = [[v for v in r if isinstance(v, int | float) and not isinstance(v, bool)]
+              for r in rows]
+    assert [x[:6] for x in filled if x] == [[36, 128, 5, 2, 1.35, 0.8]]
+    book.close()
 
 
 async def test_a_blank_with_a_bad_figure_is_refused_line_by_line_and_nothing_changes(
