@@ -1,7 +1,7 @@
 """How close cuibao's chat handling comes to a bare python-telegram-bot echo bot.
 
     python bench/chat_throughput.py [--users 200] [--concurrency 50] [--repeat 1]
-        [--sqlite as-is|immediate|single-connection] [--profile] [--profile-dir DIR]
+        [--profile] [--profile-dir DIR]
 
 Each bot runs in a child process of its own (`Application.run_polling` with the defaults
 `cuibao run` uses: poll_interval 0, timeout 10 s, every update type, 64 updates handled
@@ -24,10 +24,8 @@ latency, the CPU the bot's process spent per update (all threads, from /proc), t
 statements it ran per update and the time it spent awaiting them, and the throughput ratio
 cuibao/echo (target >= 0.7). `--repeat` interleaves the runs and reports the median.
 
-`--sqlite`: `as-is` opens the database exactly as `cuibao run` does; `immediate` makes every
-transaction BEGIN IMMEDIATE; `single-connection` gives the pool one connection (one
-transaction at a time) — the last two are workarounds for "database is locked" under
-concurrent writers, measured for comparison.
+cuibao opens its database exactly as `cuibao run` does (SQLite: one connection per
+process, every transaction BEGIN IMMEDIATE).
 
 When the target is missed, or with --profile, both bots run once more under cProfile (CPU
 time of the event-loop thread, only during the measured phase) and the script prints, per
@@ -242,6 +240,7 @@ def serve_ours(spec: dict[str, Any]) -> Any:
         DatabaseSettings,
         FileSettings,
         RateLimitSettings,
+        ReminderSettings,
         Settings,
     )
 
@@ -250,29 +249,12 @@ def serve_ours(spec: dict[str, Any]) -> Any:
         database=DatabaseSettings(url=spec["db_url"]),
         files=FileSettings(dir=spec["files_dir"]),
         rate_limit=RateLimitSettings(overall_per_second=1_000_000),
+        # Automatic nudges would land between a user's question and answer; this measures
+        # the form flow alone (bench/reminders.py measures the nudges).
+        reminders=ReminderSettings(enabled=False),
         base_dir=Path(spec["tmp"]), token=SecretStr(spec["token"]))
-    mode = spec["sqlite"]
-    if mode == "as-is":  # exactly what `cuibao run` does: post_init opens the database
-        return build_application(settings, clock=lambda: NOW)
-    # Workarounds for "database is locked" under concurrent writers, for comparison:
-    # every transaction BEGIN IMMEDIATE, or one pooled connection (one transaction at a time).
-    from storage.database import Database
-    from storage.db import IMMEDIATE, create_engine, sessionmaker
-
-    engine = create_engine(spec["db_url"], **(
-        {"pool_size": 1, "max_overflow": 0} if mode == "single-connection" else {}))
-    bound = engine.execution_options(**{IMMEDIATE: True}) if mode == "immediate" else engine
-    app = build_application(settings, clock=lambda: NOW,
-                            database=Database(bound, sessionmaker(bound)))
-    shutdown = app.post_shutdown
-
-    async def post_shutdown(application: Any) -> None:
-        if shutdown is not None:
-            await shutdown(application)
-        await engine.dispose()
-
-    app.post_shutdown = post_shutdown
-    return app
+    # Exactly what `cuibao run` does: post_init opens the database.
+    return build_application(settings, clock=lambda: NOW)
 
 
 # ---------------------------------------------------------------------- the echo bot
@@ -377,7 +359,7 @@ def process_cpu(pid: int) -> tuple[float, float] | None:
         return None
 
 
-async def run_scenario(scenario: Scenario, users: int, concurrency: int, sqlite: str,
+async def run_scenario(scenario: Scenario, users: int, concurrency: int,
                        profile: Path | None = None) -> Result:
     with tempfile.TemporaryDirectory(prefix="cuibao-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -386,7 +368,7 @@ async def run_scenario(scenario: Scenario, users: int, concurrency: int, sqlite:
             for user_id in user_ids:
                 fake.add_user(user_id, f"联络员{user_id}")
             spec = await scenario.prepare(fake, user_ids, tmp)
-            spec.update(kind=scenario.kind, sqlite=sqlite, base_url=fake.base_url,
+            spec.update(kind=scenario.kind, base_url=fake.base_url,
                         file_url=fake.base_file_url, token=fake.token,
                         profile=str(profile) if profile else None,
                         stats=str(tmp / "window.json"))
@@ -456,11 +438,11 @@ async def _drive(scenario: Scenario, fake: FakeTelegram, pid: int, spec: dict[st
 # ---------------------------------------------------------------------- reporting
 
 
-def report(results: dict[str, list[Result]], users: int, concurrency: int, sqlite: str,
+def report(results: dict[str, list[Result]], users: int, concurrency: int,
            load: tuple[float, float]) -> float:
     print(f"chat throughput: {users} users x {UPDATES_PER_USER} updates, concurrency "
           f"{concurrency}; fake Bot API on 127.0.0.1; each bot in its own process; "
-          f"cuibao on SQLite ({sqlite})")
+          "cuibao on SQLite")
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} before / "
           f"{load[1]:.1f} after (other work on the machine skews wall-clock figures; "
           f"CPU per update does not)")
@@ -580,19 +562,19 @@ async def main_async(args: argparse.Namespace) -> int:
     for _ in range(args.repeat):  # interleaved, so a busy spell hurts both bots alike
         for scenario in SCENARIOS.values():
             results[scenario.name].append(
-                await run_scenario(scenario, args.users, args.concurrency, args.sqlite))
-    ratio = report(results, args.users, args.concurrency, args.sqlite,
+                await run_scenario(scenario, args.users, args.concurrency))
+    ratio = report(results, args.users, args.concurrency,
                    (load_before, os.getloadavg()[0]))
     broken = any(r.failures for runs in results.values() for r in runs)
     if broken and not args.profile:
-        print("(no profile of a broken run; try --sqlite single-connection, or --profile)")
+        print("(no profile of a broken run; use --profile to profile it anyway)")
     elif args.profile or ratio < TARGET_RATIO:
         folder = Path(args.profile_dir or tempfile.gettempdir())
         profiles: dict[str, tuple[Path, Result]] = {}
         for key, scenario in SCENARIOS.items():
             out = folder / f"chat-throughput-{key}.prof"
             profiled = await run_scenario(scenario, args.users, args.concurrency,
-                                          args.sqlite, out)
+                                          out)
             print(f"profiled {scenario.name} run: {profiled.throughput:.0f} upd/s under "
                   f"cProfile; stats in {out}")
             unprofiled = sorted(results[scenario.name], key=lambda r: r.throughput)[
@@ -611,10 +593,6 @@ def main() -> int:
                         help="profile cuibao even when the target is met")
     parser.add_argument("--profile-dir", help="where to keep the cProfile stats (default: "
                         "the temp folder)")
-    parser.add_argument("--sqlite", choices=("as-is", "immediate", "single-connection"),
-                        default="as-is",
-                        help="cuibao's database as `cuibao run` opens it (default), or with "
-                             "every transaction BEGIN IMMEDIATE, or one pooled connection")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.serve:

@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Execution option once used to ask for BEGIN IMMEDIATE; every SQLite transaction now is.
-IMMEDIATE = "cuibao_begin_immediate"
 
 
 def async_url(url: str) -> URL:
