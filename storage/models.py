@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
@@ -270,3 +272,34 @@ class SentReminder(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Sends tried so far (the first claim is 1): failed ones are retried with backoff, capped.
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class DigestPreference(Base):
+    """A coordinator's own digest setting: muted, or at another time than the deployment's."""
+
+    __tablename__ = "digest_preferences"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_time: Mapped[time | None] = mapped_column(Time)  # None: the deployment's digest_at
+    updated_at: Mapped[datetime]
+
+
+class ExportTemplate(Base):
+    """The workbook a plan's `[export]` table names, kept in the database with the plan so
+    every bot process and `cuibao export` fill the same file."""
+
+    __tablename__ = "export_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True
+    )
+    file_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime]
