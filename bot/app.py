@@ -23,13 +23,15 @@ from bot.config import Settings
 from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
-from bot.reminders import install_reminders
+from bot.reminders import digest_service, install_reminders
 from bot.updates import PerChatUpdateProcessor
-from handlers import coordinator, errors, export, intake, liaison, plans, routing, start
+from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
+from services.export import ExportService
+from services.intake import IntakeService
 from services.plans import PlanService
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
@@ -78,16 +80,17 @@ def register_handlers(app: CuibaoApp) -> None:
         "status": coordinator.status, "missing": coordinator.missing,
         "remind": coordinator.remind, "review": coordinator.review,
         "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
-        "export": export.export, "blank": intake.blank,
+        "export": export.export, "blank": intake.blank, "digest": digest.digest,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
     app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
+    app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
     notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
-               | filters.Document.FileExtension("toml"))
+               | filters.Document.FileExtension("toml") | filters.Document.FileExtension("xlsx"))
     app.add_handler(MessageHandler(private & notices, plans.on_document))
     app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
                                    liaison.on_file))
@@ -126,13 +129,17 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
     plans = PlanRegistry()
     limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
                           frozenset(e.lower() for e in settings.files.extensions))
+    files = FileStore(settings.files_dir)
     return AppServices(
         settings=settings,
         catalogue=Catalogue(settings.bot.language),
         access=AccessService(db.sessions, [str(i) for i in settings.bot.coordinators]),
-        reports=ReportService(db.sessions, plans, FileStore(settings.files_dir), limits),
+        reports=ReportService(db.sessions, plans, files, limits),
         coordination=CoordinationService(db.sessions),
         plans=PlanService(db.sessions, settings.calendar.overrides()),
+        export=ExportService(db.sessions, plans, files),
+        intake=IntakeService(db.sessions, plans, limits.max_bytes),
+        digest=digest_service(settings, db),
         notifier=notifier,
         clock=clock,
         bot_username=bot_username,

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.export_cli import add_export_parser
@@ -20,6 +20,9 @@ from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
+
+if TYPE_CHECKING:
+    from services.plans import TemplateFile
 
 
 class UsageError(Exception):
@@ -132,6 +135,29 @@ def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
                                         message=message)) from None
 
 
+def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile | None:
+    """The workbook the plan's `[export]` names, read next to the plan file and checked
+    against the mapping; None when the plan names none."""
+    from services.export import template_problem
+    from services.plans import TemplateFile
+
+    if plan.export is None:
+        return None
+    workbook = path.parent / plan.export.file
+    try:
+        data = workbook.read_bytes()
+    except OSError:
+        raise UsageError(catalogue.text("plan.error", source=str(path), where="export.file",
+                                        message=catalogue.text("cli.not_found",
+                                                               path=str(workbook)))) from None
+    problem = template_problem(plan.export, data)
+    if problem is not None:
+        message = catalogue.text(f"export.{problem.code}", **problem.params)
+        raise UsageError(catalogue.text("plan.error", source=str(path), where="export.file",
+                                        message=message))
+    return TemplateFile(plan.export.file_name, data)
+
+
 def _now(args: argparse.Namespace) -> datetime:
     if getattr(args, "now", None):
         try:
@@ -146,6 +172,7 @@ def _plan_check(args: argparse.Namespace) -> int:
     settings = _settings(args) if args.config else None
     catalogue = _catalogue(args, settings)
     plan, _ = read_plan(args.plan, catalogue)
+    read_template(args.plan, plan, catalogue)
     overrides = settings.calendar.overrides() if settings else None
     calendar = WorkdayCalendar(*(o for o in (overrides, plan.calendar) if o is not None))
     expansion = expand_plan(plan, _now(args), calendar)
@@ -167,15 +194,19 @@ def _plan_load(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
+    template = read_template(args.plan, plan, catalogue)
 
     async def go() -> Any:
         async with Database.open(settings.database_url) as db:
             return await load_plan(db.sessions, plan, str(args.plan), text, datetime.now(UTC),
-                                   settings.calendar.overrides())
+                                   settings.calendar.overrides(), template)
 
     report = _run_async(go)
     key = "load.unchanged" if report.unchanged else "load.done"
     print(catalogue.text(key, **vars(report)))
+    if report.template is not None:
+        print(catalogue.text(f"load.template_{report.template}", file=plan.export.file_name
+                             if plan.export else ""))
     for w in report.warnings:
         print("  ! " + catalogue.text(f"warning.{w.code}", **w.params))
     return 0

@@ -8,7 +8,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from domain.plan import CalendarOverrides
 
@@ -65,7 +65,7 @@ class ReminderSettings(_Section):
     enabled: bool = True
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
-    digest_at: time | None = time(8, 30)
+    digest_at: time | None = time(8, 30)  # "off": no digest for anybody
     stale_after_seconds: float = Field(default=300, gt=0)
     retry_after_seconds: float = Field(default=60, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=20)
@@ -75,6 +75,12 @@ class ReminderSettings(_Section):
     replan_delay_seconds: float = Field(default=2, ge=0)
     send_retries: int = Field(default=3, ge=0, le=10)  # 5xx and timeouts, per message
     send_backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("digest_at", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        # TOML has no null: a deployment turns the digest off with digest_at = "off".
+        return None if isinstance(value, str) and value.strip().lower() == "off" else value
 
 
 class Settings(_Section):

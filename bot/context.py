@@ -13,6 +13,9 @@ from bot.config import Settings
 from bot.i18n import Catalogue
 from services.access import AccessService
 from services.coordination import CoordinationService
+from services.digest import DigestService
+from services.export import ExportService
+from services.intake import IntakeService
 from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
@@ -28,6 +31,9 @@ class AppServices:
     reports: ReportService
     coordination: CoordinationService
     plans: PlanService
+    export: ExportService
+    intake: IntakeService
+    digest: DigestService
     notifier: Notifier
     clock: Callable[[], datetime]
     bot_username: str = field(default="")

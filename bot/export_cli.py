@@ -1,6 +1,6 @@
 """`cuibao export`: write a campaign's Excel summary (汇总报表), optionally with its files.
 
-    cuibao export --campaign C [--deadline D] [--with-files] [--out FILE.xlsx]
+    cuibao export --campaign C [--deadline D] [--with-files] [--standard] [--out FILE.xlsx]
     cuibao export --campaign C --template MAPPING.toml [--deadline D] [--out FILE.xlsx]
 
 `--deadline` takes an obligation id (every deadline of it), an obligation id and number
@@ -9,9 +9,12 @@
 单位/截止事项/原文件名, plus the workbook itself. Without `--out` the workbook is written to
 the current folder under a name with the campaign and the time.
 
-`--template` fills the coordinator's own workbook instead, as MAPPING.toml says (see
-domain/export_template.py): one deadline per mapped sheet, the latest passed one unless
-`--deadline` chooses.
+When the campaign's plan names a template (its `[export]` table, stored at `plan load`),
+the export fills that workbook instead of the standard one; `--standard` asks for the
+standard workbook anyway, and `--with-files` always writes it (it goes into the archive).
+`--template` fills a workbook given here, as MAPPING.toml says (see
+domain/export_template.py). Either way: one deadline per mapped sheet, the latest passed
+one unless `--deadline` chooses.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.i18n import Catalogue
-    from services.export import ExportRequest
+    from services.export import ExportedBytes, ExportRequest
 
 
 def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -41,6 +44,8 @@ def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="the .xlsx to write (default: <campaign>-汇总报表-<time>.xlsx)")
     export.add_argument("--template", type=Path,
                         help="fill your own .xlsx as this mapping (TOML) says, instead")
+    export.add_argument("--standard", action="store_true",
+                        help="the standard workbook even when the plan names a template")
     export.add_argument("--now", help=argparse.SUPPRESS)  # tests: what counts as overdue
     export.set_defaults(run=export_command)
 
@@ -72,6 +77,10 @@ def export_command(args: argparse.Namespace) -> int:
         if args.with_files:
             raise UsageError(catalogue.text("export.template_with_files", language))
         return _template_command(settings, catalogue, language, request, out, template)
+    if not args.with_files and not getattr(args, "standard", False):
+        done = _plan_template_command(settings, catalogue, language, request, out)
+        if done is not None:
+            return done
 
     async def go() -> tuple[ExportSummary, Path]:
         async with Database.open(settings.database_url) as db:
@@ -107,7 +116,7 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
     from domain.export_template import parse_template
     from domain.plan_toml import PlanError
     from services.catalog import PlanRegistry
-    from services.export import ExportedBytes, ExportError, ExportService
+    from services.export import ExportError, ExportService
     from storage.database import Database
     from storage.filestore import FileStore
 
@@ -139,12 +148,41 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
         raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
     except PlanError as exc:
         raise plan_error(exc) from None
+    _write_filled(catalogue, language, out, filled)
+    return 0
+
+
+def _plan_template_command(settings: Settings, catalogue: Catalogue, language: str,
+                           request: ExportRequest, out: Path | None) -> int | None:
+    """Fill the template the campaign's plan names; None when it names none."""
+    from bot.cli import UsageError
+    from services.catalog import PlanRegistry
+    from services.export import ExportError, ExportService
+    from storage.database import Database
+    from storage.filestore import FileStore
+
+    async def go() -> ExportedBytes | None:
+        async with Database.open(settings.database_url) as db:
+            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+            return await service.export_plan_template(request, catalogue)
+
+    try:
+        filled = asyncio.run(go())
+    except ExportError as exc:
+        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+    if filled is None:
+        return None
+    _write_filled(catalogue, language, out, filled)
+    return 0
+
+
+def _write_filled(catalogue: Catalogue, language: str, out: Path | None,
+                  filled: ExportedBytes) -> None:
     target = out or Path(filled.summary.file_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(filled.data)
     print(catalogue.text("export.cli_template_done", language, path=str(target),
                          deadlines=filled.summary.deadlines, units=filled.summary.units))
-    return 0
 
 
 def _now(value: str | None, error: type[Exception]) -> datetime:

@@ -25,6 +25,7 @@ from bot.i18n import Catalogue
 from bot.notifier import keyboard
 from handlers.common import callback
 from scheduler.reminders import QuietHours
+from services.digest import DigestService
 from services.ports import Button, Delivery
 from services.reminders import (
     BlockedNotice,
@@ -59,6 +60,14 @@ def reminder_config(options: ReminderSettings, settings: Settings) -> ReminderCo
 
 def settings_of(settings: Settings) -> ReminderSettings:
     return settings.reminders
+
+
+def digest_service(settings: Settings, db: Database) -> DigestService:
+    """Coordinators' own digest settings, against the deployment's time and quiet hours
+    (no digest at all when reminders are off)."""
+    options = settings_of(settings)
+    return DigestService(db.sessions, options.digest_at if options.enabled else None,
+                         QuietHours(options.quiet_start, options.quiet_end))
 
 
 class CatalogueRenderer:
@@ -168,8 +177,11 @@ class ReminderLoop:
         self.idle = asyncio.Event()  # set while no run is going on (tests wait on it)
         self.idle.set()
         self.hook: TypeHandler[Update, Any, None] = TypeHandler(Update, _on_update)
+        self.stopped = False  # replaced by another loop: a run in flight must not reschedule
 
     def schedule(self, delay: float) -> None:
+        if self.stopped:
+            return
         queue = self.app.job_queue
         if queue is None:
             raise RuntimeError('reminders need python-telegram-bot[job-queue]')
@@ -231,6 +243,7 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     options = options or settings_of(settings)
     previous = app.bot_data.pop(_KEY, None)
     if isinstance(previous, ReminderLoop):
+        previous.stopped = True
         for job in app.job_queue.get_jobs_by_name(JOB_NAME) if app.job_queue else ():
             job.schedule_removal()
         app.remove_handler(previous.hook, REPLAN_GROUP)
@@ -248,10 +261,16 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     return loop
 
 
+def reminder_loop(app: AnyApp) -> ReminderLoop | None:
+    """The app's reminder loop; None when reminders are off."""
+    loop = app.bot_data.get(_KEY)
+    return loop if isinstance(loop, ReminderLoop) else None
+
+
 def replan(app: AnyApp) -> None:
     """Bring the next reminder run forward (after a plan load, a registration, …)."""
-    loop = app.bot_data.get(_KEY)
-    if isinstance(loop, ReminderLoop):
+    loop = reminder_loop(app)
+    if loop is not None:
         loop.replan()
 
 

@@ -1,7 +1,7 @@
 """The coordinator's own report template: which sheet, rows and columns the export fills.
 
-A mapping is a TOML table (today a file of its own given to `cuibao export --template`;
-it can later live in the plan under `[export]`):
+A mapping is a TOML table: the plan's `[export]` table, or a file of its own given to
+`cuibao export --template`:
 
     file = "周报汇总模板.xlsx"        # the coordinator's workbook, relative to this file
     [[sheets]]
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.forms import Form
-from domain.plan_toml import PlanError
+from domain.plan_errors import PlanError
 
 COLUMN_KEYS = ("unit", "group", "status", "submitted")
 CELL_KEYS = ("campaign", "title", "due", "period", "exported")
@@ -47,8 +47,13 @@ class TemplateSheet:
 
 @dataclass(frozen=True)
 class ExportTemplate:
-    file: str
+    file: str  # the workbook, relative to the mapping (or plan) file
     sheets: tuple[TemplateSheet, ...]
+
+    @property
+    def file_name(self) -> str:
+        """The workbook's name without folders: what it is stored and sent under."""
+        return self.file.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def column_number(letters: str) -> int:
@@ -152,11 +157,11 @@ def _known(data: dict[str, Any], allowed: set[str], path: str, source: str) -> N
 
 
 def check_against(template: ExportTemplate, forms_by_obligation: dict[str, Form],
-                  source: str) -> None:
+                  source: str, prefix: str = "") -> None:
     """Every sheet names an obligation of the plan, and every column key is one of its
-    form's fields or a unit/status column."""
+    form's fields or a unit/status column (`prefix`: the mapping's own key path)."""
     for i, sheet in enumerate(template.sheets):
-        path = f"sheets[{i}]"
+        path = f"{prefix}.sheets[{i}]" if prefix else f"sheets[{i}]"
         form = forms_by_obligation.get(sheet.obligation)
         if form is None:
             raise PlanError("bad_choice", f"{path}.obligation",

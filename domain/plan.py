@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
 
+from domain.export_template import ExportTemplate
 from domain.forms import Form
 
 
@@ -140,7 +141,7 @@ class Obligation:
     units: tuple[str, ...] | None = None  # None: every unit of the campaign
     recipient: str = ""
     note: str = ""
-    reminders: tuple[str, ...] | None = None  # reminder policy override, parsed by scheduler
+    reminders: tuple[str, ...] | None = None  # own reminder policy (domain/reminders.py)
 
     @property
     def cadence(self) -> Cadence:
@@ -173,7 +174,7 @@ class Plan:
     forms: dict[str, Form]
     obligations: tuple[Obligation, ...]
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
-    template: str | None = None
+    export: ExportTemplate | None = None  # the coordinator's own workbook, if any
 
     def unit(self, unit_id: str) -> Unit:
         return next(u for u in self.units if u.id == unit_id)

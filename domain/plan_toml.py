@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.export_template import ExportTemplate, check_against, template_from_table
 from domain.forms import Field, FieldType, Form
 from domain.plan import (
     LAST_DAY,
@@ -34,6 +35,10 @@ from domain.plan import (
     Window,
     Yearly,
 )
+from domain.plan_errors import PlanError
+from domain.reminders import ReminderSyntaxError, parse_rules
+
+__all__ = ["PlanError", "parse_plan"]
 
 DEFAULT_TIME = time(17, 30)
 """A deadline written as a day only ("12月15日前") falls due at the end of that office day."""
@@ -41,19 +46,6 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-
-
-@dataclass
-class PlanError(Exception):
-    """A plan file that cannot be used; `where` is a key path or ``line N``."""
-
-    code: str
-    where: str
-    params: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.where}: {self.code} {self.params}"
 
 
 class _Node:
@@ -138,8 +130,13 @@ class _Node:
                 raise self.fail(key, "unknown_key")
 
 
-def parse_plan(text: str, source: str = "<plan>") -> Plan:
-    """Parse and check a plan file's text; raises `PlanError` naming `source`."""
+def parse_plan(text: str, source: str = "<plan>", *, check_reminders: bool = True) -> Plan:
+    """Parse and check a plan file's text; raises `PlanError` naming `source`.
+
+    `check_reminders=False` reads a version already stored: one accepted before its
+    `reminders` lists were checked keeps working (the dispatcher falls back to the default
+    policy for a bad list) instead of breaking every reader of the campaign.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -150,13 +147,13 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         detail = {"detail": _toml_detail(exc)}
         raise PlanError("toml_syntax", f"line {line}", detail, source) from None
     try:
-        return _plan(_Node(data, ""))
+        return _plan(_Node(data, ""), check_reminders)
     except PlanError as exc:
         exc.source = source
         raise
 
 
-def _plan(root: _Node) -> Plan:
+def _plan(root: _Node, check_reminders: bool = True) -> Plan:
     campaign = root.child("campaign")
     assert campaign is not None
     tz_name = campaign.text("timezone", DEFAULT_TIMEZONE)
@@ -173,15 +170,16 @@ def _plan(root: _Node) -> Plan:
     default_time = campaign.clock("default_time", DEFAULT_TIME)
     ids = (campaign.ident("id"), campaign.text("name"), campaign.text("office"))
     coordinator = campaign.text("coordinator")
-    template = campaign.text("template", None)
     campaign.done()
 
     phases = tuple(_phase(n) for n in root.children("phases", required=False))
     units = _units(root)
     forms = _forms(root)
     calendar = _calendar(root.child("calendar", None))
-    ctx = _Context(period, issued, default_time, {u.id for u in units}, forms)
+    ctx = _Context(period, issued, default_time, {u.id for u in units}, forms,
+                   check_reminders)
     obligations = _obligations(root, ctx)
+    export = _export(root, forms, obligations)
     root.done()
     return Plan(
         id=ids[0],
@@ -197,8 +195,24 @@ def _plan(root: _Node) -> Plan:
         forms=forms,
         obligations=obligations,
         calendar=calendar,
-        template=template,
+        export=export,
     )
+
+
+def _export(root: _Node, forms: dict[str, Form], obligations: tuple[Obligation, ...]
+            ) -> ExportTemplate | None:
+    """`[export]`: the coordinator's own workbook and which cells the export fills."""
+    node = root.child("export", None)
+    if node is None:
+        return None
+    template = template_from_table(node.data, node.path, "")
+    node.seen.update(node.data)
+    name = template.file.replace("\\", "/")
+    if (not name.lower().endswith(".xlsx") or name.startswith("/") or ":" in name
+            or ".." in name.split("/")):
+        raise node.fail("file", "bad_template_file", value=template.file)
+    check_against(template, {o.id: forms[o.form] for o in obligations}, "", node.path)
+    return template
 
 
 @dataclass(frozen=True)
@@ -208,6 +222,7 @@ class _Context:
     default_time: time
     unit_ids: set[str]
     forms: dict[str, Form]
+    check_reminders: bool = True
 
 
 def _window(node: _Node, default: Window) -> Window:
@@ -339,7 +354,7 @@ def _obligations(root: _Node, ctx: _Context) -> tuple[Obligation, ...]:
             units = tuple(units)
         schedule_node = node.child("schedule")
         assert schedule_node is not None
-        reminders = node.get("reminders", list, None)
+        reminders = _reminders(node, ctx.check_reminders)
         result.append(
             Obligation(
                 id=ob_id,
@@ -350,11 +365,32 @@ def _obligations(root: _Node, ctx: _Context) -> tuple[Obligation, ...]:
                 units=units,
                 recipient=node.text("recipient", ""),
                 note=node.text("note", ""),
-                reminders=None if reminders is None else tuple(str(r) for r in reminders),
+                reminders=reminders,
             )
         )
         node.done()
     return tuple(result)
+
+
+def _reminders(node: _Node, check: bool) -> tuple[str, ...] | None:
+    """An obligation's own reminder policy: each entry checked against the grammar in
+    domain/reminders.py, a bad one named by its key path (`obligations[2].reminders[1]`)."""
+    entries = node.get("reminders", list, None)
+    if entries is None:
+        return None
+    if not check:
+        return tuple(str(e) for e in entries)
+    where = node.at("reminders")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise PlanError("wrong_type", f"{where}[{i}]",
+                            {"expected": "string", "got": _type_name(entry)})
+    try:
+        parse_rules(entries)
+    except ReminderSyntaxError as exc:
+        raise PlanError(f"reminder_{exc.code}", f"{where}[{exc.index}]",
+                        {"value": exc.entry, **exc.params}) from None
+    return tuple(entries)
 
 
 def _schedule(node: _Node, ctx: _Context) -> Schedule:

@@ -6,23 +6,13 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import AppServices, CustomContext
+from bot.context import CustomContext
 from handlers.common import Turn, refuse_stranger, turn
 from handlers.views import draft_prompt
-from services.intake import Filled, IntakeService, Refused
+from services.intake import Filled, Refused
 from services.reports import DraftView
 
 BLANK_EXTENSION = ".xlsx"
-
-
-def intake_service(services: AppServices) -> IntakeService:
-    """The app's intake use case (built from the shared sessions and plans while
-    AppServices has no `intake` field of its own)."""
-    found = getattr(services, "intake", None)
-    if isinstance(found, IntakeService):
-        return found
-    return IntakeService(services.reports.sessions, services.reports.plans,
-                         services.reports.limits.max_bytes)
 
 
 def is_workbook(name: str | None) -> bool:
@@ -44,7 +34,7 @@ async def blank(update: Update, context: CustomContext) -> None:
     if draft is None:
         await t.say(t.t("intake.not_found"))
         return
-    made = await intake_service(t.services).blank(t.actor, draft.draft_id, t.catalogue,
+    made = await t.services.intake.blank(t.actor, draft.draft_id, t.catalogue,
                                                   t.language)
     if isinstance(made, Refused):
         await t.say(refusal_text(t, made))
@@ -59,7 +49,7 @@ async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
     """For the liaison's file handler, with an .xlsx already downloaded: read it as a
     blank into the open draft. True when handled (filled, or refused with a message);
     False when it is not a blank, so the caller attaches it like any other file."""
-    outcome = await intake_service(t.services).fill(t.actor, draft.draft_id, data, t.now)
+    outcome = await t.services.intake.fill(t.actor, draft.draft_id, data, t.now)
     # Where the form takes attachments, a sound workbook that is not one of our blanks is
     # simply an attachment; a damaged, locked or macro-laden one is refused either way.
     if isinstance(outcome, Refused) and outcome.code == "read.not_a_blank" \

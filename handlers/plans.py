@@ -1,6 +1,7 @@
 """Coordinators create a campaign from the chat: send the notice (.docx/.txt) or paste it,
 review the deadlines found (each with its source sentence), drop or fix items, name the
-units, confirm. A plan file (.toml) sent as a document is checked and loaded directly.
+units, confirm. A plan file (.toml) sent as a document is checked and loaded directly; an
+.xlsx is the workbook a plan's `[export]` names (its coordinator's own template).
 
 The review in progress lives in user_data: losing it to a restart costs re-sending the
 notice, never anything submitted.
@@ -21,6 +22,7 @@ from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
 from domain.plan_toml import PlanError, parse_plan
 from handlers import coordinator, liaison
 from handlers.common import Turn, answer_query, callback, parse_callback, turn
+from services.export import TEMPLATE_MAX_BYTES
 
 _KEY = "notice_review"
 _PASTE = "notice_paste"
@@ -98,11 +100,16 @@ async def on_document(update: Update, context: CustomContext) -> None:
         await liaison.on_file(update, context)
         return
     doc = message.document
-    if doc.file_size and doc.file_size > MAX_NOTICE_BYTES:
-        await t.say(t.t("problem.file_too_large", max_mb=MAX_NOTICE_BYTES // 1024 // 1024))
+    name = doc.file_name or "notice.txt"
+    workbook = name.lower().endswith(".xlsx")
+    limit = TEMPLATE_MAX_BYTES if workbook else MAX_NOTICE_BYTES
+    if doc.file_size and doc.file_size > limit:
+        await t.say(t.t("problem.file_too_large", max_mb=limit // 1024 // 1024))
         return
     data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
-    name = doc.file_name or "notice.txt"
+    if workbook:
+        await _attach_template(t, data, name)
+        return
     if name.lower().endswith(".toml"):
         await _load_plan_file(t, data, name)
         return
@@ -112,6 +119,19 @@ async def on_document(update: Update, context: CustomContext) -> None:
         await t.say(t.t(f"notice.{exc}"))
         return
     await _start_review(t, text, name.rsplit(".", 1)[0])
+
+
+async def _attach_template(t: Turn, data: bytes, name: str) -> None:
+    """An .xlsx from a coordinator: the workbook a plan's `[export]` names, stored so that
+    /export fills it."""
+    attached = await t.services.plans.attach_template(t.actor, name, data, t.now)
+    if attached.problem is not None:
+        problem = t.t(f"export.{attached.problem.code}", **attached.problem.params)
+        await t.say(t.t("template.refused", file=name, problem=problem))
+    elif not attached.campaigns:
+        await t.say(t.t("template.not_named", file=name))
+    else:
+        await t.say(t.t("template.stored", file=name, campaigns="、".join(attached.campaigns)))
 
 
 async def on_pasted_text(update: Update, context: CustomContext) -> bool:
@@ -239,7 +259,11 @@ async def _load_text(t: Turn, text: str, name: str) -> bool:
     report = await t.services.plans.load_text(text, name, t.now, person)
     assert not isinstance(report, PlanError)  # parsed just above
     key = "load.unchanged" if report.unchanged else "load.done"
-    await t.say(t.t(key, **vars(report)) + "\n" + t.t("notice.next_steps", campaign=plan.id))
+    lines = [t.t(key, **vars(report))]
+    if report.template is not None and plan.export is not None:
+        lines.append(t.t(f"load.template_{report.template}", file=plan.export.file_name))
+    lines.append(t.t("notice.next_steps", campaign=plan.id))
+    await t.say("\n".join(lines))
     message = t.update.effective_message
     if message is not None:
         await message.reply_document(InputFile(text.encode("utf-8"), filename=name),

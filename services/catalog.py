@@ -23,14 +23,24 @@ class PlanRegistry:
         self._cache: dict[tuple[int, int], Plan] = {}
 
     async def plan(self, s: AsyncSession, campaign_id: int) -> Plan:
-        version = await s.scalar(
-            select(m.PlanVersion).where(m.PlanVersion.campaign_id == campaign_id)
-            .order_by(m.PlanVersion.version.desc()).limit(1))
+        version = await s.scalar(select(func.max(m.PlanVersion.version))
+                                 .where(m.PlanVersion.campaign_id == campaign_id))
         if version is None:
             raise LookupError(f"campaign {campaign_id} has no plan")
-        key = (campaign_id, version.version)
+        return await self.plan_at(s, campaign_id, version)
+
+    async def plan_at(self, s: AsyncSession, campaign_id: int, version: int) -> Plan:
+        """One stored version (a campaign's `current_version`, read by the caller in its own
+        transaction): its text never changes, so no statement runs once it is parsed."""
+        key = (campaign_id, version)
         if key not in self._cache:
-            self._cache[key] = parse_plan(version.source_text, version.source_name)
+            row = (await s.execute(
+                select(m.PlanVersion.source_text, m.PlanVersion.source_name).where(
+                    m.PlanVersion.campaign_id == campaign_id,
+                    m.PlanVersion.version == version))).one()
+            # Stored versions were checked when loaded; checks added since do not apply.
+            self._cache[key] = parse_plan(row.source_text, row.source_name,
+                                          check_reminders=False)
         return self._cache[key]
 
 

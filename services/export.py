@@ -117,6 +117,38 @@ class ExportedBytes:
     summary: ExportSummary
 
 
+TEMPLATE_MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PlanTemplate:
+    """The workbook a campaign's plan names in `[export]`; `data` None: not stored yet."""
+
+    mapping: ExportTemplate
+    file_name: str
+    data: bytes | None
+
+
+def template_problem(template: ExportTemplate, data: bytes,
+                     max_bytes: int = TEMPLATE_MAX_BYTES) -> ExportError | None:
+    """Why `data` cannot serve as the workbook `template` maps (a missing sheet, a mapped
+    cell inside a merged range, macros, a corrupt file …), found by filling it once with
+    blanks; None when it can. Blocking (openpyxl): run it in a worker thread."""
+    fills = [TemplateFill(sheet.sheet, dict.fromkeys(sheet.cells.values(), ""),
+                          sheet.first_row, [dict.fromkeys(sheet.columns.values(), "")])
+             for sheet in template.sheets]
+    filled = fill_template(data, fills, max_bytes=max_bytes)
+    return _refusal(filled, max_bytes) if isinstance(filled, TemplateRefused) else None
+
+
+def _refusal(refused: TemplateRefused, max_bytes: int) -> ExportError:
+    code = refused.problem.value
+    if isinstance(refused.problem, ReadProblem):
+        return ExportError(f"template_read.{code}", where=refused.where,
+                           max_mb=max_bytes // (1024 * 1024))
+    return ExportError(f"template_{code}", where=refused.where)
+
+
 # ---- what the worker needs, loaded up front (sizes: units + deadlines, never their product)
 
 
@@ -238,7 +270,7 @@ class ExportService:
 
     async def fill_template(self, request: ExportRequest, texts: Texts,
                             template: ExportTemplate, data: bytes, *,
-                            max_bytes: int = 20 * 1024 * 1024) -> ExportedBytes:
+                            max_bytes: int = TEMPLATE_MAX_BYTES) -> ExportedBytes:
         """The coordinator's own workbook (`data`) filled as `template` maps it, for one
         deadline per mapped sheet: the chosen one (--deadline), else the latest passed.
         Reads a fixed number of statements (campaign, plan, units, deadlines, and the
@@ -255,11 +287,7 @@ class ExportService:
                  for sheet, d in zip(template.sheets, chosen, strict=True)]
         filled = await asyncio.to_thread(fill_template, data, fills, max_bytes=max_bytes)
         if isinstance(filled, TemplateRefused):
-            code = filled.problem.value
-            if isinstance(filled.problem, ReadProblem):
-                raise ExportError(f"template_read.{code}", where=filled.where,
-                                  max_mb=max_bytes // (1024 * 1024))
-            raise ExportError(f"template_{code}", where=filled.where)
+            raise _refusal(filled, max_bytes)
         stamp = f"{layout.now:%Y%m%d-%H%M}"
         summary = ExportSummary(
             layout.campaign_code, layout.campaign_name,
@@ -267,13 +295,43 @@ class ExportService:
             len(layout.units), len({d.id for d in chosen}), len(rows), ())
         return ExportedBytes(filled, summary)
 
-    async def _layout(self, s: AsyncSession, request: ExportRequest, texts: Texts
-                      ) -> _Layout:
+    async def plan_template(self, request: ExportRequest) -> PlanTemplate | None:
+        """The template the campaign's plan names, with the stored workbook if any."""
+        async with self.sessions() as s:
+            campaign = await self._campaign(s, request)
+            plan = await self.plans.plan(s, campaign.id)
+            if plan.export is None:
+                return None
+            row = await s.scalar(select(m.ExportTemplate)
+                                 .where(m.ExportTemplate.campaign_id == campaign.id))
+        name = plan.export.file_name
+        data = row.data if row is not None and row.file_name == name else None
+        return PlanTemplate(plan.export, name, data)
+
+    async def export_plan_template(self, request: ExportRequest, texts: Texts
+                                   ) -> ExportedBytes | None:
+        """The campaign's own template filled, when its plan names one that is stored;
+        None when the plan names none (use the standard workbook). Raises
+        ExportError("template_missing") when the plan names a workbook not stored yet."""
+        found = await self.plan_template(request)
+        if found is None:
+            return None
+        if found.data is None:
+            raise ExportError("template_missing", file=found.file_name,
+                              campaign=request.campaign)
+        return await self.fill_template(request, texts, found.mapping, found.data)
+
+    async def _campaign(self, s: AsyncSession, request: ExportRequest) -> m.Campaign:
         campaign = await s.scalar(select(m.Campaign).where(m.Campaign.code == request.campaign))
         if campaign is None:
             raise ExportError("unknown_campaign", campaign=request.campaign)
         if request.actor is not None and not request.actor.coordinates(campaign.id):
             raise ExportError("unknown_campaign", campaign=request.campaign)
+        return campaign
+
+    async def _layout(self, s: AsyncSession, request: ExportRequest, texts: Texts
+                      ) -> _Layout:
+        campaign = await self._campaign(s, request)
         plan = await self.plans.plan(s, campaign.id)
         tz = ZoneInfo(campaign.timezone)
         unit_rows = await s.scalars(

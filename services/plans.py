@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,8 +16,30 @@ from domain.plan import CalendarOverrides, Plan
 from domain.plan_toml import PlanError, parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import Expansion, Notice, expand_plan
+from services.access import Actor
+from services.export import ExportError, template_problem
 from storage import models as m
 from storage.repositories import CampaignRepo, DeadlineRepo, ObligationRepo, UnitRepo
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """The workbook a plan's `[export]` names, as read next to the plan or sent in chat."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AttachedTemplate:
+    campaigns: tuple[str, ...]  # names of the campaigns now using it; () if none
+    problem: ExportError | None = None  # why the workbook does not fit
+
+
+class TemplateState(StrEnum):
+    STORED = "stored"  # this load stored (or replaced) the workbook
+    KEPT = "kept"  # the plan names the workbook already stored for the campaign
+    MISSING = "missing"  # the plan names a workbook the campaign does not have yet
 
 
 @dataclass(frozen=True)
@@ -30,6 +54,7 @@ class LoadReport:
     deadlines_removed: int = 0
     deadlines_cancelled: int = 0
     warnings: tuple[Notice, ...] = ()
+    template: TemplateState | None = None  # None: the plan names no template
 
 
 async def load_plan(
@@ -39,9 +64,12 @@ async def load_plan(
     source_text: str,
     now: datetime,
     calendar_overrides: CalendarOverrides | None = None,
+    template: TemplateFile | None = None,
 ) -> LoadReport:
     """Store a plan, or apply an edited one: future deadlines follow the new text, past
-    ones and everything submitted stay as they were. One transaction: all or nothing."""
+    ones and everything submitted stay as they were. One transaction: all or nothing.
+    `template` is the workbook the plan's `[export]` names, already checked by the caller;
+    without it the campaign keeps the one it has under that name, if any."""
     calendar = WorkdayCalendar(calendar_overrides or CalendarOverrides(), plan.calendar)
     expansion = expand_plan(plan, now, calendar)
     digest = hashlib.sha256(source_text.encode()).hexdigest()
@@ -54,7 +82,9 @@ async def load_plan(
         else:
             latest = await campaigns.latest_plan(campaign.id)
             if latest is not None and latest.sha256 == digest:
-                return LoadReport(plan.id, latest.version, True, warnings=expansion.warnings)
+                state = await _sync_template(s, campaign.id, plan, template, now)
+                return LoadReport(plan.id, latest.version, True, warnings=expansion.warnings,
+                                  template=state)
             version = (latest.version + 1) if latest else 1
             _update_campaign(campaign, plan, version, now)
         await campaigns.add_plan_version(m.PlanVersion(
@@ -63,8 +93,32 @@ async def load_plan(
         added, retired = await _sync_units(s, campaign.id, plan)
         obligation_ids = await _sync_obligations(s, campaign.id, plan)
         counts = await _sync_deadlines(s, campaign.id, version, expansion, obligation_ids, now)
+        state = await _sync_template(s, campaign.id, plan, template, now)
     return LoadReport(plan.id, version, False, added, retired, *counts,
-                      warnings=expansion.warnings)
+                      warnings=expansion.warnings, template=state)
+
+
+async def _sync_template(s: AsyncSession, campaign_id: int, plan: Plan,
+                         template: TemplateFile | None, now: datetime,
+                         person_id: int | None = None) -> TemplateState | None:
+    if plan.export is None:
+        return None
+    name = plan.export.file_name
+    row = await s.scalar(select(m.ExportTemplate)
+                         .where(m.ExportTemplate.campaign_id == campaign_id))
+    if template is None:
+        return TemplateState.KEPT if row is not None and row.file_name == name \
+            else TemplateState.MISSING
+    digest = hashlib.sha256(template.data).hexdigest()
+    if row is None:
+        row = m.ExportTemplate(campaign_id=campaign_id)
+        s.add(row)
+    elif row.file_name == name and row.sha256 == digest:
+        return TemplateState.KEPT
+    row.file_name, row.size, row.sha256, row.data = name, len(template.data), digest, \
+        template.data
+    row.uploaded_by, row.uploaded_at = person_id, now
+    return TemplateState.STORED
 
 
 def _new_campaign(plan: Plan, now: datetime) -> m.Campaign:
@@ -168,13 +222,45 @@ class PlanService:
         self.sessions = sessions
         self.calendar_overrides = calendar_overrides
 
-    async def load(self, plan: Plan, source_name: str, source_text: str, now: datetime
-                   ) -> LoadReport:
+    async def load(self, plan: Plan, source_name: str, source_text: str, now: datetime,
+                   template: TemplateFile | None = None) -> LoadReport:
         return await load_plan(self.sessions, plan, source_name, source_text, now,
-                               self.calendar_overrides)
+                               self.calendar_overrides, template)
+
+    async def attach_template(self, actor: Actor, file_name: str, data: bytes,
+                              now: datetime) -> AttachedTemplate:
+        """A workbook sent in chat becomes the export template of each campaign the sender
+        coordinates whose plan names a file of that name, once it fits every such plan's
+        mapping. All of them or none, in one transaction."""
+        async with self.sessions() as s:
+            plans = []
+            for campaign in await CampaignRepo(s).all():
+                if not actor.coordinates(campaign.id):
+                    continue
+                campaign_id = campaign.id
+                version = await CampaignRepo(s).latest_plan(campaign_id)
+                if version is None:
+                    continue
+                plan = parse_plan(version.source_text, version.source_name)
+                if plan.export is not None and plan.export.file_name == file_name:
+                    plans.append((campaign_id, plan))
+        if not plans:
+            return AttachedTemplate(())
+        for _, plan in plans:
+            assert plan.export is not None
+            problem = await asyncio.to_thread(template_problem, plan.export, data)
+            if problem is not None:
+                return AttachedTemplate((), problem)
+        async with self.sessions.begin() as s:
+            for campaign_id, plan in plans:
+                await _sync_template(s, campaign_id, plan, TemplateFile(file_name, data), now,
+                                     actor.person_id)
+        return AttachedTemplate(tuple(plan.name for _, plan in plans))
 
     async def load_text(self, text: str, source_name: str, now: datetime,
                         coordinator: int | None = None) -> LoadReport | PlanError:
+        # A plan sent in chat comes without its template; the campaign keeps the stored one
+        # of that name, and the report says when the coordinator still has to send it.
         """Parse and load a plan sent from the chat; the sender coordinates it afterwards."""
         try:
             plan = parse_plan(text, source_name)

@@ -9,7 +9,9 @@ nudge go out at most once however many processes run this, and a process that di
 mid-send leaves a claim that another run retries once after `stale_after`.
 
 Coordinators get, besides: a note when someone blocked the bot (once per person), a list
-of the units missing when a deadline passes, and a digest every working day.
+of the units missing when a deadline passes, and a digest every working day, at the
+deployment's `digest_at` or at a time of their own (`digest_preferences`), unless they
+muted it. A digest is claimed, retried and given up exactly like a nudge.
 """
 
 from __future__ import annotations
@@ -183,6 +185,7 @@ class _World:
     latest: dict[tuple[int, int], m.Submission]
     log: dict[tuple[int, int | None, int, str], m.SentReminder]
     repeats: set[int]
+    digest_at: dict[int, time | None] = field(default_factory=dict)  # by person; None: muted
 
 
 Key = tuple[int, int | None, int, str]  # deadline, unit, person, step
@@ -293,7 +296,8 @@ class ReminderDispatcher:
             people = await self._people(s, campaigns)
             latest = await _latest(s, ids)
             sent = await _log(s, ids)
-        return _World(campaigns, deadlines, units, people, latest, sent, repeats)
+            digest_at = await self._digest_times(s, campaigns)
+        return _World(campaigns, deadlines, units, people, latest, sent, repeats, digest_at)
 
     async def _campaigns(self, s: AsyncSession) -> dict[int, _Campaign]:
         newest = (select(m.PlanVersion.campaign_id, func.max(m.PlanVersion.version)
@@ -324,7 +328,7 @@ class ReminderDispatcher:
                 select(m.PlanVersion.source_text, m.PlanVersion.source_name).where(
                     m.PlanVersion.campaign_id == campaign_id,
                     m.PlanVersion.version == version))).one()
-            self._plans[key] = parse_plan(text, name)
+            self._plans[key] = parse_plan(text, name, check_reminders=False)
         return self._plans[key]
 
     def _policy(self, c: m.Campaign, version: int, plan: Plan, o: m.Obligation) -> Policy:
@@ -366,6 +370,20 @@ class ReminderDispatcher:
         for cid, found in coordinators.items():
             campaigns[cid].coordinators = sorted(found.values(), key=lambda x: x.id)
         return by_unit
+
+    async def _digest_times(self, s: AsyncSession, campaigns: dict[int, _Campaign]
+                            ) -> dict[int, time | None]:
+        """When each coordinator gets the digest: their own time, else the deployment's;
+        None for one who muted it. Empty when the deployment sends no digest."""
+        default = self.config.digest_at
+        ids = sorted({p.id for c in campaigns.values() for p in c.coordinators})
+        if default is None or not ids:
+            return {}
+        times: dict[int, time | None] = dict.fromkeys(ids, default)
+        q = select(m.DigestPreference).where(m.DigestPreference.person_id.in_(ids))
+        for pref in (await s.scalars(q)).all():
+            times[pref.person_id] = None if pref.muted else pref.local_time or default
+        return times
 
     # ---- deciding ----------------------------------------------------------------------
 
@@ -449,25 +467,43 @@ class ReminderDispatcher:
             self._consider(plan, world, job, until, c.placement, local_now)
 
     def _digest(self, plan: _Plan, world: _World, c: _Campaign, local_now: datetime) -> None:
-        at_clock = self.config.digest_at
-        if at_clock is None or not c.coordinators:
+        """Each working day, each coordinator's digest at their time (the deployment's
+        unless they chose another; none if they muted it)."""
+        by_clock: dict[time, list[_Person]] = {}
+        for p in c.coordinators:
+            if (clock := world.digest_at.get(p.id)) is not None:
+                by_clock.setdefault(clock, []).append(p)
+        if not by_clock:
             return
         today = local_now.date()
         calendar = c.placement.calendar
-        if calendar.is_workday(today):
-            at = c.placement.next_allowed(datetime.combine(today, at_clock, tzinfo=c.tz))
-            until = c.placement.windows(today, c.tz)[-1][1]
+        following = calendar.next_workday(today + timedelta(days=1))
+        plan.wake += [self._digest_instant(c, following, clock) for clock in by_clock]
+        if not calendar.is_workday(today):
+            return
+        until = c.placement.windows(today, c.tz)[-1][1]
+        due: list[_Person] = []
+        for clock, people in by_clock.items():
+            at = self._digest_instant(c, today, clock)
             if at > local_now:
                 plan.wake.append(at)
-                return
-            if local_now < until:
-                self._digest_jobs(plan, world, c, today, local_now, until)
-        following = calendar.next_workday(today + timedelta(days=1))
-        plan.wake.append(c.placement.next_allowed(
-            datetime.combine(following, at_clock, tzinfo=c.tz)))
+            elif local_now <= until:  # the day's last allowed instant included
+                due += people
+        if due:
+            self._digest_jobs(plan, world, c, due, today, local_now, until)
 
-    def _digest_jobs(self, plan: _Plan, world: _World, c: _Campaign, today: date,
-                     local_now: datetime, until: datetime) -> None:
+    @staticmethod
+    def _digest_instant(c: _Campaign, day: date, clock: time) -> datetime:
+        """A working day's digest moved out of quiet hours: to their end in the morning, to
+        their start (the day's last allowed moment) in the evening, never to another day."""
+        wanted = datetime.combine(day, clock, tzinfo=c.tz)
+        at = c.placement.next_allowed(wanted)
+        if at.date() != day:
+            at = c.placement.latest_allowed_before(wanted) or at
+        return at
+
+    def _digest_jobs(self, plan: _Plan, world: _World, c: _Campaign, people: list[_Person],
+                     today: date, local_now: datetime, until: datetime) -> None:
         upcoming: list[DigestLine] = []
         overdue: list[DigestLine] = []
         horizon = today + timedelta(days=1)
@@ -490,15 +526,15 @@ class ReminderDispatcher:
             return
         anchor = (upcoming or overdue)[0].deadline.deadline_id
         step = f"digest-{today.isoformat()}"
-        # One digest per coordinator, campaign and day, whichever deadline it hangs on.
+        # One digest per coordinator, campaign and day, whichever deadline it hangs on: a
+        # row logged earlier today (perhaps on another deadline) is the one to retry.
         ours = {d.id for d, _ in world.deadlines if d.campaign_id == c.row.id}
-        told = {k[2] for k in world.log if k[3] == step and k[1] is None and k[0] in ours}
-        for p in c.coordinators:
-            if p.id not in told:
-                plan.coordinator.append(_Job(
-                    (anchor, None, p.id, step), c.row.id, p.external_id,
-                    Digest(c.row.name, today, tuple(upcoming), tuple(overdue[-20:]),
-                           p.language)))
+        logged = {k[2]: k for k in world.log if k[3] == step and k[1] is None and k[0] in ours}
+        for p in people:
+            job = _Job(logged.get(p.id, (anchor, None, p.id, step)), c.row.id, p.external_id,
+                       Digest(c.row.name, today, tuple(upcoming), tuple(overdue[-20:]),
+                              p.language))
+            self._consider(plan, world, job, until, c.placement, local_now)
 
     # ---- claiming ----------------------------------------------------------------------
 

@@ -264,7 +264,8 @@ async def test_a_forged_choice_on_the_own_form_is_refused_and_the_question_repea
 
 # ---- who may ask for what --------------------------------------------------------------
 
-COORDINATOR_COMMANDS = ["status", "missing", "remind", "review", "units", "invite", "export"]
+COORDINATOR_COMMANDS = ["status", "missing", "remind", "review", "units", "invite", "digest",
+                        "export"]
 LIAISON_COMMANDS = ["tasks", "submit", "mine"]
 
 
@@ -291,7 +292,7 @@ async def test_buttons_pressed_by_an_unknown_user_get_the_same_refusal(bot: Harn
     [refusal] = await bot.command(STRANGER, "status")
     before = await bot.snapshot()
 
-    for data in ["sub:3", "ok:1", "st:3", "rv:1", "rmok:3", "lang:1"]:
+    for data in ["sub:3", "ok:1", "st:3", "rv:1", "rmok:3", "lang:1", "dg:0"]:
         [again] = await bot.press(STRANGER, refusal, data=data, strict=False)
         assert again.text == STRANGER_TEXT, data
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 import io
 
 from openpyxl import load_workbook
-from telegram.ext import CommandHandler, filters
 
-from handlers import export
 from tests.e2e.harness import COORDINATOR, Harness
-
-
-def _register(bot: Harness) -> None:
-    """Until bot/app.py registers /export, put it ahead of the catch-all handler."""
-    handlers = bot.app.handlers[0]
-    if not any(isinstance(h, CommandHandler) and "export" in h.commands for h in handlers):
-        handlers.insert(0, CommandHandler("export", export.export,
-                                          filters=filters.ChatType.PRIVATE))
+from tests.storage.test_export_template import _template
+from tests.storage.test_plan_template import _plan_text
 
 
 async def _liaison_list(bot: Harness, user_id: int) -> None:
@@ -33,7 +25,6 @@ async def _liaison_list(bot: Harness, user_id: int) -> None:
 
 async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_document(
         bot: Harness) -> None:
-    _register(bot)
     await _liaison_list(bot, 2001)
 
     [sent] = await bot.command(COORDINATOR, "export")
@@ -54,7 +45,6 @@ async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_documen
 
 async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
         bot: Harness) -> None:
-    _register(bot)
 
     [named] = await bot.command(COORDINATOR, "export", "daguan-2017-anticounterfeit")
     [unknown] = await bot.command(COORDINATOR, "export", "no-such-campaign")
@@ -66,7 +56,6 @@ async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
 
 async def test_a_liaison_asking_for_the_export_is_refused_and_gets_no_file(
         bot: Harness) -> None:
-    _register(bot)
     await _liaison_list(bot, 2002)
     before = len(bot.fake.chat_actions(2002))
 
@@ -78,10 +67,46 @@ async def test_a_liaison_asking_for_the_export_is_refused_and_gets_no_file(
 
 
 async def test_a_stranger_asking_for_the_export_gets_the_polite_refusal(bot: Harness) -> None:
-    _register(bot)
     bot.add_user(3001, "陌生人")
 
     [refused] = await bot.command(3001, "export")
 
     assert refused.document is None
     assert "邀请链接" in (refused.text or "")
+
+
+async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
+        bot: Harness) -> None:
+    [loaded, plan_file] = await bot.document(COORDINATOR, _plan_text().encode(), "daguan.toml")
+    assert "方案指定了导出模板 模板.xlsx,但还没有这个文件" in (loaded.text or "")
+    assert plan_file.document is not None
+
+    [note, standard] = await bot.command(COORDINATOR, "export")
+    assert "模板.xlsx 还没有发给我" in (note.text or "")
+    assert standard.document is not None
+    assert load_workbook(io.BytesIO(standard.document.data)).sheetnames[0] == "提交情况"
+
+    [stored] = await bot.document(COORDINATOR, _template(), "模板.xlsx")
+    assert stored.text == ("已保存导出模板 模板.xlsx(用于:2017年元旦春节期间打假专项行动)。"
+                           "/export 将按此模板填表。")
+
+    [filled] = await bot.command(COORDINATOR, "export")
+    assert filled.document is not None
+    assert filled.document.file_name is not None
+    assert filled.document.file_name.startswith("daguan-2017-anticounterfeit-模板报表-")
+    sheet = load_workbook(io.BytesIO(filled.document.data))["汇总表"]
+    assert sheet["A1"].value == "2017年元旦春节期间打假专项行动"
+    assert [sheet["A5"].value, sheet["B5"].value] == ["德宽路市场监管所", "逾期"]
+
+
+async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(
+        bot: Harness) -> None:
+    await bot.document(COORDINATOR, _plan_text().encode(), "daguan.toml")
+
+    [unnamed] = await bot.document(COORDINATOR, _template(), "周报.xlsx")
+    [broken] = await bot.document(COORDINATOR, b"not a workbook", "模板.xlsx")
+    [note, _] = await bot.command(COORDINATOR, "export")
+
+    assert "没有哪个在 [export] 里指定 周报.xlsx" in (unnamed.text or "")
+    assert (broken.text or "").startswith("模板.xlsx 不能作为导出模板,未保存:")
+    assert "还没有发给我" in (note.text or "")

@@ -79,7 +79,7 @@ def test_the_daguan_example_reads_its_campaign() -> None:
     )
     assert plan.period == Window(date(2016, 12, 1), date(2017, 2, 28))
     assert plan.calendar == CalendarOverrides()
-    assert plan.template is None
+    assert plan.export is None
 
 
 def test_the_daguan_example_reads_its_phases_and_units() -> None:
