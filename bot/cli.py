@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.export_cli import add_export_parser
-from bot.i18n import LANGUAGES, Catalogue
+from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
 from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan
@@ -38,10 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where it cannot be caught
+        return code
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `cuibao plan extract … | head`: the reader has what it wanted. Say nothing, and
+        # keep the interpreter's final flush from failing again on the same pipe.
+        _discard_stdout()
+        return 141  # what a shell reports for a writer stopped by SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,8 +120,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(args.config)
     except ConfigError as exc:
-        raise UsageError(Catalogue(args.lang or "zh-CN").text("cli.config_error", args.lang,
-                                                               detail=str(exc))) from None
+        raise UsageError(config_error_text(Catalogue(args.lang or "zh-CN"), exc)) from None
 
 
 def _catalogue(args: argparse.Namespace, settings: Settings | None = None) -> Catalogue:
@@ -130,9 +139,7 @@ def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
     try:
         return parse_plan(text, str(path)), text
     except PlanError as exc:
-        message = catalogue.text(f"plan.{exc.code}", **exc.params)
-        raise UsageError(catalogue.text("plan.error", source=exc.source, where=exc.where,
-                                        message=message)) from None
+        raise UsageError(plan_error_text(catalogue, exc)) from None
 
 
 def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile | None:
@@ -150,10 +157,11 @@ def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile 
         raise UsageError(catalogue.text("plan.error", source=str(path), where="export.file",
                                         message=catalogue.text("cli.not_found",
                                                                path=str(workbook)))) from None
-    problem = template_problem(plan.export, data)
+    problem = template_problem(plan.export, data, len(plan.units))
     if problem is not None:
         message = catalogue.text(f"export.{problem.code}", **problem.params)
-        raise UsageError(catalogue.text("plan.error", source=str(path), where="export.file",
+        where = f"export.{problem.params.get('at', 'file')}"
+        raise UsageError(catalogue.text("plan.error", source=str(path), where=where,
                                         message=message))
     return TemplateFile(plan.export.file_name, data)
 
@@ -238,14 +246,48 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import run
 
     settings = _settings(args)
+    catalogue = _catalogue(args, settings)
     if settings.token is None:
-        raise UsageError(_catalogue(args, settings).text("cli.no_token"))
+        raise UsageError(catalogue.text("cli.no_token"))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request with the token in the URL: keep it out of the logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    run(settings)
+    # A start that cannot reach Telegram is said in one line below; PTB would log it first
+    # as a hundred-line traceback.
+    logging.getLogger("telegram.ext").addFilter(_not_a_failed_start)
+    with _reaching_telegram(settings, catalogue):
+        run(settings)
     return 0
+
+
+def _not_a_failed_start(record: logging.LogRecord) -> bool:
+    from telegram.error import InvalidToken, NetworkError
+
+    failure = record.exc_info[1] if record.exc_info else None
+    return not ("(Bootstrap" in record.getMessage()
+                and isinstance(failure, InvalidToken | NetworkError))
+
+
+@contextlib.contextmanager
+def _reaching_telegram(settings: Settings, catalogue: Catalogue) -> Iterator[None]:
+    """Turn "Telegram cannot be reached" and "the token was refused" into one line each:
+    api.telegram.org is blocked on many networks, so this is a setup step, not a crash."""
+    from telegram.error import InvalidToken, NetworkError
+
+    parts = urlsplit(settings.bot.api_base_url)
+    url = f"{parts.scheme}://{parts.netloc}" if parts.netloc else settings.bot.api_base_url
+    try:
+        yield
+    except InvalidToken:
+        raise UsageError(catalogue.text("cli.token_refused", url=url)) from None
+    except NetworkError:  # TimedOut included
+        raise UsageError(catalogue.text("cli.unreachable", url=url)) from None
+    except RuntimeError as exc:
+        if "socks" not in str(exc).lower():
+            raise
+        # HTTPS_PROXY / ALL_PROXY = socks5://…: httpx needs the extra package for that.
+        raise UsageError(catalogue.text("cli.socks_proxy")) from None
 
 
 def _invite(args: argparse.Namespace) -> int:
@@ -271,7 +313,8 @@ def _invite(args: argparse.Namespace) -> int:
     for invite in invites:
         label = invite.unit_name or catalogue.text("role.coordinator")
         print(f"{label}\thttps://t.me/{username}?start={invite.token}")
-    print(catalogue.text("cli.invites_expire", days=settings.bot.invite_days), file=sys.stderr)
+    footer = "cli.invites_expire_coordinator" if args.coordinator else "cli.invites_expire"
+    print(catalogue.text(footer, days=settings.bot.invite_days), file=sys.stderr)
     return 0
 
 
@@ -285,13 +328,20 @@ def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
                        base_url=settings.bot.api_base_url) as bot:
             return bot.username
 
-    return str(_run_async(go))
+    with _reaching_telegram(settings, catalogue):
+        return str(_run_async(go))
 
 
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     return run_demo(args.data_dir, language=args.lang or "zh-CN")
+
+
+def _discard_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):  # not a real file (tests capture it)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _redact(url: str) -> str:

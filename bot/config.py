@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import re
 import tomllib
+from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from domain.plan import CalendarOverrides
 
@@ -108,8 +113,55 @@ class Settings(_Section):
         return (self.base_dir / self.files.dir).resolve()
 
 
+@dataclass
 class ConfigError(Exception):
-    pass
+    """A config file that cannot be used. `code` names a catalogue text (``config.<code>``)
+    and `params` fill it, so the CLI says it in the user's language; `where` is a key path
+    (``bot.coordinators[0]``) or ``line N``."""
+
+    code: str
+    where: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def __str__(self) -> str:
+        detail = self.params.get("detail") or f"{self.code} {self.params}"
+        return ": ".join(part for part in (self.source, self.where, str(detail)) if part)
+
+
+# Settings fields that never come from the file: the secrets come from the environment.
+_NOT_IN_FILE = {"base_dir": "", "token": TOKEN_ENV, "webhook_secret": WEBHOOK_SECRET_ENV}
+
+# pydantic's error types, as the few things a person has to be told; the rest fall back
+# to pydantic's own (English) message.
+_PYDANTIC_CODES = {
+    "extra_forbidden": "unknown_key",
+    "missing": "missing",
+    "int_parsing": "not_integer", "int_type": "not_integer", "int_from_float": "not_integer",
+    "float_parsing": "not_number", "float_type": "not_number",
+    "bool_parsing": "not_bool", "bool_type": "not_bool",
+    "time_parsing": "not_time", "time_type": "not_time",
+    "date_parsing": "not_date", "date_type": "not_date",
+    "date_from_datetime_parsing": "not_date", "date_from_datetime_inexact": "not_date",
+    "string_type": "not_string",
+    "tuple_type": "not_array", "list_type": "not_array",
+    "model_type": "not_table", "dict_type": "not_table",
+    "greater_than": "greater_than", "greater_than_equal": "greater_than_equal",
+    "less_than": "less_than", "less_than_equal": "less_than_equal",
+    "literal_error": "not_allowed",
+}
+_LIMITS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
+           "less_than_equal": "le"}
+# tomllib's commonest complaints, each with what usually causes it in a hand-edited file.
+_TOML_CODES = (("Invalid value", "toml_value"),
+               ("Expected '=' after a key", "toml_equals"),
+               ("Invalid statement", "toml_statement"),
+               ("Unterminated string", "toml_string"),
+               ("Illegal character '\\n'", "toml_string"),
+               ("Unclosed array", "toml_array"),
+               ("Cannot declare", "toml_twice"),
+               ("Cannot overwrite", "toml_twice"),
+               ("Cannot redefine", "toml_twice"))
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -119,20 +171,106 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     chosen = path or env.get(CONFIG_ENV) or local
     data: dict[str, object] = {}
     base_dir = Path.cwd()
+    source = str(chosen) if chosen else ""
     if chosen:
         file = Path(chosen)
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{file}: file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: {exc}") from None
+        data = _read(file)
         base_dir = file.resolve().parent
+        for key in data:
+            if key in _NOT_IN_FILE:
+                raise _refused_key((key,), source)
     secrets = {"token": env.get(TOKEN_ENV) or None, "webhook_secret": env.get(WEBHOOK_SECRET_ENV)
                or None}
     try:
         return Settings.model_validate({**data, "base_dir": base_dir, **secrets})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{chosen or 'config'}: {where}: {first['msg']}") from None
+        raise _from_pydantic(exc.errors()[0], source) from None
+
+
+def _read(file: Path) -> dict[str, object]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file_not_found", source=str(file)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("file_unreadable", params={"detail": str(exc)},
+                          source=str(file)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        detail = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        line = re.search(r"\(at line (\d+), column \d+\)", message)
+        if line is None:  # the file ended inside something: an array, a string, a table
+            last = len(text.rstrip().splitlines()) or 1
+            raise ConfigError("toml_unfinished", f"line {last}", {"detail": detail},
+                              str(file)) from None
+        code = next((c for prefix, c in _TOML_CODES if detail.startswith(prefix)),
+                    "toml_syntax")
+        raise ConfigError(code, f"line {line.group(1)}", {"detail": detail},
+                          str(file)) from None
+
+
+def _from_pydantic(error: ErrorDetails, source: str) -> ConfigError:
+    loc = tuple(error["loc"])
+    where = _where(loc)
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    params: dict[str, Any] = {"value": _shown(error.get("input")), "detail": error["msg"]}
+    code = _PYDANTIC_CODES.get(kind, "invalid")
+    if code == "unknown_key":
+        return _refused_key(loc, source)
+    if code == "not_integer" and loc[:2] == ("bot", "coordinators"):
+        code = "coordinator_id"  # `coordinators = ["@wang"]`: a username, not the id
+    elif code == "not_time" and loc == ("reminders", "digest_at"):
+        code = "not_time_or_off"
+    elif code in _LIMITS:
+        params["limit"] = _shown(context.get(_LIMITS[code]))
+    elif code == "not_allowed":
+        expected = str(context.get("expected", ""))
+        params["allowed"] = ", ".join(f'"{v}"' for v in re.findall(r"'([^']*)'", expected))
+    return ConfigError(code, where, params, source)
+
+
+def _refused_key(loc: tuple[Any, ...], source: str) -> ConfigError:
+    """An unknown key, with the known key it most resembles: a typo is the usual cause."""
+    key = str(loc[-1])
+    if _NOT_IN_FILE.get(key):  # a secret written into the file
+        return ConfigError("secret_in_file", _where(loc), {"env": _NOT_IN_FILE[key]}, source)
+    known = _known_keys(loc[:-1])
+    like = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if like:
+        return ConfigError("unknown_key_like", _where(loc), {"suggestion": like[0]}, source)
+    return ConfigError("unknown_key", _where(loc), {"known": ", ".join(known)}, source)
+
+
+def _known_keys(path: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in path:
+        info = model.model_fields.get(str(part))
+        annotation = info.annotation if info else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [k for k in model.model_fields if model is not Settings or k not in _NOT_IN_FILE]
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as the file reads: ``bot.coordinators[0]``."""
+    where = ""
+    for part in loc:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return where
+
+
+def _shown(value: Any) -> str:
+    """A value as it was written in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, str | list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

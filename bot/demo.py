@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from bot.app import CuibaoApp, build_application
 from bot.config import TOKEN_ENV, load_settings
 from bot.context import AppServices, CustomContext
+from bot.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram, WaitTimeout
 from services.access import Actor
@@ -60,7 +61,15 @@ INVITE_LINE = re.compile(r"^[·\s]*(.+?)\s*[::]\s*https://t\.me/\w+\?start=([A-Z
 
 
 class DemoError(Exception):
-    """The demo cannot run or the bot did not answer as the scenario expects."""
+    """The demo cannot run or the bot did not answer as the scenario expects.
+
+    What a user can act on (the data dir, a missing example plan) names a catalogue text
+    (`key`, `params`); a scenario that went wrong carries its technical detail only."""
+
+    def __init__(self, detail: str, key: str = "demo.failed", **params: Any) -> None:
+        super().__init__(detail)
+        self.key = key
+        self.params = {"detail": detail, **params}
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,8 @@ def run_demo(data_dir: Path, language: str = "zh-CN") -> int:
         prepare_data_dir(data_dir)
         asyncio.run(_main(data_dir, language, sys.stdout))
     except DemoError as exc:
-        print(f"cuibao demo: {exc}", file=sys.stderr)
+        message = Catalogue(language).text(exc.key, **exc.params)
+        print(f"cuibao demo: {message}", file=sys.stderr)
         return 1
     return 0
 
@@ -105,7 +115,8 @@ def prepare_data_dir(data_dir: Path) -> None:
     """Make the data dir ready for a fresh run: remove what an earlier demo left there
     (only the names in OWNED, and only if its manifest says the demo made them)."""
     if data_dir.exists() and not data_dir.is_dir():
-        raise DemoError(f"{data_dir} exists and is not a folder")
+        raise DemoError(f"{data_dir} exists and is not a folder", "demo.not_a_folder",
+                        path=str(data_dir))
     data_dir.mkdir(parents=True, exist_ok=True)
     owned = _manifest(data_dir)
     present = [name for name in _all_names(OWNED) if _exists(data_dir / name)]
@@ -114,8 +125,10 @@ def prepare_data_dir(data_dir: Path) -> None:
     if CONFIG_NAME in present and CONFIG_NAME not in foreign and not _demo_config(config):
         foreign.append(CONFIG_NAME)  # lost the demo's header: someone made it their own
     if foreign:
-        raise DemoError(f"{data_dir} holds {', '.join(sorted(foreign))}, which the demo did "
-                        "not create; choose another --data-dir")
+        names = ", ".join(sorted(foreign))
+        raise DemoError(f"{data_dir} holds {names}, which the demo did not create; choose "
+                        "another --data-dir", "demo.foreign_files", path=str(data_dir),
+                        names=names)
     for name in present:
         _remove(data_dir / name)
     (data_dir / MANIFEST_NAME).write_text(
@@ -193,7 +206,8 @@ enabled = false
 
 async def _main(data_dir: Path, language: str, out: TextIO) -> None:
     if not PLAN_SOURCE.is_file():
-        raise DemoError(f"the example plan {PLAN_SOURCE} is missing (run from a source tree)")
+        raise DemoError(f"the example plan {PLAN_SOURCE} is missing (run from a source tree)",
+                        "demo.plan_missing", path=str(PLAN_SOURCE))
     plan_text = PLAN_SOURCE.read_text(encoding="utf-8")
     (data_dir / PLAN_NAME).write_text(plan_text, encoding="utf-8")
     plan = parse_plan(plan_text, PLAN_NAME)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.i18n import Catalogue
-    from services.export import ExportedBytes, ExportRequest
+    from services.export import ExportedBytes, ExportError, ExportRequest
 
 
 def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -46,14 +46,16 @@ def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="fill your own .xlsx as this mapping (TOML) says, instead")
     export.add_argument("--standard", action="store_true",
                         help="the standard workbook even when the plan names a template")
-    export.add_argument("--now", help=argparse.SUPPRESS)  # tests: what counts as overdue
+    export.add_argument("--now", metavar="T",
+                        help="judge what is overdue as of T (ISO date-time, e.g. "
+                             "2016-12-15T15:30+08:00) instead of now")
     export.set_defaults(run=export_command)
 
 
 def export_command(args: argparse.Namespace) -> int:
     from bot.cli import UsageError
     from bot.config import ConfigError, load_settings
-    from bot.i18n import Catalogue
+    from bot.i18n import Catalogue, config_error_text
     from services.catalog import PlanRegistry
     from services.export import ExportError, ExportRequest, ExportService, ExportSummary
     from storage.database import Database
@@ -63,8 +65,8 @@ def export_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
-        raise UsageError(Catalogue(language or "zh-CN").text(
-            "cli.config_error", language, detail=str(exc))) from None
+        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
+                         ) from None
     language = language or settings.bot.language
     catalogue = Catalogue(language)
     now = _now(getattr(args, "now", None), UsageError)
@@ -97,7 +99,7 @@ def export_command(args: argparse.Namespace) -> int:
     try:
         summary, path = asyncio.run(go())
     except ExportError as exc:
-        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+        raise _refused(exc, settings, catalogue, language) from None
     print(catalogue.text("export.cli_done", language, path=str(path),
                          units=summary.units, deadlines=summary.deadlines,
                          submissions=summary.submissions))
@@ -113,6 +115,7 @@ def export_command(args: argparse.Namespace) -> int:
 def _template_command(settings: Settings, catalogue: Catalogue, language: str,
                       request: ExportRequest, out: Path | None, mapping: Path) -> int:
     from bot.cli import UsageError
+    from bot.i18n import plan_error_text
     from domain.export_template import parse_template
     from domain.plan_toml import PlanError
     from services.catalog import PlanRegistry
@@ -121,9 +124,7 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
     from storage.filestore import FileStore
 
     def plan_error(exc: PlanError) -> UsageError:
-        message = catalogue.text(f"plan.{exc.code}", language, **exc.params)
-        return UsageError(catalogue.text("plan.error", language, source=exc.source,
-                                         where=exc.where, message=message))
+        return UsageError(plan_error_text(catalogue, exc, language))
 
     try:
         template = parse_template(mapping.read_text(encoding="utf-8"), str(mapping))
@@ -145,7 +146,7 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
     try:
         filled = asyncio.run(go())
     except ExportError as exc:
-        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+        raise _refused(exc, settings, catalogue, language) from None
     except PlanError as exc:
         raise plan_error(exc) from None
     _write_filled(catalogue, language, out, filled)
@@ -155,7 +156,6 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
 def _plan_template_command(settings: Settings, catalogue: Catalogue, language: str,
                            request: ExportRequest, out: Path | None) -> int | None:
     """Fill the template the campaign's plan names; None when it names none."""
-    from bot.cli import UsageError
     from services.catalog import PlanRegistry
     from services.export import ExportError, ExportService
     from storage.database import Database
@@ -169,7 +169,7 @@ def _plan_template_command(settings: Settings, catalogue: Catalogue, language: s
     try:
         filled = asyncio.run(go())
     except ExportError as exc:
-        raise UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params)) from None
+        raise _refused(exc, settings, catalogue, language) from None
     if filled is None:
         return None
     _write_filled(catalogue, language, out, filled)
@@ -183,6 +183,28 @@ def _write_filled(catalogue: Catalogue, language: str, out: Path | None,
     target.write_bytes(filled.data)
     print(catalogue.text("export.cli_template_done", language, path=str(target),
                          deadlines=filled.summary.deadlines, units=filled.summary.units))
+
+
+def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, language: str
+             ) -> Exception:
+    """The one line an ExportError becomes on the command line. An unknown campaign names
+    the database asked and the campaigns it holds: a missing --config is the usual cause."""
+    from bot.cli import UsageError, _redact
+    from services.plans import campaign_codes
+    from storage.database import Database
+
+    if exc.code != "unknown_campaign":
+        return UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params))
+
+    async def known() -> list[str]:
+        async with Database.open(settings.database_url) as db:
+            return list(await campaign_codes(db.sessions))
+
+    codes = asyncio.run(known())
+    return UsageError(catalogue.text(
+        "export.cli_unknown_campaign", language, campaign=exc.params.get("campaign", ""),
+        database=_redact(settings.database_url),
+        known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language)))
 
 
 def _now(value: str | None, error: type[Exception]) -> datetime:

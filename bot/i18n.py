@@ -10,10 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
+
+if TYPE_CHECKING:
+    from bot.config import ConfigError
+    from domain.plan_errors import PlanError
 
 LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -69,3 +73,40 @@ class Catalogue:
             weekday = "一二三四五六日"[instant.isoweekday() - 1]
             return f"{instant.month}月{instant.day}日(周{weekday}) {instant:%H:%M}"
         return format_datetime(instant, "EEE d MMM HH:mm", locale=_BABEL_LOCALE[lang])
+
+
+# The type names a plan error's `expected` / `got` carry: the parser's own words, and
+# Python's for the export mapping. Each is a `type.*` text.
+_TYPE_KEYS = {"string": "string", "str": "string", "integer": "integer", "int": "integer",
+              "number": "number", "float": "number", "true/false": "boolean",
+              "boolean": "boolean", "bool": "boolean", "array": "array", "list": "array",
+              "table": "table", "dict": "table", "array of tables": "array_of_tables",
+              "date": "date", "time": "time", "date-time": "date_time",
+              "datetime": "date_time"}
+
+
+def type_names(catalogue: Catalogue, names: str, language: str | None = None) -> str:
+    """``integer or string`` in the reader's language (names not known stay as they are)."""
+    parts = [catalogue.text(f"type.{_TYPE_KEYS[n]}", language) if n in _TYPE_KEYS else n
+             for n in str(names).split(" or ")]
+    return catalogue.text("type.or", language).join(parts)
+
+
+def plan_error_text(catalogue: Catalogue, error: PlanError, language: str | None = None,
+                    source: str | None = None) -> str:
+    """The one line a plan (or its export mapping) is refused with: file, place, cause."""
+    params = dict(error.params)
+    for key in ("expected", "got"):
+        if key in params:
+            params[key] = type_names(catalogue, params[key], language)
+    message = catalogue.text(f"plan.{error.code}", language, **params)
+    return catalogue.text("plan.error", language, source=error.source if source is None
+                          else source, where=error.where, message=message)
+
+
+def config_error_text(catalogue: Catalogue, error: ConfigError,
+                      language: str | None = None) -> str:
+    """The one line a config file is refused with: file, key path or line, cause."""
+    message = catalogue.text(f"config.{error.code}", language, **error.params)
+    detail = ": ".join(part for part in (error.source, error.where, message) if part)
+    return catalogue.text("cli.config_error", language, detail=detail)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.i18n import Catalogue
-from domain.extract import Extraction, extract_obligations, render_text
-from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
+from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
+from domain.plan_draft import DraftNotes, DraftOptions, campaign_id_for, draft_plan
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # notices saved on Chinese Windows are often GBK
 
@@ -73,18 +73,91 @@ def extract_command(path: Path, *, as_json: bool, toml_out: Path | None, catalog
     if as_json:
         print(json.dumps(extraction.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_text(extraction))
+        print(render_extraction(extraction, catalogue))
     if toml_out is not None:
         if not extraction.obligations:
             # A plan needs at least one obligation; an empty draft would only fail later.
             print(catalogue.text("notice.nothing_to_draft", path=str(toml_out)), file=sys.stderr)
             return 0
-        toml_out.write_text(draft_for(extraction, text, path.stem), encoding="utf-8")
+        toml_out.write_text(draft_for(extraction, text, path.stem, catalogue),
+                            encoding="utf-8")
     return 0
 
 
-def draft_for(extraction: Extraction, text: str, stem: str) -> str:
+def draft_for(extraction: Extraction, text: str, stem: str, catalogue: Catalogue) -> str:
     title = first_title(text) or stem
+    t = catalogue.text
+    # The placeholders go through as they are: the draft fills them in per obligation.
+    notes = DraftNotes(header=t("plan_draft.header"),
+                       assumed_issue=t("plan_draft.assumed_issue"),
+                       source=t("plan_draft.source", quote="{quote}"),
+                       not_converted=t("plan_draft.not_converted", kind="{kind}",
+                                       quote="{quote}"))
     options = DraftOptions(campaign_id=campaign_id_for(stem), name=title,
-                           today=datetime.now(UTC).date())
+                           today=datetime.now(UTC).date(), notes=notes)
     return draft_plan(extraction, options)
+
+
+def render_extraction(extraction: Extraction, catalogue: Catalogue) -> str:
+    """What `plan extract` prints: the issue date, then each obligation numbered, with its
+    deadline in words, who reports to whom, and the sentence it comes from."""
+    t = catalogue.text
+    issued = extraction.doc_date
+    lines = [t("extract.issued", date=issued.isoformat()) if issued
+             else t("extract.issued_unknown"),
+             t("extract.count", count=len(extraction.obligations))]
+    for number, ob in enumerate(extraction.obligations, start=1):
+        lines += ["", f"{number}. {describe_deadline(ob, catalogue)}  "
+                      f"{ob.what or t('extract.unnamed')}"]
+        if ob.sender or ob.recipient:
+            unknown = t("extract.not_stated")
+            lines.append(f"   {ob.sender or unknown} → {ob.recipient or unknown}")
+        lines.append("   " + t("notice.quote", quote=ob.quote))
+    return "\n".join(lines)
+
+
+def describe_deadline(ob: ExtractedObligation, catalogue: Catalogue) -> str:
+    """The deadline in a few words: 2020-09-18前 15:00, 每周四 15:00, 下发之日起5个工作日内."""
+    t = catalogue.text
+    at = f" {ob.time}" if ob.time else ""
+    window = ""
+    if ob.window is not None:
+        start, end = (d.isoformat() if d else "…" for d in ob.window)
+        window = t("extract.window", start=start, end=end)
+    match ob.kind:
+        case Kind.ONCE if ob.date is not None:
+            guessed = t("extract.year_inferred") if ob.year_inferred else ""
+            return t("extract.once", date=ob.date.isoformat()) + at + guessed
+        case Kind.ONCE:
+            month, day = _month_day(ob.month_day)
+            return t("extract.once_no_year", month=month, day=day) + at
+        case Kind.DAILY:
+            return t("extract.daily") + at + window
+        case Kind.WEEKLY if ob.weekday:
+            weekday = t("extract.weekdays").split(",")[ob.weekday - 1].strip()
+            return t("extract.weekly", weekday=weekday) + at + window
+        case Kind.WEEKLY:
+            return t("extract.weekly_no_day") + at + window
+        case Kind.MONTHLY | Kind.QUARTERLY:
+            day = (t("extract.day_not_stated") if ob.day_of_month is None
+                   else t("extract.last_day") if ob.day_of_month == -1
+                   else t("extract.day", n=ob.day_of_month))
+            months = (t("extract.in_months", months=",".join(map(str, ob.months)))
+                      if ob.months else "")
+            return t(f"extract.{ob.kind.value}", day=day, months=months) + at + window
+        case Kind.YEARLY if ob.month_day:
+            month, day = _month_day(ob.month_day)
+            return t("extract.yearly", month=month, day=day) + at
+        case Kind.YEARLY:
+            return t("extract.yearly_no_day") + at
+    anchor = ob.anchor or t("extract.anchor_not_stated")
+    return t(f"extract.within_{ob.kind.value.removeprefix('relative_')}", n=ob.offset,
+             anchor=anchor)
+
+
+def _month_day(month_day: str | None) -> tuple[str, str]:
+    """'02-28' as ('2', '28'); '?' for what the notice leaves out."""
+    parts = (month_day or "").split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return "?", "?"
+    return str(int(parts[0])), str(int(parts[1]))

@@ -114,6 +114,14 @@ def _sheet(data: Any, path: str, source: str) -> TemplateSheet:
                         {"expected": "boolean", "got": type(totals).__name__}, source)
     columns = _mapping(data, "columns", where, source, _COLUMN, required=True)
     cells = _mapping(data, "cells", where, source, _CELL, required=False)
+    for name, table in (("columns", columns), ("cells", cells)):
+        # Two keys on one column would write one value over the other, silently.
+        seen: dict[str, str] = {}
+        for key, ref in table.items():
+            if ref in seen:
+                raise PlanError("duplicate_cell", f"{where(name)}.{key}",
+                                {"value": ref, "other": seen[ref]}, source)
+            seen[ref] = key
     for key in cells:
         if key not in CELL_KEYS:
             raise PlanError("bad_choice", f"{where('cells')}.{key}",

@@ -19,12 +19,29 @@ PLACEHOLDER = "待填写"
 
 
 @dataclass(frozen=True)
+class DraftNotes:
+    """The draft's comments. The command line passes them in the reader's language, from
+    the catalogue; a caller that passes none gets both languages."""
+
+    header: str = (
+        "由 `cuibao plan extract` 根据下面的通知生成的方案草稿:请逐项对照原文核对,把占位的"
+        "报送单位换成实际单位,再运行 `cuibao plan check` 和 `cuibao plan load`。\n"
+        "Draft written by `cuibao plan extract` from the notice below. Check every "
+        "obligation against its source sentence, replace the placeholder units with the "
+        "real ones, then run `cuibao plan check` and `cuibao plan load`.")
+    assumed_issue: str = "推定:通知未写明发文日期 / ASSUMED: the notice states no date of issue"
+    source: str = "原文:{quote}"
+    not_converted: str = "未转换(没有对应的规则)/ Not converted (no rule for it): {kind}: {quote}"
+
+
+@dataclass(frozen=True)
 class DraftOptions:
     campaign_id: str
     name: str
     today: date  # issue date when the notice states none
     units: tuple[tuple[str, str], ...] = ()  # (id, name); a placeholder unit when empty
     office: str = PLACEHOLDER
+    notes: DraftNotes = DraftNotes()
 
 
 def _s(text: str) -> str:
@@ -59,10 +76,9 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
     start = min([issued, *dates])
     end = max(dates) if dates else None
     coordinator = _most_common([ob.recipient for ob in usable]) or PLACEHOLDER
+    notes = options.notes
     lines = [
-        _comment("Draft written by `cuibao plan extract` from the notice below. Check every "
-                 "obligation against its source sentence, replace the placeholder units "
-                 "with the real ones, then run `cuibao plan check` and `cuibao plan load`."),
+        _comment(notes.header),
         "",
         "[campaign]",
         f"id = {_s(options.campaign_id)}",
@@ -70,7 +86,7 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
         f"office = {_s(options.office)}",
         f"coordinator = {_s(coordinator)}",
         f"issued = {issued.isoformat()}"
-        + ("" if extraction.doc_date else "  # ASSUMED: the notice states no date of issue"),
+        + ("" if extraction.doc_date else f"  # {notes.assumed_issue}"),
         f"start = {start.isoformat()}",
     ]
     if end is not None and end >= start:
@@ -99,7 +115,7 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
     for index, ob in enumerate(usable, start=1):
         schedule = _schedule(ob, extraction)
         assert schedule is not None
-        lines += [_comment(f"原文:{ob.quote}"), "[[obligations]]",
+        lines += [_comment(notes.source.format(quote=ob.quote)), "[[obligations]]",
                   f"id = {_s(f'obligation-{index}')}",
                   f"title = {_s(ob.what or '报送材料')}", 'form = "report"']
         if ob.time:
@@ -108,7 +124,8 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
             lines.append(f"recipient = {_s(ob.recipient)}")
         lines += [f"note = {_s(ob.quote)}", f"schedule = {{ {schedule} }}", ""]
     for ob in skipped:
-        lines += [_comment(f"Not converted (no rule for it): {ob.kind.value}: {ob.quote}"), ""]
+        lines += [_comment(notes.not_converted.format(kind=ob.kind.value, quote=ob.quote)),
+                  ""]
     return "\n".join(lines)
 
 

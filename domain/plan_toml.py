@@ -208,9 +208,10 @@ def _export(root: _Node, forms: dict[str, Form], obligations: tuple[Obligation, 
     template = template_from_table(node.data, node.path, "")
     node.seen.update(node.data)
     name = template.file.replace("\\", "/")
-    if (not name.lower().endswith(".xlsx") or name.startswith("/") or ":" in name
-            or ".." in name.split("/")):
+    if name.startswith("/") or ":" in name or ".." in name.split("/"):
         raise node.fail("file", "bad_template_file", value=template.file)
+    if not name.lower().endswith(".xlsx"):  # openpyxl reads neither .xls nor .et
+        raise node.fail("file", "template_not_xlsx", value=template.file)
     check_against(template, {o.id: forms[o.form] for o in obligations}, "", node.path)
     return template
 

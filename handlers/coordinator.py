@@ -190,7 +190,8 @@ async def _remind(t: Turn, deadline_id: int) -> None:
                 blocked += 1
                 if line.unit_name not in blocked_units:
                     blocked_units.append(line.unit_name)
-    text = t.t("remind.done", sent=sent, blocked=blocked)
+    text = (t.t("remind.done_blocked", sent=sent, blocked=blocked) if blocked
+            else t.t("remind.done", sent=sent))
     if blocked_units:
         text += "\n" + t.t("remind.blocked", units="、".join(blocked_units))
     if unreachable:

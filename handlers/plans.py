@@ -16,6 +16,7 @@ from datetime import date, time
 from telegram import InputFile, Update
 
 from bot.context import CustomContext
+from bot.i18n import plan_error_text
 from bot.notices import NoticeError, first_title, notice_text
 from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
 from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
@@ -248,8 +249,7 @@ async def _load_text(t: Turn, text: str, name: str) -> bool:
     try:
         plan = parse_plan(text, name)
     except PlanError as exc:
-        problem = t.t(f"plan.{exc.code}", **exc.params)
-        await t.say(t.t("plan.error", source=name, where=exc.where, message=problem))
+        await t.say(plan_error_text(t.catalogue, exc, t.language, source=name))
         return False
     existing = plan.id in await t.services.plans.campaign_codes()
     if existing and await t.services.coordination.campaign(t.actor, plan.id) is None:

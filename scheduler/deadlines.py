@@ -84,6 +84,12 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
             deadlines.append(Deadline(obligation.id, seq, key, due, period))
         if not days:
             warnings.append(Notice("no_deadlines", {"obligation": obligation.id}))
+        early = [day for day, _ in days if day < plan.issued]
+        if early:
+            # Often a typo in a year or a start; else the units are late the day they join.
+            warnings.append(Notice("before_issued", {
+                "obligation": obligation.id, "count": len(early),
+                "first": early[0].isoformat(), "issued": plan.issued.isoformat()}))
     for year in sorted(calendar.missing_years):
         warnings.append(Notice("calendar_missing_year", {"year": year}))
     order = {o.id: i for i, o in enumerate(plan.obligations)}

@@ -57,6 +57,7 @@ from storage.spreadsheets import (
     SheetSpec,
     SheetWriter,
     TemplateFill,
+    TemplateProblem,
     TemplateRefused,
     Tone,
     display_width,
@@ -129,24 +130,34 @@ class PlanTemplate:
     data: bytes | None
 
 
-def template_problem(template: ExportTemplate, data: bytes,
+def template_problem(template: ExportTemplate, data: bytes, units: int = 1,
                      max_bytes: int = TEMPLATE_MAX_BYTES) -> ExportError | None:
-    """Why `data` cannot serve as the workbook `template` maps (a missing sheet, a mapped
-    cell inside a merged range, macros, a corrupt file …), found by filling it once with
-    blanks; None when it can. Blocking (openpyxl): run it in a worker thread."""
+    """Why `data` cannot serve as the workbook `template` maps for a plan of `units` units
+    (a missing sheet, a mapped cell inside a merged range, rows past Excel's last one,
+    macros, a corrupt file …), found by filling it once with blanks; None when it can.
+    Blocking (openpyxl): run it in a worker thread."""
+    def blank_rows(sheet: TemplateSheet) -> list[dict[str, CellValue]]:
+        row: dict[str, CellValue] = dict.fromkeys(sheet.columns.values(), "")
+        return [row] * (max(units, 1) + (1 if sheet.totals else 0))
+
     fills = [TemplateFill(sheet.sheet, dict.fromkeys(sheet.cells.values(), ""),
-                          sheet.first_row, [dict.fromkeys(sheet.columns.values(), "")])
+                          sheet.first_row, blank_rows(sheet))
              for sheet in template.sheets]
     filled = fill_template(data, fills, max_bytes=max_bytes)
     return _refusal(filled, max_bytes) if isinstance(filled, TemplateRefused) else None
 
 
 def _refusal(refused: TemplateRefused, max_bytes: int) -> ExportError:
+    """The refusal as an ExportError; its `at` param is the mapping key to blame."""
     code = refused.problem.value
     if isinstance(refused.problem, ReadProblem):
         return ExportError(f"template_read.{code}", where=refused.where,
-                           max_mb=max_bytes // (1024 * 1024))
-    return ExportError(f"template_{code}", where=refused.where)
+                           max_mb=max_bytes // (1024 * 1024), at="file")
+    sheet = f"sheets[{refused.fill}]" if refused.fill is not None else "file"
+    key = {TemplateProblem.NO_SUCH_SHEET: f"{sheet}.sheet",
+           TemplateProblem.TOO_MANY_ROWS: f"{sheet}.first_row"}.get(refused.problem, sheet)
+    return ExportError(f"template_{code}", where=refused.where, at=key,
+                       sheets="、".join(refused.sheets))
 
 
 # ---- what the worker needs, loaded up front (sizes: units + deadlines, never their product)

@@ -248,7 +248,7 @@ class PlanService:
             return AttachedTemplate(())
         for _, plan in plans:
             assert plan.export is not None
-            problem = await asyncio.to_thread(template_problem, plan.export, data)
+            problem = await asyncio.to_thread(template_problem, plan.export, data, len(plan.units))
             if problem is not None:
                 return AttachedTemplate((), problem)
         async with self.sessions.begin() as s:

@@ -574,15 +574,21 @@ class TemplateFill:
     rows: Sequence[dict[str, CellValue]]  # column letters -> value, one dict per row
 
 
+MAX_SHEET_ROW = 1_048_576  # Excel's last row
+
+
 class TemplateProblem(StrEnum):
     NO_SUCH_SHEET = "no_such_sheet"
     MERGED_CELL = "merged_cell"  # a mapped cell lies inside a merged range
+    TOO_MANY_ROWS = "too_many_rows"  # the unit rows would run past Excel's last row
 
 
 @dataclass(frozen=True)
 class TemplateRefused:
     problem: ReadProblem | TemplateProblem
     where: str = ""
+    sheets: tuple[str, ...] = ()  # the template's sheets, when one named is not there
+    fill: int | None = None  # which of the fills (mapped sheets) it concerns
 
 
 def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
@@ -602,17 +608,21 @@ def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
         book = load_workbook(io.BytesIO(data), keep_links=False)
     except Exception:
         return TemplateRefused(ReadProblem.CORRUPT)
-    for fill in fills:
+    for n, fill in enumerate(fills):
         if fill.sheet is not None and fill.sheet not in book.sheetnames:
-            return TemplateRefused(TemplateProblem.NO_SUCH_SHEET, fill.sheet)
+            return TemplateRefused(TemplateProblem.NO_SUCH_SHEET, fill.sheet,
+                                   tuple(book.sheetnames), n)
         ws = book[fill.sheet] if fill.sheet is not None else book.worksheets[0]
+        if fill.first_row + len(fill.rows) - 1 > MAX_SHEET_ROW:
+            return TemplateRefused(TemplateProblem.TOO_MANY_ROWS, str(fill.first_row), fill=n)
         merged = {c for r in ws.merged_cells.ranges for c in _inner_cells(r)}
         writes = list(fill.cells.items())
         for k, row in enumerate(fill.rows):
             writes += [(f"{col}{fill.first_row + k}", v) for col, v in row.items()]
         for ref, _ in writes:
             if ref in merged:
-                return TemplateRefused(TemplateProblem.MERGED_CELL, f"{ws.title}!{ref}")
+                return TemplateRefused(TemplateProblem.MERGED_CELL, f"{ws.title}!{ref}",
+                                       fill=n)
         for k, row in enumerate(fill.rows[1:], start=1):  # rows the template did not style
             for col in row:
                 cell, model = ws[f"{col}{fill.first_row + k}"], ws[f"{col}{fill.first_row}"]

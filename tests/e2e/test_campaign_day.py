@@ -195,7 +195,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     assert confirm.text == f"将向 4 个未报单位的联络员发送催报:{WEEKLY_3}。确认吗?"
     before_a, before_b = bot.last(A_LIAISON), bot.last(B_LIAISON)
     [reminded] = await bot.press(COORDINATOR, confirm, text="确认催报")
-    assert reminded.text == ("已发送催报 1 条;0 人已屏蔽机器人,无法送达。\n" + UNREACHABLE)
+    assert reminded.text == "已发送催报 1 条。\n" + UNREACHABLE
     assert reminded.message_id == confirm.message_id and reminded.buttons == []
     nudge = await bot.fake.wait_for(C_LIAISON, lambda x: "催报" in x.content)
     assert nudge.text == f"【催报】{UNIT_C}:{WEEKLY_3} 尚未报送,请尽快填报。"
@@ -292,7 +292,7 @@ async def test_a_liaison_who_blocked_the_bot_is_named_to_the_coordinator_and_mar
     # Next time the unit is listed among those to phone, without another failed send.
     [confirm] = await bot.command(COORDINATOR, "remind")
     [reminded] = await bot.press(COORDINATOR, confirm, text="确认催报")
-    assert reminded.text == ("已发送催报 3 条;0 人已屏蔽机器人,无法送达。\n"
+    assert reminded.text == ("已发送催报 3 条。\n"
                              "以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
                              f"{UNIT_C}、菱湖市场监管所、花山市场监管所、海口市场监管所")
     # Writing to the bot again makes the liaison reachable.

@@ -84,7 +84,7 @@ def test_the_demo_refuses_a_folder_holding_files_it_did_not_make(
 
     assert run_demo(tmp_path) == 1
 
-    assert "did not create" in capsys.readouterr().err
+    assert "不是演示创建的" in capsys.readouterr().err
     assert (tmp_path / CONFIG_NAME).read_text(encoding="utf-8") == "[bot]\n"
 
 

@@ -543,6 +543,8 @@ def test_the_export_command_refuses_an_unknown_campaign_or_deadline_in_one_line(
         _cli("export", "--config", str(config), "--campaign", CAMPAIGN, "--deadline", "x#1",
              "--out", str(tmp_path / "x.xlsx"), "--lang", "en")
 
-    assert str(campaign.value) == "找不到活动“nope”(或您不是它的牵头单位)。"
+    database = f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
+    assert str(campaign.value) == (f"数据库 {database} 中没有活动“nope”;现有活动:{CAMPAIGN}。"
+                                   "(是否忘了 --config?)")
     assert str(deadline.value).startswith('"x#1" is not a deadline of this campaign.')
     assert not (tmp_path / "x.xlsx").exists()

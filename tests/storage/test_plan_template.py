@@ -61,7 +61,10 @@ def test_a_plan_names_its_template_in_an_export_table() -> None:
 
 @pytest.mark.parametrize(("old", "new", "code", "where"), [
     ('file = "模板.xlsx"', 'file = "../模板.xlsx"', "bad_template_file", "export.file"),
-    ('file = "模板.xlsx"', 'file = "模板.xls"', "bad_template_file", "export.file"),
+    ('file = "模板.xlsx"', 'file = "/tmp/模板.xlsx"', "bad_template_file", "export.file"),
+    ('file = "模板.xlsx"', 'file = "模板.xls"', "template_not_xlsx", "export.file"),
+    ('status = "B"', 'status = "A"', "duplicate_cell", "export.sheets[0].columns.status"),
+    ('due = "D2"', 'due = "A1"', "duplicate_cell", "export.sheets[0].cells.due"),
     ('obligation = "weekly-report"', 'obligation = "weekly"', "bad_choice",
      "export.sheets[0].obligation"),
     ("seized = ", "weight = ", "bad_choice", "export.sheets[0].columns.weight"),
@@ -176,15 +179,22 @@ def test_plan_check_refuses_a_plan_whose_template_is_not_beside_it(
     assert "找不到文件" in err and "模板.xlsx" in err
 
 
-def test_plan_check_refuses_a_template_the_mapping_does_not_fit(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = _folder(tmp_path, MAPPING.replace("period = \"A2\"", "period = \"B1\""), _template())
+@pytest.mark.parametrize(("old", "new", "where", "said"), [
+    ('period = "A2"', 'period = "B1"', "export.sheets[0]", "汇总表!B1"),
+    ('sheet = "汇总表"', 'sheet = "汇总"', "export.sheets[0].sheet", "汇总表、说明"),
+    ("first_row = 5", "first_row = 1048572", "export.sheets[0].first_row", "1048572"),
+])
+def test_plan_check_refuses_a_template_the_mapping_does_not_fit_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, where: str,
+        said: str) -> None:
+    plan = _folder(tmp_path, MAPPING.replace(old, new), _template())
 
-    assert main(["plan", "check", str(plan), "--lang", "en"]) == 1
+    assert main(["plan", "check", str(plan)]) == 1
 
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"{plan}: export.file")
-    assert "B1" in err and "merged" in err
+    assert err.startswith(f"{plan}: {where}:")
+    assert said in err
+    assert "\n" not in err
 
 
 def test_plan_load_stores_the_template_and_export_fills_it_unless_asked_for_the_standard(

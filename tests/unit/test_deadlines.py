@@ -613,7 +613,8 @@ def test_the_daguan_example_gives_exactly_its_32_deadlines_in_order() -> None:
         _daguan_expected()
     )
     assert len(expansion.deadlines) == 32
-    assert expansion.warnings == ()
+    # The notice was issued on 2016-12-15, two weeks into the campaign it announces.
+    assert [(w.code, w.params["count"]) for w in expansion.warnings] == [("before_issued", 2)]
 
 
 def test_the_daguan_weekly_report_has_13_thursdays_from_december_1_to_february_23() -> None:
@@ -634,3 +635,15 @@ def test_the_daguan_expansion_does_not_depend_on_now() -> None:
     late = expand_plan(plan, datetime(2030, 1, 1, tzinfo=SHANGHAI))
 
     assert early == late
+
+
+def test_deadlines_before_the_issue_date_are_warned_about_not_dropped() -> None:
+    text = DAGUAN.read_text(encoding="utf-8").replace("issued = 2016-12-15",
+                                                      "issued = 2017-03-15")
+    plan = parse_plan(text, DAGUAN.name)
+
+    expansion = expand_plan(plan, NOW)
+
+    assert len(expansion.deadlines) == 32
+    assert {w.params["obligation"] for w in expansion.warnings
+            if w.code == "before_issued"} == {o.id for o in plan.obligations}

@@ -73,7 +73,9 @@ def test_an_example_plan_holds_exactly_the_annotated_deadlines(plan_file: str) -
            if d.obligation_id not in optional]
 
     assert sorted(got) == sorted(expected)
-    assert expansion.warnings == ()
+    # Daguan's notice came out two weeks into its campaign: its first two weeklies predate it.
+    assert [w.code for w in expansion.warnings] == (
+        ["before_issued"] if plan_file.startswith("daguan") else [])
 
 
 def test_the_daguan_example_has_the_32_deadlines_of_its_notice() -> None:
