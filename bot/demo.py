@@ -240,7 +240,7 @@ async def _main(data_dir: Path, language: str, out: TextIO) -> None:
     leftover = asyncio.all_tasks() - {asyncio.current_task()}
     if leftover:
         raise DemoError(f"tasks still running after shutdown: {leftover}")
-    _next_steps(data_dir, out)
+    _next_steps(data_dir, language, out)
 
 
 # ---------------------------------------------------------------------- the scenario
@@ -552,33 +552,20 @@ def weekly_workbook() -> bytes:
     return buffer.getvalue()
 
 
-def _next_steps(data_dir: Path, out: TextIO) -> None:
+def _next_steps(data_dir: Path, language: str, out: TextIO) -> None:
+    """What to try next against the data the demo left, as commands to copy."""
     config = data_dir / CONFIG_NAME
     plan = data_dir / PLAN_NAME
-    lines = [
+    as_of = datetime.combine(DEMO_DAY, time(15, 30), BEIJING).isoformat(timespec="minutes")
+    t = Catalogue(language)
+    print("\n".join([
         "",
-        f"The demo's data is in {data_dir}/ (config, SQLite database, uploaded files).",
-        "Try next:",
+        t.text("demo.next_data", language, folder=str(data_dir)),
+        t.text("demo.next_try", language),
         f"  cuibao plan check {plan} --config {config}",
-        f"  cuibao plan load {plan} --config {config}      # unchanged: already loaded",
+        f"  cuibao plan load {plan} --config {config}",
         f"  cuibao invite --config {config} --campaign {CAMPAIGN} --bot-username {BOT_USERNAME}",
-    ]
-    if _cli_has("export"):
-        lines.append(f"  cuibao export --config {config} --campaign {CAMPAIGN}   "
-                     "# see cuibao export --help")
-    lines.append(f"  cuibao demo --data-dir {data_dir}      # again, from scratch")
-    print("\n".join(lines), file=out)
-
-
-def _cli_has(command: str) -> bool:
-    """Whether the `cuibao` CLI offers a command (the export arrives in a later change)."""
-    import argparse
-
-    from bot import cli
-
-    try:
-        parser = cli._parser()
-    except Exception:  # a CLI under construction must not break the demo
-        return False
-    return any(isinstance(a, argparse._SubParsersAction) and command in a.choices
-               for a in parser._actions)
+        f"  cuibao export --config {config} --campaign {CAMPAIGN} --out demo.xlsx --now {as_of}",
+        f"  cuibao demo --data-dir {data_dir}",
+        t.text("demo.next_now", language),
+    ]), file=out)

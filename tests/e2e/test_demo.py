@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.demo import CAMPAIGN, CONFIG_NAME, DB_NAME, MANIFEST_NAME, PLAN_NAME, run_demo
@@ -40,11 +41,17 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     assert "已发送催报 1 条" in out
 
     # The README's next step: the Excel summary of what the demo left behind.
+    # As the demo's hint says, judged as of the demo's afternoon: only the deadlines
+    # passed by then (weekly #1–#3) can be 未报, not the 29 that have passed since.
+    assert "--out demo.xlsx --now 2016-12-15T15:30+08:00" in out
     workbook = tmp_path / "demo.xlsx"
     exported = _cli(capsys, "export", "--config", str(data / CONFIG_NAME), "--campaign",
-                    CAMPAIGN, "--out", str(workbook))
+                    CAMPAIGN, "--out", str(workbook), "--now", "2016-12-15T15:30+08:00")
     assert "3 份报送" in exported
-    assert workbook.stat().st_size > 0
+    grid = load_workbook(workbook)["提交情况"]
+    unreported = [c.column for row in grid.iter_rows() for c in row
+                  if c.value == "未报" and str(row[0].value).endswith("市场监管所")]
+    assert len(unreported) > 0 and len(set(unreported)) <= 3
     assert "催报 → 赵强(集贤路市场监管所) ◀ 【催报】集贤路市场监管所" in out
     assert "[立即填报]" in out
     # The closing table and the hints.
