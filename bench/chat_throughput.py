@@ -21,8 +21,11 @@ user's update into the fake to the bot's message (or edit) appearing there. One 
 warms each bot up first (not measured). A user whose flow breaks off (the bot answers with
 its error message, or not at all) is counted and stops. Prints updates/s, p50/p95/max
 latency, the CPU the bot's process spent per update (all threads, from /proc), the SQL
-statements it ran per update and the time it spent awaiting them, and the throughput ratio
-cuibao/echo (target >= 0.7). `--repeat` interleaves the runs and reports the median.
+statements it ran per update (as SQLAlchemy sends them: on SQLite a transaction's BEGIN
+IMMEDIATE travels with its first statement and is not counted apart), the transactions,
+the time it spent awaiting statements, and the throughput ratio cuibao/echo (target >=
+0.7). `--repeat` interleaves the runs and reports the median: on a shared machine single
+runs vary by a third; CPU per update varies less.
 
 cuibao opens its database exactly as `cuibao run` does (SQLite: one connection per
 process, every transaction BEGIN IMMEDIATE).
@@ -82,7 +85,8 @@ class Result:
     driver_cpu: float  # seconds of CPU this process (fake server + users) used meanwhile
     failures: list[str]  # users whose flow broke off (bot error, timeout): why
     statements: int = 0  # SQL statements the bot ran in the measured phase
-    sql_seconds: float = 0.0  # wall time the bot spent awaiting them (thread hop included)
+    transactions: int = 0  # ... and transactions (a single read outside one included)
+    sql_seconds: float = 0.0  # wall time it spent awaiting the statements (thread hop included)
 
     @property
     def throughput(self) -> float:
@@ -302,6 +306,7 @@ class Window:
         self.profiler = cProfile.Profile(time.thread_time) if self.profile_path else None
         self.active = False
         self.statements = 0
+        self.transactions = 0
         self.sql_seconds = 0.0
 
     def install(self) -> None:
@@ -310,6 +315,7 @@ class Window:
 
         event.listen(Engine, "before_cursor_execute", self._before)
         event.listen(Engine, "after_cursor_execute", self._after)
+        event.listen(Engine, "begin", self._begin)
         signal.signal(signal.SIGUSR1, self._open)
         signal.signal(signal.SIGUSR2, self._close)
 
@@ -321,8 +327,13 @@ class Window:
             self.statements += 1
             self.sql_seconds += time.perf_counter() - conn.info.pop("bench.t0", 0.0)
 
+    def _begin(self, _conn: Any) -> None:
+        if self.active:
+            self.transactions += 1
+
     def _open(self, *_: Any) -> None:
         self.active, self.statements, self.sql_seconds = True, 0, 0.0
+        self.transactions = 0
         if self.profiler is not None:
             self.profiler.enable()
 
@@ -332,7 +343,8 @@ class Window:
             self.profiler.disable()
             self.profiler.dump_stats(self.profile_path)
         self.stats_path.write_text(json.dumps(
-            {"statements": self.statements, "sql_seconds": self.sql_seconds}))
+            {"statements": self.statements, "transactions": self.transactions,
+             "sql_seconds": self.sql_seconds}))
 
 
 def serve(spec: dict[str, Any]) -> None:
@@ -432,7 +444,7 @@ async def _drive(scenario: Scenario, fake: FakeTelegram, pid: int, spec: dict[st
     main_cpu = cpu_after[1] - cpu_before[1] if both and cpu_after and cpu_before else None
     return Result(scenario.name, len(measured), len(latencies), wall, latencies, bot_cpu,
                   main_cpu, driver_cpu, failures, window.get("statements", 0),
-                  window.get("sql_seconds", 0.0))
+                  window.get("transactions", 0), window.get("sql_seconds", 0.0))
 
 
 # ---------------------------------------------------------------------- reporting
@@ -447,7 +459,8 @@ def report(results: dict[str, list[Result]], users: int, concurrency: int,
           f"{load[1]:.1f} after (other work on the machine skews wall-clock figures; "
           f"CPU per update does not)")
     print(f"{'':16}{'updates':>8}{'wall s':>8}{'upd/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
-          f"{'max ms':>8}{'CPU ms/upd':>11}{'SQL/upd':>8}{'SQL ms/upd':>11}{'driver CPU':>11}")
+          f"{'max ms':>8}{'CPU ms/upd':>11}{'SQL/upd':>8}{'tx/upd':>7}{'SQL ms/upd':>11}"
+          f"{'driver CPU':>11}")
     medians: dict[str, float] = {}
     for name, runs in results.items():
         best = sorted(runs, key=lambda r: r.throughput)[len(runs) // 2]  # the median run
@@ -457,6 +470,7 @@ def report(results: dict[str, list[Result]], users: int, concurrency: int,
         print(f"{name:16}{best.updates:>8}{best.wall:>8.2f}{best.throughput:>8.0f}"
               f"{1000 * best.quantile(0.5):>8.1f}{1000 * best.quantile(0.95):>8.1f}"
               f"{1000 * max(best.latencies):>8.1f}{cpu:>11}{best.statements / n:>8.1f}"
+              f"{best.transactions / n:>7.1f}"
               f"{1000 * best.sql_seconds / n:>11.2f}"
               f"{100 * best.driver_cpu / best.wall:>10.0f}%")
         if len(runs) > 1:
@@ -570,6 +584,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print("(no profile of a broken run; use --profile to profile it anyway)")
     elif args.profile or ratio < TARGET_RATIO:
         folder = Path(args.profile_dir or tempfile.gettempdir())
+        folder.mkdir(parents=True, exist_ok=True)
         profiles: dict[str, tuple[Path, Result]] = {}
         for key, scenario in SCENARIOS.items():
             out = folder / f"chat-throughput-{key}.prof"

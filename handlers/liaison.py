@@ -50,9 +50,7 @@ async def submit(update: Update, context: CustomContext) -> None:
     t = await _liaison(update, context)
     if t is None:
         return
-    reports = t.services.reports
-    draft = await reports.resume(t.actor, t.now)
-    choices = await reports.deadline_choices(t.actor, t.now)
+    draft, choices = await t.services.reports.submit_menu(t.actor, t.now)
     if not choices and draft is None:
         await t.say(t.t("submit.nothing"))
         return
@@ -164,11 +162,12 @@ async def on_text(update: Update, context: CustomContext) -> None:
     if t is None or update.effective_message is None:
         return
     text = update.effective_message.text or ""
-    draft_id = await t.services.reports.current_draft_id(t.actor)
-    if draft_id is None:
+    # The answer is for the draft the liaison touched last: found and updated in one go.
+    result = await t.services.reports.answer(t.actor, None, text, t.now)
+    if result is None:
         await t.say(t.t("draft.no_draft"))
         return
-    await show(t, await t.services.reports.answer(t.actor, draft_id, text, t.now))
+    await show(t, result)
 
 
 async def on_file(update: Update, context: CustomContext) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import models as m
+from storage.db import single_read
+from storage.repositories import PersonRepo
 
 
 class Role(StrEnum):
@@ -102,11 +104,27 @@ class AccessService:
                        now: datetime) -> Actor:
         """The actor behind a chat user; a person row is made for anyone who writes to us,
         but carries no rights until a role is bound."""
-        async with self.sessions.begin() as s:
-            person = await self._person(s, external_id, display_name, now)
-            seats = await _seats(s, person.id)
-            return Actor(person.id, external_id, person.language, tuple(seats),
-                         external_id in self.coordinator_ids)
+        name = display_name[:200]
+        # Every update runs this, so the usual case is one SELECT (the person and all their
+        # roles) outside any transaction; a write follows only for a newcomer, a new name
+        # or someone who had blocked the bot.
+        async with self.sessions() as s:
+            await single_read(s)
+            person = await PersonRepo(s).with_seats(self.platform, external_id)
+        if person is None or not person.reachable or (name and person.display_name != name):
+            async with self.sessions.begin() as s:
+                people = PersonRepo(s)
+                person = await people.with_seats(self.platform, external_id)
+                if person is None:
+                    person_id = await people.add(self.platform, external_id, name, now)
+                    return Actor(person_id, external_id, None, (),
+                                 external_id in self.coordinator_ids)
+                # They wrote to us: they go by this name now, and can be reached again.
+                await people.touch(person.id, name or person.display_name)
+        seats = tuple(Seat(r.campaign_id, r.campaign_code, r.campaign_name, Role(r.role),
+                           r.unit_id, r.unit_name) for r in person.seats)
+        return Actor(person.id, external_id, person.language, seats,
+                     external_id in self.coordinator_ids)
 
     async def languages_of(self, external_ids: Sequence[str]) -> dict[str, str | None]:
         """The language each person chose (None: the bot's default), to write to them in."""
@@ -130,22 +148,6 @@ class AccessService:
         async with self.sessions.begin() as s:
             person = await s.get_one(m.Person, person_id)
             person.language = language
-
-    async def _person(self, s: AsyncSession, external_id: str, display_name: str,
-                      now: datetime) -> m.Person:
-        q = select(m.Person).where(m.Person.platform == self.platform,
-                                   m.Person.external_id == external_id)
-        person = await s.scalar(q)
-        if person is None:
-            person = m.Person(platform=self.platform, external_id=external_id,
-                              display_name=display_name[:200], created_at=now)
-            s.add(person)
-            await s.flush()
-        elif display_name and person.display_name != display_name[:200]:
-            person.display_name = display_name[:200]
-        if not person.reachable:
-            person.reachable = True  # they wrote to us, so they unblocked the bot
-        return person
 
     async def create_invites(self, campaign_code: str, now: datetime, days: int,
                              unit_codes: Sequence[str] | None = None,

@@ -7,11 +7,12 @@ id gets the same `Problem` as a stale one and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +27,7 @@ from domain.forms import (
     check_choice_index,
     missing_required,
 )
-from domain.status import State
+from domain.status import LatestSubmission, State, state_of
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
@@ -38,6 +39,7 @@ from services.catalog import (
 )
 from storage import models as m
 from storage.filestore import FileStore, extension_of
+from storage.repositories import DraftRecord, DraftRepo
 
 # Validates the answer to the current step; handed to `_update`.
 _Check = Callable[[Form, DraftState, str], Checked]
@@ -113,40 +115,47 @@ class ReportService:
         self.plans = plans
         self.files = files
         self.limits = limits
+        self._repeats: dict[tuple[int, int], frozenset[int]] = {}
 
     # ---- what is due -------------------------------------------------------------------
 
     async def tasks(self, actor: Actor, now: datetime, ahead: timedelta = timedelta(days=14),
                     limit: int = 12) -> list[DeadlineView]:
         """Open deadlines of the actor's units: everything owed, then what falls due soon."""
-        views = await self._unit_deadlines(actor, now, until=now + ahead)
+        async with self.sessions() as s:
+            views = await self._unit_deadlines(s, actor, now, until=now + ahead)
         owed = [v for v in views if v.state in (State.OVERDUE, State.RETURNED)]
         upcoming = [v for v in views if v.state is State.PENDING]
         return (owed + upcoming)[:limit]
 
-    async def deadline_choices(self, actor: Actor, now: datetime) -> list[DeadlineView]:
-        """Deadlines one can submit for now: owed, upcoming soon, and recent ones to correct."""
-        views = await self._unit_deadlines(actor, now, until=now + timedelta(days=31))
-        return [v for v in views if v.state is not State.PENDING or v.due <= now
-                + timedelta(days=31)][:30]
+    async def submit_menu(self, actor: Actor, now: datetime
+                          ) -> tuple[DraftView | None, list[DeadlineView]]:
+        """What /submit offers, in one read: the draft to resume, if any, and the deadlines
+        one can submit for now (owed, upcoming soon, recent ones to correct)."""
+        async with self.sessions() as s:
+            draft = await self._resumable(s, actor, now)
+            views = await self._unit_deadlines(s, actor, now, until=now + timedelta(days=31))
+        return draft, [v for v in views if v.state is not State.PENDING
+                       or v.due <= now + timedelta(days=31)][:30]
 
-    async def _unit_deadlines(self, actor: Actor, now: datetime, until: datetime
-                              ) -> list[DeadlineView]:
+    async def _unit_deadlines(self, s: AsyncSession, actor: Actor, now: datetime,
+                              until: datetime) -> list[DeadlineView]:
         unit_ids = sorted(actor.unit_ids())
         if not unit_ids:
             return []
-        async with self.sessions() as s:
-            q = (select(m.Deadline, m.Obligation, m.Campaign, m.Unit)
-                 .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                 .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
-                 .join(m.Unit, m.Unit.campaign_id == m.Campaign.id)
-                 .where(m.Unit.id.in_(unit_ids), m.Unit.active.is_(True),
-                        m.Deadline.cancelled.is_(False), m.Deadline.due_at <= until)
-                 .order_by(m.Deadline.due_at, m.Obligation.position))
-            rows = [r for r in (await s.execute(q)).all() if applies(r[1], r[3])]
-            latest = await latest_submissions(s, unit_ids=unit_ids,
-                                              deadline_ids=[r[0].id for r in rows])
-            repeats = await repeating_obligations(s, sorted({r[2].id for r in rows}))
+        q = (select(m.Deadline, m.Obligation, m.Campaign, m.Unit)
+             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+             .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
+             .join(m.Unit, m.Unit.campaign_id == m.Campaign.id)
+             .where(m.Unit.id.in_(unit_ids), m.Unit.active.is_(True),
+                    m.Deadline.cancelled.is_(False), m.Deadline.due_at <= until)
+             .order_by(m.Deadline.due_at, m.Obligation.position))
+        rows = [r for r in (await s.execute(q)).all() if applies(r[1], r[3])]
+        if not rows:
+            return []
+        latest = await latest_submissions(s, unit_ids=unit_ids,
+                                          deadline_ids=[r[0].id for r in rows])
+        repeats = await self._repeating(s, {c.id: c.current_version for _, _, c, _ in rows})
         return [view(d, o, c, u, latest.get((d.id, u.id)), now, o.id in repeats)
                 for d, o, c, u in rows]
 
@@ -164,7 +173,8 @@ class ReportService:
                  .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
                  .limit(limit))
             rows = (await s.execute(q)).all()
-            repeats = await repeating_obligations(s, sorted({r[3].id for r in rows}))
+            repeats = await self._repeating(s, {c.id: c.current_version
+                                                for _, _, _, c, _ in rows})
         return [HistoryItem(view(d, o, c, u, sub, now, o.id in repeats), sub.revision,
                             sub.submitted_at, sub.late, sub.nil, sub.status == "returned")
                 for sub, d, o, c, u in rows]
@@ -175,57 +185,38 @@ class ReportService:
                     ) -> DraftView | Problem:
         """Open (or resume) the actor's draft for a deadline of their unit."""
         async with self.sessions.begin() as s:
-            found = await self._deadline_for(s, actor, deadline_id)
-            if isinstance(found, Problem):
-                return found
-            deadline, unit = found
-            draft = await s.scalar(select(m.Draft).where(
-                m.Draft.person_id == actor.person_id, m.Draft.deadline_id == deadline.id,
-                m.Draft.unit_id == unit.id))
-            if draft is None:
-                state = await self._carried_over(s, deadline, unit.id)
-                draft = m.Draft(person_id=actor.person_id, deadline_id=deadline.id,
-                                unit_id=unit.id, state=state.to_json(), updated_at=now)
-                s.add(draft)
-                await s.flush()
-            return await self._draft_view(s, draft, now)
-
-    async def _carried_over(self, s: AsyncSession, deadline: m.Deadline, unit_id: int
-                            ) -> DraftState:
-        """A new draft starts from the unit's newest revision, so a returned report is
-        corrected on the preview rather than typed again. Files are not carried over (the
-        earlier revision keeps them); a 零报告 carries nothing."""
-        latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[unit_id])
-        previous = latest.get((deadline.id, unit_id))
-        if previous is None or previous.nil:
-            return DraftState()
-        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-        form = (await self.plans.plan(s, deadline.campaign_id)).forms[obligation.form_code]
-        answers = {f.id: previous.answers[f.id] for f in form.typed_fields
-                   if f.id in previous.answers}
-        skipped = tuple(k for k, v in answers.items() if v is None)
-        return DraftState(answers, skipped, nil=False, files_done=True)
+            drafts = DraftRepo(s)
+            found = await drafts.for_deadline(deadline_id, actor.person_id,
+                                              sorted(actor.unit_ids()))
+            if found is None or not found.unit_active or not _applies(found):
+                return Problem.NOT_FOUND
+            if found.cancelled:
+                return Problem.CANCELLED
+            form = await self._form(s, found)
+            if found.draft_id is None:
+                state = _carried_over(found, form).to_json()
+                draft_id = await drafts.add(actor.person_id, found.deadline_id, found.unit_id,
+                                            state, now)
+                found = replace(found, draft_id=draft_id, person_id=actor.person_id,
+                                state=state)
+            return await self._draft_view(s, found, form, now)
 
     async def resume(self, actor: Actor, now: datetime) -> DraftView | None:
         """The actor's most recent draft, if any (after a restart or an interruption)."""
         async with self.sessions() as s:
-            draft = await s.scalar(select(m.Draft).where(m.Draft.person_id == actor.person_id)
-                                   .order_by(m.Draft.updated_at.desc()).limit(1))
-            if draft is None or draft.unit_id not in actor.unit_ids():
-                return None
-            return await self._draft_view(s, draft, now)
+            return await self._resumable(s, actor, now)
 
-    async def current_draft_id(self, actor: Actor) -> int | None:
-        """Which draft a typed answer is for: one statement, for the hot path of typing."""
-        async with self.sessions() as s:
-            q = (select(m.Draft.id).where(m.Draft.person_id == actor.person_id,
-                                          m.Draft.unit_id.in_(sorted(actor.unit_ids())))
-                 .order_by(m.Draft.updated_at.desc()).limit(1))
-            return await s.scalar(q)
+    async def _resumable(self, s: AsyncSession, actor: Actor, now: datetime
+                         ) -> DraftView | None:
+        found = await DraftRepo(s).newest(actor.person_id)
+        if found is None or found.unit_id not in actor.unit_ids():
+            return None
+        return await self._draft_view(s, found, await self._form(s, found), now)
 
-    async def answer(self, actor: Actor, draft_id: int, raw: str, now: datetime
-                     ) -> DraftView | Rejected | Problem:
-        """Validate a typed answer to the current question and move on."""
+    async def answer(self, actor: Actor, draft_id: int | None, raw: str, now: datetime
+                     ) -> DraftView | Rejected | Problem | None:
+        """Validate a typed answer to the current question and move on. Without a draft
+        id it is for the draft the actor touched last (None if they have none)."""
         return await self._update(actor, draft_id, now, lambda form, state, step: (
             check_answer(form.field(step), raw, now.date())
             if step not in (FILES_STEP, PREVIEW_STEP) else Invalid("no_question")))
@@ -240,7 +231,7 @@ class ReportService:
             if spec.type is not FieldType.CHOICE:
                 return Invalid("stale_button")
             return check_choice_index(spec, index)
-        return await self._update(actor, draft_id, now, check)
+        return _found(await self._update(actor, draft_id, now, check))
 
     async def skip(self, actor: Actor, draft_id: int, field_id: str, now: datetime
                    ) -> DraftView | Rejected | Problem:
@@ -248,7 +239,7 @@ class ReportService:
             if step != field_id:
                 return Invalid("stale_button")
             return Invalid("required") if form.field(step).required else Valid(None)
-        return await self._update(actor, draft_id, now, check)
+        return _found(await self._update(actor, draft_id, now, check))
 
     async def edit(self, actor: Actor, draft_id: int, field_id: str, now: datetime
                    ) -> DraftView | Problem:
@@ -258,7 +249,7 @@ class ReportService:
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
-            state = DraftState.from_json(draft.state)
+            state = _state(draft)
             if field_id == FILES_STEP:
                 state = DraftState(state.answers, state.skipped, False, False, None)
             elif field_id in {f.id for f in form.typed_fields}:
@@ -266,8 +257,7 @@ class ReportService:
                                    field_id)
             else:
                 return Problem.NOT_FOUND
-            draft.state, draft.updated_at = state.to_json(), now
-            return await self._draft_view(s, draft, now)
+            return await self._save(s, draft, form, state, now)
 
     async def mark_nil(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
         async with self.sessions.begin() as s:
@@ -277,10 +267,9 @@ class ReportService:
             draft, form = loaded
             if not form.allow_nil:
                 return Problem.NO_NIL
-            state = DraftState.from_json(draft.state)
-            draft.state = DraftState(state.answers, state.skipped, True, True).to_json()
-            draft.updated_at = now
-            return await self._draft_view(s, draft, now)
+            state = _state(draft)
+            return await self._save(s, draft, form,
+                                    DraftState(state.answers, state.skipped, True, True), now)
 
     async def files_done(self, actor: Actor, draft_id: int, now: datetime
                          ) -> DraftView | Problem:
@@ -289,13 +278,12 @@ class ReportService:
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
-            missing = await self._missing_files(s, draft, form)
-            if missing:
+            if _files_missing(draft, form):
                 return Problem.INCOMPLETE
-            state = DraftState.from_json(draft.state)
-            draft.state = DraftState(state.answers, state.skipped, state.nil, True).to_json()
-            draft.updated_at = now
-            return await self._draft_view(s, draft, now)
+            state = _state(draft)
+            return await self._save(s, draft, form,
+                                    DraftState(state.answers, state.skipped, state.nil, True),
+                                    now)
 
     def check_upload(self, name: str, size: int | None) -> Problem | None:
         """Refuse a file before downloading it: type by extension, size from the platform."""
@@ -318,29 +306,27 @@ class ReportService:
             if not form.file_fields:
                 return Problem.NO_FILES
             spec = form.file_fields[0]
-            count = len(await self._attachments(s, draft.id))
-            if count >= sum(f.max_files for f in form.file_fields):
+            if draft.files >= sum(f.max_files for f in form.file_fields):
                 return Problem.TOO_MANY_FILES
-            deadline = await s.get_one(m.Deadline, draft.deadline_id)
-            stored = self.files.put(data, deadline.campaign_id, draft.unit_id, deadline.id,
+            stored = self.files.put(data, draft.campaign_id, draft.unit_id, draft.deadline_id,
                                     extension_of(name))
-            s.add(m.Attachment(draft_id=draft.id, field_id=spec.id, original_name=name[:255],
+            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id, original_name=name[:255],
                                size=stored.size, mime_type=mime[:100], sha256=stored.sha256,
                                storage_key=stored.key, uploaded_by=actor.person_id,
                                uploaded_at=now))
-            draft.updated_at = now
             await s.flush()
-            return await self._draft_view(s, draft, now)
+            draft = replace(draft, files=draft.files + 1)
+            return await self._save(s, draft, form, _state(draft), now)
 
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
                 return False
-            draft, _ = loaded
-            attachments = await self._attachments(s, draft.id)
-            await s.execute(delete(m.Attachment).where(m.Attachment.draft_id == draft.id))
-            await s.delete(draft)
+            drafts = DraftRepo(s)
+            attachments = await drafts.attachments(draft_id) if loaded[0].files else []
+            await drafts.drop_attachments(draft_id)
+            await drafts.delete(draft_id)
         for a in attachments:  # files go only after the rows are gone for good
             self.files.delete(a.storage_key)
         return True
@@ -363,106 +349,144 @@ class ReportService:
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
-            state = DraftState.from_json(draft.state)
+            state = _state(draft)
             if not state.nil and (missing_required(form, state.answers)
-                                  or await self._missing_files(s, draft, form)):
+                                  or _files_missing(draft, form)):
                 return Problem.INCOMPLETE
-            deadline = await s.get_one(m.Deadline, draft.deadline_id)
-            latest = await latest_submissions(s, deadline_ids=[deadline.id],
-                                              unit_ids=[draft.unit_id])
-            previous = latest.get((deadline.id, draft.unit_id))
-            revision = previous.revision + 1 if previous else 1
+            # The newest revision was read in this transaction (under SQLite's write lock;
+            # on PostgreSQL the unique key and the retry in `submit` settle a race).
+            revision = (draft.revision or 0) + 1
+            late = now > draft.due_at
             submission = m.Submission(
-                deadline_id=deadline.id, unit_id=draft.unit_id, revision=revision,
+                deadline_id=draft.deadline_id, unit_id=draft.unit_id, revision=revision,
                 status="submitted", nil=state.nil,
                 answers={} if state.nil else dict(state.answers),
-                submitted_by=actor.person_id, submitted_at=now, late=now > deadline.due_at)
+                submitted_by=actor.person_id, submitted_at=now, late=late)
             s.add(submission)
             await s.flush()
-            attachments = await self._attachments(s, draft.id)
-            for a in attachments:
-                a.submission_id, a.draft_id = submission.id, None
-            dview = await self._view_of(s, deadline, draft.unit_id, now)
-            await s.delete(draft)
-            await s.flush()
-        return Submitted(submission.id, revision, submission.late, state.nil, dview,
-                         len(attachments))
+            drafts = DraftRepo(s)
+            if draft.files:
+                await drafts.hand_over(draft_id, submission.id)
+            await drafts.delete(draft_id)
+            repeats = await self._repeats_of(s, draft)
+        submitted = replace(draft, revision=revision, status="submitted", nil=state.nil,
+                            submitted_at=now, review_comment=None)
+        return Submitted(submission.id, revision, late, state.nil,
+                         _deadline_view(submitted, now, repeats), draft.files)
 
     # ---- internals ---------------------------------------------------------------------
 
-    async def _update(self, actor: Actor, draft_id: int, now: datetime,
-                      check: _Check) -> DraftView | Rejected | Problem:
+    async def _update(self, actor: Actor, draft_id: int | None, now: datetime,
+                      check: _Check) -> DraftView | Rejected | Problem | None:
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
+            if draft_id is None:  # a typed answer: for the draft touched last
+                newest = await DraftRepo(s).newest(actor.person_id, sorted(actor.unit_ids()))
+                if newest is None:
+                    return None
+                loaded = await self._checked(s, actor, newest)
+            else:
+                loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
-            state = DraftState.from_json(draft.state)
+            state = _state(draft)
             step = next_step(form, state)
             result = check(form, state, step)
             if isinstance(result, Invalid):
-                return Rejected(result, await self._draft_view(s, draft, now))
-            draft.state = state.answered(step, result.value).to_json()
-            draft.updated_at = now
-            return await self._draft_view(s, draft, now)
-
-    async def _deadline_for(self, s: AsyncSession, actor: Actor, deadline_id: int
-                            ) -> tuple[m.Deadline, m.Unit] | Problem:
-        deadline = await s.get(m.Deadline, deadline_id)
-        if deadline is None:
-            return Problem.NOT_FOUND
-        seat = next((x for x in actor.unit_seats if x.campaign_id == deadline.campaign_id),
-                    None)
-        if seat is None or seat.unit_id is None:
-            return Problem.NOT_FOUND
-        unit = await s.get_one(m.Unit, seat.unit_id)
-        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-        if not unit.active or not applies(obligation, unit):
-            return Problem.NOT_FOUND
-        if deadline.cancelled:
-            return Problem.CANCELLED
-        return deadline, unit
+                return Rejected(result, await self._draft_view(s, draft, form, now))
+            return await self._save(s, draft, form, state.answered(step, result.value), now)
 
     async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int
-                         ) -> tuple[m.Draft, Form] | Problem:
-        draft = await s.get(m.Draft, draft_id)
+                         ) -> tuple[DraftRecord, Form] | Problem:
+        return await self._checked(s, actor, await DraftRepo(s).by_id(draft_id))
+
+    async def _checked(self, s: AsyncSession, actor: Actor, draft: DraftRecord | None
+                       ) -> tuple[DraftRecord, Form] | Problem:
+        """The draft with its form, if it is the actor's and its deadline still stands."""
         if (draft is None or draft.person_id != actor.person_id
                 or draft.unit_id not in actor.unit_ids()):
             return Problem.NOT_FOUND
-        deadline = await s.get_one(m.Deadline, draft.deadline_id)
-        if deadline.cancelled:
+        if draft.cancelled:
             return Problem.CANCELLED
-        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-        plan = await self.plans.plan(s, deadline.campaign_id)
-        return draft, plan.forms[obligation.form_code]
+        return draft, await self._form(s, draft)
 
-    async def _attachments(self, s: AsyncSession, draft_id: int) -> list[m.Attachment]:
-        q = select(m.Attachment).where(m.Attachment.draft_id == draft_id).order_by(
-            m.Attachment.id)
-        return list((await s.scalars(q)).all())
+    async def _save(self, s: AsyncSession, draft: DraftRecord, form: Form, state: DraftState,
+                    now: datetime) -> DraftView:
+        """Write the new state (one UPDATE); committed before the caller answers anyone."""
+        assert draft.draft_id is not None
+        data = state.to_json()
+        await DraftRepo(s).set_state(draft.draft_id, data, now)
+        return await self._draft_view(s, replace(draft, state=data), form, now)
 
-    async def _missing_files(self, s: AsyncSession, draft: m.Draft, form: Form) -> bool:
-        required = any(f.required for f in form.file_fields)
-        return required and not await self._attachments(s, draft.id)
-
-    async def _view_of(self, s: AsyncSession, deadline: m.Deadline, unit_id: int,
-                       now: datetime) -> DeadlineView:
-        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-        campaign = await s.get_one(m.Campaign, deadline.campaign_id)
-        unit = await s.get_one(m.Unit, unit_id)
-        latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[unit_id])
-        repeats = obligation.id in await repeating_obligations(s, [campaign.id])
-        return view(deadline, obligation, campaign, unit, latest.get((deadline.id, unit_id)),
-                    now, repeats)
-
-    async def _draft_view(self, s: AsyncSession, draft: m.Draft, now: datetime) -> DraftView:
-        deadline = await s.get_one(m.Deadline, draft.deadline_id)
-        obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-        plan = await self.plans.plan(s, deadline.campaign_id)
-        form = plan.forms[obligation.form_code]
-        state = DraftState.from_json(draft.state)
-        attachments = tuple(AttachmentView(a.id, a.original_name, a.size)
-                            for a in await self._attachments(s, draft.id))
-        return DraftView(draft.id, await self._view_of(s, deadline, draft.unit_id, now), form,
+    async def _draft_view(self, s: AsyncSession, draft: DraftRecord, form: Form,
+                          now: datetime) -> DraftView:
+        assert draft.draft_id is not None
+        state = _state(draft)
+        attachments = (tuple(AttachmentView(a.id, a.original_name, a.size)
+                             for a in await DraftRepo(s).attachments(draft.draft_id))
+                       if draft.files else ())
+        return DraftView(draft.draft_id,
+                         _deadline_view(draft, now, await self._repeats_of(s, draft)), form,
                          state, next_step(form, state), attachments)
 
+    async def _form(self, s: AsyncSession, draft: DraftRecord) -> Form:
+        plan = await self.plans.plan_at(s, draft.campaign_id, draft.plan_version)
+        return plan.forms[draft.form_code]
+
+    async def _repeats_of(self, s: AsyncSession, draft: DraftRecord) -> frozenset[int]:
+        return await self._repeating(s, {draft.campaign_id: draft.plan_version})
+
+    async def _repeating(self, s: AsyncSession, versions: dict[int, int]) -> frozenset[int]:
+        """Obligations with more than one deadline (shown as "#seq") in these campaigns, by
+        campaign → current plan version. Deadlines change only when a new version is
+        loaded, and callers pass the version they read in their own transaction, so a
+        cached entry is never stale, in this process or beside others."""
+        found: set[int] = set()
+        for key in versions.items():
+            repeats = self._repeats.get(key)
+            if repeats is None:
+                repeats = frozenset(await repeating_obligations(s, [key[0]]))
+                self._repeats[key] = repeats
+            found |= repeats
+        return frozenset(found)
+
+def _state(draft: DraftRecord) -> DraftState:
+    return DraftState.from_json(draft.state or {})
+
+
+def _applies(draft: DraftRecord) -> bool:
+    return draft.unit_codes is None or draft.unit_code in draft.unit_codes
+
+
+def _files_missing(draft: DraftRecord, form: Form) -> bool:
+    return any(f.required for f in form.file_fields) and not draft.files
+
+
+def _found(result: DraftView | Rejected | Problem | None) -> DraftView | Rejected | Problem:
+    return Problem.NOT_FOUND if result is None else result
+
+
+def _carried_over(found: DraftRecord, form: Form) -> DraftState:
+    """A new draft starts from the unit's newest revision, so a returned report is
+    corrected on the preview rather than typed again. Files are not carried over (the
+    earlier revision keeps them); a 零报告 carries nothing."""
+    if found.revision is None or found.nil:
+        return DraftState()
+    previous = found.answers or {}
+    answers = {f.id: previous[f.id] for f in form.typed_fields if f.id in previous}
+    skipped = tuple(k for k, v in answers.items() if v is None)
+    return DraftState(answers, skipped, nil=False, files_done=True)
+
+
+def _deadline_view(d: DraftRecord, now: datetime, repeats: frozenset[int]) -> DeadlineView:
+    """The same view `catalog.view` makes of ORM rows, from the draft's one-row record."""
+    latest = (LatestSubmission(d.submitted_at, d.status == "returned", bool(d.nil), d.revision)
+              if d.revision is not None and d.submitted_at is not None else None)
+    period = (d.period_start, d.period_end) if d.period_start and d.period_end else None
+    return DeadlineView(
+        deadline_id=d.deadline_id, campaign_id=d.campaign_id, campaign_code=d.campaign_code,
+        obligation_code=d.obligation_code, title=d.title, seq=d.seq,
+        repeats=d.obligation_id in repeats, due=d.due_at.astimezone(ZoneInfo(d.timezone)),
+        period=period, form_id=d.form_code, unit_id=d.unit_id, unit_name=d.unit_name,
+        state=state_of(d.due_at, latest, now), revision=d.revision,
+        comment=d.review_comment if d.status == "returned" else None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -27,19 +28,31 @@ def async_url(url: str) -> URL:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     target = async_url(url)
-    if target.get_backend_name() == "sqlite":
-        if target.database and target.database != ":memory:":
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
-        if target.database and target.database != ":memory:":
-            # One connection per process: SQLite has one writer at a time anyway, and a
-            # read-then-write transaction on a second connection fails at once with
-            # "database is locked" instead of waiting. Sessions queue for it instead.
-            kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
-        engine = create_async_engine(target, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
-    return create_async_engine(target, pool_pre_ping=True, **kwargs)
+    if target.get_backend_name() != "sqlite":
+        return create_async_engine(target, pool_pre_ping=True, **kwargs)
+    # The pool's own reset rolls back every connection it gets back, even right after a
+    # commit: on aiosqlite that is one more trip to its thread per transaction. Ours rolls
+    # back only what is still open (see _sqlite_reset).
+    kwargs = {"pool_reset_on_return": None, **kwargs}
+    if not target.database or target.database == ":memory:":
+        return _sqlite_engine(target, kwargs)
+    Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    # One connection per process: SQLite has one writer at a time anyway, and a
+    # read-then-write transaction on a second connection fails at once with "database is
+    # locked" instead of waiting. Sessions queue for it instead.
+    return _sqlite_engine(target, {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120,
+                                   **kwargs})
+
+
+def _sqlite_engine(target: URL, kwargs: dict[str, Any]) -> AsyncEngine:
+    if _ONE_TRIP is not None and target.get_driver_name() == "aiosqlite":
+        kwargs = {"module": _ONE_TRIP, **kwargs}
+    engine = create_async_engine(target, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    event.listen(engine.sync_engine, "reset", _sqlite_reset)
+    event.listen(engine.sync_engine, "before_cursor_execute", _reads_only_if_single_read)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,10 +71,191 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
+    if conn.get_execution_options().get(SINGLE_READ):
+        return  # autocommit: one SELECT is a consistent snapshot of its own
     # BEGIN IMMEDIATE takes the write lock up front, so another process writing the same
     # file (the CLI beside the bot) makes us wait on busy_timeout, never fail halfway.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # The one-trip driver sends it with the transaction's first statement.
+    adapted = conn.connection.dbapi_connection
+    if hasattr(adapted, "begin_with_next_statement"):
+        adapted.begin_with_next_statement("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _reads_only_if_single_read(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    # Without a transaction each write would commit on its own: refuse rather than do that.
+    if conn.get_execution_options().get(SINGLE_READ) and not statement.lstrip()[:6].upper() \
+            .startswith("SELECT"):
+        raise RuntimeError(f"a write in a single_read session: {statement[:60]!r}")
+
+
+def _sqlite_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+    # The driver knows whether a transaction is still open (a session closed without
+    # commit, an error halfway): only then is there anything to roll back.
+    if hasattr(dbapi_connection, "begin_with_next_statement"):
+        dbapi_connection.begin_with_next_statement(None)
+    if not state.terminate_only and record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
+# A unit of work that reads with a single statement needs no transaction around it: on
+# SQLite it then neither takes the write lock nor has anything to end afterwards.
+SINGLE_READ = "cuibao_single_read"
+
+
+async def single_read(session: AsyncSession) -> None:
+    """Mark a fresh session (before its first statement) as one that runs exactly one
+    SELECT and writes nothing."""
+    await session.connection(execution_options={SINGLE_READ: True})
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# ---- aiosqlite in one trip per statement --------------------------------------------
+# aiosqlite runs each connection in a thread of its own, and SQLAlchemy's cursor for it
+# goes there four times per SELECT (open, execute, fetch, close), each time waiting for
+# the event loop to come back to it. Under load that wait is a whole loop cycle, and with
+# one writing connection per process the write lock is held across every one of them.
+# This cursor does the four in one trip. It builds on SQLAlchemy's own aiosqlite adapter
+# (2.1's connectors.asyncio) and on aiosqlite's queue, as that adapter does; where either
+# is not what it expects, the stock driver is used.
+
+
+def _one_trip(conn: Any, begin: str | None, operation: str, parameters: Any, many: bool
+              ) -> tuple[Any, ...]:
+    """In aiosqlite's thread: begin the transaction if one is pending, run a statement,
+    read all its rows, close the cursor."""
+    if begin is not None:
+        conn.execute(begin)
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _one_trip_module() -> Any:
+    try:
+        import sqlite3
+
+        import aiosqlite
+        from sqlalchemy.dialects.sqlite.aiosqlite import (
+            AsyncAdapt_aiosqlite_connection,
+            AsyncAdapt_aiosqlite_cursor,
+            AsyncAdapt_aiosqlite_dbapi,
+        )
+        from sqlalchemy.util import EMPTY_DICT
+        from sqlalchemy.util.concurrency import await_
+    except ImportError:  # pragma: no cover - another SQLAlchemy than the one we know
+        return None
+    if not all(hasattr(aiosqlite.Connection, name) for name in ("_execute", "_conn")):
+        return None  # pragma: no cover - another aiosqlite
+    slots = {name for k in AsyncAdapt_aiosqlite_cursor.__mro__
+             for name in getattr(k, "__slots__", ())}
+    if not {"_adapt_connection", "_connection", "_cursor", "_rows",
+            "_soft_closed_memoized"} <= slots:
+        return None  # pragma: no cover - SQLAlchemy 2.0's adapter is built otherwise
+
+    class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+        __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+
+        def __init__(self, adapt_connection: Any) -> None:
+            # No sqlite3 cursor on this side: each statement opens and closes its own.
+            self._adapt_connection = adapt_connection
+            self._connection = adapt_connection._connection
+            self._cursor = cast(Any, None)
+            self._rows = collections.deque()
+            self._soft_closed_memoized = EMPTY_DICT
+            self._description: Any = None
+            self._rowcount = -1
+            self._lastrowid: Any = None
+            self._arraysize = 1
+
+        @property
+        def description(self) -> Any:
+            return self._description
+
+        @property
+        def rowcount(self) -> int:
+            return self._rowcount
+
+        @property
+        def lastrowid(self) -> Any:
+            return self._lastrowid
+
+        @property
+        def arraysize(self) -> int:
+            return self._arraysize
+
+        @arraysize.setter
+        def arraysize(self, value: int) -> None:
+            self._arraysize = value
+
+        async def _async_soft_close(self) -> None:
+            pass  # nothing is left open in the thread
+
+        def execute(self, operation: Any, parameters: Any = None) -> Any:
+            try:
+                return await_(self._trip(operation, parameters, False))
+            except Exception as error:
+                self._adapt_connection._handle_exception(error)
+
+        def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+            try:
+                return await_(self._trip(operation, seq_of_parameters, True))
+            except Exception as error:
+                self._adapt_connection._handle_exception(error)
+
+        async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
+            connection, adapted = self._connection, cast(Any, self._adapt_connection)
+            async with adapted._execute_mutex:
+                begin, adapted._pending_begin = adapted._pending_begin, None
+                found = await connection._execute(_one_trip, connection._conn, begin,
+                                                  operation, parameters, many)
+            self._description, rows, self._rowcount, self._lastrowid = found
+            self._rows = collections.deque(rows)
+
+    class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+        __slots__ = ("_pending_begin",)
+        _cursor_cls = OneTripCursor
+
+        def __init__(self, dbapi: Any, connection: Any) -> None:
+            super().__init__(dbapi, connection)
+            self._pending_begin: str | None = None
+
+        def begin_with_next_statement(self, begin: str | None) -> None:
+            """Send `begin` in the same trip as the next statement (None: forget it)."""
+            self._pending_begin = begin
+
+        # Nothing to end when no transaction is open at the driver (it never began, or it
+        # was a single read's autocommit SELECT): no trip to the thread for a no-op.
+        def commit(self) -> None:
+            self._pending_begin = None
+            if self._connection.in_transaction:
+                super().commit()
+
+        def rollback(self) -> None:
+            self._pending_begin = None
+            if self._connection.in_transaction:
+                super().rollback()
+
+    class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+        def connect(self, *arg: Any, **kw: Any) -> Any:
+            stock = super().connect(*arg, **kw)
+            return OneTripConnection(self, stock._connection)
+
+    return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+_ONE_TRIP = _one_trip_module()

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
@@ -116,3 +130,242 @@ class DeadlineRepo:
         q = select(func.count()).select_from(m.Deadline).where(
             m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
         return int(await self.s.scalar(q) or 0)
+
+
+# ---- the chat's hot path --------------------------------------------------------------
+# Every message a liaison sends runs these, so each is one prebuilt Core statement (no ORM
+# entities to track, no statement to rebuild, the compiled form cached by SQLAlchemy).
+
+_people, _memberships, _campaigns, _units = (
+    _table(m.Person), _table(m.Membership), _table(m.Campaign), _table(m.Unit))
+_drafts, _deadlines, _obligations = _table(m.Draft), _table(m.Deadline), _table(m.Obligation)
+_submissions, _attachments = _table(m.Submission), _table(m.Attachment)
+
+
+@dataclass(frozen=True)
+class SeatRow:
+    campaign_id: int
+    campaign_code: str
+    campaign_name: str
+    role: str
+    unit_id: int | None
+    unit_name: str
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    id: int
+    display_name: str
+    language: str | None
+    reachable: bool
+    seats: tuple[SeatRow, ...]
+
+
+# A person and every role they hold, one row per membership (or one row of NULLs).
+_PERSON_WITH_SEATS = (
+    select(_people.c.id, _people.c.display_name, _people.c.language, _people.c.reachable,
+           _campaigns.c.id.label("campaign_id"), _campaigns.c.code, _campaigns.c.name,
+           _memberships.c.role, _units.c.id.label("unit_id"),
+           _units.c.name.label("unit_name"))
+    .select_from(_people
+                 .outerjoin(_memberships, _memberships.c.person_id == _people.c.id)
+                 .outerjoin(_campaigns, _campaigns.c.id == _memberships.c.campaign_id)
+                 .outerjoin(_units, _units.c.id == _memberships.c.unit_id))
+    .where(_people.c.platform == bindparam("platform"),
+           _people.c.external_id == bindparam("external_id"))
+    .order_by(_campaigns.c.id))
+_TOUCH_PERSON = (update(_people).where(_people.c.id == bindparam("person_id"))
+                 .values(display_name=bindparam("name"), reachable=True))
+
+
+def _new_id(result: Result[Any]) -> int:
+    key = cast(CursorResult[Any], result).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+class PersonRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def with_seats(self, platform: str, external_id: str) -> PersonRecord | None:
+        rows = (await self.s.execute(_PERSON_WITH_SEATS, {
+            "platform": platform, "external_id": external_id})).all()
+        if not rows:
+            return None
+        first = rows[0]
+        seats = tuple(SeatRow(r.campaign_id, r.code, r.name, r.role, r.unit_id,
+                              r.unit_name or "") for r in rows if r.campaign_id is not None)
+        return PersonRecord(first.id, first.display_name, first.language, first.reachable,
+                            seats)
+
+    async def add(self, platform: str, external_id: str, display_name: str,
+                  now: datetime) -> int:
+        return _new_id(await self.s.execute(insert(_people).values(
+            platform=platform, external_id=external_id, display_name=display_name,
+            reachable=True, created_at=now)))
+
+    async def touch(self, person_id: int, display_name: str) -> None:
+        """A new display name, and reachable again (they wrote, so they unblocked us)."""
+        await self.s.execute(_TOUCH_PERSON, {"person_id": person_id, "name": display_name})
+
+
+@dataclass(frozen=True)
+class DraftRecord:
+    """A deadline as one unit sees it (with the unit's newest revision for it), and the
+    person's draft for it if there is one: everything a form prompt shows, in one row."""
+
+    draft_id: int | None
+    person_id: int | None
+    state: dict[str, Any] | None
+    deadline_id: int
+    campaign_id: int
+    seq: int
+    due_at: datetime
+    period_start: date | None
+    period_end: date | None
+    cancelled: bool
+    obligation_id: int
+    obligation_code: str
+    title: str
+    form_code: str
+    unit_codes: list[str] | None
+    campaign_code: str
+    timezone: str
+    plan_version: int  # the campaign's current plan version, read in this transaction
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    unit_active: bool
+    revision: int | None  # the newest submission, if any
+    status: str | None
+    nil: bool | None
+    submitted_at: datetime | None
+    review_comment: str | None
+    answers: dict[str, Any] | None
+    files: int  # attachments of the draft, so they are read only when there are some
+
+
+_newer = _submissions.alias("newer")
+_NEWEST_REVISION = (select(func.max(_newer.c.revision))
+                    .where(_newer.c.deadline_id == _deadlines.c.id,
+                           _newer.c.unit_id == _units.c.id)
+                    .scalar_subquery())
+_RECORD_COLUMNS = (
+    _drafts.c.id.label("draft_id"), _drafts.c.person_id, _drafts.c.state,
+    _deadlines.c.id.label("deadline_id"), _deadlines.c.campaign_id, _deadlines.c.seq,
+    _deadlines.c.due_at, _deadlines.c.period_start, _deadlines.c.period_end,
+    _deadlines.c.cancelled, _obligations.c.id.label("obligation_id"),
+    _obligations.c.code.label("obligation_code"), _obligations.c.title,
+    _obligations.c.form_code, _obligations.c.unit_codes,
+    _campaigns.c.code.label("campaign_code"), _campaigns.c.timezone,
+    _campaigns.c.current_version.label("plan_version"), _units.c.id.label("unit_id"),
+    _units.c.code.label("unit_code"), _units.c.name.label("unit_name"),
+    _units.c.active.label("unit_active"), _submissions.c.revision, _submissions.c.status,
+    _submissions.c.nil, _submissions.c.submitted_at, _submissions.c.review_comment,
+    _submissions.c.answers,
+    select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
+    .scalar_subquery().label("files"))
+_NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
+                          _submissions.c.unit_id == _units.c.id,
+                          _submissions.c.revision == _NEWEST_REVISION)
+
+
+def _draft_rooted() -> Select[Any]:
+    return select(*_RECORD_COLUMNS).select_from(
+        _drafts.join(_deadlines, _deadlines.c.id == _drafts.c.deadline_id)
+        .join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
+        .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
+        .join(_units, _units.c.id == _drafts.c.unit_id)
+        .outerjoin(_submissions, _NEWEST_SUBMISSION))
+
+
+_DRAFT_BY_ID = _draft_rooted().where(_drafts.c.id == bindparam("draft_id"))
+# The draft a typed answer is for: the person's most recently touched one.
+_NEWEST_DRAFT = (_draft_rooted().where(_drafts.c.person_id == bindparam("person_id"))
+                 .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
+_NEWEST_DRAFT_IN_UNITS = (
+    _draft_rooted().where(_drafts.c.person_id == bindparam("person_id"),
+                          _drafts.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
+    .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
+# A deadline for the one unit (of those given) in its campaign, and this person's draft.
+_DEADLINE_FOR_UNIT = select(*_RECORD_COLUMNS).select_from(
+    _deadlines.join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
+    .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
+    .join(_units, (_units.c.campaign_id == _deadlines.c.campaign_id)
+          & _units.c.id.in_(bindparam("unit_ids", expanding=True)))
+    .outerjoin(_drafts, (_drafts.c.deadline_id == _deadlines.c.id)
+               & (_drafts.c.unit_id == _units.c.id)
+               & (_drafts.c.person_id == bindparam("person_id")))
+    .outerjoin(_submissions, _NEWEST_SUBMISSION)
+).where(_deadlines.c.id == bindparam("deadline_id")).limit(1)
+_SET_DRAFT_STATE = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
+                    .values(state=bindparam("new_state"), updated_at=bindparam("at")))
+_DRAFT_ATTACHMENTS = (select(_attachments.c.id, _attachments.c.original_name,
+                             _attachments.c.size, _attachments.c.storage_key)
+                      .where(_attachments.c.draft_id == bindparam("draft_id"))
+                      .order_by(_attachments.c.id))
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    id: int
+    original_name: str
+    size: int
+    storage_key: str
+
+
+class DraftRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def by_id(self, draft_id: int) -> DraftRecord | None:
+        return await self._one(_DRAFT_BY_ID, {"draft_id": draft_id})
+
+    async def newest(self, person_id: int, unit_ids: Sequence[int] | None = None
+                     ) -> DraftRecord | None:
+        """The person's most recently touched draft (among `unit_ids`' if given)."""
+        if unit_ids is None:
+            return await self._one(_NEWEST_DRAFT, {"person_id": person_id})
+        if not unit_ids:
+            return None
+        return await self._one(_NEWEST_DRAFT_IN_UNITS, {"person_id": person_id,
+                                                        "unit_ids": list(unit_ids)})
+
+    async def for_deadline(self, deadline_id: int, person_id: int, unit_ids: Sequence[int]
+                           ) -> DraftRecord | None:
+        """A deadline for whichever of `unit_ids` belongs to its campaign, with the person's
+        draft for it (draft fields None when there is none)."""
+        if not unit_ids:
+            return None
+        return await self._one(_DEADLINE_FOR_UNIT, {
+            "deadline_id": deadline_id, "person_id": person_id, "unit_ids": list(unit_ids)})
+
+    async def add(self, person_id: int, deadline_id: int, unit_id: int,
+                  state: dict[str, Any], now: datetime) -> int:
+        return _new_id(await self.s.execute(insert(_drafts).values(
+            person_id=person_id, deadline_id=deadline_id, unit_id=unit_id, state=state,
+            updated_at=now)))
+
+    async def set_state(self, draft_id: int, state: dict[str, Any], now: datetime) -> None:
+        await self.s.execute(_SET_DRAFT_STATE,
+                             {"draft_id": draft_id, "new_state": state, "at": now})
+
+    async def attachments(self, draft_id: int) -> list[AttachmentRow]:
+        rows = await self.s.execute(_DRAFT_ATTACHMENTS, {"draft_id": draft_id})
+        return [AttachmentRow(r.id, r.original_name, r.size, r.storage_key) for r in rows]
+
+    async def hand_over(self, draft_id: int, submission_id: int) -> None:
+        """The draft's files now belong to the submission made from it."""
+        await self.s.execute(update(_attachments).where(_attachments.c.draft_id == draft_id)
+                             .values(submission_id=submission_id, draft_id=None))
+
+    async def drop_attachments(self, draft_id: int) -> None:
+        await self.s.execute(delete(_attachments).where(_attachments.c.draft_id == draft_id))
+
+    async def delete(self, draft_id: int) -> None:
+        await self.s.execute(delete(_drafts).where(_drafts.c.id == draft_id))
+
+    async def _one(self, statement: Select[Any], params: dict[str, Any]) -> DraftRecord | None:
+        row = (await self.s.execute(statement, params)).first()
+        return DraftRecord(*row) if row is not None else None
