@@ -233,22 +233,25 @@ class PlanService:
         coordinates whose plan names a file of that name, once it fits every such plan's
         mapping. All of them or none, in one transaction."""
         async with self.sessions() as s:
-            plans = []
-            for campaign in await CampaignRepo(s).all():
-                if not actor.coordinates(campaign.id):
-                    continue
-                campaign_id = campaign.id
-                version = await CampaignRepo(s).latest_plan(campaign_id)
-                if version is None:
-                    continue
-                plan = parse_plan(version.source_text, version.source_name)
-                if plan.export is not None and plan.export.file_name == file_name:
-                    plans.append((campaign_id, plan))
+            current = (await s.execute(
+                select(m.PlanVersion.campaign_id, m.PlanVersion.source_text,
+                       m.PlanVersion.source_name)
+                .join(m.Campaign, (m.Campaign.id == m.PlanVersion.campaign_id)
+                      & (m.Campaign.current_version == m.PlanVersion.version)))).all()
+        plans = []
+        for campaign_id, text, name in current:
+            if not actor.coordinates(campaign_id):
+                continue
+            # Stored versions were checked when loaded; checks added since do not apply.
+            plan = parse_plan(text, name, check_reminders=False)
+            if plan.export is not None and plan.export.file_name == file_name:
+                plans.append((campaign_id, plan))
         if not plans:
             return AttachedTemplate(())
         for _, plan in plans:
             assert plan.export is not None
-            problem = await asyncio.to_thread(template_problem, plan.export, data, len(plan.units))
+            problem = await asyncio.to_thread(template_problem, plan.export, data,
+                                              len(plan.units))
             if problem is not None:
                 return AttachedTemplate((), problem)
         async with self.sessions.begin() as s:
@@ -259,9 +262,9 @@ class PlanService:
 
     async def load_text(self, text: str, source_name: str, now: datetime,
                         coordinator: int | None = None) -> LoadReport | PlanError:
-        # A plan sent in chat comes without its template; the campaign keeps the stored one
-        # of that name, and the report says when the coordinator still has to send it.
-        """Parse and load a plan sent from the chat; the sender coordinates it afterwards."""
+        """Parse and load a plan sent from the chat; the sender coordinates it afterwards.
+        It comes without its template: the campaign keeps the stored one of that name, and
+        the report says when the coordinator still has to send it."""
         try:
             plan = parse_plan(text, source_name)
         except PlanError as exc:

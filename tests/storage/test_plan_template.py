@@ -221,3 +221,24 @@ def test_plan_load_stores_the_template_and_export_fills_it_unless_asked_for_the_
     assert load_workbook(filled).sheetnames == ["汇总表", "说明"]
     assert load_workbook(filled)["汇总表"]["A5"].value == "德宽路市场监管所"
     assert load_workbook(standard).sheetnames[:2] == ["提交情况", "累计"]
+
+
+async def test_a_workbook_is_attached_to_a_plan_stored_before_a_check_it_would_fail(
+        database: Database) -> None:
+    plans = PlanService(database.sessions)
+    await plans.load_text(_plan_text(), "plan.toml", LOADED)
+    stale = _plan_text().replace('time = "15:00"', 'time = "15:00"\nreminders = ["-31wd@09:00"]',
+                                 1)
+    with pytest.raises(PlanError):
+        parse_plan(stale, "plan.toml")  # refused today, but a stored version stays usable
+    async with database.sessions.begin() as s:
+        version = await s.scalar(select(m.PlanVersion))
+        assert version is not None
+        version.source_text = stale
+        s.add(m.Person(id=1, external_id="1", created_at=NOW))
+
+    attached = await plans.attach_template(Actor(1, "1", None, (), global_coordinator=True),
+                                           "模板.xlsx", _template(), NOW)
+
+    assert attached.problem is None
+    assert attached.campaigns == ("2017年元旦春节期间打假专项行动",)
