@@ -102,10 +102,13 @@ class Harness:
         return [m for m in self.fake.sent(user_id) if m.message_id > after] or found
 
     async def idle(self) -> None:
-        """Wait until the application has no update in flight."""
+        """Wait until the application has no update in flight: the fake holds none it has
+        not fetched (a reply that came first, e.g. a nudge, must not end the wait before
+        the bot has even seen the update), its queue is empty and nothing is processing."""
         processor = self.app.update_processor
         for _ in range(500):
-            if self.app.update_queue.empty() and processor.current_concurrent_updates == 0:
+            if (self.fake.updates.pending_count == 0 and self.app.update_queue.empty()
+                    and processor.current_concurrent_updates == 0):
                 return
             await _sleep()
         raise AssertionError("the application did not go idle")
