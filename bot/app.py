@@ -24,6 +24,7 @@ from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
+from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor
 from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
@@ -47,6 +48,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Application(Application[Any, CustomContext, Any, Any, Any, Any]):
+    async def initialize(self) -> None:
+        # PTB leaves the bot's HTTP sessions open when its first getMe fails (Telegram out
+        # of reach, a refused token): close them, or aiohttp complains at exit.
+        try:
+            await super().initialize()
+        except BaseException:
+            await self.bot.shutdown()
+            raise
+
+
 def build_application(settings: Settings, *, clock: Clock = utc_now,
                       database: Database | None = None) -> CuibaoApp:
     """Build the Application; the database opens in post_init and closes in post_shutdown
@@ -56,10 +68,13 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
     limits = settings.rate_limit
     builder = (
         ApplicationBuilder()
+        .application_class(_Application)
         .token(settings.token.get_secret_value())
         .base_url(settings.bot.api_base_url)
         .base_file_url(settings.bot.api_file_url)
         .local_mode(settings.bot.local_mode)
+        .request(telegram_request())
+        .get_updates_request(telegram_request(1))
         .context_types(ContextTypes(context=CustomContext))
         .rate_limiter(AIORateLimiter(overall_max_rate=limits.overall_per_second,
                                      overall_time_period=1, max_retries=limits.max_retries))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from bot.transport import AiohttpRequest
 from tests.e2e.harness import COORDINATOR, Harness
 
 
@@ -36,3 +37,10 @@ async def test_an_invited_liaison_fills_the_liaison_list_and_the_coordinator_see
 
     [status] = await bot.command(COORDINATOR, "status")
     assert "已报1" in (status.text or "")
+
+
+async def test_the_bot_talks_to_the_bot_api_over_aiohttp_for_both_calls_and_polling(
+        bot: Harness) -> None:
+    # (No proxy in the test environment; telegram_request's choice is tested apart.)
+    assert isinstance(bot.app.bot.request, AiohttpRequest)
+    assert all(isinstance(r, AiohttpRequest) for r in bot.app.bot._request)

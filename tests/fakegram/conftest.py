@@ -10,6 +10,7 @@ import pytest
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.transport import AiohttpRequest
 from fakegram import FakeTelegram
 
 PtbApp = Application[Any, Any, Any, Any, Any, Any]
@@ -28,10 +29,15 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(fake.token, base_url=fake.base_url,
-                   base_file_url=fake.base_file_url) as client:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(fake: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """A PTB Bot on the fake, once with PTB's own transport (form-encoded bodies over
+    httpx) and once with the one cuibao runs on (JSON bodies over aiohttp)."""
+    transport: dict[str, Any] = {}
+    if request.param == "aiohttp":
+        transport = {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(1)}
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
+                   **transport) as client:
         yield client
 
 
