@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# How long a write waits for another process (the CLI beside the bot) to release SQLite's
+# write lock before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 10_000
 
 
 def async_url(url: str) -> URL:
@@ -61,7 +64,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # the short write locks of a second process (the CLI) instead of failing.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # No waiting on the event loop: a statement that finds the file locked by another
+    # process is run again in the driver's thread, which waits BUSY_TIMEOUT_MS (see
+    # _one_trip_module). The stock driver waits in its thread anyway.
+    busy = 0 if hasattr(dbapi_connection, "begin_with_next_statement") else BUSY_TIMEOUT_MS
+    cursor.execute(f"PRAGMA busy_timeout={busy}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # The sqlite3 module opens transactions lazily and never around DDL, so a migration
@@ -114,20 +121,31 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-# ---- aiosqlite in one trip per statement --------------------------------------------
+# ---- aiosqlite on the event loop, its thread only to wait ---------------------------
 # aiosqlite runs each connection in a thread of its own, and SQLAlchemy's cursor for it
 # goes there four times per SELECT (open, execute, fetch, close), each time waiting for
 # the event loop to come back to it. Under load that wait is a whole loop cycle, and with
-# one writing connection per process the write lock is held across every one of them.
-# This cursor does the four in one trip. It builds on SQLAlchemy's own aiosqlite adapter
-# (2.1's connectors.asyncio) and on aiosqlite's queue, as that adapter does; where either
-# is not what it expects, the stock driver is used.
+# one connection per process the write lock is held across every one of them: the chat
+# benchmark found the connection busy 97% of the time, mostly waiting for hand-offs.
+#
+# This driver runs a statement with its whole result (begin, execute, fetch, close) in one
+# step, on the event loop itself: a statement of the bot's takes tens of microseconds,
+# far less than a hand-off to a thread and back. SQLite never waits on the loop: the
+# connection's busy timeout is 0, so a statement that finds the file locked by another
+# process (only BEGIN IMMEDIATE or a read outside a transaction can: once a transaction
+# holds the write lock, WAL lets nothing else block it) fails at once, changed nothing,
+# and is run again in aiosqlite's thread with the real busy timeout. The loop is blocked
+# only for as long as SQLite computes, as it is by any other CPU work of a handler.
+#
+# It builds on SQLAlchemy's own aiosqlite adapter (2.1's connectors.asyncio) and on
+# aiosqlite's queue, as that adapter does; where either is not what it expects, the stock
+# driver is used.
 
 
 def _one_trip(conn: Any, begin: str | None, operation: str, parameters: Any, many: bool
               ) -> tuple[Any, ...]:
-    """In aiosqlite's thread: begin the transaction if one is pending, run a statement,
-    read all its rows, close the cursor."""
+    """Begin the transaction if one is pending, run a statement, read all its rows, close
+    the cursor."""
     if begin is not None:
         conn.execute(begin)
     cursor = conn.cursor()
@@ -143,6 +161,25 @@ def _one_trip(conn: Any, begin: str | None, operation: str, parameters: Any, man
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+def _waiting_trip(conn: Any, begin: str | None, operation: str, parameters: Any,
+                  many: bool) -> tuple[Any, ...]:
+    """In aiosqlite's thread: the same, waiting up to BUSY_TIMEOUT_MS for the lock."""
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        return _one_trip(conn, begin, operation, parameters, many)
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
+
+
+def _locked(error: BaseException) -> bool:
+    import sqlite3
+
+    # SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT).
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.OperationalError) and code is not None \
+        and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _one_trip_module() -> Any:
@@ -219,10 +256,18 @@ def _one_trip_module() -> Any:
 
         async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
             connection, adapted = self._connection, cast(Any, self._adapt_connection)
-            async with adapted._execute_mutex:
-                begin, adapted._pending_begin = adapted._pending_begin, None
-                found = await connection._execute(_one_trip, connection._conn, begin,
-                                                  operation, parameters, many)
+            begin, adapted._pending_begin = adapted._pending_begin, None
+            raw = connection._conn
+            try:
+                found = _one_trip(raw, begin, operation, parameters, many)
+            except Exception as error:
+                # Locked by another process before this trip changed anything (no
+                # transaction of ours is open): wait for the lock in the driver's thread.
+                if not _locked(error) or raw.in_transaction:
+                    raise
+                async with adapted._execute_mutex:
+                    found = await connection._execute(_waiting_trip, raw, begin, operation,
+                                                      parameters, many)
             self._description, rows, self._rowcount, self._lastrowid = found
             self._rows = collections.deque(rows)
 
@@ -240,19 +285,28 @@ def _one_trip_module() -> Any:
 
         # Nothing to end when no transaction is open at the driver (it never began, or it
         # was a single read's autocommit SELECT): no trip to the thread for a no-op.
+        # In WAL mode neither can wait for another connection: both run on the loop.
         def commit(self) -> None:
             self._pending_begin = None
             if self._connection.in_transaction:
-                super().commit()
+                self._run(self._connection._conn.commit)
 
         def rollback(self) -> None:
             self._pending_begin = None
             if self._connection.in_transaction:
-                super().rollback()
+                self._run(self._connection._conn.rollback)
+
+        def _run(self, end: Any) -> None:
+            try:
+                end()
+            except Exception as error:
+                self._handle_exception(error)
 
     class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         def connect(self, *arg: Any, **kw: Any) -> Any:
-            stock = super().connect(*arg, **kw)
+            # The connection is opened in aiosqlite's thread and used on the loop's; never
+            # by both at once (see _trip).
+            stock = super().connect(*arg, **{"check_same_thread": False, **kw})
             return OneTripConnection(self, stock._connection)
 
     return OneTripDBAPI(aiosqlite, sqlite3)

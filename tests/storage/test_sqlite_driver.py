@@ -1,17 +1,20 @@
-"""SQLite as cuibao opens it: one trip to aiosqlite's thread per statement, BEGIN IMMEDIATE
-sent with a transaction's first statement, single reads outside any transaction. None of
-it may loosen what a transaction guarantees."""
+"""SQLite as cuibao opens it: each statement run whole on the event loop, BEGIN IMMEDIATE
+sent with a transaction's first statement, single reads outside any transaction, and a
+file locked by another process waited for in aiosqlite's thread, never on the loop. None
+of it may loosen what a transaction guarantees."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from storage import db as storage_db
 from storage import models as m
@@ -114,3 +117,69 @@ async def test_new_ids_row_counts_and_many_rows_come_back_as_the_driver_reports_
     assert second.id == first.id + 1
     assert renamed.rowcount == 7  # type: ignore[attr-defined]
     assert names == [str(i) for i in range(1, 9)]
+
+
+async def test_statements_run_on_the_event_loop_thread_not_the_drivers(
+        sqlite: Database) -> None:
+    async with sqlite.sessions() as s:
+        raw = (await s.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        raw._conn.create_function("thread_ident", 0, threading.get_ident)
+        ran_on = await s.scalar(select(func.thread_ident()))
+
+    assert ran_on == threading.get_ident()
+
+
+async def ticks_while(work: asyncio.Task[object]) -> int:
+    """How often the event loop got round to another task while `work` ran."""
+    ticks = 0
+    while not work.done():
+        await asyncio.sleep(0.01)
+        ticks += 1
+    return ticks
+
+
+def lock_from_another_process(path: Path) -> sqlite3.Connection:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO people (platform, external_id, display_name, reachable, "
+                  "created_at) VALUES ('telegram', 'cli', 'cli', 1, '2017-01-11')")
+    return other
+
+
+async def test_a_write_waits_for_another_process_lock_off_the_loop_and_then_commits(
+        sqlite: Database, path: Path) -> None:
+    other = lock_from_another_process(path)
+
+    async def write() -> None:
+        async with sqlite.sessions.begin() as s:
+            s.add(person("bot"))
+
+    work: asyncio.Task[object] = asyncio.ensure_future(write())
+    asyncio.get_running_loop().call_later(0.3, other.commit)
+    ticks = await ticks_while(work)
+    await work
+    other.close()
+
+    assert ticks >= 10  # the loop kept serving other tasks while the write waited
+    async with sqlite.sessions() as s:
+        assert set((await s.scalars(select(m.Person.external_id))).all()) == {"cli", "bot"}
+        raw = (await s.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        assert raw._conn.execute("PRAGMA busy_timeout").fetchone() == (0,)
+
+
+async def test_a_lock_held_past_the_busy_timeout_fails_the_write_and_changes_nothing(
+        sqlite: Database, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage_db, "BUSY_TIMEOUT_MS", 200)
+    other = lock_from_another_process(path)
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            async with sqlite.sessions.begin() as s:
+                s.add(person("bot"))
+    finally:
+        other.rollback()
+        other.close()
+
+    async with sqlite.sessions() as s:
+        assert (await s.scalars(select(m.Person.external_id))).all() == []
+    async with sqlite.sessions.begin() as s:  # the connection is fine afterwards
+        s.add(person("bot"))
