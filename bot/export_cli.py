@@ -59,6 +59,7 @@ def export_command(args: argparse.Namespace) -> int:
     from services.catalog import PlanRegistry
     from services.export import ExportError, ExportRequest, ExportService, ExportSummary
     from storage.database import Database
+    from storage.db import missing_sqlite_file
     from storage.filestore import FileStore
 
     language = getattr(args, "lang", None)
@@ -69,6 +70,10 @@ def export_command(args: argparse.Namespace) -> int:
                          ) from None
     language = language or settings.bot.language
     catalogue = Catalogue(language)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:  # an export must not leave an empty database behind
+        raise UsageError(catalogue.text("export.cli_no_database", language,
+                                        path=str(missing)))
     now = _now(getattr(args, "now", None), UsageError)
     out: Path | None = args.out
     if out is not None and out.suffix.lower() != ".xlsx":

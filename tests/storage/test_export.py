@@ -533,6 +533,20 @@ def test_the_export_command_writes_the_workbook_and_with_files_the_zip_beside_it
                                      "周报.xlsx"}
 
 
+def test_the_export_command_without_a_database_says_so_and_creates_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config: the default ./cuibao.sqlite3
+    monkeypatch.delenv("CUIBAO_CONFIG", raising=False)
+
+    with pytest.raises(UsageError) as refused:
+        _cli("export", "--campaign", CAMPAIGN)
+
+    assert str(refused.value) == (f"没有数据库 {tmp_path / 'cuibao.sqlite3'}:先用 cuibao plan "
+                                  "load 载入计划;若机器人的数据在别处,请用 --config 指向它的"
+                                  "配置文件。")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_export_command_refuses_an_unknown_campaign_or_deadline_in_one_line(
         tmp_path: Path) -> None:
     config = asyncio.run(_cli_campaign(tmp_path))
