@@ -552,20 +552,33 @@ def weekly_workbook() -> bytes:
     return buffer.getvalue()
 
 
+def program(argv0: str | None = None) -> str:
+    """How to run cuibao again: `cuibao`, unless that is not what was run (the README's
+    `.venv/bin/cuibao demo`, without an activated venv): then the path as typed."""
+    typed = argv0 if argv0 is not None else sys.argv[0]
+    if Path(typed).name != "cuibao":  # python -m bot, or a test runner
+        return "cuibao"
+    on_path = shutil.which("cuibao")
+    if on_path is not None and Path(on_path).resolve() == Path(typed).resolve():
+        return "cuibao"
+    return typed
+
+
 def _next_steps(data_dir: Path, language: str, out: TextIO) -> None:
     """What to try next against the data the demo left, as commands to copy."""
     config = data_dir / CONFIG_NAME
     plan = data_dir / PLAN_NAME
     as_of = datetime.combine(DEMO_DAY, time(15, 30), BEIJING).isoformat(timespec="minutes")
     t = Catalogue(language)
+    cuibao = program()
     print("\n".join([
         "",
         t.text("demo.next_data", language, folder=str(data_dir)),
         t.text("demo.next_try", language),
-        f"  cuibao plan check {plan} --config {config}",
-        f"  cuibao plan load {plan} --config {config}",
-        f"  cuibao invite --config {config} --campaign {CAMPAIGN} --bot-username {BOT_USERNAME}",
-        f"  cuibao export --config {config} --campaign {CAMPAIGN} --out demo.xlsx --now {as_of}",
-        f"  cuibao demo --data-dir {data_dir}",
+        f"  {cuibao} plan check {plan} --config {config}",
+        f"  {cuibao} plan load {plan} --config {config}",
+        f"  {cuibao} invite --config {config} --campaign {CAMPAIGN} --bot-username {BOT_USERNAME}",
+        f"  {cuibao} export --config {config} --campaign {CAMPAIGN} --out demo.xlsx --now {as_of}",
+        f"  {cuibao} demo --data-dir {data_dir}",
         t.text("demo.next_now", language),
     ]), file=out)

@@ -9,7 +9,15 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main
-from bot.demo import CAMPAIGN, CONFIG_NAME, DB_NAME, MANIFEST_NAME, PLAN_NAME, run_demo
+from bot.demo import (
+    CAMPAIGN,
+    CONFIG_NAME,
+    DB_NAME,
+    MANIFEST_NAME,
+    PLAN_NAME,
+    program,
+    run_demo,
+)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -107,3 +115,20 @@ def test_a_config_edited_by_hand_since_the_last_demo_is_left_alone(
     assert CONFIG_NAME in capsys.readouterr().err
     assert (tmp_path / CONFIG_NAME).read_text(encoding="utf-8") == "# my own settings\n"
     assert (tmp_path / DB_NAME).exists()
+
+
+def test_the_hints_name_cuibao_as_the_user_ran_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "cuibao").write_text("#!/bin/sh\n", encoding="utf-8")
+    (venv / "cuibao").chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv is not activated
+
+    # The README's `.venv/bin/cuibao demo`: `cuibao` alone would not be found.
+    assert program(".venv/bin/cuibao") == ".venv/bin/cuibao"
+    monkeypatch.setenv("PATH", f"{venv}:/usr/bin:/bin")  # now it is
+    assert program(".venv/bin/cuibao") == "cuibao"
+    assert program("cuibao") == "cuibao"
+    assert program("/usr/lib/python3/bot/__main__.py") == "cuibao"  # python -m bot
