@@ -1,7 +1,7 @@
 """How close cuibao's chat handling comes to a bare python-telegram-bot echo bot.
 
     python bench/chat_throughput.py [--users 200] [--concurrency 50] [--repeat 1]
-        [--profile] [--profile-dir DIR]
+        [--same-transport] [--profile] [--profile-dir DIR]
 
 Each bot runs in a child process of its own (`Application.run_polling` with the defaults
 `cuibao run` uses: poll_interval 0, timeout 10 s, every update type, 64 updates handled
@@ -13,7 +13,12 @@ concurrently) against a fakegram server in this process, which also plays the us
   report: /submit, taps the deadline, answers the eight questions, taps "附件已传完", taps
   "确认提交" — 12 updates.
 - echo: a minimal Application with one MessageHandler replying the same text, the same
-  64-update concurrency and no rate limiter; each user sends 12 texts.
+  64-update concurrency, no rate limiter and PTB's default transport (httpx, form-encoded
+  bodies); each user sends 12 texts. cuibao talks through its own transport
+  (bot/transport.py: aiohttp, JSON bodies), which is part of what is measured.
+- echo on cuibao's transport (only with --same-transport): the same echo bot on
+  AiohttpRequest. Its ratio is printed for information: it isolates what cuibao's own work
+  (database, forms, texts) costs over a bot that does nothing.
 
 `--users` users take part, at most `--concurrency` of them at a time; each waits for the
 bot's answer before its next update. Latency is measured per reply, from injecting the
@@ -286,8 +291,13 @@ def serve_echo(spec: dict[str, Any]) -> Any:
         if message is not None and message.text is not None:
             await message.reply_text(message.text)
 
-    app = (ApplicationBuilder().token(spec["token"]).base_url(spec["base_url"])
-           .base_file_url(spec["file_url"]).concurrent_updates(64).build())
+    builder = (ApplicationBuilder().token(spec["token"]).base_url(spec["base_url"])
+               .base_file_url(spec["file_url"]).concurrent_updates(64))
+    if spec["kind"] == "echo-aiohttp":
+        from bot.transport import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     return app
 
@@ -481,23 +491,28 @@ def report(results: dict[str, list[Result]], users: int, concurrency: int,
                 reasons[reason] += 1
             print(f"{'':16}!! {len(best.failures)} of {best.users} users broke off: "
                   + "; ".join(f"{k} x {why}" for why, k in reasons.items()))
-    ratio = medians["cuibao"] / medians["echo (bare PTB)"]
+    ratio = medians["cuibao"] / medians[ECHO]
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     broken = any(r.failures for runs in results.values() for r in runs)
     print(f"ratio cuibao/echo throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})"
           + ("  -- NOT MEANINGFUL: some users broke off, see above" if broken else ""))
+    if ECHO_SAME in medians:
+        print(f"ratio cuibao/echo on cuibao's transport: "
+              f"{medians['cuibao'] / medians[ECHO_SAME]:.2f} (for information: what "
+              "cuibao's own work costs over a bot that does nothing)")
     return ratio
 
 
 AREAS = (
+    ("HTTP client (httpx, httpcore, h11, anyio; aiohttp, yarl, multidict)",
+     ("/httpx/", "/httpcore/", "/h11/", "/anyio/", "/urllib/", "/aiohttp/", "/yarl/",
+      "/multidict/", "/bot/transport.py")),
     ("cuibao code (handlers, services, domain, bot, storage)",
      ("/handlers/", "/services/", "/domain/", "/bot/", "/storage/", "/scheduler/")),
     ("SQLAlchemy (ORM, Core, greenlet bridge)", ("/sqlalchemy/", "greenlet")),
     ("aiosqlite: hand-offs to its thread", ("/aiosqlite/", "_queue", "/queue.py",
                                              "threading")),
     ("python-telegram-bot", ("/telegram/",)),
-    ("HTTP client (httpx, httpcore, h11, anyio)", ("/httpx/", "/httpcore/", "/h11/",
-                                                  "/anyio/", "/urllib/")),
     ("imports at run time (importlib)", ("importlib", "<frozen")),
     ("asyncio event loop, sockets, epoll", ("/asyncio/", "_asyncio", "_contextvars",
                                             "_socket", "select.epoll", "selectors")),
@@ -564,17 +579,21 @@ def print_profiles(profiles: dict[str, tuple[Path, Result]], top: int = 25) -> N
 # ---------------------------------------------------------------------- entry point
 
 
+ECHO, ECHO_SAME = "echo (bare PTB)", "echo (aiohttp)"
 SCENARIOS = {
-    "echo": Scenario("echo (bare PTB)", "echo", prepare_echo, echo_flow),
+    "echo": Scenario(ECHO, "echo", prepare_echo, echo_flow),
     "cuibao": Scenario("cuibao", "ours", prepare_ours, ours_flow, check_ours),
 }
+SAME_TRANSPORT = Scenario(ECHO_SAME, "echo-aiohttp", prepare_echo, echo_flow)
 
 
 async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, list[Result]] = defaultdict(list)
     load_before = os.getloadavg()[0]
+    scenarios = dict(SCENARIOS, **({"echo-aiohttp": SAME_TRANSPORT}
+                                   if args.same_transport else {}))
     for _ in range(args.repeat):  # interleaved, so a busy spell hurts both bots alike
-        for scenario in SCENARIOS.values():
+        for scenario in scenarios.values():
             results[scenario.name].append(
                 await run_scenario(scenario, args.users, args.concurrency))
     ratio = report(results, args.users, args.concurrency,
@@ -604,6 +623,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=1, help="runs per bot; the median counts")
+    parser.add_argument("--same-transport", action="store_true",
+                        help="also run the echo bot on cuibao's aiohttp transport")
     parser.add_argument("--profile", action="store_true",
                         help="profile cuibao even when the target is met")
     parser.add_argument("--profile-dir", help="where to keep the cProfile stats (default: "
