@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import certifi
 from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -39,9 +41,10 @@ class AiohttpRequest(BaseRequest):
 
     Timeouts map onto aiohttp's: `connect` (waiting for a pooled connection plus
     connecting) is pool + connect timeout, `sock_connect` the connect timeout, `sock_read`
-    the read timeout. aiohttp has no per-write timeout: the write timeout (and the longer
-    media one PTB uses for uploads) bounds the whole request instead, on top of the read
-    timeout, so a stalled upload still ends.
+    the read timeout (per wait for data). aiohttp has no per-write timeout: for an upload
+    the media write timeout bounds the whole request instead, on top of the others, so a
+    stalled upload still ends. Certificates are checked against certifi's bundle, as httpx
+    checks them, unless SSL_CERT_FILE or SSL_CERT_DIR names others.
     """
 
     __slots__ = ("_connect_timeout", "_media_write_timeout", "_pool_size", "_pool_timeout",
@@ -71,7 +74,7 @@ class AiohttpRequest(BaseRequest):
             # Not trust_env: with it aiohttp looks the proxy and .netrc up again in a worker
             # thread for every request. `_proxy_for` reads the environment once per origin.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=_tls()),
                 skip_auto_headers=("User-Agent",))
             self._proxies.clear()
 
@@ -99,10 +102,14 @@ class AiohttpRequest(BaseRequest):
                        else self._write_timeout)
         connect = _given(connect_timeout, self._connect_timeout)
         pool = _given(pool_timeout, self._pool_timeout)
+        # The read timeout bounds each wait for data, as httpx's does, so a large download
+        # that keeps arriving is never cut off. Only an upload gets a bound on the whole
+        # request: aiohttp has no timeout per write.
+        total = None
+        if files and read is not None and write is not None:
+            total = read + write + (connect or 0) + (pool or 0)
         timeout = aiohttp.ClientTimeout(
-            total=None if read is None or write is None else read + write + (connect or 0)
-            + (pool or 0),
-            connect=None if connect is None or pool is None else connect + pool,
+            total=total, connect=None if connect is None or pool is None else connect + pool,
             sock_connect=connect, sock_read=read)
         headers = {"User-Agent": self.USER_AGENT}
         body: bytes | aiohttp.FormData | None = None
@@ -137,6 +144,12 @@ class AiohttpRequest(BaseRequest):
 
 
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+
+
+def _tls() -> ssl.SSLContext:
+    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context()  # OpenSSL reads both variables
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

@@ -9,14 +9,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import certifi
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.transport import AiohttpRequest, httpx_only_proxy, telegram_request
+from bot.transport import AiohttpRequest, _tls, httpx_only_proxy, telegram_request
 
 TOKEN = "123:AAF-transport-test"
 ME = {"id": 123, "is_bot": True, "first_name": "催报", "username": "cuibao_test_bot"}
@@ -70,8 +72,8 @@ async def recorder() -> AsyncIterator[Recorder]:
 
 @pytest.fixture(autouse=True)
 def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
-                 "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE",
+                 "SSL_CERT_DIR", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -131,6 +133,40 @@ async def test_a_server_that_does_not_answer_in_time_is_a_timeout(recorder: Reco
         recorder.answer = stall
         with pytest.raises(TimedOut):
             await bot.send_message(42, "催报")
+
+
+async def test_a_long_download_that_keeps_arriving_is_not_cut_off(recorder: Recorder) -> None:
+    chunk = b"x" * 64 * 1024
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 12 * len(chunk)
+        await response.prepare(request)
+        for _ in range(12):  # 1.8 s in all, never more than 0.15 s without data
+            await response.write(chunk)
+            await asyncio.sleep(0.15)
+        return response
+
+    recorder.answer = trickle
+    timeouts = {"read_timeout": 0.5, "write_timeout": 0.3, "connect_timeout": 0.3,
+                "pool_timeout": 0.1}  # 1.2 s together
+    async with AiohttpRequest(**timeouts) as request:
+        data = await request.retrieve(f"{recorder.url}/file/bot{TOKEN}/documents/big.xlsx")
+
+    assert data == 12 * chunk
+
+
+def test_certificates_are_checked_against_certifi_unless_the_environment_names_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----"):]
+    first = first[:first.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
+    own = tmp_path / "ca.pem"
+    own.write_text(first + "\n", encoding="ascii")
+
+    assert _tls().cert_store_stats()["x509_ca"] == bundle.count("BEGIN CERTIFICATE")
+    monkeypatch.setenv("SSL_CERT_FILE", str(own))
+    assert _tls().cert_store_stats()["x509_ca"] == 1
 
 
 async def test_nobody_listening_is_a_network_error() -> None:
