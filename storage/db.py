@@ -145,7 +145,14 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 # process (only BEGIN IMMEDIATE or a read outside a transaction can: once a transaction
 # holds the write lock, WAL lets nothing else block it) fails at once, changed nothing,
 # and is run again in aiosqlite's thread with the real busy timeout. The loop is blocked
-# only for as long as SQLite computes, as it is by any other CPU work of a handler.
+# only for as long as SQLite computes, as it is by any other CPU work of a handler (and
+# for a WAL auto-checkpoint's fsync when a commit triggers one: milliseconds).
+#
+# A streamed query (AsyncConnection.stream, the export) keeps SQLAlchemy's server-side
+# cursor, which fetches in aiosqlite's thread; the session holding the connection awaits
+# each fetch, so the two threads take turns. Only a task cancelled mid-fetch could overlap
+# its rollback with that fetch; SQLite as Python ships it is built serialized
+# (sqlite3.threadsafety == 3), so the fetch then fails instead of corrupting anything.
 #
 # It builds on SQLAlchemy's own aiosqlite adapter (2.1's connectors.asyncio) and on
 # aiosqlite's queue, as that adapter does; where either is not what it expects, the stock
@@ -314,9 +321,10 @@ def _one_trip_module() -> Any:
 
     class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         def connect(self, *arg: Any, **kw: Any) -> Any:
-            # The connection is opened in aiosqlite's thread and used on the loop's; never
-            # by both at once (see _trip).
-            stock = super().connect(*arg, **{"check_same_thread": False, **kw})
+            # The connection is opened in aiosqlite's thread and used on the loop's (see
+            # _trip). timeout=0: the PRAGMAs run on connect, before busy_timeout is set, must
+            # not wait on the loop either; a locked file sends them to the thread too.
+            stock = super().connect(*arg, **{"check_same_thread": False, "timeout": 0, **kw})
             return OneTripConnection(self, stock._connection)
 
     return OneTripDBAPI(aiosqlite, sqlite3)

@@ -183,3 +183,26 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_write_and_changes_not
         assert (await s.scalars(select(m.Person.external_id))).all() == []
     async with sqlite.sessions.begin() as s:  # the connection is fine afterwards
         s.add(person("bot"))
+
+
+async def test_opening_a_database_another_process_has_locked_does_not_block_the_loop(
+        path: Path) -> None:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")  # a fresh file, not in WAL mode yet
+    other.execute("BEGIN")  # a reader: switching the file to WAL must wait for it
+    other.execute("SELECT * FROM t").fetchall()
+
+    async def open_and_read() -> None:
+        async with Database.open(f"sqlite:///{path}", migrate=False) as db, \
+                db.sessions() as s:
+            await s.execute(select(1))
+
+    work: asyncio.Task[object] = asyncio.ensure_future(open_and_read())
+    asyncio.get_running_loop().call_later(0.3, other.commit)
+    ticks = await ticks_while(work)
+    await work
+    other.close()
+
+    assert ticks >= 10
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
