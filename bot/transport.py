@@ -8,7 +8,8 @@ bodies, which the Bot API accepts for every method without files. The same desig
 published as `ptbcontrib.aiohttp_request`, which is not on PyPI.
 
 `telegram_request` picks the class: aiohttp, unless the environment names a proxy only httpx
-can use (SOCKS, or `ALL_PROXY`), so every proxy setting the README documents keeps working.
+can use (SOCKS, an https:// proxy, or `ALL_PROXY`), so every proxy setting the README
+documents keeps working.
 """
 
 from __future__ import annotations
@@ -128,7 +129,6 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
-
 
     def _proxy_for(self, url: str) -> _Proxy:
         """HTTP(S)_PROXY and NO_PROXY (and a .netrc login for the proxy), as aiohttp's
