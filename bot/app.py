@@ -101,6 +101,7 @@ def register_handlers(app: CuibaoApp) -> None:
         app.add_handler(CommandHandler(name, callback, filters=private))
     app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
+    app.add_handler(CallbackQueryHandler(plans.on_revision_button, pattern=r"^(prv|prx):"))
     app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))

@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     load = plan_commands.add_parser("load", parents=[common],
                                     help="store a plan, or apply an edited one")
     load.add_argument("plan", type=Path)
+    load.add_argument("--yes", action="store_true",
+                      help="apply the changes to an existing campaign without asking")
     load.set_defaults(run=_plan_load)
 
     extract = plan_commands.add_parser(
@@ -196,25 +198,55 @@ def _run_async(factory: Callable[[], Any]) -> Any:
 
 
 def _plan_load(args: argparse.Namespace) -> int:
-    from services.plans import load_plan
+    from bot.revisions import revision_text
+    from services.plans import RevisionConflict, load_plan, plan_revision_of
     from storage.database import Database
 
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
     template = read_template(args.plan, plan, catalogue)
+    overrides = settings.calendar.overrides()
+    now = datetime.now(UTC)
+
+    async def difference() -> Any:
+        async with Database.open(settings.database_url) as db:
+            return await plan_revision_of(db.sessions, plan, text, now, overrides)
+
+    def confirmed() -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(catalogue.text("revision.cli_needs_yes"))
+        try:
+            answer = input(catalogue.text("revision.cli_ask"))
+        except EOFError:
+            answer = ""
+        return answer.strip().lower() in ("y", "yes", "是")
+
+    # Over an existing campaign a load is a revision: its difference first, then consent.
+    revision = _run_async(difference)
+    if revision is not None and not revision.unchanged:
+        print(revision_text(catalogue, revision))
+        sys.stdout.flush()
+        if not confirmed():
+            raise UsageError(catalogue.text("revision.cli_declined"))
 
     async def go() -> Any:
         async with Database.open(settings.database_url) as db:
-            return await load_plan(db.sessions, plan, str(args.plan), text, datetime.now(UTC),
-                                   settings.calendar.overrides(), template)
+            return await load_plan(db.sessions, plan, str(args.plan), text, now, overrides,
+                                   template, expected_version=revision.base_version
+                                   if revision is not None else 0)
 
-    report = _run_async(go)
+    try:
+        report = _run_async(go)
+    except RevisionConflict as exc:
+        raise UsageError(catalogue.text("revision.cli_stale", campaign=exc.campaign,
+                                        version=exc.version)) from None
     key = "load.unchanged" if report.unchanged else "load.done"
     print(catalogue.text(key, **vars(report)))
     if report.template is not None:
-        print(catalogue.text(f"load.template_{report.template}", file=plan.export.file_name
-                             if plan.export else ""))
+        print(catalogue.text(f"load.template_{report.template}", file=report.template_file))
     for w in report.warnings:
         print("  ! " + catalogue.text(f"warning.{w.code}", **w.params))
     return 0

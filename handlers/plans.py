@@ -13,20 +13,24 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 
-from telegram import InputFile, Update
+from telegram import InputFile, Message, Update
 
 from bot.context import CustomContext
 from bot.i18n import plan_error_text
 from bot.notices import NoticeError, first_title, notice_text
+from bot.revisions import revision_text
 from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
-from domain.plan_draft import DraftOptions, campaign_id_for, draft_plan
-from domain.plan_toml import PlanError, parse_plan
+from domain.plan_draft import DraftOptions, draft_plan
+from domain.plan_revision import new_campaign_id
+from domain.plan_toml import PlanError
 from handlers import coordinator, liaison
 from handlers.common import Turn, answer_query, callback, parse_callback, turn
 from services.export import TEMPLATE_MAX_BYTES
+from services.plans import Decided, Decision, LoadReport, NotYours, PendingState, RevisionConflict
 
 _KEY = "notice_review"
 _PASTE = "notice_paste"
+_PASTED = "notice"  # the stem a pasted notice goes by: says nothing about the campaign
 MAX_NOTICE_BYTES = 2 * 1024 * 1024
 _FIX = re.compile(r"^\s*(\d{1,2})\s*(日期|时间|名称|date|time|title)\s*[::]?\s*(.+?)\s*$",
                   re.IGNORECASE)
@@ -146,7 +150,7 @@ async def on_pasted_text(update: Update, context: CustomContext) -> bool:
         return False
     text = message.text or ""
     if data.pop(_PASTE, False):
-        await _start_review(t, text, "notice")
+        await _start_review(t, text, _PASTED)
         return True
     review: Review = data[_KEY]
     if review.awaiting_units:
@@ -228,11 +232,27 @@ async def _create(t: Turn, review: Review, unit_text: str) -> None:
         return
     units = tuple((f"u{i:03d}", name) for i, name in enumerate(dict.fromkeys(names), 1))
     extraction = Extraction(review.doc_date, tuple(review.kept()))
-    options = DraftOptions(campaign_id=campaign_id_for(review.name), name=review.title,
-                           today=t.now.date(), units=units)
-    text = draft_plan(extraction, options)
-    if await _load_text(t, text, f"{options.campaign_id}.toml") and t.context.user_data:
-        t.context.user_data.pop(_KEY, None)
+    stem = "" if review.name == _PASTED else review.name
+    person = None if t.actor.global_coordinator else t.actor.person_id
+    for _ in range(3):  # a new campaign never becomes a revision of one created meanwhile
+        taken = set(await t.services.plans.campaign_codes())
+        options = DraftOptions(campaign_id=new_campaign_id(stem, review.title, t.now.date(),
+                                                           taken),
+                               name=review.title, today=t.now.date(), units=units)
+        text = draft_plan(extraction, options)
+        name = f"{options.campaign_id}.toml"
+        try:
+            report = await t.services.plans.load_text(text, name, t.now, person,
+                                                      expected_version=0)
+        except RevisionConflict:
+            continue
+        if isinstance(report, PlanError):
+            await t.say(plan_error_text(t.catalogue, report, t.language, source=name))
+            return
+        if t.context.user_data:
+            t.context.user_data.pop(_KEY, None)
+        await _loaded(t, report, text, name)
+        return
 
 
 async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:
@@ -241,31 +261,71 @@ async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:
     except UnicodeDecodeError:
         await t.say(t.t("notice.encoding"))
         return
-    await _load_text(t, text, name)
+    sent = await t.services.plans.send_plan(t.actor, text, name, t.now)
+    if isinstance(sent, PlanError):
+        await t.say(plan_error_text(t.catalogue, sent, t.language, source=name))
+    elif isinstance(sent, NotYours):
+        await t.say(t.t("notice.not_yours", campaign=sent.campaign))
+    elif isinstance(sent, LoadReport):
+        await _loaded(t, sent, text, name)
+    else:  # over an existing campaign: nothing changes before the coordinator confirms
+        lines = [revision_text(t.catalogue, sent.revision, t.language),
+                 t.t("revision.confirm_prompt")]
+        buttons = [(t.t("revision.confirm"), callback("prv", sent.pending_id)),
+                   (t.t("button.cancel"), callback("prx", sent.pending_id))]
+        await t.say("\n".join(lines), [buttons])
 
 
-async def _load_text(t: Turn, text: str, name: str) -> bool:
-    """Check the plan, make sure the sender may change it, load it and send it back."""
-    try:
-        plan = parse_plan(text, name)
-    except PlanError as exc:
-        await t.say(plan_error_text(t.catalogue, exc, t.language, source=name))
-        return False
-    existing = plan.id in await t.services.plans.campaign_codes()
-    if existing and await t.services.coordination.campaign(t.actor, plan.id) is None:
-        await t.say(t.t("notice.not_yours", campaign=plan.id))
-        return False
-    person = None if t.actor.global_coordinator else t.actor.person_id
-    report = await t.services.plans.load_text(text, name, t.now, person)
-    assert not isinstance(report, PlanError)  # parsed just above
-    key = "load.unchanged" if report.unchanged else "load.done"
-    lines = [t.t(key, **vars(report))]
-    if report.template is not None and plan.export is not None:
-        lines.append(t.t(f"load.template_{report.template}", file=plan.export.file_name))
-    lines.append(t.t("notice.next_steps", campaign=plan.id))
-    await t.say("\n".join(lines))
+async def _loaded(t: Turn, report: LoadReport, text: str, name: str) -> None:
+    """Say what the load did, and send the plan file back for later edits."""
+    await t.say(_report_text(t, report))
     message = t.update.effective_message
     if message is not None:
         await message.reply_document(InputFile(text.encode("utf-8"), filename=name),
                                      caption=t.t("notice.plan_file"))
-    return True
+
+
+def _report_text(t: Turn, report: LoadReport) -> str:
+    key = "load.unchanged" if report.unchanged else "load.done"
+    lines = [t.t(key, **vars(report))]
+    if report.template is not None and report.template_file:
+        lines.append(t.t(f"load.template_{report.template}", file=report.template_file))
+    lines.append(t.t("notice.next_steps", campaign=report.campaign))
+    return "\n".join(lines)
+
+
+async def on_revision_button(update: Update, context: CustomContext) -> None:
+    """确认修改 / 取消 under a plan revision's difference: taken once, in the database."""
+    t = await _coordinator(update, context)
+    await answer_query(update)
+    query = update.callback_query
+    payload = parse_callback(query.data if query else None)
+    if t is None or payload is None or payload.prefix not in ("prv", "prx"):
+        if t is not None:
+            await t.say(t.t("problem.stale"))
+        return
+    decided = await t.services.plans.decide(t.actor, payload.id, payload.prefix == "prv",
+                                            t.now)
+    text = _decided_text(t, decided)
+    shown = query.message.text if query and isinstance(query.message, Message) else None
+    if decided.outcome in (Decision.APPLIED, Decision.CANCELLED, Decision.STALE) and shown:
+        await t.edit_or_say(f"{shown}\n\n{text}")  # the difference stays, the buttons go
+    else:
+        await t.say(text)
+
+
+def _decided_text(t: Turn, decided: Decided) -> str:
+    match decided.outcome:
+        case Decision.APPLIED if decided.report is not None:
+            return _report_text(t, decided.report)
+        case Decision.CANCELLED:
+            return t.t("revision.cancelled", campaign=decided.campaign)
+        case Decision.ALREADY if decided.state is PendingState.APPLIED:
+            return t.t("revision.already_applied")
+        case Decision.ALREADY if decided.state is PendingState.CANCELLED:
+            return t.t("revision.already_cancelled")
+        case Decision.STALE | Decision.ALREADY:
+            return t.t("revision.stale", campaign=decided.campaign, version=decided.version)
+        case Decision.NOT_YOURS:
+            return t.t("notice.not_yours", campaign=decided.campaign)
+    return t.t("problem.stale")

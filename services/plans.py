@@ -9,14 +9,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import CalendarOverrides, Plan
+from domain.plan_revision import (
+    PlannedDeadline,
+    PlanRevision,
+    StoredCampaign,
+    StoredDeadline,
+    StoredObligation,
+    StoredUnit,
+    drops,
+    follows_plan,
+    plan_revision,
+)
 from domain.plan_toml import PlanError, parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import Expansion, Notice, expand_plan
-from services.access import Actor
+from services.access import Actor, Role
 from services.export import ExportError, template_problem
 from storage import models as m
 from storage.repositories import CampaignRepo, DeadlineRepo, ObligationRepo, UnitRepo
@@ -55,6 +66,55 @@ class LoadReport:
     deadlines_cancelled: int = 0
     warnings: tuple[Notice, ...] = ()
     template: TemplateState | None = None  # None: the plan names no template
+    template_file: str = ""  # the workbook's name when the plan names one
+
+
+class PendingState(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+    STALE = "stale"  # another version was loaded before this one was confirmed
+
+
+class Decision(StrEnum):
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+    ALREADY = "already"  # decided before (a second tap): see `Decided.state`
+    STALE = "stale"
+    NOT_YOURS = "not_yours"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class NotYours:
+    campaign: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A plan sent over an existing campaign, stored until its coordinator confirms."""
+
+    revision: PlanRevision
+    pending_id: int
+
+
+@dataclass(frozen=True)
+class Decided:
+    outcome: Decision
+    campaign: str = ""
+    report: LoadReport | None = None  # APPLIED
+    state: PendingState | None = None  # ALREADY: how it was decided
+    version: int = 0  # STALE, ALREADY: the campaign's version now
+
+
+class RevisionConflict(Exception):
+    """The campaign is not at the version a difference was shown for: someone loaded
+    another version (or created the campaign) in between."""
+
+    def __init__(self, campaign: str, version: int) -> None:
+        super().__init__(campaign, version)
+        self.campaign = campaign
+        self.version = version  # the stored version now; 0: no such campaign
 
 
 async def load_plan(
@@ -65,37 +125,139 @@ async def load_plan(
     now: datetime,
     calendar_overrides: CalendarOverrides | None = None,
     template: TemplateFile | None = None,
+    *,
+    expected_version: int | None = None,
+    coordinator: int | None = None,
 ) -> LoadReport:
     """Store a plan, or apply an edited one: future deadlines follow the new text, past
     ones and everything submitted stay as they were. One transaction: all or nothing.
     `template` is the workbook the plan's `[export]` names, already checked by the caller;
-    without it the campaign keeps the one it has under that name, if any."""
-    calendar = WorkdayCalendar(calendar_overrides or CalendarOverrides(), plan.calendar)
-    expansion = expand_plan(plan, now, calendar)
-    digest = hashlib.sha256(source_text.encode()).hexdigest()
+    without it the campaign keeps the one it has under that name, if any.
+    `expected_version` is the stored version the coordinator saw the difference against
+    (0: the campaign must not exist yet); if it moved since, RevisionConflict and nothing
+    is written. `coordinator` (a person id) coordinates the campaign afterwards."""
+    expansion = _expand(plan, now, calendar_overrides)
     async with sessions.begin() as s:
-        campaigns = CampaignRepo(s)
-        campaign = await campaigns.by_code(plan.id)
-        if campaign is None:
-            campaign = await campaigns.add(_new_campaign(plan, now))
-            version = 1
-        else:
-            latest = await campaigns.latest_plan(campaign.id)
-            if latest is not None and latest.sha256 == digest:
-                state = await _sync_template(s, campaign.id, plan, template, now)
-                return LoadReport(plan.id, latest.version, True, warnings=expansion.warnings,
-                                  template=state)
-            version = (latest.version + 1) if latest else 1
-            _update_campaign(campaign, plan, version, now)
-        await campaigns.add_plan_version(m.PlanVersion(
-            campaign_id=campaign.id, version=version, source_name=source_name,
-            source_text=source_text, sha256=digest, loaded_at=now))
-        added, retired = await _sync_units(s, campaign.id, plan)
-        obligation_ids = await _sync_obligations(s, campaign.id, plan)
-        counts = await _sync_deadlines(s, campaign.id, version, expansion, obligation_ids, now)
-        state = await _sync_template(s, campaign.id, plan, template, now)
+        return await _apply(s, plan, source_name, source_text, now, expansion, template,
+                            expected_version, coordinator)
+
+
+def _expand(plan: Plan, now: datetime, overrides: CalendarOverrides | None) -> Expansion:
+    calendar = WorkdayCalendar(overrides or CalendarOverrides(), plan.calendar)
+    return expand_plan(plan, now, calendar)
+
+
+async def _apply(s: AsyncSession, plan: Plan, source_name: str, source_text: str,
+                 now: datetime, expansion: Expansion, template: TemplateFile | None,
+                 expected_version: int | None, coordinator: int | None) -> LoadReport:
+    """The one way a plan is written, from the command line and from the chat alike."""
+    digest = hashlib.sha256(source_text.encode()).hexdigest()
+    campaigns = CampaignRepo(s)
+    campaign = await campaigns.by_code(plan.id)
+    stored = campaign.current_version if campaign is not None else 0
+    if expected_version is not None and stored != expected_version:
+        raise RevisionConflict(plan.id, stored)
+    if campaign is None:
+        campaign = await campaigns.add(_new_campaign(plan, now))
+        version = 1
+    else:
+        latest = await campaigns.latest_plan(campaign.id)
+        if latest is not None and latest.sha256 == digest:
+            state = await _sync_template(s, campaign.id, plan, template, now)
+            await _grant(s, campaign.id, coordinator, now)
+            return LoadReport(plan.id, latest.version, True, warnings=expansion.warnings,
+                              template=state, template_file=_template_file(plan))
+        version = (latest.version + 1) if latest else 1
+        _update_campaign(campaign, plan, version, now)
+    await campaigns.add_plan_version(m.PlanVersion(
+        campaign_id=campaign.id, version=version, source_name=source_name,
+        source_text=source_text, sha256=digest, loaded_at=now))
+    added, retired = await _sync_units(s, campaign.id, plan)
+    obligation_ids = await _sync_obligations(s, campaign.id, plan)
+    counts = await _sync_deadlines(s, campaign.id, version, expansion, obligation_ids, now)
+    state = await _sync_template(s, campaign.id, plan, template, now)
+    await _grant(s, campaign.id, coordinator, now)
     return LoadReport(plan.id, version, False, added, retired, *counts,
-                      warnings=expansion.warnings, template=state)
+                      warnings=expansion.warnings, template=state,
+                      template_file=_template_file(plan))
+
+
+def _template_file(plan: Plan) -> str:
+    return plan.export.file_name if plan.export is not None else ""
+
+
+async def _grant(s: AsyncSession, campaign_id: int, person_id: int | None,
+                 now: datetime) -> None:
+    if person_id is None:
+        return
+    held = await s.scalar(select(m.Membership).where(
+        m.Membership.campaign_id == campaign_id, m.Membership.person_id == person_id))
+    if held is None:
+        s.add(m.Membership(campaign_id=campaign_id, person_id=person_id, unit_id=None,
+                           role=Role.COORDINATOR.value, created_at=now))
+
+
+async def plan_revision_of(sessions: async_sessionmaker[AsyncSession], plan: Plan,
+                           source_text: str, now: datetime,
+                           calendar_overrides: CalendarOverrides | None = None
+                           ) -> PlanRevision | None:
+    """What loading `plan` would change in the stored campaign of its id; None if there is
+    no such campaign yet (loading it creates one)."""
+    found = await _revision(sessions, plan, source_text, now, calendar_overrides)
+    return found[1] if found is not None else None
+
+
+async def _revision(sessions: async_sessionmaker[AsyncSession], plan: Plan, source_text: str,
+                    now: datetime, overrides: CalendarOverrides | None
+                    ) -> tuple[int, PlanRevision] | None:
+    expansion = _expand(plan, now, overrides)
+    async with sessions() as s:
+        found = await _stored_campaign(s, plan.id)
+    if found is None:
+        return None
+    campaign_id, stored = found
+    planned = [PlannedDeadline(d.obligation_id, d.key, d.due) for d in expansion.deadlines]
+    digest = hashlib.sha256(source_text.encode()).hexdigest()
+    return campaign_id, plan_revision(stored, plan, digest, planned, now)
+
+
+async def _stored_campaign(s: AsyncSession, code: str) -> tuple[int, StoredCampaign] | None:
+    """The campaign of that code as the difference needs it: units with the people bound
+    to them and their reports, deadlines with the work attached to them."""
+    campaign = await CampaignRepo(s).by_code(code)
+    if campaign is None:
+        return None
+    latest = await CampaignRepo(s).latest_plan(campaign.id)
+    cid = campaign.id
+    people = dict((await s.execute(
+        select(m.Membership.unit_id, func.count())
+        .where(m.Membership.campaign_id == cid, m.Membership.unit_id.is_not(None))
+        .group_by(m.Membership.unit_id))).tuples().all())
+    reports = dict((await s.execute(
+        select(m.Submission.unit_id, func.count(distinct(m.Submission.deadline_id)))
+        .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+        .where(m.Unit.campaign_id == cid).group_by(m.Submission.unit_id))).tuples().all())
+    units = tuple(StoredUnit(u.code, u.name, u.active, people.get(u.id, 0),
+                             reports.get(u.id, 0))
+                  for u in await UnitRepo(s).of_campaign(cid))
+    obligations = await ObligationRepo(s).of_campaign(cid)
+    code_of = {o.id: o.code for o in obligations}
+    submitted = dict((await s.execute(
+        select(m.Submission.deadline_id, func.count(distinct(m.Submission.unit_id)))
+        .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+        .where(m.Deadline.campaign_id == cid).group_by(m.Submission.deadline_id))
+        ).tuples().all())
+    drafted = dict((await s.execute(
+        select(m.Draft.deadline_id, func.count())
+        .join(m.Deadline, m.Deadline.id == m.Draft.deadline_id)
+        .where(m.Deadline.campaign_id == cid).group_by(m.Draft.deadline_id))).tuples().all())
+    deadlines = tuple(StoredDeadline(code_of[d.obligation_id], d.key, d.due_at, d.cancelled,
+                                     submitted.get(d.id, 0), drafted.get(d.id, 0))
+                      for d in await DeadlineRepo(s).of_campaign(cid))
+    return cid, StoredCampaign(
+        campaign.code, campaign.name, campaign.current_version,
+        latest.sha256 if latest is not None else "", units,
+        tuple(StoredObligation(o.code, o.title, o.active) for o in obligations), deadlines)
 
 
 async def _sync_template(s: AsyncSession, campaign_id: int, plan: Plan,
@@ -191,10 +353,9 @@ async def _sync_deadlines(s: AsyncSession, campaign_id: int, version: int,
             new_rows.append({"campaign_id": campaign_id,
                              "obligation_id": obligation_ids[d.obligation_id],
                              "key": d.key, **row})
-        elif _differs(old, row) and (old.due_at > now or d.due > now):
-            # Past deadlines are history; only one the edit moves into the future changes.
+        elif _differs(old, row) and follows_plan(old.due_at, d.due, now):
             changed.append({"id": old.id, **row})
-    gone = [d for d in existing.values() if d.due_at > now and not d.cancelled]
+    gone = [d for d in existing.values() if drops(d.due_at, d.cancelled, now)]
     attached = await repo.with_work([d.id for d in gone])
     removable = [d.id for d in gone if d.id not in attached]
     cancelled = [{"id": d.id, "cancelled": True, "plan_version": version}
@@ -261,28 +422,92 @@ class PlanService:
         return AttachedTemplate(tuple(plan.name for _, plan in plans))
 
     async def load_text(self, text: str, source_name: str, now: datetime,
-                        coordinator: int | None = None) -> LoadReport | PlanError:
-        """Parse and load a plan sent from the chat; the sender coordinates it afterwards.
-        It comes without its template: the campaign keeps the stored one of that name, and
-        the report says when the coordinator still has to send it."""
+                        coordinator: int | None = None, *,
+                        expected_version: int | None = None) -> LoadReport | PlanError:
+        """Parse and load a plan written for the chat (a notice's draft); the sender
+        coordinates it afterwards. `expected_version` as for `load_plan`."""
         try:
             plan = parse_plan(text, source_name)
         except PlanError as exc:
             return exc
-        report = await self.load(plan, source_name, text, now)
-        if coordinator is not None:
-            await self._grant(plan.id, coordinator, now)
-        return report
+        return await load_plan(self.sessions, plan, source_name, text, now,
+                               self.calendar_overrides, expected_version=expected_version,
+                               coordinator=coordinator)
 
-    async def _grant(self, campaign_code: str, person_id: int, now: datetime) -> None:
+    async def send_plan(self, actor: Actor, text: str, source_name: str, now: datetime
+                        ) -> LoadReport | PlanError | NotYours | Proposal:
+        """A plan file sent in chat. A new campaign is created at once; one over an existing
+        campaign its sender coordinates becomes a pending revision whose difference the
+        coordinator confirms (`decide`); the very same text is "unchanged" at once. It comes
+        without its template: the campaign keeps the stored one of that name, and the
+        report says when the coordinator still has to send it."""
+        try:
+            plan = parse_plan(text, source_name)
+        except PlanError as exc:
+            return exc
+        found = await _revision(self.sessions, plan, text, now, self.calendar_overrides)
+        grantee = None if actor.global_coordinator else actor.person_id
+        if found is None:
+            try:
+                return await load_plan(self.sessions, plan, source_name, text, now,
+                                       self.calendar_overrides, expected_version=0,
+                                       coordinator=grantee)
+            except RevisionConflict:  # created by someone else meanwhile: look again
+                return await self.send_plan(actor, text, source_name, now)
+        campaign_id, revision = found
+        if not actor.coordinates(campaign_id):
+            return NotYours(plan.id)
+        if revision.unchanged:
+            return await load_plan(self.sessions, plan, source_name, text, now,
+                                   self.calendar_overrides, coordinator=grantee)
         async with self.sessions.begin() as s:
-            campaign = await CampaignRepo(s).by_code(campaign_code)
-            assert campaign is not None
-            held = await s.scalar(select(m.Membership).where(
-                m.Membership.campaign_id == campaign.id, m.Membership.person_id == person_id))
-            if held is None:
-                s.add(m.Membership(campaign_id=campaign.id, person_id=person_id, unit_id=None,
-                                   role="coordinator", created_at=now))
+            pending = m.PendingRevision(
+                campaign_id=campaign_id, base_version=revision.base_version,
+                source_name=source_name, source_text=text, proposed_by=actor.person_id,
+                proposed_at=now, state=PendingState.PENDING.value)
+            s.add(pending)
+            await s.flush()
+            pending_id = pending.id
+        return Proposal(revision, pending_id)
+
+    async def decide(self, actor: Actor, pending_id: int, apply: bool, now: datetime
+                     ) -> Decided:
+        """Apply (or drop) a pending revision, once: the first tap of its button takes it,
+        a second tap (or another process) finds it taken and changes nothing. Applying
+        is `load_plan`'s own code, refused if another version was loaded since."""
+        async with self.sessions.begin() as s:
+            row = await s.get(m.PendingRevision, pending_id)
+            if row is None:
+                return Decided(Decision.UNKNOWN)
+            campaign = await s.get_one(m.Campaign, row.campaign_id)
+            code = campaign.code
+            if not actor.coordinates(row.campaign_id):
+                return Decided(Decision.NOT_YOURS, code)
+            outcome = PendingState.APPLIED if apply else PendingState.CANCELLED
+            taken = await s.execute(
+                update(m.PendingRevision)
+                .where(m.PendingRevision.id == pending_id,
+                       m.PendingRevision.state == PendingState.PENDING.value)
+                .values(state=outcome.value, decided_at=now)
+                .execution_options(synchronize_session=False))
+            if int(getattr(taken, "rowcount", 0) or 0) != 1:
+                await s.refresh(row)
+                return Decided(Decision.ALREADY, code, state=PendingState(row.state),
+                               version=campaign.current_version)
+            if not apply:
+                return Decided(Decision.CANCELLED, code)
+            # Checked when it was sent; checks added since do not apply.
+            plan = parse_plan(row.source_text, row.source_name, check_reminders=False)
+            expansion = _expand(plan, now, self.calendar_overrides)
+            grantee = None if actor.global_coordinator else actor.person_id
+            try:
+                report = await _apply(s, plan, row.source_name, row.source_text, now,
+                                      expansion, None, row.base_version, grantee)
+            except RevisionConflict as exc:
+                await s.refresh(row)
+                row.state = PendingState.STALE.value
+                return Decided(Decision.STALE, code, version=exc.version)
+        return Decided(Decision.APPLIED, code, report=report)
 
     async def campaign_codes(self) -> Sequence[str]:
         return await campaign_codes(self.sessions)

@@ -305,3 +305,22 @@ class ExportTemplate(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime]
+
+
+class PendingRevision(Base):
+    """A plan sent in chat over an existing campaign, waiting for its coordinator to confirm
+    the difference shown; its id travels in the confirm button, consumed once."""
+
+    __tablename__ = "pending_revisions"
+    __table_args__ = (NEVER_REUSE_IDS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    base_version: Mapped[int]  # the campaign's version the difference was computed against
+    source_name: Mapped[str] = mapped_column(String(300))
+    source_text: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"))
+    proposed_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_at: Mapped[datetime | None]
