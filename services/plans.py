@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import Select, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import CalendarOverrides, Plan
@@ -229,28 +230,28 @@ async def _stored_campaign(s: AsyncSession, code: str) -> tuple[int, StoredCampa
         return None
     latest = await CampaignRepo(s).latest_plan(campaign.id)
     cid = campaign.id
-    people = dict((await s.execute(
-        select(m.Membership.unit_id, func.count())
-        .where(m.Membership.campaign_id == cid, m.Membership.unit_id.is_not(None))
-        .group_by(m.Membership.unit_id))).tuples().all())
-    reports = dict((await s.execute(
-        select(m.Submission.unit_id, func.count(distinct(m.Submission.deadline_id)))
-        .join(m.Unit, m.Unit.id == m.Submission.unit_id)
-        .where(m.Unit.campaign_id == cid).group_by(m.Submission.unit_id))).tuples().all())
+    people = await _counts(s, select(m.Membership.unit_id, func.count())
+                           .where(m.Membership.campaign_id == cid,
+                                  m.Membership.unit_id.is_not(None))
+                           .group_by(m.Membership.unit_id))
+    reports = await _counts(s, select(m.Submission.unit_id,
+                                      func.count(distinct(m.Submission.deadline_id)))
+                            .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+                            .where(m.Unit.campaign_id == cid).group_by(m.Submission.unit_id))
     units = tuple(StoredUnit(u.code, u.name, u.active, people.get(u.id, 0),
                              reports.get(u.id, 0))
                   for u in await UnitRepo(s).of_campaign(cid))
     obligations = await ObligationRepo(s).of_campaign(cid)
     code_of = {o.id: o.code for o in obligations}
-    submitted = dict((await s.execute(
-        select(m.Submission.deadline_id, func.count(distinct(m.Submission.unit_id)))
-        .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
-        .where(m.Deadline.campaign_id == cid).group_by(m.Submission.deadline_id))
-        ).tuples().all())
-    drafted = dict((await s.execute(
-        select(m.Draft.deadline_id, func.count())
-        .join(m.Deadline, m.Deadline.id == m.Draft.deadline_id)
-        .where(m.Deadline.campaign_id == cid).group_by(m.Draft.deadline_id))).tuples().all())
+    submitted = await _counts(s, select(m.Submission.deadline_id,
+                                        func.count(distinct(m.Submission.unit_id)))
+                              .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+                              .where(m.Deadline.campaign_id == cid)
+                              .group_by(m.Submission.deadline_id))
+    drafted = await _counts(s, select(m.Draft.deadline_id, func.count())
+                            .join(m.Deadline, m.Deadline.id == m.Draft.deadline_id)
+                            .where(m.Deadline.campaign_id == cid)
+                            .group_by(m.Draft.deadline_id))
     deadlines = tuple(StoredDeadline(code_of[d.obligation_id], d.key, d.due_at, d.cancelled,
                                      submitted.get(d.id, 0), drafted.get(d.id, 0))
                       for d in await DeadlineRepo(s).of_campaign(cid))
@@ -259,6 +260,11 @@ async def _stored_campaign(s: AsyncSession, code: str) -> tuple[int, StoredCampa
         latest.sha256 if latest is not None else "", units,
         tuple(StoredObligation(o.code, o.title, o.active) for o in obligations), deadlines)
 
+
+
+async def _counts(s: AsyncSession, statement: Select[Any, Any]) -> dict[int, int]:
+    """id -> count, from a grouped (id, count) query."""
+    return {key: int(count) for key, count in await s.execute(statement)}
 
 async def _sync_template(s: AsyncSession, campaign_id: int, plan: Plan,
                          template: TemplateFile | None, now: datetime,
