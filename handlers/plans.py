@@ -1,7 +1,9 @@
 """Coordinators create a campaign from the chat: send the notice (.docx/.txt) or paste it,
 review the deadlines found (each with its source sentence), drop or fix items, name the
-units, confirm. A plan file (.toml) sent as a document is checked and loaded directly; an
-.xlsx is the workbook a plan's `[export]` names (its coordinator's own template).
+units, confirm: the new campaign gets an id no other has. A plan file (.toml) sent as a
+document is checked and loaded; over an existing campaign it is a revision, applied only
+once its coordinator confirms the difference shown. An .xlsx is the workbook a plan's
+`[export]` names (its coordinator's own template).
 
 The review in progress lives in user_data: losing it to a restart costs re-sending the
 notice, never anything submitted.
@@ -253,6 +255,7 @@ async def _create(t: Turn, review: Review, unit_text: str) -> None:
             t.context.user_data.pop(_KEY, None)
         await _loaded(t, report, text, name)
         return
+    await t.say(t.t("problem.stale"))
 
 
 async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:

@@ -3,6 +3,7 @@ changes it only once its coordinator has seen the difference and confirmed it.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -64,7 +65,21 @@ async def _nil_report(bot: Harness, user: int, deadline: str | None = None) -> N
     assert "已提交零报告" in (done.text or ""), done.text
 
 
-async def _campaign_rows(bot: Harness, code: str) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class CampaignRows:
+    name: str
+    version: int
+    units: list[Any]  # (id, code, name, group, position, active)
+    members: list[Any]
+    obligations: list[Any]
+    deadlines: list[Any]
+    submissions: list[Any]
+
+    def unit_name(self, code: str) -> str:
+        return next(u[2] for u in self.units if u[1] == code)
+
+
+async def _campaign_rows(bot: Harness, code: str) -> CampaignRows:
     """Everything about one campaign that another campaign's creation must not touch."""
     async with bot.db.sessions() as s:
         c = await s.scalar(select(m.Campaign).where(m.Campaign.code == code))
@@ -84,7 +99,8 @@ async def _campaign_rows(bot: Harness, code: str) -> tuple[Any, ...]:
                        for x in await s.scalars(
                            select(m.Submission).join(m.Unit, m.Unit.id == m.Submission.unit_id)
                            .where(m.Unit.campaign_id == c.id).order_by(m.Submission.id))]
-    return (c.name, c.current_version, units, members, obligations, deadlines, submissions)
+    return CampaignRows(c.name, c.current_version, units, members, obligations, deadlines,
+                        submissions)
 
 
 async def _versions(bot: Harness, code: str = CAMPAIGN) -> int:
@@ -108,11 +124,13 @@ async def test_two_campaigns_created_from_pasted_notices_stay_separate(bot: Harn
     await bot.join(LIAISON, "李明", links["甲所"])
     await _nil_report(bot, LIAISON)
     before = await _campaign_rows(bot, first)
-    assert len(before[6]) == 1  # the report is in
+    assert len(before.submissions) == 1  # the report is in
 
     second = await _paste_campaign(bot, COORDINATOR, FIRE_NOTICE, "丙所")
     # The very same notice pasted again is another campaign too, not version 2 of the first.
     third = await _paste_campaign(bot, COORDINATOR, STATISTICS_NOTICE, "丁所")
+    assert await _campaign_rows(bot, first) == before
+    assert len({first, second, third}) == 3
     # A coordinator of another campaign creates one of their own: no "not yours".
     await _coordinator_of(bot, SECOND_COORDINATOR, CAMPAIGN)
     fourth = await _paste_campaign(bot, SECOND_COORDINATOR, FIRE_NOTICE, "戊所")
@@ -122,10 +140,9 @@ async def test_two_campaigns_created_from_pasted_notices_stay_separate(bot: Harn
     assert not {"notice", "campaign"} & set(codes)
     assert await _campaign_rows(bot, first) == before
     for code, unit in zip(codes[1:], ["丙所", "丁所", "戊所"], strict=True):
-        name, version, units, *_ = await _campaign_rows(bot, code)
-        assert (version, [u[2] for u in units]) == (1, [unit])
-    *_, members, _, _, _ = await _campaign_rows(bot, fourth)
-    assert [x[3] for x in members] == ["coordinator"]
+        rows = await _campaign_rows(bot, code)
+        assert (rows.version, [u[2] for u in rows.units]) == (1, [unit])
+    assert [x[3] for x in (await _campaign_rows(bot, fourth)).members] == ["coordinator"]
 
 
 async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: Harness
@@ -141,7 +158,7 @@ async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: 
     first, second = codes
 
     assert first != second and "campaign" not in codes
-    assert (await _campaign_rows(bot, first))[2][0][2] == "甲所"
+    assert [u[2] for u in (await _campaign_rows(bot, first)).units] == ["甲所"]
     assert await _versions(bot, first) == await _versions(bot, second) == 1
 
 
@@ -176,10 +193,10 @@ async def test_a_plan_file_over_a_campaign_shows_the_difference_and_waits_for_co
 
     assert "已载入 daguan-2017-anticounterfeit 第 2 版" in (applied.text or "")
     assert applied.buttons == []
-    name, version, units, members, _, _, submissions = await _campaign_rows(bot, CAMPAIGN)
-    assert version == 2
-    assert [u[2] for u in units if u[1] == "yulin"] == ["甲所"]
-    assert (members, submissions) == (before[3], before[6])  # the people and reports stay
+    after = await _campaign_rows(bot, CAMPAIGN)
+    assert (after.version, after.unit_name("yulin")) == (2, "甲所")
+    # The people and the reports stay where they were.
+    assert (after.members, after.submissions) == (before.members, before.submissions)
     assert (await bot.snapshot()).submissions == snapshot.submissions
 
 
@@ -194,7 +211,7 @@ async def test_tapping_confirm_twice_applies_the_revision_once(bot: Harness) -> 
     await bot.idle()
 
     assert await _versions(bot) == 2
-    assert (await _campaign_rows(bot, CAMPAIGN))[1] == 2
+    assert (await _campaign_rows(bot, CAMPAIGN)).version == 2
     assert "已载入 daguan-2017-anticounterfeit 第 2 版" in (shown.text or "")
     replies = [x.text for x in bot.fake.sent(COORDINATOR) if x.message_id > mark]
     assert replies == ["这次修改已经生效,无需再次确认。"]
@@ -227,7 +244,8 @@ async def test_the_same_plan_file_again_is_unchanged_without_a_question(bot: Har
 async def test_a_revision_confirmed_after_another_was_applied_is_refused_as_stale(
         bot: Harness) -> None:
     older = await _send_revision(bot, REVISED)
-    newer = await _send_revision(bot, _edit(PLAN_TEXT, 'name = "集贤路市场监管所"', 'name = "乙所"'))
+    newer = await _send_revision(bot, _edit(PLAN_TEXT, 'name = "集贤路市场监管所"',
+                                            'name = "乙所"'))
     await bot.press(COORDINATOR, newer, text="确认修改")
     after_newer = await _campaign_rows(bot, CAMPAIGN)
 
@@ -235,7 +253,8 @@ async def test_a_revision_confirmed_after_another_was_applied_is_refused_as_stal
 
     assert "在此期间已更新为第 2 版,这次修改未生效" in (refused.text or "")
     assert await _campaign_rows(bot, CAMPAIGN) == after_newer
-    assert [u[2] for u in after_newer[2] if u[1] == "yulin"] == ["玉琳路市场监管所"]
+    assert after_newer.unit_name("yulin") == "玉琳路市场监管所"
+    assert after_newer.unit_name("jixian") == "乙所"
 
 
 async def test_a_coordinator_of_another_campaign_can_neither_propose_nor_confirm(
