@@ -6,6 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
+from fakegram import ChatMessage
 from tests.e2e.harness import COORDINATOR, Harness
 from tests.storage.test_export_template import _template
 from tests.storage.test_plan_template import _plan_text
@@ -75,11 +76,17 @@ async def test_a_stranger_asking_for_the_export_gets_the_polite_refusal(bot: Har
     assert "邀请链接" in (refused.text or "")
 
 
+async def _revise_plan(bot: Harness) -> ChatMessage:
+    """Send the plan naming a template over the loaded campaign and confirm the revision."""
+    [shown] = await bot.document(COORDINATOR, _plan_text().encode(), "daguan.toml")
+    [loaded] = await bot.press(COORDINATOR, shown, text="确认修改")
+    return loaded
+
+
 async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
         bot: Harness) -> None:
-    [loaded, plan_file] = await bot.document(COORDINATOR, _plan_text().encode(), "daguan.toml")
+    loaded = await _revise_plan(bot)
     assert "方案指定了导出模板 模板.xlsx,但还没有这个文件" in (loaded.text or "")
-    assert plan_file.document is not None
 
     [note, standard] = await bot.command(COORDINATOR, "export")
     assert "模板.xlsx 还没有发给我" in (note.text or "")
@@ -101,7 +108,7 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
 
 async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(
         bot: Harness) -> None:
-    await bot.document(COORDINATOR, _plan_text().encode(), "daguan.toml")
+    await _revise_plan(bot)
 
     [unnamed] = await bot.document(COORDINATOR, _template(), "周报.xlsx")
     [broken] = await bot.document(COORDINATOR, b"not a workbook", "模板.xlsx")
