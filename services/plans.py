@@ -389,6 +389,11 @@ class PlanService:
         self.sessions = sessions
         self.calendar_overrides = calendar_overrides
 
+    async def load(self, plan: Plan, source_name: str, source_text: str, now: datetime,
+                   template: TemplateFile | None = None) -> LoadReport:
+        return await load_plan(self.sessions, plan, source_name, source_text, now,
+                               self.calendar_overrides, template)
+
     async def attach_template(self, actor: Actor, file_name: str, data: bytes,
                               now: datetime) -> AttachedTemplate:
         """A workbook sent in chat becomes the export template of each campaign the sender
