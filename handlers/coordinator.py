@@ -10,10 +10,17 @@ from telegram import Update
 from telegram.ext import filters
 
 from bot.context import CustomContext
+from domain.status import OverrideKind
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
 from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
 from services.coordination import CampaignRef, UnitLine
+from services.overrides import (
+    OverrideProblem,
+    OverrideRequest,
+    OverrideView,
+    parse_until,
+)
 from services.ports import Button, Delivery
 
 _REVIEW_KEY = "review_submission"
@@ -77,6 +84,9 @@ def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
         at = (t.catalogue.when(x.submitted_at.astimezone(deadline.due.tzinfo), t.language)
               if x.submitted_at else "")
         nil = " · " + t.t("mine.nil") if x.nil else ""
+        if x.extended_to is not None:
+            nil += " · " + t.t("exempt.until", due=t.catalogue.when(
+                x.extended_to.astimezone(deadline.due.tzinfo), t.language))
         out.append(f"· {x.unit_name}:{state_label(t, x.state)}{nil} {at}".rstrip())
     return "\n".join(out)
 
@@ -294,3 +304,147 @@ async def invite(update: Update, context: CustomContext) -> None:
     lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
     lines += [f"· {i.unit_name}:https://t.me/{username}?start={i.token}" for i in invites]
     await t.say("\n".join(lines))
+
+
+# ---- 免报 / 延期 per unit -------------------------------------------------------------------
+
+_EXEMPT_KEY = "exempt_request"
+
+
+async def exempt(update: Update, context: CustomContext) -> None:
+    """`/exempt 单位 [YYYY-MM-DD [HH:MM]] 理由`: 免报, or with a time 延期 to it; the deadline
+    is picked from the unit's open ones, then confirmed."""
+    t = await _coordinator(update, context)
+    if t is None or context.user_data is None:
+        return
+    args = list(t.context.args or [])
+    if len(args) < 2:
+        await t.say(t.t("exempt.usage"))
+        return
+    until, reason = None, " ".join(args[1:])
+    if parse_until(args[1]) is not None:  # a day, perhaps followed by a time of day
+        with_time = " ".join(args[1:3])
+        timed = len(args) > 2 and parse_until(with_time) is not None
+        until = with_time if timed else args[1]
+        reason = " ".join(args[3:] if timed else args[2:])
+    elif args[1][:4].isdigit() and "-" in args[1]:  # meant as a day, but is none
+        await t.say(_problem(t, OverrideProblem.BAD_TIME))
+        return
+    if not reason.strip():
+        await t.say(_problem(t, OverrideProblem.NO_REASON))
+        return
+    unit = await t.services.overrides.find_unit(t.actor, args[0])
+    if isinstance(unit, OverrideProblem):
+        await t.say(_problem(t, unit, unit=args[0]))
+        return
+    choices = await t.services.overrides.choices(t.actor, unit.id, t.now)
+    if not choices:
+        await t.say(t.t("exempt.no_choices", unit=unit.name))
+        return
+    serial = int(context.user_data.get(_EXEMPT_KEY, {}).get("serial", 0)) + 1
+    context.user_data[_EXEMPT_KEY] = {"serial": serial, "unit_id": unit.id, "until": until,
+                                      "reason": reason}
+    key = "exempt.pick_extended" if until else "exempt.pick_exempt"
+    buttons = [[(f"{deadline_label(t, v)} · {state_label(t, v.state)}",
+                 callback("exd", v.deadline_id, str(serial)))] for v in choices]
+    await t.say(t.t(key, unit=unit.name), buttons)
+
+
+async def unexempt(update: Update, context: CustomContext) -> None:
+    """`/unexempt 单位`: pick one of the unit's 免报 / 延期 to withdraw, then confirm."""
+    t = await _coordinator(update, context)
+    if t is None:
+        return
+    if not t.context.args:
+        await t.say(t.t("exempt.undo_usage"))
+        return
+    name = " ".join(t.context.args)
+    unit = await t.services.overrides.find_unit(t.actor, name)
+    if isinstance(unit, OverrideProblem):
+        await t.say(_problem(t, unit, unit=name))
+        return
+    standing = await t.services.overrides.standing(t.actor, unit.id, t.now)
+    if not standing:
+        await t.say(t.t("exempt.none_standing", unit=unit.name))
+        return
+    buttons = [[(_override_label(t, x), callback("exu", x.override_id))] for x in standing]
+    await t.say(t.t("exempt.undo_pick", unit=unit.name), buttons)
+
+
+async def on_exempt_button(update: Update, context: CustomContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    t = await _coordinator(update, context)
+    if t is None:
+        return
+    await query.answer()
+    abandon_review(context)
+    payload = parse_callback(query.data)
+    if payload is None:
+        await t.say(t.t("problem.stale"))
+        return
+    overrides = t.services.overrides
+    if payload.prefix in ("exu", "exuok"):
+        if payload.prefix == "exu":
+            await t.say(t.t("exempt.undo_confirm"),
+                        [[(t.t("button.exempt_undo"), callback("exuok", payload.id)),
+                          (t.t("button.cancel"), callback("exx", payload.id))]])
+            return
+        undone = await overrides.undo(t.actor, payload.id, t.now)
+        if isinstance(undone, OverrideProblem):
+            await t.edit_or_say(_problem(t, undone))
+            return
+        key = "exempt.undone" if undone.changed else "exempt.already_undone"
+        await t.edit_or_say(t.t(key, unit=undone.deadline.unit_name,
+                                what=deadline_label(t, undone.deadline)))
+        return
+    if payload.prefix == "exx":
+        await t.edit_or_say(t.t("exempt.cancelled"))
+        return
+    request = _exempt_request(context, payload.id, payload.field)
+    if request is None:
+        await t.say(t.t("problem.stale"))
+        return
+    if payload.prefix == "exd":
+        found = await overrides.check(t.actor, request, t.now)
+        if isinstance(found, OverrideProblem):
+            await t.say(_problem(t, found))
+            return
+        await t.say(t.t(f"exempt.confirm_{found.kind.value}", unit=found.deadline.unit_name,
+                        what=deadline_label(t, found.deadline), reason=found.reason),
+                    [[(t.t("button.exempt_go"), callback("exok", payload.id, payload.field)),
+                      (t.t("button.cancel"), callback("exx", payload.id))]])
+    elif payload.prefix == "exok":
+        done = await overrides.apply(t.actor, request, t.now)
+        if isinstance(done, OverrideProblem):
+            await t.edit_or_say(_problem(t, done))
+            return
+        key = f"exempt.done_{done.kind.value}" if done.changed else "exempt.already"
+        # Replaces the confirmation, so its button does not stay to be tapped again.
+        await t.edit_or_say(t.t(key, unit=done.deadline.unit_name,
+                                what=deadline_label(t, done.deadline), reason=done.reason))
+    else:
+        await t.say(t.t("problem.stale"))
+
+
+def _exempt_request(context: CustomContext, deadline_id: int, serial: str | None
+                    ) -> OverrideRequest | None:
+    """The /exempt request a button belongs to; None if a newer one replaced it (or the
+    bot restarted since: the request lived only in this conversation)."""
+    stored = (context.user_data or {}).get(_EXEMPT_KEY)
+    if not isinstance(stored, dict) or serial != str(stored.get("serial")):
+        return None
+    until = parse_until(stored["until"]) if stored.get("until") else None
+    kind = OverrideKind.EXTENDED if until is not None else OverrideKind.EXEMPT
+    return OverrideRequest(stored["unit_id"], deadline_id, kind, until, stored["reason"])
+
+
+def _override_label(t: Turn, x: OverrideView) -> str:
+    if x.kind is OverrideKind.EXEMPT:
+        return t.t("exempt.label_exempt", what=deadline_label(t, x.deadline))
+    return t.t("exempt.label_extended", what=deadline_label(t, x.deadline),
+               due=t.catalogue.when(x.original_due, t.language))
+
+
+def _problem(t: Turn, problem: OverrideProblem, **params: str) -> str:
+    return t.t(f"exempt.problem_{problem.value}", **{"unit": "", "deadline": "", **params})
