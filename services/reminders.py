@@ -483,7 +483,9 @@ class ReminderDispatcher:
             own = d.due_at if undone else due_for(d.due_at, Override(OverrideKind(row.kind),
                                                                      row.due_at)) or d.due_at
             ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, own.astimezone(c.tz))
-            step = f"ovr-{int(row.changed_at.timestamp())}"
+            # One notice per change: its time, and what it changed to (a change and its
+            # undo within one second are still two).
+            step = f"ovr-{int(row.changed_at.timestamp())}-{'undone' if undone else row.kind}"
             until = (row.changed_at + self.config.override_notice_for).astimezone(c.tz)
             for person in world.people.get(unit.id, []):
                 job = _Job((d.id, unit.id, person.id, step), c.row.id, person.external_id,

@@ -113,7 +113,8 @@ async def test_an_exempt_unit_is_never_nudged_nor_missing_and_its_liaison_is_tol
                  bj(12, 15, 15, 30, year=2016), bj(12, 15, 17, 30, year=2016),
                  bj(12, 16, 9, year=2016))
 
-    assert roster_texts(campaign, A_LIAISON) == ["notice|exempt|德宽路市场监管所|12-15 17:30|停业整顿"]
+    assert roster_texts(campaign, A_LIAISON) == [
+        "notice|exempt|德宽路市场监管所|12-15 17:30|停业整顿"]
     roster = campaign.deadline(ROSTER)
     assert [t.split("|")[0] for t in roster_texts(campaign, B_LIAISON)] == [
         "before-1wd", "before-2h", "due", "overdue-1"]
