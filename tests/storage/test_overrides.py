@@ -34,7 +34,7 @@ from services.reminders import (
     OverrideNotice,
     ReminderDispatcher,
 )
-from services.reports import ReportService, UploadLimits
+from services.reports import Problem, ReportService, Submitted, UploadLimits
 from storage import models as m
 from storage.database import Database
 from storage.filestore import FileStore
@@ -91,10 +91,10 @@ async def run_at(c: Campaign, *moments: datetime, **config: object) -> None:
 
 
 async def set_exception(c: Campaign, unit: str, until: str | None = None,
-                        reason: str = "停业整顿", obligation: str = ROSTER
+                        reason: str = "停业整顿", obligation: str = ROSTER, seq: int = 1
                         ) -> OverrideView | OverrideProblem:
     kind = OverrideKind.EXTENDED if until else OverrideKind.EXEMPT
-    request = OverrideRequest(c.units[unit], c.deadline(obligation), kind,
+    request = OverrideRequest(c.units[unit], c.deadline(obligation, seq), kind,
                               parse_until(until) if until else None, reason)
     return await OverrideService(c.db.sessions).apply(None, request, c.clock())
 
@@ -278,3 +278,29 @@ async def test_a_bad_exception_is_refused_and_changes_nothing(campaign: Campaign
     assert parse_until("2016-12-32") is None
     async with campaign.db.sessions() as s:
         assert (await s.scalars(select(m.UnitDeadlineOverride))).all() == []
+
+
+async def test_a_report_sent_within_the_extension_is_not_marked_late(
+        campaign: Campaign, tmp_path: Path) -> None:
+    # 信息周报 #3 is due 2016-12-15 15:00; 集贤路 has until 12-20, 玉琳路 has not.
+    await set_exception(campaign, "jixian", "2016-12-20 15:00", "人员外出培训",
+                        obligation="weekly-report", seq=3)
+    reports = ReportService(campaign.db.sessions, PlanRegistry(), FileStore(tmp_path),
+                            UploadLimits(1 << 20, frozenset({"pdf"})))
+    now = bj(12, 16, 10, year=2016)
+    weekly = campaign.deadlines[("weekly-report", 3)].id
+    late = {}
+    for external_id, unit in ((C_LIAISON, "jixian"), (B_LIAISON, "yulin")):
+        actor = Actor(campaign.people[external_id], external_id, None,
+                      (Seat(1, "daguan", "", Role.LIAISON, campaign.units[unit], unit),))
+        draft = await reports.begin(actor, weekly, now)
+        assert not isinstance(draft, Problem)
+        assert not isinstance(await reports.mark_nil(actor, draft.draft_id, now), Problem)
+        done = await reports.submit(actor, draft.draft_id, now)
+        assert isinstance(done, Submitted)
+        late[unit] = (done.late, done.deadline.state)
+
+    assert late == {"jixian": (False, State.SUBMITTED), "yulin": (True, State.LATE)}
+    async with campaign.db.sessions() as s:
+        stored = dict((await s.execute(select(m.Submission.unit_id, m.Submission.late))).all())
+    assert stored == {campaign.units["jixian"]: False, campaign.units["yulin"]: True}
