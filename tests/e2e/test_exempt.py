@@ -88,7 +88,8 @@ async def test_an_extension_and_its_undo_reach_the_liaison_and_strangers_cannot_
         [ask] = await bot.press(COORDINATOR, listing, text="撤销延期")
         assert ask.button_texts == ["确认撤销", "取消"]
         [undone] = await bot.press(COORDINATOR, ask, text="确认撤销")
-        assert undone.text == f"已撤销:{UNIT} 的 {ROSTER} 恢复按原截止时间报送。已通知该单位联络员。"
+        assert undone.text == (f"已撤销:{UNIT} 的 {ROSTER} 恢复按原截止时间报送。"
+                               "已通知该单位联络员。")
         assert "恢复按原截止时间报送" in await _told(bot, "撤销")
         [none] = await bot.command(COORDINATOR, "unexempt", UNIT)
         assert none.text == f"{UNIT} 目前没有免报或延期。"
