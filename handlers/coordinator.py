@@ -19,6 +19,7 @@ from services.overrides import (
     OverrideProblem,
     OverrideRequest,
     OverrideView,
+    parse_chat_request,
     parse_until,
 )
 from services.ports import Button, Delivery
@@ -317,36 +318,25 @@ async def exempt(update: Update, context: CustomContext) -> None:
     t = await _coordinator(update, context)
     if t is None or context.user_data is None:
         return
-    args = list(t.context.args or [])
-    if len(args) < 2:
-        await t.say(t.t("exempt.usage"))
+    asked = parse_chat_request(list(t.context.args or []))
+    if asked is None or isinstance(asked, OverrideProblem):
+        await t.say(t.t("exempt.usage") if asked is None else _problem(t, asked))
         return
-    until, reason = None, " ".join(args[1:])
-    if parse_until(args[1]) is not None:  # a day, perhaps followed by a time of day
-        with_time = " ".join(args[1:3])
-        timed = len(args) > 2 and parse_until(with_time) is not None
-        until = with_time if timed else args[1]
-        reason = " ".join(args[3:] if timed else args[2:])
-    elif args[1][:4].isdigit() and "-" in args[1]:  # meant as a day, but is none
-        await t.say(_problem(t, OverrideProblem.BAD_TIME))
-        return
-    if not reason.strip():
-        await t.say(_problem(t, OverrideProblem.NO_REASON))
-        return
-    unit = await t.services.overrides.find_unit(t.actor, args[0])
+    unit = await t.services.overrides.find_unit(t.actor, asked.unit)
     if isinstance(unit, OverrideProblem):
-        await t.say(_problem(t, unit, unit=args[0]))
+        await t.say(_problem(t, unit, unit=asked.unit))
         return
     choices = await t.services.overrides.choices(t.actor, unit.id, t.now)
     if not choices:
         await t.say(t.t("exempt.no_choices", unit=unit.name))
         return
+    # The request waits here for the deadline button; a newer /exempt replaces it.
     serial = int(context.user_data.get(_EXEMPT_KEY, {}).get("serial", 0)) + 1
-    context.user_data[_EXEMPT_KEY] = {"serial": serial, "unit_id": unit.id, "until": until,
-                                      "reason": reason}
-    key = "exempt.pick_extended" if until else "exempt.pick_exempt"
+    context.user_data[_EXEMPT_KEY] = {"serial": serial, "unit_id": unit.id,
+                                      "until": asked.until, "reason": asked.reason}
     buttons = [[(f"{deadline_label(t, v)} · {state_label(t, v.state)}",
                  callback("exd", v.deadline_id, str(serial)))] for v in choices]
+    key = "exempt.pick_extended" if asked.until else "exempt.pick_exempt"
     await t.say(t.t(key, unit=unit.name), buttons)
 
 
@@ -382,49 +372,54 @@ async def on_exempt_button(update: Update, context: CustomContext) -> None:
     payload = parse_callback(query.data)
     if payload is None:
         await t.say(t.t("problem.stale"))
-        return
-    overrides = t.services.overrides
-    if payload.prefix in ("exu", "exuok"):
-        if payload.prefix == "exu":
-            await t.say(t.t("exempt.undo_confirm"),
-                        [[(t.t("button.exempt_undo"), callback("exuok", payload.id)),
-                          (t.t("button.cancel"), callback("exx", payload.id))]])
-            return
-        undone = await overrides.undo(t.actor, payload.id, t.now)
-        if isinstance(undone, OverrideProblem):
-            await t.edit_or_say(_problem(t, undone))
-            return
-        key = "exempt.undone" if undone.changed else "exempt.already_undone"
-        await t.edit_or_say(t.t(key, unit=undone.deadline.unit_name,
-                                what=deadline_label(t, undone.deadline)))
-        return
-    if payload.prefix == "exx":
-        await t.edit_or_say(t.t("exempt.cancelled"))
-        return
-    request = _exempt_request(context, payload.id, payload.field)
-    if request is None:
-        await t.say(t.t("problem.stale"))
-        return
-    if payload.prefix == "exd":
-        found = await overrides.check(t.actor, request, t.now)
-        if isinstance(found, OverrideProblem):
-            await t.say(_problem(t, found))
-            return
-        await t.say(t.t(f"exempt.confirm_{found.kind.value}", unit=found.deadline.unit_name,
-                        what=deadline_label(t, found.deadline), reason=found.reason),
-                    [[(t.t("button.exempt_go"), callback("exok", payload.id, payload.field)),
+    elif payload.prefix == "exu":
+        await t.say(t.t("exempt.undo_confirm"),
+                    [[(t.t("button.exempt_undo"), callback("exuok", payload.id)),
                       (t.t("button.cancel"), callback("exx", payload.id))]])
+    elif payload.prefix == "exuok":
+        await _undo_exception(t, payload.id)
+    elif payload.prefix == "exx":
+        await t.edit_or_say(t.t("exempt.cancelled"))
+    elif (request := _exempt_request(context, payload.id, payload.field)) is None:
+        await t.say(t.t("problem.stale"))
+    elif payload.prefix == "exd":
+        await _confirm_exception(t, request, payload.field or "")
     elif payload.prefix == "exok":
-        done = await overrides.apply(t.actor, request, t.now)
-        if isinstance(done, OverrideProblem):
-            await t.edit_or_say(_problem(t, done))
-            return
-        key = f"exempt.done_{done.kind.value}" if done.changed else "exempt.already"
-        # Replaces the confirmation, so its button does not stay to be tapped again.
-        await t.edit_or_say(t.t(key, unit=done.deadline.unit_name,
-                                what=deadline_label(t, done.deadline), reason=done.reason))
+        await _set_exception(t, request)
     else:
         await t.say(t.t("problem.stale"))
+
+
+async def _confirm_exception(t: Turn, request: OverrideRequest, serial: str) -> None:
+    found = await t.services.overrides.check(t.actor, request, t.now)
+    if isinstance(found, OverrideProblem):
+        await t.say(_problem(t, found))
+        return
+    await t.say(t.t(f"exempt.confirm_{found.kind.value}", unit=found.deadline.unit_name,
+                    what=deadline_label(t, found.deadline), reason=found.reason),
+                [[(t.t("button.exempt_go"), callback("exok", request.deadline_id, serial)),
+                  (t.t("button.cancel"), callback("exx", request.deadline_id))]])
+
+
+async def _set_exception(t: Turn, request: OverrideRequest) -> None:
+    done = await t.services.overrides.apply(t.actor, request, t.now)
+    if isinstance(done, OverrideProblem):
+        await t.edit_or_say(_problem(t, done))
+        return
+    key = f"exempt.done_{done.kind.value}" if done.changed else "exempt.already"
+    # Replaces the confirmation, so its button does not stay there to be tapped again.
+    await t.edit_or_say(t.t(key, unit=done.deadline.unit_name,
+                            what=deadline_label(t, done.deadline), reason=done.reason))
+
+
+async def _undo_exception(t: Turn, override_id: int) -> None:
+    undone = await t.services.overrides.undo(t.actor, override_id, t.now)
+    if isinstance(undone, OverrideProblem):
+        await t.edit_or_say(_problem(t, undone))
+        return
+    key = "exempt.undone" if undone.changed else "exempt.already_undone"
+    await t.edit_or_say(t.t(key, unit=undone.deadline.unit_name,
+                            what=deadline_label(t, undone.deadline)))
 
 
 def _exempt_request(context: CustomContext, deadline_id: int, serial: str | None

@@ -80,6 +80,30 @@ def parse_until(text: str) -> Until | None:
 
 
 @dataclass(frozen=True)
+class ChatRequest:
+    """What `/exempt 单位 [YYYY-MM-DD [HH:MM]] 理由` asks for, before a deadline is picked."""
+
+    unit: str
+    until: str | None  # as typed; None: 免报
+    reason: str
+
+
+def parse_chat_request(words: list[str]) -> ChatRequest | OverrideProblem | None:
+    """The command's words; None when there are too few to say anything (show the usage)."""
+    if len(words) < 2:
+        return None
+    unit, rest = words[0], words[1:]
+    until = None
+    if parse_until(rest[0]) is not None:  # a day, perhaps followed by a time of day
+        timed = len(rest) > 1 and parse_until(" ".join(rest[:2])) is not None
+        until, rest = (" ".join(rest[:2]), rest[2:]) if timed else (rest[0], rest[1:])
+    elif rest[0][:4].isdigit() and "-" in rest[0]:  # meant as a day, but is none
+        return OverrideProblem.BAD_TIME
+    reason = " ".join(rest).strip()
+    return ChatRequest(unit, until, reason) if reason else OverrideProblem.NO_REASON
+
+
+@dataclass(frozen=True)
 class OverrideRequest:
     unit_id: int
     deadline_id: int
