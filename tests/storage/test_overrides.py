@@ -304,3 +304,20 @@ async def test_a_report_sent_within_the_extension_is_not_marked_late(
     async with campaign.db.sessions() as s:
         stored = dict((await s.execute(select(m.Submission.unit_id, m.Submission.late))).all())
     assert stored == {campaign.units["jixian"]: False, campaign.units["yulin"]: True}
+
+
+async def test_the_workbook_shows_an_extension_not_yet_due_instead_of_missing(
+        campaign: Campaign, tmp_path: Path) -> None:
+    await set_exception(campaign, "jixian", "2016-12-20 17:30", "人员外出培训")
+    service = ExportService(campaign.db.sessions, PlanRegistry(), FileStore(tmp_path))
+
+    exported = await service.export_bytes(
+        ExportRequest("daguan-2017-anticounterfeit", bj(12, 16, 10, year=2016), "zh-CN"),
+        Catalogue("zh-CN"))
+
+    ws = load_workbook(io.BytesIO(exported.data))["提交情况"]
+    column = [c.value for c in ws[5]].index("2016-12-15\n17:30")
+    cells = {row[0].value: row[column].value for row in ws.iter_rows(min_row=6)}
+    assert cells["集贤路市场监管所"] == "延期至 12-20 17:30"
+    assert cells["玉琳路市场监管所"] == "未报"
+    assert cells["未报"] == 5  # the count row: 集贤路 is not missing yet
