@@ -33,6 +33,7 @@ from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.overrides import OverrideService
 from services.plans import PlanService
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
@@ -96,6 +97,7 @@ def register_handlers(app: CuibaoApp) -> None:
         "remind": coordinator.remind, "review": coordinator.review,
         "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
         "export": export.export, "blank": intake.blank, "digest": digest.digest,
+        "exempt": coordinator.exempt, "unexempt": coordinator.unexempt,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -103,6 +105,7 @@ def register_handlers(app: CuibaoApp) -> None:
     app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
     app.add_handler(CallbackQueryHandler(plans.on_revision_button, pattern=r"^(prv|prx):"))
     app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(coordinator.on_exempt_button, pattern=r"^ex[a-z]*:"))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
     notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
@@ -156,6 +159,7 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         export=ExportService(db.sessions, plans, files),
         intake=IntakeService(db.sessions, plans, limits.max_bytes),
         digest=digest_service(settings, db),
+        overrides=OverrideService(db.sessions),
         notifier=notifier,
         clock=clock,
         bot_username=bot_username,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     add_export_parser(commands, common)
+    add_exempt_parser(commands, common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

@@ -16,6 +16,7 @@ from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.overrides import OverrideService
 from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
@@ -34,6 +35,7 @@ class AppServices:
     export: ExportService
     intake: IntakeService
     digest: DigestService
+    overrides: OverrideService
     notifier: Notifier
     clock: Callable[[], datetime]
     bot_username: str = field(default="")

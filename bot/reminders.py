@@ -31,9 +31,11 @@ from services.reminders import (
     BlockedNotice,
     DeadlineRef,
     Digest,
+    DigestLine,
     Message,
     MissedNotice,
     Nudge,
+    OverrideNotice,
     ReminderConfig,
     ReminderDispatcher,
 )
@@ -88,6 +90,14 @@ class CatalogueRenderer:
         if isinstance(message, BlockedNotice):
             return t("nudge.blocked", lang, unit=message.unit_name, person=message.person_name,
                      what=self.label(message.deadline, lang)), []
+        if isinstance(message, OverrideNotice):
+            key = f"exempt.notice_{'undone' if message.undone else message.kind.value}"
+            text = t(key, lang, unit=message.unit_name, what=self.label(message.deadline, lang),
+                     reason=message.reason)
+            if message.kind.value == "exempt" and not message.undone:
+                return text, []
+            return text, [[Button(t("button.fill_now", lang),
+                                  callback("sub", message.deadline.deadline_id))]]
         if isinstance(message, MissedNotice):
             return t("digest.missed", lang, what=self.label(message.deadline, lang),
                      count=len(message.units), units=self.names(message.units, lang)), []
@@ -99,13 +109,33 @@ class CatalogueRenderer:
                    day=self.catalogue.date(d.day, lang))]
         if d.upcoming:
             lines.append(t("digest.upcoming", lang))
-            lines += [t("digest.counts", lang, what=self.label(x.deadline, lang), done=x.done,
-                        expected=x.expected) for x in d.upcoming]
+            for x in d.upcoming:
+                lines.append(t("digest.counts", lang, what=self.label(x.deadline, lang),
+                               done=x.done, expected=x.expected))
+                lines += self.excepted(x, lang)
         if d.overdue:
             lines.append(t("digest.overdue", lang))
-            lines += [t("digest.overdue_line", lang, what=self.label(x.deadline, lang),
-                        units=self.names(x.missing, lang)) for x in d.overdue]
+            for x in d.overdue:
+                if x.missing:
+                    lines.append(t("digest.overdue_line", lang,
+                                   what=self.label(x.deadline, lang),
+                                   units=self.names(x.missing, lang)))
+                else:
+                    lines.append(self.label(x.deadline, lang))
+                lines += self.excepted(x, lang)
         return "\n".join(lines)
+
+    def excepted(self, x: DigestLine, lang: str | None) -> list[str]:
+        """The 免报 and 延期 units of a digest line, each on a line of its own."""
+        t = self.catalogue.text
+        lines = []
+        if x.exempt:
+            lines.append(t("exempt.digest_exempt", lang, units=self.names(x.exempt, lang)))
+        if x.extended:
+            units = [t("exempt.digest_until", lang, unit=name, due=self.catalogue.when(due, lang))
+                     for name, due in x.extended]
+            lines.append(t("exempt.digest_extended", lang, units=self.names(units, lang)))
+        return lines
 
     def label(self, d: DeadlineRef, lang: str | None) -> str:
         title = f"{d.title} #{d.seq}" if d.repeats else d.title

@@ -14,6 +14,7 @@ class State(StrEnum):
     LATE = "late"  # 已提交, after the deadline (逾期提交)
     OVERDUE = "overdue"  # 逾期: due and nothing (valid) submitted
     RETURNED = "returned"  # 已退回: sent back by the coordinator, to be corrected
+    EXEMPT = "exempt"  # 免报: the coordinator let this unit off this deadline
 
     @property
     def is_done(self) -> bool:
@@ -22,7 +23,31 @@ class State(StrEnum):
     @property
     def needs_action(self) -> bool:
         """Whether the unit still owes something (and may be nudged)."""
-        return not self.is_done
+        return not self.is_done and self is not State.EXEMPT
+
+
+class OverrideKind(StrEnum):
+    EXEMPT = "exempt"  # 免报
+    EXTENDED = "extended"  # 延期
+
+
+@dataclass(frozen=True)
+class Override:
+    """The coordinator's exception for one unit on one deadline."""
+
+    kind: OverrideKind
+    due_at: datetime | None = None  # the later due time of an extension
+
+
+def due_for(due: datetime, override: Override | None) -> datetime | None:
+    """When this unit owes the deadline: the deadline's own time, an extension's later
+    time, or None for a unit exempted from it. Every reader of "is it due / late / to be
+    nudged" for one unit goes through here."""
+    if override is None:
+        return due
+    if override.kind is OverrideKind.EXEMPT:
+        return None
+    return override.due_at or due
 
 
 @dataclass(frozen=True)
@@ -35,12 +60,17 @@ class LatestSubmission:
     revision: int
 
 
-def state_of(due: datetime, latest: LatestSubmission | None, now: datetime) -> State:
+def state_of(due: datetime, latest: LatestSubmission | None, now: datetime,
+             override: Override | None = None) -> State:
+    mine = due_for(due, override)
+    if mine is None:  # exempt: a report sent anyway still counts, and is never late
+        done = latest is not None and not latest.returned
+        return State.SUBMITTED if done else State.EXEMPT
     if latest is None:
-        return State.OVERDUE if now > due else State.PENDING
+        return State.OVERDUE if now > mine else State.PENDING
     if latest.returned:
         return State.RETURNED
-    return State.LATE if latest.submitted_at > due else State.SUBMITTED
+    return State.LATE if latest.submitted_at > mine else State.SUBMITTED
 
 
 @dataclass(frozen=True)
@@ -53,16 +83,22 @@ class Counts:
     nil: int
     returned: int
     missing: int  # pending or overdue: nothing valid yet
+    exempt: int = 0  # 免报: not counted in `expected`
+    extended: int = 0  # 延期: units whose own due time is later (counted as usual too)
 
     @property
     def done(self) -> int:
         return self.submitted + self.late
 
 
-def tally(states: Iterable[tuple[State, bool]]) -> Counts:
-    """Count (state, nil) pairs of every unit expected to report on one deadline."""
-    expected = submitted = late = nil = returned = missing = 0
+def tally(states: Iterable[tuple[State, bool]], extended: int = 0) -> Counts:
+    """Count (state, nil) pairs of every unit the deadline applies to (`extended`: how
+    many of them have a later due time of their own)."""
+    expected = submitted = late = nil = returned = missing = exempt = 0
     for state, is_nil in states:
+        if state is State.EXEMPT:
+            exempt += 1
+            continue
         expected += 1
         if state is State.SUBMITTED:
             submitted += 1
@@ -74,4 +110,4 @@ def tally(states: Iterable[tuple[State, bool]]) -> Counts:
             missing += 1
         if is_nil and state.is_done:
             nil += 1
-    return Counts(expected, submitted, late, nil, returned, missing)
+    return Counts(expected, submitted, late, nil, returned, missing, exempt, extended)

@@ -10,10 +10,18 @@ from telegram import Update
 from telegram.ext import filters
 
 from bot.context import CustomContext
+from domain.status import OverrideKind
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
 from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
 from services.coordination import CampaignRef, UnitLine
+from services.overrides import (
+    OverrideProblem,
+    OverrideRequest,
+    OverrideView,
+    parse_chat_request,
+    parse_until,
+)
 from services.ports import Button, Delivery
 
 _REVIEW_KEY = "review_submission"
@@ -77,6 +85,9 @@ def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
         at = (t.catalogue.when(x.submitted_at.astimezone(deadline.due.tzinfo), t.language)
               if x.submitted_at else "")
         nil = " · " + t.t("mine.nil") if x.nil else ""
+        if x.extended_to is not None:
+            nil += " · " + t.t("exempt.until", due=t.catalogue.when(
+                x.extended_to.astimezone(deadline.due.tzinfo), t.language))
         out.append(f"· {x.unit_name}:{state_label(t, x.state)}{nil} {at}".rstrip())
     return "\n".join(out)
 
@@ -294,3 +305,141 @@ async def invite(update: Update, context: CustomContext) -> None:
     lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
     lines += [f"· {i.unit_name}:https://t.me/{username}?start={i.token}" for i in invites]
     await t.say("\n".join(lines))
+
+
+# ---- 免报 / 延期 per unit -------------------------------------------------------------------
+
+_EXEMPT_KEY = "exempt_request"
+
+
+async def exempt(update: Update, context: CustomContext) -> None:
+    """`/exempt 单位 [YYYY-MM-DD [HH:MM]] 理由`: 免报, or with a time 延期 to it; the deadline
+    is picked from the unit's open ones, then confirmed."""
+    t = await _coordinator(update, context)
+    if t is None or context.user_data is None:
+        return
+    asked = parse_chat_request(list(t.context.args or []))
+    if asked is None or isinstance(asked, OverrideProblem):
+        await t.say(t.t("exempt.usage") if asked is None else _problem(t, asked))
+        return
+    unit = await t.services.overrides.find_unit(t.actor, asked.unit)
+    if isinstance(unit, OverrideProblem):
+        await t.say(_problem(t, unit, unit=asked.unit))
+        return
+    choices = await t.services.overrides.choices(t.actor, unit.id, t.now)
+    if not choices:
+        await t.say(t.t("exempt.no_choices", unit=unit.name))
+        return
+    # The request waits here for the deadline button; a newer /exempt replaces it.
+    serial = int(context.user_data.get(_EXEMPT_KEY, {}).get("serial", 0)) + 1
+    context.user_data[_EXEMPT_KEY] = {"serial": serial, "unit_id": unit.id,
+                                      "until": asked.until, "reason": asked.reason}
+    buttons = [[(f"{deadline_label(t, v)} · {state_label(t, v.state)}",
+                 callback("exd", v.deadline_id, str(serial)))] for v in choices]
+    key = "exempt.pick_extended" if asked.until else "exempt.pick_exempt"
+    await t.say(t.t(key, unit=unit.name), buttons)
+
+
+async def unexempt(update: Update, context: CustomContext) -> None:
+    """`/unexempt 单位`: pick one of the unit's 免报 / 延期 to withdraw, then confirm."""
+    t = await _coordinator(update, context)
+    if t is None:
+        return
+    if not t.context.args:
+        await t.say(t.t("exempt.undo_usage"))
+        return
+    name = " ".join(t.context.args)
+    unit = await t.services.overrides.find_unit(t.actor, name)
+    if isinstance(unit, OverrideProblem):
+        await t.say(_problem(t, unit, unit=name))
+        return
+    standing = await t.services.overrides.standing(t.actor, unit.id, t.now)
+    if not standing:
+        await t.say(t.t("exempt.none_standing", unit=unit.name))
+        return
+    buttons = [[(_override_label(t, x), callback("exu", x.override_id))] for x in standing]
+    await t.say(t.t("exempt.undo_pick", unit=unit.name), buttons)
+
+
+async def on_exempt_button(update: Update, context: CustomContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    t = await _coordinator(update, context)
+    if t is None:
+        return
+    await query.answer()
+    abandon_review(context)
+    payload = parse_callback(query.data)
+    if payload is None:
+        await t.say(t.t("problem.stale"))
+    elif payload.prefix == "exu":
+        await t.say(t.t("exempt.undo_confirm"),
+                    [[(t.t("button.exempt_undo"), callback("exuok", payload.id)),
+                      (t.t("button.cancel"), callback("exx", payload.id))]])
+    elif payload.prefix == "exuok":
+        await _undo_exception(t, payload.id)
+    elif payload.prefix == "exx":
+        await t.edit_or_say(t.t("exempt.cancelled"))
+    elif (request := _exempt_request(context, payload.id, payload.field)) is None:
+        await t.say(t.t("problem.stale"))
+    elif payload.prefix == "exd":
+        await _confirm_exception(t, request, payload.field or "")
+    elif payload.prefix == "exok":
+        await _set_exception(t, request)
+    else:
+        await t.say(t.t("problem.stale"))
+
+
+async def _confirm_exception(t: Turn, request: OverrideRequest, serial: str) -> None:
+    found = await t.services.overrides.check(t.actor, request, t.now)
+    if isinstance(found, OverrideProblem):
+        await t.say(_problem(t, found))
+        return
+    await t.say(t.t(f"exempt.confirm_{found.kind.value}", unit=found.deadline.unit_name,
+                    what=deadline_label(t, found.deadline), reason=found.reason),
+                [[(t.t("button.exempt_go"), callback("exok", request.deadline_id, serial)),
+                  (t.t("button.cancel"), callback("exx", request.deadline_id))]])
+
+
+async def _set_exception(t: Turn, request: OverrideRequest) -> None:
+    done = await t.services.overrides.apply(t.actor, request, t.now)
+    if isinstance(done, OverrideProblem):
+        await t.edit_or_say(_problem(t, done))
+        return
+    key = f"exempt.done_{done.kind.value}" if done.changed else "exempt.already"
+    # Replaces the confirmation, so its button does not stay there to be tapped again.
+    await t.edit_or_say(t.t(key, unit=done.deadline.unit_name,
+                            what=deadline_label(t, done.deadline), reason=done.reason))
+
+
+async def _undo_exception(t: Turn, override_id: int) -> None:
+    undone = await t.services.overrides.undo(t.actor, override_id, t.now)
+    if isinstance(undone, OverrideProblem):
+        await t.edit_or_say(_problem(t, undone))
+        return
+    key = "exempt.undone" if undone.changed else "exempt.already_undone"
+    await t.edit_or_say(t.t(key, unit=undone.deadline.unit_name,
+                            what=deadline_label(t, undone.deadline)))
+
+
+def _exempt_request(context: CustomContext, deadline_id: int, serial: str | None
+                    ) -> OverrideRequest | None:
+    """The /exempt request a button belongs to; None if a newer one replaced it (or the
+    bot restarted since: the request lived only in this conversation)."""
+    stored = (context.user_data or {}).get(_EXEMPT_KEY)
+    if not isinstance(stored, dict) or serial != str(stored.get("serial")):
+        return None
+    until = parse_until(stored["until"]) if stored.get("until") else None
+    kind = OverrideKind.EXTENDED if until is not None else OverrideKind.EXEMPT
+    return OverrideRequest(stored["unit_id"], deadline_id, kind, until, stored["reason"])
+
+
+def _override_label(t: Turn, x: OverrideView) -> str:
+    if x.kind is OverrideKind.EXEMPT:
+        return t.t("exempt.label_exempt", what=deadline_label(t, x.deadline))
+    return t.t("exempt.label_extended", what=deadline_label(t, x.deadline),
+               due=t.catalogue.when(x.original_due, t.language))
+
+
+def _problem(t: Turn, problem: OverrideProblem, **params: str) -> str:
+    return t.t(f"exempt.problem_{problem.value}", **{"unit": "", "deadline": "", **params})

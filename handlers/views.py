@@ -48,6 +48,8 @@ def task_list(t: Turn, views: Sequence[DeadlineView]) -> tuple[str, Buttons]:
     buttons: Buttons = []
     for i, v in enumerate(views, start=1):
         line = f"{i}. {deadline_label(t, v)} · {state_label(t, v.state)}"
+        if v.extended:
+            line += " · " + t.t("exempt.extended_mark")
         if v.comment:
             line += "\n   " + t.t("tasks.returned_because", comment=v.comment)
         lines.append(line)
@@ -146,8 +148,11 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
 
 
 def counts_line(t: Turn, c: Counts) -> str:
-    return t.t("status.counts", expected=c.expected, done=c.done, late=c.late, nil=c.nil,
+    line = t.t("status.counts", expected=c.expected, done=c.done, late=c.late, nil=c.nil,
                returned=c.returned, missing=c.missing)
+    if c.exempt or c.extended:
+        line += " " + t.t("exempt.counts", exempt=c.exempt, extended=c.extended)
+    return line
 
 
 def _size(size: int) -> str:

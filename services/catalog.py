@@ -12,7 +12,7 @@ from sqlalchemy.sql import Subquery
 
 from domain.plan import Plan
 from domain.plan_toml import parse_plan
-from domain.status import LatestSubmission, State, state_of
+from domain.status import LatestSubmission, Override, OverrideKind, State, due_for, state_of
 from storage import models as m
 
 
@@ -61,6 +61,7 @@ class DeadlineView:
     state: State
     revision: int | None = None
     comment: str | None = None  # the coordinator's note on a returned submission
+    extended: bool = False  # 延期: `due` is this unit's own, later time
 
 
 def latest_revisions_subquery(deadline_ids: list[int] | None = None,
@@ -87,6 +88,31 @@ async def latest_submissions(s: AsyncSession, *, deadline_ids: list[int] | None 
     return {(x.deadline_id, x.unit_id): x for x in (await s.scalars(q)).all()}
 
 
+async def overrides_for(s: AsyncSession, *, deadline_ids: list[int] | None = None,
+                        unit_ids: list[int] | None = None, campaign_id: int | None = None
+                        ) -> dict[tuple[int, int], Override]:
+    """One query: the coordinator's standing exceptions (免报 / 延期) by (deadline, unit),
+    of these deadlines or of a whole campaign."""
+    q = select(m.UnitDeadlineOverride).where(m.UnitDeadlineOverride.revoked_at.is_(None))
+    if deadline_ids is not None:
+        if not deadline_ids:
+            return {}
+        q = q.where(m.UnitDeadlineOverride.deadline_id.in_(deadline_ids))
+    if campaign_id is not None:
+        q = q.join(m.Deadline, m.Deadline.id == m.UnitDeadlineOverride.deadline_id).where(
+            m.Deadline.campaign_id == campaign_id)
+    if unit_ids is not None:
+        q = q.where(m.UnitDeadlineOverride.unit_id.in_(unit_ids))
+    return {(x.deadline_id, x.unit_id): Override(OverrideKind(x.kind), x.due_at)
+            for x in (await s.scalars(q)).all()}
+
+
+def override_of(row: m.UnitDeadlineOverride) -> Override | None:
+    if row.revoked_at is not None:
+        return None
+    return Override(OverrideKind(row.kind), row.due_at)
+
+
 def summary(sub: m.Submission | None) -> LatestSubmission | None:
     if sub is None:
         return None
@@ -94,18 +120,22 @@ def summary(sub: m.Submission | None) -> LatestSubmission | None:
 
 
 def view(deadline: m.Deadline, obligation: m.Obligation, campaign: m.Campaign, unit: m.Unit,
-         sub: m.Submission | None, now: datetime, repeats: bool) -> DeadlineView:
+         sub: m.Submission | None, now: datetime, repeats: bool,
+         override: Override | None = None) -> DeadlineView:
+    """The deadline as `unit` sees it: with a 延期 the due time is the unit's own."""
     tz = ZoneInfo(campaign.timezone)
+    due = due_for(deadline.due_at, override) or deadline.due_at
     period = ((deadline.period_start, deadline.period_end)
               if deadline.period_start and deadline.period_end else None)
     return DeadlineView(
         deadline_id=deadline.id, campaign_id=campaign.id, campaign_code=campaign.code,
         obligation_code=obligation.code, title=obligation.title, seq=deadline.seq,
-        repeats=repeats, due=deadline.due_at.astimezone(tz), period=period,
+        repeats=repeats, due=due.astimezone(tz), period=period,
         form_id=obligation.form_code, unit_id=unit.id, unit_name=unit.name,
-        state=state_of(deadline.due_at, summary(sub), now),
+        state=state_of(deadline.due_at, summary(sub), now, override),
         revision=sub.revision if sub else None,
-        comment=sub.review_comment if sub and sub.status == "returned" else None)
+        comment=sub.review_comment if sub and sub.status == "returned" else None,
+        extended=due != deadline.due_at)
 
 
 def applies(obligation: m.Obligation, unit: m.Unit) -> bool:

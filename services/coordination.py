@@ -10,9 +10,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.status import Counts, State, state_of, tally
+from domain.status import Counts, OverrideKind, State, due_for, state_of, tally
 from services.access import Actor
-from services.catalog import DeadlineView, applies, latest_submissions, summary, view
+from services.catalog import (
+    DeadlineView,
+    applies,
+    latest_submissions,
+    overrides_for,
+    summary,
+    view,
+)
 from storage import models as m
 
 
@@ -40,6 +47,7 @@ class UnitLine:
     nil: bool
     submission_id: int | None
     revision: int | None
+    extended_to: datetime | None = None  # 延期: the unit's own due time (UTC)
 
 
 @dataclass(frozen=True)
@@ -88,17 +96,23 @@ class CoordinationService:
             future = [d for d, _ in deadlines if d.due_at > now]
             chosen = {d.id for d in past[-(window - 3):] + future[:3]} if window else None
             picked = [(d, o) for d, o in deadlines if chosen is None or d.id in chosen]
-            latest = await latest_submissions(s, deadline_ids=[d.id for d, _ in picked])
+            picked_ids = [d.id for d, _ in picked]
+            latest = await latest_submissions(s, deadline_ids=picked_ids)
+            overrides = await overrides_for(s, deadline_ids=picked_ids)
         repeats = _repeating(deadlines)
         result = []
         for d, o in picked:
             expected = [u for u in units if applies(o, u)]
             pairs = []
+            extended = 0
             for u in expected:
                 sub = latest.get((d.id, u.id))
-                pairs.append((state_of(d.due_at, summary(sub), now), bool(sub and sub.nil)))
+                override = overrides.get((d.id, u.id))
+                extended += override is not None and override.kind is OverrideKind.EXTENDED
+                pairs.append((state_of(d.due_at, summary(sub), now, override),
+                              bool(sub and sub.nil)))
             header = view(d, o, campaign, _NO_UNIT, None, now, o.id in repeats)
-            result.append(DeadlineStatus(header, tally(pairs)))
+            result.append(DeadlineStatus(header, tally(pairs, extended)))
         return result
 
     async def current_deadline(self, campaign_id: int, now: datetime) -> int | None:
@@ -120,14 +134,18 @@ class CoordinationService:
             campaign = await s.get_one(m.Campaign, deadline.campaign_id)
             units = [u for u in await self._units(s, campaign.id) if applies(obligation, u)]
             latest = await latest_submissions(s, deadline_ids=[deadline.id])
+            overrides = await overrides_for(s, deadline_ids=[deadline.id])
             repeats = _repeating(await self._deadlines(s, campaign.id))
         lines = []
         for u in units:
             sub = latest.get((deadline.id, u.id))
+            override = overrides.get((deadline.id, u.id))
+            own = due_for(deadline.due_at, override)
             lines.append(UnitLine(u.id, u.code, u.name,
-                                  state_of(deadline.due_at, summary(sub), now),
+                                  state_of(deadline.due_at, summary(sub), now, override),
                                   sub.submitted_at if sub else None, bool(sub and sub.nil),
-                                  sub.id if sub else None, sub.revision if sub else None))
+                                  sub.id if sub else None, sub.revision if sub else None,
+                                  own if own is not None and own != deadline.due_at else None))
         header = view(deadline, obligation, campaign, _NO_UNIT, None, now,
                       obligation.id in repeats)
         return header, lines

@@ -41,9 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult, AsyncSession, a
 
 from domain.export_template import ExportTemplate, TemplateSheet, check_against
 from domain.forms import Field, FieldType, Form
-from domain.status import LatestSubmission, State, state_of
+from domain.status import LatestSubmission, Override, State, due_for, state_of
 from services.access import Actor
-from services.catalog import PlanRegistry, latest_submissions
+from services.catalog import PlanRegistry, latest_submissions, overrides_for
 from storage import models as m
 from storage.archive import FileArchive, unique_names
 from storage.filestore import FileStore
@@ -219,6 +219,7 @@ class _Labels:
     returned: str
     missing: str
     not_expected: str
+    extended: str  # 延期至
     counts: tuple[str, ...]  # expected, done, late, nil, returned, missing
     states: dict[State, str]
 
@@ -240,6 +241,8 @@ class _Layout:
     texts: Texts
     language: str | None
     obligations: tuple[_Obligation, ...]  # every one with a deadline, chosen or not
+    # The coordinator's 免报 / 延期 by (deadline, unit): few, so read whole.
+    overrides: dict[tuple[int, int], Override] = field(default_factory=dict)
     groups: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -369,7 +372,9 @@ class ExportService:
                       else None, per_obligation[o.id] > 1)
             for d, o in pairs]
         chosen = _select(deadlines, request.deadline, tz)
-        return _plan_layout(campaign, tz, request, texts, units, deadlines, chosen)
+        layout = _plan_layout(campaign, tz, request, texts, units, deadlines, chosen)
+        layout.overrides = await overrides_for(s, campaign_id=campaign.id)
+        return layout
 
 
 def _select(deadlines: list[_Deadline], selector: str | None, tz: ZoneInfo
@@ -417,7 +422,7 @@ def _labels(texts: Texts, language: str | None, campaign: str, now: datetime) ->
         late_count=t("export.col_late"), reports=t("export.col_reports"),
         late=t("export.mark_late"), nil=t("export.mark_nil"),
         returned=t("export.mark_returned"), missing=t("export.mark_missing"),
-        not_expected=t("export.mark_not_expected"),
+        not_expected=t("export.mark_not_expected"), extended=t("export.mark_extended"),
         counts=tuple(t(f"export.count_{k}") for k in
                      ("expected", "done", "late", "nil", "returned", "missing")),
         states={s: t(f"state.{s.value}") for s in State})
@@ -484,7 +489,7 @@ def _template_fill(layout: _Layout, sheet: TemplateSheet, d: _Deadline,
         row = rows.get((d.id, unit.id))
         summary = (LatestSubmission(row[2], row[0] == "returned", row[1], 0)
                    if row is not None else None)
-        state = state_of(d.due, summary, layout.now_utc)
+        state = state_of(d.due, summary, layout.now_utc, layout.overrides.get((d.id, unit.id)))
         nil = bool(row and row[1])
         answers = row[3] if row is not None and not nil else {}
         status = labels.states[state] + (f" · {labels.nil}" if nil and state.is_done else "")
@@ -814,19 +819,29 @@ class _Writer:
                     cells.append(not_expected)
                     continue
                 tally = counts[i]
-                tally[0] += 1
                 row = found.get(d.id)
+                override = layout.overrides.get((d.id, unit.id))
                 if row is None:
-                    if state_of(d.due, None, now) is State.OVERDUE:
+                    state = state_of(d.due, None, now, override)
+                    if state is State.EXEMPT:  # not expected to report: not counted
+                        cells.append(self._state_mark(state, False))
+                        continue
+                    tally[0] += 1
+                    own = due_for(d.due, override)
+                    if state is State.OVERDUE:
                         tally[5] += 1
                         missed += 1
                         cells.append(missing)
+                    elif own is not None and own != d.due:
+                        cells.append(f"{labels.extended} {own.astimezone(tz):%m-%d %H:%M}")
                     else:
                         cells.append(None)
                     continue
+                tally[0] += 1
                 self.submissions += 1
                 _, _, status, nil, at = row
-                state = state_of(d.due, LatestSubmission(at, status == "returned", nil, 0), now)
+                state = state_of(d.due, LatestSubmission(at, status == "returned", nil, 0), now,
+                                 override)
                 text = f"{at.astimezone(tz):%m-%d %H:%M}"
                 if state is State.RETURNED:
                     tally[4] += 1
@@ -989,22 +1004,23 @@ class _Writer:
         for unit in layout.units:
             if not d.obligation.applies(unit):
                 continue
-            expected += 1
+            override = layout.overrides.get((d.id, unit.id))
             entry = found.get(unit.id)
             if entry is None:
-                state, nil, row = state_of(d.due, None, layout.now_utc), False, None
+                state, nil, row = state_of(d.due, None, layout.now_utc, override), False, None
                 cells: list[CellValue] = [None] * len(fields)
             else:
                 row = entry[0]
                 nil = bool(row[3])
                 state = state_of(d.due, LatestSubmission(row[4], row[2] == "returned", nil, 0),
-                                 layout.now_utc)
+                                 layout.now_utc, override)
                 answers: dict[str, Any] = {} if nil else (row[5] or {})
                 get = answers.get
                 cells = []
                 for field_id, keep, convert in readers:
                     v = get(field_id)
                     cells.append(v if v is None or type(v) is keep else convert(v))
+            expected += state is not State.EXEMPT
             if state.is_done:
                 done += 1
                 for i in numeric_at:
@@ -1049,7 +1065,8 @@ class _Writer:
         if nil and state.is_done:
             text = f"{text} · {labels.nil}"
         tone = {State.LATE: Tone.LATE, State.OVERDUE: Tone.MISSING,
-                State.RETURNED: Tone.RETURNED}.get(state, Tone.NIL if nil else Tone.PLAIN)
+                State.RETURNED: Tone.RETURNED, State.EXEMPT: Tone.NOT_EXPECTED,
+                }.get(state, Tone.NIL if nil else Tone.PLAIN)
         return Mark(text, tone)
 
 

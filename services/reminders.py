@@ -8,6 +8,11 @@ and sends what has not gone out yet. Before anything is sent its log row is inse
 nudge go out at most once however many processes run this, and a process that dies
 mid-send leaves a claim that another run retries once after `stale_after`.
 
+A unit the coordinator exempted from a deadline (免报) gets no nudge for it; one given a
+later due time (延期) is nudged, and reported missing, by that time instead. When either is
+set or undone, the unit's people are told once (from this loop, so a change made on the
+command line reaches them too).
+
 Coordinators get, besides: a note when someone blocked the bot (once per person), a list
 of the units missing when a deadline passes, and a digest every working day, at the
 deployment's `digest_at` or at a time of their own (`digest_preferences`), unless they
@@ -34,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import Cadence, CalendarOverrides, Plan
 from domain.plan_toml import parse_plan
+from domain.status import Override, OverrideKind, due_for
 from scheduler.calendar import WorkdayCalendar
 from scheduler.reminders import (
     Placement,
@@ -47,7 +53,7 @@ from scheduler.reminders import (
     policy_for,
     schedule,
 )
-from services.catalog import applies
+from services.catalog import applies, overrides_for
 from services.ports import Button, Delivery, Notifier
 from storage import models as m
 
@@ -76,6 +82,7 @@ class ReminderConfig:
     concurrency: int = 4  # sends in flight at once (the rate limiter paces them)
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)  # deployment's
     coordinators: tuple[str, ...] = ()  # external ids of the deployment-wide coordinators
+    override_notice_for: timedelta = timedelta(days=2)  # telling a unit of a 免报 / 延期
     worker: str = field(default_factory=worker_name)
 
     def backoff(self, attempts: int) -> timedelta:
@@ -120,11 +127,25 @@ class MissedNotice:
 
 
 @dataclass(frozen=True)
+class OverrideNotice:
+    """A unit's people are told of a 免报 / 延期 set for them, or undone."""
+
+    deadline: DeadlineRef  # with the unit's own due time
+    unit_name: str
+    kind: OverrideKind
+    undone: bool
+    reason: str
+    language: str | None
+
+
+@dataclass(frozen=True)
 class DigestLine:
     deadline: DeadlineRef
     expected: int
     done: int
     missing: tuple[str, ...]
+    exempt: tuple[str, ...] = ()  # 免报: not counted in `expected`
+    extended: tuple[tuple[str, datetime], ...] = ()  # 延期 and not yet due: unit, its time
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,7 @@ class Digest:
     language: str | None
 
 
-Message = Nudge | BlockedNotice | MissedNotice | Digest
+Message = Nudge | BlockedNotice | MissedNotice | Digest | OverrideNotice
 
 
 class Renderer(Protocol):
@@ -186,6 +207,8 @@ class _World:
     log: dict[tuple[int, int | None, int, str], m.SentReminder]
     repeats: set[int]
     digest_at: dict[int, time | None] = field(default_factory=dict)  # by person; None: muted
+    overrides: dict[tuple[int, int], Override] = field(default_factory=dict)  # standing
+    changed: list[m.UnitDeadlineOverride] = field(default_factory=list)  # to tell units of
 
 
 Key = tuple[int, int | None, int, str]  # deadline, unit, person, step
@@ -270,6 +293,13 @@ class ReminderDispatcher:
             lead = max(lead, timedelta(days=3))  # the digest looks at today and tomorrow
             lag = max(lag, self.config.digest_lookback + timedelta(days=1))
             obligation_ids = [oid for c in campaigns.values() for oid in c.policies]
+            # Deadlines whose own time is outside the window but a unit's 延期 is inside
+            # it, or whose 免报 / 延期 changed lately (the unit is told).
+            excepted = select(m.UnitDeadlineOverride.deadline_id).where(
+                ((m.UnitDeadlineOverride.due_at >= now - lag)
+                 & (m.UnitDeadlineOverride.due_at <= now + lead)
+                 & m.UnitDeadlineOverride.revoked_at.is_(None))
+                | (m.UnitDeadlineOverride.changed_at >= now - self.config.override_notice_for))
             # How many occurrences each obligation has: one shows no "#seq".
             counts = (select(m.Deadline.obligation_id, func.count().label("n"))
                       .where(m.Deadline.obligation_id.in_(obligation_ids))
@@ -279,7 +309,8 @@ class ReminderDispatcher:
                  .join(counts, counts.c.obligation_id == m.Deadline.obligation_id)
                  .where(m.Deadline.obligation_id.in_(obligation_ids),
                         m.Deadline.cancelled.is_(False),
-                        m.Deadline.due_at >= now - lag, m.Deadline.due_at <= now + lead)
+                        ((m.Deadline.due_at >= now - lag) & (m.Deadline.due_at <= now + lead))
+                        | m.Deadline.id.in_(excepted))
                  .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id))
             deadlines, repeats = [], set()
             for d, o, n in (await s.execute(q)).all():
@@ -297,7 +328,13 @@ class ReminderDispatcher:
             latest = await _latest(s, ids)
             sent = await _log(s, ids)
             digest_at = await self._digest_times(s, campaigns)
-        return _World(campaigns, deadlines, units, people, latest, sent, repeats, digest_at)
+            overrides = await overrides_for(s, deadline_ids=ids)
+            changed = list(await s.scalars(select(m.UnitDeadlineOverride).where(
+                m.UnitDeadlineOverride.deadline_id.in_(ids),
+                m.UnitDeadlineOverride.changed_at >= now - self.config.override_notice_for)
+            )) if ids else []
+        return _World(campaigns, deadlines, units, people, latest, sent, repeats, digest_at,
+                      overrides, changed)
 
     async def _campaigns(self, s: AsyncSession) -> dict[int, _Campaign]:
         newest = (select(m.PlanVersion.campaign_id, func.max(m.PlanVersion.version)
@@ -402,9 +439,19 @@ class ReminderDispatcher:
                 sub = world.latest.get((d.id, u.id))
                 if sub is not None and sub.status != "returned":
                     continue
-                missing.append(u)
+                own = due_for(d.due_at, world.overrides.get((d.id, u.id)))
+                if own is None:  # 免报: neither nudged nor missing
+                    continue
+                unit_steps, unit_ref = steps, ref
+                if own != d.due_at:  # 延期: this unit's steps and 逾期 follow its own time
+                    unit_steps = schedule(c.policies[o.id], own.astimezone(c.tz), c.placement)
+                    unit_ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats,
+                                           own.astimezone(c.tz))
+                    self._missed(plan, world, c, d, unit_ref, [u], local_now, own, u.id)
+                else:
+                    missing.append(u)
                 for person in world.people.get(u.id, []):
-                    mine = for_role(steps, person.deputy)
+                    mine = for_role(unit_steps, person.deputy)
                     if (following := next_instant(mine, now)) is not None:
                         plan.wake.append(following)
                     step = current(mine, now)
@@ -412,13 +459,39 @@ class ReminderDispatcher:
                         continue
                     job = _Job((d.id, u.id, person.id, step.name), c.row.id,
                                person.external_id,
-                               Nudge(ref, u.name, step.name, step.overdue, sub is not None,
-                                     person.language))
+                               Nudge(unit_ref, u.name, step.name, step.overdue,
+                                     sub is not None, person.language))
                     self._consider(plan, world, job, step.until, c.placement, local_now)
             self._missed(plan, world, c, d, ref, missing, local_now)
+        self._override_notices(plan, world, now)
         for c in world.campaigns.values():
             self._digest(plan, world, c, now.astimezone(c.tz))
         return plan
+
+    def _override_notices(self, plan: _Plan, world: _World, now: datetime) -> None:
+        """Each 免报 / 延期 set or undone is told once to the unit's liaison and deputy."""
+        deadlines = {d.id: (d, o) for d, o in world.deadlines}
+        for row in world.changed:
+            if row.deadline_id not in deadlines:
+                continue
+            d, o = deadlines[row.deadline_id]
+            c = world.campaigns[d.campaign_id]
+            unit = next((u for u in world.units.get(c.row.id, []) if u.id == row.unit_id), None)
+            if unit is None:
+                continue
+            undone = row.revoked_at is not None
+            own = d.due_at if undone else due_for(d.due_at, Override(OverrideKind(row.kind),
+                                                                     row.due_at)) or d.due_at
+            ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, own.astimezone(c.tz))
+            # One notice per change: its time, and what it changed to (a change and its
+            # undo within one second are still two).
+            step = f"ovr-{int(row.changed_at.timestamp())}-{'undone' if undone else row.kind}"
+            until = (row.changed_at + self.config.override_notice_for).astimezone(c.tz)
+            for person in world.people.get(unit.id, []):
+                job = _Job((d.id, unit.id, person.id, step), c.row.id, person.external_id,
+                           OverrideNotice(ref, unit.name, OverrideKind(row.kind), undone,
+                                          row.reason, person.language))
+                self._consider(plan, world, job, until, c.placement, now.astimezone(c.tz))
 
     def _consider(self, plan: _Plan, world: _World, job: _Job, until: datetime,
                   placement: Placement, local_now: datetime) -> None:
@@ -449,11 +522,13 @@ class ReminderDispatcher:
                 plan.again.append((row, job))
 
     def _missed(self, plan: _Plan, world: _World, c: _Campaign, d: m.Deadline,
-                ref: DeadlineRef, missing: list[m.Unit], local_now: datetime) -> None:
-        """When a deadline passes with units missing, its coordinators get the list once."""
+                ref: DeadlineRef, missing: list[m.Unit], local_now: datetime,
+                due: datetime | None = None, unit_id: int | None = None) -> None:
+        """When a deadline passes with units missing, its coordinators get the list once;
+        a unit with a 延期 is reported on its own when its own time passes."""
         if not missing or not c.coordinators:
             return
-        at = c.placement.next_allowed(d.due_at.astimezone(c.tz))
+        at = c.placement.next_allowed((due or d.due_at).astimezone(c.tz))
         until = c.placement.end_of_next_workday(at.date(), c.tz)
         if at > local_now:
             plan.wake.append(at)
@@ -462,7 +537,7 @@ class ReminderDispatcher:
             return
         names = tuple(u.name for u in missing)
         for p in c.coordinators:
-            job = _Job((d.id, None, p.id, "missed"), c.row.id, p.external_id,
+            job = _Job((d.id, unit_id, p.id, "missed"), c.row.id, p.external_id,
                        MissedNotice(ref, names, p.language))
             self._consider(plan, world, job, until, c.placement, local_now)
 
@@ -512,15 +587,22 @@ class ReminderDispatcher:
             if d.campaign_id != c.row.id:
                 continue
             due = d.due_at.astimezone(c.tz)
-            expected = [u for u in world.units.get(c.row.id, []) if applies(o, u)]
+            applying = [u for u in world.units.get(c.row.id, []) if applies(o, u)]
+            own = {u.id: due_for(d.due_at, world.overrides.get((d.id, u.id))) for u in applying}
+            expected = [u for u in applying if own[u.id] is not None]
             owing = [u for u in expected if (sub := world.latest.get((d.id, u.id))) is None
                      or sub.status == "returned"]
+            later = [(u.name, x.astimezone(c.tz)) for u in owing
+                     if (x := own[u.id]) is not None and x != d.due_at and x >= local_now]
+            waiting = {name for name, _ in later}
             ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, due)
             line = DigestLine(ref, len(expected), len(expected) - len(owing),
-                              tuple(u.name for u in owing))
+                              tuple(u.name for u in owing if u.name not in waiting),
+                              tuple(u.name for u in applying if own[u.id] is None),
+                              tuple(later))
             if due >= local_now and due.date() <= horizon:
                 upcoming.append(line)
-            elif since <= due < local_now and owing:
+            elif since <= due < local_now and (line.missing or line.extended):
                 overdue.append(line)
         if not upcoming and not overdue:
             return

@@ -27,13 +27,14 @@ from domain.forms import (
     check_choice_index,
     missing_required,
 )
-from domain.status import LatestSubmission, State, state_of
+from domain.status import LatestSubmission, Override, OverrideKind, State, due_for, state_of
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
     PlanRegistry,
     applies,
     latest_submissions,
+    overrides_for,
     repeating_obligations,
     view,
 )
@@ -135,8 +136,8 @@ class ReportService:
         async with self.sessions() as s:
             draft = await self._resumable(s, actor, now)
             views = await self._unit_deadlines(s, actor, now, until=now + timedelta(days=31))
-        return draft, [v for v in views if v.state is not State.PENDING
-                       or v.due <= now + timedelta(days=31)][:30]
+        return draft, [v for v in views if v.state is not State.EXEMPT and (
+            v.state is not State.PENDING or v.due <= now + timedelta(days=31))][:30]
 
     async def _unit_deadlines(self, s: AsyncSession, actor: Actor, now: datetime,
                               until: datetime) -> list[DeadlineView]:
@@ -153,11 +154,13 @@ class ReportService:
         rows = [r for r in (await s.execute(q)).all() if applies(r[1], r[3])]
         if not rows:
             return []
-        latest = await latest_submissions(s, unit_ids=unit_ids,
-                                          deadline_ids=[r[0].id for r in rows])
+        ids = [r[0].id for r in rows]
+        latest = await latest_submissions(s, unit_ids=unit_ids, deadline_ids=ids)
+        overrides = await overrides_for(s, unit_ids=unit_ids, deadline_ids=ids)
         repeats = await self._repeating(s, {c.id: c.current_version for _, _, c, _ in rows})
-        return [view(d, o, c, u, latest.get((d.id, u.id)), now, o.id in repeats)
-                for d, o, c, u in rows]
+        views = [view(d, o, c, u, latest.get((d.id, u.id)), now, o.id in repeats,
+                      overrides.get((d.id, u.id))) for d, o, c, u in rows]
+        return sorted(views, key=lambda v: v.due)  # a 延期 moves a deadline down the list
 
     async def history(self, actor: Actor, now: datetime, limit: int = 20) -> list[HistoryItem]:
         unit_ids = sorted(actor.unit_ids())
@@ -356,7 +359,7 @@ class ReportService:
             # The newest revision was read in this transaction (under SQLite's write lock;
             # on PostgreSQL the unique key and the retry in `submit` settle a race).
             revision = (draft.revision or 0) + 1
-            late = now > draft.due_at
+            late = now > (due_for(draft.due_at, _override(draft)) or now)
             submission = m.Submission(
                 deadline_id=draft.deadline_id, unit_id=draft.unit_id, revision=revision,
                 status="submitted", nil=state.nil,
@@ -478,15 +481,24 @@ def _carried_over(found: DraftRecord, form: Form) -> DraftState:
     return DraftState(answers, skipped, nil=False, files_done=True)
 
 
+def _override(d: DraftRecord) -> Override | None:
+    if d.override_kind is None:
+        return None
+    return Override(OverrideKind(d.override_kind), d.override_due_at)
+
+
 def _deadline_view(d: DraftRecord, now: datetime, repeats: frozenset[int]) -> DeadlineView:
     """The same view `catalog.view` makes of ORM rows, from the draft's one-row record."""
+    override = _override(d)
+    due = due_for(d.due_at, override) or d.due_at
     latest = (LatestSubmission(d.submitted_at, d.status == "returned", bool(d.nil), d.revision)
               if d.revision is not None and d.submitted_at is not None else None)
     period = (d.period_start, d.period_end) if d.period_start and d.period_end else None
     return DeadlineView(
         deadline_id=d.deadline_id, campaign_id=d.campaign_id, campaign_code=d.campaign_code,
         obligation_code=d.obligation_code, title=d.title, seq=d.seq,
-        repeats=d.obligation_id in repeats, due=d.due_at.astimezone(ZoneInfo(d.timezone)),
+        repeats=d.obligation_id in repeats, due=due.astimezone(ZoneInfo(d.timezone)),
         period=period, form_id=d.form_code, unit_id=d.unit_id, unit_name=d.unit_name,
-        state=state_of(d.due_at, latest, now), revision=d.revision,
-        comment=d.review_comment if d.status == "returned" else None)
+        state=state_of(d.due_at, latest, now, override), revision=d.revision,
+        comment=d.review_comment if d.status == "returned" else None,
+        extended=due != d.due_at)

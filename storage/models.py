@@ -324,3 +324,22 @@ class PendingRevision(Base):
     proposed_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="pending")
     decided_at: Mapped[datetime | None]
+class UnitDeadlineOverride(Base):
+    """The coordinator's exception for one unit on one deadline: 免报 (exempt) or 延期
+    (a later due time of its own). Undoing one keeps the row (revoked_at), so the unit's
+    people can be told, and a later exception for the same pair reuses it."""
+
+    __tablename__ = "unit_deadline_overrides"
+    __table_args__ = (UniqueConstraint("unit_id", "deadline_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"),
+                                             index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # domain.status.OverrideKind
+    due_at: Mapped[datetime | None]  # extended: the unit's own due time
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime]  # last set or undone: what the unit's people are told about
+    revoked_at: Mapped[datetime | None]  # undone: the deadline's own time applies again

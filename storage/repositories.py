@@ -140,6 +140,7 @@ _people, _memberships, _campaigns, _units = (
     _table(m.Person), _table(m.Membership), _table(m.Campaign), _table(m.Unit))
 _drafts, _deadlines, _obligations = _table(m.Draft), _table(m.Deadline), _table(m.Obligation)
 _submissions, _attachments = _table(m.Submission), _table(m.Attachment)
+_overrides = _table(m.UnitDeadlineOverride)
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,8 @@ class DraftRecord:
     review_comment: str | None
     answers: dict[str, Any] | None
     files: int  # attachments of the draft, so they are read only when there are some
+    override_kind: str | None = None  # the coordinator's 免报 / 延期 for this unit, if any
+    override_due_at: datetime | None = None
 
 
 _newer = _submissions.alias("newer")
@@ -265,10 +268,13 @@ _RECORD_COLUMNS = (
     _submissions.c.nil, _submissions.c.submitted_at, _submissions.c.review_comment,
     _submissions.c.answers,
     select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
-    .scalar_subquery().label("files"))
+    .scalar_subquery().label("files"),
+    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"))
 _NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
                           _submissions.c.unit_id == _units.c.id,
                           _submissions.c.revision == _NEWEST_REVISION)
+_STANDING_OVERRIDE = and_(_overrides.c.deadline_id == _deadlines.c.id,
+                          _overrides.c.unit_id == _units.c.id, _overrides.c.revoked_at.is_(None))
 
 
 def _draft_rooted() -> Select[Any]:
@@ -277,7 +283,8 @@ def _draft_rooted() -> Select[Any]:
         .join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
         .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
         .join(_units, _units.c.id == _drafts.c.unit_id)
-        .outerjoin(_submissions, _NEWEST_SUBMISSION))
+        .outerjoin(_submissions, _NEWEST_SUBMISSION)
+        .outerjoin(_overrides, _STANDING_OVERRIDE))
 
 
 _DRAFT_BY_ID = _draft_rooted().where(_drafts.c.id == bindparam("draft_id"))
@@ -298,6 +305,7 @@ _DEADLINE_FOR_UNIT = select(*_RECORD_COLUMNS).select_from(
                & (_drafts.c.unit_id == _units.c.id)
                & (_drafts.c.person_id == bindparam("person_id")))
     .outerjoin(_submissions, _NEWEST_SUBMISSION)
+    .outerjoin(_overrides, _STANDING_OVERRIDE)
 ).where(_deadlines.c.id == bindparam("deadline_id")).limit(1)
 _SET_DRAFT_STATE = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
                     .values(state=bindparam("new_state"), updated_at=bindparam("at")))
