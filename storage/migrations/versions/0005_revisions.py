@@ -1,6 +1,6 @@
 """pending plan revisions: a plan sent in chat over an existing campaign, until confirmed
 
-Revision ID: 0005_revisions
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04 22:00:00
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import storage.models
 
 
-revision = '0005_revisions'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """unit deadline overrides (免报 / 延期 per unit)
 
-Revision ID: 0005_exempt
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 import storage.models
 
 
-revision = '0005_exempt'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
