@@ -38,7 +38,7 @@ from services.catalog import (
     view,
 )
 from storage import models as m
-from storage.filestore import FileStore, extension_of
+from storage.filestore import FileStore, extension_of, stored_name
 from storage.repositories import DraftRecord, DraftRepo
 
 # Validates the answer to the current step; handed to `_update`.
@@ -52,6 +52,7 @@ class Problem(StrEnum):
     FILE_TYPE = "file_type"
     NO_FILES = "no_files"  # the form takes no attachments at all
     FILE_TOO_LARGE = "file_too_large"
+    FILE_EMPTY = "file_empty"
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
@@ -135,8 +136,11 @@ class ReportService:
         async with self.sessions() as s:
             draft = await self._resumable(s, actor, now)
             views = await self._unit_deadlines(s, actor, now, until=now + timedelta(days=31))
-        return draft, [v for v in views if v.state is not State.PENDING
-                       or v.due <= now + timedelta(days=31)][:30]
+        # The draft's deadline is offered once, as the draft to resume.
+        resumed = (draft.deadline.deadline_id, draft.deadline.unit_id) if draft else None
+        return draft, [v for v in views if (v.deadline_id, v.unit_id) != resumed
+                       and (v.state is not State.PENDING or v.due <= now + timedelta(days=31))
+                       ][:30]
 
     async def _unit_deadlines(self, s: AsyncSession, actor: Actor, now: datetime,
                               until: datetime) -> list[DeadlineView]:
@@ -291,6 +295,8 @@ class ReportService:
             return Problem.FILE_TYPE
         if size is not None and size > self.limits.max_bytes:
             return Problem.FILE_TOO_LARGE
+        if size == 0:
+            return Problem.FILE_EMPTY
         return None
 
     async def attach(self, actor: Actor, draft_id: int, name: str, mime: str, data: bytes,
@@ -310,7 +316,8 @@ class ReportService:
                 return Problem.TOO_MANY_FILES
             stored = self.files.put(data, draft.campaign_id, draft.unit_id, draft.deadline_id,
                                     extension_of(name))
-            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id, original_name=name[:255],
+            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id,
+                               original_name=stored_name(name),
                                size=stored.size, mime_type=mime[:100], sha256=stored.sha256,
                                storage_key=stored.key, uploaded_by=actor.person_id,
                                uploaded_at=now))

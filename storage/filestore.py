@@ -27,6 +27,20 @@ def extension_of(name: str) -> str:
     return base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
+MAX_NAME = 255  # characters of a user's file name kept in the database
+
+
+def stored_name(name: str, limit: int = MAX_NAME) -> str:
+    """The user's file name cut to `limit` characters, its extension kept (so the file
+    still opens when it is handed back, e.g. in the --with-files archive)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        return name[:limit]
+    return stem[: limit - len(ext) - 1].rstrip(" ") + "." + ext
+
+
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
