@@ -25,7 +25,7 @@ from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, TolerantBot
 from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
@@ -66,18 +66,21 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     limits = settings.rate_limit
+    bot = TolerantBot(
+        settings.token.get_secret_value(),
+        base_url=settings.bot.api_base_url,
+        base_file_url=settings.bot.api_file_url,
+        local_mode=settings.bot.local_mode,
+        request=telegram_request(),
+        get_updates_request=telegram_request(1),
+        rate_limiter=AIORateLimiter(overall_max_rate=limits.overall_per_second,
+                                    overall_time_period=1, max_retries=limits.max_retries),
+    )
     builder = (
         ApplicationBuilder()
         .application_class(_Application)
-        .token(settings.token.get_secret_value())
-        .base_url(settings.bot.api_base_url)
-        .base_file_url(settings.bot.api_file_url)
-        .local_mode(settings.bot.local_mode)
-        .request(telegram_request())
-        .get_updates_request(telegram_request(1))
+        .bot(bot)
         .context_types(ContextTypes(context=CustomContext))
-        .rate_limiter(AIORateLimiter(overall_max_rate=limits.overall_per_second,
-                                     overall_time_period=1, max_retries=limits.max_retries))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(_post_init(settings, clock, database))
         .post_shutdown(_post_shutdown(database is None))
