@@ -26,6 +26,7 @@ from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
+from bot.webhook import run_webhook
 from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
@@ -169,8 +170,7 @@ def run(settings: Settings) -> None:
     app = build_application(settings)
     if settings.bot.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
-                        webhook_url=settings.bot.webhook_url, secret_token=secret,
-                        allowed_updates=Update.ALL_TYPES)
+        run_webhook(app, listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
+                    url=settings.bot.webhook_url, secret=secret)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

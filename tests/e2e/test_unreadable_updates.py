@@ -3,11 +3,23 @@ served, in long polling and in webhook mode alike."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from tests.e2e.harness import COORDINATOR, Harness
+from bot.app import build_application
+from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from bot.webhook import serve_webhook
+from fakegram import FakeTelegram
+from storage.database import Database
+from tests.e2e.conftest import CAMPAIGN_DAY
+from tests.e2e.harness import COORDINATOR, Clock, Harness
 
 # A poll as an older (self-hosted) Bot API server sends it: without the fields PTB 22
 # requires, so Update.de_json raises.
@@ -49,3 +61,49 @@ async def test_an_unreadable_update_last_in_its_batch_is_acknowledged(
     assert len(skipped(caplog)) == 2
     polls = [c for c in bot.fake.calls if c.method == "getUpdates"]
     assert len(polls) < 50  # acknowledged at once, not fetched again and again
+
+
+@asynccontextmanager
+async def webhook_bot(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The real Application in webhook mode, Telegram (fakegram) posting to it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with FakeTelegram() as fake, Database.open(
+            f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
+        config = Settings(
+            bot=BotSettings(api_base_url=fake.base_url, api_file_url=fake.base_file_url,
+                            coordinators=(COORDINATOR,)),
+            database=DatabaseSettings(url="sqlite://"),
+            files=FileSettings(dir=str(tmp_path / "files")),
+            reminders={"enabled": False}, base_dir=tmp_path, token=SecretStr(fake.token))
+        fake.add_user(COORDINATOR, "王协调")
+        app = build_application(config, clock=Clock(CAMPAIGN_DAY), database=db)
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve_webhook(
+            app, listen="127.0.0.1", port=port, url=f"http://127.0.0.1:{port}/hook",
+            secret="s3cret", stop=stop))
+        await fake.wait_until(lambda: fake.updates.webhook.url or None, 5.0,
+                              describe="the webhook to be set")
+        try:
+            yield Harness(fake, app, db, Clock(CAMPAIGN_DAY), config)
+        finally:
+            await app.bot.delete_webhook()  # the fake's delivery loop ends by itself
+            stop.set()
+            await serving
+
+
+async def test_in_webhook_mode_an_unreadable_update_is_acknowledged_and_the_next_served(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with webhook_bot(tmp_path) as bot:
+        bad = bot.fake.updates.push_raw(OLD_POLL)
+
+        [reply] = await bot.command(COORDINATOR, "help")
+
+        assert reply.text
+        assert bot.fake.updates.webhook.delivered == 2
+        assert bot.fake.updates.webhook.last_error_message is None
+    [line] = skipped(caplog)
+    assert f"skipped update {bad} (poll)" in line.getMessage()
+    assert line.exc_info is None
