@@ -39,6 +39,7 @@ from services.catalog import (
 )
 from storage import models as m
 from storage.filestore import FileStore, extension_of, stored_name
+from storage.filetypes import content_matches
 from storage.repositories import DraftRecord, DraftRepo
 
 # Validates the answer to the current step; handed to `_update`.
@@ -53,6 +54,7 @@ class Problem(StrEnum):
     NO_FILES = "no_files"  # the form takes no attachments at all
     FILE_TOO_LARGE = "file_too_large"
     FILE_EMPTY = "file_empty"
+    FILE_CONTENT = "file_content"  # the bytes are not what the extension says
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
@@ -304,6 +306,8 @@ class ReportService:
         problem = self.check_upload(name, len(data))
         if problem:
             return problem
+        if not upload_matches(name, data):
+            return Problem.FILE_CONTENT
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
@@ -463,6 +467,12 @@ def _state(draft: DraftRecord) -> DraftState:
 
 def _applies(draft: DraftRecord) -> bool:
     return draft.unit_codes is None or draft.unit_code in draft.unit_codes
+
+
+def upload_matches(name: str, data: bytes) -> bool:
+    """Whether a file's content is of the type its name claims (an .exe renamed report.pdf
+    is not)."""
+    return content_matches(extension_of(name), data)
 
 
 def _files_missing(draft: DraftRecord, form: Form) -> bool:

@@ -159,3 +159,47 @@ async def test_a_form_field_named_like_the_exports_own_column_gets_its_own_heade
                    if c in ("备注", "备注(表单)", "在岗情况")]
         book.close()
         assert sorted(headers) == ["在岗情况", "备注", "备注(表单)"]
+
+
+# ---- file type by content ----------------------------------------------------------------
+
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 240
+CONTENT_REFUSED = ("文件内容与扩展名不符(可能是改了扩展名的其他文件)。"
+                   "请上传真实的 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png 格式文件。")
+
+
+async def test_an_exe_renamed_report_pdf_is_refused_and_nothing_is_stored(bot: Harness
+                                                                         ) -> None:
+    await liaison_at(bot, 9)
+    before = await bot.snapshot()
+
+    [refusal] = await bot.document(A, EXE, "report.pdf", "application/pdf")
+
+    assert refusal.text == CONTENT_REFUSED
+    assert await bot.snapshot() == before
+
+
+async def test_a_real_pdf_is_still_accepted(bot: Harness) -> None:
+    await liaison_at(bot, 9)
+
+    await bot.document(A, b"%PDF-1.4\n%%EOF\n", "report.pdf", "application/pdf")
+
+    [attachment] = await bot.rows(m.Attachment)
+    assert attachment.original_name == "report.pdf"
+
+
+async def test_an_exe_renamed_notice_docx_from_a_coordinator_is_refused(bot: Harness) -> None:
+    campaigns = await bot.rows(m.Campaign)
+
+    [refusal] = await bot.document(COORDINATOR, EXE, "关于开展打假专项行动的通知.docx")
+
+    assert refusal.text == ("关于开展打假专项行动的通知.docx:文件内容与扩展名不符"
+                            "(可能是改了扩展名的其他文件),未处理。请发送原始文件。")
+    assert [c.id for c in await bot.rows(m.Campaign)] == [c.id for c in campaigns]
+    assert bot.app.user_data.get(COORDINATOR, {}) == {}  # no review was started
+
+
+async def test_an_exe_renamed_notice_txt_from_a_coordinator_is_refused(bot: Harness) -> None:
+    [refusal] = await bot.document(COORDINATOR, EXE, "通知.txt")
+
+    assert (refusal.text or "").startswith("通知.txt:文件内容与扩展名不符")
