@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -125,8 +126,13 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
             db_context = Database.open(settings.database_url)
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
-        install(app, make_services(settings, db, clock, TelegramNotifier(app.bot),
-                                   app.bot.username))
+        services = make_services(settings, db, clock, TelegramNotifier(app.bot),
+                                 app.bot.username)
+        install(app, services)
+        # Files a crash left without their database row (file times are wall-clock).
+        swept = await services.reports.sweep_orphan_files(time.time())
+        if swept:
+            log.info("deleted %d stored files that no attachment refers to", swept)
         catalogue = Catalogue(settings.bot.language)
         await set_default_menus(app.bot, catalogue)
         for user_id in settings.bot.coordinators:

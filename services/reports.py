@@ -6,6 +6,7 @@ id gets the same `Problem` as a stale one and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -41,6 +42,9 @@ from storage import models as m
 from storage.filestore import FileStore, extension_of, stored_name
 from storage.filetypes import content_matches
 from storage.repositories import DraftRecord, DraftRepo
+
+# How old an unreferenced stored file must be before the start-up sweep deletes it.
+ORPHAN_GRACE = timedelta(hours=1)
 
 # Validates the answer to the current step; handed to `_update`.
 _Check = Callable[[Form, DraftState, str], Checked]
@@ -328,6 +332,24 @@ class ReportService:
             await s.flush()
             draft = replace(draft, files=draft.files + 1)
             return await self._save(s, draft, form, _state(draft), now)
+
+    async def sweep_orphan_files(self, now: float, grace: timedelta = ORPHAN_GRACE) -> int:
+        """Delete stored files no attachment refers to, once older than `grace` (so an
+        upload another process is committing right now is left alone). A crash between
+        writing a file and committing its row, or between dropping rows and deleting their
+        files, leaves such files. `now` is wall-clock seconds, as file times are."""
+        old = await asyncio.to_thread(self.files.keys_older_than,
+                                      now - grace.total_seconds())
+        orphans = []
+        for start in range(0, len(old), 500):
+            chunk = old[start:start + 500]
+            async with self.sessions() as s:
+                known = set(await s.scalars(select(m.Attachment.storage_key)
+                                            .where(m.Attachment.storage_key.in_(chunk))))
+            orphans += [key for key in chunk if key not in known]
+        for key in orphans:
+            self.files.delete(key)
+        return len(orphans)
 
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:
