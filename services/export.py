@@ -1062,11 +1062,12 @@ def _field_headers(layout: _Layout, fixed: Sequence[str], fields: Sequence[Field
                    ) -> list[str]:
     """The fields' headers, none repeating a header of the sheet's own columns (a field
     named 备注 becomes 备注(表单)) or another field's (数量, 数量 (2))."""
-    taken = set(fixed)
+    own = set(fixed)
+    taken = set(own)
     headers = []
     for spec in fields:
         header = _header(layout, spec)
-        if header in taken:
+        if header in own:
             header = layout.t("export.form_field", header=header)
         candidate, n = header, 1
         while candidate in taken:

@@ -203,3 +203,19 @@ async def test_an_exe_renamed_notice_txt_from_a_coordinator_is_refused(bot: Harn
     [refusal] = await bot.document(COORDINATOR, EXE, "通知.txt")
 
     assert (refusal.text or "").startswith("通知.txt:文件内容与扩展名不符")
+
+
+async def test_two_form_fields_of_one_label_get_numbered_headers(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    plan.write_text(plan.read_text(encoding="utf-8").replace('label = "在岗情况"',
+                                                             'label = "联系电话"'),
+                    encoding="utf-8")
+    async with running_bot(tmp_path, CAMPAIGN_DAY, plan=plan) as bot:
+        exported = await bot.command(COORDINATOR, "export")
+
+        workbook = next(x.document for x in exported if x.document is not None)
+        book = load_workbook(io.BytesIO(workbook.data), read_only=True)
+        headers = [c for row in book["信息联络员名单"].iter_rows(values_only=True) for c in row
+                   if isinstance(c, str) and c.startswith("联系电话")]
+        book.close()
+        assert headers == ["联系电话", "联系电话 (2)"]
