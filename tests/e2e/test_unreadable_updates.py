@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from bot.app import build_application
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
-from bot.webhook import serve_webhook
+from bot.webhook import SECRET_HEADER, serve_webhook
 from fakegram import FakeTelegram
 from storage.database import Database
 from tests.e2e.conftest import CAMPAIGN_DAY
@@ -107,3 +108,18 @@ async def test_in_webhook_mode_an_unreadable_update_is_acknowledged_and_the_next
     [line] = skipped(caplog)
     assert f"skipped update {bad} (poll)" in line.getMessage()
     assert line.exc_info is None
+
+
+async def test_in_webhook_mode_a_post_without_the_secret_token_is_refused(
+        tmp_path: Path) -> None:
+    async with webhook_bot(tmp_path) as bot, aiohttp.ClientSession() as session:
+        url = bot.fake.updates.webhook.url
+        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/help",
+                                              "chat": {"id": COORDINATOR, "type": "private"}}}
+        async with session.post(url, json=update) as missing, session.post(
+                url, json=update, headers={SECRET_HEADER: "wrong"}) as wrong:
+            statuses = (missing.status, wrong.status)
+        await bot.idle()
+
+        assert statuses == (403, 403)
+        assert bot.fake.sent(COORDINATOR) == []
