@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,8 @@ from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, TolerantBot
+from bot.webhook import run_webhook
 from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
@@ -67,18 +69,21 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     limits = settings.rate_limit
+    bot = TolerantBot(
+        settings.token.get_secret_value(),
+        base_url=settings.bot.api_base_url,
+        base_file_url=settings.bot.api_file_url,
+        local_mode=settings.bot.local_mode,
+        request=telegram_request(),
+        get_updates_request=telegram_request(1),
+        rate_limiter=AIORateLimiter(overall_max_rate=limits.overall_per_second,
+                                    overall_time_period=1, max_retries=limits.max_retries),
+    )
     builder = (
         ApplicationBuilder()
         .application_class(_Application)
-        .token(settings.token.get_secret_value())
-        .base_url(settings.bot.api_base_url)
-        .base_file_url(settings.bot.api_file_url)
-        .local_mode(settings.bot.local_mode)
-        .request(telegram_request())
-        .get_updates_request(telegram_request(1))
+        .bot(bot)
         .context_types(ContextTypes(context=CustomContext))
-        .rate_limiter(AIORateLimiter(overall_max_rate=limits.overall_per_second,
-                                     overall_time_period=1, max_retries=limits.max_retries))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(_post_init(settings, clock, database))
         .post_shutdown(_post_shutdown(database is None))
@@ -125,8 +130,13 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
             db_context = Database.open(settings.database_url)
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
-        install(app, make_services(settings, db, clock, TelegramNotifier(app.bot),
-                                   app.bot.username))
+        services = make_services(settings, db, clock, TelegramNotifier(app.bot),
+                                 app.bot.username)
+        install(app, services)
+        # Files a crash left without their database row (file times are wall-clock).
+        swept = await services.reports.sweep_orphan_files(time.time())
+        if swept:
+            log.info("deleted %d stored files that no attachment refers to", swept)
         catalogue = Catalogue(settings.bot.language)
         await set_default_menus(app.bot, catalogue)
         for user_id in settings.bot.coordinators:
@@ -171,8 +181,7 @@ def run(settings: Settings) -> None:
     app = build_application(settings)
     if settings.bot.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
-                        webhook_url=settings.bot.webhook_url, secret_token=secret,
-                        allowed_updates=Update.ALL_TYPES)
+        run_webhook(app, listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
+                    url=settings.bot.webhook_url, secret=secret)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -101,6 +101,7 @@ _SKIP_WORDS = {"-", "无", "略", "skip", "none"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_OPTION_NUMBER = re.compile(r"[0-9]{1,4}")
 _DATE_PATTERNS = (
     re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"),
     re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?"),
@@ -198,6 +199,8 @@ def _check_decimal(spec: Field, text: str) -> Checked:
         value = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
         return Invalid("not_a_number")
+    if value.is_zero():
+        value = abs(value)  # "-0" and "-0.0" are stored and shown as 0
     problem = _in_range(spec, value)
     if problem:
         return problem
@@ -221,7 +224,9 @@ def _match_option(spec: Field, text: str) -> str | None:
         # Typed answers are NFKC-folded, so compare with folded labels (（限期） vs (限期)).
         if text == option or text == normalise(option):
             return option
-    if text.isdigit() and 1 <= int(text) <= len(spec.options):
+    # Only ASCII digits count as an option number: str.isdigit() also accepts Ethiopic ፩ or
+    # superscripts, which int() refuses or reads differently (full-width ones are NFKC-folded).
+    if _OPTION_NUMBER.fullmatch(text) and 1 <= int(text) <= len(spec.options):
         return spec.options[int(text) - 1]
     return None
 

@@ -104,6 +104,11 @@ class FakeTelegramClient:
         return dict(await self._call("POST", f"/users/{user_id}/photo", {
             "data_b64": base64.b64encode(data).decode("ascii"), "caption": caption}))
 
+    async def push_raw_update(self, update: JSONDict) -> int:
+        """Queue any JSON object as an update; returns the update_id it was given."""
+        result = await self._call("POST", "/updates/raw", update)
+        return int(result["update_id"])
+
     async def block_chat(self, chat_id: int, *, notify: bool = False) -> None:
         await self._call("POST", f"/chats/{chat_id}/block", {"notify": notify})
 

@@ -88,6 +88,7 @@ class ControlApi:
             ("POST", "/users/{user_id}/callback", self.user_callback),
             ("POST", "/users/{user_id}/document", self.user_document),
             ("POST", "/users/{user_id}/photo", self.user_photo),
+            ("POST", "/updates/raw", self.raw_update),
             ("GET", "/chats/{chat_id}", self.chat_info),
             ("GET", "/chats/{chat_id}/messages", self.chat_messages),
             ("GET", "/chats/{chat_id}/wait", self.chat_wait),
@@ -160,6 +161,11 @@ class ControlApi:
         return self.world.send_photo(
             _int(request, "user_id"), base64.b64decode(body["data_b64"], validate=True),
             caption=body.get("caption")).to_json()
+
+    async def raw_update(self, request: web.Request) -> Any:
+        """Queue any JSON object as an update (e.g. one in an older Bot API's shape)."""
+        body = await _body(request)
+        return {"update_id": self.world.updates.push_raw(dict(body))}
 
     async def chat_info(self, request: web.Request) -> Any:
         chat = self.world.chat(_int(request, "chat_id"))

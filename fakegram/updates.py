@@ -70,6 +70,15 @@ class UpdateQueue:
         self.changed.notify()
         return update_id
 
+    def push_raw(self, update: JSONDict) -> int:
+        """Queue an update exactly as given (only its update_id is assigned), whatever its
+        shape: for testing how a bot copes with updates its library cannot read."""
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._pending.append({**update, "update_id": update_id})
+        self.changed.notify()
+        return update_id
+
     def _is_allowed(self, kind: str) -> bool:
         if self._allowed is None:
             return kind not in _NOT_DEFAULT

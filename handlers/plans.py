@@ -29,6 +29,7 @@ from handlers import coordinator, liaison
 from handlers.common import Turn, answer_query, callback, parse_callback, turn
 from services.export import TEMPLATE_MAX_BYTES
 from services.plans import Decided, Decision, LoadReport, NotYours, PendingState, RevisionConflict
+from services.reports import upload_matches
 
 _KEY = "notice_review"
 _PASTE = "notice_paste"
@@ -114,6 +115,9 @@ async def on_document(update: Update, context: CustomContext) -> None:
         await t.say(t.t("problem.file_too_large", max_mb=limit // 1024 // 1024))
         return
     data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+    if not upload_matches(name, data):  # e.g. an .exe renamed notice.docx
+        await t.say(t.t("upload.file_content", name=name))
+        return
     if workbook:
         await _attach_template(t, data, name)
         return

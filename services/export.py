@@ -873,8 +873,9 @@ class _Writer:
         for c in cumulative:
             columns.append(Column(labels.reports, Kind.NUMBER))
             band.append(c.obligation.title)
-            for f in c.obligation.numeric:
-                columns.append(Column(_header(layout, f), Kind.NUMBER))
+            fixed = [col.header for col in (*lead, columns[-1])]
+            for header in _field_headers(layout, fixed, c.obligation.numeric):
+                columns.append(Column(header, Kind.NUMBER))
                 band.append("")
         until = layout.cutoff.astimezone(layout.tz).replace(tzinfo=None) if layout.cutoff \
             else layout.now
@@ -958,16 +959,20 @@ class _Writer:
                 archive.add(source, [unit_folders[unit.id], folder], a[8] or "")
                 self.archived += 1
 
-    def _field_columns(self, form: Form) -> list[Column]:
-        return [Column(_header(self.layout, f), _kind(f)) for f in form.fields]
+    def _field_columns(self, form: Form, fixed: Sequence[str]) -> list[Column]:
+        headers = _field_headers(self.layout, fixed, form.fields)
+        return [Column(h, _kind(f)) for h, f in zip(headers, form.fields, strict=True)]
 
     def _open_obligation(self, book: ExportBook, obligation: _Obligation,
                          shown: list[_Deadline]) -> SheetWriter:
         layout, labels = self.layout, self.labels
         lead = self._unit_columns()
-        columns = [*lead, Column(labels.status, Kind.STATUS, 16),
-                   Column(labels.submitted, Kind.DATETIME),
-                   *self._field_columns(obligation.form), Column(labels.comment, Kind.TEXT, 24)]
+        fixed = [*lead, Column(labels.status, Kind.STATUS, 16),
+                 Column(labels.submitted, Kind.DATETIME)]
+        comment = Column(labels.comment, Kind.TEXT, 24)
+        columns = [*fixed, *self._field_columns(obligation.form,
+                                                [c.header for c in (*fixed, comment)]),
+                   comment]
         notes = [layout.t("export.obligation_note", obligation=obligation.title,
                           form=obligation.form.title)]
         if len(shown) == 1:
@@ -1068,6 +1073,26 @@ class _Writer:
                 State.RETURNED: Tone.RETURNED, State.EXEMPT: Tone.NOT_EXPECTED,
                 }.get(state, Tone.NIL if nil else Tone.PLAIN)
         return Mark(text, tone)
+
+
+def _field_headers(layout: _Layout, fixed: Sequence[str], fields: Sequence[Field]
+                   ) -> list[str]:
+    """The fields' headers, none repeating a header of the sheet's own columns (a field
+    named 备注 becomes 备注(表单)) or another field's (数量, 数量 (2))."""
+    own = set(fixed)
+    taken = set(own)
+    headers = []
+    for spec in fields:
+        header = _header(layout, spec)
+        if header in own:
+            header = layout.t("export.form_field", header=header)
+        candidate, n = header, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{header} ({n})"
+        taken.add(candidate)
+        headers.append(candidate)
+    return headers
 
 
 def _header(layout: _Layout, spec: Field) -> str:

@@ -6,6 +6,7 @@ id gets the same `Problem` as a stale one and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -39,8 +40,12 @@ from services.catalog import (
     view,
 )
 from storage import models as m
-from storage.filestore import FileStore, extension_of
+from storage.filestore import FileStore, extension_of, stored_name
+from storage.filetypes import content_matches
 from storage.repositories import DraftRecord, DraftRepo
+
+# How old an unreferenced stored file must be before the start-up sweep deletes it.
+ORPHAN_GRACE = timedelta(hours=1)
 
 # Validates the answer to the current step; handed to `_update`.
 _Check = Callable[[Form, DraftState, str], Checked]
@@ -53,6 +58,8 @@ class Problem(StrEnum):
     FILE_TYPE = "file_type"
     NO_FILES = "no_files"  # the form takes no attachments at all
     FILE_TOO_LARGE = "file_too_large"
+    FILE_EMPTY = "file_empty"
+    FILE_CONTENT = "file_content"  # the bytes are not what the extension says
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
@@ -136,8 +143,12 @@ class ReportService:
         async with self.sessions() as s:
             draft = await self._resumable(s, actor, now)
             views = await self._unit_deadlines(s, actor, now, until=now + timedelta(days=31))
-        return draft, [v for v in views if v.state is not State.EXEMPT and (
-            v.state is not State.PENDING or v.due <= now + timedelta(days=31))][:30]
+        # The draft's deadline is offered once, as the draft to resume.
+        resumed = (draft.deadline.deadline_id, draft.deadline.unit_id) if draft else None
+        return draft, [v for v in views if v.state is not State.EXEMPT
+                       and (v.deadline_id, v.unit_id) != resumed
+                       and (v.state is not State.PENDING or v.due <= now + timedelta(days=31))
+                       ][:30]
 
     async def _unit_deadlines(self, s: AsyncSession, actor: Actor, now: datetime,
                               until: datetime) -> list[DeadlineView]:
@@ -294,6 +305,8 @@ class ReportService:
             return Problem.FILE_TYPE
         if size is not None and size > self.limits.max_bytes:
             return Problem.FILE_TOO_LARGE
+        if size == 0:
+            return Problem.FILE_EMPTY
         return None
 
     async def attach(self, actor: Actor, draft_id: int, name: str, mime: str, data: bytes,
@@ -301,6 +314,8 @@ class ReportService:
         problem = self.check_upload(name, len(data))
         if problem:
             return problem
+        if not upload_matches(name, data):
+            return Problem.FILE_CONTENT
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
@@ -313,13 +328,32 @@ class ReportService:
                 return Problem.TOO_MANY_FILES
             stored = self.files.put(data, draft.campaign_id, draft.unit_id, draft.deadline_id,
                                     extension_of(name))
-            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id, original_name=name[:255],
+            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id,
+                               original_name=stored_name(name),
                                size=stored.size, mime_type=mime[:100], sha256=stored.sha256,
                                storage_key=stored.key, uploaded_by=actor.person_id,
                                uploaded_at=now))
             await s.flush()
             draft = replace(draft, files=draft.files + 1)
             return await self._save(s, draft, form, _state(draft), now)
+
+    async def sweep_orphan_files(self, now: float, grace: timedelta = ORPHAN_GRACE) -> int:
+        """Delete stored files no attachment refers to, once older than `grace` (so an
+        upload another process is committing right now is left alone). A crash between
+        writing a file and committing its row, or between dropping rows and deleting their
+        files, leaves such files. `now` is wall-clock seconds, as file times are."""
+        old = await asyncio.to_thread(self.files.keys_older_than,
+                                      now - grace.total_seconds())
+        orphans = []
+        for start in range(0, len(old), 500):
+            chunk = old[start:start + 500]
+            async with self.sessions() as s:
+                known = set(await s.scalars(select(m.Attachment.storage_key)
+                                            .where(m.Attachment.storage_key.in_(chunk))))
+            orphans += [key for key in chunk if key not in known]
+        for key in orphans:
+            self.files.delete(key)
+        return len(orphans)
 
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:
@@ -459,6 +493,12 @@ def _state(draft: DraftRecord) -> DraftState:
 
 def _applies(draft: DraftRecord) -> bool:
     return draft.unit_codes is None or draft.unit_code in draft.unit_codes
+
+
+def upload_matches(name: str, data: bytes) -> bool:
+    """Whether a file's content is of the type its name claims (an .exe renamed report.pdf
+    is not)."""
+    return content_matches(extension_of(name), data)
 
 
 def _files_missing(draft: DraftRecord, form: Form) -> bool:

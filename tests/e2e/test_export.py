@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 from openpyxl import load_workbook
 
@@ -106,12 +107,20 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
     assert [sheet["A5"].value, sheet["B5"].value] == ["德宽路市场监管所", "逾期"]
 
 
+def _zip_of_text() -> bytes:
+    """A zip (as an .xlsx is) that holds no workbook."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("readme.txt", "not a workbook")
+    return out.getvalue()
+
+
 async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(
         bot: Harness) -> None:
     await _revise_plan(bot)
 
     [unnamed] = await bot.document(COORDINATOR, _template(), "周报.xlsx")
-    [broken] = await bot.document(COORDINATOR, b"not a workbook", "模板.xlsx")
+    [broken] = await bot.document(COORDINATOR, _zip_of_text(), "模板.xlsx")
     [note, _] = await bot.command(COORDINATOR, "export")
 
     assert "没有哪个在 [export] 里指定 周报.xlsx" in (unnamed.text or "")

@@ -64,6 +64,14 @@ async def test_faults_and_flood_limits_can_be_set_over_http(fake: FakeTelegram) 
     assert fake.chat(77).blocked
 
 
+async def test_a_raw_update_of_any_shape_is_queued_over_http(fake: FakeTelegram) -> None:
+    async with FakeTelegramClient(fake.url) as control:
+        update_id = await control.push_raw_update({"poll": {"id": "5"}, "update_id": 999})
+
+    assert fake.updates.pending() == [{"poll": {"id": "5"}, "update_id": update_id}]
+    assert update_id != 999  # ids stay the fake's own, increasing
+
+
 async def test_control_api_errors_are_json(fake: FakeTelegram) -> None:
     async with FakeTelegramClient(fake.url) as control:
         with pytest.raises(ControlError) as unknown:

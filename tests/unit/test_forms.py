@@ -269,6 +269,22 @@ def test_an_optional_multichoice_is_skipped_with_a_skip_word() -> None:
     assert check_answer(OPTIONAL_KINDS, "无", TODAY) == Valid(None)
 
 
+@pytest.mark.parametrize("raw", ["፩", "١", "߁", "1" * 5000])
+def test_a_choice_typed_as_a_non_ascii_digit_or_an_endless_number_is_re_asked(raw: str) -> None:
+    assert check_answer(STATUS, raw, TODAY) == Invalid("not_an_option")
+    assert check_answer(KINDS, f"1、{raw}", TODAY) == Invalid("not_an_option")
+
+
+@pytest.mark.parametrize("raw", ["-0", "－0", "+0"])
+def test_a_negative_zero_count_is_stored_as_zero(raw: str) -> None:
+    assert check_answer(CASES, raw, TODAY) == Valid(0)
+
+
+@pytest.mark.parametrize("raw", ["-0", "-0.0", "－0.00", "-.0"])
+def test_a_negative_zero_amount_is_stored_as_zero(raw: str) -> None:
+    assert check_answer(VALUE, raw, TODAY) == Valid("0")
+
+
 def test_a_tapped_option_index_gives_the_option() -> None:
     assert check_choice_index(STATUS, 0) == Valid("已整改")
     assert check_choice_index(STATUS, 2) == Valid("未整改")

@@ -1,0 +1,91 @@
+"""Webhook mode: a small aiohttp server in front of the Application.
+
+PTB's own webhook server answers an update it cannot read with HTTP 400; Telegram then
+delivers that same update again and again, and no later one gets through. Here such an
+update is logged in one line and acknowledged like any other (PTB documents this seam: a
+custom web server that puts updates on `application.update_queue`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.updates import read_update
+
+log = logging.getLogger("cuibao.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
+    async def receive(request: web.Request) -> web.Response:
+        if secret is not None and not hmac.compare_digest(
+                request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=403)
+        try:
+            data = json.loads(await request.read())
+        except ValueError:
+            data = None
+        update = read_update(data, app.bot)
+        if update is not None:
+            await app.update_queue.put(update)
+        return web.Response()  # 200 also for a skipped update: Telegram must not resend it
+
+    server = web.Application(client_max_size=4 * 1024 * 1024)
+    # Any path: a proxy may forward the webhook URL's path or strip it.
+    server.router.add_post("/{path:.*}", receive)
+    return server
+
+
+async def serve_webhook(app: AnyApplication, *, listen: str, port: int, url: str,
+                        secret: str | None, stop: asyncio.Event) -> None:
+    """Run the Application behind the webhook until `stop` is set, with the same
+    post_init / post_shutdown steps as PTB's run_webhook."""
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        # shutdown_timeout: an update being handled is on the queue already; do not wait
+        # a minute for a keep-alive connection of the sender.
+        runner = web.AppRunner(webhook_app(app, secret), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, listen, port).start()
+            await app.bot.set_webhook(url, secret_token=secret,
+                                      allowed_updates=Update.ALL_TYPES)
+            await app.start()
+            try:
+                await stop.wait()
+            finally:
+                await app.stop()
+                if app.post_stop is not None:
+                    await app.post_stop(app)
+        finally:
+            await runner.cleanup()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+def run_webhook(app: AnyApplication, *, listen: str, port: int, url: str,
+                secret: str | None) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_webhook(app, listen=listen, port=port, url=url, secret=secret, stop=stop)
+
+    asyncio.run(main())
