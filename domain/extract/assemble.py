@@ -28,6 +28,8 @@ _AFTER_PREVIOUS = re.compile(r"(?:之后|此后|以后|随后|然后|今后)\s*$
 _FROM_ON = re.compile(r"\s*(?:起|开始)")
 _LIST_GAP = re.compile(r"\s*(?:、|,|和|及|以及|与)\s*")
 _DURING = re.compile(r"(?P<label>[^\s,。;:()、]{2,10}?)期间")
+# 排查摸底阶段结束后: the phase is an anchor there, not the span the rule runs in.
+_PHASE_EDGE = re.compile(r"(?:阶段|期)?\s*(?:结束|开始|完成|截止)")
 _FROM_TODAY = re.compile(r"(?:自|从)?即日起\s*(?:至|到)\s*$")
 _RECURRING_KINDS = (Kind.WEEKLY, Kind.MONTHLY, Kind.QUARTERLY, Kind.DAILY)
 _RELATIVE_KINDS = (Kind.RELATIVE_DAYS, Kind.RELATIVE_WORKDAYS, Kind.RELATIVE_HOURS)
@@ -154,7 +156,9 @@ def _sentence(
         made = _build(context, findings, resolved, last_once)
         if trigger.carried and governing is not None:
             # 周五12时前报镇安办 after 每周四…: the same cadence, in the same window.
-            made = [replace(o, window=governing.window) for o in made]
+            made = [
+                replace(o, window=governing.window, what=o.what or governing.what) for o in made
+            ]
         for obligation in made:
             if obligation.kind is Kind.ONCE and obligation.date is not None:
                 last_once = obligation.date
@@ -287,12 +291,17 @@ def _window(
 
 
 def _named_phase(ctx: Context) -> Phase | None:
-    """集中整治期间: the stage of that name, when the notice lists its dates."""
+    """集中整治期间 / 集中整治阶段实行周报: the stage of that name, when the notice dates it."""
     for during in _DURING.finditer(ctx.doc.text, ctx.start, ctx.trigger.start):
         label = during.group("label").strip('“”"')
         for phase in ctx.doc.phases:
             if label in phase.label or phase.label in label:
                 return phase
+    before = ctx.doc.text[ctx.start : ctx.trigger.start]
+    for phase in ctx.doc.phases:
+        at = before.find(phase.label)
+        if at >= 0 and not _PHASE_EDGE.match(before, at + len(phase.label)):
+            return phase
     return None
 
 

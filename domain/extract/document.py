@@ -28,6 +28,7 @@ _PHASE_HEAD = re.compile(
     r"\s*(?:第[一二三四五六七八九十\d]{1,2}阶段\s*:?\s*|\(?[一二三四五六七八九十\d]{1,2}[)、.]\s*)?"
     r"(?P<label>[^,。;:()\n\d]{2,14}?)\s*(?:阶段)?\s*[(:]\s*"
 )
+_NAMED_AFTER = re.compile(r"\s*(?:为|是)(?P<label>[^,。;:()\d]{2,10}?)(?:期|阶段|时段)")
 # A range inside a sentence that asks for a submission is a reporting window, not the campaign.
 _SUBMISSION = re.compile(r"报送|上报|提交|报告|反馈")
 
@@ -91,6 +92,13 @@ def find_phases(text: str, years: YearContext) -> list[Phase]:
     """Stages written as a heading and a bracketed range: (二)集中整治阶段(7月1日—9月30日)."""
     phases: list[Phase] = []
     for group in find_groups(text):
+        named = _NAMED_AFTER.match(text, group.end)
+        if named is not None and group.items[0].last is not None:
+            # 其中4月20日至9月30日为集中行动期
+            span = _span(group.items[0].first, group.items[0].last, years)
+            if span is not None:
+                phases.append(Phase(named.group("label"), *span))
+            continue
         line_start = text.rfind("\n", 0, group.start) + 1
         label = _PHASE_HEAD.fullmatch(text, line_start, group.start)
         if label is None or _SUBMISSION.search(label.group("label")):

@@ -22,7 +22,10 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Period:
-    """A statistics period relative to the deadline: 上月26日至本月25日 is prev-26 .. cur-25."""
+    """A statistics period relative to the deadline: 上月26日至本月25日 is prev-26 .. cur-25;
+    a whole previous period is prev-1 .. prev-last (上月), prev-quarter-start ..
+    prev-quarter-end (上季度), prev-year-start .. prev-year-end (上1年度), prev-w1 .. prev-w7
+    (上周)."""
 
     start: str
     end: str

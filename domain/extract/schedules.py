@@ -235,6 +235,13 @@ _WEEK_PERIOD = re.compile(
     rf"(?P<a>上|本)(?:周|星期)(?P<w1>{WD})\s*(?:至|到|-|~|—)\s*(?:(?P<b>上|本)?(?:周|星期))?"
     rf"(?P<w2>{WD})"
 )
+# 报送上月… / 上季度… / 上1年度… / 上周…: the whole previous period, by name.
+_NAMED_PERIODS = (
+    (re.compile(r"上1?个?月(?![\d份])"), Period("prev-1", "prev-last")),
+    (re.compile(r"上1?个?季度?(?!\d)"), Period("prev-quarter-start", "prev-quarter-end")),
+    (re.compile(r"(?:上1?个?年度|上年度?)(?!\d)"), Period("prev-year-start", "prev-year-end")),
+    (re.compile(rf"上1?个?(?:周|星期)(?!{WD})"), Period("prev-w1", "prev-w7")),
+)
 _RELATIVE_MONTH = {"上": "prev", "本": "cur", "当": "cur", "下": "next", "次": "next"}
 
 
@@ -261,6 +268,10 @@ def find_periods(text: str, start: int, end: int) -> list[PeriodMention]:
             f"{second}-w{weekday_number(match.group('w2'))}",
         )
         found.append(PeriodMention(match.start(), match.end(), period))
+    for pattern, named in _NAMED_PERIODS:
+        for match in pattern.finditer(text, start, end):
+            if not overlaps([(p.start, p.end) for p in found], match.start(), match.end()):
+                found.append(PeriodMention(match.start(), match.end(), named))
     return found
 
 
