@@ -13,11 +13,12 @@ from domain.extract.document import (
     Phase,
     find_campaign,
     find_doc_date,
+    find_heading,
     find_phases,
     is_narrative,
     title_year,
 )
-from domain.extract.model import ExtractedObligation, Extraction, Kind, Period
+from domain.extract.model import ExtractedObligation, Extraction, Kind, Period, Stage
 from domain.extract.normalize import normalize
 from domain.extract.phrases import find_verbs, salutation, skip_enumerator
 from domain.extract.rules import SentenceFindings, deadline_tail, find_triggers, linked_verb
@@ -43,6 +44,7 @@ def extract_obligations(original: str) -> Extraction:
     if is_narrative(text):
         # A year-end summary or a news story reports what was done; it sets no deadlines.
         return Extraction(doc_date, ())
+    heading = find_heading(text)
     fallback = title_year(text)
     early_years = YearContext(doc_date, None, fallback)
     phases = find_phases(text, early_years)
@@ -74,7 +76,10 @@ def extract_obligations(original: str) -> Extraction:
         previous = (start, end) if same_line else None
         if not same_line:
             passage = _Passage()
-    return Extraction(doc_date, tuple(_dedupe(found)))
+    stages = tuple(Stage(p.label, p.start, p.end) for p in phases)
+    return Extraction(
+        doc_date, tuple(_dedupe(found)), heading.name, heading.issuer, campaign, stages
+    )
 
 
 @dataclass
@@ -157,7 +162,13 @@ def _sentence(
         if trigger.carried and governing is not None:
             # 周五12时前报镇安办 after 每周四…: the same cadence, in the same window.
             made = [
-                replace(o, window=governing.window, what=o.what or governing.what) for o in made
+                replace(
+                    o,
+                    window=governing.window,
+                    what=o.what or governing.what,
+                    period=o.period or governing.period,
+                )
+                for o in made
             ]
         for obligation in made:
             if obligation.kind is Kind.ONCE and obligation.date is not None:
@@ -217,6 +228,7 @@ def _build(
                 weekday=trigger.weekday,
                 day_of_month=trigger.day_of_month,
                 months=trigger.months,
+                last_workday=trigger.last_workday,
                 window=_window(ctx, findings, resolved, last_once),
                 period=period,
             )

@@ -170,3 +170,56 @@ def is_narrative(text: str) -> bool:
     if title is not None and not _NOTICE_TITLE.search(title):
         return True
     return _NEWS_MARK.search(text) is not None
+
+
+_TITLE_LINE = re.compile(r"关于|通知|方案")
+_ISSUE_OF = re.compile(
+    r"关于(?:印发|转发|下发|发布)\s*(?:《(?P<quoted>[^《》\n]{2,60})》|(?P<bare>.{2,60}?))\s*的通知"
+)
+_ISSUER_BEFORE = re.compile(r"^\s*(?P<org>[^\s,。:;《》“”]{2,30}?)\s*关于")
+_ISSUER_LABEL = re.compile(
+    r"(?:发文机关|发布机构|发文单位|来源|发布单位)\s*:\s*(?P<org>[^\s,。;|]{2,30})"
+)
+_ORG_NAME = re.compile(
+    r"(?:局|办|办公室|中心|委员会|委|厅|政府|学区|大队|支队|指挥部|领导小组|专班|公司|院|所|站)$"
+)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What the notice says about itself: the campaign's name and who issued it."""
+
+    name: str | None
+    issuer: str | None
+
+
+def find_heading(text: str) -> Heading:
+    """The campaign name (the 《…》 in 关于印发《…》的通知) and the issuing office (the
+    issuer line, the 落款 above the date, or the body named before 关于 in the title)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    title = next((line for line in lines[:6] if _TITLE_LINE.search(line)), None)
+    name = None
+    issuer = None
+    if title is not None:
+        issue = _ISSUE_OF.search(title)
+        if issue is not None:
+            name = (issue.group("quoted") or issue.group("bare")).strip()
+        before = _ISSUER_BEFORE.match(title)
+        if before is not None and _ORG_NAME.search(before.group("org")):
+            issuer = before.group("org")
+    label = _ISSUER_LABEL.search(text[:600])
+    if label is not None and _ORG_NAME.search(label.group("org")):
+        issuer = label.group("org")
+    return Heading(name, issuer or _signature(text))
+
+
+def _signature(text: str) -> str | None:
+    """落款: the office on the line just above a line that holds only a full date."""
+    for line in _DATE_LINE.finditer(text):
+        above_end = text.rfind("\n", 0, line.start())
+        if above_end < 0:
+            continue
+        above = text[text.rfind("\n", 0, above_end) + 1 : above_end].strip()
+        if 2 <= len(above) <= 30 and _ORG_NAME.search(above) and not _TITLE_LINE.search(above):
+            return above
+    return None
