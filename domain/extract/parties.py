@@ -79,7 +79,8 @@ def what(ctx: Context) -> str | None:
         found = object_between(text, clause, trigger.start)
         if found:
             return found
-    if recipient_after(text, verb.end) is None:
+    receiver = recipient_after(text, verb.end)
+    if receiver is None or not text.startswith(receiver, verb.end):
         found = object_after(text, verb.end, max(verb.end, min(ctx.bound, ctx.end)))
         if found:
             return found

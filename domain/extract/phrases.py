@@ -131,6 +131,9 @@ def recipient_after(text: str, pos: int) -> str | None:
     if match is None:
         return None
     target = _TARGET_PROCEDURE.sub("", match.group("t"))
+    to = max(target.rfind("至"), target.rfind("到"))
+    if to >= 2 and is_org(target[to + 1 :]):
+        target = target[to + 1 :]  # 报送统计表至县执法大队: the body after 至
     mailbox = _MAILBOX.match(target)
     if mailbox is not None:
         return mailbox.group("box")
@@ -163,6 +166,11 @@ def object_after(text: str, pos: int, end: int) -> str | None:
     """The thing named right after a verb, when it is not a recipient."""
     stop = _OBJECT_STOP.search(text, pos, end)
     chunk = _balanced(text[pos : stop.start() if stop else end])
+    to = max(chunk.rfind("至"), chunk.rfind("到"))
+    if to >= 2 and is_org(chunk[to + 1 :]):
+        chunk = chunk[:to]  # 报送统计表至县执法大队: the thing, without where it goes
+    if chunk.startswith(("至", "到", "给")):
+        return None
     if len(chunk) < 2 or is_org(chunk):
         return None
     return chunk[:60]
@@ -178,6 +186,7 @@ def object_between(text: str, start: int, end: int) -> str | None:
             break
     enumerator = _ENUMERATOR.match(chunk)
     chunk = chunk[enumerator.end() :] if enumerator else chunk
+    chunk = chunk.lstrip(" ,")  # 结束后15个工作日内,各县报送X: the clause break is no thing
     subject = _EACH.match(chunk.strip()) or _LEADING_SUBJECT.match(chunk.strip())
     if subject is not None and subject.group().startswith("各"):
         chunk = chunk.strip()[subject.end() :]
