@@ -21,7 +21,7 @@ from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
 from domain.plan import Plan
-from domain.plan_toml import PlanError, parse_plan
+from domain.plan_toml import PlanError, parse_plan, placeholders
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
 
@@ -183,7 +183,7 @@ def _now(args: argparse.Namespace) -> datetime:
 def _plan_check(args: argparse.Namespace) -> int:
     settings = _settings(args) if args.config else None
     catalogue = _catalogue(args, settings)
-    plan, _ = read_plan(args.plan, catalogue)
+    plan, text = read_plan(args.plan, catalogue)
     read_template(args.plan, plan, catalogue)
     overrides = settings.calendar.overrides() if settings else None
     calendar = WorkdayCalendar(*(o for o in (overrides, plan.calendar) if o is not None))
@@ -192,6 +192,12 @@ def _plan_check(args: argparse.Namespace) -> int:
         print(json.dumps(schedule_json(plan, expansion, catalogue), ensure_ascii=False, indent=2))
     else:
         print(render_schedule(plan, expansion, catalogue))
+    unfilled = placeholders(text)
+    if unfilled:
+        # Loud, and on stderr too when stdout is JSON: `plan load` will refuse this file.
+        print("!! " + catalogue.text("plan.placeholders_left", count=len(unfilled),
+                                     keys=", ".join(unfilled)),
+              file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -207,6 +213,10 @@ def _plan_load(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
+    unfilled = placeholders(text)
+    if unfilled:
+        raise UsageError(f"{args.plan}: " + catalogue.text(
+            "plan.placeholders_refused", count=len(unfilled), keys=", ".join(unfilled)))
     template = read_template(args.plan, plan, catalogue)
     overrides = settings.calendar.overrides()
     now = datetime.now(UTC)

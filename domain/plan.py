@@ -22,6 +22,8 @@ class Cadence(StrEnum):
 
 LAST_DAY = -1
 """`day` value meaning the last day of the month (每月月底前)."""
+LAST_WORKDAY = -2
+"""`day` value meaning the month's last working day on the calendar (每月最后一个工作日前)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class Once:
 class Weekly:
     weekday: int  # ISO: 1 = Monday … 7 = Sunday
     window: Window
+    # What a deadline on a statutory holiday does: None keeps it (and `plan check` warns),
+    # "keep" keeps it quietly, "before"/"after" move it to the working day before/after.
+    on_holiday: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class Yearly:
 class Relative:
     offset: int
     workdays: bool
-    anchor: date
+    anchor: date | None  # None: an event the plan cannot date (取得检验报告后)
     anchor_label: str = ""
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.extract import ExtractedObligation, Extraction, Kind
+from domain.plan_toml import EVENT_ANCHOR, PLACEHOLDER
 
-PLACEHOLDER = "待填写"
+__all__ = ["PLACEHOLDER", "DraftNotes", "DraftOptions", "campaign_id_for", "draft_plan"]
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,24 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
     issued = extraction.doc_date or options.today
     start = min([issued, *dates])
     end = max(dates) if dates else None
+    if extraction.campaign is not None:
+        # 3月15日起至12月31日: the campaign's own dates, widened only to hold its deadlines.
+        start = min([extraction.campaign[0], *dates])
+        end = max([extraction.campaign[1], *dates])
+    # 每年12月10日前 in a campaign that ends in October: hold its first occurrence.
+    yearly = [_with_year(ob.month_day, start) for ob in usable if ob.kind is Kind.YEARLY]
+    end = max([d for d in yearly if d is not None], default=end) if end is None else max(
+        [end, *(d for d in yearly if d is not None)])
     coordinator = _most_common([ob.recipient for ob in usable]) or PLACEHOLDER
+    office = options.office if options.office != PLACEHOLDER else extraction.issuer
     notes = options.notes
     lines = [
         _comment(notes.header),
         "",
         "[campaign]",
         f"id = {_s(options.campaign_id)}",
-        f"name = {_s(options.name)}",
-        f"office = {_s(options.office)}",
+        f"name = {_s(extraction.name or options.name)}",
+        f"office = {_s(office or PLACEHOLDER)}",
         f"coordinator = {_s(coordinator)}",
         f"issued = {issued.isoformat()}"
         + ("" if extraction.doc_date else f"  # {notes.assumed_issue}"),
@@ -145,28 +155,65 @@ def _schedule(ob: ExtractedObligation, extraction: Extraction) -> str | None:
             return f'kind = "daily"{window}'
         case Kind.MONTHLY if ob.day_of_month:
             dom = '"last"' if ob.day_of_month == -1 else str(ob.day_of_month)
+            dom = '"last_workday"' if ob.last_workday else dom
             return f'kind = "monthly", day = {dom}{window}{_period(ob)}'
         case Kind.QUARTERLY if ob.day_of_month:
             months = list(ob.months or (1, 4, 7, 10))
-            return f'kind = "quarterly", months = {months}, day = {ob.day_of_month}{window}'
+            return (f'kind = "quarterly", months = {months}, day = {ob.day_of_month}{window}'
+                    f"{_period(ob)}")
         case Kind.YEARLY if ob.month_day:
             month, mday = (int(x) for x in ob.month_day.split("-"))
-            return f'kind = "yearly", month = {month}, day = {mday}{window}'
+            return f'kind = "yearly", month = {month}, day = {mday}{window}{_period(ob)}'
         case Kind.RELATIVE_WORKDAYS | Kind.RELATIVE_DAYS if ob.offset is not None:
             unit = "workdays" if ob.kind is Kind.RELATIVE_WORKDAYS else "days"
             label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""
-            return f'kind = "relative", offset = {ob.offset}, unit = "{unit}"{label}'
+            return (f'kind = "relative", offset = {ob.offset}, unit = "{unit}"'
+                    f"{_anchor(ob.anchor, extraction)}{label}")
     return None
+
+
+# 本通知印发之日起 / 收到通知后: the plan's issue date, which `relative` counts from anyway.
+_ISSUE_ANCHOR = re.compile(r"印发|下发|发布|收到|之日起|即日起|通知后$")
+_EDGE = re.compile(r"(?P<label>.*?)(?:阶段|期)?(?P<edge>结束|开始|启动)(?:后|之日起|之后)?$")
+_CAMPAIGN_WORDS = re.compile(r"^(?:本次|此次|本|全部)?\S{0,8}(?:行动|活动|整治|检查|工作|专项)$")
+
+
+def _anchor(label: str | None, extraction: Extraction) -> str:
+    """The date an anchor stands for: the issue date (default), a phase's or the campaign's
+    start or end the notice dates, or else an event the coordinator must date."""
+    if not label or _ISSUE_ANCHOR.search(label):
+        return ""
+    edge = _EDGE.fullmatch(label)
+    if edge is not None:
+        name, starts = edge.group("label"), edge.group("edge") != "结束"
+        for stage in extraction.phases:
+            if name and (stage.label in name or name in stage.label):
+                return f", anchor = {(stage.start if starts else stage.end).isoformat()}"
+        if extraction.campaign is not None and _CAMPAIGN_WORDS.match(name):
+            day = extraction.campaign[0] if starts else extraction.campaign[1]
+            return f", anchor = {day.isoformat()}"
+    # A `relative` anchor the plan cannot date: `plan check` says the coordinator sets it.
+    return f', anchor = "{EVENT_ANCHOR}"'
 
 
 def _period(ob: ExtractedObligation) -> str:
     if ob.period is None:
         return ""
+    named = _NAMED_PERIODS.get((ob.period.start, ob.period.end))
+    if named is not None:
+        return f', period = "{named}"'
     m_start = re.fullmatch(r"prev-(\d{1,2})", ob.period.start)
     m_end = re.fullmatch(r"cur-(\d{1,2})", ob.period.end)
     if m_start and m_end:
         return f", period = {{ start_day = {m_start.group(1)}, end_day = {m_end.group(1)} }}"
     return ""
+
+
+_NAMED_PERIODS = {
+    ("prev-1", "prev-last"): "previous_month",
+    ("prev-quarter-start", "prev-quarter-end"): "previous_quarter",
+    ("prev-year-start", "prev-year-end"): "previous_year",
+}
 
 
 def _with_year(month_day: str | None, doc_date: date | None) -> date | None:

@@ -19,6 +19,7 @@ from domain.export_template import ExportTemplate, check_against, template_from_
 from domain.forms import Field, FieldType, Form
 from domain.plan import (
     LAST_DAY,
+    LAST_WORKDAY,
     CalendarOverrides,
     Daily,
     Monthly,
@@ -38,7 +39,10 @@ from domain.plan import (
 from domain.plan_errors import PlanError
 from domain.reminders import ReminderSyntaxError, parse_rules
 
-__all__ = ["PlanError", "parse_plan"]
+__all__ = ["PLACEHOLDER", "PlanError", "parse_plan", "placeholders"]
+
+PLACEHOLDER = "待填写"
+"""What a drafted plan writes where the notice did not say (the units, the office)."""
 
 DEFAULT_TIME = time(17, 30)
 """A deadline written as a day only ("12月15日前") falls due at the end of that office day."""
@@ -432,7 +436,14 @@ def _weekly(node: _Node, ctx: _Context) -> Weekly:
     weekday = node.get("weekday", int)
     if not 1 <= weekday <= 7:
         raise node.fail("weekday", "out_of_range", low=1, high=7, value=weekday)
-    return Weekly(weekday, _window(node, ctx.period))
+    on_holiday = node.text("on_holiday", None)
+    if on_holiday not in (None, *HOLIDAY_CHOICES):
+        raise node.fail("on_holiday", "bad_choice", value=on_holiday,
+                        allowed=", ".join(HOLIDAY_CHOICES))
+    return Weekly(weekday, _window(node, ctx.period), on_holiday)
+
+
+HOLIDAY_CHOICES = ("keep", "before", "after")
 
 
 def _daily(node: _Node, ctx: _Context) -> Daily:
@@ -449,10 +460,12 @@ def _daily(node: _Node, ctx: _Context) -> Daily:
     return Daily(tuple(windows), node.get("workdays_only", bool, False))
 
 
-def _day_of_month(node: _Node, key: str = "day") -> int:
+def _day_of_month(node: _Node, key: str = "day", *, workday: bool = True) -> int:
     value = node.get(key, (int, str))
     if value in ("last", "end", "月底"):
         return LAST_DAY
+    if workday and value in ("last_workday", "最后一个工作日"):
+        return LAST_WORKDAY
     if isinstance(value, str) or not (1 <= value <= 31 or value == LAST_DAY):
         raise node.fail(key, "out_of_range", low=1, high=31, value=value)
     return value
@@ -469,7 +482,8 @@ def _period(node: _Node) -> PeriodRule | None:
                                     "current_month, {start_day, end_day}")
         return PeriodRule(value)
     sub = _Node(value, node.at("period"))
-    rule = PeriodRule("cutoff", _day_of_month(sub, "start_day"), _day_of_month(sub, "end_day"))
+    rule = PeriodRule("cutoff", _day_of_month(sub, "start_day", workday=False),
+                      _day_of_month(sub, "end_day", workday=False))
     sub.done()
     return rule
 
@@ -499,8 +513,15 @@ def _relative(node: _Node, ctx: _Context) -> Relative:
     unit = node.text("unit", "workdays")
     if unit not in ("workdays", "days"):
         raise node.fail("unit", "bad_choice", value=unit, allowed="workdays, days")
-    return Relative(offset, unit == "workdays", node.day("anchor", ctx.issued),
-                    node.text("anchor_label", ""))
+    # anchor = "event": the date depends on something the plan cannot know (案件办结后).
+    event = node.data.get("anchor") == EVENT_ANCHOR
+    if event:
+        node.seen.add("anchor")
+    anchor = None if event else node.day("anchor", ctx.issued)
+    return Relative(offset, unit == "workdays", anchor, node.text("anchor_label", ""))
+
+
+EVENT_ANCHOR = "event"
 
 
 _SCHEDULES: dict[str, Callable[[_Node, _Context], Schedule]] = {
@@ -557,3 +578,23 @@ def _line_of(message: str) -> str:
 def _toml_detail(exc: tomllib.TOMLDecodeError) -> str:
     msg = getattr(exc, "msg", None) or str(exc)
     return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(msg))
+
+
+def placeholders(text: str) -> tuple[str, ...]:
+    """Key paths whose values still hold the draft's 待填写: `plan load` refuses those."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return ()
+    return tuple(_placeholder_paths(data, ""))
+
+
+def _placeholder_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, str) and PLACEHOLDER in value:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _placeholder_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _placeholder_paths(item, f"{path}[{index}]")

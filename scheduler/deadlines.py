@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from domain.plan import (
     LAST_DAY,
+    LAST_WORKDAY,
     Daily,
     Monthly,
     Obligation,
@@ -70,6 +71,7 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
     horizon = now.astimezone(tz).date() + HORIZON
     warnings: list[Notice] = []
     deadlines: list[Deadline] = []
+    on_holidays: list[tuple[str, date]] = []
     for obligation in plan.obligations:
         # Sorted, so occurrence numbers follow the calendar even if windows are listed
         # out of order in the plan.
@@ -82,14 +84,28 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
             due = datetime.combine(day, obligation.time, tzinfo=tz)
             key = single or day.isoformat()
             deadlines.append(Deadline(obligation.id, seq, key, due, period))
-        if not days:
+        event = isinstance(obligation.schedule, Relative) and obligation.schedule.anchor is None
+        if event:
+            assert isinstance(obligation.schedule, Relative)
+            # 取得检验报告后2个工作日内: never dated silently; the coordinator sets it.
+            warnings.append(Notice("event_anchor", {
+                "obligation": obligation.id, "event": obligation.schedule.anchor_label or "?"}))
+        elif not days:
             warnings.append(Notice("no_deadlines", {"obligation": obligation.id}))
+        if isinstance(obligation.schedule, Weekly) and obligation.schedule.on_holiday is None:
+            on_holidays += [(obligation.id, day) for day, _ in days
+                            if day.isoweekday() <= 5 and not calendar.is_workday(day)]
         early = [day for day, _ in days if day < plan.issued]
         if early:
             # Often a typo in a year or a start; else the units are late the day they join.
             warnings.append(Notice("before_issued", {
                 "obligation": obligation.id, "count": len(early),
                 "first": early[0].isoformat(), "issued": plan.issued.isoformat()}))
+    if on_holidays:
+        # One warning for the whole plan: the coordinator keeps them or declares a move.
+        listed = "; ".join(f"{ob} {day.isoformat()}" for ob, day in on_holidays)
+        warnings.append(Notice("weekly_on_holiday", {"count": len(on_holidays),
+                                                      "deadlines": listed}))
     for year in sorted(calendar.missing_years):
         warnings.append(Notice("calendar_missing_year", {"year": year}))
     order = {o.id: i for i, o in enumerate(plan.obligations)}
@@ -126,11 +142,11 @@ def _days(schedule: Schedule, plan: Plan, calendar: WorkdayCalendar, horizon: da
         case Once(dates):
             for d in dates:
                 yield d, None
-        case Weekly(weekday, window):
+        case Weekly(weekday, window, on_holiday):
             start, end = _bounded(window, plan, horizon)
             day = start + timedelta(days=(weekday - start.isoweekday()) % 7)
             while day <= end:
-                yield day, None
+                yield _moved(day, on_holiday, calendar), None
                 day += timedelta(days=7)
         case Daily(windows, workdays_only):
             seen: set[date] = set()
@@ -143,33 +159,58 @@ def _days(schedule: Schedule, plan: Plan, calendar: WorkdayCalendar, horizon: da
                         yield day, None
                     day += timedelta(days=1)
         case Monthly(day_of_month, window, period):
-            yield from _in_months(window, plan, horizon, range(1, 13), day_of_month, period)
+            yield from _in_months(window, plan, horizon, range(1, 13), day_of_month, period,
+                                  calendar)
         case Quarterly(months, day_of_month, window, period):
-            yield from _in_months(window, plan, horizon, months, day_of_month, period)
+            yield from _in_months(window, plan, horizon, months, day_of_month, period, calendar)
         case Yearly(month, day_of_month, window, period):
-            yield from _in_months(window, plan, horizon, (month,), day_of_month, period)
+            yield from _in_months(window, plan, horizon, (month,), day_of_month, period,
+                                  calendar)
         case Relative(offset, workdays, anchor, _):
+            if anchor is None:
+                return  # an event's date: the coordinator sets it (warned about)
             if workdays:
                 yield calendar.add_workdays(anchor, offset), None
             else:
                 yield anchor + timedelta(days=offset), None
 
 
+def _moved(day: date, on_holiday: str | None, calendar: WorkdayCalendar) -> date:
+    """A weekly deadline on a statutory holiday, moved as the plan declares."""
+    if day.isoweekday() > 5 or calendar.is_workday(day):
+        return day
+    if on_holiday == "before":
+        while not calendar.is_workday(day):
+            day -= timedelta(days=1)
+    elif on_holiday == "after":
+        day = calendar.next_workday(day)
+    return day
+
+
 def _in_months(window: Window, plan: Plan, horizon: date, months: range | tuple[int, ...],
-               day_of_month: int, period: PeriodRule | None) -> Iterator[Occurrence]:
+               day_of_month: int, period: PeriodRule | None, calendar: WorkdayCalendar
+               ) -> Iterator[Occurrence]:
     start, end = _bounded(window, plan, horizon)
     year, month = start.year, start.month
     while date(year, month, 1) <= end:
         if month in months:
-            day = month_day(year, month, day_of_month)
+            day = month_day(year, month, day_of_month, calendar)
             if start <= day <= end:
                 yield day, statistics_period(period, day)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def month_day(year: int, month: int, day_of_month: int) -> date:
-    """The given day of a month; LAST_DAY or a day past the month's end gives its last day."""
+def month_day(year: int, month: int, day_of_month: int,
+              calendar: WorkdayCalendar | None = None) -> date:
+    """The given day of a month; LAST_DAY or a day past the month's end gives its last day,
+    LAST_WORKDAY the last working day on the calendar (Friday 2026-10-30, not Saturday)."""
     last = cal.monthrange(year, month)[1]
+    if day_of_month == LAST_WORKDAY:
+        day = date(year, month, last)
+        calendar = calendar or WorkdayCalendar()
+        while not calendar.is_workday(day) and day.day > 1:
+            day -= timedelta(days=1)
+        return day
     return date(year, month, last if day_of_month == LAST_DAY else min(day_of_month, last))
 
 

@@ -1,7 +1,7 @@
 """Reading reporting deadlines out of a notice's text, by rule, offline and deterministically."""
 
 from domain.extract.assemble import extract_obligations
-from domain.extract.model import ExtractedObligation, Extraction, Kind, Period
+from domain.extract.model import ExtractedObligation, Extraction, Kind, Period, Stage
 from domain.extract.render import render_text
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "Extraction",
     "Kind",
     "Period",
+    "Stage",
     "extract_obligations",
     "render_text",
 ]

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from domain.extract import parties
 from domain.extract.context import Context, Document, Resolved
-from domain.extract.dates import DateItem, DateMention, YearContext
+from domain.extract.dates import DateGroup, DateItem, DateMention, YearContext, find_groups
 from domain.extract.document import (
     Phase,
     find_campaign,
     find_doc_date,
+    find_heading,
     find_phases,
     is_narrative,
     title_year,
 )
-from domain.extract.model import ExtractedObligation, Extraction, Kind, Period
+from domain.extract.model import ExtractedObligation, Extraction, Kind, Period, Stage
 from domain.extract.normalize import normalize
-from domain.extract.phrases import salutation
-from domain.extract.rules import SentenceFindings, find_triggers, linked_verb
+from domain.extract.phrases import find_verbs, salutation, skip_enumerator
+from domain.extract.rules import SentenceFindings, deadline_tail, find_triggers, linked_verb
 from domain.extract.schedules import Trigger
-from domain.extract.sentences import Span, paragraphs, sections, sentences
+from domain.extract.sentences import Span, clause_start, paragraphs, sections, sentences
 
 _AFTER_PREVIOUS = re.compile(r"(?:之后|此后|以后|随后|然后|今后)\s*$")
 _FROM_ON = re.compile(r"\s*(?:起|开始)")
 _LIST_GAP = re.compile(r"\s*(?:、|,|和|及|以及|与)\s*")
 _DURING = re.compile(r"(?P<label>[^\s,。;:()、]{2,10}?)期间")
+# 排查摸底阶段结束后: the phase is an anchor there, not the span the rule runs in.
+_PHASE_EDGE = re.compile(r"(?:阶段|期)?\s*(?:结束|开始|完成|截止)")
 _FROM_TODAY = re.compile(r"(?:自|从)?即日起\s*(?:至|到)\s*$")
 _RECURRING_KINDS = (Kind.WEEKLY, Kind.MONTHLY, Kind.QUARTERLY, Kind.DAILY)
 _RELATIVE_KINDS = (Kind.RELATIVE_DAYS, Kind.RELATIVE_WORKDAYS, Kind.RELATIVE_HOURS)
@@ -41,6 +44,7 @@ def extract_obligations(original: str) -> Extraction:
     if is_narrative(text):
         # A year-end summary or a news story reports what was done; it sets no deadlines.
         return Extraction(doc_date, ())
+    heading = find_heading(text)
     fallback = title_year(text)
     early_years = YearContext(doc_date, None, fallback)
     phases = find_phases(text, early_years)
@@ -57,19 +61,83 @@ def extract_obligations(original: str) -> Extraction:
     )
     found: list[ExtractedObligation] = []
     previous: Span | None = None
+    passage = _Passage()
     for start, end in sentences(text):
-        found.extend(_sentence(doc, start, end, previous))
+        made = _sentence(doc, start, end, previous, passage)
+        if not made and passage.completion is not None:
+            made = _governed(doc, start, end, passage.completion)
+        passage.completion = None if made else _completion(doc, start, end)
+        found.extend(made)
+        recurring = [o for o in made if o.kind in _RECURRING_KINDS]
+        if recurring:
+            passage.governing = recurring[-1]
         # Only a sentence on the same line can set the scene (日报时间为X至Y。每日...).
         same_line = "\n" not in text[end : end + 1]
         previous = (start, end) if same_line else None
-    return Extraction(doc_date, tuple(_dedupe(found)))
+        if not same_line:
+            passage = _Passage()
+    stages = tuple(Stage(p.label, p.start, p.end) for p in phases)
+    return Extraction(
+        doc_date, tuple(_dedupe(found)), heading.name, heading.issuer, campaign, stages
+    )
+
+
+@dataclass
+class _Passage:
+    """What one line of a notice has set up for the sentences after it."""
+
+    # The last recurring deadline: its cadence governs a bare 8日前 / 周五前 that follows.
+    governing: ExtractedObligation | None = None
+    # 以上工作于3月19日前完成。: the date and its sentence, for the submissions named next.
+    completion: tuple[DateGroup, Span] | None = None
+
+
+_COMPLETE = re.compile(r"\s*(?:全部|基本)?完成")
+
+
+def _completion(doc: Document, start: int, end: int) -> tuple[DateGroup, Span] | None:
+    """以上工作于10月31日前完成: a completion date that the next sentence's submissions share."""
+    text = doc.text
+    for group in find_groups(text, start, end):
+        tail = deadline_tail(text, group.end)
+        if tail.marked and _COMPLETE.match(text, tail.end):
+            return group, (start, end)
+    return None
+
+
+def _governed(
+    doc: Document, start: int, end: int, completion: tuple[DateGroup, Span]
+) -> list[ExtractedObligation]:
+    """工作总结电子版发至信箱 right after a completion date: submitted by that date."""
+    text = doc.text
+    if find_groups(text, start, end) or find_triggers(text, start, end).triggers:
+        return []
+    verbs = find_verbs(text, start, end)
+    if not verbs:
+        return []
+    group, (first, last) = completion
+    trigger = Trigger(Kind.ONCE, start, start, group=group, marked=True)
+    ctx = Context(doc, start, end, end, start, trigger, verbs[0], None, None)
+    findings = SentenceFindings((trigger,), (), ())
+    resolved = {item.start: _resolve_item(doc, item) for item in group.items}
+    made = _build(ctx, findings, resolved, None)
+    lead = skip_enumerator(text, clause_start(text, group.start, first), last)
+    said = doc.norm.original_span(lead, last).strip()
+    return [replace(o, quote=said + o.quote, sender=o.sender) for o in made]
+
+
+def _resolve_item(doc: Document, item: DateItem) -> Resolved:
+    first, inferred = doc.resolve(item.first, None)
+    last = doc.resolve(item.last, first)[0] if item.last is not None else None
+    return Resolved(first, last, inferred)
 
 
 def _sentence(
-    doc: Document, start: int, end: int, previous: Span | None
+    doc: Document, start: int, end: int, previous: Span | None, passage: _Passage
 ) -> list[ExtractedObligation]:
     text = doc.text
-    findings = find_triggers(text, start, end)
+    governing = passage.governing
+    findings = find_triggers(text, start, end, governing.kind if governing else None)
     if not findings.triggers:
         return []
     resolved = doc.resolve_all(findings)
@@ -91,6 +159,17 @@ def _sentence(
         if verb.end > trigger.start:
             floor = max(floor, verb.end)
         made = _build(context, findings, resolved, last_once)
+        if trigger.carried and governing is not None:
+            # 周五12时前报镇安办 after 每周四…: the same cadence, in the same window.
+            made = [
+                replace(
+                    o,
+                    window=governing.window,
+                    what=o.what or governing.what,
+                    period=o.period or governing.period,
+                )
+                for o in made
+            ]
         for obligation in made:
             if obligation.kind is Kind.ONCE and obligation.date is not None:
                 last_once = obligation.date
@@ -149,6 +228,7 @@ def _build(
                 weekday=trigger.weekday,
                 day_of_month=trigger.day_of_month,
                 months=trigger.months,
+                last_workday=trigger.last_workday,
                 window=_window(ctx, findings, resolved, last_once),
                 period=period,
             )
@@ -223,12 +303,17 @@ def _window(
 
 
 def _named_phase(ctx: Context) -> Phase | None:
-    """集中整治期间: the stage of that name, when the notice lists its dates."""
+    """集中整治期间 / 集中整治阶段实行周报: the stage of that name, when the notice dates it."""
     for during in _DURING.finditer(ctx.doc.text, ctx.start, ctx.trigger.start):
         label = during.group("label").strip('“”"')
         for phase in ctx.doc.phases:
             if label in phase.label or phase.label in label:
                 return phase
+    before = ctx.doc.text[ctx.start : ctx.trigger.start]
+    for phase in ctx.doc.phases:
+        at = before.find(phase.label)
+        if at >= 0 and not _PHASE_EDGE.match(before, at + len(phase.label)):
+            return phase
     return None
 
 

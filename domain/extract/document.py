@@ -28,6 +28,7 @@ _PHASE_HEAD = re.compile(
     r"\s*(?:第[一二三四五六七八九十\d]{1,2}阶段\s*:?\s*|\(?[一二三四五六七八九十\d]{1,2}[)、.]\s*)?"
     r"(?P<label>[^,。;:()\n\d]{2,14}?)\s*(?:阶段)?\s*[(:]\s*"
 )
+_NAMED_AFTER = re.compile(r"\s*(?:为|是)(?P<label>[^,。;:()\d]{2,10}?)(?:期|阶段|时段)")
 # A range inside a sentence that asks for a submission is a reporting window, not the campaign.
 _SUBMISSION = re.compile(r"报送|上报|提交|报告|反馈")
 
@@ -91,6 +92,13 @@ def find_phases(text: str, years: YearContext) -> list[Phase]:
     """Stages written as a heading and a bracketed range: (二)集中整治阶段(7月1日—9月30日)."""
     phases: list[Phase] = []
     for group in find_groups(text):
+        named = _NAMED_AFTER.match(text, group.end)
+        if named is not None and group.items[0].last is not None:
+            # 其中4月20日至9月30日为集中行动期
+            span = _span(group.items[0].first, group.items[0].last, years)
+            if span is not None:
+                phases.append(Phase(named.group("label"), *span))
+            continue
         line_start = text.rfind("\n", 0, group.start) + 1
         label = _PHASE_HEAD.fullmatch(text, line_start, group.start)
         if label is None or _SUBMISSION.search(label.group("label")):
@@ -162,3 +170,56 @@ def is_narrative(text: str) -> bool:
     if title is not None and not _NOTICE_TITLE.search(title):
         return True
     return _NEWS_MARK.search(text) is not None
+
+
+_TITLE_LINE = re.compile(r"关于|通知|方案")
+_ISSUE_OF = re.compile(
+    r"关于(?:印发|转发|下发|发布)\s*(?:《(?P<quoted>[^《》\n]{2,60})》|(?P<bare>.{2,60}?))\s*的通知"
+)
+_ISSUER_BEFORE = re.compile(r"^\s*(?P<org>[^\s,。:;《》“”]{2,30}?)\s*关于")
+_ISSUER_LABEL = re.compile(
+    r"(?:发文机关|发布机构|发文单位|来源|发布单位)\s*:\s*(?P<org>[^\s,。;|]{2,30})"
+)
+_ORG_NAME = re.compile(
+    r"(?:局|办|办公室|中心|委员会|委|厅|政府|学区|大队|支队|指挥部|领导小组|专班|公司|院|所|站)$"
+)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What the notice says about itself: the campaign's name and who issued it."""
+
+    name: str | None
+    issuer: str | None
+
+
+def find_heading(text: str) -> Heading:
+    """The campaign name (the 《…》 in 关于印发《…》的通知) and the issuing office (the
+    issuer line, the 落款 above the date, or the body named before 关于 in the title)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    title = next((line for line in lines[:6] if _TITLE_LINE.search(line)), None)
+    name = None
+    issuer = None
+    if title is not None:
+        issue = _ISSUE_OF.search(title)
+        if issue is not None:
+            name = (issue.group("quoted") or issue.group("bare")).strip()
+        before = _ISSUER_BEFORE.match(title)
+        if before is not None and _ORG_NAME.search(before.group("org")):
+            issuer = before.group("org")
+    label = _ISSUER_LABEL.search(text[:600])
+    if label is not None and _ORG_NAME.search(label.group("org")):
+        issuer = label.group("org")
+    return Heading(name, issuer or _signature(text))
+
+
+def _signature(text: str) -> str | None:
+    """落款: the office on the line just above a line that holds only a full date."""
+    for line in _DATE_LINE.finditer(text):
+        above_end = text.rfind("\n", 0, line.start())
+        if above_end < 0:
+            continue
+        above = text[text.rfind("\n", 0, above_end) + 1 : above_end].strip()
+        if 2 <= len(above) <= 30 and _ORG_NAME.search(above) and not _TITLE_LINE.search(above):
+            return above
+    return None

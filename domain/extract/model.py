@@ -22,7 +22,10 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Period:
-    """A statistics period relative to the deadline: 上月26日至本月25日 is prev-26 .. cur-25."""
+    """A statistics period relative to the deadline: 上月26日至本月25日 is prev-26 .. cur-25;
+    a whole previous period is prev-1 .. prev-last (上月), prev-quarter-start ..
+    prev-quarter-end (上季度), prev-year-start .. prev-year-end (上1年度), prev-w1 .. prev-w7
+    (上周)."""
 
     start: str
     end: str
@@ -48,6 +51,7 @@ class ExtractedObligation:
     year_inferred: bool = False
     anchor: str | None = None
     period: Period | None = None
+    last_workday: bool = False  # 每月最后1个工作日: day_of_month is -1, moved to a working day
 
     def to_json(self) -> dict[str, Any]:
         """The annotation schema's obligation object."""
@@ -74,11 +78,24 @@ class ExtractedObligation:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A named, dated part of the campaign: 集中整治阶段(4月1日至11月30日)."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
 class Extraction:
     """Everything read from one notice."""
 
     doc_date: dt.date | None
     obligations: tuple[ExtractedObligation, ...]
+    name: str | None = None  # the campaign, from 关于印发《…》的通知
+    issuer: str | None = None  # the issuing office
+    campaign: tuple[dt.date, dt.date] | None = None  # when the campaign runs, if stated
+    phases: tuple[Stage, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The annotation schema: {"doc_date": ..., "obligations": [...]}."""

@@ -79,7 +79,8 @@ def what(ctx: Context) -> str | None:
         found = object_between(text, clause, trigger.start)
         if found:
             return found
-    if recipient_after(text, verb.end) is None:
+    receiver = recipient_after(text, verb.end)
+    if receiver is None or not text.startswith(receiver, verb.end):
         found = object_after(text, verb.end, max(verb.end, min(ctx.bound, ctx.end)))
         if found:
             return found
@@ -174,12 +175,14 @@ def anchor(ctx: Context) -> str | None:
     if lead:
         offset = lead.end()
     offset = after_subject(text, offset, trigger.start)
+    # 4.专项行动结束后: the list number is not part of the event.
+    offset = skip_enumerator(text, offset, trigger.start)
     anchor = ctx.doc.norm.original_span(offset, trigger.start).strip()
     if anchor:
         return anchor
     # 发现疑似疫情的,应于2小时内报告: the event is the conditional clause before.
     if clause > ctx.start:
-        previous = clause_start(text, clause - 1, ctx.start)
+        previous = skip_enumerator(text, clause_start(text, clause - 1, ctx.start), clause)
         condition = text[previous : clause - 1].rstrip()
         if condition.endswith(_CONDITION_ENDS):
             stop = previous + len(condition) - (1 if condition.endswith("的") else 0)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 _VERB = re.compile(
     r"报送|上报|直报|呈报|报告|报备|报审|报批|报来|提交|递交|上交|送交|交至|送达|送至|反馈|回传"
-    r"|发送|发至|传至|传真至|填报|上传|申报|汇报|报(?![名到道销警表刊纸价复关废案社馆亭考账修失])"
-    r"|交(?=[至到给]|所在|[县市区镇乡省街村])"
+    r"|发送|发至|传至|传真至|填报|上传|录入|申报|汇报|报(?![名到道销警表刊纸价复关废案社馆亭考账修失])"
+    r"|交(?=[至到给]|所在|[县市区镇乡省街村学各])"
 )
 # A bare 交 hands something over only in 将X交Y; elsewhere it starts 交流, 交通, 交办 ...
 _HAND_OVER = re.compile(r"[将把][^,。;]{1,30}$")
@@ -21,6 +21,8 @@ _PAST_AFTER = re.compile(r"了|过(?!程)")
 # 报告制度 / 报送机制 name an arrangement; the verb is not being used.
 _NOUN_AFTER = re.compile(r"制度|机制|流程|渠道|率|人员|专员")
 _PAST_BEFORE = re.compile(r"已经?(?:按时|按期|如期|全部|陆续)?$|均已$")
+# 录入上一年度数据 reports statistics into a system; 录入发放信息 only keeps records.
+_ENTERED_DATA = re.compile(r"[^,。;]{0,30}(?:数据|统计|报表)")
 # Feedback of opinions or results flows down from the issuer, not up to it.
 _DOWNWARD_OBJECT = re.compile(r"(?:审核|审查|审定|处理|评审|核查|检查)?(?:意见|结果)")
 
@@ -84,9 +86,16 @@ def _accept(text: str, match: re.Match[str]) -> bool:
     if word == "报告" and before in _REPORT_NOUN_BEFORE:
         # 自查报告 is a noun, but 书面报告县局 is the verb.
         return _ORG_END.search(recipient_after(text, match.end()) or "") is not None
+    if word == "录入" and not _ENTERED_DATA.match(text, match.end()):
+        return False
     if word == "反馈" and _DOWNWARD_OBJECT.match(text, match.end()):
         return False
-    if word == "交" and not _HAND_OVER.search(text, max(0, start - 31), start):
+    # 于9月20日交学区办公室: a bare 交 right after a date hands something over too.
+    if (
+        word == "交"
+        and before not in "日号"
+        and not _HAND_OVER.search(text, max(0, start - 31), start)
+    ):
         return False
     return not _PAST_AFTER.match(text, match.end()) and not _PAST_BEFORE.search(
         text[max(0, start - 6) : start]
@@ -122,6 +131,9 @@ def recipient_after(text: str, pos: int) -> str | None:
     if match is None:
         return None
     target = _TARGET_PROCEDURE.sub("", match.group("t"))
+    to = max(target.rfind("至"), target.rfind("到"))
+    if to >= 2 and is_org(target[to + 1 :]):
+        target = target[to + 1 :]  # 报送统计表至县执法大队: the body after 至
     mailbox = _MAILBOX.match(target)
     if mailbox is not None:
         return mailbox.group("box")
@@ -154,6 +166,11 @@ def object_after(text: str, pos: int, end: int) -> str | None:
     """The thing named right after a verb, when it is not a recipient."""
     stop = _OBJECT_STOP.search(text, pos, end)
     chunk = _balanced(text[pos : stop.start() if stop else end])
+    to = max(chunk.rfind("至"), chunk.rfind("到"))
+    if to >= 2 and is_org(chunk[to + 1 :]):
+        chunk = chunk[:to]  # 报送统计表至县执法大队: the thing, without where it goes
+    if chunk.startswith(("至", "到", "给")):
+        return None
     if len(chunk) < 2 or is_org(chunk):
         return None
     return chunk[:60]
@@ -169,6 +186,7 @@ def object_between(text: str, start: int, end: int) -> str | None:
             break
     enumerator = _ENUMERATOR.match(chunk)
     chunk = chunk[enumerator.end() :] if enumerator else chunk
+    chunk = chunk.lstrip(" ,")  # 结束后15个工作日内,各县报送X: the clause break is no thing
     subject = _EACH.match(chunk.strip()) or _LEADING_SUBJECT.match(chunk.strip())
     if subject is not None and subject.group().startswith("各"):
         chunk = chunk.strip()[subject.end() :]

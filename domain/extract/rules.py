@@ -133,12 +133,15 @@ class SentenceFindings:
     periods: tuple[PeriodMention, ...]
 
 
-def find_triggers(text: str, start: int, end: int) -> SentenceFindings:
-    """All candidate deadlines in the sentence text[start:end], in reading order."""
+def find_triggers(
+    text: str, start: int, end: int, cadence: Kind | None = None
+) -> SentenceFindings:
+    """All candidate deadlines in the sentence text[start:end], in reading order; `cadence`
+    is the recurrence an earlier sentence of the passage set (每月4日前…;…8日前报送)."""
     periods = find_periods(text, start, end)
     taken = [(p.start, p.end) for p in periods]
     triggers: list[Trigger] = []
-    for trigger in find_schedules(text, start, end, taken):
+    for trigger in find_schedules(text, start, end, taken, cadence):
         checked = _with_tail(text, trigger, start)
         if checked is not None:
             triggers.append(checked)

@@ -40,6 +40,9 @@ class Trigger:
     offset: int | None = None
     strict: bool = False
     marked: bool = False
+    # The cadence came from an earlier deadline in the passage (每月4日前…;…8日前报送).
+    carried: bool = False
+    last_workday: bool = False
 
 
 Builder = Callable[[re.Match[str]], list[Trigger]]
@@ -89,6 +92,10 @@ def _month_end(kind: Kind, months: tuple[int, ...] | None) -> Builder:
         return [Trigger(kind, match.start(), match.end(), day_of_month=-1, months=months)]
 
     return build
+
+
+def _last_workday(match: re.Match[str]) -> list[Trigger]:
+    return [Trigger(Kind.MONTHLY, match.start(), match.end(), day_of_month=-1, last_workday=True)]
 
 
 def _month_part(match: re.Match[str]) -> list[Trigger]:
@@ -193,7 +200,8 @@ _RECURRING: tuple[tuple[re.Pattern[str], Builder], ...] = (
     (re.compile(r"每年(?:的)?(?:年底|年末|底|末)"), _year_end),
     (re.compile(rf"{_EVERY}月(?:的)?\d{{1,2}}\s*[日号]?\s*(?:至|到|-|~|—)\s*{_DAY}"), _monthly),
     (re.compile(rf"{_EVERY}月(?:的)?{_DAYS_LIST}"), _monthly),
-    (re.compile(rf"{_EVERY}月(?:的)?(?:月底|月末|底|末|最后1天|最后1日|最后1个工作日)"),
+    (re.compile(rf"{_EVERY}月(?:的)?最后1个工作日"), _last_workday),
+    (re.compile(rf"{_EVERY}月(?:的)?(?:月底|月末|底|末|最后1天|最后1日)"),
      _month_end(Kind.MONTHLY, None)),
     (re.compile(rf"{_EVERY}月(?:的)?(?P<part>上旬|中旬|下旬)"), _month_part),
     (re.compile(rf"{_EVERY}月(?:的)?前(?P<d>\d{{1,2}})\s*个?\s*(?:工作日|日|天)(?:之内|以内|内)?"),
@@ -227,6 +235,13 @@ _WEEK_PERIOD = re.compile(
     rf"(?P<a>上|本)(?:周|星期)(?P<w1>{WD})\s*(?:至|到|-|~|—)\s*(?:(?P<b>上|本)?(?:周|星期))?"
     rf"(?P<w2>{WD})"
 )
+# 报送上月… / 上季度… / 上1年度… / 上周…: the whole previous period, by name.
+_NAMED_PERIODS = (
+    (re.compile(r"上1?个?月(?![\d份])"), Period("prev-1", "prev-last")),
+    (re.compile(r"上1?个?季度?(?!\d)"), Period("prev-quarter-start", "prev-quarter-end")),
+    (re.compile(r"(?:上1?个?年度|上年度?)(?!\d)"), Period("prev-year-start", "prev-year-end")),
+    (re.compile(rf"上1?个?(?:周|星期)(?!{WD})"), Period("prev-w1", "prev-w7")),
+)
 _RELATIVE_MONTH = {"上": "prev", "本": "cur", "当": "cur", "下": "next", "次": "next"}
 
 
@@ -253,6 +268,10 @@ def find_periods(text: str, start: int, end: int) -> list[PeriodMention]:
             f"{second}-w{weekday_number(match.group('w2'))}",
         )
         found.append(PeriodMention(match.start(), match.end(), period))
+    for pattern, named in _NAMED_PERIODS:
+        for match in pattern.finditer(text, start, end):
+            if not overlaps([(p.start, p.end) for p in found], match.start(), match.end()):
+                found.append(PeriodMention(match.start(), match.end(), named))
     return found
 
 
@@ -260,7 +279,17 @@ def overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def find_schedules(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> list[Trigger]:
+# A bare day (8日前) or weekday (周五12时前) once a cadence is set in the passage.
+_BARE_DAY = re.compile(
+    r"(?<![\d月年日号至到\-~—])(?P<d>\d{1,2})\s*[日号](?=\s*(?:\d{1,2}[时:点]\S{0,4})?(?:之前|以前|前))"
+)
+_BARE_WEEKDAY = re.compile(rf"(?<![每上下本(日])(?:周|星期)(?P<w>{WD})")
+
+
+def find_schedules(
+    text: str, start: int, end: int, taken: list[tuple[int, int]], cadence: Kind | None = None
+) -> list[Trigger]:
+    """Schedules written in text[start:end]; `cadence` is one an earlier sentence set."""
     found: list[Trigger] = []
     for pattern, build in _RECURRING:
         for match in pattern.finditer(text, start, end):
@@ -270,4 +299,20 @@ def find_schedules(text: str, start: int, end: int, taken: list[tuple[int, int]]
             if triggers:
                 taken.append(match.span())
                 found.extend(triggers)
+    monthly = cadence is Kind.MONTHLY or (
+        bool(found) and all(t.kind is Kind.MONTHLY for t in found)
+    )
+    carried = found == []
+    for match in _BARE_DAY.finditer(text, start, end) if monthly else ():
+        if not overlaps(taken, match.start(), match.end()):
+            taken.append(match.span())
+            day = int(match.group("d"))
+            found.append(Trigger(Kind.MONTHLY, match.start(), match.end(), day_of_month=day,
+                                 carried=carried))  # fmt: skip
+    for match in _BARE_WEEKDAY.finditer(text, start, end) if cadence is Kind.WEEKLY else ():
+        if not overlaps(taken, match.start(), match.end()):
+            taken.append(match.span())
+            weekday = weekday_number(match.group("w"))
+            found.append(Trigger(Kind.WEEKLY, match.start(), match.end(), weekday=weekday,
+                                 carried=True))  # fmt: skip
     return found

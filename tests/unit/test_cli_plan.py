@@ -75,9 +75,13 @@ def test_plan_check_json_prints_the_32_daguan_deadlines_with_iso_offsets(
     assert [(d["obligation"], d["due"]) for d in result["deadlines"]] == DAGUAN_DEADLINES
     assert all(d["title"] == TITLES[d["obligation"]] for d in result["deadlines"])
     assert all(d["period"] is None for d in result["deadlines"])
-    # The notice was issued two weeks into the campaign it announces.
-    assert result["warnings"] == ["“weekly-report”有 2 个截止时间早于方案印发日期 2016-12-15"
-                                  "(最早 2016-12-01):联络员一加入就是逾期,请核对日期或 start"]
+    # The notice was issued two weeks into the campaign it announces; one Thursday falls in
+    # the Spring Festival holiday.
+    assert result["warnings"][0] == ("“weekly-report”有 2 个截止时间早于方案印发日期 2016-12-15"
+                                     "(最早 2016-12-01):联络员一加入就是逾期,请核对日期或 start")
+    holiday = "1 个每周截止日落在法定节假日:weekly-report 2017-02-02"
+    assert result["warnings"][1].startswith(holiday)
+    assert len(result["warnings"]) == 2
 
 
 def test_the_installed_console_script_prints_the_same_json(
@@ -109,8 +113,9 @@ def test_plan_check_prints_a_table_headed_in_chinese_by_default(
     ]
     assert lines[3].split() == ["序号", "截止时间", "报送事项", "统计期间", "报送单位"]
     assert lines[7].split() == ["4", "2016-12-15", "17:30", "信息联络员名单", "#1", "全部(6)"]
-    assert len(lines) == 4 + 32 + 3  # a blank line, 注意:, and the one warning
-    assert lines[-1].startswith("  ! “weekly-report”有 2 个截止时间早于方案印发日期")
+    assert len(lines) == 4 + 32 + 4  # a blank line, 注意:, and the two warnings
+    assert lines[-2].startswith("  ! “weekly-report”有 2 个截止时间早于方案印发日期")
+    assert lines[-1].startswith("  ! 1 个每周截止日落在法定节假日:weekly-report 2017-02-02")
 
 
 def test_plan_check_prints_the_table_in_english_with_lang_en(
@@ -148,10 +153,10 @@ def test_an_open_ended_rule_is_expanded_from_now_and_warned_about(
         for y, m in [(2016, 12)] + [(2017, m) for m in range(1, 13)]
     ]
     assert monthly[1]["period"] == ["2016-12-26", "2017-01-25"]
-    assert result["warnings"][-1:] == [
+    assert (
         "“final-summary”没有截止日期的终点,暂时展开到 2017-12-25;"
-        "方案或活动结束日期确定后请补上 end"
-    ]
+        "方案或活动结束日期确定后请补上 end" in result["warnings"]
+    )
 
 
 # ---- broken plans: exit 1, one line on stderr -------------------------------------------

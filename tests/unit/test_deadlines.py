@@ -613,8 +613,13 @@ def test_the_daguan_example_gives_exactly_its_32_deadlines_in_order() -> None:
         _daguan_expected()
     )
     assert len(expansion.deadlines) == 32
-    # The notice was issued on 2016-12-15, two weeks into the campaign it announces.
-    assert [(w.code, w.params["count"]) for w in expansion.warnings] == [("before_issued", 2)]
+    # The notice was issued on 2016-12-15, two weeks into the campaign it announces; its
+    # weekly Thursday 2017-02-02 falls in the Spring Festival holiday, and is kept as written.
+    assert [(w.code, w.params["count"]) for w in expansion.warnings] == [
+        ("before_issued", 2),
+        ("weekly_on_holiday", 1),
+    ]
+    assert "2017-02-02" in expansion.warnings[1].params["deadlines"]
 
 
 def test_the_daguan_weekly_report_has_13_thursdays_from_december_1_to_february_23() -> None:
