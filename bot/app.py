@@ -26,13 +26,25 @@ from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor
-from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
+from handlers import (
+    coordinator,
+    digest,
+    errors,
+    export,
+    intake,
+    liaison,
+    people,
+    plans,
+    routing,
+    start,
+)
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.people import PeopleService
 from services.plans import PlanService
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
@@ -94,7 +106,8 @@ def register_handlers(app: CuibaoApp) -> None:
         "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
         "status": coordinator.status, "missing": coordinator.missing,
         "remind": coordinator.remind, "review": coordinator.review,
-        "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
+        "units": people.units, "unit": people.unit, "revoke": people.revoke,
+        "invite": people.invite, "plan": plans.new_plan,
         "export": export.export, "blank": intake.blank, "digest": digest.digest,
     }
     for name, callback in commands.items():
@@ -102,10 +115,14 @@ def register_handlers(app: CuibaoApp) -> None:
     app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
     app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(people.on_button, pattern=people.PATTERN))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
     notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
                | filters.Document.FileExtension("toml") | filters.Document.FileExtension("xlsx"))
+    # A coordinator's .xlsx may be a unit list (通讯录); anything else goes on to plans.
+    app.add_handler(MessageHandler(private & filters.Document.FileExtension("xlsx"),
+                                   people.on_workbook))
     app.add_handler(MessageHandler(private & notices, plans.on_document))
     app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
                                    liaison.on_file))
@@ -156,6 +173,7 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         intake=IntakeService(db.sessions, plans, limits.max_bytes),
         digest=digest_service(settings, db),
         notifier=notifier,
+        people=PeopleService(db.sessions, settings.calendar.overrides()),
         clock=clock,
         bot_username=bot_username,
     )

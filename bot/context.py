@@ -16,6 +16,7 @@ from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.people import PeopleService
 from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
@@ -35,6 +36,7 @@ class AppServices:
     intake: IntakeService
     digest: DigestService
     notifier: Notifier
+    people: PeopleService
     clock: Callable[[], datetime]
     bot_username: str = field(default="")
 
