@@ -204,7 +204,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
         case ("pubok" | "prpok") as what, int(person_id):
             unbound = await people.unbind(t.actor, payload.id, person_id, t.now)
             if unbound is None:
-                await t.edit_or_say(t.t("people.already_done"))
+                await t.say(t.t("people.already_done"))
                 return
             await _tell_unbound(t, unbound)
             if what == "pubok":
@@ -256,7 +256,7 @@ async def _revoked(t: Turn, count: int | None) -> None:
     if count is None:
         await t.say(t.t("problem.stale"))
     elif count == 0:
-        await t.edit_or_say(t.t("people.already_done"))
+        await t.say(t.t("people.already_done"))
     else:
         await t.edit_or_say(t.t("people.revoke.done", count=count))
 
@@ -279,19 +279,19 @@ async def _new_link(t: Turn, unit_id: int, up_to: int | None,
         await t.say(t.t("problem.stale"))
         return
     people, held = found
-    if up_to is not None and any(x.invite_id > up_to for x in held.links):
-        await t.edit_or_say(t.t("people.already_done"))
-        return
     days = t.services.settings.bot.invite_days
-    [issued] = await t.services.access.create_invites(people.code, t.now, days, [held.code],
-                                                      revoke_older=True)
+    made = await t.services.access.create_invites(people.code, t.now, days, [held.code],
+                                                  revoke_older=True, unless_newer_than=up_to)
+    if not made:
+        await t.say(t.t("people.already_done"))
+        return
+    [issued] = made
     username = t.services.bot_username or t.context.bot.username
     url = f"https://t.me/{username}?start={issued.token}"
     lead = (t.t("people.replace.done", name=replaced.person_name, unit=held.name)
             if replaced else t.t("people.new_link.done", unit=held.name))
     await t.edit_or_say(lead + "\n" + t.t("people.new_link.link", link=url, days=days))
-    made = material(t.catalogue, t.language, people, [issued], lambda _: url)
-    [(name, png)] = made.qr_codes
+    [(name, png)] = material(t.catalogue, t.language, people, [issued], lambda _: url).qr_codes
     await _document(t, png, name, t.t("people.material.qr_caption"))
 
 
@@ -352,12 +352,12 @@ def _list_problem(t: Turn, file_name: str, problem: UnitListError) -> str:
 async def _import(t: Turn, campaign_id: int, version: int) -> None:
     pending = (t.context.user_data or {}).get(_IMPORT)
     if not pending or pending[0] != campaign_id or pending[1] != version:
-        await t.edit_or_say(t.t("people.already_done"))
+        await t.say(t.t("people.already_done"))
         return
     report = await t.services.people.import_units(t.actor, campaign_id, version, pending[2],
                                                   t.now)
     if report is None:
-        await t.edit_or_say(t.t("people.already_done"))
+        await t.say(t.t("people.already_done"))
         return
     if t.context.user_data is not None:
         t.context.user_data.pop(_IMPORT, None)

@@ -153,11 +153,13 @@ class AccessService:
 
     async def create_invites(self, campaign_code: str, now: datetime, days: int,
                              unit_codes: Sequence[str] | None = None,
-                             role: Role = Role.LIAISON, *, revoke_older: bool = False
-                             ) -> list[IssuedInvite]:
+                             role: Role = Role.LIAISON, *, revoke_older: bool = False,
+                             unless_newer_than: int | None = None) -> list[IssuedInvite]:
         """One fresh token per unit (or one coordinator token when role is coordinator);
         `revoke_older` revokes, in the same transaction, the links of those units (or the
-        campaign's coordinator links) that could still bind someone."""
+        campaign's coordinator links) that could still bind someone. With
+        `unless_newer_than`, nothing is issued (an empty list) if one of those units got a
+        link after that invite id: a confirmation tapped twice issues once."""
         async with self.sessions.begin() as s:
             campaign = await s.scalar(select(m.Campaign).where(m.Campaign.code == campaign_code))
             if campaign is None:
@@ -176,6 +178,15 @@ class AccessService:
                         raise LookupError(", ".join(sorted(unknown)))
                     units = [u for u in units if u.code in unit_codes]
                 targets = list(units)
+            if unless_newer_than is not None:
+                unit_ids = [u.id for u in targets if u is not None]
+                # The units' rows are locked first: two taps in two processes queue here.
+                await s.execute(select(m.Unit.id).where(m.Unit.id.in_(unit_ids))
+                                .with_for_update())
+                newer = await s.scalar(select(m.Invite.id).where(
+                    m.Invite.unit_id.in_(unit_ids), m.Invite.id > unless_newer_than).limit(1))
+                if newer is not None:
+                    return []
             if revoke_older:
                 unit_ids = [u.id for u in targets if u is not None]
                 older = revocable_invites(campaign.id, now).where(

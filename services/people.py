@@ -264,8 +264,11 @@ class PeopleService:
             current = await _current_plan(s, await s.get_one(m.Campaign, campaign_id))
         text = add_units_to_plan_text(current.source_text, preview.merge.added)
         plan = parse_plan(text, current.source_name, check_reminders=False)
-        return await load_plan(self.sessions, plan, current.source_name, text, now,
-                               self.calendar_overrides)
+        report = await load_plan(self.sessions, plan, current.source_name, text, now,
+                                 self.calendar_overrides)
+        # Two taps at once both get here; the plan text is the same, so the second loads
+        # nothing ("unchanged") and counts as done already.
+        return None if report.unchanged else report
 
 
 def _may(actor: Actor | None, campaign_id: int) -> bool:
