@@ -188,10 +188,11 @@ def unbind_command(args: argparse.Namespace) -> int:
     if unbound is None:
         print(catalogue.text("people.already_done"))
         return 0
-    notified = _tell(settings, catalogue, unbound)
-    print(catalogue.text("people.unbind.done", name=unbound.person_name, unit=unbound.unit_name,
+    print(catalogue.text("people.cli.unbound", name=unbound.person_name, unit=unbound.unit_name,
                          revoked=unbound.links_revoked))
-    if not notified:
+    if _tell(settings, catalogue, unbound):
+        print(catalogue.text("people.cli.told"))
+    else:
         print(catalogue.text("people.cli.not_told"), file=sys.stderr)
     if issued is not None:
         print(catalogue.text("people.new_link.link", days=settings.bot.invite_days,

@@ -352,15 +352,15 @@ def _list_problem(t: Turn, file_name: str, problem: UnitListError) -> str:
 async def _import(t: Turn, campaign_id: int, version: int) -> None:
     pending = (t.context.user_data or {}).get(_IMPORT)
     if not pending or pending[0] != campaign_id or pending[1] != version:
-        await t.say(t.t("people.already_done"))
+        # A restart forgets the list (nothing was imported yet): it only needs sending again.
+        await t.say(t.t("people.import.resend"))
         return
     report = await t.services.people.import_units(t.actor, campaign_id, version, pending[2],
                                                   t.now)
     if report is None:
         await t.say(t.t("people.already_done"))
         return
-    if t.context.user_data is not None:
-        t.context.user_data.pop(_IMPORT, None)
+    # The list stays until another replaces it: a second tap finds its units added already.
     await t.edit_or_say(t.t("people.import.done", added=report.units_added,
                             version=report.version))
 

@@ -6,14 +6,19 @@ on a confirmation does nothing more."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
-from fakegram import ChatMessage
+from bot.cli import main
+from fakegram import ChatMessage, FakeTelegram
+from services.access import AccessService
 from storage import models as m
+from storage.database import Database
 from tests.e2e.conftest import CAMPAIGN_DAY
 from tests.e2e.harness import COORDINATOR, DAGUAN, Harness, running_bot
 from tests.e2e.test_campaign_day import open_weekly_3
@@ -21,6 +26,7 @@ from tests.e2e.test_campaign_day import open_weekly_3
 A_LIAISON, A_DEPUTY, B_LIAISON, NEWCOMER, STRANGER = 3001, 3002, 3003, 3004, 3005
 UNIT_A, UNIT_B = "德宽路市场监管所", "玉琳路市场监管所"
 CAMPAIGN = "2017年元旦春节期间打假专项行动"
+CAMPAIGN_ID = "daguan-2017-anticounterfeit"
 INVALID = "该邀请链接无效或已过期。请向牵头单位索取新的链接。"
 STRANGER_REPLY = "您好!本机器人仅供受邀的联络员和牵头单位使用。如需使用,请向牵头单位索取邀请链接。"
 ALREADY = "此操作已完成(或情况已变化),无需再点。发送 /units 查看当前情况。"
@@ -306,3 +312,35 @@ async def test_a_bad_unit_list_is_refused_naming_its_row_and_column(bot: Harness
                             "(应为 11 位数字,如 13812345678)")
     assert len(await bot.rows(m.Unit)) == 6
     assert len(await bot.rows(m.PlanVersion)) == 1
+
+
+async def test_people_unbind_on_the_command_line_tells_the_person_through_the_bot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    async with FakeTelegram() as fake:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+        config = tmp_path / "config.toml"
+        config.write_text(f'[bot]\napi_base_url = "{fake.base_url}"\n\n[database]\n'
+                          'url = "sqlite:///cuibao.sqlite3"\n', encoding="utf-8")
+        fake.add_user(A_LIAISON, "李明")
+        # The CLI runs its own event loop: give it a thread while this one serves the fake.
+        assert await asyncio.to_thread(main, ["plan", "load", str(DAGUAN), "--config",
+                                              str(config)]) == 0
+        async with Database.open(f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
+            access = AccessService(db.sessions)
+            [link] = await access.create_invites(CAMPAIGN_ID, CAMPAIGN_DAY, 14, ["dekuan"])
+            actor = await access.identify(str(A_LIAISON), "李明", None, CAMPAIGN_DAY)
+            await access.redeem(link.token, actor, CAMPAIGN_DAY)
+        capsys.readouterr()
+
+        code = await asyncio.to_thread(main, ["people", "unbind", "--config", str(config),
+                                              "--campaign", CAMPAIGN_ID, "--unit", "dekuan",
+                                              "--yes"])
+
+        out, err = capsys.readouterr()
+        assert (code, err) == (0, "")
+        assert out.splitlines()[-1] == "已通过机器人通知本人。"
+        [notice] = fake.sent(A_LIAISON)
+        assert notice.text == (f"您已不再是“{CAMPAIGN}”中“{UNIT_A}”的信息联络员,"
+                               "不能再通过本机器人报送。您此前报送的材料仍保留。"
+                               "如有疑问请联系牵头单位。")

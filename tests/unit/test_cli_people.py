@@ -155,9 +155,8 @@ def test_people_unbind_takes_a_liaison_off_and_replace_prints_a_new_link(
     replaced = _run(capsys, *unbind, "--role", "deputy", "--replace", "--bot-username", "b")
 
     assert code == 0
-    assert out.splitlines()[-1] == ("已解绑“德宽路市场监管所”的 联络员11,已通知本人;"
-                                    "作废本单位邀请链接 1 个。"
-                                    "需要新人接替时,发送 /unit 单位名称 生成新链接。")
+    assert out.splitlines()[-1] == ("已解绑“德宽路市场监管所”的 联络员11;作废本单位邀请链接 1 个。"
+                                    "已报送的材料仍保留并记在其名下。")
     assert err == "未设置 TELEGRAM_BOT_TOKEN,无法通知本人;对方已失去报送权限。\n"
     assert gone == (1, "", "“德宽路市场监管所”目前没有信息联络员。\n")
     assert replaced[0] == 0
