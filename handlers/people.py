@@ -6,6 +6,7 @@ button; a second tap on a confirmation finds nothing left to do and says so."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,6 @@ from services.people import (
     read_unit_list,
 )
 
-PATTERN = r"^p(u|ub|ubok|rp|rpok|rv|rvok|ra|nl|nlok|imp|no):"
 _IMPORT = "people_import"
 _CARD_BUTTONS = 10  # units offered as buttons when a /unit search matches several
 
@@ -182,70 +182,97 @@ async def on_button(update: Update, context: CustomContext) -> None:
         return
     await query.answer()
     payload = parse_callback(query.data)
-    if payload is None:
+    action = _ACTIONS.get(payload.prefix) if payload is not None else None
+    if payload is None or action is None:
         await t.say(t.t("problem.stale"))
         return
-    number = int(payload.field) if payload.field and payload.field.isdigit() else None
-    people = t.services.people
-    match payload.prefix, number:
-        case "pu", _:
-            await _card(t, payload.id)
-        case "pno", _:
-            await t.edit_or_say(t.t("people.cancelled"))
-        case ("pub" | "prp") as what, int(person_id):
-            found = await people.unit_of_membership(t.actor, payload.id, person_id)
-            if found is None:
-                await t.say(t.t("people.already_done"))
-                return
-            name, role, unit_name = found
-            key = "people.unbind.confirm" if what == "pub" else "people.replace.confirm"
-            await t.say(t.t(key, name=name, role=t.t(f"role.{role.value}"), unit=unit_name),
-                        _confirm(t, callback(what + "ok", payload.id, str(person_id))))
-        case ("pubok" | "prpok") as what, int(person_id):
-            unbound = await people.unbind(t.actor, payload.id, person_id, t.now)
-            if unbound is None:
-                await t.say(t.t("people.already_done"))
-                return
-            await _tell_unbound(t, unbound)
-            if what == "pubok":
-                await t.edit_or_say(t.t("people.unbind.done", name=unbound.person_name,
-                                        unit=unbound.unit_name, revoked=unbound.links_revoked))
-            else:
-                await _new_link(t, unbound.unit_id, None, replaced=unbound)
-        case "prv", _:
-            found_unit = await people.unit(t.actor, payload.id, t.now)
-            if found_unit is None or not found_unit[1].links:
-                await t.say(t.t("people.already_done"))
-                return
-            held = found_unit[1]
-            up_to = max(x.invite_id for x in held.links)
-            await t.say(t.t("people.revoke.confirm_unit", unit=held.name, count=len(held.links)),
-                        _confirm(t, callback("prvok", payload.id, str(up_to))))
-        case "prvok", int(up_to):
-            found_unit = await people.unit(t.actor, payload.id, t.now)
-            if found_unit is None:
-                await t.say(t.t("problem.stale"))
-                return
-            count = await people.revoke(t.actor, found_unit[0].campaign_id, t.now, up_to,
-                                        payload.id)
-            await _revoked(t, count)
-        case "pra", int(up_to):
-            await _revoked(t, await people.revoke(t.actor, payload.id, t.now, up_to))
-        case "pnl", _:
-            found_unit = await people.unit(t.actor, payload.id, t.now)
-            if found_unit is None:
-                await t.say(t.t("problem.stale"))
-                return
-            held = found_unit[1]
-            await t.say(t.t("people.new_link.confirm", unit=held.name, count=len(held.links)),
-                        _confirm(t, callback("pnlok", payload.id,
-                                             str(found_unit[0].newest_link))))
-        case "pnlok", int(up_to):
-            await _new_link(t, payload.id, up_to)
-        case "pimp", int(version):
-            await _import(t, payload.id, version)
-        case _:
-            await t.say(t.t("problem.stale"))
+    step, needs_number = action
+    field = payload.field
+    number = int(field) if field and field.isdigit() else None
+    if needs_number and number is None:
+        await t.say(t.t("problem.stale"))
+        return
+    await step(t, payload.id, number or 0)
+
+
+async def _ask_unbind(t: Turn, membership_id: int, person_id: int, replace: bool = False
+                      ) -> None:
+    found = await t.services.people.unit_of_membership(t.actor, membership_id, person_id)
+    if found is None:
+        await t.say(t.t("people.already_done"))
+        return
+    name, role, unit_name = found
+    key = "people.replace.confirm" if replace else "people.unbind.confirm"
+    prefix = "prpok" if replace else "pubok"
+    await t.say(t.t(key, name=name, role=t.t(f"role.{role.value}"), unit=unit_name),
+                _confirm(t, callback(prefix, membership_id, str(person_id))))
+
+
+async def _ask_replace(t: Turn, membership_id: int, person_id: int) -> None:
+    await _ask_unbind(t, membership_id, person_id, replace=True)
+
+
+async def _unbind(t: Turn, membership_id: int, person_id: int, replace: bool = False) -> None:
+    unbound = await t.services.people.unbind(t.actor, membership_id, person_id, t.now)
+    if unbound is None:
+        await t.say(t.t("people.already_done"))
+        return
+    await _tell_unbound(t, unbound)
+    if replace:
+        await _new_link(t, unbound.unit_id, None, replaced=unbound)
+    else:
+        await t.edit_or_say(t.t("people.unbind.done", name=unbound.person_name,
+                                unit=unbound.unit_name, revoked=unbound.links_revoked))
+
+
+async def _replace(t: Turn, membership_id: int, person_id: int) -> None:
+    await _unbind(t, membership_id, person_id, replace=True)
+
+
+async def _ask_revoke_unit(t: Turn, unit_id: int, _: int) -> None:
+    found = await t.services.people.unit(t.actor, unit_id, t.now)
+    if found is None or not found[1].links:
+        await t.say(t.t("people.already_done"))
+        return
+    held = found[1]
+    up_to = max(x.invite_id for x in held.links)
+    await t.say(t.t("people.revoke.confirm_unit", unit=held.name, count=len(held.links)),
+                _confirm(t, callback("prvok", unit_id, str(up_to))))
+
+
+async def _revoke_unit(t: Turn, unit_id: int, up_to: int) -> None:
+    found = await t.services.people.unit(t.actor, unit_id, t.now)
+    if found is None:
+        await t.say(t.t("problem.stale"))
+        return
+    await _revoked(t, await t.services.people.revoke(t.actor, found[0].campaign_id, t.now,
+                                                     up_to, unit_id))
+
+
+async def _revoke_all(t: Turn, campaign_id: int, up_to: int) -> None:
+    await _revoked(t, await t.services.people.revoke(t.actor, campaign_id, t.now, up_to))
+
+
+async def _ask_new_link(t: Turn, unit_id: int, _: int) -> None:
+    found = await t.services.people.unit(t.actor, unit_id, t.now)
+    if found is None:
+        await t.say(t.t("problem.stale"))
+        return
+    people, held = found
+    await t.say(t.t("people.new_link.confirm", unit=held.name, count=len(held.links)),
+                _confirm(t, callback("pnlok", unit_id, str(people.newest_link))))
+
+
+async def _confirmed_new_link(t: Turn, unit_id: int, up_to: int) -> None:
+    await _new_link(t, unit_id, up_to)
+
+
+async def _show_card(t: Turn, unit_id: int, _: int) -> None:
+    await _card(t, unit_id)
+
+
+async def _cancel(t: Turn, _: int, __: int) -> None:
+    await t.edit_or_say(t.t("people.cancelled"))
 
 
 def _confirm(t: Turn, data: str) -> list[list[tuple[str, str]]]:
@@ -375,3 +402,16 @@ async def _document(t: Turn, data: bytes, name: str, caption: str) -> None:
 def _arg(context: CustomContext) -> str | None:
     return context.args[0] if context.args else None
 
+
+# Each button's step, and whether its payload must carry a number after the id (a person,
+# or the newest link or plan version the question was built on).
+_ACTIONS: dict[str, tuple[Callable[[Turn, int, int], Awaitable[None]], bool]] = {
+    "pu": (_show_card, False), "pno": (_cancel, False),
+    "pub": (_ask_unbind, True), "pubok": (_unbind, True),
+    "prp": (_ask_replace, True), "prpok": (_replace, True),
+    "prv": (_ask_revoke_unit, False), "prvok": (_revoke_unit, True),
+    "pra": (_revoke_all, True),
+    "pnl": (_ask_new_link, False), "pnlok": (_confirmed_new_link, True),
+    "pimp": (_import, True),
+}
+PATTERN = r"^p(u|no|ub|ubok|rp|rpok|rv|rvok|ra|nl|nlok|imp):"

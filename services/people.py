@@ -277,13 +277,12 @@ def _may(actor: Actor | None, campaign_id: int) -> bool:
 
 
 async def _current_plan(s: AsyncSession, campaign: m.Campaign) -> m.PlanVersion:
-    return await s.scalar(select(m.PlanVersion).where(
+    version = await s.scalar(select(m.PlanVersion).where(
         m.PlanVersion.campaign_id == campaign.id,
-        m.PlanVersion.version == campaign.current_version)) or _missing(campaign.code)
-
-
-def _missing(code: str) -> m.PlanVersion:
-    raise LookupError(code)
+        m.PlanVersion.version == campaign.current_version))
+    if version is None:
+        raise LookupError(campaign.code)
+    return version
 
 
 async def _last_activity(s: AsyncSession, campaign_id: int) -> dict[int, datetime]:
@@ -300,18 +299,7 @@ async def _last_activity(s: AsyncSession, campaign_id: int) -> dict[int, datetim
     latest: dict[int, datetime] = {}
     for q in (subs, drafts):
         for row in (await s.execute(q)).all():
-            at = _aware(row.at)
-            if row.person is not None and at is not None:
-                latest[row.person] = max(latest.get(row.person, at), at)
+            if row.person is not None and row.at is not None:
+                latest[row.person] = max(latest.get(row.person, row.at), row.at)
     return latest
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    # An aggregate loses the column's type on SQLite: read it back as the UTC it was stored in.
-    from datetime import UTC
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
