@@ -28,7 +28,10 @@ class Material:
 
 
 def material(catalogue: Catalogue, language: str, people: CampaignPeople,
-             issued: Sequence[IssuedInvite], link: Callable[[str], str]) -> Material:
+             issued: Sequence[IssuedInvite], link: Callable[[str], str], *,
+             qr_codes: bool = True) -> Material:
+    """The workbook, and (unless `qr_codes` is false) a QR code per link: each takes a few
+    milliseconds of pure-Python CPU, so callers on an event loop run this in a thread."""
     def t(key: str, **params: object) -> str:
         return catalogue.text(key, language, **params)
 
@@ -48,7 +51,8 @@ def material(catalogue: Catalogue, language: str, people: CampaignPeople,
         notice = t("people.material.notice_line", unit=unit, role=role, campaign=people.name,
                    expires=expires, link=url)
         rows.append([unit, invite.unit_group, role, url, expires, notice])
-        codes.append((f"{number:03d}-{_UNSAFE.sub('_', unit)[:60]}.png", qr_png(url)))
+        if qr_codes:
+            codes.append((f"{number:03d}-{_UNSAFE.sub('_', unit)[:60]}.png", qr_png(url)))
     headers = [t(f"people.material.{h}")
                for h in ("unit", "group", "role", "link", "expires", "notice")]
     book = invitation_workbook(t("people.material.sheet"), headers, rows)

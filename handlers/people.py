@@ -27,7 +27,10 @@ from services.people import (
 )
 
 _IMPORT = "people_import"
-_CARD_BUTTONS = 10  # units offered as buttons when a /unit search matches several
+_CARD_BUTTONS = 10
+# A QR code costs a few ms of CPU: a province's thousands are for the command line (or one
+# unit at a time with /unit); the chat makes them for a campaign up to this size.
+QR_CODES_IN_CHAT = 200  # units offered as buttons when a /unit search matches several
 
 
 async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
@@ -163,11 +166,17 @@ async def invite(update: Update, context: CustomContext) -> None:
     lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
     lines += [f"· {i.unit_name}:{link(i.token)}" for i in issued]
     await t.say("\n".join(lines))
-    made = material(t.catalogue, t.language, before, issued, link)
+    with_codes = len(issued) <= QR_CODES_IN_CHAT
+    made = await asyncio.to_thread(material, t.catalogue, t.language, before, issued, link,
+                                   qr_codes=with_codes)
     await _document(t, made.workbook, t.t("people.material.file", campaign=campaign.code),
                     t.t("people.material.caption"))
-    await _document(t, made.qr_zip, t.t("people.material.qr_file", campaign=campaign.code),
-                    t.t("people.material.qr_caption"))
+    if with_codes:
+        await _document(t, made.qr_zip, t.t("people.material.qr_file", campaign=campaign.code),
+                        t.t("people.material.qr_caption"))
+    else:
+        await t.say(t.t("people.material.qr_elsewhere", count=len(issued),
+                        campaign=campaign.code))
     older = sum(len(u.links) for u in before.units)
     if older:
         await t.say(t.t("people.revoke.confirm_older", count=older),
