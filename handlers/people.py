@@ -349,6 +349,8 @@ async def on_workbook(update: Update, context: CustomContext) -> None:
         else:
             await t.say(_list_problem(t, doc.file_name or "", listed))
         return
+    if await plans.on_unit_list(t, [u.name for u in listed]):  # a new campaign's units
+        return
     caption = (message.caption or "").strip() if message is not None else ""
     if (campaign := await _campaign(t, caption or None)) is None:
         return

@@ -20,7 +20,7 @@ from services.access import AccessService
 from storage import models as m
 from storage.database import Database
 from tests.e2e.conftest import CAMPAIGN_DAY
-from tests.e2e.harness import COORDINATOR, DAGUAN, Harness, running_bot
+from tests.e2e.harness import COORDINATOR, DAGUAN, ROOT, Harness, running_bot
 from tests.e2e.test_campaign_day import open_weekly_3
 
 A_LIAISON, A_DEPUTY, B_LIAISON, NEWCOMER, STRANGER = 3001, 3002, 3003, 3004, 3005
@@ -348,3 +348,18 @@ async def test_people_unbind_on_the_command_line_tells_the_person_through_the_bo
         assert notice.text == (f"您已不再是“{CAMPAIGN}”中“{UNIT_A}”的信息联络员,"
                                "不能再通过本机器人报送。您此前报送的材料仍保留。"
                                "如有疑问请联系牵头单位。")
+
+
+async def test_a_unit_list_sent_while_a_new_campaign_waits_for_its_units_becomes_them(
+        bot: Harness) -> None:
+    notice = ROOT / "tests" / "data" / "seeds" / "000_120f0acc1c4bbbb9.txt"
+    [found] = await bot.document(COORDINATOR, notice.read_bytes(), "notice.txt", "text/plain")
+    await bot.press(COORDINATOR, found, text="无误,下一步")
+
+    created = await bot.document(COORDINATOR, _unit_list([["股室", "综合科", None, None],
+                                                          ["股室", "执法稽查科", None, None]]),
+                                 "通讯录.xlsx", XLSX)
+
+    assert "已载入 notice" in (created[0].text or "")
+    assert [u.name for u in await bot.rows(m.Unit, m.Unit.campaign_id != 1)] == [
+        "综合科", "执法稽查科"]
