@@ -225,6 +225,11 @@ def test_an_unknown_campaign_or_a_missing_database_is_one_line(
     missing = _run(capsys, "people", "list", "--campaign", CAMPAIGN, "--config", str(elsewhere))
 
     assert unknown == (1, "", "找不到活动或单位:nope\n")
+    listed = _unit_list(tmp_path / "list.xlsx", ["综合科", "股室", None, "123"])
+    english = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN,
+                                    "--lang", "en"))
+    assert english == (1, "", f"Unit list {listed} not imported: row 2, column D: “123” is "
+                              "not a mobile number (11 digits, e.g. 13812345678)\n")
     assert missing[0] == 1 and missing[2].startswith("没有数据库 ")
     assert not (elsewhere.parent / "none.sqlite3").exists()
 
