@@ -11,10 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
+from telegram.ext import filters
 
 from bot.context import CustomContext
 from bot.invitations import material
-from handlers import plans
+from handlers import coordinator, plans
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
 from services.coordination import CampaignRef
 from services.people import (
@@ -27,10 +28,10 @@ from services.people import (
 )
 
 _IMPORT = "people_import"
-_CARD_BUTTONS = 10
+_CARD_BUTTONS = 10  # units offered as buttons when a /unit search matches several
 # A QR code costs a few ms of CPU: a province's thousands are for the command line (or one
 # unit at a time with /unit); the chat makes them for a campaign up to this size.
-QR_CODES_IN_CHAT = 200  # units offered as buttons when a /unit search matches several
+QR_CODES_IN_CHAT = 200
 
 
 async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
@@ -44,6 +45,8 @@ async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
         else:
             await refuse_stranger(t)
         return None
+    if filters.COMMAND.check_update(update):
+        coordinator.abandon_review(context)  # a pending 退回 must not take later text
     return t
 
 

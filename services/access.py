@@ -193,18 +193,18 @@ class AccessService:
                     m.Invite.unit_id.in_(unit_ids) if unit_ids else m.Invite.unit_id.is_(None))
                 for invite in (await s.scalars(older)).all():
                     invite.revoked_at = now
-            issued = []
+            made = []
             for unit in targets:
                 token = secrets.token_urlsafe(24)  # 192 bits; fits Telegram's 64-char payload
-                row = m.Invite(token_hash=token_hash(token), campaign_id=campaign.id,
-                               unit_id=unit.id if unit else None, role=role.value,
-                               created_at=now, expires_at=expires)
-                s.add(row)
-                await s.flush()
-                issued.append(IssuedInvite(unit.code if unit else None,
-                                           unit.name if unit else "", token, expires, row.id,
-                                           unit.group if unit else ""))
-        return issued
+                made.append((unit, token, m.Invite(
+                    token_hash=token_hash(token), campaign_id=campaign.id,
+                    unit_id=unit.id if unit else None, role=role.value, created_at=now,
+                    expires_at=expires)))
+            s.add_all([row for _, _, row in made])
+            await s.flush()  # one batch for a province's thousands; the ids come back
+        return [IssuedInvite(unit.code if unit else None, unit.name if unit else "", token,
+                             expires, row.id, unit.group if unit else "")
+                for unit, token, row in made]
 
     async def redeem(self, token: str, actor: Actor, now: datetime) -> Redeemed | Refused:
         async with self.sessions.begin() as s:
