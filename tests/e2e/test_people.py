@@ -21,6 +21,7 @@ from storage import models as m
 from storage.database import Database
 from tests.e2e.conftest import CAMPAIGN_DAY
 from tests.e2e.harness import COORDINATOR, DAGUAN, ROOT, Harness, running_bot
+from tests.e2e.test_bad_input import NOT_A_LIAISON, B, submitted_by_b
 from tests.e2e.test_campaign_day import open_weekly_3
 
 A_LIAISON, A_DEPUTY, B_LIAISON, NEWCOMER, STRANGER = 3001, 3002, 3003, 3004, 3005
@@ -363,3 +364,17 @@ async def test_a_unit_list_sent_while_a_new_campaign_waits_for_its_units_becomes
     assert "已载入 notice" in (created[0].text or "")
     assert [u.name for u in await bot.rows(m.Unit, m.Unit.campaign_id != 1)] == [
         "综合科", "执法稽查科"]
+
+
+@pytest.mark.parametrize("command", ["units", "unit", "revoke", "invite"])
+async def test_a_people_command_abandons_a_pending_return_like_any_other_command(
+        bot: Harness, command: str) -> None:
+    await submitted_by_b(bot)
+    await bot.command(COORDINATOR, command)
+    before, notices = await bot.snapshot(), len(bot.fake.sent(B))
+
+    [reply] = await bot.text(COORDINATOR, "好的,稍后再说")
+
+    assert reply.text == NOT_A_LIAISON
+    assert await bot.snapshot() == before
+    assert len(bot.fake.sent(B)) == notices
