@@ -23,9 +23,10 @@ from storage import models as m
 from storage.unit_list import UnitListError
 from storage.unit_list import read_unit_list as _read
 
-# A workbook without a unit-list header, or with nothing under it, is something else (an
-# export template, say) and is handed on rather than refused.
-NOT_A_UNIT_LIST = frozenset({"no_header", "no_units", "not_xlsx"})
+# In the chat a workbook is a unit list only once its header is found: one that cannot be
+# read, has no such header or nothing under it may be an export template, and is handed on.
+NOT_A_UNIT_LIST = frozenset({"no_header", "no_units", "not_xlsx", "ole", "corrupt", "macros",
+                             "too_large"})
 UNIT_LIST_MAX_BYTES = 5 * 1024 * 1024
 
 __all__ = ["UnitListError"]

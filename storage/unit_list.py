@@ -13,12 +13,11 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from domain.unit_list import ListedUnit
-from storage.spreadsheets import ReadProblem, _as_text, _check_package
+from storage.spreadsheets import _OLE_MAGIC, ReadProblem, _as_text, _check_package
 
 MAX_UNITS = 3000
 MAX_NAME = 100
 HEADER_ROWS = 10  # a title line or two above the header is common
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class Column(StrEnum):
@@ -48,14 +47,6 @@ class UnitListError(Exception):
     row: int = 0
     column: str = ""  # the column's letter
     params: dict[str, str] = field(default_factory=dict)
-
-
-def is_unit_list(data: bytes) -> bool:
-    """A workbook whose first rows hold a 单位名称 header (not an export template)."""
-    try:
-        return _header(data) is not None
-    except UnitListError:
-        return False
 
 
 def read_unit_list(data: bytes, *, max_bytes: int = 5 * 1024 * 1024) -> list[ListedUnit]:
@@ -103,8 +94,8 @@ def _header(data: bytes, max_bytes: int = 5 * 1024 * 1024
     None when no row near the top names 单位名称."""
     if len(data) > max_bytes:
         raise UnitListError(ReadProblem.TOO_LARGE.value)
-    if data.startswith(_OLE_MAGIC):
-        raise UnitListError(ReadProblem.NOT_XLSX.value)
+    if data.startswith(_OLE_MAGIC):  # an old .xls, or a password-protected .xlsx
+        raise UnitListError("ole")
     problem = _check_package(data)
     if problem is not None:
         raise UnitListError(problem.value)
