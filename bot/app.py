@@ -28,7 +28,18 @@ from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
-from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
+from handlers import (
+    coordinator,
+    digest,
+    errors,
+    export,
+    intake,
+    liaison,
+    people,
+    plans,
+    routing,
+    start,
+)
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
 from services.catalog import PlanRegistry
@@ -36,6 +47,7 @@ from services.coordination import CoordinationService
 from services.export import ExportService
 from services.intake import IntakeService
 from services.overrides import OverrideService
+from services.people import PeopleService
 from services.plans import PlanService
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
@@ -100,7 +112,8 @@ def register_handlers(app: CuibaoApp) -> None:
         "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
         "status": coordinator.status, "missing": coordinator.missing,
         "remind": coordinator.remind, "review": coordinator.review,
-        "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
+        "units": people.units, "unit": people.unit, "revoke": people.revoke,
+        "invite": people.invite, "plan": plans.new_plan,
         "export": export.export, "blank": intake.blank, "digest": digest.digest,
         "exempt": coordinator.exempt, "unexempt": coordinator.unexempt,
     }
@@ -111,10 +124,14 @@ def register_handlers(app: CuibaoApp) -> None:
     app.add_handler(CallbackQueryHandler(plans.on_revision_button, pattern=r"^(prv|prx):"))
     app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
     app.add_handler(CallbackQueryHandler(coordinator.on_exempt_button, pattern=r"^ex[a-z]*:"))
+    app.add_handler(CallbackQueryHandler(people.on_button, pattern=people.PATTERN))
     app.add_handler(CallbackQueryHandler(routing.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
     notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
                | filters.Document.FileExtension("toml") | filters.Document.FileExtension("xlsx"))
+    # A coordinator's .xlsx may be a unit list (通讯录); anything else goes on to plans.
+    app.add_handler(MessageHandler(private & filters.Document.FileExtension("xlsx"),
+                                   people.on_workbook))
     app.add_handler(MessageHandler(private & notices, plans.on_document))
     app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
                                    liaison.on_file))
@@ -171,6 +188,7 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         digest=digest_service(settings, db),
         overrides=OverrideService(db.sessions),
         notifier=notifier,
+        people=PeopleService(db.sessions, settings.calendar.overrides()),
         clock=clock,
         bot_username=bot_username,
     )

@@ -19,6 +19,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
+from bot.people_cli import add_people_parser
 from bot.render import render_schedule, schedule_json
 from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan, placeholders
@@ -111,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export_parser(commands, common)
     add_exempt_parser(commands, common)
+    add_people_parser(commands, common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

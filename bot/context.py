@@ -17,6 +17,7 @@ from services.digest import DigestService
 from services.export import ExportService
 from services.intake import IntakeService
 from services.overrides import OverrideService
+from services.people import PeopleService
 from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
@@ -37,6 +38,7 @@ class AppServices:
     digest: DigestService
     overrides: OverrideService
     notifier: Notifier
+    people: PeopleService
     clock: Callable[[], datetime]
     bot_username: str = field(default="")
 

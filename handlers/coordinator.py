@@ -1,6 +1,6 @@
-"""Coordinators: status, who is missing, nudging them, returning a submission, units,
-invitations. Every deadline or submission id from a button is checked against the
-campaigns this person coordinates."""
+"""Coordinators: status, who is missing, nudging them, returning a submission (people and
+invitations are in handlers/people.py). Every deadline or submission id from a button is
+checked against the campaigns this person coordinates."""
 
 from __future__ import annotations
 
@@ -279,32 +279,6 @@ async def on_review_comment(update: Update, context: CustomContext) -> bool:
     await t.say(t.t("review.done", unit=returned.deadline.unit_name,
                     what=deadline_label(t, returned.deadline), notified=notified))
     return True
-
-
-async def units(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
-    if t is None or (campaign := await _campaign(t)) is None:
-        return
-    bindings = await t.services.coordination.bindings(campaign.id, t.now)
-    lines = [t.t("units.header", campaign=campaign.name)]
-    for b in bindings:
-        people = "、".join(f"{name}({t.t('role.' + role)}{'' if ok else ' ⚠'})"
-                          for name, role, ok in b.people) or t.t("units.nobody")
-        pending = t.t("units.pending", count=b.pending_invites) if b.pending_invites else ""
-        lines.append(f"· {b.unit_name}:{people}{pending}")
-    await t.say("\n".join(lines))
-
-
-async def invite(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
-    if t is None or (campaign := await _campaign(t)) is None:
-        return
-    settings = t.services.settings.bot
-    invites = await t.services.access.create_invites(campaign.code, t.now, settings.invite_days)
-    username = t.services.bot_username or context.bot.username
-    lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
-    lines += [f"· {i.unit_name}:https://t.me/{username}?start={i.token}" for i in invites]
-    await t.say("\n".join(lines))
 
 
 # ---- 免报 / 延期 per unit -------------------------------------------------------------------

@@ -336,3 +336,14 @@ def _decided_text(t: Turn, decided: Decided) -> str:
         case Decision.NOT_YOURS:
             return t.t("notice.not_yours", campaign=decided.campaign)
     return t.t("problem.stale")
+
+
+async def on_unit_list(t: Turn, names: list[str]) -> bool:
+    """A unit list (.xlsx 通讯录) sent while a review waits for the units: its names are the
+    units, as if typed. False when no review is waiting for them."""
+    data = t.context.user_data
+    review = data.get(_KEY) if data is not None else None
+    if not isinstance(review, Review) or not review.awaiting_units:
+        return False
+    await _create(t, review, "\n".join(names))
+    return True

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import models as m
@@ -69,6 +69,8 @@ class IssuedInvite:
     unit_name: str
     token: str
     expires_at: datetime
+    invite_id: int = 0
+    unit_group: str = ""
 
 
 class InviteProblem(StrEnum):
@@ -151,8 +153,13 @@ class AccessService:
 
     async def create_invites(self, campaign_code: str, now: datetime, days: int,
                              unit_codes: Sequence[str] | None = None,
-                             role: Role = Role.LIAISON) -> list[IssuedInvite]:
-        """One fresh token per unit (or one coordinator token when role is coordinator)."""
+                             role: Role = Role.LIAISON, *, revoke_older: bool = False,
+                             unless_newer_than: int | None = None) -> list[IssuedInvite]:
+        """One fresh token per unit (or one coordinator token when role is coordinator);
+        `revoke_older` revokes, in the same transaction, the links of those units (or the
+        campaign's coordinator links) that could still bind someone. With
+        `unless_newer_than`, nothing is issued (an empty list) if one of those units got a
+        link after that invite id: a confirmation tapped twice issues once."""
         async with self.sessions.begin() as s:
             campaign = await s.scalar(select(m.Campaign).where(m.Campaign.code == campaign_code))
             if campaign is None:
@@ -171,15 +178,33 @@ class AccessService:
                         raise LookupError(", ".join(sorted(unknown)))
                     units = [u for u in units if u.code in unit_codes]
                 targets = list(units)
-            issued = []
+            if unless_newer_than is not None:
+                unit_ids = [u.id for u in targets if u is not None]
+                # The units' rows are locked first: two taps in two processes queue here.
+                await s.execute(select(m.Unit.id).where(m.Unit.id.in_(unit_ids))
+                                .with_for_update())
+                newer = await s.scalar(select(m.Invite.id).where(
+                    m.Invite.unit_id.in_(unit_ids), m.Invite.id > unless_newer_than).limit(1))
+                if newer is not None:
+                    return []
+            if revoke_older:
+                unit_ids = [u.id for u in targets if u is not None]
+                older = revocable_invites(campaign.id, now).where(
+                    m.Invite.unit_id.in_(unit_ids) if unit_ids else m.Invite.unit_id.is_(None))
+                for invite in (await s.scalars(older)).all():
+                    invite.revoked_at = now
+            made = []
             for unit in targets:
                 token = secrets.token_urlsafe(24)  # 192 bits; fits Telegram's 64-char payload
-                s.add(m.Invite(token_hash=token_hash(token), campaign_id=campaign.id,
-                               unit_id=unit.id if unit else None, role=role.value,
-                               created_at=now, expires_at=expires))
-                issued.append(IssuedInvite(unit.code if unit else None,
-                                           unit.name if unit else "", token, expires))
-        return issued
+                made.append((unit, token, m.Invite(
+                    token_hash=token_hash(token), campaign_id=campaign.id,
+                    unit_id=unit.id if unit else None, role=role.value, created_at=now,
+                    expires_at=expires)))
+            s.add_all([row for _, _, row in made])
+            await s.flush()  # one batch for a province's thousands; the ids come back
+        return [IssuedInvite(unit.code if unit else None, unit.name if unit else "", token,
+                             expires, row.id, unit.group if unit else "")
+                for unit, token, row in made]
 
     async def redeem(self, token: str, actor: Actor, now: datetime) -> Redeemed | Refused:
         async with self.sessions.begin() as s:
@@ -187,24 +212,30 @@ class AccessService:
             invite = await s.scalar(q)
             if invite is None or invite.revoked_at is not None:
                 return Refused(InviteProblem.UNKNOWN)
+            bound_here = any(seat.campaign_id == invite.campaign_id for seat in actor.seats)
             if invite.used_at is not None and invite.used_by == actor.person_id:
-                return Refused(InviteProblem.ALREADY_BOUND)
+                # Someone unbound since cannot come back through the link they once used.
+                return Refused(InviteProblem.ALREADY_BOUND if bound_here
+                               else InviteProblem.UNKNOWN)
             # A unit's link binds two people (liaison, then deputy), so only a used
             # coordinator link is spent; a unit link is spent once the unit is full.
             if invite.used_at is not None and invite.unit_id is None:
                 return Refused(InviteProblem.USED)
             if invite.expires_at <= now:
                 return Refused(InviteProblem.EXPIRED)
-            if any(seat.campaign_id == invite.campaign_id for seat in actor.seats):
+            if bound_here:
                 return Refused(InviteProblem.ALREADY_BOUND)
             role = Role(invite.role)
             if invite.unit_id is not None:
-                holders = await s.scalar(select(func.count()).select_from(m.Membership).where(
-                    m.Membership.unit_id == invite.unit_id))
-                # The first person of a unit is its liaison, the second its deputy.
-                if holders and holders >= 2:
+                unit = await s.get_one(m.Unit, invite.unit_id)
+                if not unit.active:  # retired by a plan revision: the link is dead
+                    return Refused(InviteProblem.EXPIRED)
+                held = set((await s.scalars(select(m.Membership.role).where(
+                    m.Membership.unit_id == invite.unit_id))).all())
+                free = free_roles(held)
+                if not free:
                     return Refused(InviteProblem.UNIT_FULL)
-                role = Role.DEPUTY if holders else Role.LIAISON
+                role = free[0]
             s.add(m.Membership(campaign_id=invite.campaign_id, person_id=actor.person_id,
                                unit_id=invite.unit_id, role=role.value, created_at=now))
             if invite.used_at is None:  # the first holder is kept as the one who used it
@@ -214,20 +245,21 @@ class AccessService:
                         if x.campaign_id == invite.campaign_id)
         return Redeemed(seat)
 
-    async def revoke_invites(self, campaign_code: str, now: datetime,
-                             unit_code: str | None = None) -> int:
-        """Revoke every invite of a campaign (or of one unit) that could still bind someone:
-        unused ones and unit links (a used one still binds a deputy); returns how many."""
-        async with self.sessions.begin() as s:
-            q = (select(m.Invite).join(m.Campaign, m.Campaign.id == m.Invite.campaign_id)
-                 .where(m.Campaign.code == campaign_code, m.Invite.revoked_at.is_(None),
-                        or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None))))
-            if unit_code is not None:
-                q = q.join(m.Unit, m.Unit.id == m.Invite.unit_id).where(m.Unit.code == unit_code)
-            invites = (await s.scalars(q)).all()
-            for invite in invites:
-                invite.revoked_at = now
-            return len(invites)
+
+def free_roles(held: set[str]) -> tuple[Role, ...]:
+    """The seats of a unit a link can still fill, in the order it fills them: the first
+    person is its liaison, the next its deputy (a unit whose liaison was unbound gets a
+    liaison again, not a second deputy)."""
+    return tuple(r for r in (Role.LIAISON, Role.DEPUTY) if r.value not in held)
+
+
+def revocable_invites(campaign_id: int, now: datetime) -> Select[m.Invite]:
+    """The campaign's links that could still bind someone: not revoked, not expired, and
+    unused or a unit's (a used unit link still binds the unit's second person)."""
+    return select(m.Invite).where(
+        m.Invite.campaign_id == campaign_id, m.Invite.revoked_at.is_(None),
+        m.Invite.expires_at > now,
+        or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None))).order_by(m.Invite.id)
 
 
 async def _seats(s: AsyncSession, person_id: int) -> list[Seat]:

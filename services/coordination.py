@@ -1,6 +1,5 @@
-"""Coordinator use cases: status per deadline, who is missing, returning a submission,
-who is bound to which unit. Each read runs a fixed number of statements, whatever the
-number of units."""
+"""Coordinator use cases: status per deadline, who is missing, returning a submission.
+Each read runs a fixed number of statements, whatever the number of units."""
 
 from __future__ import annotations
 
@@ -48,14 +47,6 @@ class UnitLine:
     submission_id: int | None
     revision: int | None
     extended_to: datetime | None = None  # 延期: the unit's own due time (UTC)
-
-
-@dataclass(frozen=True)
-class Binding:
-    unit_code: str
-    unit_name: str
-    people: tuple[tuple[str, str, bool], ...]  # (display name, role, reachable)
-    pending_invites: int
 
 
 @dataclass(frozen=True)
@@ -196,27 +187,6 @@ class CoordinationService:
             dview = view(deadline, obligation, campaign, unit, sub, now, True)
         recipients = (await self.recipients([sub.unit_id])).get(sub.unit_id, [])
         return ReturnedSubmission(sub.id, sub.unit_id, dview, tuple(recipients), comment)
-
-    async def bindings(self, campaign_id: int, now: datetime) -> list[Binding]:
-        async with self.sessions() as s:
-            units = await self._units(s, campaign_id)
-            q = (select(m.Membership, m.Person)
-                 .join(m.Person, m.Person.id == m.Membership.person_id)
-                 .where(m.Membership.campaign_id == campaign_id))
-            people: dict[int, list[tuple[str, str, bool]]] = {}
-            for ms, p in (await s.execute(q)).all():
-                if ms.unit_id is not None:
-                    entry = (p.display_name, ms.role, p.reachable)
-                    people.setdefault(ms.unit_id, []).append(entry)
-            q2 = select(m.Invite.unit_id).where(
-                m.Invite.campaign_id == campaign_id, m.Invite.used_at.is_(None),
-                m.Invite.revoked_at.is_(None), m.Invite.expires_at > now)
-            pending: dict[int, int] = {}
-            for unit_id in (await s.scalars(q2)).all():
-                if unit_id is not None:
-                    pending[unit_id] = pending.get(unit_id, 0) + 1
-        return [Binding(u.code, u.name, tuple(people.get(u.id, ())), pending.get(u.id, 0))
-                for u in units]
 
     async def _deadlines(self, s: AsyncSession, campaign_id: int
                          ) -> list[tuple[m.Deadline, m.Obligation]]:

@@ -264,8 +264,8 @@ async def test_a_forged_choice_on_the_own_form_is_refused_and_the_question_repea
 
 # ---- who may ask for what --------------------------------------------------------------
 
-COORDINATOR_COMMANDS = ["status", "missing", "remind", "review", "units", "invite", "digest",
-                        "export"]
+COORDINATOR_COMMANDS = ["status", "missing", "remind", "review", "units", "unit", "revoke",
+                        "invite", "digest", "export"]
 LIAISON_COMMANDS = ["tasks", "submit", "mine"]
 
 
