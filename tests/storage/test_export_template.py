@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,12 @@ cells = { campaign = "A1", period = "A2", due = "D2" }
 '''
 
 
+@cache
 def _template() -> bytes:
-    """What a coordinator keeps on their desktop: a title, a header, one styled row."""
+    """What a coordinator keeps on their desktop: a title, a header, one styled row.
+
+    Cached: openpyxl stamps the save time into the file, so two builds a second apart are
+    different bytes, and tests that send "the same workbook" twice would flake."""
     book = Workbook()
     ws = book.active
     assert ws is not None
