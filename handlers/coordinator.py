@@ -107,7 +107,11 @@ async def on_button(update: Update, context: CustomContext) -> None:
         case "rm":
             await _confirm_remind(t, payload.id)
         case "rmok":
-            await _remind(t, payload.id)
+            deadline_id = await coordination.take_remind(t.actor, payload.id, t.now)
+            if deadline_id is None:  # a second tap, or another process took it first
+                await t.say(t.t("remind.taken"))
+                return
+            await _remind(t, deadline_id)
         case "rvl":
             await _review_list(t, payload.id)
         case "rv" if context.user_data is not None:
@@ -160,8 +164,9 @@ async def _confirm_remind(t: Turn, deadline_id: int) -> None:
     if not lines:
         await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
         return
+    confirmation = await t.services.coordination.offer_remind(t.actor, deadline_id, t.now)
     await t.say(t.t("remind.confirm", what=deadline_label(t, deadline), count=len(lines)),
-                [[(t.t("button.remind_go"), callback("rmok", deadline_id)),
+                [[(t.t("button.remind_go"), callback("rmok", confirmation)),
                   (t.t("button.cancel"), callback("st", deadline_id))]])
 
 

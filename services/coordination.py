@@ -14,6 +14,7 @@ from domain.status import Counts, State, state_of, tally
 from services.access import Actor
 from services.catalog import DeadlineView, applies, latest_submissions, summary, view
 from storage import models as m
+from storage.repositories import ConfirmationRepo
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class ReturnedSubmission:
     deadline: DeadlineView
     recipients: tuple[str, ...]  # external ids of the unit's liaison and deputy
     comment: str
+
+
+# What a coordinator's confirm button carries out (a row of `confirmations` each).
+REMIND = "remind"
 
 
 class CoordinationService:
@@ -178,6 +183,19 @@ class CoordinationService:
             dview = view(deadline, obligation, campaign, unit, sub, now, True)
         recipients = (await self.recipients([sub.unit_id])).get(sub.unit_id, [])
         return ReturnedSubmission(sub.id, sub.unit_id, dview, tuple(recipients), comment)
+
+    async def offer_remind(self, actor: Actor, deadline_id: int, now: datetime) -> int:
+        """The confirmation a 确认催报 button carries: carried out once, however often and
+        from however many bot processes it is tapped."""
+        async with self.sessions.begin() as s:
+            return await ConfirmationRepo(s).offer(actor.person_id, REMIND, deadline_id, now)
+
+    async def take_remind(self, actor: Actor, confirmation_id: int, now: datetime
+                          ) -> int | None:
+        """The deadline to nudge for, consumed by this call; None if already done."""
+        async with self.sessions.begin() as s:
+            return await ConfirmationRepo(s).consume(confirmation_id, actor.person_id, REMIND,
+                                                     now)
 
     async def bindings(self, campaign_id: int, now: datetime) -> list[Binding]:
         async with self.sessions() as s:

@@ -305,3 +305,40 @@ class ExportTemplate(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """Where a person is in the chat, so a restart or a second bot process answers the
+    next message the same way: the draft prompt last shown to them (a typed answer, a
+    file or /blank is for that one), and a 退回 whose reason they are about to type."""
+
+    __tablename__ = "conversations"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    shown_draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="SET NULL")
+    )
+    shown_step: Mapped[str | None] = mapped_column(String(64))  # a field id, files, preview
+    review_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    review_asked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Confirmation(Base):
+    """A confirmation offered with a button (确认催报); consumed once, in the database, so a
+    double tap or a second bot process cannot carry it out twice."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (NEVER_REUSE_IDS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    created_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
@@ -369,3 +370,97 @@ class DraftRepo:
     async def _one(self, statement: Select[Any], params: dict[str, Any]) -> DraftRecord | None:
         row = (await self.s.execute(statement, params)).first()
         return DraftRecord(*row) if row is not None else None
+
+
+# ---- where each person is in the chat -------------------------------------------------
+
+_conversations, _confirmations = _table(m.Conversation), _table(m.Confirmation)
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    shown_draft_id: int | None
+    shown_step: str | None
+    review_submission_id: int | None
+    review_asked_at: datetime | None
+
+
+_CONVERSATION = (select(_conversations.c.shown_draft_id, _conversations.c.shown_step,
+                        _conversations.c.review_submission_id,
+                        _conversations.c.review_asked_at)
+                 .where(_conversations.c.person_id == bindparam("person_id")))
+
+
+class ConversationRepo:
+    """One row per person: the draft prompt last shown to them, a pending 退回."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def get(self, person_id: int) -> ConversationRow | None:
+        row = (await self.s.execute(_CONVERSATION, {"person_id": person_id})).first()
+        return ConversationRow(*row) if row is not None else None
+
+    async def shown(self, person_id: int, draft_id: int, step: str, now: datetime) -> None:
+        await self._set(person_id, now, shown_draft_id=draft_id, shown_step=step)
+
+    async def ask_reason(self, person_id: int, submission_id: int, now: datetime) -> None:
+        await self._set(person_id, now, review_submission_id=submission_id,
+                        review_asked_at=now)
+
+    async def drop_reason(self, person_id: int) -> bool:
+        """Forget a pending 退回; True if there was one (and this call took it)."""
+        result = await self.s.execute(
+            update(_conversations)
+            .where(_conversations.c.person_id == person_id,
+                   _conversations.c.review_submission_id.is_not(None))
+            .values(review_submission_id=None, review_asked_at=None))
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    async def _set(self, person_id: int, now: datetime, **values: Any) -> None:
+        # Insert-or-update in one statement: two processes may write the same person.
+        dialect = self.s.get_bind().dialect.name
+        upsert = (postgresql.insert(_conversations) if dialect == "postgresql"
+                  else sqlite.insert(_conversations))
+        statement = upsert.values(person_id=person_id, updated_at=now, **values)
+        await self.s.execute(statement.on_conflict_do_update(
+            index_elements=[_conversations.c.person_id],
+            set_={**values, "updated_at": now}))
+
+
+class ConfirmationRepo:
+    """Confirmations offered with a button, each carried out at most once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def offer(self, person_id: int, kind: str, subject_id: int, now: datetime) -> int:
+        """The id for a confirm button: the person's open one for the same thing, if any
+        (a double tap on the button that asks gives one confirmation, not two)."""
+        open_one = await self.s.scalar(
+            select(_confirmations.c.id)
+            .where(_confirmations.c.person_id == person_id, _confirmations.c.kind == kind,
+                   _confirmations.c.subject_id == subject_id,
+                   _confirmations.c.consumed_at.is_(None))
+            .order_by(_confirmations.c.id.desc()).limit(1))
+        if open_one is not None:
+            return int(open_one)
+        return _new_id(await self.s.execute(insert(_confirmations).values(
+            person_id=person_id, kind=kind, subject_id=subject_id, created_at=now)))
+
+    async def consume(self, confirmation_id: int, person_id: int, kind: str, now: datetime
+                      ) -> int | None:
+        """The subject of an open confirmation, which is consumed by this call; None when
+        it is unknown, someone else's, or already carried out."""
+        subject = await self.s.scalar(
+            select(_confirmations.c.subject_id)
+            .where(_confirmations.c.id == confirmation_id,
+                   _confirmations.c.person_id == person_id, _confirmations.c.kind == kind))
+        if subject is None:
+            return None
+        result = await self.s.execute(
+            update(_confirmations)
+            .where(_confirmations.c.id == confirmation_id,
+                   _confirmations.c.consumed_at.is_(None))
+            .values(consumed_at=now))
+        return int(subject) if cast(CursorResult[Any], result).rowcount == 1 else None
