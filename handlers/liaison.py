@@ -179,7 +179,7 @@ async def on_file(update: Update, context: CustomContext) -> None:
     if t is None or message is None:
         return
     reports = t.services.reports
-    draft = await reports.resume(t.actor, t.now)
+    draft = await reports.on_screen(t.actor, t.now)
     if draft is None:
         await t.say(t.t("draft.no_draft"))
         return

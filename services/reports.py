@@ -39,7 +39,7 @@ from services.catalog import (
 )
 from storage import models as m
 from storage.filestore import FileStore, extension_of
-from storage.repositories import DraftRecord, DraftRepo
+from storage.repositories import ConversationRepo, DraftRecord, DraftRepo
 
 # Validates the answer to the current step; handed to `_update`.
 _Check = Callable[[Form, DraftState, str], Checked]
@@ -199,12 +199,44 @@ class ReportService:
                                             state, now)
                 found = replace(found, draft_id=draft_id, person_id=actor.person_id,
                                 state=state)
-            return await self._draft_view(s, found, form, now)
+            return await self._present(s, found, form, now)
 
     async def resume(self, actor: Actor, now: datetime) -> DraftView | None:
         """The actor's most recent draft, if any (after a restart or an interruption)."""
         async with self.sessions() as s:
             return await self._resumable(s, actor, now)
+
+    async def on_screen(self, actor: Actor, now: datetime) -> DraftView | None:
+        """The draft whose prompt the actor was shown last: a file or /blank is for it
+        (None when that draft is gone, submitted or discarded)."""
+        async with self.sessions() as s:
+            found = await self._shown(s, actor)
+            if found is None:
+                return None
+            return await self._draft_view(s, found, await self._form(s, found), now)
+
+    async def present(self, actor: Actor, draft_id: int, now: datetime
+                      ) -> DraftView | Problem:
+        """One of the actor's drafts, to be shown now (and so answered next)."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            return await self._present(s, *loaded, now)
+
+    async def _shown(self, s: AsyncSession, actor: Actor) -> DraftRecord | None:
+        """The draft last shown to the actor (its `shown_step` the question it asked)."""
+        drafts = DraftRepo(s)
+        found = await drafts.shown(actor.person_id)
+        if found is None:
+            if await ConversationRepo(s).get(actor.person_id) is not None:
+                return None  # the draft on screen was submitted or discarded since
+            # Nothing shown since this was recorded (an upgrade): the draft touched last.
+            found = await drafts.newest(actor.person_id, sorted(actor.unit_ids()))
+        if (found is None or found.person_id != actor.person_id
+                or found.unit_id not in actor.unit_ids()):
+            return None
+        return found
 
     async def _resumable(self, s: AsyncSession, actor: Actor, now: datetime
                          ) -> DraftView | None:
@@ -216,7 +248,7 @@ class ReportService:
     async def answer(self, actor: Actor, draft_id: int | None, raw: str, now: datetime
                      ) -> DraftView | Rejected | Problem | None:
         """Validate a typed answer to the current question and move on. Without a draft
-        id it is for the draft the actor touched last (None if they have none)."""
+        id it is for the question the actor was shown last (None if there is none)."""
         return await self._update(actor, draft_id, now, lambda form, state, step: (
             check_answer(form.field(step), raw, now.date())
             if step not in (FILES_STEP, PREVIEW_STEP) else Invalid("no_question")))
@@ -379,11 +411,13 @@ class ReportService:
     async def _update(self, actor: Actor, draft_id: int | None, now: datetime,
                       check: _Check) -> DraftView | Rejected | Problem | None:
         async with self.sessions.begin() as s:
-            if draft_id is None:  # a typed answer: for the draft touched last
-                newest = await DraftRepo(s).newest(actor.person_id, sorted(actor.unit_ids()))
-                if newest is None:
+            shown_step: str | None = None
+            if draft_id is None:  # a typed answer: for the question on the actor's screen
+                shown = await self._shown(s, actor)
+                if shown is None:
                     return None
-                loaded = await self._checked(s, actor, newest)
+                loaded = await self._checked(s, actor, shown)
+                shown_step = shown.shown_step
             else:
                 loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
@@ -391,9 +425,12 @@ class ReportService:
             draft, form = loaded
             state = _state(draft)
             step = next_step(form, state)
-            result = check(form, state, step)
+            # The draft moved on since its question was shown (another of the person's
+            # devices, say): the text was meant for a question that is no longer asked.
+            result = (Invalid("question_moved") if shown_step not in (None, step)
+                      else check(form, state, step))
             if isinstance(result, Invalid):
-                return Rejected(result, await self._draft_view(s, draft, form, now))
+                return Rejected(result, await self._present(s, draft, form, now))
             return await self._save(s, draft, form, state.answered(step, result.value), now)
 
     async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int
@@ -415,8 +452,26 @@ class ReportService:
         """Write the new state (one UPDATE); committed before the caller answers anyone."""
         assert draft.draft_id is not None
         data = state.to_json()
-        await DraftRepo(s).set_state(draft.draft_id, data, now)
-        return await self._draft_view(s, replace(draft, state=data), form, now)
+        draft = replace(draft, state=data)
+        shown = await self._draft_view(s, draft, form, now)
+        await DraftRepo(s).set_state(shown.draft_id, data, shown.step, now)
+        await self._on_screen(s, draft, now)
+        return shown
+
+    async def _present(self, s: AsyncSession, draft: DraftRecord, form: Form,
+                       now: datetime) -> DraftView:
+        """The draft's view, recorded as what its owner sees: what they send next (a
+        text, a file, /blank) is for this draft and this question."""
+        shown = await self._draft_view(s, draft, form, now)
+        if draft.shown_step != shown.step:
+            await DraftRepo(s).set_shown_step(shown.draft_id, shown.step)
+        await self._on_screen(s, draft, now)
+        return shown
+
+    async def _on_screen(self, s: AsyncSession, draft: DraftRecord, now: datetime) -> None:
+        assert draft.draft_id is not None and draft.person_id is not None
+        if draft.on_screen != draft.draft_id:  # written only when the person switches
+            await ConversationRepo(s).shown(draft.person_id, draft.draft_id, now)
 
     async def _draft_view(self, s: AsyncSession, draft: DraftRecord, form: Form,
                           now: datetime) -> DraftView:

@@ -232,6 +232,9 @@ class Draft(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
+    # The step (a field id, files, preview) its owner was last shown: a typed answer is
+    # taken only for that question.
+    shown_step: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attachment(Base):
@@ -309,8 +312,9 @@ class ExportTemplate(Base):
 
 class Conversation(Base):
     """Where a person is in the chat, so a restart or a second bot process answers the
-    next message the same way: the draft prompt last shown to them (a typed answer, a
-    file or /blank is for that one), and a 退回 whose reason they are about to type."""
+    next message the same way: the draft whose prompt was shown to them last (a typed
+    answer, a file or /blank is for that one; the step it showed is the draft's
+    `shown_step`), and a 退回 whose reason they are about to type."""
 
     __tablename__ = "conversations"
 
@@ -320,7 +324,6 @@ class Conversation(Base):
     shown_draft_id: Mapped[int | None] = mapped_column(
         ForeignKey("drafts.id", ondelete="SET NULL")
     )
-    shown_step: Mapped[str | None] = mapped_column(String(64))  # a field id, files, preview
     review_submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="SET NULL")
     )

@@ -141,6 +141,7 @@ _people, _memberships, _campaigns, _units = (
     _table(m.Person), _table(m.Membership), _table(m.Campaign), _table(m.Unit))
 _drafts, _deadlines, _obligations = _table(m.Draft), _table(m.Deadline), _table(m.Obligation)
 _submissions, _attachments = _table(m.Submission), _table(m.Attachment)
+_conversations, _confirmations = _table(m.Conversation), _table(m.Confirmation)
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,8 @@ class DraftRecord:
     review_comment: str | None
     answers: dict[str, Any] | None
     files: int  # attachments of the draft, so they are read only when there are some
+    shown_step: str | None  # the step this draft last showed its owner
+    on_screen: int | None  # the draft its owner was shown last (this one, or another)
 
 
 _newer = _submissions.alias("newer")
@@ -266,7 +269,8 @@ _RECORD_COLUMNS = (
     _submissions.c.nil, _submissions.c.submitted_at, _submissions.c.review_comment,
     _submissions.c.answers,
     select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
-    .scalar_subquery().label("files"))
+    .scalar_subquery().label("files"),
+    _drafts.c.shown_step, _conversations.c.shown_draft_id.label("on_screen"))
 _NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
                           _submissions.c.unit_id == _units.c.id,
                           _submissions.c.revision == _NEWEST_REVISION)
@@ -278,10 +282,14 @@ def _draft_rooted() -> Select[Any]:
         .join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
         .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
         .join(_units, _units.c.id == _drafts.c.unit_id)
-        .outerjoin(_submissions, _NEWEST_SUBMISSION))
+        .outerjoin(_submissions, _NEWEST_SUBMISSION)
+        .outerjoin(_conversations, _conversations.c.person_id == _drafts.c.person_id))
 
 
 _DRAFT_BY_ID = _draft_rooted().where(_drafts.c.id == bindparam("draft_id"))
+# The draft whose prompt the person was shown last: a typed answer is for it.
+_SHOWN_DRAFT = _draft_rooted().where(_conversations.c.person_id == bindparam("person_id"),
+                                     _drafts.c.id == _conversations.c.shown_draft_id)
 # The draft a typed answer is for: the person's most recently touched one.
 _NEWEST_DRAFT = (_draft_rooted().where(_drafts.c.person_id == bindparam("person_id"))
                  .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
@@ -299,9 +307,13 @@ _DEADLINE_FOR_UNIT = select(*_RECORD_COLUMNS).select_from(
                & (_drafts.c.unit_id == _units.c.id)
                & (_drafts.c.person_id == bindparam("person_id")))
     .outerjoin(_submissions, _NEWEST_SUBMISSION)
+    .outerjoin(_conversations, _conversations.c.person_id == bindparam("person_id"))
 ).where(_deadlines.c.id == bindparam("deadline_id")).limit(1)
 _SET_DRAFT_STATE = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
-                    .values(state=bindparam("new_state"), updated_at=bindparam("at")))
+                    .values(state=bindparam("new_state"), updated_at=bindparam("at"),
+                            shown_step=bindparam("step")))
+_SET_SHOWN_STEP = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
+                   .values(shown_step=bindparam("step")))
 _DRAFT_ATTACHMENTS = (select(_attachments.c.id, _attachments.c.original_name,
                              _attachments.c.size, _attachments.c.storage_key)
                       .where(_attachments.c.draft_id == bindparam("draft_id"))
@@ -322,6 +334,10 @@ class DraftRepo:
 
     async def by_id(self, draft_id: int) -> DraftRecord | None:
         return await self._one(_DRAFT_BY_ID, {"draft_id": draft_id})
+
+    async def shown(self, person_id: int) -> DraftRecord | None:
+        """The draft whose prompt the person was shown last, if it is still there."""
+        return await self._one(_SHOWN_DRAFT, {"person_id": person_id})
 
     async def newest(self, person_id: int, unit_ids: Sequence[int] | None = None
                      ) -> DraftRecord | None:
@@ -348,9 +364,14 @@ class DraftRepo:
             person_id=person_id, deadline_id=deadline_id, unit_id=unit_id, state=state,
             updated_at=now)))
 
-    async def set_state(self, draft_id: int, state: dict[str, Any], now: datetime) -> None:
-        await self.s.execute(_SET_DRAFT_STATE,
-                             {"draft_id": draft_id, "new_state": state, "at": now})
+    async def set_state(self, draft_id: int, state: dict[str, Any], step: str,
+                        now: datetime) -> None:
+        """The new state, and the step it shows next (in the same UPDATE)."""
+        await self.s.execute(_SET_DRAFT_STATE, {"draft_id": draft_id, "new_state": state,
+                                                "step": step, "at": now})
+
+    async def set_shown_step(self, draft_id: int, step: str) -> None:
+        await self.s.execute(_SET_SHOWN_STEP, {"draft_id": draft_id, "step": step})
 
     async def attachments(self, draft_id: int) -> list[AttachmentRow]:
         rows = await self.s.execute(_DRAFT_ATTACHMENTS, {"draft_id": draft_id})
@@ -374,25 +395,22 @@ class DraftRepo:
 
 # ---- where each person is in the chat -------------------------------------------------
 
-_conversations, _confirmations = _table(m.Conversation), _table(m.Confirmation)
-
 
 @dataclass(frozen=True)
 class ConversationRow:
     shown_draft_id: int | None
-    shown_step: str | None
     review_submission_id: int | None
     review_asked_at: datetime | None
 
 
-_CONVERSATION = (select(_conversations.c.shown_draft_id, _conversations.c.shown_step,
+_CONVERSATION = (select(_conversations.c.shown_draft_id,
                         _conversations.c.review_submission_id,
                         _conversations.c.review_asked_at)
                  .where(_conversations.c.person_id == bindparam("person_id")))
 
 
 class ConversationRepo:
-    """One row per person: the draft prompt last shown to them, a pending 退回."""
+    """One row per person: the draft last shown to them, a pending 退回."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -401,8 +419,8 @@ class ConversationRepo:
         row = (await self.s.execute(_CONVERSATION, {"person_id": person_id})).first()
         return ConversationRow(*row) if row is not None else None
 
-    async def shown(self, person_id: int, draft_id: int, step: str, now: datetime) -> None:
-        await self._set(person_id, now, shown_draft_id=draft_id, shown_step=step)
+    async def shown(self, person_id: int, draft_id: int, now: datetime) -> None:
+        await self._set(person_id, now, shown_draft_id=draft_id)
 
     async def ask_reason(self, person_id: int, submission_id: int, now: datetime) -> None:
         await self._set(person_id, now, review_submission_id=submission_id,

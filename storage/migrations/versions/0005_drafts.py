@@ -1,4 +1,5 @@
-"""conversations (the prompt last shown, a pending 退回) and one-time confirmations
+"""conversations (the draft last shown, a pending 退回), the step a draft showed, and
+one-time confirmations
 
 Revision ID: 0005_drafts
 Revises: 0004
@@ -18,7 +19,6 @@ def upgrade() -> None:
     op.create_table('conversations',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('shown_draft_id', sa.Integer(), nullable=True),
-    sa.Column('shown_step', sa.String(length=64), nullable=True),
     sa.Column('review_submission_id', sa.Integer(), nullable=True),
     sa.Column('review_asked_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -40,9 +40,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('confirmations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_confirmations_person_id'), ['person_id'], unique=False)
+    op.add_column('drafts', sa.Column('shown_step', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('drafts', schema=None) as batch_op:
+        batch_op.drop_column('shown_step')
     with op.batch_alter_table('confirmations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_confirmations_person_id'))
     op.drop_table('confirmations')
