@@ -12,6 +12,7 @@ from telegram.constants import ChatAction
 from bot.context import CustomContext
 from handlers import intake
 from handlers.common import (
+    Payload,
     Turn,
     answer_query,
     callback,
@@ -20,8 +21,8 @@ from handlers.common import (
     refuse_stranger,
     turn,
 )
-from handlers.views import deadline_label, draft_prompt, task_list
-from services.reports import DraftView, Problem, Rejected, Submitted
+from handlers.views import deadline_label, draft_prompt, superseded, task_list
+from services.reports import DraftView, Problem, Rejected, Submitted, Superseded
 
 
 async def _liaison(update: Update, context: CustomContext) -> Turn | None:
@@ -125,17 +126,15 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await show(t, await reports.skip(actor, payload.id, payload.field, now))
         case "nil":
             # 零报告 is one tap: marked and submitted at once, acknowledged after the commit.
-            marked = await reports.mark_nil(actor, payload.id, now)
-            if isinstance(marked, DraftView):
-                await _confirm(t, payload.id)
-            else:
-                await show(t, marked)
+            await _confirm(t, payload.id, built_on(payload), nil=True)
         case "fd":
             await show(t, await reports.files_done(actor, payload.id, now))
         case "ed" if payload.field is not None:
             await show(t, await reports.edit(actor, payload.id, payload.field, now))
         case "ok":
-            await _confirm(t, payload.id)
+            await _confirm(t, payload.id, built_on(payload))
+        case "rb":
+            await show(t, await reports.rebase(actor, payload.id, now))
         case "x":
             done = await reports.discard(actor, payload.id)
             await t.edit_or_say(t.t("draft.discarded" if done else "problem.stale"))
@@ -143,8 +142,20 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await t.say(t.t("problem.stale"))
 
 
-async def _confirm(t: Turn, draft_id: int) -> None:
-    result = await t.services.reports.submit(t.actor, draft_id, t.now)
+def built_on(payload: Payload) -> int | None:
+    """The revision a confirm button's preview was built on (None: a button from before
+    confirms named it, refused as stale)."""
+    return int(payload.field) if payload.field and payload.field.isdigit() else None
+
+
+async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = False) -> None:
+    if built_on is None:
+        await t.say(t.t("problem.stale"))
+        return
+    result = await t.services.reports.submit(t.actor, draft_id, t.now, built_on, nil)
+    if isinstance(result, Superseded):  # nothing written: the unit has a newer revision
+        await t.say(*superseded(t, result))
+        return
     if not isinstance(result, Submitted):
         await t.say(t.t("problem.stale" if result is Problem.NOT_FOUND
                         else f"problem.{result.value}"))

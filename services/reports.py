@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.drafting import FILES_STEP, PREVIEW_STEP, DraftState, next_step
 from domain.forms import (
+    Answer,
     Checked,
+    Field,
     FieldType,
     Form,
     Invalid,
@@ -73,6 +75,13 @@ class DraftView:
     step: str  # a field id, FILES_STEP or PREVIEW_STEP
     attachments: tuple[AttachmentView, ...]
 
+    @property
+    def built_on(self) -> int:
+        """The revision this draft's confirm must still find newest (0: none)."""
+        if self.state.base is not None:
+            return self.state.base
+        return self.deadline.revision or 0  # a draft begun before drafts kept their base
+
 
 @dataclass(frozen=True)
 class Rejected:
@@ -80,6 +89,29 @@ class Rejected:
 
     invalid: Invalid
     draft: DraftView
+
+
+@dataclass(frozen=True)
+class Change:
+    """One answer that differs between the unit's newer revision and a draft."""
+
+    field: Field
+    theirs: Answer
+    mine: Answer
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """A confirm refused because the unit submitted a newer revision since the preview
+    was built; nothing was written, the draft is as it was."""
+
+    draft: DraftView
+    revision: int  # the unit's newest revision now
+    by: str  # who submitted it
+    at: datetime
+    nil: bool  # that revision is a 零报告
+    mine_nil: bool  # the refused confirm was a 零报告
+    changes: tuple[Change, ...]
 
 
 @dataclass(frozen=True)
@@ -283,25 +315,12 @@ class ReportService:
             draft, form = loaded
             state = _state(draft)
             if field_id == FILES_STEP:
-                state = DraftState(state.answers, state.skipped, False, False, None)
+                state = replace(state, nil=False, files_done=False, editing=None)
             elif field_id in {f.id for f in form.typed_fields}:
-                state = DraftState(state.answers, state.skipped, False, state.files_done,
-                                   field_id)
+                state = replace(state, nil=False, editing=field_id)
             else:
                 return Problem.NOT_FOUND
             return await self._save(s, draft, form, state, now)
-
-    async def mark_nil(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
-        async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
-            if not form.allow_nil:
-                return Problem.NO_NIL
-            state = _state(draft)
-            return await self._save(s, draft, form,
-                                    DraftState(state.answers, state.skipped, True, True), now)
 
     async def files_done(self, actor: Actor, draft_id: int, now: datetime
                          ) -> DraftView | Problem:
@@ -312,9 +331,7 @@ class ReportService:
             draft, form = loaded
             if _files_missing(draft, form):
                 return Problem.INCOMPLETE
-            state = _state(draft)
-            return await self._save(s, draft, form,
-                                    DraftState(state.answers, state.skipped, state.nil, True),
+            return await self._save(s, draft, form, replace(_state(draft), files_done=True),
                                     now)
 
     def check_upload(self, name: str, size: int | None) -> Problem | None:
@@ -363,25 +380,48 @@ class ReportService:
             self.files.delete(a.storage_key)
         return True
 
-    async def submit(self, actor: Actor, draft_id: int, now: datetime) -> Submitted | Problem:
-        """Turn the draft into a new revision. Returns only after the commit."""
+    async def rebase(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
+        """Start the draft again from the unit's newest revision (someone else submitted
+        while it was being filled): the preview then shows that revision to correct. Files
+        stay; tapped twice, the second tap changes nothing."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            draft, form = loaded
+            if _state(draft).base == (draft.revision or 0):
+                return await self._present(s, draft, form, now)
+            return await self._save(s, draft, form, _carried_over(draft, form), now)
+
+    async def submit(self, actor: Actor, draft_id: int, now: datetime,
+                     built_on: int | None = None, nil: bool = False
+                     ) -> Submitted | Superseded | Problem:
+        """Turn the draft into a new revision (a 零报告 with `nil`). `built_on` is the
+        revision the confirmed preview was built on: if the unit has a newer one now,
+        nothing is written. Returns only after the commit."""
         for _attempt in range(3):
             try:
-                return await self._submit_once(actor, draft_id, now)
+                return await self._submit_once(actor, draft_id, now, built_on, nil)
             except IntegrityError:
                 # The deputy submitted the same deadline at the same instant: take the next
                 # revision number and try again; nothing was written by the failed attempt.
                 continue
         return Problem.INCOMPLETE  # pragma: no cover - three collisions in a row
 
-    async def _submit_once(self, actor: Actor, draft_id: int, now: datetime
-                           ) -> Submitted | Problem:
+    async def _submit_once(self, actor: Actor, draft_id: int, now: datetime,
+                           built_on: int | None, nil: bool) -> Submitted | Superseded | Problem:
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
             state = _state(draft)
+            if nil:
+                if not form.allow_nil:
+                    return Problem.NO_NIL
+                state = replace(state, nil=True, files_done=True)
+            if built_on is not None and (draft.revision or 0) != built_on:
+                return await self._superseded(s, draft, form, state, now)
             if not state.nil and (missing_required(form, state.answers)
                                   or _files_missing(draft, form)):
                 return Problem.INCOMPLETE
@@ -407,6 +447,23 @@ class ReportService:
                          _deadline_view(submitted, now, repeats), draft.files)
 
     # ---- internals ---------------------------------------------------------------------
+
+    async def _superseded(self, s: AsyncSession, draft: DraftRecord, form: Form,
+                          state: DraftState, now: datetime) -> Superseded:
+        """What the unit's newer revision holds that this draft does not."""
+        assert draft.revision is not None and draft.submitted_at is not None
+        by = await s.scalar(
+            select(m.Person.display_name)
+            .join(m.Submission, m.Submission.submitted_by == m.Person.id)
+            .where(m.Submission.deadline_id == draft.deadline_id,
+                   m.Submission.unit_id == draft.unit_id,
+                   m.Submission.revision == draft.revision))
+        theirs = draft.answers or {}
+        changes = () if state.nil or draft.nil else tuple(
+            Change(f, theirs.get(f.id), state.answers.get(f.id)) for f in form.typed_fields
+            if theirs.get(f.id) != state.answers.get(f.id))
+        return Superseded(await self._draft_view(s, draft, form, now), draft.revision,
+                          by or "", draft.submitted_at, bool(draft.nil), state.nil, changes)
 
     async def _update(self, actor: Actor, draft_id: int | None, now: datetime,
                       check: _Check) -> DraftView | Rejected | Problem | None:
@@ -524,13 +581,15 @@ def _found(result: DraftView | Rejected | Problem | None) -> DraftView | Rejecte
 def _carried_over(found: DraftRecord, form: Form) -> DraftState:
     """A new draft starts from the unit's newest revision, so a returned report is
     corrected on the preview rather than typed again. Files are not carried over (the
-    earlier revision keeps them); a 零报告 carries nothing."""
+    earlier revision keeps them); a 零报告 carries nothing. The draft remembers which
+    revision it was built on."""
+    base = found.revision or 0
     if found.revision is None or found.nil:
-        return DraftState()
+        return DraftState(base=base)
     previous = found.answers or {}
     answers = {f.id: previous[f.id] for f in form.typed_fields if f.id in previous}
     skipped = tuple(k for k, v in answers.items() if v is None)
-    return DraftState(answers, skipped, nil=False, files_done=True)
+    return DraftState(answers, skipped, nil=False, files_done=True, base=base)
 
 
 def _deadline_view(d: DraftRecord, now: datetime, repeats: frozenset[int]) -> DeadlineView:
