@@ -21,7 +21,13 @@ from handlers.common import (
     refuse_stranger,
     turn,
 )
-from handlers.views import deadline_label, draft_prompt, superseded, task_list
+from handlers.views import (
+    deadline_label,
+    draft_prompt,
+    remove_question,
+    superseded,
+    task_list,
+)
 from services.reports import DraftView, Problem, Rejected, Submitted, Superseded
 
 
@@ -135,6 +141,21 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await _confirm(t, payload.id, built_on(payload))
         case "rb":
             await show(t, await reports.rebase(actor, payload.id, now))
+        case "vw":
+            await show(t, await reports.present(actor, payload.id, now))
+        case "del" if payload.field is not None and payload.field.isdigit():
+            found = await reports.attachment(actor, payload.id, int(payload.field))
+            if isinstance(found, Problem):
+                await show(t, found)
+            else:
+                await t.say(*remove_question(t, payload.id, found))
+        case "delok" if payload.field is not None and payload.field.isdigit():
+            removed = await reports.detach(actor, payload.id, int(payload.field), now)
+            if isinstance(removed, Problem):
+                await show(t, removed)
+                return
+            await t.edit_or_say(t.t("attachment.removed", name=removed.name))
+            await show(t, removed.draft)
         case "x":
             done = await reports.discard(actor, payload.id)
             await t.edit_or_say(t.t("draft.discarded" if done else "problem.stale"))

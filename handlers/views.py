@@ -10,7 +10,7 @@ from domain.forms import Answer, Field, FieldType
 from domain.status import Counts, State
 from handlers.common import Turn, callback
 from services.catalog import DeadlineView
-from services.reports import DraftView, Superseded
+from services.reports import AttachmentView, DraftView, Superseded
 
 Buttons = list[list[tuple[str, str]]]
 
@@ -89,7 +89,8 @@ def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[st
             t.t("draft.ask_files", types="/".join(extensions), max_mb=max_mb),
             t.t("draft.files_so_far", names=names) if names else "",
         ]))
-        return text, [[(t.t("button.files_done"), callback("fd", did))], cancel]
+        return text, [[(t.t("button.files_done"), callback("fd", did))],
+                      *_remove_buttons(t, draft), cancel]
     spec = draft.form.field(draft.step)
     done, total = progress(draft.form, draft.state)
     # The question's own place in the form: reopened from the preview it is not "done + 1".
@@ -143,11 +144,33 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
         buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
         if draft.form.file_fields:
             buttons.append([(t.t("button.edit_files"), callback("ed", did, "files"))])
+        buttons += _remove_buttons(t, draft)
         if draft.form.allow_nil and draft.deadline.revision:
             # A corrected report opens on the old answers; 零报告 must stay one tap away.
             buttons.append([(t.t("button.nil"), callback("nil", did, built_on))])
     buttons.append([(t.t("button.cancel"), callback("x", did))])
     return "\n".join(lines), buttons
+
+
+# A file's name on its remove button is cut to this many characters (a phone's width).
+BUTTON_NAME_CHARS = 24
+
+
+def _remove_buttons(t: Turn, draft: DraftView) -> Buttons:
+    """One button per attachment, to remove a wrong one (after a confirmation)."""
+    return [[(t.t("button.remove_file", name=_short(a.name)),
+              callback("del", draft.draft_id, str(a.id)))] for a in draft.attachments]
+
+
+def remove_question(t: Turn, draft_id: int, attachment: AttachmentView
+                    ) -> tuple[str, Buttons]:
+    return t.t("attachment.remove_ask", name=attachment.name), [
+        [(t.t("button.remove_confirm"), callback("delok", draft_id, str(attachment.id)))],
+        [(t.t("button.keep_file"), callback("vw", draft_id))]]
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= BUTTON_NAME_CHARS else name[:BUTTON_NAME_CHARS - 1] + "…"
 
 
 def superseded(t: Turn, refused: Superseded) -> tuple[str, Buttons]:

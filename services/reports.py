@@ -57,6 +57,7 @@ class Problem(StrEnum):
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
+    FILE_GONE = "file_gone"  # the attachment was removed already (a second tap)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,14 @@ class Rejected:
     """A typed answer that failed validation; the draft is unchanged."""
 
     invalid: Invalid
+    draft: DraftView
+
+
+@dataclass(frozen=True)
+class Detached:
+    """An attachment removed from a draft; the draft as it now stands."""
+
+    name: str
     draft: DraftView
 
 
@@ -366,6 +375,39 @@ class ReportService:
             await s.flush()
             draft = replace(draft, files=draft.files + 1)
             return await self._save(s, draft, form, _state(draft), now)
+
+    async def attachment(self, actor: Actor, draft_id: int, attachment_id: int
+                         ) -> AttachmentView | Problem:
+        """One file of the actor's draft (to ask whether to remove it)."""
+        async with self.sessions() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            found = [a for a in await DraftRepo(s).attachments(draft_id) if a.id == attachment_id]
+        if not found:
+            return Problem.FILE_GONE
+        return AttachmentView(found[0].id, found[0].original_name, found[0].size)
+
+    async def detach(self, actor: Actor, draft_id: int, attachment_id: int, now: datetime
+                     ) -> Detached | Problem:
+        """Remove one wrong file from a draft, keeping everything else. A second tap (or
+        another process) finds it gone and changes nothing."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            draft, form = loaded
+            drafts = DraftRepo(s)
+            found = [a for a in await drafts.attachments(draft_id) if a.id == attachment_id]
+            if not found or not await drafts.drop_attachment(draft_id, attachment_id):
+                return Problem.FILE_GONE
+            draft = replace(draft, files=draft.files - 1)
+            state = _state(draft)
+            if state.files_done and not state.nil and _files_missing(draft, form):
+                state = replace(state, files_done=False)  # a required file: ask again
+            shown = await self._save(s, draft, form, state, now)
+        self.files.delete(found[0].storage_key)  # only once the row is gone for good
+        return Detached(found[0].original_name, shown)
 
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:

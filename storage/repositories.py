@@ -382,6 +382,12 @@ class DraftRepo:
         await self.s.execute(update(_attachments).where(_attachments.c.draft_id == draft_id)
                              .values(submission_id=submission_id, draft_id=None))
 
+    async def drop_attachment(self, draft_id: int, attachment_id: int) -> bool:
+        """Delete one file row of a draft; False if it was not there (any more)."""
+        result = await self.s.execute(delete(_attachments).where(
+            _attachments.c.id == attachment_id, _attachments.c.draft_id == draft_id))
+        return cast(CursorResult[Any], result).rowcount == 1
+
     async def drop_attachments(self, draft_id: int) -> None:
         await self.s.execute(delete(_attachments).where(_attachments.c.draft_id == draft_id))
 
