@@ -340,8 +340,8 @@ class ReportService:
             draft, form = loaded
             if _files_missing(draft, form):
                 return Problem.INCOMPLETE
-            return await self._save(s, draft, form, replace(_state(draft), files_done=True),
-                                    now)
+            return await self._save(s, draft, form,
+                                    replace(_state(draft), files_done=True, editing=None), now)
 
     def check_upload(self, name: str, size: int | None) -> Problem | None:
         """Refuse a file before downloading it: type by extension, size from the platform."""
