@@ -232,12 +232,12 @@ async def _review_list(t: Turn, deadline_id: int) -> None:
     await t.say(t.t("review.pick", what=deadline_label(t, deadline)), buttons)
 
 
-async def on_review_comment(update: Update, context: CustomContext) -> bool:
+async def on_review_comment(t: Turn) -> bool:
     """The text after tapping 退回: the reason sent to the unit. True if it was consumed."""
-    t = await turn(update, context)
-    if t is None or not t.actor.is_coordinator or update.effective_message is None:
+    message = t.update.effective_message
+    if not t.actor.is_coordinator or message is None:
         return False
-    comment = (update.effective_message.text or "").strip()[:1000]
+    comment = (message.text or "").strip()[:1000]
     returned = await t.services.coordination.return_with_reason(t.actor, comment, t.now)
     if returned is Reason.NONE_PENDING:
         return False

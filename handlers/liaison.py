@@ -31,8 +31,9 @@ from handlers.views import (
 from services.reports import DraftView, Problem, Rejected, Submitted, Superseded
 
 
-async def _liaison(update: Update, context: CustomContext) -> Turn | None:
-    t = await turn(update, context)
+async def _liaison(update: Update, context: CustomContext, known: Turn | None = None
+                   ) -> Turn | None:
+    t = known or await turn(update, context)
     if t is None:
         return None
     if not t.actor.unit_seats:
@@ -188,13 +189,14 @@ async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = Fal
                             revision=result.revision, files=result.attachments))
 
 
-async def on_text(update: Update, context: CustomContext) -> None:
-    """A typed answer to the current question of the liaison's draft."""
-    t = await _liaison(update, context)
+async def on_text(update: Update, context: CustomContext, known: Turn | None = None) -> None:
+    """A typed answer to the current question of the liaison's draft (`known`: the
+    sender, already identified for this update)."""
+    t = await _liaison(update, context, known)
     if t is None or update.effective_message is None:
         return
     text = update.effective_message.text or ""
-    # The answer is for the draft the liaison touched last: found and updated in one go.
+    # The answer is for the question last shown: found and updated in one go.
     result = await t.services.reports.answer(t.actor, None, text, t.now)
     if result is None:
         await t.say(t.t("draft.no_draft"))
