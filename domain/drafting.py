@@ -20,16 +20,20 @@ class DraftState:
     nil: bool = False
     files_done: bool = False
     editing: str | None = None  # a field reopened from the preview
+    # The unit's newest revision when the draft was begun (0: none), so a confirm can tell
+    # whether someone else has submitted since; None for drafts older than this field.
+    base: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"answers": self.answers, "skipped": list(self.skipped), "nil": self.nil,
-                "files_done": self.files_done, "editing": self.editing}
+                "files_done": self.files_done, "editing": self.editing, "base": self.base}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DraftState:
+        base = data.get("base")
         return cls(answers=dict(data.get("answers", {})), skipped=tuple(data.get("skipped", ())),
                    nil=bool(data.get("nil", False)), files_done=bool(data.get("files_done")),
-                   editing=data.get("editing"))
+                   editing=data.get("editing"), base=base if isinstance(base, int) else None)
 
     def answered(self, field_id: str, value: Answer) -> DraftState:
         answers = {**self.answers, field_id: value}

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
 from bot.context import AppServices, CustomContext
 from bot.i18n import Catalogue
@@ -89,9 +90,19 @@ class Turn:
         """Replace the message whose button was tapped (keeps the chat short on a phone)."""
         query = self.update.callback_query
         if query is not None and query.message is not None and len(split_message(text)) == 1:
-            await query.edit_message_text(text, reply_markup=keyboard(buttons))
+            try:
+                await query.edit_message_text(text, reply_markup=keyboard(buttons))
+            except BadRequest as exc:
+                # A second tap asks for the very text the first one put there: done already.
+                if not is_not_modified(exc):
+                    raise
         else:
             await self.say(text, buttons)
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that changes nothing, which is success here."""
+    return "message is not modified" in exc.message.lower()
 
 
 # Telegram refuses a message longer than this, counted in UTF-16 code units.

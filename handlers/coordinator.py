@@ -4,8 +4,6 @@ checked against the campaigns this person coordinates."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from telegram import Update
 from telegram.ext import filters
 
@@ -14,7 +12,7 @@ from domain.status import OverrideKind
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
 from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
-from services.coordination import CampaignRef, UnitLine
+from services.coordination import CampaignRef, Reason, UnitLine
 from services.overrides import (
     OverrideProblem,
     OverrideRequest,
@@ -23,12 +21,6 @@ from services.overrides import (
     parse_until,
 )
 from services.ports import Button, Delivery
-
-_REVIEW_KEY = "review_submission"
-_REVIEW_AT = "review_asked_at"
-# How long the text after tapping 退回 is taken as the reason. Any other command or button
-# abandons the 退回, so a later text (a pasted notice, say) never reaches a unit by mistake.
-REVIEW_WAIT = timedelta(minutes=30)
 
 
 async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
@@ -43,15 +35,13 @@ async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
             await refuse_stranger(t)
         return None
     if filters.COMMAND.check_update(update):
-        abandon_review(context)
+        await abandon_review(t)
     return t
 
 
-def abandon_review(context: CustomContext) -> None:
+async def abandon_review(t: Turn) -> None:
     """Forget a pending 退回: its reason can no longer be taken from later text."""
-    if context.user_data is not None:
-        context.user_data.pop(_REVIEW_KEY, None)
-        context.user_data.pop(_REVIEW_AT, None)
+    await t.services.coordination.abandon_reason(t.actor)
 
 
 async def _campaign(t: Turn) -> CampaignRef | None:
@@ -104,7 +94,8 @@ async def on_button(update: Update, context: CustomContext) -> None:
     if payload is None:
         await t.say(t.t("problem.stale"))
         return
-    abandon_review(context)
+    if payload.prefix != "rv":
+        await abandon_review(t)
     match payload.prefix:
         case "st":
             found = await coordination.units_of_deadline(t.actor, payload.id, t.now)
@@ -118,12 +109,15 @@ async def on_button(update: Update, context: CustomContext) -> None:
         case "rm":
             await _confirm_remind(t, payload.id)
         case "rmok":
-            await _remind(t, payload.id)
+            deadline_id = await coordination.take_remind(t.actor, payload.id, t.now)
+            if deadline_id is None:  # a second tap, or another process took it first
+                await t.say(t.t("remind.taken"))
+                return
+            await _remind(t, deadline_id)
         case "rvl":
             await _review_list(t, payload.id)
-        case "rv" if context.user_data is not None:
-            context.user_data[_REVIEW_KEY] = payload.id
-            context.user_data[_REVIEW_AT] = t.now
+        case "rv":
+            await coordination.ask_reason(t.actor, payload.id, t.now)
             await t.say(t.t("review.ask_comment"))
         case _:
             await t.say(t.t("problem.stale"))
@@ -171,8 +165,9 @@ async def _confirm_remind(t: Turn, deadline_id: int) -> None:
     if not lines:
         await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
         return
+    confirmation = await t.services.coordination.offer_remind(t.actor, deadline_id, t.now)
     await t.say(t.t("remind.confirm", what=deadline_label(t, deadline), count=len(lines)),
-                [[(t.t("button.remind_go"), callback("rmok", deadline_id)),
+                [[(t.t("button.remind_go"), callback("rmok", confirmation)),
                   (t.t("button.cancel"), callback("st", deadline_id))]])
 
 
@@ -248,26 +243,19 @@ async def _review_list(t: Turn, deadline_id: int) -> None:
     await t.say(t.t("review.pick", what=deadline_label(t, deadline)), buttons)
 
 
-async def on_review_comment(update: Update, context: CustomContext) -> bool:
+async def on_review_comment(t: Turn) -> bool:
     """The text after tapping 退回: the reason sent to the unit. True if it was consumed."""
-    if context.user_data is None or _REVIEW_KEY not in context.user_data:
+    message = t.update.effective_message
+    if not t.actor.is_coordinator or message is None:
         return False
-    asked_at = context.user_data.get(_REVIEW_AT)
-    if not isinstance(asked_at, datetime) or context.services.clock() - asked_at > REVIEW_WAIT:
-        abandon_review(context)
+    comment = (message.text or "").strip()[:1000]
+    returned = await t.services.coordination.return_with_reason(t.actor, comment, t.now)
+    if returned is Reason.NONE_PENDING:
         return False
-    t = await _coordinator(update, context)
-    if t is None or update.effective_message is None:
-        return True
-    submission_id = context.user_data.pop(_REVIEW_KEY)
-    comment = (update.effective_message.text or "").strip()[:1000]
-    if not comment:
+    if returned is Reason.EMPTY:
         await t.say(t.t("review.ask_comment"))
-        context.user_data[_REVIEW_KEY] = submission_id
         return True
-    returned = await t.services.coordination.return_submission(t.actor, submission_id, comment,
-                                                               t.now)
-    if returned is None:
+    if isinstance(returned, Reason):
         await t.say(t.t("problem.stale"))
         return True
     languages = await t.services.access.languages_of(list(returned.recipients))
@@ -342,7 +330,7 @@ async def on_exempt_button(update: Update, context: CustomContext) -> None:
     if t is None:
         return
     await query.answer()
-    abandon_review(context)
+    await abandon_review(t)
     payload = parse_callback(query.data)
     if payload is None:
         await t.say(t.t("problem.stale"))

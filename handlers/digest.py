@@ -48,7 +48,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
     if t is None:
         return
     await query.answer()
-    abandon_review(context)
+    await abandon_review(t)
     payload = parse_callback(query.data)
     action = (BUTTONS.get(payload.id) if payload is not None and payload.prefix == PREFIX
               and payload.field is None and payload.index is None else None)

@@ -30,7 +30,7 @@ async def blank(update: Update, context: CustomContext) -> None:
         else:
             await refuse_stranger(t)
         return
-    draft = await t.services.reports.resume(t.actor, t.now)
+    draft = await t.services.reports.on_screen(t.actor, t.now)
     if draft is None:
         await t.say(t.t("intake.not_found"))
         return
@@ -59,8 +59,8 @@ async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
         await t.say(refusal_text(t, outcome))
         return True
     await t.say(filled_text(t, outcome))
-    resumed = await t.services.reports.resume(t.actor, t.now)
-    if resumed is not None:
+    resumed = await t.services.reports.present(t.actor, draft.draft_id, t.now)
+    if isinstance(resumed, DraftView):
         files = t.services.settings.files
         text, buttons = draft_prompt(t, resumed, files.max_mb, files.extensions)
         await t.say(text, buttons)

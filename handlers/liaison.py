@@ -12,6 +12,7 @@ from telegram.constants import ChatAction
 from bot.context import CustomContext
 from handlers import intake
 from handlers.common import (
+    Payload,
     Turn,
     answer_query,
     callback,
@@ -20,12 +21,19 @@ from handlers.common import (
     refuse_stranger,
     turn,
 )
-from handlers.views import deadline_label, draft_prompt, task_list
-from services.reports import DraftView, Problem, Rejected, Submitted
+from handlers.views import (
+    deadline_label,
+    draft_prompt,
+    remove_question,
+    superseded,
+    task_list,
+)
+from services.reports import DraftView, Problem, Rejected, Submitted, Superseded
 
 
-async def _liaison(update: Update, context: CustomContext) -> Turn | None:
-    t = await turn(update, context)
+async def _liaison(update: Update, context: CustomContext, known: Turn | None = None
+                   ) -> Turn | None:
+    t = known or await turn(update, context)
     if t is None:
         return None
     if not t.actor.unit_seats:
@@ -125,17 +133,30 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await show(t, await reports.skip(actor, payload.id, payload.field, now))
         case "nil":
             # 零报告 is one tap: marked and submitted at once, acknowledged after the commit.
-            marked = await reports.mark_nil(actor, payload.id, now)
-            if isinstance(marked, DraftView):
-                await _confirm(t, payload.id)
-            else:
-                await show(t, marked)
+            await _confirm(t, payload.id, built_on(payload), nil=True)
         case "fd":
             await show(t, await reports.files_done(actor, payload.id, now))
         case "ed" if payload.field is not None:
             await show(t, await reports.edit(actor, payload.id, payload.field, now))
         case "ok":
-            await _confirm(t, payload.id)
+            await _confirm(t, payload.id, built_on(payload))
+        case "rb":
+            await show(t, await reports.rebase(actor, payload.id, now))
+        case "vw":
+            await show(t, await reports.present(actor, payload.id, now))
+        case "del" if payload.field is not None and payload.field.isdigit():
+            found = await reports.attachment(actor, payload.id, int(payload.field))
+            if isinstance(found, Problem):
+                await show(t, found)
+            else:
+                await t.say(*remove_question(t, payload.id, found))
+        case "delok" if payload.field is not None and payload.field.isdigit():
+            removed = await reports.detach(actor, payload.id, int(payload.field), now)
+            if isinstance(removed, Problem):
+                await show(t, removed)
+                return
+            await t.edit_or_say(t.t("attachment.removed", name=removed.name))
+            await show(t, removed.draft)
         case "x":
             done = await reports.discard(actor, payload.id)
             await t.edit_or_say(t.t("draft.discarded" if done else "problem.stale"))
@@ -143,8 +164,20 @@ async def on_button(update: Update, context: CustomContext) -> None:
             await t.say(t.t("problem.stale"))
 
 
-async def _confirm(t: Turn, draft_id: int) -> None:
-    result = await t.services.reports.submit(t.actor, draft_id, t.now)
+def built_on(payload: Payload) -> int | None:
+    """The revision a confirm button's preview was built on (None: a button from before
+    confirms named it, refused as stale)."""
+    return int(payload.field) if payload.field and payload.field.isdigit() else None
+
+
+async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = False) -> None:
+    if built_on is None:
+        await t.say(t.t("problem.stale"))
+        return
+    result = await t.services.reports.submit(t.actor, draft_id, t.now, built_on, nil)
+    if isinstance(result, Superseded):  # nothing written: the unit has a newer revision
+        await t.say(*superseded(t, result))
+        return
     if not isinstance(result, Submitted):
         await t.say(t.t("problem.stale" if result is Problem.NOT_FOUND
                         else f"problem.{result.value}"))
@@ -156,13 +189,14 @@ async def _confirm(t: Turn, draft_id: int) -> None:
                             revision=result.revision, files=result.attachments))
 
 
-async def on_text(update: Update, context: CustomContext) -> None:
-    """A typed answer to the current question of the liaison's draft."""
-    t = await _liaison(update, context)
+async def on_text(update: Update, context: CustomContext, known: Turn | None = None) -> None:
+    """A typed answer to the current question of the liaison's draft (`known`: the
+    sender, already identified for this update)."""
+    t = await _liaison(update, context, known)
     if t is None or update.effective_message is None:
         return
     text = update.effective_message.text or ""
-    # The answer is for the draft the liaison touched last: found and updated in one go.
+    # The answer is for the question last shown: found and updated in one go.
     result = await t.services.reports.answer(t.actor, None, text, t.now)
     if result is None:
         await t.say(t.t("draft.no_draft"))
@@ -179,7 +213,7 @@ async def on_file(update: Update, context: CustomContext) -> None:
     if t is None or message is None:
         return
     reports = t.services.reports
-    draft = await reports.resume(t.actor, t.now)
+    draft = await reports.on_screen(t.actor, t.now)
     if draft is None:
         await t.say(t.t("draft.no_draft"))
         return

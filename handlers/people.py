@@ -46,7 +46,7 @@ async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
             await refuse_stranger(t)
         return None
     if filters.COMMAND.check_update(update):
-        coordinator.abandon_review(context)  # a pending 退回 must not take later text
+        await coordinator.abandon_review(t)  # a pending 退回 must not take later text
     return t
 
 

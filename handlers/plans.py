@@ -94,7 +94,7 @@ async def new_plan(update: Update, context: CustomContext) -> None:
     if t is None:
         await liaison.tasks(update, context)  # a liaison's /plan means nothing else
         return
-    coordinator.abandon_review(context)  # the pasted notice must not become a 退回 reason
+    await coordinator.abandon_review(t)  # the pasted notice must not become a 退回 reason
     if context.user_data is not None:
         context.user_data[_PASTE] = True
     await t.say(t.t("notice.send_it"))

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import CustomContext
 from handlers import coordinator, liaison, plans
-from handlers.common import ignore_edit
+from handlers.common import ignore_edit, turn
 
 
 async def on_text(update: Update, context: CustomContext) -> None:
@@ -14,11 +14,14 @@ async def on_text(update: Update, context: CustomContext) -> None:
     # would land on whatever question is open now, not the one it first answered.
     if await ignore_edit(update, context):
         return
-    if await coordinator.on_review_comment(update, context):
+    t = await turn(update, context)  # once: every text of a liaison comes this way
+    if t is None:
+        return
+    if await coordinator.on_review_comment(t):
         return
     if await plans.on_pasted_text(update, context):
         return
-    await liaison.on_text(update, context)
+    await liaison.on_text(update, context, t)
 
 
 async def on_button(update: Update, context: CustomContext) -> None:

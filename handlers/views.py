@@ -10,7 +10,7 @@ from domain.forms import Answer, Field, FieldType
 from domain.status import Counts, State
 from handlers.common import Turn, callback
 from services.catalog import DeadlineView
-from services.reports import DraftView
+from services.reports import AttachmentView, DraftView, Superseded
 
 Buttons = list[list[tuple[str, str]]]
 
@@ -80,7 +80,7 @@ def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[st
     """The question a draft is waiting for, with its buttons."""
     did = draft.draft_id
     cancel = [(t.t("button.cancel"), callback("x", did))]
-    nil = ([(t.t("button.nil"), callback("nil", did))]
+    nil = ([(t.t("button.nil"), callback("nil", did, str(draft.built_on)))]
            if draft.form.allow_nil and draft.step != PREVIEW_STEP else [])
     if draft.step == PREVIEW_STEP:
         return preview(t, draft)
@@ -91,7 +91,8 @@ def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[st
             t.t("draft.ask_files", types="/".join(extensions), max_mb=max_mb),
             t.t("draft.files_so_far", names=names) if names else "",
         ]))
-        return text, [[(t.t("button.files_done"), callback("fd", did))], cancel]
+        return text, [[(t.t("button.files_done"), callback("fd", did))],
+                      *_remove_buttons(t, draft), cancel]
     spec = draft.form.field(draft.step)
     done, total = progress(draft.form, draft.state)
     # The question's own place in the form: reopened from the preview it is not "done + 1".
@@ -133,18 +134,69 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
         lines.append(t.t("draft.new_revision", revision=draft.deadline.revision + 1))
         if draft.form.file_fields and not draft.attachments and not draft.state.nil:
             lines.append(t.t("draft.no_files_carried"))
-    buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did))]]
+    if draft.built_on != (draft.deadline.revision or 0):
+        # Someone else submitted while this was being filled: said now, refused on confirm.
+        lines.append(t.t("draft.newer_revision", revision=draft.deadline.revision))
+    # The confirm names the revision the preview was built on (see `superseded`).
+    built_on = str(draft.built_on)
+    buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did, built_on))]]
     if not draft.state.nil:
         edits = [(spec.label[:14], callback("ed", did, spec.id))
                  for spec in draft.form.typed_fields]
         buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
         if draft.form.file_fields:
             buttons.append([(t.t("button.edit_files"), callback("ed", did, "files"))])
+        buttons += _remove_buttons(t, draft)
         if draft.form.allow_nil and draft.deadline.revision:
             # A corrected report opens on the old answers; 零报告 must stay one tap away.
-            buttons.append([(t.t("button.nil"), callback("nil", did))])
+            buttons.append([(t.t("button.nil"), callback("nil", did, built_on))])
     buttons.append([(t.t("button.cancel"), callback("x", did))])
     return "\n".join(lines), buttons
+
+
+# A file's name on its remove button is cut to this many characters (a phone's width).
+BUTTON_NAME_CHARS = 24
+
+
+def _remove_buttons(t: Turn, draft: DraftView) -> Buttons:
+    """One button per attachment, to remove a wrong one (after a confirmation)."""
+    return [[(t.t("button.remove_file", name=_short(a.name)),
+              callback("del", draft.draft_id, str(a.id)))] for a in draft.attachments]
+
+
+def remove_question(t: Turn, draft_id: int, attachment: AttachmentView
+                    ) -> tuple[str, Buttons]:
+    return t.t("attachment.remove_ask", name=attachment.name), [
+        [(t.t("button.remove_confirm"), callback("delok", draft_id, str(attachment.id)))],
+        [(t.t("button.keep_file"), callback("vw", draft_id))]]
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= BUTTON_NAME_CHARS else name[:BUTTON_NAME_CHARS - 1] + "…"
+
+
+def superseded(t: Turn, refused: Superseded) -> tuple[str, Buttons]:
+    """A confirm refused because the unit has a newer revision: what that revision holds
+    that the draft does not, and the two ways on (its content, or the draft's anyway)."""
+    draft, revision = refused.draft, refused.revision
+    at = t.catalogue.when(refused.at.astimezone(draft.deadline.due.tzinfo), t.language)
+    lines = [t.t("superseded.header", what=deadline_label(t, draft.deadline),
+                 revision=revision, by=refused.by or "-", at=at)]
+    if refused.nil:
+        lines.append(t.t("superseded.was_nil", revision=revision))
+    if refused.changes:
+        lines.append(t.t("superseded.changes", revision=revision))
+        lines += [t.t("superseded.change", label=c.field.label, revision=revision,
+                      theirs=show_value(t, c.field, c.theirs)[:PREVIEW_VALUE_CHARS],
+                      mine=show_value(t, c.field, c.mine)[:PREVIEW_VALUE_CHARS])
+                  for c in refused.changes]
+    lines.append(t.t("superseded.what_now", revision=revision, next=revision + 1))
+    did, again = draft.draft_id, "nil" if refused.mine_nil else "ok"
+    return "\n".join(lines), [
+        [(t.t("button.take_newer", revision=revision), callback("rb", did))],
+        [(t.t("button.nil_anyway" if refused.mine_nil else "button.submit_anyway",
+              next=revision + 1), callback(again, did, str(revision)))],
+        [(t.t("button.cancel"), callback("x", did))]]
 
 
 def counts_line(t: Turn, c: Counts) -> str:

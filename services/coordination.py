@@ -3,8 +3,9 @@ Each read runs a fixed number of statements, whatever the number of units."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from services.catalog import (
     view,
 )
 from storage import models as m
+from storage.repositories import ConfirmationRepo, ConversationRepo
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,21 @@ class ReturnedSubmission:
     deadline: DeadlineView
     recipients: tuple[str, ...]  # external ids of the unit's liaison and deputy
     comment: str
+
+
+# What a coordinator's confirm button carries out (a row of `confirmations` each).
+REMIND = "remind"
+# How long the text after tapping 退回 is taken as the reason. Any other command or button
+# abandons the 退回, so a later text (a pasted notice, say) never reaches a unit by mistake.
+REVIEW_WAIT = timedelta(minutes=30)
+
+
+class Reason(StrEnum):
+    """What became of a text that may be the reason for a pending 退回."""
+
+    NONE_PENDING = "none_pending"  # no 退回 waits for a reason: the text is for others
+    EMPTY = "empty"  # still waiting
+    STALE = "stale"  # the submission can no longer be returned; the 退回 is dropped
 
 
 class CoordinationService:
@@ -164,29 +181,52 @@ class CoordinationService:
                     result.setdefault(unit_id, []).append(external_id)
             return result
 
-    async def return_submission(self, actor: Actor, submission_id: int, comment: str,
-                                now: datetime) -> ReturnedSubmission | None:
-        """Send a submission back (已退回); only the newest revision can be returned."""
+    async def ask_reason(self, actor: Actor, submission_id: int, now: datetime) -> None:
+        """退回 was tapped: the coordinator's next text is the reason (kept in the database,
+        so a restart in between loses nothing)."""
         async with self.sessions.begin() as s:
-            sub = await s.get(m.Submission, submission_id)
-            if sub is None:
-                return None
-            deadline = await s.get_one(m.Deadline, sub.deadline_id)
-            if not actor.coordinates(deadline.campaign_id):
-                return None
-            latest = await latest_submissions(s, deadline_ids=[deadline.id],
-                                              unit_ids=[sub.unit_id])
-            if latest[(deadline.id, sub.unit_id)].id != sub.id or sub.status == "returned":
-                return None
-            sub.status, sub.review_comment = "returned", comment
-            sub.reviewed_by, sub.reviewed_at = actor.person_id, now
-            obligation = await s.get_one(m.Obligation, deadline.obligation_id)
-            campaign = await s.get_one(m.Campaign, deadline.campaign_id)
-            unit = await s.get_one(m.Unit, sub.unit_id)
-            await s.flush()
-            dview = view(deadline, obligation, campaign, unit, sub, now, True)
-        recipients = (await self.recipients([sub.unit_id])).get(sub.unit_id, [])
-        return ReturnedSubmission(sub.id, sub.unit_id, dview, tuple(recipients), comment)
+            await ConversationRepo(s).ask_reason(actor.person_id, submission_id, now)
+
+    async def abandon_reason(self, actor: Actor) -> None:
+        """Another command or button: a pending 退回 takes no later text as its reason."""
+        async with self.sessions.begin() as s:
+            await ConversationRepo(s).drop_reason(actor.person_id)
+
+    async def return_with_reason(self, actor: Actor, comment: str, now: datetime
+                                 ) -> ReturnedSubmission | Reason:
+        """A text from a coordinator: the reason for the 退回 they tapped, if one waits
+        (for at most REVIEW_WAIT); the submission is returned and the 退回 consumed at once."""
+        async with self.sessions.begin() as s:
+            conversations = ConversationRepo(s)
+            pending = await conversations.get(actor.person_id)
+            if (pending is None or pending.review_submission_id is None
+                    or pending.review_asked_at is None):
+                return Reason.NONE_PENDING
+            if now - pending.review_asked_at > REVIEW_WAIT:
+                await conversations.drop_reason(actor.person_id)
+                return Reason.NONE_PENDING
+            if not comment:
+                return Reason.EMPTY
+            if not await conversations.drop_reason(actor.person_id):
+                return Reason.NONE_PENDING  # another process took this reason first
+            returned = await _return(s, actor, pending.review_submission_id, comment, now)
+            if returned is None:
+                return Reason.STALE
+        recipients = (await self.recipients([returned.unit_id])).get(returned.unit_id, [])
+        return replace(returned, recipients=tuple(recipients))
+
+    async def offer_remind(self, actor: Actor, deadline_id: int, now: datetime) -> int:
+        """The confirmation a 确认催报 button carries: carried out once, however often and
+        from however many bot processes it is tapped."""
+        async with self.sessions.begin() as s:
+            return await ConfirmationRepo(s).offer(actor.person_id, REMIND, deadline_id, now)
+
+    async def take_remind(self, actor: Actor, confirmation_id: int, now: datetime
+                          ) -> int | None:
+        """The deadline to nudge for, consumed by this call; None if already done."""
+        async with self.sessions.begin() as s:
+            return await ConfirmationRepo(s).consume(confirmation_id, actor.person_id, REMIND,
+                                                     now)
 
     async def _deadlines(self, s: AsyncSession, campaign_id: int
                          ) -> list[tuple[m.Deadline, m.Obligation]]:
@@ -200,6 +240,29 @@ class CoordinationService:
         q = (select(m.Unit).where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
              .order_by(m.Unit.position, m.Unit.id))
         return list((await s.scalars(q)).all())
+
+
+async def _return(s: AsyncSession, actor: Actor, submission_id: int, comment: str,
+                  now: datetime) -> ReturnedSubmission | None:
+    """Mark the submission returned, if it is the newest revision and the actor's to
+    return; recipients are filled in by the caller after the commit."""
+    sub = await s.get(m.Submission, submission_id)
+    if sub is None:
+        return None
+    deadline = await s.get_one(m.Deadline, sub.deadline_id)
+    if not actor.coordinates(deadline.campaign_id):
+        return None
+    latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[sub.unit_id])
+    if latest[(deadline.id, sub.unit_id)].id != sub.id or sub.status == "returned":
+        return None
+    sub.status, sub.review_comment = "returned", comment
+    sub.reviewed_by, sub.reviewed_at = actor.person_id, now
+    obligation = await s.get_one(m.Obligation, deadline.obligation_id)
+    campaign = await s.get_one(m.Campaign, deadline.campaign_id)
+    unit = await s.get_one(m.Unit, sub.unit_id)
+    await s.flush()
+    dview = view(deadline, obligation, campaign, unit, sub, now, True)
+    return ReturnedSubmission(sub.id, sub.unit_id, dview, (), comment)
 
 
 def _repeating(deadlines: list[tuple[m.Deadline, m.Obligation]]) -> set[int]:

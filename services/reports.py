@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.drafting import FILES_STEP, PREVIEW_STEP, DraftState, next_step
 from domain.forms import (
+    Answer,
     Checked,
+    Field,
     FieldType,
     Form,
     Invalid,
@@ -42,7 +44,7 @@ from services.catalog import (
 from storage import models as m
 from storage.filestore import FileStore, extension_of, stored_name
 from storage.filetypes import content_matches
-from storage.repositories import DraftRecord, DraftRepo
+from storage.repositories import ConversationRepo, DraftRecord, DraftRepo
 
 # How old an unreferenced stored file must be before the start-up sweep deletes it.
 ORPHAN_GRACE = timedelta(hours=1)
@@ -63,6 +65,7 @@ class Problem(StrEnum):
     TOO_MANY_FILES = "too_many_files"
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
+    FILE_GONE = "file_gone"  # the attachment was removed already (a second tap)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,13 @@ class DraftView:
     step: str  # a field id, FILES_STEP or PREVIEW_STEP
     attachments: tuple[AttachmentView, ...]
 
+    @property
+    def built_on(self) -> int:
+        """The revision this draft's confirm must still find newest (0: none)."""
+        if self.state.base is not None:
+            return self.state.base
+        return self.deadline.revision or 0  # a draft begun before drafts kept their base
+
 
 @dataclass(frozen=True)
 class Rejected:
@@ -88,6 +98,37 @@ class Rejected:
 
     invalid: Invalid
     draft: DraftView
+
+
+@dataclass(frozen=True)
+class Detached:
+    """An attachment removed from a draft; the draft as it now stands."""
+
+    name: str
+    draft: DraftView
+
+
+@dataclass(frozen=True)
+class Change:
+    """One answer that differs between the unit's newer revision and a draft."""
+
+    field: Field
+    theirs: Answer
+    mine: Answer
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """A confirm refused because the unit submitted a newer revision since the preview
+    was built; nothing was written, the draft is as it was."""
+
+    draft: DraftView
+    revision: int  # the unit's newest revision now
+    by: str  # who submitted it
+    at: datetime
+    nil: bool  # that revision is a 零报告
+    mine_nil: bool  # the refused confirm was a 零报告
+    changes: tuple[Change, ...]
 
 
 @dataclass(frozen=True)
@@ -213,12 +254,44 @@ class ReportService:
                                             state, now)
                 found = replace(found, draft_id=draft_id, person_id=actor.person_id,
                                 state=state)
-            return await self._draft_view(s, found, form, now)
+            return await self._present(s, found, form, now)
 
     async def resume(self, actor: Actor, now: datetime) -> DraftView | None:
         """The actor's most recent draft, if any (after a restart or an interruption)."""
         async with self.sessions() as s:
             return await self._resumable(s, actor, now)
+
+    async def on_screen(self, actor: Actor, now: datetime) -> DraftView | None:
+        """The draft whose prompt the actor was shown last: a file or /blank is for it
+        (None when that draft is gone, submitted or discarded)."""
+        async with self.sessions() as s:
+            found = await self._shown(s, actor)
+            if found is None:
+                return None
+            return await self._draft_view(s, found, await self._form(s, found), now)
+
+    async def present(self, actor: Actor, draft_id: int, now: datetime
+                      ) -> DraftView | Problem:
+        """One of the actor's drafts, to be shown now (and so answered next)."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            return await self._present(s, *loaded, now)
+
+    async def _shown(self, s: AsyncSession, actor: Actor) -> DraftRecord | None:
+        """The draft last shown to the actor (its `shown_step` the question it asked)."""
+        drafts = DraftRepo(s)
+        found = await drafts.shown(actor.person_id)
+        if found is None:
+            if await ConversationRepo(s).get(actor.person_id) is not None:
+                return None  # the draft on screen was submitted or discarded since
+            # Nothing shown since this was recorded (an upgrade): the draft touched last.
+            found = await drafts.newest(actor.person_id, sorted(actor.unit_ids()))
+        if (found is None or found.person_id != actor.person_id
+                or found.unit_id not in actor.unit_ids()):
+            return None
+        return found
 
     async def _resumable(self, s: AsyncSession, actor: Actor, now: datetime
                          ) -> DraftView | None:
@@ -230,7 +303,7 @@ class ReportService:
     async def answer(self, actor: Actor, draft_id: int | None, raw: str, now: datetime
                      ) -> DraftView | Rejected | Problem | None:
         """Validate a typed answer to the current question and move on. Without a draft
-        id it is for the draft the actor touched last (None if they have none)."""
+        id it is for the question the actor was shown last (None if there is none)."""
         return await self._update(actor, draft_id, now, lambda form, state, step: (
             check_answer(form.field(step), raw, now.date())
             if step not in (FILES_STEP, PREVIEW_STEP) else Invalid("no_question")))
@@ -265,25 +338,12 @@ class ReportService:
             draft, form = loaded
             state = _state(draft)
             if field_id == FILES_STEP:
-                state = DraftState(state.answers, state.skipped, False, False, None)
+                state = replace(state, nil=False, files_done=False, editing=None)
             elif field_id in {f.id for f in form.typed_fields}:
-                state = DraftState(state.answers, state.skipped, False, state.files_done,
-                                   field_id)
+                state = replace(state, nil=False, editing=field_id)
             else:
                 return Problem.NOT_FOUND
             return await self._save(s, draft, form, state, now)
-
-    async def mark_nil(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
-        async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
-            if not form.allow_nil:
-                return Problem.NO_NIL
-            state = _state(draft)
-            return await self._save(s, draft, form,
-                                    DraftState(state.answers, state.skipped, True, True), now)
 
     async def files_done(self, actor: Actor, draft_id: int, now: datetime
                          ) -> DraftView | Problem:
@@ -294,10 +354,8 @@ class ReportService:
             draft, form = loaded
             if _files_missing(draft, form):
                 return Problem.INCOMPLETE
-            state = _state(draft)
             return await self._save(s, draft, form,
-                                    DraftState(state.answers, state.skipped, state.nil, True),
-                                    now)
+                                    replace(_state(draft), files_done=True, editing=None), now)
 
     def check_upload(self, name: str, size: int | None) -> Problem | None:
         """Refuse a file before downloading it: type by extension, size from the platform."""
@@ -355,6 +413,39 @@ class ReportService:
             self.files.delete(key)
         return len(orphans)
 
+    async def attachment(self, actor: Actor, draft_id: int, attachment_id: int
+                         ) -> AttachmentView | Problem:
+        """One file of the actor's draft (to ask whether to remove it)."""
+        async with self.sessions() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            found = [a for a in await DraftRepo(s).attachments(draft_id) if a.id == attachment_id]
+        if not found:
+            return Problem.FILE_GONE
+        return AttachmentView(found[0].id, found[0].original_name, found[0].size)
+
+    async def detach(self, actor: Actor, draft_id: int, attachment_id: int, now: datetime
+                     ) -> Detached | Problem:
+        """Remove one wrong file from a draft, keeping everything else. A second tap (or
+        another process) finds it gone and changes nothing."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            draft, form = loaded
+            drafts = DraftRepo(s)
+            found = [a for a in await drafts.attachments(draft_id) if a.id == attachment_id]
+            if not found or not await drafts.drop_attachment(draft_id, attachment_id):
+                return Problem.FILE_GONE
+            draft = replace(draft, files=draft.files - 1)
+            state = _state(draft)
+            if state.files_done and not state.nil and _files_missing(draft, form):
+                state = replace(state, files_done=False)  # a required file: ask again
+            shown = await self._save(s, draft, form, state, now)
+        self.files.delete(found[0].storage_key)  # only once the row is gone for good
+        return Detached(found[0].original_name, shown)
+
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
@@ -368,25 +459,48 @@ class ReportService:
             self.files.delete(a.storage_key)
         return True
 
-    async def submit(self, actor: Actor, draft_id: int, now: datetime) -> Submitted | Problem:
-        """Turn the draft into a new revision. Returns only after the commit."""
+    async def rebase(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
+        """Start the draft again from the unit's newest revision (someone else submitted
+        while it was being filled): the preview then shows that revision to correct. Files
+        stay; tapped twice, the second tap changes nothing."""
+        async with self.sessions.begin() as s:
+            loaded = await self._own_draft(s, actor, draft_id)
+            if isinstance(loaded, Problem):
+                return loaded
+            draft, form = loaded
+            if _state(draft).base == (draft.revision or 0):
+                return await self._present(s, draft, form, now)
+            return await self._save(s, draft, form, _carried_over(draft, form), now)
+
+    async def submit(self, actor: Actor, draft_id: int, now: datetime,
+                     built_on: int | None = None, nil: bool = False
+                     ) -> Submitted | Superseded | Problem:
+        """Turn the draft into a new revision (a 零报告 with `nil`). `built_on` is the
+        revision the confirmed preview was built on: if the unit has a newer one now,
+        nothing is written. Returns only after the commit."""
         for _attempt in range(3):
             try:
-                return await self._submit_once(actor, draft_id, now)
+                return await self._submit_once(actor, draft_id, now, built_on, nil)
             except IntegrityError:
                 # The deputy submitted the same deadline at the same instant: take the next
                 # revision number and try again; nothing was written by the failed attempt.
                 continue
         return Problem.INCOMPLETE  # pragma: no cover - three collisions in a row
 
-    async def _submit_once(self, actor: Actor, draft_id: int, now: datetime
-                           ) -> Submitted | Problem:
+    async def _submit_once(self, actor: Actor, draft_id: int, now: datetime,
+                           built_on: int | None, nil: bool) -> Submitted | Superseded | Problem:
         async with self.sessions.begin() as s:
             loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
                 return loaded
             draft, form = loaded
             state = _state(draft)
+            if nil:
+                if not form.allow_nil:
+                    return Problem.NO_NIL
+                state = replace(state, nil=True, files_done=True)
+            if built_on is not None and (draft.revision or 0) != built_on:
+                return await self._superseded(s, draft, form, state, now)
             if not state.nil and (missing_required(form, state.answers)
                                   or _files_missing(draft, form)):
                 return Problem.INCOMPLETE
@@ -413,14 +527,33 @@ class ReportService:
 
     # ---- internals ---------------------------------------------------------------------
 
+    async def _superseded(self, s: AsyncSession, draft: DraftRecord, form: Form,
+                          state: DraftState, now: datetime) -> Superseded:
+        """What the unit's newer revision holds that this draft does not."""
+        assert draft.revision is not None and draft.submitted_at is not None
+        by = await s.scalar(
+            select(m.Person.display_name)
+            .join(m.Submission, m.Submission.submitted_by == m.Person.id)
+            .where(m.Submission.deadline_id == draft.deadline_id,
+                   m.Submission.unit_id == draft.unit_id,
+                   m.Submission.revision == draft.revision))
+        theirs = draft.answers or {}
+        changes = () if state.nil or draft.nil else tuple(
+            Change(f, theirs.get(f.id), state.answers.get(f.id)) for f in form.typed_fields
+            if theirs.get(f.id) != state.answers.get(f.id))
+        return Superseded(await self._draft_view(s, draft, form, now), draft.revision,
+                          by or "", draft.submitted_at, bool(draft.nil), state.nil, changes)
+
     async def _update(self, actor: Actor, draft_id: int | None, now: datetime,
                       check: _Check) -> DraftView | Rejected | Problem | None:
         async with self.sessions.begin() as s:
-            if draft_id is None:  # a typed answer: for the draft touched last
-                newest = await DraftRepo(s).newest(actor.person_id, sorted(actor.unit_ids()))
-                if newest is None:
+            shown_step: str | None = None
+            if draft_id is None:  # a typed answer: for the question on the actor's screen
+                shown = await self._shown(s, actor)
+                if shown is None:
                     return None
-                loaded = await self._checked(s, actor, newest)
+                loaded = await self._checked(s, actor, shown)
+                shown_step = shown.shown_step
             else:
                 loaded = await self._own_draft(s, actor, draft_id)
             if isinstance(loaded, Problem):
@@ -428,9 +561,12 @@ class ReportService:
             draft, form = loaded
             state = _state(draft)
             step = next_step(form, state)
-            result = check(form, state, step)
+            # The draft moved on since its question was shown (another of the person's
+            # devices, say): the text was meant for a question that is no longer asked.
+            result = (Invalid("question_moved") if shown_step not in (None, step)
+                      else check(form, state, step))
             if isinstance(result, Invalid):
-                return Rejected(result, await self._draft_view(s, draft, form, now))
+                return Rejected(result, await self._present(s, draft, form, now))
             return await self._save(s, draft, form, state.answered(step, result.value), now)
 
     async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int
@@ -452,8 +588,26 @@ class ReportService:
         """Write the new state (one UPDATE); committed before the caller answers anyone."""
         assert draft.draft_id is not None
         data = state.to_json()
-        await DraftRepo(s).set_state(draft.draft_id, data, now)
-        return await self._draft_view(s, replace(draft, state=data), form, now)
+        draft = replace(draft, state=data)
+        shown = await self._draft_view(s, draft, form, now)
+        await DraftRepo(s).set_state(shown.draft_id, data, shown.step, now)
+        await self._on_screen(s, draft, now)
+        return shown
+
+    async def _present(self, s: AsyncSession, draft: DraftRecord, form: Form,
+                       now: datetime) -> DraftView:
+        """The draft's view, recorded as what its owner sees: what they send next (a
+        text, a file, /blank) is for this draft and this question."""
+        shown = await self._draft_view(s, draft, form, now)
+        if draft.shown_step != shown.step:
+            await DraftRepo(s).set_shown_step(shown.draft_id, shown.step)
+        await self._on_screen(s, draft, now)
+        return shown
+
+    async def _on_screen(self, s: AsyncSession, draft: DraftRecord, now: datetime) -> None:
+        assert draft.draft_id is not None and draft.person_id is not None
+        if draft.on_screen != draft.draft_id:  # written only when the person switches
+            await ConversationRepo(s).shown(draft.person_id, draft.draft_id, now)
 
     async def _draft_view(self, s: AsyncSession, draft: DraftRecord, form: Form,
                           now: datetime) -> DraftView:
@@ -512,13 +666,15 @@ def _found(result: DraftView | Rejected | Problem | None) -> DraftView | Rejecte
 def _carried_over(found: DraftRecord, form: Form) -> DraftState:
     """A new draft starts from the unit's newest revision, so a returned report is
     corrected on the preview rather than typed again. Files are not carried over (the
-    earlier revision keeps them); a 零报告 carries nothing."""
+    earlier revision keeps them); a 零报告 carries nothing. The draft remembers which
+    revision it was built on."""
+    base = found.revision or 0
     if found.revision is None or found.nil:
-        return DraftState()
+        return DraftState(base=base)
     previous = found.answers or {}
     answers = {f.id: previous[f.id] for f in form.typed_fields if f.id in previous}
     skipped = tuple(k for k, v in answers.items() if v is None)
-    return DraftState(answers, skipped, nil=False, files_done=True)
+    return DraftState(answers, skipped, nil=False, files_done=True, base=base)
 
 
 def _override(d: DraftRecord) -> Override | None:

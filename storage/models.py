@@ -232,6 +232,9 @@ class Draft(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
+    # The step (a field id, files, preview) its owner was last shown: a typed answer is
+    # taken only for that question.
+    shown_step: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attachment(Base):
@@ -343,3 +346,38 @@ class UnitDeadlineOverride(Base):
     created_at: Mapped[datetime]
     changed_at: Mapped[datetime]  # last set or undone: what the unit's people are told about
     revoked_at: Mapped[datetime | None]  # undone: the deadline's own time applies again
+class Conversation(Base):
+    """Where a person is in the chat, so a restart or a second bot process answers the
+    next message the same way: the draft whose prompt was shown to them last (a typed
+    answer, a file or /blank is for that one; the step it showed is the draft's
+    `shown_step`), and a 退回 whose reason they are about to type."""
+
+    __tablename__ = "conversations"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    shown_draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="SET NULL")
+    )
+    review_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+    review_asked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Confirmation(Base):
+    """A confirmation offered with a button (确认催报); consumed once, in the database, so a
+    double tap or a second bot process cannot carry it out twice."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (NEVER_REUSE_IDS,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int]
+    created_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]

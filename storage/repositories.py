@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
@@ -141,6 +142,7 @@ _people, _memberships, _campaigns, _units = (
 _drafts, _deadlines, _obligations = _table(m.Draft), _table(m.Deadline), _table(m.Obligation)
 _submissions, _attachments = _table(m.Submission), _table(m.Attachment)
 _overrides = _table(m.UnitDeadlineOverride)
+_conversations, _confirmations = _table(m.Conversation), _table(m.Confirmation)
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ class DraftRecord:
     review_comment: str | None
     answers: dict[str, Any] | None
     files: int  # attachments of the draft, so they are read only when there are some
+    shown_step: str | None  # the step this draft last showed its owner
+    on_screen: int | None  # the draft its owner was shown last (this one, or another)
     override_kind: str | None = None  # the coordinator's 免报 / 延期 for this unit, if any
     override_due_at: datetime | None = None
 
@@ -269,7 +273,8 @@ _RECORD_COLUMNS = (
     _submissions.c.answers,
     select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
     .scalar_subquery().label("files"),
-    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"))
+    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"),
+    _drafts.c.shown_step, _conversations.c.shown_draft_id.label("on_screen"))
 _NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
                           _submissions.c.unit_id == _units.c.id,
                           _submissions.c.revision == _NEWEST_REVISION)
@@ -284,10 +289,14 @@ def _draft_rooted() -> Select[Any]:
         .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
         .join(_units, _units.c.id == _drafts.c.unit_id)
         .outerjoin(_submissions, _NEWEST_SUBMISSION)
-        .outerjoin(_overrides, _STANDING_OVERRIDE))
+        .outerjoin(_overrides, _STANDING_OVERRIDE)
+        .outerjoin(_conversations, _conversations.c.person_id == _drafts.c.person_id))
 
 
 _DRAFT_BY_ID = _draft_rooted().where(_drafts.c.id == bindparam("draft_id"))
+# The draft whose prompt the person was shown last: a typed answer is for it.
+_SHOWN_DRAFT = _draft_rooted().where(_conversations.c.person_id == bindparam("person_id"),
+                                     _drafts.c.id == _conversations.c.shown_draft_id)
 # The draft a typed answer is for: the person's most recently touched one.
 _NEWEST_DRAFT = (_draft_rooted().where(_drafts.c.person_id == bindparam("person_id"))
                  .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
@@ -306,9 +315,13 @@ _DEADLINE_FOR_UNIT = select(*_RECORD_COLUMNS).select_from(
                & (_drafts.c.person_id == bindparam("person_id")))
     .outerjoin(_submissions, _NEWEST_SUBMISSION)
     .outerjoin(_overrides, _STANDING_OVERRIDE)
+    .outerjoin(_conversations, _conversations.c.person_id == bindparam("person_id"))
 ).where(_deadlines.c.id == bindparam("deadline_id")).limit(1)
 _SET_DRAFT_STATE = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
-                    .values(state=bindparam("new_state"), updated_at=bindparam("at")))
+                    .values(state=bindparam("new_state"), updated_at=bindparam("at"),
+                            shown_step=bindparam("step")))
+_SET_SHOWN_STEP = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
+                   .values(shown_step=bindparam("step")))
 _DRAFT_ATTACHMENTS = (select(_attachments.c.id, _attachments.c.original_name,
                              _attachments.c.size, _attachments.c.storage_key)
                       .where(_attachments.c.draft_id == bindparam("draft_id"))
@@ -329,6 +342,10 @@ class DraftRepo:
 
     async def by_id(self, draft_id: int) -> DraftRecord | None:
         return await self._one(_DRAFT_BY_ID, {"draft_id": draft_id})
+
+    async def shown(self, person_id: int) -> DraftRecord | None:
+        """The draft whose prompt the person was shown last, if it is still there."""
+        return await self._one(_SHOWN_DRAFT, {"person_id": person_id})
 
     async def newest(self, person_id: int, unit_ids: Sequence[int] | None = None
                      ) -> DraftRecord | None:
@@ -355,9 +372,14 @@ class DraftRepo:
             person_id=person_id, deadline_id=deadline_id, unit_id=unit_id, state=state,
             updated_at=now)))
 
-    async def set_state(self, draft_id: int, state: dict[str, Any], now: datetime) -> None:
-        await self.s.execute(_SET_DRAFT_STATE,
-                             {"draft_id": draft_id, "new_state": state, "at": now})
+    async def set_state(self, draft_id: int, state: dict[str, Any], step: str,
+                        now: datetime) -> None:
+        """The new state, and the step it shows next (in the same UPDATE)."""
+        await self.s.execute(_SET_DRAFT_STATE, {"draft_id": draft_id, "new_state": state,
+                                                "step": step, "at": now})
+
+    async def set_shown_step(self, draft_id: int, step: str) -> None:
+        await self.s.execute(_SET_SHOWN_STEP, {"draft_id": draft_id, "step": step})
 
     async def attachments(self, draft_id: int) -> list[AttachmentRow]:
         rows = await self.s.execute(_DRAFT_ATTACHMENTS, {"draft_id": draft_id})
@@ -368,6 +390,12 @@ class DraftRepo:
         await self.s.execute(update(_attachments).where(_attachments.c.draft_id == draft_id)
                              .values(submission_id=submission_id, draft_id=None))
 
+    async def drop_attachment(self, draft_id: int, attachment_id: int) -> bool:
+        """Delete one file row of a draft; False if it was not there (any more)."""
+        result = await self.s.execute(delete(_attachments).where(
+            _attachments.c.id == attachment_id, _attachments.c.draft_id == draft_id))
+        return cast(CursorResult[Any], result).rowcount == 1
+
     async def drop_attachments(self, draft_id: int) -> None:
         await self.s.execute(delete(_attachments).where(_attachments.c.draft_id == draft_id))
 
@@ -377,3 +405,94 @@ class DraftRepo:
     async def _one(self, statement: Select[Any], params: dict[str, Any]) -> DraftRecord | None:
         row = (await self.s.execute(statement, params)).first()
         return DraftRecord(*row) if row is not None else None
+
+
+# ---- where each person is in the chat -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    shown_draft_id: int | None
+    review_submission_id: int | None
+    review_asked_at: datetime | None
+
+
+_CONVERSATION = (select(_conversations.c.shown_draft_id,
+                        _conversations.c.review_submission_id,
+                        _conversations.c.review_asked_at)
+                 .where(_conversations.c.person_id == bindparam("person_id")))
+
+
+class ConversationRepo:
+    """One row per person: the draft last shown to them, a pending 退回."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def get(self, person_id: int) -> ConversationRow | None:
+        row = (await self.s.execute(_CONVERSATION, {"person_id": person_id})).first()
+        return ConversationRow(*row) if row is not None else None
+
+    async def shown(self, person_id: int, draft_id: int, now: datetime) -> None:
+        await self._set(person_id, now, shown_draft_id=draft_id)
+
+    async def ask_reason(self, person_id: int, submission_id: int, now: datetime) -> None:
+        await self._set(person_id, now, review_submission_id=submission_id,
+                        review_asked_at=now)
+
+    async def drop_reason(self, person_id: int) -> bool:
+        """Forget a pending 退回; True if there was one (and this call took it)."""
+        result = await self.s.execute(
+            update(_conversations)
+            .where(_conversations.c.person_id == person_id,
+                   _conversations.c.review_submission_id.is_not(None))
+            .values(review_submission_id=None, review_asked_at=None))
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    async def _set(self, person_id: int, now: datetime, **values: Any) -> None:
+        # Insert-or-update in one statement: two processes may write the same person.
+        dialect = self.s.get_bind().dialect.name
+        upsert = (postgresql.insert(_conversations) if dialect == "postgresql"
+                  else sqlite.insert(_conversations))
+        statement = upsert.values(person_id=person_id, updated_at=now, **values)
+        await self.s.execute(statement.on_conflict_do_update(
+            index_elements=[_conversations.c.person_id],
+            set_={**values, "updated_at": now}))
+
+
+class ConfirmationRepo:
+    """Confirmations offered with a button, each carried out at most once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def offer(self, person_id: int, kind: str, subject_id: int, now: datetime) -> int:
+        """The id for a confirm button: the person's open one for the same thing, if any
+        (a double tap on the button that asks gives one confirmation, not two)."""
+        open_one = await self.s.scalar(
+            select(_confirmations.c.id)
+            .where(_confirmations.c.person_id == person_id, _confirmations.c.kind == kind,
+                   _confirmations.c.subject_id == subject_id,
+                   _confirmations.c.consumed_at.is_(None))
+            .order_by(_confirmations.c.id.desc()).limit(1))
+        if open_one is not None:
+            return int(open_one)
+        return _new_id(await self.s.execute(insert(_confirmations).values(
+            person_id=person_id, kind=kind, subject_id=subject_id, created_at=now)))
+
+    async def consume(self, confirmation_id: int, person_id: int, kind: str, now: datetime
+                      ) -> int | None:
+        """The subject of an open confirmation, which is consumed by this call; None when
+        it is unknown, someone else's, or already carried out."""
+        subject = await self.s.scalar(
+            select(_confirmations.c.subject_id)
+            .where(_confirmations.c.id == confirmation_id,
+                   _confirmations.c.person_id == person_id, _confirmations.c.kind == kind))
+        if subject is None:
+            return None
+        result = await self.s.execute(
+            update(_confirmations)
+            .where(_confirmations.c.id == confirmation_id,
+                   _confirmations.c.consumed_at.is_(None))
+            .values(consumed_at=now))
+        return int(subject) if cast(CursorResult[Any], result).rowcount == 1 else None

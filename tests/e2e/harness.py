@@ -138,7 +138,7 @@ class Harness:
     async def rows(self, model: type[Any], *where: Any) -> list[Any]:
         """Rows of a storage model, in id order (for checking what the bot wrote)."""
         async with self.db.sessions() as s:
-            q = select(model).where(*where).order_by(model.id)
+            q = select(model).where(*where).order_by(*model.__table__.primary_key.columns)
             return list((await s.scalars(q)).all())
 
     async def deadline_id(self, obligation: str, seq: int = 1,
