@@ -273,8 +273,9 @@ _RECORD_COLUMNS = (
     _submissions.c.answers,
     select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
     .scalar_subquery().label("files"),
-    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"),
-    _drafts.c.shown_step, _conversations.c.shown_draft_id.label("on_screen"))
+    # In DraftRecord's field order: records are built from rows by position.
+    _drafts.c.shown_step, _conversations.c.shown_draft_id.label("on_screen"),
+    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"))
 _NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
                           _submissions.c.unit_id == _units.c.id,
                           _submissions.c.revision == _NEWEST_REVISION)
