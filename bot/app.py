@@ -16,6 +16,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -27,7 +28,7 @@ from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor
 from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
-from handlers.menus import set_default_menus, set_menu_for
+from handlers.menus import CoordinatorMenus, set_default_menus
 from services.access import AccessService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
@@ -42,6 +43,7 @@ log = logging.getLogger("cuibao")
 
 Clock = Callable[[], datetime]
 CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
+MENUS_GROUP = -1  # before the handlers: a coordinator's first message gets their menu
 
 
 def utc_now() -> datetime:
@@ -125,8 +127,10 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
                                    app.bot.username))
         catalogue = Catalogue(settings.bot.language)
         await set_default_menus(app.bot, catalogue)
-        for user_id in settings.bot.coordinators:
-            await set_menu_for(app.bot, user_id, True, catalogue)
+        menus = CoordinatorMenus(catalogue)
+        await menus.set_all(app.bot, settings.bot.coordinators)
+        if menus.pending:
+            app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
     return post_init
 

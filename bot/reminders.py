@@ -42,6 +42,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 JOB_NAME = "cuibao-reminders"
+FAILURES_BEFORE_ALERT = 3  # failed runs in a row before the coordinators are told
 REPLAN_GROUP = 99  # after every handler: the update's own work is committed by then
 _KEY = "cuibao.reminders"
 
@@ -166,11 +167,16 @@ class ReminderLoop:
     in this process (other processes are kept apart by the claims in the database)."""
 
     def __init__(self, app: AnyApp, dispatcher: ReminderDispatcher,
-                 clock: Callable[[], datetime], options: ReminderSettings) -> None:
+                 clock: Callable[[], datetime], options: ReminderSettings,
+                 coordinators: Sequence[int] = (), catalogue: Catalogue | None = None) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.clock = clock
         self.options = options
+        self.coordinators = tuple(coordinators)
+        self.catalogue = catalogue or Catalogue()
+        self.failures = 0  # failed runs in a row
+        self.alerted = 0  # the failure count the coordinators were last told about
         self.running = False
         self.dirty = False
         self.runs = 0
@@ -227,13 +233,44 @@ class ReminderLoop:
                     delay = min(delay, (report.next_at - self.clock()).total_seconds())
                 if not self.dirty:
                     break
-        except Exception:
-            log.exception("the reminder run failed; trying again in a minute")
-            delay = min(60.0, delay)
+            await self._recovered()
+        except Exception as exc:
+            self.failures += 1
+            log.exception("the reminder run failed (%d in a row); trying again in %g s",
+                          self.failures, self.options.retry_after_seconds)
+            delay = min(self.options.retry_after_seconds, delay)
+            await self._failing(exc)
         finally:
             self.running = False
             self.idle.set()
             self.schedule(delay)
+
+    async def _failing(self, exc: Exception) -> None:
+        """Nudges stop while chat keeps working, so nobody would notice: after
+        FAILURES_BEFORE_ALERT runs in a row the coordinators are told, and again each time
+        the count doubles (3, 6, 12, … runs: hours apart, not every minute)."""
+        if self.failures < FAILURES_BEFORE_ALERT or self.failures < self.alerted * 2:
+            return
+        self.alerted = self.failures
+        log.error("automatic reminders have failed %d times in a row (last: %s); telling "
+                  "the coordinators", self.failures, exc)
+        await self._tell_coordinators("reminders.failing", count=self.failures,
+                                      error=f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _recovered(self) -> None:
+        if self.alerted:
+            log.info("automatic reminders work again after %d failed runs", self.failures)
+            await self._tell_coordinators("reminders.recovered", count=self.failures)
+        self.failures = self.alerted = 0
+
+    async def _tell_coordinators(self, key: str, **params: object) -> None:
+        # The deployment's coordinators from the config: the database may be what failed.
+        for chat_id in self.coordinators:
+            try:
+                await self.app.bot.send_message(chat_id, self.catalogue.text(key, **params))
+            except TelegramError as exc:
+                log.warning("could not tell coordinator %s that reminders %s: %s", chat_id,
+                            "fail" if key == "reminders.failing" else "work again", exc)
 
 
 def install_reminders(app: AnyApp, db: Database, settings: Settings,
@@ -254,7 +291,8 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
     dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
                                     reminder_config(options, settings))
-    loop = ReminderLoop(app, dispatcher, clock, options)
+    loop = ReminderLoop(app, dispatcher, clock, options, settings.bot.coordinators,
+                        renderer.catalogue)
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop
     loop.schedule(0)
