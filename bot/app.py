@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.ext import (
@@ -170,8 +171,19 @@ def run(settings: Settings) -> None:
     app = build_application(settings)
     if settings.bot.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        # The proxy in front forwards the public path as it is: listen on that same path,
+        # or every update Telegram posts is answered 404 and lost without a word.
+        path = webhook_path(settings.bot.webhook_url)
+        log.info("webhook: listening on %s:%d/%s for updates Telegram posts to %s",
+                 settings.bot.webhook_listen, settings.bot.webhook_port, path,
+                 settings.bot.webhook_url)
         app.run_webhook(listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
-                        webhook_url=settings.bot.webhook_url, secret_token=secret,
-                        allowed_updates=Update.ALL_TYPES)
+                        url_path=path, webhook_url=settings.bot.webhook_url,
+                        secret_token=secret, allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path the webhook server listens on: the public URL's (PTB wants no leading /)."""
+    return urlsplit(webhook_url).path.strip("/")

@@ -50,6 +50,16 @@ class BotSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite:///cuibao.sqlite3"
 
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, url: str) -> str:
+        from storage.db import url_problem
+
+        problem = url_problem(url)
+        if problem is not None:
+            raise PydanticCustomError(problem, "not a database URL cuibao can use")
+        return url
+
 
 class FileSettings(_Section):
     dir: str = "files"
@@ -177,6 +187,8 @@ _PYDANTIC_CODES = {
     "greater_than": "greater_than", "greater_than_equal": "greater_than_equal",
     "less_than": "less_than", "less_than_equal": "less_than_equal",
     "literal_error": "not_allowed",
+    "database_plain_path": "database_plain_path",
+    "database_unsupported": "database_unsupported",
 }
 _LIMITS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
            "less_than_equal": "le"}
