@@ -126,6 +126,8 @@ class _Parser(argparse.ArgumentParser):
 _ARGPARSE_ERRORS = (
     (r"the following arguments are required: (?P<names>.+)", "cli.argparse.required"),
     (r"unrecognized arguments: (?P<names>.+)", "cli.argparse.unrecognized"),
+    (r"argument (?P<name>-\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+     "cli.argparse.option_choice"),
     (r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
      "cli.argparse.choice"),
     (r"argument (?P<name>\S+): expected one argument", "cli.argparse.one_value"),
