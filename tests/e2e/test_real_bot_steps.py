@@ -95,7 +95,8 @@ async def test_the_readme_steps_run_the_bot_and_a_new_coordinator_gets_the_menu_
             _, err_bytes = await asyncio.wait_for(process.communicate(), 60)
         log = err_bytes.decode()
         assert "Traceback" not in log, log
-        said = [line for line in log.splitlines() if f"协调人 {NEWCOMER} 还没有打开过本机器人" in line]
+        said = [line for line in log.splitlines()
+                if f"协调人 {NEWCOMER} 还没有打开过本机器人" in line]
         assert len(said) == 1, log
         assert "请让其先向机器人发送 /start" in said[0]
 
@@ -128,7 +129,8 @@ MISTAKES = [
                  "cuibao 只支持 SQLite", id="mysql"),
     pytest.param({'url = "sqlite:///cuibao.sqlite3"':
                   'url = "postgresql://cuibao:pw@127.0.0.1:{port}/cuibao"'},
-                 "无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao", id="postgres-down"),
+                 "无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao",
+                 id="postgres-down"),
     pytest.param({'url = "sqlite:///cuibao.sqlite3"': 'url = "sqlite:///data/cuibao.sqlite3"'},
                  "数据库所在的文件夹", id="missing-folder"),
     pytest.param({'mode = "polling"': 'mode = "webhook"'},
