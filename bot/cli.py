@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
@@ -203,6 +203,9 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     add_export_parser(commands, common, catalogue)
+
+    calendar = commands.add_parser("calendar", parents=[common], help=h("calendar"))
+    calendar.set_defaults(run=_calendar)
 
     db = commands.add_parser("db", help=h("db"))
     db_commands = db.add_subparsers(title=h("db_commands"), parser_class=parser_class)
@@ -456,6 +459,44 @@ def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
 
     with _reaching_telegram(settings, catalogue):
         return str(_run_async(go))
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    """Which years the holiday data covers, which overrides the config adds, and which
+    years near today are counted Monday to Friday without anybody having said so."""
+    from scheduler.calendar import package_version, package_years
+
+    settings = _settings(args)
+    t = _catalogue(args, settings).text
+    first, last = package_years()
+    print(t("calendar.data", version=package_version(), first=first, last=last))
+    options = settings.calendar
+    years = sorted({d.year for d in (*options.workdays, *options.holidays)}
+                   | set(options.complete_years))
+    source = load_source(args) or t("calendar.defaults")
+    print(t("calendar.config", source=source) if years else
+          t("calendar.no_overrides", source=source))
+    for year in years:
+        workdays = sorted(d for d in options.workdays if d.year == year)
+        holidays = sorted(d for d in options.holidays if d.year == year)
+        print(t("calendar.year", year=year, workdays=_days(workdays), holidays=_days(holidays),
+                complete=t("calendar.complete" if year in options.complete_years
+                           else "calendar.incomplete")))
+    this_year = datetime.now(UTC).year
+    for year in (this_year, this_year + 1):
+        if year > last and year not in options.complete_years:
+            print(t("calendar.missing", year=year))
+    return 0
+
+
+def load_source(args: argparse.Namespace) -> str:
+    """The config file a command reads (the same order as load_settings), or ""."""
+    chosen = args.config or os.environ.get(CONFIG_ENV)
+    return str(chosen) if chosen else ("config.toml" if Path("config.toml").is_file() else "")
+
+
+def _days(days: Sequence[Any]) -> str:
+    return ", ".join(d.isoformat() for d in days) or "—"
 
 
 def _webhook_problem(settings: Settings) -> str | None:

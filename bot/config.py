@@ -71,9 +71,12 @@ class FileSettings(_Section):
 class CalendarSettings(_Section):
     workdays: tuple[date, ...] = ()
     holidays: tuple[date, ...] = ()
+    # Years whose holidays and 调休 days are all listed above: no "no holiday data" warning.
+    complete_years: tuple[int, ...] = ()
 
     def overrides(self) -> CalendarOverrides:
-        return CalendarOverrides(frozenset(self.workdays), frozenset(self.holidays))
+        return CalendarOverrides(frozenset(self.workdays), frozenset(self.holidays),
+                                 frozenset(self.complete_years))
 
 
 class RateLimitSettings(_Section):
