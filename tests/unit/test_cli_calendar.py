@@ -86,7 +86,7 @@ def test_cuibao_calendar_shows_the_data_years_and_the_overrides_in_force(
 
     lines = _out("calendar").splitlines()
 
-    assert lines[0].startswith(f"节假日数据:chinesecalendar ") and f"{first}–{last} 年" in lines[0]
+    assert lines[0].startswith("节假日数据:chinesecalendar ") and f"{first}–{last} 年" in lines[0]
     assert lines[1:3] == ["配置 config.toml 的 [calendar] 覆盖:",
                           "  2027 年:调休上班日 2027-02-07;节假日 2027-02-06, 2027-02-08;"
                           "已声明完整(complete_years),不再警告"]
