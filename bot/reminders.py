@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Bot, Update
@@ -26,6 +26,7 @@ from bot.notifier import keyboard
 from handlers.common import callback
 from scheduler.reminders import QuietHours
 from services.digest import DigestService
+from services.horizon import extend_open_ended
 from services.ports import Button, Delivery
 from services.reminders import (
     BlockedNotice,
@@ -176,6 +177,8 @@ class ReminderLoop:
         self.coordinators = tuple(coordinators)
         self.catalogue = catalogue or Catalogue()
         self.failures = 0  # failed runs in a row
+        self.extend: Callable[[datetime], Awaitable[int]] | None = None  # open-ended plans
+        self.extended_on: date | None = None
         self.alerted = 0  # the failure count the coordinators were last told about
         self.running = False
         self.dirty = False
@@ -225,6 +228,7 @@ class ReminderLoop:
         self.idle.clear()
         delay = self.options.safety_interval_seconds
         try:
+            await self._extend_horizon()
             while True:
                 self.dirty = False
                 report = await self.dispatcher.run()
@@ -244,6 +248,16 @@ class ReminderLoop:
             self.running = False
             self.idle.set()
             self.schedule(delay)
+
+    async def _extend_horizon(self) -> None:
+        """Once a day: open-ended plans get the deadlines that entered the year ahead."""
+        now = self.clock()
+        if self.extend is None or self.extended_on == now.date():
+            return
+        added = await self.extend(now)
+        self.extended_on = now.date()
+        if added:
+            log.info("open-ended plans: %d deadlines added as the horizon moved", added)
 
     async def _failing(self, exc: Exception) -> None:
         """Nudges stop while chat keeps working, so nobody would notice: after
@@ -293,6 +307,8 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
                                     reminder_config(options, settings))
     loop = ReminderLoop(app, dispatcher, clock, options, settings.bot.coordinators,
                         renderer.catalogue)
+    overrides = settings.calendar.overrides()
+    loop.extend = lambda now: extend_open_ended(db.sessions, now, overrides)
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop
     loop.schedule(0)
