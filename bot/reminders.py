@@ -24,9 +24,10 @@ from bot.config import ReminderSettings, Settings
 from bot.i18n import Catalogue
 from bot.notifier import keyboard
 from handlers.common import callback
+from scheduler.calendar import package_years
 from scheduler.reminders import QuietHours
 from services.digest import DigestService
-from services.horizon import extend_open_ended
+from services.horizon import CalendarGap, extend_open_ended, untold_calendar_gaps
 from services.ports import Button, Delivery
 from services.reminders import (
     BlockedNotice,
@@ -178,6 +179,7 @@ class ReminderLoop:
         self.catalogue = catalogue or Catalogue()
         self.failures = 0  # failed runs in a row
         self.extend: Callable[[datetime], Awaitable[int]] | None = None  # open-ended plans
+        self.calendar_gaps: Callable[[datetime], Awaitable[list[CalendarGap]]] | None = None
         self.extended_on: date | None = None
         self.alerted = 0  # the failure count the coordinators were last told about
         self.running = False
@@ -255,9 +257,15 @@ class ReminderLoop:
         if self.extend is None or self.extended_on == now.date():
             return
         added = await self.extend(now)
-        self.extended_on = now.date()
         if added:
             log.info("open-ended plans: %d deadlines added as the horizon moved", added)
+        for gap in await self.calendar_gaps(now) if self.calendar_gaps else ():
+            log.warning("campaign %s has deadlines in %d, a year without holiday data: "
+                        "telling its coordinators", gap.campaign, gap.year)
+            last = package_years()[1]
+            await self._tell(gap.coordinators, "calendar.gap", campaign=gap.campaign,
+                             year=gap.year, last=last)
+        self.extended_on = now.date()
 
     async def _failing(self, exc: Exception) -> None:
         """Nudges stop while chat keeps working, so nobody would notice: after
@@ -279,12 +287,14 @@ class ReminderLoop:
 
     async def _tell_coordinators(self, key: str, **params: object) -> None:
         # The deployment's coordinators from the config: the database may be what failed.
-        for chat_id in self.coordinators:
+        await self._tell([str(i) for i in self.coordinators], key, **params)
+
+    async def _tell(self, chat_ids: Sequence[str], key: str, **params: object) -> None:
+        for chat_id in chat_ids:
             try:
-                await self.app.bot.send_message(chat_id, self.catalogue.text(key, **params))
+                await self.app.bot.send_message(int(chat_id), self.catalogue.text(key, **params))
             except TelegramError as exc:
-                log.warning("could not tell coordinator %s that reminders %s: %s", chat_id,
-                            "fail" if key == "reminders.failing" else "work again", exc)
+                log.warning("could not tell coordinator %s (%s): %s", chat_id, key, exc)
 
 
 def install_reminders(app: AnyApp, db: Database, settings: Settings,
@@ -309,6 +319,9 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
                         renderer.catalogue)
     overrides = settings.calendar.overrides()
     loop.extend = lambda now: extend_open_ended(db.sessions, now, overrides)
+    coordinators = [str(i) for i in settings.bot.coordinators]
+    loop.calendar_gaps = lambda now: untold_calendar_gaps(db.sessions, now, overrides,
+                                                          coordinators)
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop
     loop.schedule(0)

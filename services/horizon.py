@@ -4,14 +4,18 @@ the database lacks are added, nothing stored is changed (that is what a load doe
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import CalendarOverrides
 from domain.plan_toml import parse_plan
-from scheduler.calendar import WorkdayCalendar
+from scheduler.calendar import WorkdayCalendar, package_years
 from scheduler.deadlines import expand_plan
+from storage import models as m
 from storage.repositories import CampaignRepo, DeadlineRepo, ObligationRepo
 
 
@@ -45,3 +49,51 @@ async def extend_open_ended(sessions: async_sessionmaker[AsyncSession], now: dat
             await repo.insert_many(rows)
             added += len(rows)
     return added
+
+
+@dataclass(frozen=True)
+class CalendarGap:
+    """A campaign with deadlines (or the nudges after them) in a year the holiday data does
+    not cover and nobody declared complete: its coordinators must be told once."""
+
+    campaign: str
+    year: int
+    coordinators: tuple[str, ...]  # external ids
+
+
+# Nudges follow a deadline for up to about a week of working days (overdue-5).
+NUDGES_AFTER = timedelta(days=8)
+
+
+async def untold_calendar_gaps(sessions: async_sessionmaker[AsyncSession], now: datetime,
+                               calendar_overrides: CalendarOverrides | None = None,
+                               deployment_coordinators: Sequence[str] = ()
+                               ) -> list[CalendarGap]:
+    """Each campaign's coming years without holiday data, not told before; recorded as
+    told in the same transaction (a notice that fails to send is not repeated)."""
+    overrides = calendar_overrides or CalendarOverrides()
+    last_known = package_years()[1]
+    gaps: list[CalendarGap] = []
+    async with sessions.begin() as s:
+        campaigns = CampaignRepo(s)
+        for campaign in await campaigns.all():
+            latest = await campaigns.latest_plan(campaign.id)
+            if latest is None:
+                continue
+            plan = parse_plan(latest.source_text, latest.source_name)
+            complete = overrides.complete_years | plan.calendar.complete_years
+            dues = [d.due_at for d in await DeadlineRepo(s).of_campaign(campaign.id)
+                    if d.due_at > now and not d.cancelled]
+            years = {day.year for due in dues for day in (due, due + NUDGES_AFTER)}
+            years = {y for y in years if y > last_known and y not in complete}
+            told = set((await s.scalars(select(m.CalendarNotice.year).where(
+                m.CalendarNotice.campaign_id == campaign.id))).all())
+            for year in sorted(years - told):
+                s.add(m.CalendarNotice(campaign_id=campaign.id, year=year, notified_at=now))
+                people = set(deployment_coordinators) | set((await s.scalars(
+                    select(m.Person.external_id)
+                    .join(m.Membership, m.Membership.person_id == m.Person.id)
+                    .where(m.Membership.campaign_id == campaign.id,
+                           m.Membership.role == "coordinator"))).all())
+                gaps.append(CalendarGap(campaign.name, year, tuple(sorted(people))))
+    return gaps

@@ -305,3 +305,16 @@ class ExportTemplate(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime]
+
+
+class CalendarNotice(Base):
+    """A campaign's coordinators were told that its deadlines fall in a year without
+    holiday data (once per campaign and year)."""
+
+    __tablename__ = "calendar_notices"
+    __table_args__ = (UniqueConstraint("campaign_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    notified_at: Mapped[datetime]
