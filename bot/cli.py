@@ -504,8 +504,11 @@ def _webhook_problem(settings: Settings) -> str | None:
     if settings.bot.mode != "webhook":
         return None
     parts = urlsplit(settings.bot.webhook_url)
-    if parts.scheme != "https" or not parts.netloc:
-        return "url"  # Telegram posts to public HTTPS addresses only
+    # Telegram posts to public HTTPS addresses only; a Bot API server of one's own on this
+    # machine may post over plain HTTP.
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or not (parts.scheme == "https" or local):
+        return "url"
     return None
 
 

@@ -149,3 +149,4 @@ async def test_each_setup_mistake_stops_cuibao_run_with_one_line(
     assert (code, out, err.count("\n")) == (1, "", 1), err
     assert expected.format(port=port) in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
