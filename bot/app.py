@@ -17,6 +17,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -40,7 +41,7 @@ from handlers import (
     routing,
     start,
 )
-from handlers.menus import set_default_menus, set_menu_for
+from handlers.menus import CoordinatorMenus, set_default_menus
 from services.access import AccessService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
@@ -57,6 +58,7 @@ log = logging.getLogger("cuibao")
 
 Clock = Callable[[], datetime]
 CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
+MENUS_GROUP = -1  # before the handlers: a coordinator's first message gets their menu
 
 
 def utc_now() -> datetime:
@@ -156,8 +158,10 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
             log.info("deleted %d stored files that no attachment refers to", swept)
         catalogue = Catalogue(settings.bot.language)
         await set_default_menus(app.bot, catalogue)
-        for user_id in settings.bot.coordinators:
-            await set_menu_for(app.bot, user_id, True, catalogue)
+        menus = CoordinatorMenus(catalogue)
+        await menus.set_all(app.bot, settings.bot.coordinators)
+        if menus.pending:
+            app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
     return post_init
 
@@ -199,6 +203,11 @@ def run(settings: Settings) -> None:
     app = build_application(settings)
     if settings.bot.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        # The server answers on any path (a proxy may forward the public URL's path or strip
+        # it), so a path that differs from webhook_url's can never lose updates with a 404.
+        log.info("webhook: listening on %s:%d for updates Telegram posts to %s",
+                 settings.bot.webhook_listen, settings.bot.webhook_port,
+                 settings.bot.webhook_url)
         run_webhook(app, listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
                     url=settings.bot.webhook_url, secret=secret)
     else:

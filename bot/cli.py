@@ -8,14 +8,17 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
@@ -25,6 +28,8 @@ from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan, placeholders
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
+from storage.database import DatabaseUnavailable
+from storage.db import missing_sqlite_file, missing_sqlite_folder
 
 if TYPE_CHECKING:
     from services.plans import TemplateFile
@@ -35,8 +40,14 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    catalogue = Catalogue(_language_before_parsing(argv))
+    parser = _parser(catalogue)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     for option in ("config", "lang"):  # SUPPRESS leaves them unset when not given
         setattr(args, option, getattr(args, option, None))
     if not hasattr(args, "run"):
@@ -49,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except DatabaseUnavailable as exc:
+        print(_catalogue(args, _settings_or_none(args)).text(
+            "cli.database_unavailable", url=exc.url, detail=exc.detail), file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `cuibao plan extract … | head`: the reader has what it wanted. Say nothing, and
         # keep the interpreter's final flush from failing again on the same pipe.
@@ -56,68 +71,152 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # what a shell reports for a writer stopped by SIGPIPE
 
 
-def _parser() -> argparse.ArgumentParser:
+def _language_before_parsing(argv: Sequence[str]) -> str:
+    """The language of usage errors and --help: `--lang`, else the config's, else zh-CN."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGUAGES:
+            return argv[i + 1]
+        if arg.startswith("--lang=") and arg.removeprefix("--lang=") in LANGUAGES:
+            return arg.removeprefix("--lang=")
+    config = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None)
+    config = config or next((a.removeprefix("--config=") for a in argv
+                             if a.startswith("--config=")), None)
+    try:
+        return load_settings(config).bot.language
+    except ConfigError:  # said properly once the command runs
+        return "zh-CN"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in the user's language: its headings and -h from the catalogue, and a
+    usage error is one line on stderr with exit code 1 (not argparse's 2)."""
+
+    catalogue = Catalogue()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        help_wanted = kwargs.get("add_help", True)
+        parents = kwargs.pop("parents", [])
+        super().__init__(*args, **{**kwargs, "add_help": False})
+        t = self.catalogue.text
+        # Retitled before the parents' options join, so that they land in the same group.
+        self._positionals.title = t("cli.help.positionals")
+        self._optionals.title = t("cli.help.options")
+        if help_wanted:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                              help=t("cli.help.help"))
+        for parent in parents:
+            self._add_container_actions(parent)
+            self._defaults.update(parent._defaults)
+
+    def format_usage(self) -> str:
+        return _localized_usage(super().format_usage(), self.catalogue)
+
+    def format_help(self) -> str:
+        return _localized_usage(super().format_help(), self.catalogue)
+
+    def error(self, message: str) -> NoReturn:
+        t = self.catalogue.text
+        for pattern, key in _ARGPARSE_ERRORS:
+            found = re.fullmatch(pattern, message)
+            if found:
+                message = t(key, **found.groupdict())
+                break
+        raise UsageError(t("cli.usage_error", prog=self.prog, message=message))
+
+
+# argparse's own complaints (Python 3.11-3.13 wording), each with its catalogue text.
+_ARGPARSE_ERRORS = (
+    (r"the following arguments are required: (?P<names>.+)", "cli.argparse.required"),
+    (r"unrecognized arguments: (?P<names>.+)", "cli.argparse.unrecognized"),
+    (r"argument (?P<name>-\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+     "cli.argparse.option_choice"),
+    (r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+     "cli.argparse.choice"),
+    (r"argument (?P<name>\S+): expected one argument", "cli.argparse.one_value"),
+    (r"argument (?P<name>\S+): invalid \S+ value: (?P<value>.+)", "cli.argparse.value"),
+    (r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)", "cli.argparse.choice"),
+)
+
+
+def _localized_usage(text: str, catalogue: Catalogue) -> str:
+    prefix = catalogue.text("cli.help.usage")
+    return prefix + text.removeprefix("usage: ") if text.startswith("usage: ") else text
+
+
+def _h(catalogue: Catalogue, key: str) -> str:
+    """A help text from the catalogue (`cli.help.<key>`)."""
+    return catalogue.text(f"cli.help.{key}")
+
+
+def _show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`cuibao plan` without its subcommand: that group's help, not the top level's."""
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+    return run
+
+
+def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
+    catalogue = catalogue or Catalogue()
+    # Every parser, the subcommands' too, is a _Parser speaking this language.
+    parser_class = type("_LocalParser", (_Parser,), {"catalogue": catalogue})
+    h = lambda key: _h(catalogue, key)  # noqa: E731
     # The options are accepted before and after the command; SUPPRESS keeps a value given
     # before the command from being reset by the subcommand's own default.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS,
-                        help="config file (default: $CUIBAO_CONFIG or ./config.toml)")
+    common = parser_class(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=h("config"))
     common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
-                        help="language of messages (default: config)")
-    parser = argparse.ArgumentParser(prog="cuibao", parents=[common],
-                                     description="催报 cuibao: campaign reporting bot")
-    commands = parser.add_subparsers(title="commands")
+                        help=h("lang"))
+    parser = parser_class(prog="cuibao", parents=[common], description=h("description"))
+    parser.add_argument("--version", action="version", version=f"cuibao {_version()}",
+                        help=h("version"))
+    commands = parser.add_subparsers(title=h("commands"), parser_class=parser_class)
 
-    plan = commands.add_parser("plan", help="check, load or extract campaign plans")
-    plan_commands = plan.add_subparsers(title="plan commands")
-    check = plan_commands.add_parser("check", parents=[common],
-                                     help="validate a plan file and print its deadlines")
+    plan = commands.add_parser("plan", help=h("plan"))
+    plan_commands = plan.add_subparsers(title=h("plan_commands"), parser_class=parser_class)
+    plan.set_defaults(run=_show_help(plan))
+    check = plan_commands.add_parser("check", parents=[common], help=h("plan_check"))
     check.add_argument("plan", type=Path)
-    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--json", action="store_true", help=h("json"))
     check.add_argument("--now", help=argparse.SUPPRESS)  # tests: bounds open-ended rules
     check.set_defaults(run=_plan_check)
-    load = plan_commands.add_parser("load", parents=[common],
-                                    help="store a plan, or apply an edited one")
+    load = plan_commands.add_parser("load", parents=[common], help=h("plan_load"))
     load.add_argument("plan", type=Path)
     load.add_argument("--yes", action="store_true",
                       help="apply the changes to an existing campaign without asking")
     load.set_defaults(run=_plan_load)
 
-    extract = plan_commands.add_parser(
-        "extract", parents=[common], help="find the reporting deadlines in a notice (.txt/.docx)")
+    extract = plan_commands.add_parser("extract", parents=[common], help=h("plan_extract"))
     extract.add_argument("notice", type=Path)
-    extract.add_argument("--json", action="store_true",
-                         help="print {doc_date, obligations} in the annotation schema")
-    extract.add_argument("--toml-out", type=Path, help="write a draft plan file here")
+    extract.add_argument("--json", action="store_true", help=h("extract_json"))
+    extract.add_argument("--toml-out", type=Path, help=h("toml_out"))
     extract.set_defaults(run=_plan_extract)
 
-    run = commands.add_parser("run", parents=[common],
-                              help="serve the bot (long polling, or webhook per config)")
+    run = commands.add_parser("run", parents=[common], help=h("run"))
     run.set_defaults(run=_run)
 
-    invite = commands.add_parser("invite", parents=[common],
-                                 help="print one invitation deep link per unit")
-    invite.add_argument("--campaign", required=True)
-    invite.add_argument("--units", help="comma-separated unit ids (default: every unit)")
-    invite.add_argument("--coordinator", action="store_true",
-                        help="one link that makes its first user a coordinator")
-    invite.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
+    invite = commands.add_parser("invite", parents=[common], help=h("invite"))
+    invite.add_argument("--campaign", required=True, help=h("campaign"))
+    invite.add_argument("--units", help=h("units"))
+    invite.add_argument("--coordinator", action="store_true", help=h("coordinator"))
+    invite.add_argument("--bot-username", help=h("bot_username"))
     invite.set_defaults(run=_invite)
 
-    demo = commands.add_parser("demo", parents=[common],
-                               help="play a short campaign offline against a fake Telegram")
-    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"),
-                      help="where the demo leaves its database, files and config")
+    demo = commands.add_parser("demo", parents=[common], help=h("demo"))
+    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"), help=h("data_dir"))
     demo.set_defaults(run=_demo)
 
-    add_export_parser(commands, common)
+    add_export_parser(commands, common, catalogue)
     add_exempt_parser(commands, common)
     add_people_parser(commands, common)
 
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(title="db commands")
-    upgrade = db_commands.add_parser("upgrade", parents=[common],
-                                     help="create or migrate the schema to the latest revision")
+    calendar = commands.add_parser("calendar", parents=[common], help=h("calendar"))
+    calendar.set_defaults(run=_calendar)
+
+    db = commands.add_parser("db", help=h("db"))
+    db_commands = db.add_subparsers(title=h("db_commands"), parser_class=parser_class)
+    db.set_defaults(run=_show_help(db))
+    upgrade = db_commands.add_parser("upgrade", parents=[common], help=h("db_upgrade"))
     upgrade.set_defaults(run=_db_upgrade)
     return parser
 
@@ -129,8 +228,30 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise UsageError(config_error_text(Catalogue(args.lang or "zh-CN"), exc)) from None
 
 
+def _settings_or_none(args: argparse.Namespace) -> Settings | None:
+    try:
+        return load_settings(args.config)
+    except ConfigError:
+        return None
+
+
 def _catalogue(args: argparse.Namespace, settings: Settings | None = None) -> Catalogue:
     return Catalogue(args.lang or (settings.bot.language if settings else "zh-CN"))
+
+
+def database_url(settings: Settings, catalogue: Catalogue, *, create: bool = False) -> str:
+    """The database URL a command may open. Only `db upgrade`, `plan load` and `run` create
+    a SQLite file (`create`); the others refuse to leave an empty one behind. No command
+    creates a missing folder: a typo in the path is the usual cause."""
+    url = settings.database_url
+    folder = missing_sqlite_folder(url)
+    if folder is not None:
+        raise UsageError(catalogue.text("cli.database_no_folder", folder=str(folder),
+                                        url=settings.database.url))
+    missing = None if create else missing_sqlite_file(url)
+    if missing is not None:
+        raise UsageError(catalogue.text("export.cli_no_database", path=str(missing)))
+    return url
 
 
 def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
@@ -172,24 +293,25 @@ def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile 
     return TemplateFile(plan.export.file_name, data)
 
 
-def _now(args: argparse.Namespace) -> datetime:
-    if getattr(args, "now", None):
-        try:
-            moment = datetime.fromisoformat(args.now)
-        except ValueError:
-            raise UsageError(f"--now: {args.now!r} is not an ISO date-time") from None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    return datetime.now(UTC)
+def parse_now(value: str | None, zone: str, catalogue: Catalogue) -> datetime:
+    """`--now`: an ISO date-time; without an offset it is wall-clock time in `zone` (the
+    campaign's), as the person typing it reads their clock. None: now."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(catalogue.text("cli.bad_now", value=value)) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
 
 
 def _plan_check(args: argparse.Namespace) -> int:
-    settings = _settings(args) if args.config else None
+    settings = _settings(args)
     catalogue = _catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
     read_template(args.plan, plan, catalogue)
-    overrides = settings.calendar.overrides() if settings else None
-    calendar = WorkdayCalendar(*(o for o in (overrides, plan.calendar) if o is not None))
-    expansion = expand_plan(plan, _now(args), calendar)
+    calendar = WorkdayCalendar(settings.calendar.overrides(), plan.calendar)
+    expansion = expand_plan(plan, parse_now(args.now, plan.timezone, catalogue), calendar)
     if args.json:
         print(json.dumps(schedule_json(plan, expansion, catalogue), ensure_ascii=False, indent=2))
     else:
@@ -222,9 +344,10 @@ def _plan_load(args: argparse.Namespace) -> int:
     template = read_template(args.plan, plan, catalogue)
     overrides = settings.calendar.overrides()
     now = datetime.now(UTC)
+    url = database_url(settings, catalogue, create=True)
 
     async def difference() -> Any:
-        async with Database.open(settings.database_url) as db:
+        async with Database.open(url) as db:
             return await plan_revision_of(db.sessions, plan, text, now, overrides)
 
     def confirmed() -> bool:
@@ -247,7 +370,7 @@ def _plan_load(args: argparse.Namespace) -> int:
             raise UsageError(catalogue.text("revision.cli_declined"))
 
     async def go() -> Any:
-        async with Database.open(settings.database_url) as db:
+        async with Database.open(url) as db:
             return await load_plan(db.sessions, plan, str(args.plan), text, now, overrides,
                                    template, expected_version=revision.base_version
                                    if revision is not None else 0)
@@ -270,9 +393,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from storage.database import Database
 
     settings = _settings(args)
+    url = database_url(settings, _catalogue(args, settings), create=True)
 
     async def go() -> str | None:
-        async with Database.open(settings.database_url) as db:
+        async with Database.open(url) as db:
             return await db.revision()
 
     revision = _run_async(go)
@@ -285,7 +409,7 @@ def _plan_extract(args: argparse.Namespace) -> int:
     from bot.notices import extract_command
 
     return extract_command(args.notice, as_json=args.json, toml_out=args.toml_out,
-                           catalogue=_catalogue(args), error=UsageError)
+                           catalogue=_catalogue(args, _settings(args)), error=UsageError)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -295,6 +419,11 @@ def _run(args: argparse.Namespace) -> int:
     catalogue = _catalogue(args, settings)
     if settings.token is None:
         raise UsageError(catalogue.text("cli.no_token"))
+    database_url(settings, catalogue, create=True)
+    webhook_problem = _webhook_problem(settings)
+    if webhook_problem is not None:
+        raise UsageError(catalogue.text(f"cli.webhook_{webhook_problem}",
+                                        url=settings.bot.webhook_url))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request with the token in the URL: keep it out of the logs.
@@ -342,12 +471,13 @@ def _invite(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
+    url = database_url(settings, catalogue)
     username = args.bot_username or _bot_username(settings, catalogue)
     units = [u.strip() for u in args.units.split(",")] if args.units else None
     role = Role.COORDINATOR if args.coordinator else Role.LIAISON
 
     async def go() -> Any:
-        async with Database.open(settings.database_url) as db:
+        async with Database.open(url) as db:
             service = AccessService(db.sessions)
             return await service.create_invites(args.campaign, datetime.now(UTC),
                                                 settings.bot.invite_days, units, role)
@@ -376,6 +506,64 @@ def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
 
     with _reaching_telegram(settings, catalogue):
         return str(_run_async(go))
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    """Which years the holiday data covers, which overrides the config adds, and which
+    years near today are counted Monday to Friday without anybody having said so."""
+    from scheduler.calendar import package_version, package_years
+
+    settings = _settings(args)
+    t = _catalogue(args, settings).text
+    first, last = package_years()
+    print(t("calendar.data", version=package_version(), first=first, last=last))
+    options = settings.calendar
+    years = sorted({d.year for d in (*options.workdays, *options.holidays)}
+                   | set(options.complete_years))
+    source = load_source(args) or t("calendar.defaults")
+    print(t("calendar.config", source=source) if years else
+          t("calendar.no_overrides", source=source))
+    for year in years:
+        workdays = sorted(d for d in options.workdays if d.year == year)
+        holidays = sorted(d for d in options.holidays if d.year == year)
+        print(t("calendar.year", year=year, workdays=_days(workdays), holidays=_days(holidays),
+                complete=t("calendar.complete" if year in options.complete_years
+                           else "calendar.incomplete")))
+    this_year = datetime.now(UTC).year
+    for year in (this_year, this_year + 1):
+        if year > last and year not in options.complete_years:
+            print(t("calendar.missing", year=year))
+    return 0
+
+
+def load_source(args: argparse.Namespace) -> str:
+    """The config file a command reads (the same order as load_settings), or ""."""
+    chosen = args.config or os.environ.get(CONFIG_ENV)
+    return str(chosen) if chosen else ("config.toml" if Path("config.toml").is_file() else "")
+
+
+def _days(days: Sequence[Any]) -> str:
+    return ", ".join(d.isoformat() for d in days) or "—"
+
+
+def _webhook_problem(settings: Settings) -> str | None:
+    """What keeps webhook mode from working, as a `cli.webhook_*` text code, or None."""
+    if settings.bot.mode != "webhook":
+        return None
+    parts = urlsplit(settings.bot.webhook_url)
+    # Telegram posts to public HTTPS addresses only; a Bot API server of one's own on this
+    # machine may post over plain HTTP.
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.netloc or not (parts.scheme == "https" or local):
+        return "url"
+    return None
+
+
+def _version() -> str:
+    try:
+        return version("cuibao")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0+unknown"
 
 
 def _demo(args: argparse.Namespace) -> int:

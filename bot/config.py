@@ -12,8 +12,16 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_core import ErrorDetails
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from domain.plan import CalendarOverrides
 
@@ -42,6 +50,16 @@ class BotSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite:///cuibao.sqlite3"
 
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, url: str) -> str:
+        from storage.db import url_problem
+
+        problem = url_problem(url)
+        if problem is not None:
+            raise PydanticCustomError(problem, "not a database URL cuibao can use")
+        return url
+
 
 class FileSettings(_Section):
     dir: str = "files"
@@ -53,9 +71,12 @@ class FileSettings(_Section):
 class CalendarSettings(_Section):
     workdays: tuple[date, ...] = ()
     holidays: tuple[date, ...] = ()
+    # Years whose holidays and 调休 days are all listed above: no "no holiday data" warning.
+    complete_years: tuple[int, ...] = ()
 
     def overrides(self) -> CalendarOverrides:
-        return CalendarOverrides(frozenset(self.workdays), frozenset(self.holidays))
+        return CalendarOverrides(frozenset(self.workdays), frozenset(self.holidays),
+                                 frozenset(self.complete_years))
 
 
 class RateLimitSettings(_Section):
@@ -81,11 +102,31 @@ class ReminderSettings(_Section):
     send_retries: int = Field(default=3, ge=0, le=10)  # 5xx and timeouts, per message
     send_backoff_seconds: float = Field(default=0.5, ge=0)
 
-    @field_validator("digest_at", mode="before")
+    @field_validator("quiet_start", "quiet_end", "digest_at", mode="before")
     @classmethod
-    def _off(cls, value: object) -> object:
+    def _clock_time(cls, value: object, info: ValidationInfo) -> object:
         # TOML has no null: a deployment turns the digest off with digest_at = "off".
-        return None if isinstance(value, str) and value.strip().lower() == "off" else value
+        off = value is None or (isinstance(value, str) and value.strip().lower() == "off")
+        if info.field_name == "digest_at" and off:
+            return None
+        return wall_clock_time(value)
+
+
+_HH_MM = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def wall_clock_time(value: object) -> time:
+    """A time of day as people write it in the config: "HH:MM" ("8:30" too) or a TOML
+    local time. A bare number is refused: pydantic would read `21` as 21 seconds past
+    midnight UTC, an aware time no reminder run can compare with a local one."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    match = _HH_MM.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is not None:
+        hour, minute, second = (int(g or 0) for g in match.groups())
+        if hour < 24 and minute < 60 and second < 60:
+            return time(hour, minute, second)
+    raise PydanticCustomError("time_parsing", "Input should be a time written \"HH:MM\"")
 
 
 class Settings(_Section):
@@ -149,6 +190,8 @@ _PYDANTIC_CODES = {
     "greater_than": "greater_than", "greater_than_equal": "greater_than_equal",
     "less_than": "less_than", "less_than_equal": "less_than_equal",
     "literal_error": "not_allowed",
+    "database_plain_path": "database_plain_path",
+    "database_unsupported": "database_unsupported",
 }
 _LIMITS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
            "less_than_equal": "le"}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,35 +30,30 @@ if TYPE_CHECKING:
     from services.export import ExportedBytes, ExportError, ExportRequest
 
 
-def add_export_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+def add_export_parser(commands: Any, common: argparse.ArgumentParser,
+                      catalogue: Catalogue | None = None) -> None:
     """Register `export` on the CLI's subcommands (`commands` is add_subparsers()'s)."""
-    export = commands.add_parser("export", parents=[common],
-                                 help="write the Excel summary (汇总报表) of a campaign")
-    export.add_argument("--campaign", required=True, help="the campaign id")
-    export.add_argument("--deadline",
-                        help="only this deadline: obligation, obligation#N or YYYY-MM-DD")
-    export.add_argument("--with-files", action="store_true",
-                        help="also write a .zip of the submitted files next to the workbook")
-    export.add_argument("--out", type=Path,
-                        help="the .xlsx to write (default: <campaign>-汇总报表-<time>.xlsx)")
-    export.add_argument("--template", type=Path,
-                        help="fill your own .xlsx as this mapping (TOML) says, instead")
-    export.add_argument("--standard", action="store_true",
-                        help="the standard workbook even when the plan names a template")
-    export.add_argument("--now", metavar="T",
-                        help="judge what is overdue as of T (ISO date-time, e.g. "
-                             "2016-12-15T15:30+08:00) instead of now")
+    from bot.i18n import Catalogue
+
+    t = (catalogue or Catalogue()).text
+    export = commands.add_parser("export", parents=[common], help=t("cli.help.export"))
+    export.add_argument("--campaign", required=True, help=t("cli.help.campaign"))
+    export.add_argument("--deadline", help=t("cli.help.deadline"))
+    export.add_argument("--with-files", action="store_true", help=t("cli.help.with_files"))
+    export.add_argument("--out", type=Path, help=t("cli.help.out"))
+    export.add_argument("--template", type=Path, help=t("cli.help.template"))
+    export.add_argument("--standard", action="store_true", help=t("cli.help.standard"))
+    export.add_argument("--now", metavar="T", help=t("cli.help.now"))
     export.set_defaults(run=export_command)
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError
+    from bot.cli import UsageError, database_url, parse_now
     from bot.config import ConfigError, load_settings
     from bot.i18n import Catalogue, config_error_text
     from services.catalog import PlanRegistry
     from services.export import ExportError, ExportRequest, ExportService, ExportSummary
     from storage.database import Database
-    from storage.db import missing_sqlite_file
     from storage.filestore import FileStore
 
     language = getattr(args, "lang", None)
@@ -70,11 +64,10 @@ def export_command(args: argparse.Namespace) -> int:
                          ) from None
     language = language or settings.bot.language
     catalogue = Catalogue(language)
-    missing = missing_sqlite_file(settings.database_url)
-    if missing is not None:  # an export must not leave an empty database behind
-        raise UsageError(catalogue.text("export.cli_no_database", language,
-                                        path=str(missing)))
-    now = _now(getattr(args, "now", None), UsageError)
+    url = database_url(settings, catalogue)  # an export must not leave a database behind
+    typed_now = getattr(args, "now", None)
+    zone = asyncio.run(_campaign_zone(url, args.campaign)) if typed_now else "UTC"
+    now = parse_now(typed_now, zone, catalogue)
     out: Path | None = args.out
     if out is not None and out.suffix.lower() != ".xlsx":
         out = out.with_name(out.name + ".xlsx")
@@ -212,11 +205,14 @@ def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, languag
         known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language)))
 
 
-def _now(value: str | None, error: type[Exception]) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise error(f"--now: {value!r} is not an ISO date-time") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+async def _campaign_zone(url: str, campaign: str) -> str:
+    """The time zone `--now` without an offset is read in: the campaign's."""
+    from sqlalchemy import select
+
+    from domain.plan_toml import DEFAULT_TIMEZONE
+    from storage import models as m
+    from storage.database import Database
+
+    async with Database.open(url) as db, db.sessions() as s:
+        zone = await s.scalar(select(m.Campaign.timezone).where(m.Campaign.code == campaign))
+    return zone or DEFAULT_TIMEZONE

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Bot, Update
@@ -24,8 +24,10 @@ from bot.config import ReminderSettings, Settings
 from bot.i18n import Catalogue
 from bot.notifier import keyboard
 from handlers.common import callback
+from scheduler.calendar import package_years
 from scheduler.reminders import QuietHours
 from services.digest import DigestService
+from services.horizon import CalendarGap, extend_open_ended, untold_calendar_gaps
 from services.ports import Button, Delivery
 from services.reminders import (
     BlockedNotice,
@@ -44,6 +46,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 JOB_NAME = "cuibao-reminders"
+FAILURES_BEFORE_ALERT = 3  # failed runs in a row before the coordinators are told
 REPLAN_GROUP = 99  # after every handler: the update's own work is committed by then
 _KEY = "cuibao.reminders"
 
@@ -196,11 +199,19 @@ class ReminderLoop:
     in this process (other processes are kept apart by the claims in the database)."""
 
     def __init__(self, app: AnyApp, dispatcher: ReminderDispatcher,
-                 clock: Callable[[], datetime], options: ReminderSettings) -> None:
+                 clock: Callable[[], datetime], options: ReminderSettings,
+                 coordinators: Sequence[int] = (), catalogue: Catalogue | None = None) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.clock = clock
         self.options = options
+        self.coordinators = tuple(coordinators)
+        self.catalogue = catalogue or Catalogue()
+        self.failures = 0  # failed runs in a row
+        self.extend: Callable[[datetime], Awaitable[int]] | None = None  # open-ended plans
+        self.calendar_gaps: Callable[[datetime], Awaitable[list[CalendarGap]]] | None = None
+        self.extended_on: date | None = None
+        self.alerted = 0  # the failure count the coordinators were last told about
         self.running = False
         self.dirty = False
         self.runs = 0
@@ -249,6 +260,7 @@ class ReminderLoop:
         self.idle.clear()
         delay = self.options.safety_interval_seconds
         try:
+            await self._extend_horizon()
             while True:
                 self.dirty = False
                 report = await self.dispatcher.run()
@@ -257,13 +269,62 @@ class ReminderLoop:
                     delay = min(delay, (report.next_at - self.clock()).total_seconds())
                 if not self.dirty:
                     break
-        except Exception:
-            log.exception("the reminder run failed; trying again in a minute")
-            delay = min(60.0, delay)
+            await self._recovered()
+        except Exception as exc:
+            self.failures += 1
+            log.exception("the reminder run failed (%d in a row); trying again in %g s",
+                          self.failures, self.options.retry_after_seconds)
+            delay = min(self.options.retry_after_seconds, delay)
+            await self._failing(exc)
         finally:
             self.running = False
             self.idle.set()
             self.schedule(delay)
+
+    async def _extend_horizon(self) -> None:
+        """Once a day: open-ended plans get the deadlines that entered the year ahead."""
+        now = self.clock()
+        if self.extend is None or self.extended_on == now.date():
+            return
+        added = await self.extend(now)
+        if added:
+            log.info("open-ended plans: %d deadlines added as the horizon moved", added)
+        for gap in await self.calendar_gaps(now) if self.calendar_gaps else ():
+            log.warning("campaign %s has deadlines in %d, a year without holiday data: "
+                        "telling its coordinators", gap.campaign, gap.year)
+            last = package_years()[1]
+            await self._tell(gap.coordinators, "calendar.gap", campaign=gap.campaign,
+                             year=gap.year, last=last)
+        self.extended_on = now.date()
+
+    async def _failing(self, exc: Exception) -> None:
+        """Nudges stop while chat keeps working, so nobody would notice: after
+        FAILURES_BEFORE_ALERT runs in a row the coordinators are told, and again each time
+        the count doubles (3, 6, 12, … runs: hours apart, not every minute)."""
+        if self.failures < FAILURES_BEFORE_ALERT or self.failures < self.alerted * 2:
+            return
+        self.alerted = self.failures
+        log.error("automatic reminders have failed %d times in a row (last: %s); telling "
+                  "the coordinators", self.failures, exc)
+        await self._tell_coordinators("reminders.failing", count=self.failures,
+                                      error=f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _recovered(self) -> None:
+        if self.alerted:
+            log.info("automatic reminders work again after %d failed runs", self.failures)
+            await self._tell_coordinators("reminders.recovered", count=self.failures)
+        self.failures = self.alerted = 0
+
+    async def _tell_coordinators(self, key: str, **params: object) -> None:
+        # The deployment's coordinators from the config: the database may be what failed.
+        await self._tell([str(i) for i in self.coordinators], key, **params)
+
+    async def _tell(self, chat_ids: Sequence[str], key: str, **params: object) -> None:
+        for chat_id in chat_ids:
+            try:
+                await self.app.bot.send_message(int(chat_id), self.catalogue.text(key, **params))
+            except TelegramError as exc:
+                log.warning("could not tell coordinator %s (%s): %s", chat_id, key, exc)
 
 
 def install_reminders(app: AnyApp, db: Database, settings: Settings,
@@ -284,7 +345,13 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
     dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
                                     reminder_config(options, settings))
-    loop = ReminderLoop(app, dispatcher, clock, options)
+    loop = ReminderLoop(app, dispatcher, clock, options, settings.bot.coordinators,
+                        renderer.catalogue)
+    overrides = settings.calendar.overrides()
+    loop.extend = lambda now: extend_open_ended(db.sessions, now, overrides)
+    coordinators = [str(i) for i in settings.bot.coordinators]
+    loop.calendar_gaps = lambda now: untold_calendar_gaps(db.sessions, now, overrides,
+                                                          coordinators)
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop
     loop.schedule(0)

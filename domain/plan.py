@@ -162,6 +162,9 @@ class CalendarOverrides:
 
     workdays: frozenset[date] = frozenset()
     holidays: frozenset[date] = frozenset()
+    # Years whose statutory holidays and 调休 days are all in the two sets above: the
+    # calendar does not warn about them even without holiday data.
+    complete_years: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -272,11 +272,16 @@ def _calendar(node: _Node | None) -> CalendarOverrides:
                 raise PlanError("wrong_type", f"{node.at(key)}[{i}]", {"expected": "date",
                                                                      "got": _type_name(value)})
         days[key] = frozenset(values)
+    years = node.get("complete_years", list, [])
+    for i, value in enumerate(years):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PlanError("wrong_type", f"{node.at('complete_years')}[{i}]",
+                            {"expected": "integer", "got": _type_name(value)})
     node.done()
     both = days["workdays"] & days["holidays"]
     if both:
         raise node.fail("workdays", "day_both_ways", value=min(both).isoformat())
-    return CalendarOverrides(days["workdays"], days["holidays"])
+    return CalendarOverrides(days["workdays"], days["holidays"], frozenset(years))
 
 
 def _forms(root: _Node) -> dict[str, Form]:

@@ -29,12 +29,14 @@ class WorkdayCalendar:
     def __init__(self, *overrides: CalendarOverrides) -> None:
         self._workdays: set[date] = set()
         self._holidays: set[date] = set()
+        self.complete_years: set[int] = set()
         # Later overrides win: config first, then the plan's own.
         for o in overrides:
             self._holidays -= o.workdays
             self._workdays -= o.holidays
             self._workdays |= o.workdays
             self._holidays |= o.holidays
+            self.complete_years |= o.complete_years
         self.missing_years: set[int] = set()
 
     @classmethod
@@ -49,7 +51,8 @@ class WorkdayCalendar:
             return False
         known = _package_workday(day)
         if known is None:
-            self.missing_years.add(day.year)
+            if day.year not in self.complete_years:
+                self.missing_years.add(day.year)
             return day.isoweekday() <= 5
         return known
 
@@ -81,3 +84,15 @@ class WorkdayCalendar:
             if self.is_workday(day):
                 count -= 1
         return day
+
+
+def package_years() -> tuple[int, int]:
+    """The first and last year the holiday package has data for."""
+    years = [day.year for day in chinese_calendar.holidays]
+    return min(years), max(years)
+
+
+def package_version() -> str:
+    from importlib.metadata import version
+
+    return version("chinesecalendar")

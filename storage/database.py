@@ -7,10 +7,24 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, sessionmaker
 from storage.migrate import current_revision, upgrade
+
+CONNECT_TIMEOUT_SECONDS = 10  # a PostgreSQL host that drops packets: say so, don't hang
+
+
+class DatabaseUnavailable(Exception):
+    """The database named by the URL cannot be reached or opened (server down, wrong
+    host, port or password, an unwritable SQLite file). `url` has no password in it."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"{url}: {detail}")
+        self.url = url
+        self.detail = detail
 
 
 @dataclass
@@ -24,8 +38,12 @@ class Database:
                    ) -> AsyncIterator[Database]:
         """Connect and (by default) migrate: a first run creates the SQLite file and schema.
         `engine_kwargs` go to `create_async_engine` (e.g. `connect_args`)."""
+        if make_url(url).get_backend_name() == "postgresql":
+            engine_kwargs = {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS},
+                             **engine_kwargs}
         engine = create_engine(url, **engine_kwargs)
         try:
+            await _reach(engine, url)
             if migrate:
                 await upgrade(engine)
             yield cls(engine, sessionmaker(engine))
@@ -34,3 +52,16 @@ class Database:
 
     async def revision(self) -> str | None:
         return await current_revision(self.engine)
+
+
+async def _reach(engine: AsyncEngine, url: str) -> None:
+    """Connect once, so that a database out of reach is one exception that says why, not
+    whatever the first query happens to raise."""
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise DatabaseUnavailable(shown, detail) from exc

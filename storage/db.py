@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,31 @@ def async_url(url: str) -> URL:
     driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
               "postgres": "postgresql+asyncpg"}.get(parsed.drivername)
     return parsed.set(drivername=driver) if driver else parsed
+
+
+# The drivers cuibao runs on: SQLite through aiosqlite, PostgreSQL through asyncpg.
+SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
+                               "postgresql+asyncpg"})
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be used, as a code ("database_plain_path": a file path where a URL
+    belongs; "database_unsupported": another database, e.g. mysql://), or None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "database_plain_path"
+    return None if parsed.drivername in SUPPORTED_DRIVERS else "database_unsupported"
+
+
+def missing_sqlite_folder(url: str) -> Path | None:
+    """The folder a SQLite URL's file would be in, when that folder does not exist (it is
+    not created behind the user's back: a typo in the path is the usual cause)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    folder = Path(parsed.database).parent
+    return None if folder.is_dir() else folder
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -49,7 +75,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs = {"pool_reset_on_return": None, **kwargs}
     if not target.database or target.database == ":memory:":
         return _sqlite_engine(target, kwargs)
-    Path(target.database).parent.mkdir(parents=True, exist_ok=True)
     # One connection per process: SQLite has one writer at a time anyway, and a
     # read-then-write transaction on a second connection fails at once with "database is
     # locked" instead of waiting. Sessions queue for it instead.

@@ -381,3 +381,14 @@ class Confirmation(Base):
     subject_id: Mapped[int]
     created_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
+class CalendarNotice(Base):
+    """A campaign's coordinators were told that its deadlines fall in a year without
+    holiday data (once per campaign and year)."""
+
+    __tablename__ = "calendar_notices"
+    __table_args__ = (UniqueConstraint("campaign_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    notified_at: Mapped[datetime]

@@ -31,9 +31,11 @@ def _closed_port() -> int:
 
 
 def _config(tmp_path: Path, api: str) -> Path:
+    """A config whose database exists (`invite` refuses to create one)."""
     config = tmp_path / "config.toml"
     config.write_text(f'[bot]\napi_base_url = "{api}"\n\n[database]\n'
                       'url = "sqlite:///cuibao.sqlite3"\n', encoding="utf-8")
+    assert main(["db", "upgrade", "--config", str(config)]) == 0
     return config
 
 
@@ -57,6 +59,8 @@ def test_invite_without_a_route_to_telegram_says_so_in_one_line(
         expected: str) -> None:
     port = _closed_port()
     config = _config(tmp_path, f"http://127.0.0.1:{port}/bot")
+
+    capsys.readouterr()
 
     code = main(["invite", "--config", str(config), "--campaign", CAMPAIGN, "--lang", language])
 
@@ -84,7 +88,8 @@ def test_run_without_a_route_to_telegram_ends_with_the_same_one_line(tmp_path: P
 async def test_a_token_telegram_refuses_is_one_line_naming_the_token_variable(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with FakeTelegram() as fake:  # knows its own token only, so 123:abc gets a 401
-        config = _config(tmp_path, fake.base_url)
+        config = await asyncio.to_thread(_config, tmp_path, fake.base_url)
+        capsys.readouterr()
         # The CLI runs its own event loop: give it a thread while this one serves the fake.
         code = await asyncio.to_thread(main, ["invite", "--config", str(config),
                                               "--campaign", CAMPAIGN])

@@ -6,6 +6,7 @@ touching any database); each case is a small config in a temporary folder.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,20 @@ CASES = [
                  'reminders.quiet_start: "9pm" 不是有效时间:应写作带引号的 "HH:MM",如 "08:30"',
                  'reminders.quiet_start: "9pm" is not a time: write "HH:MM" in quotes, e.g. '
                  '"08:30"', id="time-no-off"),
+    pytest.param('[reminders]\nquiet_start = 21\n',
+                 'reminders.quiet_start: 21 不是有效时间:应写作带引号的 "HH:MM",如 "08:30"',
+                 'reminders.quiet_start: 21 is not a time: write "HH:MM" in quotes, e.g. '
+                 '"08:30"', id="time-bare-number"),
+    pytest.param('[reminders]\ndigest_at = 8\n',
+                 'reminders.digest_at: 8 不是有效时间:应写作带引号的 "HH:MM",如 "08:30";'
+                 '不发每日汇总请写 "off"',
+                 'reminders.digest_at: 8 is not a time: write "HH:MM" in quotes, e.g. '
+                 '"08:30", or "off" for no daily digest', id="time-bare-number-digest"),
+    pytest.param('[reminders]\nquiet_end = "08:00+08:00"\n',
+                 'reminders.quiet_end: "08:00+08:00" 不是有效时间:'
+                 '应写作带引号的 "HH:MM",如 "08:30"',
+                 'reminders.quiet_end: "08:00+08:00" is not a time: write "HH:MM" in quotes, '
+                 'e.g. "08:30"', id="time-with-offset"),
     pytest.param('[bot]\nlocal_mode = "maybe"\n',
                  'bot.local_mode: 应为 true 或 false(小写,不加引号),而不是 "maybe"',
                  'bot.local_mode: must be true or false (lower case, no quotes), not "maybe"',
@@ -205,3 +220,14 @@ def test_every_config_error_code_has_a_text(language: str) -> None:
     missing = sorted(c for c in codes if f"config.{c}" not in _messages(language))
 
     assert missing == []
+
+
+def test_times_are_read_as_written_with_or_without_a_leading_zero(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[reminders]\nquiet_start = "21:30"\nquiet_end = "8:05"\n'
+                      'digest_at = 07:45:00\n', encoding="utf-8")
+
+    reminders = load_settings(config, env={}).reminders
+
+    assert (reminders.quiet_start, reminders.quiet_end, reminders.digest_at) == (
+        time(21, 30), time(8, 5), time(7, 45))
