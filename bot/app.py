@@ -26,9 +26,21 @@ from bot.notifier import TelegramNotifier
 from bot.reminders import digest_service, install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor
-from handlers import coordinator, digest, errors, export, intake, liaison, plans, routing, start
+from handlers import (
+    coordinator,
+    digest,
+    errors,
+    export,
+    intake,
+    liaison,
+    plans,
+    reports_view,
+    routing,
+    start,
+)
 from handlers.menus import set_default_menus, set_menu_for
 from services.access import AccessService
+from services.board import BoardService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
@@ -96,6 +108,7 @@ def register_handlers(app: CuibaoApp) -> None:
         "remind": coordinator.remind, "review": coordinator.review,
         "units": coordinator.units, "invite": coordinator.invite, "plan": plans.new_plan,
         "export": export.export, "blank": intake.blank, "digest": digest.digest,
+        "tongbao": reports_view.tongbao,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -156,6 +169,7 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         export=ExportService(db.sessions, plans, files),
         intake=IntakeService(db.sessions, plans, limits.max_bytes),
         digest=digest_service(settings, db),
+        board=BoardService(db.sessions),
         notifier=notifier,
         clock=clock,
         bot_username=bot_username,

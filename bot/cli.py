@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.export_cli import add_export_parser
+from bot.status_cli import add_status_parsers
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
 from domain.plan import Plan
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     add_export_parser(commands, common)
+    add_status_parsers(commands, common)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

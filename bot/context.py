@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.i18n import Catalogue
 from services.access import AccessService
+from services.board import BoardService
 from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService
@@ -34,6 +35,7 @@ class AppServices:
     export: ExportService
     intake: IntakeService
     digest: DigestService
+    board: BoardService
     notifier: Notifier
     clock: Callable[[], datetime]
     bot_username: str = field(default="")

@@ -8,7 +8,7 @@ from bot.i18n import LANGUAGES, Catalogue
 
 LIAISON_COMMANDS = ("tasks", "submit", "blank", "mine", "language", "help")
 COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "invite", "export",
-                        "plan", "digest", "language", "help")
+                        "tongbao", "plan", "digest", "language", "help")
 
 
 def commands(names: tuple[str, ...], language: str, catalogue: Catalogue) -> list[BotCommand]:

@@ -13,7 +13,9 @@ import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -52,6 +54,18 @@ SMALL = 15
 TITLE = 24
 ROWS_PER_PAGE = 60  # unit and group rows; a taller page is sent as several
 COLUMNS_PER_PAGE = 30
+
+
+# Where the first cell row starts: under the title, two legend lines and the column heads.
+GRID_TOP = MARGIN + TITLE + 12 + 2 * (TEXT + 14) + HEADER_HEIGHT
+
+
+def cell_centre(row: int, column: int) -> tuple[int, int]:
+    """The pixel in the middle of a page's cell: `row` counts group rows too, `column`
+    the deadlines on that page."""
+    pitch = CELL + GAP
+    return (MARGIN + NAME_WIDTH + column * pitch + CELL // 2,
+            GRID_TOP + row * pitch + CELL // 2)
 
 
 @dataclass(frozen=True)
@@ -180,8 +194,7 @@ def _rate_colour(rate: float) -> tuple[int, int, int]:
 def _draw(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
           footer: str, *, by_group: bool = False) -> bytes:
     pitch = CELL + GAP
-    legend_height = 2 * (TEXT + 14)
-    grid_top = MARGIN + TITLE + 12 + legend_height + HEADER_HEIGHT
+    grid_top = GRID_TOP
     width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, 720)
     height = grid_top + pitch * (len(rows) + 1) + (SMALL + 16) + MARGIN + (SMALL + 8)
     image = Image.new("RGB", (width, height), BACKGROUND)
@@ -272,3 +285,32 @@ def _turned(text: str) -> Image.Image:
     ImageDraw.Draw(strip).text((2, CELL // 2), fit(text, SMALL, HEADER_HEIGHT - 8), fill=INK,
                                font=_font(SMALL), anchor="lm")
     return strip.rotate(90, expand=True)
+
+
+class Texts(Protocol):
+    """The message catalogue, as the pictures need it (bot.i18n.Catalogue fits)."""
+
+    def text(self, key: str, language: str | None = None, /, **params: Any) -> str: ...
+
+    def when(self, instant: datetime, language: str | None = None) -> str: ...
+
+
+def board_texts(board: Board, texts: Texts, language: str | None, code: str = "") -> BoardTexts:
+    def t(key: str) -> str:
+        return texts.text(key, language)
+
+    return BoardTexts(
+        title=texts.text("picture.title", language, campaign=board.campaign,
+                         when=texts.when(board.as_of, language)),
+        legend={cell: texts.text(f"picture.cell.{cell.value}", language) for cell in Cell},
+        rate=t("picture.rate"), page=t("picture.page"), continued=t("picture.continued"),
+        ungrouped=t("picture.ungrouped"),
+        groups_note=texts.text("picture.groups_note", language, campaign=code))
+
+
+def chat_picture(board: Board, texts: BoardTexts) -> bytes:
+    """The one picture a chat gets: the whole board when it fits a page, else the board
+    summed up by 分组 (every page: `cuibao status --png`)."""
+    if pages_needed(board) == 1:
+        return render_board(board, texts)[0]
+    return render_groups(board, texts)
