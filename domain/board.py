@@ -124,7 +124,7 @@ class UnitRecord:
 
 def ranking(board: Board) -> list[UnitRecord]:
     """Units ranked for a 通报 over the deadlines already due: highest 按时报送率 first,
-    then fewest 未报, fewest 迟报; ties keep the plan's order. 免报 and deadlines not yet
+    then fewest 未报, fewest 退回 (nothing valid yet), fewest 迟报; ties keep the plan's order. 免报 and deadlines not yet
     due count for nothing."""
     records = []
     for unit, row in zip(board.units, board.cells, strict=True):
@@ -133,5 +133,5 @@ def ranking(board: Board) -> list[UnitRecord]:
             unit.name, unit.group, cells.count(Cell.ON_TIME), cells.count(Cell.LATE),
             cells.count(Cell.NIL), cells.count(Cell.RETURNED), cells.count(Cell.MISSING)))
     order = sorted(range(len(records)), key=lambda i: (
-        -records[i].on_time_rate, records[i].missing, records[i].late, i))
+        -records[i].on_time_rate, records[i].missing, records[i].returned, records[i].late, i))
     return [records[i] for i in order if records[i].owed]
