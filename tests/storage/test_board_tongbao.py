@@ -122,7 +122,8 @@ async def test_the_tongbao_sheet_and_picture_carry_the_same_ranking(daguan: Camp
     assert [ws.cell(r, 2).value for r in range(3, 9)] == [
         UNITS[0], UNITS[2], UNITS[4], UNITS[1], UNITS[3], UNITS[5]]
     assert ws.cell(3, 10).value == 1 and ws.cell(3, 10).number_format == "0.0%"
-    assert Image.open(io.BytesIO(files.png)).format == "PNG"
+    with Image.open(io.BytesIO(files.png)) as image:
+        assert image.format == "PNG"
 
 
 def test_the_status_command_prints_each_deadline_and_writes_the_picture(
@@ -139,7 +140,9 @@ def test_the_status_command_prints_each_deadline_and_writes_the_picture(
     # More than 30 deadlines: two pages of columns, and the summary by 分组.
     pages = [png.with_name(f"进度-{n}.png") for n in ("1", "2", "groups")]
     assert f"已写入 3 张图:{', '.join(map(str, pages))}" in printed
-    assert all(Image.open(page).size[0] >= 700 for page in pages)
+    for page in pages:
+        with Image.open(page) as image:
+            assert image.size[0] >= 700
 
 
 def test_the_tongbao_command_writes_the_docx_with_its_sheet_and_picture_beside_it(

@@ -45,9 +45,8 @@ def _texts(board: Board):  # type: ignore[no-untyped-def]
 
 
 def _open(png: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(png))
-    image.load()
-    return image.convert("RGB")
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB")
 
 
 def test_a_three_unit_board_is_one_png_with_each_cell_in_its_states_colour() -> None:
