@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.export_cli import add_export_parser
-from bot.status_cli import add_status_parsers
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.render import render_schedule, schedule_json
+from bot.status_cli import add_status_parsers
 from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan
 from scheduler.calendar import WorkdayCalendar

@@ -24,7 +24,9 @@ from bot.config import ReminderSettings, Settings
 from bot.i18n import Catalogue
 from bot.notifier import keyboard
 from handlers.common import callback
+from handlers.pictures import DigestPicture
 from scheduler.reminders import QuietHours
+from services.board import BoardService
 from services.digest import DigestService
 from services.ports import Button, Delivery
 from services.reminders import (
@@ -254,6 +256,8 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
     dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
                                     reminder_config(options, settings))
+    dispatcher.after_digest = DigestPicture(app.bot, BoardService(db.sessions),
+                                            renderer.catalogue, clock)
     loop = ReminderLoop(app, dispatcher, clock, options)
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop

@@ -124,8 +124,8 @@ class UnitRecord:
 
 def ranking(board: Board) -> list[UnitRecord]:
     """Units ranked for a 通报 over the deadlines already due: highest 按时报送率 first,
-    then fewest 未报, fewest 退回 (nothing valid yet), fewest 迟报; ties keep the plan's order. 免报 and deadlines not yet
-    due count for nothing."""
+    then fewest 未报, fewest 退回 (nothing valid yet), fewest 迟报; ties keep the plan's
+    order. 免报 and deadlines not yet due count for nothing."""
     records = []
     for unit, row in zip(board.units, board.cells, strict=True):
         cells = [c for c in row if c is not None]

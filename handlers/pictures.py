@@ -5,10 +5,14 @@ Telegram would not take it as one."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 
 from telegram import Bot
 
+from bot.i18n import Catalogue
 from handlers.common import Turn
+from services.board import BoardService
 from services.pictures import board_texts, chat_picture
 
 # Telegram's limits for a photo (sendPhoto); a bigger picture goes as a document.
@@ -27,6 +31,25 @@ async def send_status_picture(t: Turn, code: str | None) -> None:
     png = await asyncio.to_thread(chat_picture, found.board, texts)
     await send_picture(t.context.bot, chat.id, png, found.code,
                        t.t("picture.caption", campaign=found.board.campaign))
+
+
+class DigestPicture:
+    """The progress picture after a coordinator's daily digest (the reminder dispatcher's
+    `after_digest`)."""
+
+    def __init__(self, bot: Bot, boards: BoardService, catalogue: Catalogue,
+                 clock: Callable[[], datetime]) -> None:
+        self.bot, self.boards, self.catalogue, self.clock = bot, boards, catalogue, clock
+
+    async def __call__(self, campaign_id: int, external_id: str, language: str | None) -> None:
+        found = await self.boards.board(None, campaign_id, self.clock(), window=STATUS_WINDOW)
+        if found is None or not found.board.deadlines:
+            return
+        texts = board_texts(found.board, self.catalogue, language, found.code)
+        png = await asyncio.to_thread(chat_picture, found.board, texts)
+        caption = self.catalogue.text("picture.caption", language,
+                                      campaign=found.board.campaign)
+        await send_picture(self.bot, int(external_id), png, found.code, caption)
 
 
 async def send_picture(bot: Bot, chat_id: int, png: bytes, name: str, caption: str) -> None:

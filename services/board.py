@@ -67,13 +67,14 @@ class BoardService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def board(self, actor: Actor | None, code: str | None, now: datetime, *,
+    async def board(self, actor: Actor | None, code: str | int | None, now: datetime, *,
                     window: int | None = None, period: Period | None = None
                     ) -> CampaignBoard | None:
         """The campaign's board (the actor's most recent campaign when no code is given;
         None when there is none or it is not theirs; actor None: the command line).
         `window`: the last few deadlines passed and the next few, as /status shows them;
-        `period`: the deadlines of a 通报, already due, within the period."""
+        `period`: the deadlines of a 通报, already due, within the period. An int `code`
+        is the campaign's row id (the digest knows campaigns by id)."""
         async with self.sessions() as s:
             campaign = await self._campaign(s, actor, code)
             if campaign is None:
@@ -104,10 +105,12 @@ class BoardService:
                       tuple(BoardUnit(u.name, u.group) for u in units), heads, tuple(cells))
         return CampaignBoard(campaign.id, campaign.code, board, span)
 
-    async def _campaign(self, s: AsyncSession, actor: Actor | None, code: str | None
+    async def _campaign(self, s: AsyncSession, actor: Actor | None, code: str | int | None
                         ) -> m.Campaign | None:
         q = select(m.Campaign).order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc())
-        if code is not None:
+        if isinstance(code, int):
+            q = q.where(m.Campaign.id == code)
+        elif code is not None:
             q = q.where(m.Campaign.code == code)
         for campaign in (await s.scalars(q)).all():
             if actor is None or actor.coordinates(campaign.id):

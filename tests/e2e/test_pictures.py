@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+from datetime import time
+from pathlib import Path
 
 from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
 
+from bot.config import ReminderSettings
+from bot.reminders import replan
 from domain.board import Cell
+from services.access import AccessService, Role
 from services.board import BoardService
 from services.pictures import COLOURS, cell_centre
-from tests.e2e.harness import COORDINATOR, Harness
+from tests.e2e.harness import COORDINATOR, Harness, running_bot
+from tests.e2e.test_digest import DIGEST, OTHER, bj, running_loop
 from tests.e2e.test_export import _liaison_list
 
 
@@ -61,3 +67,24 @@ async def test_tongbao_refuses_a_period_it_does_not_know_and_a_liaison(bot: Harn
     assert (bad.text or "").startswith("无法识别统计范围“year”")
     assert bad.document is None
     assert liaison.text == "此功能仅供牵头单位使用。"
+
+
+async def test_the_daily_digest_is_followed_by_the_progress_picture(tmp_path: Path) -> None:
+    options = ReminderSettings(digest_at=time(8, 30), replan_delay_seconds=0)
+    async with running_bot(tmp_path, bj(8, 0), reminders=options) as bot:
+        # The digest goes to coordinators bound to the campaign, as test_digest's are.
+        tokens = await AccessService(bot.db.sessions).create_invites(
+            "daguan-2017-anticounterfeit", bot.clock(), 14, role=Role.COORDINATOR)
+        await bot.join(OTHER, "赵协调", tokens[0].token)
+        await running_loop(bot)
+        bot.clock.now = bj(8, 30)
+        replan(bot.app)
+
+        digest = await bot.fake.wait_for(OTHER, lambda x: DIGEST in x.content)
+        picture = await bot.fake.wait_for(OTHER, lambda x: x.photo is not None)
+
+        assert picture.message_id > digest.message_id
+        assert picture.caption == "“2017年元旦春节期间打假专项行动”报送进度图"
+        assert picture.photo is not None
+        with Image.open(io.BytesIO(picture.photo.data)) as image:
+            assert image.format == "PNG"

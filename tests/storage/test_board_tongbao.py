@@ -97,7 +97,8 @@ async def test_the_tongbao_names_who_was_late_or_missing_and_ranks_every_unit(
     assert "迟报的单位(1个):玉琳路市场监管所。" in text
     assert "逾期未报的单位(1个):海口市场监管所。" in text
     assert "材料被退回尚未改正的单位(1个):菱湖市场监管所。" in text
-    assert "德宽路市场监管所、集贤路市场监管所、花山市场监管所等3个单位均按时报送,予以通报表扬。" in text
+    assert ("德宽路市场监管所、集贤路市场监管所、花山市场监管所等3个单位均按时报送,"
+            "予以通报表扬。") in text
     assert text[-2:] == ["大观区市场监督管理局", "2017年1月11日"]
     [table] = doc.tables
     rows = [[c.text for c in row.cells] for row in table.rows]
