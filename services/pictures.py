@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,11 @@ class BoardTexts:
     continued: str  # after a group name repeated at the top of a page, e.g. (续)
     ungrouped: str  # the 分组 of units that have none, e.g. 未分组
     groups_note: str  # under a by-group summary, e.g. 单位较多,按分组汇总
+
+
+# Pictures are drawn in worker threads, and a FreeType face is not safe to use from two
+# threads at once: one picture at a time (each takes tens of milliseconds).
+_DRAWING = threading.Lock()
 
 
 @functools.cache
@@ -193,9 +199,18 @@ def _rate_colour(rate: float) -> tuple[int, int, int]:
 
 def _draw(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
           footer: str, *, by_group: bool = False) -> bytes:
+    with _DRAWING:
+        return _draw_page(board, texts, rows, columns, footer, by_group)
+
+
+def _draw_page(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
+               footer: str, by_group: bool) -> bytes:
     pitch = CELL + GAP
     grid_top = GRID_TOP
-    width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, 720)
+    # Wide enough for the grid and, up to what a phone shows well, for the whole title.
+    title_width = int(_font(TITLE).getlength(displayable(texts.title))) + 2 * MARGIN
+    width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, min(title_width, 1280),
+                720)
     height = grid_top + pitch * (len(rows) + 1) + (SMALL + 16) + MARGIN + (SMALL + 8)
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
