@@ -33,13 +33,21 @@ def cell_of(due: datetime, now: datetime, *, submitted_at: datetime | None, retu
             nil: bool, exempt: bool = False) -> Cell:
     """The cell of a unit's newest revision (none: submitted_at is None). A late nil report
     counts as 迟报: lateness is what a 通报 names."""
-    if submitted_at is None:
+    late = submitted_at is not None and submitted_at > due
+    return cell(passed=now > due, submitted=submitted_at is not None, late=late,
+                returned=returned, nil=nil, exempt=exempt)
+
+
+def cell(*, passed: bool, submitted: bool, late: bool, returned: bool, nil: bool,
+         exempt: bool = False) -> Cell:
+    """The same, from the comparisons already made (the board makes them in SQL)."""
+    if not submitted:
         if exempt:
             return Cell.EXEMPT
-        return Cell.MISSING if now > due else Cell.NOT_DUE
+        return Cell.MISSING if passed else Cell.NOT_DUE
     if returned:
         return Cell.RETURNED
-    if submitted_at > due:
+    if late:
         return Cell.LATE
     return Cell.NIL if nil else Cell.ON_TIME
 

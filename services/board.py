@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell_of
+from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell
 from services.access import Actor
 from services.catalog import latest_revisions_subquery
 from storage import models as m
@@ -88,18 +89,19 @@ class BoardService:
             latest = await self._latest(s, [d.id for d in picked])
         heads = tuple(BoardDeadline(d.id, d.title, d.seq, d.obligation_id in repeats,
                                     d.due_at.astimezone(tz), _period_of(d)) for d in picked)
+        passed = [d.due_at < now for d in picked]
         cells = []
         for u in units:
             row: list[Cell | None] = []
-            for d in picked:
+            for d, due_passed in zip(picked, passed, strict=True):
                 if d.unit_codes is not None and u.code not in d.unit_codes:
                     row.append(None)
                     continue
                 sub = latest.get((d.id, u.id))
                 # No 免报 override exists on this branch yet: exempt stays False.
-                row.append(cell_of(d.due_at, now, submitted_at=sub.submitted_at if sub else None,
-                                   returned=bool(sub and sub.status == "returned"),
-                                   nil=bool(sub and sub.nil)))
+                row.append(cell(passed=due_passed, submitted=sub is not None,
+                                late=bool(sub and sub.late), nil=bool(sub and sub.nil),
+                                returned=bool(sub and sub.status == "returned")))
             cells.append(tuple(row))
         board = Board(campaign.name, campaign.office, now.astimezone(tz),
                       tuple(BoardUnit(u.name, u.group) for u in units), heads, tuple(cells))
@@ -135,18 +137,21 @@ class BoardService:
         return [_UnitRow(r.id, r.code, r.name, r.group) for r in (await s.execute(q)).all()]
 
     async def _latest(self, s: AsyncSession, deadline_ids: list[int]
-                      ) -> dict[tuple[int, int], _LatestRow]:
-        """The columns a cell needs of each (deadline, unit)'s newest revision."""
+                      ) -> dict[tuple[int, int], Any]:
+        """What a cell needs of each (deadline, unit)'s newest revision: its status, nil,
+        and whether it came after the deadline, compared in SQL against the deadline as
+        it stands now (no instant is decoded: at 3,000 units that was a third of the time)."""
         if not deadline_ids:
             return {}
         newest = latest_revisions_subquery(deadline_ids)
         q = (select(m.Submission.deadline_id, m.Submission.unit_id, m.Submission.status,
-                    m.Submission.nil, m.Submission.submitted_at)
+                    m.Submission.nil,
+                    (m.Submission.submitted_at > m.Deadline.due_at).label("late"))
              .join(newest, (m.Submission.deadline_id == newest.c.deadline_id)
                    & (m.Submission.unit_id == newest.c.unit_id)
-                   & (m.Submission.revision == newest.c.revision)))
-        return {(r.deadline_id, r.unit_id): _LatestRow(r.status, r.nil, r.submitted_at)
-                for r in (await s.execute(q)).all()}
+                   & (m.Submission.revision == newest.c.revision))
+             .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id))
+        return {(r.deadline_id, r.unit_id): r for r in (await s.execute(q)).all()}
 
 
 @dataclass(frozen=True)
@@ -167,13 +172,6 @@ class _UnitRow:
     code: str
     name: str
     group: str
-
-
-@dataclass(frozen=True)
-class _LatestRow:
-    status: str
-    nil: bool
-    submitted_at: datetime
 
 
 def _pick(deadlines: list[_DeadlineRow], now: datetime, tz: ZoneInfo, window: int | None,
