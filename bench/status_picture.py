@@ -1,6 +1,6 @@
 """How long the progress picture takes.
 
-    python bench/status_picture.py [--units 3000] [--deadlines 150] [--repeat 3]
+    python -m bench.status_picture [--units 3000] [--deadlines 150] [--repeat 3]
 
 - render: `render_board` drawing a synthetic 300-unit × 30-deadline board into its PNG
   pages (no database), and `chat_picture` of the same board (the summary by 分组 the chat
