@@ -38,11 +38,13 @@ from handlers import (
     liaison,
     people,
     plans,
+    reports_view,
     routing,
     start,
 )
 from handlers.menus import CoordinatorMenus, set_default_menus
 from services.access import AccessService
+from services.board import BoardService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
@@ -118,6 +120,7 @@ def register_handlers(app: CuibaoApp) -> None:
         "invite": people.invite, "plan": plans.new_plan,
         "export": export.export, "blank": intake.blank, "digest": digest.digest,
         "exempt": coordinator.exempt, "unexempt": coordinator.unexempt,
+        "tongbao": reports_view.tongbao,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -191,6 +194,7 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         intake=IntakeService(db.sessions, plans, limits.max_bytes),
         digest=digest_service(settings, db),
         overrides=OverrideService(db.sessions),
+        board=BoardService(db.sessions),
         notifier=notifier,
         people=PeopleService(db.sessions, settings.calendar.overrides()),
         clock=clock,

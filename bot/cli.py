@@ -24,6 +24,7 @@ from bot.export_cli import add_export_parser
 from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.people_cli import add_people_parser
 from bot.render import render_schedule, schedule_json
+from bot.status_cli import add_status_parsers
 from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan, placeholders
 from scheduler.calendar import WorkdayCalendar
@@ -209,6 +210,7 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     add_export_parser(commands, common, catalogue)
     add_exempt_parser(commands, common)
     add_people_parser(commands, common)
+    add_status_parsers(commands, common)
 
     calendar = commands.add_parser("calendar", parents=[common], help=h("calendar"))
     calendar.set_defaults(run=_calendar)

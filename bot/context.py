@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.i18n import Catalogue
 from services.access import AccessService
+from services.board import BoardService
 from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService
@@ -37,6 +38,7 @@ class AppServices:
     intake: IntakeService
     digest: DigestService
     overrides: OverrideService
+    board: BoardService
     notifier: Notifier
     people: PeopleService
     clock: Callable[[], datetime]

@@ -50,7 +50,10 @@ FILES_NAME = "files"
 PLAN_NAME = f"{CAMPAIGN}.toml"
 MANIFEST_NAME = ".cuibao-demo.json"
 CONFIG_HEADER = "# Written by `cuibao demo`"
-OWNED = (CONFIG_NAME, DB_NAME, FILES_NAME, PLAN_NAME)
+STATUS_PICTURE = "status.png"  # the picture /status sent, as the coordinator saw it
+TONGBAO_NAME = "tongbao"  # the 通报 /tongbao sent: .docx, .xlsx and .png
+TONGBAO_FILES = tuple(f"{TONGBAO_NAME}{ext}" for ext in (".docx", ".xlsx", ".png"))
+OWNED = (CONFIG_NAME, DB_NAME, FILES_NAME, PLAN_NAME, STATUS_PICTURE, *TONGBAO_FILES)
 
 COORDINATOR = 900_001
 COORDINATOR_NAME = "王协调"
@@ -229,7 +232,7 @@ async def _main(data_dir: Path, language: str, out: TextIO) -> None:
                 await app.updater.start_polling(poll_interval=0.0, timeout=1)
                 try:
                     units = {u.id: u.name for u in plan.units}
-                    story = Story(fake, app, clock, out, units)
+                    story = Story(fake, app, clock, out, units, data_dir=data_dir)
                     await story.play()
                     await story.final_table()
                 finally:
@@ -257,6 +260,7 @@ class Story:
     seen: dict[int, int] = field(default_factory=dict)  # chat → last message id printed
     edits: dict[tuple[int, int], int] = field(default_factory=dict)
     scene_no: int = 0
+    data_dir: Path = Path()
 
     @property
     def services(self) -> AppServices:
@@ -334,8 +338,10 @@ class Story:
         self.scene(time(15, 30), f"周报截止(15:00)之后,协调员查看情况并催报 / after the "
                                  f"15:00 deadline the coordinator checks and nudges "
                                  f"({zhao.name} has sent nothing)")
-        status = _with(await self.command(coordinator, "status"),
-                       _data(f"st:{weekly.deadline_id}"), "the status overview")
+        replies = await self.command(coordinator, "status")
+        status = _with(replies, _data(f"st:{weekly.deadline_id}"), "the status overview")
+        picture = _with(replies, lambda m: m.photo is not None, "the progress picture")
+        self.save(STATUS_PICTURE, picture.photo.data if picture.photo else b"")
         await self.press(coordinator, status, weekly.deadline_id, prefix="st")
         await self.command(coordinator, "missing")
         confirm = _with(await self.command(coordinator, "remind"),
@@ -345,6 +351,24 @@ class Story:
         if not any(m.message_id > before and label("button.fill_now") in m.button_texts
                    for m in self.fake.sent(zhao.user_id)):
             raise DemoError(f"{zhao.name} did not receive the nudge")
+
+        self.scene(time(16, 0), "协调员生成本周报送情况通报 / the coordinator drafts this "
+                                "week's 通报 (reporting notice)")
+        replies = await self.command(coordinator, "tongbao", "week")
+        sent = [m.document.data if m.document else m.photo.data if m.photo else None
+                for m in replies]
+        drafted = [data for data in sent if data is not None]
+        if len(drafted) != len(TONGBAO_FILES):
+            raise DemoError(f"expected the 通报 as {len(TONGBAO_FILES)} files, got "
+                            f"{len(drafted)}")
+        for name, data in zip(TONGBAO_FILES, drafted, strict=True):
+            self.save(name, data)
+
+    def save(self, name: str, data: bytes) -> None:
+        """Keep a file the bot sent in the data dir, and say where in the transcript."""
+        path = self.data_dir / name
+        path.write_bytes(data)
+        self.write(f"   (已保存 saved: {path})")
 
     # -------------------------------------------------------------- people and scenes
 

@@ -66,7 +66,7 @@ def export_command(args: argparse.Namespace) -> int:
     catalogue = Catalogue(language)
     url = database_url(settings, catalogue)  # an export must not leave a database behind
     typed_now = getattr(args, "now", None)
-    zone = asyncio.run(_campaign_zone(url, args.campaign)) if typed_now else "UTC"
+    zone = asyncio.run(campaign_zone(url, args.campaign)) if typed_now else "UTC"
     now = parse_now(typed_now, zone, catalogue)
     out: Path | None = args.out
     if out is not None and out.suffix.lower() != ".xlsx":
@@ -205,7 +205,7 @@ def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, languag
         known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language)))
 
 
-async def _campaign_zone(url: str, campaign: str) -> str:
+async def campaign_zone(url: str, campaign: str) -> str:
     """The time zone `--now` without an offset is read in: the campaign's."""
     from sqlalchemy import select
 

@@ -24,8 +24,10 @@ from bot.config import ReminderSettings, Settings
 from bot.i18n import Catalogue
 from bot.notifier import keyboard
 from handlers.common import callback
+from handlers.pictures import DigestPicture
 from scheduler.calendar import package_years
 from scheduler.reminders import QuietHours
+from services.board import BoardService
 from services.digest import DigestService
 from services.horizon import CalendarGap, extend_open_ended, untold_calendar_gaps
 from services.ports import Button, Delivery
@@ -345,6 +347,8 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
     dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
                                     reminder_config(options, settings))
+    dispatcher.after_digest = DigestPicture(app.bot, BoardService(db.sessions),
+                                            renderer.catalogue, clock)
     loop = ReminderLoop(app, dispatcher, clock, options, settings.bot.coordinators,
                         renderer.catalogue)
     overrides = settings.calendar.overrides()

@@ -10,6 +10,7 @@ from telegram.ext import filters
 from bot.context import CustomContext
 from domain.status import OverrideKind
 from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
+from handlers.pictures import send_status_picture
 from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
 from services.coordination import CampaignRef, Reason, UnitLine
@@ -67,6 +68,7 @@ async def status(update: Update, context: CustomContext) -> None:
         buttons.append((str(i), callback("st", line.deadline.deadline_id)))
     text.append(t.t("status.tap"))
     await t.say("\n".join(text), [buttons[i:i + 6] for i in range(0, len(buttons), 6)])
+    await send_status_picture(t, campaign.code)
 
 
 def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 LIAISON_COMMANDS = ("tasks", "submit", "blank", "mine", "language", "help")
 COORDINATOR_COMMANDS = ("status", "missing", "remind", "review", "units", "unit", "invite",
-                        "revoke", "export", "plan", "digest", "language", "help")
+                        "revoke", "export", "tongbao", "plan", "digest", "language", "help")
 
 
 def commands(names: tuple[str, ...], language: str, catalogue: Catalogue) -> list[BotCommand]:

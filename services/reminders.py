@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar, cast
@@ -250,6 +250,9 @@ class ReminderDispatcher:
         self._write_lock: asyncio.Lock | None = None
         self._marks: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._marking: asyncio.Task[None] | None = None
+        # Called after each digest is sent (campaign id, recipient, language): the sending
+        # edge adds the progress picture. Not logged: a lost picture is not worth a resend.
+        self.after_digest: Callable[[int, str, str | None], Awaitable[None]] | None = None
 
     async def run(self) -> DispatchReport:
         """Send everything due now; returns the counts and when to run next."""
@@ -730,6 +733,8 @@ class ReminderDispatcher:
                 outcome, error = await self._send(job)
                 await self._mark(job, outcome, error)
                 stats[outcome.value] += 1
+                if outcome is Delivery.SENT and isinstance(job.message, Digest):
+                    await self._after_digest(job, job.message)
                 if outcome is Delivery.BLOCKED and isinstance(job.message, Nudge):
                     for notice in await self._blocked(job, world):
                         outcome, error = await self._send(notice)
@@ -737,6 +742,14 @@ class ReminderDispatcher:
             except Exception:
                 # The row stays claimed and is retried once it goes stale.
                 log.exception("reminder %s could not be recorded", job.key)
+
+    async def _after_digest(self, job: _Job, digest: Digest) -> None:
+        if self.after_digest is None:
+            return
+        try:
+            await self.after_digest(job.campaign_id, job.external_id, digest.language)
+        except Exception:
+            log.exception("the picture after digest %s failed", job.key)
 
     async def _send(self, job: _Job) -> tuple[Delivery, str | None]:
         try:

@@ -356,7 +356,7 @@ async def submitted_by_b(bot: Harness) -> None:
     [pick] = await bot.command(B, "submit")
     await bot.press(B, pick, text="信息周报 #3")
     await bot.press(B, bot.last(B), text="零报告")
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     [units] = await bot.press(COORDINATOR, status, text="3")
     [pick] = await bot.press(COORDINATOR, units, text="退回某单位")
     [ask] = await bot.press(COORDINATOR, pick, text=f"退回:{UNIT_B}")
@@ -445,5 +445,5 @@ async def test_a_liaison_who_picks_english_gets_the_next_prompts_in_english(
     [refused] = await bot.command(A, "status")
     assert refused.text == "Only coordinators can do this."
     # The coordinator's language is untouched.
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     assert (status.text or "").startswith("“2017年元旦春节期间打假专项行动”报送情况:")

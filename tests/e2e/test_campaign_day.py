@@ -132,7 +132,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     assert nil_done.text == f"✅ 已提交零报告:{WEEKLY_3}。谢谢!"
 
     # The coordinator's overview, and the units of the weekly report with their states.
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期0、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
     assert units.text == "\n".join([
@@ -182,7 +182,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
 
     # 12月15日 15:30, half an hour past the deadline: C has still not reported.
     bot.clock.advance(hours=27.5)
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期0、零报告1) 退回0 未报4" in (status.text or "")
     [missing] = await bot.command(COORDINATOR, "missing")
     assert missing.text == "\n".join([
@@ -221,7 +221,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     [late] = await bot.press(A_LIAISON, preview, text="确认提交")
     assert late.text == (f"✅ 已提交:{WEEKLY_3}(第 3 版,附件 0 个)。"
                          "注意:已过截止时间,记为逾期提交。")
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期1、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
     assert f"· {UNIT_A}:逾期提交 12月15日(周四) 15:30" in (units.text or "").splitlines()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from docx import Document
 from openpyxl import load_workbook
 
 from bot.cli import main
@@ -70,6 +71,13 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     assert rows["玉琳路市场监管所"] == ["已提交·零报告", "未提交"]
     assert rows["集贤路市场监管所"] == ["逾期", "未提交"]
     assert f"cuibao invite --config {data / CONFIG_NAME}" in out
+    # The progress picture and the week's 通报, kept in the data dir and named.
+    assert f"(已保存 saved: {data / 'status.png'})" in out
+    assert "王协调(协调员) ▶ /tongbao week" in out
+    for name in ("status.png", "tongbao.docx", "tongbao.xlsx", "tongbao.png"):
+        assert (data / name).stat().st_size > 1000, name
+    tongbao = [p.text for p in Document(str(data / "tongbao.docx")).paragraphs]
+    assert any("逾期未报的单位" in p and "集贤路市场监管所" in p for p in tongbao)
 
     # What it left: a config, a database holding the plan, the uploaded file.
     config = str(data / CONFIG_NAME)

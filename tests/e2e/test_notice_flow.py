@@ -32,7 +32,7 @@ async def test_a_notice_sent_as_a_file_becomes_a_campaign_after_review(bot: Harn
     assert created[-1].document is not None
     assert created[-1].document.file_name == "daguan-notice.toml"
     assert await _deadlines_of(bot, "daguan-notice") == 32
-    [status] = await bot.command(COORDINATOR, "status", "daguan-notice")
+    [status, _picture] = await bot.command(COORDINATOR, "status", "daguan-notice")
     assert "应报3" in (status.text or "")
 
 

@@ -35,7 +35,7 @@ async def test_an_invited_liaison_fills_the_liaison_list_and_the_coordinator_see
     done = await bot.press(2001, preview, text="确认提交")
     assert "已提交" in (done[-1].text or "")
 
-    [status] = await bot.command(COORDINATOR, "status")
+    [status, _picture] = await bot.command(COORDINATOR, "status")
     assert "已报1" in (status.text or "")
 
 
