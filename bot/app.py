@@ -19,6 +19,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.chat_export import ChatExporter
 from bot.config import Settings
 from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
@@ -33,6 +34,7 @@ from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.jobs import Jobs
 from services.plans import PlanService
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
@@ -145,6 +147,9 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
     limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
                           frozenset(e.lower() for e in settings.files.extensions))
     files = FileStore(settings.files_dir)
+    jobs = Jobs()
+    # The export's worker process opens the same database on a connection of its own.
+    database_url = db.engine.url.render_as_string(hide_password=False)
     return AppServices(
         settings=settings,
         catalogue=Catalogue(settings.bot.language),
@@ -158,6 +163,8 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         notifier=notifier,
         clock=clock,
         bot_username=bot_username,
+        jobs=jobs,
+        exporter=ChatExporter(jobs, database_url, settings.files_dir),
     )
 
 
