@@ -87,7 +87,7 @@ class _Capped(io.FileIO):
 
     def write(self, data: Any, /) -> int:
         if self.tell() + len(data) > self._limit:
-            raise ExportError("too_large_stopped", max_mb=self._limit // 1024 // 1024,
+            raise ExportError("too_large_stopped", max_mb=f"{self._limit / 1024 / 1024:g}",
                               campaign=self._campaign)
         return super().write(data)
 
@@ -95,11 +95,13 @@ class _Capped(io.FileIO):
 class ChatExporter:
     """Runs chat exports in worker processes on the bot's database."""
 
-    def __init__(self, jobs: Jobs, database_url: str, files_dir: Path) -> None:
+    def __init__(self, jobs: Jobs, database_url: str, files_dir: Path,
+                 max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
         self.jobs = jobs
         self.database_url = database_url
         self.files_dir = files_dir
+        self.max_bytes = max_bytes
 
     async def build(self, request: ExportRequest, out: Path) -> ChatExported:
-        job = ChatExport(self.database_url, self.files_dir, request, out)
+        job = ChatExport(self.database_url, self.files_dir, request, out, self.max_bytes)
         return await self.jobs.run(build_chat_export, job, limits=EXPORT_LIMITS)

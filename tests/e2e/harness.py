@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.app import CuibaoApp, build_application
-from bot.context import services_of
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from bot.context import services_of
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram
 from services.plans import load_plan
