@@ -74,8 +74,12 @@ async def run_measured(function: Callable[..., Any], *args: Any, limits: Limits)
     process = _SPAWN.Process(target=_work, args=(sender, function, args, limits.memory_mb),
                              daemon=True, name=f"cuibao-job-{function.__name__}")
     started = time.monotonic()
-    process.start()
-    sender.close()  # the child holds its end: EOF here means it is gone
+    try:
+        # Not on the loop: starting writes the arguments (a 2 MB notice) into a pipe the
+        # new interpreter reads only once it is up, a second on a busy machine.
+        await asyncio.to_thread(process.start)
+    finally:
+        sender.close()  # the child holds its end: EOF here means it is gone
     try:
         reply = await asyncio.to_thread(_wait, receiver, limits.seconds)
     finally:
