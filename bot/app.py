@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.chat_export import ChatExporter
 from bot.config import Settings
 from bot.context import AppServices, CustomContext, install
 from bot.i18n import Catalogue
@@ -49,6 +50,7 @@ from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.jobs import Jobs
 from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
@@ -183,6 +185,9 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
     limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
                           frozenset(e.lower() for e in settings.files.extensions))
     files = FileStore(settings.files_dir)
+    jobs = Jobs()
+    # The export's worker process opens the same database on a connection of its own.
+    database_url = db.engine.url.render_as_string(hide_password=False)
     return AppServices(
         settings=settings,
         catalogue=Catalogue(settings.bot.language),
@@ -199,6 +204,8 @@ def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
         people=PeopleService(db.sessions, settings.calendar.overrides()),
         clock=clock,
         bot_username=bot_username,
+        jobs=jobs,
+        exporter=ChatExporter(jobs, database_url, settings.files_dir),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chat_export import ChatExporter
 from bot.config import Settings
 from bot.i18n import Catalogue
 from services.access import AccessService
@@ -17,6 +18,7 @@ from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService
 from services.intake import IntakeService
+from services.jobs import Jobs
 from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
@@ -42,6 +44,8 @@ class AppServices:
     notifier: Notifier
     people: PeopleService
     clock: Callable[[], datetime]
+    jobs: Jobs  # heavy work in worker processes, one job per person at a time
+    exporter: ChatExporter  # chat exports, in a worker process
     bot_username: str = field(default="")
 
 
@@ -51,6 +55,11 @@ class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     def services(self) -> AppServices:
         services: AppServices = self.bot_data[_KEY]
         return services
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> AppServices:
+    services: AppServices = application.bot_data[_KEY]
+    return services
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any],

@@ -1,21 +1,70 @@
-"""`cuibao plan extract`: read a notice (.txt or .docx), print what it asks for."""
+"""Reading a notice (.txt or .docx): `cuibao plan extract` prints what it asks for; the chat
+reads it within bounds, in a worker process (`read_notice`)."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sys
+import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.i18n import Catalogue
 from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
 from domain.plan_draft import DraftNotes, DraftOptions, campaign_id_for, draft_plan
+from services.jobs import Limits
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")  # notices saved on Chinese Windows are often GBK
 
+# What a notice read in chat may be. Real notices are a few thousand characters and a few
+# hundred paragraphs; past these bounds the reading is refused rather than left to run.
+MAX_CHARACTERS = 200_000
+MAX_PARAGRAPHS = 20_000
+# The XML a .docx unpacks to, measured before python-docx parses it: a small zip of
+# millions of empty paragraphs would otherwise take a gigabyte to build.
+MAX_DOCX_XML_BYTES = 16 * 1024 * 1024
+# The worker reading it: python-docx on a notice at the bounds stays well under this.
+NOTICE_LIMITS = Limits(memory_mb=512, seconds=60.0)
+
 
 class NoticeError(Exception):
-    """The file cannot be read as a notice; the message is for the user."""
+    """The file cannot be read as a notice; the message (a key under `notice.`, with
+    `params`) is for the user."""
+
+    def __init__(self, code: str, **params: int) -> None:
+        super().__init__(code)
+        self.params = params
+
+    def __reduce__(self) -> tuple[object, ...]:  # crosses from the worker process intact
+        return _notice_error, (str(self), self.params)
+
+
+def _notice_error(code: str, params: dict[str, int]) -> NoticeError:
+    return NoticeError(code, **params)
+
+
+@dataclass(frozen=True)
+class NoticeRead:
+    """A notice's title and what it asks for, as the chat review shows it."""
+
+    title: str
+    extraction: Extraction
+
+
+def read_notice(data: bytes | str, name: str) -> NoticeRead:
+    """Decode (unless pasted text), check the bounds, extract. CPU-heavy and blocking:
+    the bot runs it in a worker process (services.jobs)."""
+    text = data if isinstance(data, str) else notice_text(data, name)
+    if len(text) > MAX_CHARACTERS:
+        raise NoticeError("too_long", characters=len(text), max_characters=MAX_CHARACTERS)
+    paragraphs = text.count("\n") + 1
+    if paragraphs > MAX_PARAGRAPHS:
+        raise NoticeError("too_many_paragraphs", paragraphs=paragraphs,
+                          max_paragraphs=MAX_PARAGRAPHS)
+    return NoticeRead(first_title(text), extract_obligations(text))
 
 
 def notice_text(data: bytes, name: str) -> str:
@@ -33,11 +82,9 @@ def notice_text(data: bytes, name: str) -> str:
 
 
 def _docx_text(data: bytes) -> str:
-    import io
-    import zipfile
-
     from docx import Document
 
+    _check_docx_size(data)
     try:
         document = Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -48,6 +95,37 @@ def _docx_text(data: bytes) -> str:
         for row in table.rows:
             lines.append(" ".join(cell.text.strip() for cell in row.cells))
     return "\n".join(lines)
+
+
+def _check_docx_size(data: bytes) -> None:
+    """Refuse a .docx whose XML would unpack past MAX_DOCX_XML_BYTES or that holds more than
+    MAX_PARAGRAPHS paragraphs, before python-docx builds it (the sizes the zip declares
+    may lie: the bytes are counted as they are unpacked)."""
+    unpacked = paragraphs = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = [i for i in archive.infolist() if i.filename.lower().endswith(".xml")]
+            if sum(i.file_size for i in parts) <= MAX_DOCX_XML_BYTES:
+                for info in parts:
+                    with archive.open(info) as part:
+                        xml = part.read(MAX_DOCX_XML_BYTES - unpacked + 1)
+                    unpacked += len(xml)
+                    if unpacked > MAX_DOCX_XML_BYTES:
+                        break
+                    if info.filename.startswith("word/"):
+                        paragraphs += len(_PARAGRAPH.findall(xml))
+            else:
+                unpacked = MAX_DOCX_XML_BYTES + 1
+    except (zipfile.BadZipFile, KeyError, ValueError, NotImplementedError, EOFError) as exc:
+        raise NoticeError("docx") from exc
+    if unpacked > MAX_DOCX_XML_BYTES:
+        raise NoticeError("docx_too_large", max_mb=MAX_DOCX_XML_BYTES // 1024 // 1024)
+    if paragraphs > MAX_PARAGRAPHS:
+        raise NoticeError("too_many_paragraphs", paragraphs=paragraphs,
+                          max_paragraphs=MAX_PARAGRAPHS)
+
+
+_PARAGRAPH = re.compile(rb"<w:p[\s/>]")
 
 
 def first_title(text: str) -> str:

@@ -156,6 +156,12 @@ async def turn(update: Update, context: CustomContext) -> Turn | None:
     return Turn(update, context, actor, language, now)
 
 
+def heavy_job_key(t: Turn) -> str:
+    """Whose heavy jobs (reading a notice, building a workbook) queue behind each other:
+    one person's, one at a time."""
+    return f"person:{t.actor.person_id}"
+
+
 async def refuse_stranger(t: Turn) -> None:
     """One short polite answer that says nothing about campaigns or units."""
     await t.say(t.t("access.stranger"))

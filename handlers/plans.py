@@ -19,15 +19,21 @@ from telegram import InputFile, Message, Update
 
 from bot.context import CustomContext
 from bot.i18n import plan_error_text
-from bot.notices import NoticeError, first_title, notice_text
+from bot.notices import (
+    NOTICE_LIMITS,
+    NoticeError,
+    NoticeRead,
+    read_notice,
+)
 from bot.revisions import revision_text
-from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
+from domain.extract import ExtractedObligation, Extraction, Kind
 from domain.plan_draft import DraftOptions, draft_plan
 from domain.plan_revision import new_campaign_id
 from domain.plan_toml import PlanError
 from handlers import coordinator, liaison
-from handlers.common import Turn, answer_query, callback, parse_callback, turn
+from handlers.common import Turn, answer_query, callback, heavy_job_key, parse_callback, turn
 from services.export import TEMPLATE_MAX_BYTES
+from services.jobs import Busy, JobFailed
 from services.plans import Decided, Decision, LoadReport, NotYours, PendingState, RevisionConflict
 from services.reports import upload_matches
 
@@ -124,12 +130,9 @@ async def on_document(update: Update, context: CustomContext) -> None:
     if name.lower().endswith(".toml"):
         await _load_plan_file(t, data, name)
         return
-    try:
-        text = notice_text(data, name)
-    except NoticeError as exc:
-        await t.say(t.t(f"notice.{exc}"))
-        return
-    await _start_review(t, text, name.rsplit(".", 1)[0])
+    read = await _read(t, data, name)
+    if read is not None:
+        await _review(t, read, name.rsplit(".", 1)[0])
 
 
 async def _attach_template(t: Turn, data: bytes, name: str) -> None:
@@ -171,11 +174,34 @@ async def on_pasted_text(update: Update, context: CustomContext) -> bool:
 
 
 async def _start_review(t: Turn, text: str, stem: str) -> None:
-    extraction = extract_obligations(text)
+    read = await _read(t, text, stem)
+    if read is not None:
+        await _review(t, read, stem)
+
+
+async def _read(t: Turn, data: bytes | str, name: str) -> NoticeRead | None:
+    """The notice read in a worker process, so that a huge or crafted file stalls no other
+    chat; None after telling the coordinator why it could not be read."""
+    jobs = t.services.jobs
+    try:
+        async with jobs.slot(heavy_job_key(t)):
+            return await jobs.run(read_notice, data, name, limits=NOTICE_LIMITS)
+    except Busy:
+        await t.say(t.t("jobs.busy"))
+    except NoticeError as exc:
+        await t.say(t.t(f"notice.{exc}", **exc.params))
+    except JobFailed as exc:
+        await t.say(t.t(f"notice.failed_{exc.failure}", max_mb=NOTICE_LIMITS.memory_mb,
+                        seconds=round(NOTICE_LIMITS.seconds)))
+    return None
+
+
+async def _review(t: Turn, read: NoticeRead, stem: str) -> None:
+    extraction = read.extraction
     if not extraction.obligations:
         await t.say(t.t("notice.none_found"))
         return
-    review = Review(stem, first_title(text) or stem, extraction.doc_date,
+    review = Review(stem, read.title or stem, extraction.doc_date,
                     list(extraction.obligations))
     if t.context.user_data is not None:
         t.context.user_data[_KEY] = review

@@ -88,6 +88,13 @@ class ExportError(Exception):
         self.code = code
         self.params = params
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from a worker process intact
+        return _export_error, (self.code, self.params)
+
+
+def _export_error(code: str, params: dict[str, Any]) -> ExportError:
+    return ExportError(code, **params)
+
 
 @dataclass(frozen=True)
 class ExportRequest:
@@ -264,6 +271,12 @@ class ExportService:
         buffer = io.BytesIO()
         summary = await self._export(request, texts, buffer, None)
         return ExportedBytes(buffer.getvalue(), summary)
+
+    async def export_to(self, request: ExportRequest, texts: Texts, sink: IO[bytes]
+                        ) -> ExportSummary:
+        """The workbook written to `sink`, which may refuse to grow past a size by raising
+        (the chat's 50 MB): the export stops there."""
+        return await self._export(request, texts, sink, None)
 
     async def export_file(self, request: ExportRequest, texts: Texts, out: Path,
                           archive: Path | None = None) -> ExportSummary:

@@ -65,10 +65,16 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, reader: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; a `reader` engine's sessions each read one consistent snapshot
+    without taking SQLite's write lock (a worker building an export beside the bot)."""
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
+        if reader:
+            kwargs = {"isolation_level": "REPEATABLE READ", **kwargs}
         return create_async_engine(target, pool_pre_ping=True, **kwargs)
+    if reader:
+        kwargs = {"execution_options": {SNAPSHOT: True}, **kwargs}
     # The pool's own reset rolls back every connection it gets back, even right after a
     # commit: on aiosqlite that is one more trip to its thread per transaction. Ours rolls
     # back only what is still open (see _sqlite_reset).
@@ -113,16 +119,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    if conn.get_execution_options().get(SINGLE_READ):
+    options = conn.get_execution_options()
+    if options.get(SINGLE_READ):
         return  # autocommit: one SELECT is a consistent snapshot of its own
     # BEGIN IMMEDIATE takes the write lock up front, so another process writing the same
     # file (the CLI beside the bot) makes us wait on busy_timeout, never fail halfway.
+    # A reader's plain BEGIN takes no lock: in WAL mode it never blocks the writer.
     # The one-trip driver sends it with the transaction's first statement.
+    begin = "BEGIN" if options.get(SNAPSHOT) else "BEGIN IMMEDIATE"
     adapted = conn.connection.dbapi_connection
     if hasattr(adapted, "begin_with_next_statement"):
-        adapted.begin_with_next_statement("BEGIN IMMEDIATE")
+        adapted.begin_with_next_statement(begin)
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def _reads_only_if_single_read(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -144,6 +153,8 @@ def _sqlite_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
 # A unit of work that reads with a single statement needs no transaction around it: on
 # SQLite it then neither takes the write lock nor has anything to end afterwards.
 SINGLE_READ = "cuibao_single_read"
+# Set on a reader engine (create_engine(reader=True)): transactions read, never write.
+SNAPSHOT = "cuibao_snapshot"
 
 
 async def single_read(session: AsyncSession) -> None:

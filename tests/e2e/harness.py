@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.app import CuibaoApp, build_application
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from bot.context import services_of
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram
 from services.plans import load_plan
@@ -109,9 +110,20 @@ class Harness:
         for _ in range(500):
             if (self.fake.updates.pending_count == 0 and self.app.update_queue.empty()
                     and processor.current_concurrent_updates == 0):
+                break
+            await _sleep()
+        else:
+            raise AssertionError("the application did not go idle")
+        await self.jobs_done()
+
+    async def jobs_done(self, seconds: float = 60.0) -> None:
+        """Wait until no heavy job (an export building in a worker process) is running."""
+        jobs = services_of(self.app).jobs
+        for _ in range(int(seconds / 0.01)):
+            if jobs.running == 0 and self.app.update_queue.empty():
                 return
             await _sleep()
-        raise AssertionError("the application did not go idle")
+        raise AssertionError("the heavy jobs did not finish")
 
     async def invite_links(self) -> dict[str, str]:
         """Unit name → deep-link token, from the coordinator's /invite answer."""

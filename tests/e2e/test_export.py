@@ -29,8 +29,10 @@ async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_documen
         bot: Harness) -> None:
     await _liaison_list(bot, 2001)
 
-    [sent] = await bot.command(COORDINATOR, "export")
+    [progress, sent] = await bot.command(COORDINATOR, "export")
 
+    assert [e.text for e in progress.edits] == [
+        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"]
     assert sent.document is not None
     assert sent.document.file_name is not None
     assert sent.document.file_name.startswith("daguan-2017-anticounterfeit-汇总报表-")
@@ -48,7 +50,7 @@ async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_documen
 async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
         bot: Harness) -> None:
 
-    [named] = await bot.command(COORDINATOR, "export", "daguan-2017-anticounterfeit")
+    [_, named] = await bot.command(COORDINATOR, "export", "daguan-2017-anticounterfeit")
     [unknown] = await bot.command(COORDINATOR, "export", "no-such-campaign")
 
     assert named.document is not None
@@ -89,7 +91,7 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
     loaded = await _revise_plan(bot)
     assert "方案指定了导出模板 模板.xlsx,但还没有这个文件" in (loaded.text or "")
 
-    [note, standard] = await bot.command(COORDINATOR, "export")
+    [_, note, standard] = await bot.command(COORDINATOR, "export")
     assert "模板.xlsx 还没有发给我" in (note.text or "")
     assert standard.document is not None
     assert load_workbook(io.BytesIO(standard.document.data)).sheetnames[0] == "提交情况"
@@ -98,7 +100,7 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
     assert stored.text == ("已保存导出模板 模板.xlsx(用于:2017年元旦春节期间打假专项行动)。"
                            "/export 将按此模板填表。")
 
-    [filled] = await bot.command(COORDINATOR, "export")
+    [_, filled] = await bot.command(COORDINATOR, "export")
     assert filled.document is not None
     assert filled.document.file_name is not None
     assert filled.document.file_name.startswith("daguan-2017-anticounterfeit-模板报表-")
@@ -121,7 +123,7 @@ async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(
 
     [unnamed] = await bot.document(COORDINATOR, _template(), "周报.xlsx")
     [broken] = await bot.document(COORDINATOR, _zip_of_text(), "模板.xlsx")
-    [note, _] = await bot.command(COORDINATOR, "export")
+    [_, note, _] = await bot.command(COORDINATOR, "export")
 
     assert "没有哪个在 [export] 里指定 周报.xlsx" in (unnamed.text or "")
     assert (broken.text or "").startswith("模板.xlsx 不能作为导出模板,未保存:")
