@@ -55,7 +55,7 @@ async def test_the_coordinator_exempts_a_unit_after_confirming_and_its_liaison_i
         assert (again.text or "").endswith("没有改动。")
         assert len(await bot.rows(m.UnitDeadlineOverride)) == 1
 
-        [status] = await bot.command(COORDINATOR, "status")
+        [status, _picture] = await bot.command(COORDINATOR, "status")
         roster_line = next(line for line in (status.text or "").splitlines()
                            if "应报" in line and "免报1" in line)
         assert roster_line.strip().startswith("应报5")

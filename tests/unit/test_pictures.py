@@ -119,7 +119,10 @@ def test_the_shipped_font_covers_every_character_of_the_catalogues_and_is_small(
     locales = pathlib.Path(__file__).parents[2] / "bot" / "locales"
     used = {c for po in locales.glob("*.po") for c in po.read_text(encoding="utf-8")}
 
-    assert sorted(c for c in used if not c.isspace() and c not in covered()) == []
+    # Emoji (and their variation selectors) mark chat buttons only; a picture never draws
+    # them, and would show □ if it did (tested above).
+    emoji = {c for c in used if ord(c) >= 0x1F000 or 0xFE00 <= ord(c) <= 0xFE0F}
+    assert sorted(c for c in used - emoji if not c.isspace() and c not in covered()) == []
     assert len([c for c in covered() if "\u4e00" <= c <= "\u9fff"]) >= 6763  # GB 2312
     assert FONT_FILE.stat().st_size < 4 * 1024 * 1024
     assert (FONT_FILE.parent / "LICENSE-OFL.txt").exists()
