@@ -223,6 +223,21 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def database_setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, str]:
+    """How every command that reads or changes a campaign starts: the config (a mistake in
+    it is one localized line), the user's language and its catalogue, and the database
+    URL, refused in one line when the database is not there (never created by a read)."""
+    language = getattr(args, "lang", None)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
+                         ) from None
+    language = language or settings.bot.language
+    catalogue = Catalogue(language)
+    return settings, catalogue, language, database_url(settings, catalogue)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(args.config)

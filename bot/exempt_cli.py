@@ -41,9 +41,7 @@ def add_exempt_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def exempt_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError
-    from bot.config import ConfigError, load_settings
-    from bot.i18n import Catalogue, config_error_text
+    from bot.cli import UsageError, database_setup
     from domain.status import OverrideKind
     from services.overrides import (
         OverrideProblem,
@@ -52,19 +50,8 @@ def exempt_command(args: argparse.Namespace) -> int:
         parse_until,
     )
     from storage.database import Database
-    from storage.db import missing_sqlite_file
 
-    language = getattr(args, "lang", None)
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
-                         ) from None
-    language = language or settings.bot.language
-    catalogue = Catalogue(language)
-    missing = missing_sqlite_file(settings.database_url)
-    if missing is not None:  # a mistyped --config must not leave an empty database behind
-        raise UsageError(catalogue.text("export.cli_no_database", language, path=str(missing)))
+    _settings, catalogue, language, url = database_setup(args)
     until = None
     if args.until is not None and not args.undo:
         until = parse_until(args.until)
@@ -73,7 +60,7 @@ def exempt_command(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
 
     async def go() -> OverrideView | OverrideProblem | None:
-        async with Database.open(settings.database_url) as db:
+        async with Database.open(url) as db:
             service = OverrideService(db.sessions)
             unit = await service.find_unit(None, args.unit, args.campaign)
             if isinstance(unit, OverrideProblem):

@@ -48,23 +48,13 @@ def add_export_parser(commands: Any, common: argparse.ArgumentParser,
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, database_url, parse_now
-    from bot.config import ConfigError, load_settings
-    from bot.i18n import Catalogue, config_error_text
+    from bot.cli import UsageError, database_setup, parse_now
     from services.catalog import PlanRegistry
     from services.export import ExportError, ExportRequest, ExportService, ExportSummary
     from storage.database import Database
     from storage.filestore import FileStore
 
-    language = getattr(args, "lang", None)
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
-                         ) from None
-    language = language or settings.bot.language
-    catalogue = Catalogue(language)
-    url = database_url(settings, catalogue)  # an export must not leave a database behind
+    settings, catalogue, language, url = database_setup(args)
     typed_now = getattr(args, "now", None)
     zone = asyncio.run(campaign_zone(url, args.campaign)) if typed_now else "UTC"
     now = parse_now(typed_now, zone, catalogue)

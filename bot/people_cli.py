@@ -315,19 +315,9 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue]:
-    from bot.config import ConfigError, load_settings
-    from bot.i18n import Catalogue, config_error_text
-    from storage.db import missing_sqlite_file
+    from bot.cli import database_setup
 
-    language = getattr(args, "lang", None)
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise _usage(config_error_text(Catalogue(language or "zh-CN"), exc, language)) from None
-    catalogue = Catalogue(language or settings.bot.language)
-    missing = missing_sqlite_file(settings.database_url)
-    if missing is not None:  # these commands work on a campaign: never make an empty file
-        raise _usage(catalogue.text("export.cli_no_database", path=str(missing)))
+    settings, catalogue, _language, _url = database_setup(args)
     return settings, catalogue
 
 

@@ -101,20 +101,10 @@ def tongbao_command(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, datetime]:
-    from bot.cli import UsageError, database_url, parse_now
-    from bot.config import ConfigError, load_settings
+    from bot.cli import database_setup, parse_now
     from bot.export_cli import campaign_zone
-    from bot.i18n import Catalogue, config_error_text
 
-    language = getattr(args, "lang", None)
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
-                         ) from None
-    language = language or settings.bot.language
-    catalogue = Catalogue(language)
-    url = database_url(settings, catalogue)  # a read must not leave a database behind
+    settings, catalogue, language, url = database_setup(args)
     typed_now = getattr(args, "now", None)
     # A time without an offset is the campaign's wall-clock time, as for `cuibao export`.
     zone = asyncio.run(campaign_zone(url, args.campaign)) if typed_now else "UTC"
