@@ -24,7 +24,9 @@ from services.overrides import (
 from services.ports import Button, Delivery
 
 
-async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
+async def coordinator_turn(update: Update, context: CustomContext) -> Turn | None:
+    """The sender as a coordinator, else None after telling them why; a command also
+    abandons a pending 退回, whose reason must not be taken from later text."""
     t = await turn(update, context)
     if t is None:
         return None
@@ -54,7 +56,7 @@ async def _campaign(t: Turn) -> CampaignRef | None:
 
 
 async def status(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or (campaign := await _campaign(t)) is None:
         return
     lines = await t.services.coordination.overview(campaign.id, t.now)
@@ -87,7 +89,7 @@ def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
 async def on_button(update: Update, context: CustomContext) -> None:
     query = update.callback_query
     assert query is not None
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None:
         return
     await query.answer()
@@ -136,7 +138,7 @@ async def _current(t: Turn) -> int | None:
 
 
 async def missing(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or (deadline_id := await _current(t)) is None:
         return
     found = await t.services.coordination.missing(t.actor, deadline_id, t.now)
@@ -152,7 +154,7 @@ async def missing(update: Update, context: CustomContext) -> None:
 
 
 async def remind(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or (deadline_id := await _current(t)) is None:
         return
     await _confirm_remind(t, deadline_id)
@@ -224,7 +226,7 @@ async def _notify(t: Turn, external_id: str, language: str | None, key: str, but
 
 
 async def review(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or (deadline_id := await _current(t)) is None:
         return
     await _review_list(t, deadline_id)
@@ -279,7 +281,7 @@ _EXEMPT_KEY = "exempt_request"
 async def exempt(update: Update, context: CustomContext) -> None:
     """`/exempt 单位 [YYYY-MM-DD [HH:MM]] 理由`: 免报, or with a time 延期 to it; the deadline
     is picked from the unit's open ones, then confirmed."""
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or context.user_data is None:
         return
     asked = parse_chat_request(list(t.context.args or []))
@@ -306,7 +308,7 @@ async def exempt(update: Update, context: CustomContext) -> None:
 
 async def unexempt(update: Update, context: CustomContext) -> None:
     """`/unexempt 单位`: pick one of the unit's 免报 / 延期 to withdraw, then confirm."""
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None:
         return
     if not t.context.args:
@@ -328,7 +330,7 @@ async def unexempt(update: Update, context: CustomContext) -> None:
 async def on_exempt_button(update: Update, context: CustomContext) -> None:
     query = update.callback_query
     assert query is not None
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None:
         return
     await query.answer()

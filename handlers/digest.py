@@ -9,7 +9,7 @@ from telegram import Update
 
 from bot.context import CustomContext
 from handlers.common import Turn, callback, parse_callback
-from handlers.coordinator import _coordinator, abandon_review
+from handlers.coordinator import abandon_review, coordinator_turn
 from services.digest import (
     DigestAction,
     DigestChange,
@@ -25,7 +25,7 @@ _IDS = {action: ident for ident, action in BUTTONS.items()}
 
 
 async def digest(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None:
         return
     argument = " ".join(context.args or ())
@@ -44,7 +44,7 @@ async def digest(update: Update, context: CustomContext) -> None:
 async def on_button(update: Update, context: CustomContext) -> None:
     query = update.callback_query
     assert query is not None
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None:
         return
     await query.answer()

@@ -24,7 +24,7 @@ from telegram.error import TelegramError
 from bot.chat_export import EXPORT_LIMITS, ChatExported
 from bot.context import CustomContext
 from handlers.common import Turn, heavy_job_key
-from handlers.coordinator import _campaign, _coordinator
+from handlers.coordinator import _campaign, coordinator_turn
 from services.coordination import CampaignRef
 from services.export import ExportError, ExportRequest
 from services.jobs import Busy, JobFailed
@@ -34,7 +34,7 @@ ACTION_EVERY = 4.0  # seconds; Telegram shows a chat action for about five
 
 
 async def export(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or (campaign := await _campaign(t)) is None or update.effective_chat is None:
         return
     key = heavy_job_key(t)

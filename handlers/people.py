@@ -11,12 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
-from telegram.ext import filters
 
 from bot.context import CustomContext
 from bot.invitations import material
 from handlers import coordinator, plans
-from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
+from handlers.common import Turn, callback, parse_callback, turn
 from services.coordination import CampaignRef
 from services.people import (
     NOT_A_UNIT_LIST,
@@ -32,22 +31,6 @@ _CARD_BUTTONS = 10  # units offered as buttons when a /unit search matches sever
 # A QR code costs a few ms of CPU: a province's thousands are for the command line (or one
 # unit at a time with /unit); the chat makes them for a campaign up to this size.
 QR_CODES_IN_CHAT = 200
-
-
-async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
-    t = await turn(update, context)
-    if t is None:
-        return None
-    if not t.actor.is_coordinator:
-        await answer_query(update)
-        if t.actor.is_known:
-            await t.say(t.t("access.coordinators_only"))
-        else:
-            await refuse_stranger(t)
-        return None
-    if filters.COMMAND.check_update(update):
-        await coordinator.abandon_review(t)  # a pending 退回 must not take later text
-    return t
 
 
 async def _campaign(t: Turn, code: str | None) -> CampaignRef | None:
@@ -79,7 +62,7 @@ def _unit_block(t: Turn, unit: UnitHolding, zone: str) -> list[str]:
 
 async def units(update: Update, context: CustomContext) -> None:
     """/units [campaign]: each unit's people with their last activity, and open links."""
-    t = await _coordinator(update, context)
+    t = await coordinator.coordinator_turn(update, context)
     if t is None or (campaign := await _campaign(t, _arg(context))) is None:
         return
     people = await t.services.people.holdings(campaign.id, t.now)
@@ -97,7 +80,7 @@ async def units(update: Update, context: CustomContext) -> None:
 
 async def unit(update: Update, context: CustomContext) -> None:
     """/unit NAME [campaign]: one unit's people and links, with what can be done."""
-    t = await _coordinator(update, context)
+    t = await coordinator.coordinator_turn(update, context)
     if t is None:
         return
     args = list(context.args or [])
@@ -140,7 +123,7 @@ async def _card(t: Turn, unit_id: int) -> None:
 
 async def revoke(update: Update, context: CustomContext) -> None:
     """/revoke [campaign]: revoke every open link of the campaign, after a confirmation."""
-    t = await _coordinator(update, context)
+    t = await coordinator.coordinator_turn(update, context)
     if t is None or (campaign := await _campaign(t, _arg(context))) is None:
         return
     people = await t.services.people.holdings(campaign.id, t.now)
@@ -155,7 +138,7 @@ async def revoke(update: Update, context: CustomContext) -> None:
 async def invite(update: Update, context: CustomContext) -> None:
     """/invite [campaign]: a fresh link per unit as text, the workbook to forward and the
     QR codes; older links still open can then be revoked with one confirmation."""
-    t = await _coordinator(update, context)
+    t = await coordinator.coordinator_turn(update, context)
     if t is None or (campaign := await _campaign(t, _arg(context))) is None:
         return
     settings = t.services.settings.bot
@@ -189,7 +172,7 @@ async def invite(update: Update, context: CustomContext) -> None:
 async def on_button(update: Update, context: CustomContext) -> None:
     query = update.callback_query
     assert query is not None
-    t = await _coordinator(update, context)
+    t = await coordinator.coordinator_turn(update, context)
     if t is None:
         return
     await query.answer()

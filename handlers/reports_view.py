@@ -8,14 +8,14 @@ import asyncio
 from telegram import Update
 
 from bot.context import CustomContext
-from handlers.coordinator import _coordinator
+from handlers.coordinator import coordinator_turn
 from handlers.pictures import send_picture
 from services.board import Period, PeriodKind
 from services.tongbao import tongbao_files
 
 
 async def tongbao(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
+    t = await coordinator_turn(update, context)
     if t is None or update.effective_chat is None:
         return
     args = list(t.context.args or [])
