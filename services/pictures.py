@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,6 +198,12 @@ def _rate_colour(rate: float) -> tuple[int, int, int]:
     return r, g, b
 
 
+def page_width_for_title(title: str) -> int:
+    """The page width that shows `title` whole. Rounded up: rounded down, a title that fits
+    by a fraction of a pixel would be cut with an ellipsis."""
+    return math.ceil(_font(TITLE).getlength(displayable(title))) + 2 * MARGIN
+
+
 def _draw(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
           footer: str, *, by_group: bool = False) -> bytes:
     with _DRAWING:
@@ -208,7 +215,7 @@ def _draw_page(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: S
     pitch = CELL + GAP
     grid_top = GRID_TOP
     # Wide enough for the grid and, up to what a phone shows well, for the whole title.
-    title_width = int(_font(TITLE).getlength(displayable(texts.title))) + 2 * MARGIN
+    title_width = page_width_for_title(texts.title)
     width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, min(title_width, 1280),
                 720)
     height = grid_top + pitch * (len(rows) + 1) + (SMALL + 16) + MARGIN + (SMALL + 8)

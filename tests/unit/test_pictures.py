@@ -15,13 +15,17 @@ from services.pictures import (
     COLOURS,
     COLUMNS_PER_PAGE,
     FONT_FILE,
+    MARGIN,
     MISSING_GLYPH,
     ROWS_PER_PAGE,
+    TITLE,
     board_texts,
     cell_centre,
     chat_picture,
     covered,
     displayable,
+    fit,
+    page_width_for_title,
     render_board,
 )
 
@@ -126,3 +130,11 @@ def test_the_shipped_font_covers_every_character_of_the_catalogues_and_is_small(
     assert len([c for c in covered() if "\u4e00" <= c <= "\u9fff"]) >= 6763  # GB 2312
     assert FONT_FILE.stat().st_size < 4 * 1024 * 1024
     assert (FONT_FILE.parent / "LICENSE-OFL.txt").exists()
+
+
+def test_a_title_that_fits_the_page_width_made_for_it_is_not_cut() -> None:
+    title = "“2017年元旦春节期间打假专项行动”报送进度 · 12月15日(周四) 15:00"
+
+    width = page_width_for_title(title) - 2 * MARGIN
+
+    assert fit(title, TITLE, width) == title
