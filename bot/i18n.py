@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 if TYPE_CHECKING:
     from bot.config import ConfigError
     from domain.plan_errors import PlanError
+    from storage.unit_list import UnitListError
 
 LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -102,6 +103,21 @@ def plan_error_text(catalogue: Catalogue, error: PlanError, language: str | None
     message = catalogue.text(f"plan.{error.code}", language, **params)
     return catalogue.text("plan.error", language, source=error.source if source is None
                           else source, where=error.where, message=message)
+
+
+def unit_list_error_text(catalogue: Catalogue, file_name: str, problem: UnitListError,
+                         language: str | None = None) -> str:
+    """The one line a unit list (.xlsx 通讯录) is refused with: file, row and column, cause."""
+    message = catalogue.text(f"unitlist.{problem.code}", language, **problem.params)
+    if problem.row and problem.column:
+        where = catalogue.text("unitlist.at_cell", language, row=problem.row,
+                               column=problem.column)
+    elif problem.row:
+        where = catalogue.text("unitlist.at_row", language, row=problem.row)
+    else:
+        where = ""
+    return catalogue.text("unitlist.refused", language, file=file_name, where=where,
+                          message=message)
 
 
 def config_error_text(catalogue: Catalogue, error: ConfigError,

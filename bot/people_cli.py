@@ -251,6 +251,7 @@ def invite_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    from bot.i18n import unit_list_error_text
     from domain.plan_toml import PlanError, parse_plan
     from domain.unit_list import add_units_to_plan_text, merge_unit_list
     from services.people import read_unit_list
@@ -262,7 +263,7 @@ def import_command(args: argparse.Namespace) -> int:
         raise _usage(catalogue.text("cli.not_found", path=str(args.unit_list))) from None
     listed = read_unit_list(data)
     if not isinstance(listed, list):
-        raise _usage(_list_problem(catalogue, str(args.unit_list), listed))
+        raise _usage(unit_list_error_text(catalogue, str(args.unit_list), listed))
     if args.plan is not None:
         from bot.cli import read_plan
 
@@ -428,13 +429,3 @@ def _print_merge(catalogue: Catalogue, campaign: str, merge: Any, out: Any) -> N
         print(catalogue.text("people.import.not_listed", count=len(merge.not_listed)),
               file=out)
 
-
-def _list_problem(catalogue: Catalogue, file_name: str, problem: Any) -> str:
-    message = catalogue.text(f"unitlist.{problem.code}", **problem.params)
-    if problem.row and problem.column:
-        where = catalogue.text("unitlist.at_cell", row=problem.row, column=problem.column)
-    elif problem.row:
-        where = catalogue.text("unitlist.at_row", row=problem.row)
-    else:
-        where = ""
-    return catalogue.text("unitlist.refused", file=file_name, where=where, message=message)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from telegram import InputFile, Update
 
 from bot.context import CustomContext
+from bot.i18n import unit_list_error_text
 from bot.invitations import material
 from handlers import coordinator, plans
 from handlers.common import Turn, callback, parse_callback, turn
@@ -22,7 +23,6 @@ from services.people import (
     UNIT_LIST_MAX_BYTES,
     Unbound,
     UnitHolding,
-    UnitListError,
     read_unit_list,
 )
 
@@ -333,7 +333,7 @@ async def on_workbook(update: Update, context: CustomContext) -> None:
         if listed.code in NOT_A_UNIT_LIST:
             await plans.on_document(update, context)
         else:
-            await t.say(_list_problem(t, doc.file_name or "", listed))
+            await t.say(unit_list_error_text(t.catalogue, doc.file_name or "", listed, t.language))
         return
     if await plans.on_unit_list(t, [u.name for u in listed]):  # a new campaign's units
         return
@@ -361,16 +361,6 @@ async def on_workbook(update: Update, context: CustomContext) -> None:
     await t.say("\n".join(lines),
                 _confirm(t, callback("pimp", campaign.id, str(preview.version))))
 
-
-def _list_problem(t: Turn, file_name: str, problem: UnitListError) -> str:
-    message = t.t(f"unitlist.{problem.code}", **problem.params)
-    if problem.row and problem.column:
-        where = t.t("unitlist.at_cell", row=problem.row, column=problem.column)
-    elif problem.row:
-        where = t.t("unitlist.at_row", row=problem.row)
-    else:
-        where = ""
-    return t.t("unitlist.refused", file=file_name, where=where, message=message)
 
 
 async def _import(t: Turn, campaign_id: int, version: int) -> None:
