@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, TypeHandler
 
 from bot.config import ReminderSettings, Settings
 from bot.i18n import Catalogue
-from bot.notifier import keyboard
+from bot.notifier import TelegramNotifier
 from handlers.common import callback
 from handlers.pictures import DigestPicture
 from scheduler.calendar import package_years
@@ -152,29 +152,28 @@ class CatalogueRenderer:
         return ("、" if zh else ", ").join(units)
 
 
-class ReminderNotifier:
+class ReminderNotifier(TelegramNotifier):
     """The sending edge for automatic reminders: the rate limiter already waits out 429s
     (its max_retries); this also retries 5xx answers and timeouts, with backoff."""
 
     def __init__(self, bot: Bot, retries: int = 3, backoff: float = 0.5) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.retries = retries
         self.backoff = backoff
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def _send_part(self, chat_id: int, text: str,
+                         markup: InlineKeyboardMarkup | None) -> Delivery:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                await self.bot.send_message(int(external_id), text,
-                                            reply_markup=keyboard(buttons))
+                await self.bot.send_message(chat_id, text, reply_markup=markup)
                 return Delivery.SENT
             except Forbidden:
                 return Delivery.BLOCKED
             except BadRequest as exc:
                 if "chat not found" in exc.message.lower():
                     return Delivery.BLOCKED
-                log.warning("reminder to %s refused: %s", external_id, exc.message)
+                log.warning("reminder to %s refused: %s", chat_id, exc.message)
                 return Delivery.FAILED
             except RetryAfter as exc:
                 # The limiter's own retries are spent: wait as told, a few more times.
@@ -183,11 +182,11 @@ class ReminderNotifier:
                 await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
             except NetworkError as exc:  # 5xx, timeouts, connection errors
                 if last:
-                    log.warning("reminder to %s failed: %s", external_id, exc)
+                    log.warning("reminder to %s failed: %s", chat_id, exc)
                     break
                 await asyncio.sleep(self.backoff * 2 ** attempt)
             except TelegramError as exc:
-                log.warning("reminder to %s failed: %s", external_id, exc)
+                log.warning("reminder to %s failed: %s", chat_id, exc)
                 return Delivery.FAILED
         return Delivery.FAILED
 
