@@ -10,12 +10,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell
+from domain.status import OverrideKind, due_for
 from services.access import Actor
-from services.catalog import latest_revisions_subquery
+from services.catalog import latest_revisions_subquery, overrides_for
 from storage import models as m
 
 
@@ -87,6 +88,7 @@ class BoardService:
             picked = _pick(deadlines, now, tz, window, period, span)
             units = await self._units(s, campaign.id)
             latest = await self._latest(s, [d.id for d in picked])
+            overrides = await overrides_for(s, deadline_ids=[d.id for d in picked])
         heads = tuple(BoardDeadline(d.id, d.title, d.seq, d.obligation_id in repeats,
                                     d.due_at.astimezone(tz), _period_of(d)) for d in picked)
         passed = [d.due_at < now for d in picked]
@@ -98,10 +100,15 @@ class BoardService:
                     row.append(None)
                     continue
                 sub = latest.get((d.id, u.id))
-                # No 免报 override exists on this branch yet: exempt stays False.
+                override = overrides.get((d.id, u.id))
+                if override is not None:  # 免报 / 延期: the unit's own due time, if any
+                    due = due_for(d.due_at, override)
+                    due_passed = due is not None and due < now
                 row.append(cell(passed=due_passed, submitted=sub is not None,
                                 late=bool(sub and sub.late), nil=bool(sub and sub.nil),
-                                returned=bool(sub and sub.status == "returned")))
+                                returned=bool(sub and sub.status == "returned"),
+                                exempt=override is not None
+                                and override.kind is OverrideKind.EXEMPT))
             cells.append(tuple(row))
         board = Board(campaign.name, campaign.office, now.astimezone(tz),
                       tuple(BoardUnit(u.name, u.group) for u in units), heads, tuple(cells))
@@ -144,13 +151,20 @@ class BoardService:
         if not deadline_ids:
             return {}
         newest = latest_revisions_subquery(deadline_ids)
+        standing = m.UnitDeadlineOverride
+        # Late against the unit's own due time: an extension's, none for an exempt unit.
+        late = and_(func.coalesce(standing.kind, "") != OverrideKind.EXEMPT.value,
+                    m.Submission.submitted_at > func.coalesce(standing.due_at,
+                                                              m.Deadline.due_at))
         q = (select(m.Submission.deadline_id, m.Submission.unit_id, m.Submission.status,
-                    m.Submission.nil,
-                    (m.Submission.submitted_at > m.Deadline.due_at).label("late"))
+                    m.Submission.nil, late.label("late"))
              .join(newest, (m.Submission.deadline_id == newest.c.deadline_id)
                    & (m.Submission.unit_id == newest.c.unit_id)
                    & (m.Submission.revision == newest.c.revision))
-             .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id))
+             .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+             .outerjoin(standing, (standing.deadline_id == m.Submission.deadline_id)
+                        & (standing.unit_id == m.Submission.unit_id)
+                        & standing.revoked_at.is_(None)))
         return {(r.deadline_id, r.unit_id): r for r in (await s.execute(q)).all()}
 
 

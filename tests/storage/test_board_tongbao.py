@@ -78,7 +78,8 @@ async def test_the_board_reads_with_the_same_few_statements_for_200_units_as_for
         assert found is not None and len(found.board.units) == units
         counts.append(len([s for s in seen if s.startswith("SELECT")]))
 
-    assert counts[0] == counts[1] <= 4
+    # campaign, deadlines, units, newest revisions, and the standing 免报 / 延期
+    assert counts[0] == counts[1] <= 5
 
 
 async def test_the_tongbao_names_who_was_late_or_missing_and_ranks_every_unit(

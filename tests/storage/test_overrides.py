@@ -14,8 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.i18n import Catalogue
+from domain.board import Cell
 from domain.status import OverrideKind, State
 from services.access import Actor, Role, Seat
+from services.board import BoardService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportRequest, ExportService
@@ -320,3 +322,29 @@ async def test_the_workbook_shows_an_extension_not_yet_due_instead_of_missing(
     assert cells["集贤路市场监管所"] == "延期至 12-20 17:30"
     assert cells["玉琳路市场监管所"] == "未报"
     assert cells["未报"] == 5  # the count row: 集贤路 is not missing yet
+
+
+async def test_the_progress_board_and_tongbao_follow_exemptions_and_extensions(
+        campaign: Campaign) -> None:
+    # 信息周报 #3 is due 2016-12-15 15:00. 集贤路 has until 12-20 and reports on 12-16;
+    # 花山 is let off; 玉琳路 reports late; 海口 has until 12-20 and has not reported yet.
+    await set_exception(campaign, "jixian", "2016-12-20 15:00", obligation="weekly-report",
+                        seq=3)
+    await set_exception(campaign, "haikou", "2016-12-20 15:00", obligation="weekly-report",
+                        seq=3)
+    await set_exception(campaign, "huashan", obligation="weekly-report", seq=3)
+    campaign.clock.now = bj(12, 16, 10, year=2016)
+    await campaign.submit("jixian", "weekly-report", 3)
+    await campaign.submit("yulin", "weekly-report", 3)
+
+    found = await BoardService(campaign.db.sessions).board(
+        None, "daguan-2017-anticounterfeit", campaign.clock.now)
+
+    assert found is not None
+    board = found.board
+    column = [d.deadline_id for d in board.deadlines].index(
+        campaign.deadline("weekly-report", 3))
+    cells = {u.name: row[column] for u, row in zip(board.units, board.cells, strict=True)}
+    assert cells == {"德宽路市场监管所": Cell.MISSING, "玉琳路市场监管所": Cell.LATE,
+                     "集贤路市场监管所": Cell.ON_TIME, "菱湖市场监管所": Cell.MISSING,
+                     "花山市场监管所": Cell.EXEMPT, "海口市场监管所": Cell.NOT_DUE}
