@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from fakegram import ChatMessage, FakeTelegram, WaitTimeout
 
 ROOT = Path(__file__).resolve().parents[1]

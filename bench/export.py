@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from sqlalchemy import insert, select
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from services.catalog import PlanRegistry
 from services.export import ExportRequest, ExportService

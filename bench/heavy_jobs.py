@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def worker_memory(notices: dict[str, tuple[bytes, str]]) -> None:
-    from bot.notices import NOTICE_LIMITS, read_notice
+    from conversation.notices import NOTICE_LIMITS, read_notice
     from services.jobs import JobFailed, run_measured
 
     print("\nthe notice worker alone (services.jobs, limits "
@@ -289,7 +289,7 @@ async def worker_memory(notices: dict[str, tuple[bytes, str]]) -> None:
 
 def _refused_peak(data: bytes, name: str) -> str:
     """read_notice, its refusal caught in the worker so that its peak memory comes back."""
-    from bot.notices import NoticeError, read_notice
+    from conversation.notices import NoticeError, read_notice
 
     try:
         read_notice(data, name)

@@ -38,8 +38,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.app import build_application
 from bot.config import BotSettings, DatabaseSettings, RateLimitSettings, Settings
-from bot.i18n import Catalogue
 from bot.reminders import CatalogueRenderer, ReminderNotifier
+from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from fakegram.client import FakeTelegramClient
 from services.plans import load_plan

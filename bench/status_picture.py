@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.export import CODE, seed
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.board import Board, BoardDeadline, BoardUnit, Cell
 from services.board import BoardService
 from services.pictures import board_texts, chat_picture, render_board

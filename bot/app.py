@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
@@ -14,59 +15,29 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot.chat_export import ChatExporter
+from bot.composition import Clock, build_services, utc_now
 from bot.config import Settings
-from bot.context import AppServices, CustomContext, install
-from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
-from bot.reminders import digest_service, install_reminders
+from bot.reminders import install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
-from handlers import (
-    coordinator,
-    digest,
-    errors,
-    export,
-    intake,
-    liaison,
-    people,
-    plans,
-    reports_view,
-    routing,
-    start,
-)
+from conversation.i18n import Catalogue
+from handlers import errors, telegram
+from handlers.context import CustomContext, install
 from handlers.menus import CoordinatorMenus, set_default_menus
-from services.access import AccessService
-from services.board import BoardService
-from services.catalog import PlanRegistry
-from services.coordination import CoordinationService
-from services.export import ExportService
-from services.intake import IntakeService
-from services.jobs import Jobs
-from services.overrides import OverrideService
-from services.people import PeopleService
-from services.plans import PlanService
-from services.reports import ReportService, UploadLimits
 from storage.database import Database
-from storage.filestore import FileStore
 
 log = logging.getLogger("cuibao")
 
-Clock = Callable[[], datetime]
 CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
 MENUS_GROUP = -1  # before the handlers: a coordinator's first message gets their menu
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _Application(Application[Any, CustomContext, Any, Any, Any, Any]):
@@ -112,37 +83,9 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
 
 
 def register_handlers(app: CuibaoApp) -> None:
-    private = filters.ChatType.PRIVATE
-    commands = {
-        "start": start.start, "help": start.help_command, "language": start.language,
-        "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
-        "status": coordinator.status, "missing": coordinator.missing,
-        "remind": coordinator.remind, "review": coordinator.review,
-        "units": people.units, "unit": people.unit, "revoke": people.revoke,
-        "invite": people.invite, "plan": plans.new_plan,
-        "export": export.export, "blank": intake.blank, "digest": digest.digest,
-        "exempt": coordinator.exempt, "unexempt": coordinator.unexempt,
-        "tongbao": reports_view.tongbao,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback, filters=private))
-    app.add_handler(CallbackQueryHandler(start.on_language, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(plans.on_button, pattern=r"^(nd|nok|nx):"))
-    app.add_handler(CallbackQueryHandler(plans.on_revision_button, pattern=r"^(prv|prx):"))
-    app.add_handler(CallbackQueryHandler(digest.on_button, pattern=rf"^{digest.PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(coordinator.on_exempt_button, pattern=r"^ex[a-z]*:"))
-    app.add_handler(CallbackQueryHandler(people.on_button, pattern=people.PATTERN))
-    app.add_handler(CallbackQueryHandler(routing.on_button))
-    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, routing.on_text))
-    notices = (filters.Document.FileExtension("docx") | filters.Document.FileExtension("txt")
-               | filters.Document.FileExtension("toml") | filters.Document.FileExtension("xlsx"))
-    # A coordinator's .xlsx may be a unit list (通讯录); anything else goes on to plans.
-    app.add_handler(MessageHandler(private & filters.Document.FileExtension("xlsx"),
-                                   people.on_workbook))
-    app.add_handler(MessageHandler(private & notices, plans.on_document))
-    app.add_handler(MessageHandler(private & (filters.Document.ALL | filters.PHOTO),
-                                   liaison.on_file))
-    app.add_handler(MessageHandler(private, start.stranger_or_hint))
+    """Everything of a private chat goes to the conversation core (handlers/telegram.py)."""
+    app.add_handler(CallbackQueryHandler(telegram.on_update))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE, telegram.on_update))
     app.add_error_handler(errors.on_error)
 
 
@@ -154,8 +97,8 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
             db_context = Database.open(settings.database_url)
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
-        services = make_services(settings, db, clock, TelegramNotifier(app.bot),
-                                 app.bot.username)
+        services = build_services(settings, db, clock, TelegramNotifier(app.bot),
+                                  bot_username=app.bot.username, spawn=app.create_task)
         install(app, services)
         # Files a crash left without their database row (file times are wall-clock).
         swept = await services.reports.sweep_orphan_files(time.time())
@@ -179,36 +122,6 @@ def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
     return post_shutdown
 
 
-def make_services(settings: Settings, db: Database, clock: Clock, notifier: Any,
-                  bot_username: str = "") -> AppServices:
-    plans = PlanRegistry()
-    limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
-                          frozenset(e.lower() for e in settings.files.extensions))
-    files = FileStore(settings.files_dir)
-    jobs = Jobs()
-    # The export's worker process opens the same database on a connection of its own.
-    database_url = db.engine.url.render_as_string(hide_password=False)
-    return AppServices(
-        settings=settings,
-        catalogue=Catalogue(settings.bot.language),
-        access=AccessService(db.sessions, [str(i) for i in settings.bot.coordinators]),
-        reports=ReportService(db.sessions, plans, files, limits),
-        coordination=CoordinationService(db.sessions),
-        plans=PlanService(db.sessions, settings.calendar.overrides()),
-        export=ExportService(db.sessions, plans, files),
-        intake=IntakeService(db.sessions, plans, limits.max_bytes),
-        digest=digest_service(settings, db),
-        overrides=OverrideService(db.sessions),
-        board=BoardService(db.sessions),
-        notifier=notifier,
-        people=PeopleService(db.sessions, settings.calendar.overrides()),
-        clock=clock,
-        bot_username=bot_username,
-        jobs=jobs,
-        exporter=ChatExporter(jobs, database_url, settings.files_dir),
-    )
-
-
 def run(settings: Settings) -> None:
     """Serve until interrupted: long polling by default, a webhook when configured."""
     app = build_application(settings)
@@ -223,3 +136,37 @@ def run(settings: Settings) -> None:
                     url=settings.bot.webhook_url, secret=secret)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+@asynccontextmanager
+async def serving(app: CuibaoApp, *, polling: bool = True) -> AsyncIterator[CuibaoApp]:
+    """The Application's lifecycle as `run_polling` drives it, for the demo, the tests and
+    worker processes: initialise, post_init, start (and poll); the reverse on the way out."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        if polling:
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            if polling and app.updater is not None:
+                await app.updater.stop()
+            await app.stop()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+def is_idle(app: CuibaoApp) -> bool:
+    """No update queued or being handled (a heavy job may still run: `Jobs.running`)."""
+    return app.update_queue.empty() and app.update_processor.current_concurrent_updates == 0
+
+
+async def until_idle(app: CuibaoApp, seconds: float) -> None:
+    """Wait until the application is idle; TimeoutError after `seconds`."""
+    async with asyncio.timeout(seconds):
+        # PTB signals neither an empty queue nor a finished update: look every 5 ms.
+        while not is_idle(app):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)

@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
-from bot.i18n import LANGUAGES, Catalogue, config_error_text, plan_error_text
 from bot.people_cli import add_people_parser
 from bot.render import render_schedule, schedule_json
 from bot.status_cli import add_status_parsers
+from conversation.i18n import LANGUAGES, Catalogue, plan_error_text
 from domain.plan import Plan
 from domain.plan_toml import PlanError, parse_plan, placeholders
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
-from storage.database import DatabaseUnavailable
+from storage.database import Database, DatabaseUnavailable
 from storage.db import missing_sqlite_file, missing_sqlite_folder
 
 if TYPE_CHECKING:
@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 class UsageError(Exception):
     """Invalid input: printed on stderr, exit code 1."""
 
+
+
+def config_error_text(catalogue: Catalogue, error: ConfigError,
+                      language: str | None = None) -> str:
+    """The one line a config file is refused with: file, key path or line, cause."""
+    message = catalogue.text(f"config.{error.code}", language, **error.params)
+    detail = ": ".join(part for part in (error.source, error.where, message) if part)
+    return catalogue.text("cli.config_error", language, detail=detail)
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -347,9 +355,8 @@ def _run_async(factory: Callable[[], Any]) -> Any:
 
 
 def _plan_load(args: argparse.Namespace) -> int:
-    from bot.revisions import revision_text
+    from conversation.revisions import revision_text
     from services.plans import RevisionConflict, load_plan, plan_revision_of
-    from storage.database import Database
 
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
@@ -407,7 +414,6 @@ def _plan_load(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from storage.database import Database
 
     settings = _settings(args)
     url = database_url(settings, _catalogue(args, settings), create=True)
@@ -423,7 +429,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _plan_extract(args: argparse.Namespace) -> int:
-    from bot.notices import extract_command
+    from conversation.notices import extract_command
 
     return extract_command(args.notice, as_json=args.json, toml_out=args.toml_out,
                            catalogue=_catalogue(args, _settings(args)), error=UsageError)
@@ -483,8 +489,8 @@ def _reaching_telegram(settings: Settings, catalogue: Catalogue) -> Iterator[Non
 
 
 def _invite(args: argparse.Namespace) -> int:
-    from services.access import AccessService, Role
-    from storage.database import Database
+    from bot.composition import open_services
+    from services.access import Role
 
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
@@ -494,9 +500,8 @@ def _invite(args: argparse.Namespace) -> int:
     role = Role.COORDINATOR if args.coordinator else Role.LIAISON
 
     async def go() -> Any:
-        async with Database.open(url) as db:
-            service = AccessService(db.sessions)
-            return await service.create_invites(args.campaign, datetime.now(UTC),
+        async with open_services(settings, url) as services:
+            return await services.access.create_invites(args.campaign, datetime.now(UTC),
                                                 settings.bot.invite_days, units, role)
 
     try:

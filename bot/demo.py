@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.app import CuibaoApp, build_application
+from bot.app import CuibaoApp, build_application, serving, until_idle
 from bot.config import TOKEN_ENV, load_settings
-from bot.context import AppServices, CustomContext
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
+from conversation.services import AppServices
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram, WaitTimeout
+from handlers.context import services_of
 from services.access import Actor
 from services.catalog import DeadlineView
 from services.plans import load_plan
@@ -224,22 +225,11 @@ async def _main(data_dir: Path, language: str, out: TextIO) -> None:
             # The coordinator's chat must exist before post_init sets their command menu.
             fake.add_user(COORDINATOR, COORDINATOR_NAME)
             app = build_application(settings, clock=clock, database=db)
-            async with app:
-                if app.post_init is not None:
-                    await app.post_init(app)
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0.0, timeout=1)
-                try:
-                    units = {u.id: u.name for u in plan.units}
-                    story = Story(fake, app, clock, out, units, data_dir=data_dir)
-                    await story.play()
-                    await story.final_table()
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)
+            async with serving(app):
+                units = {u.id: u.name for u in plan.units}
+                story = Story(fake, app, clock, out, units, data_dir=data_dir)
+                await story.play()
+                await story.final_table()
     leftover = asyncio.all_tasks() - {asyncio.current_task()}
     if leftover:
         raise DemoError(f"tasks still running after shutdown: {leftover}")
@@ -264,7 +254,7 @@ class Story:
 
     @property
     def services(self) -> AppServices:
-        return CustomContext(self.app).services
+        return services_of(self.app)
 
     def t(self, key: str, **params: Any) -> str:
         return self.services.catalogue.text(key, **params)
@@ -461,13 +451,10 @@ class Story:
         return [m for m in self.fake.sent(chat) if m.message_id > after]
 
     async def idle(self) -> None:
-        processor = self.app.update_processor
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + REPLY_TIMEOUT
-        while not (self.app.update_queue.empty() and processor.current_concurrent_updates == 0):
-            if loop.time() > deadline:
-                raise DemoError("the bot did not finish handling an update")
-            await asyncio.sleep(0.005)
+        try:
+            await until_idle(self.app, REPLY_TIMEOUT)
+        except TimeoutError:
+            raise DemoError("the bot did not finish handling an update") from None
 
     # -------------------------------------------------------------- the transcript
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
     from services.overrides import OverrideProblem, OverrideView
 
 
@@ -42,14 +42,13 @@ def add_exempt_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def exempt_command(args: argparse.Namespace) -> int:
     from bot.cli import UsageError, database_setup
+    from bot.composition import open_services
     from domain.status import OverrideKind
     from services.overrides import (
         OverrideProblem,
         OverrideRequest,
-        OverrideService,
         parse_until,
     )
-    from storage.database import Database
 
     _settings, catalogue, language, url = database_setup(args)
     until = None
@@ -60,8 +59,8 @@ def exempt_command(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
 
     async def go() -> OverrideView | OverrideProblem | None:
-        async with Database.open(url) as db:
-            service = OverrideService(db.sessions)
+        async with open_services(_settings, url) as services:
+            service = services.overrides
             unit = await service.find_unit(None, args.unit, args.campaign)
             if isinstance(unit, OverrideProblem):
                 return unit

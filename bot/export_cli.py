@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
     from services.export import ExportedBytes, ExportError, ExportRequest
 
 
 def add_export_parser(commands: Any, common: argparse.ArgumentParser,
                       catalogue: Catalogue | None = None) -> None:
     """Register `export` on the CLI's subcommands (`commands` is add_subparsers()'s)."""
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
 
     t = (catalogue or Catalogue()).text
     export = commands.add_parser("export", parents=[common], help=t("cli.help.export"))
@@ -49,10 +49,8 @@ def add_export_parser(commands: Any, common: argparse.ArgumentParser,
 
 def export_command(args: argparse.Namespace) -> int:
     from bot.cli import UsageError, database_setup, parse_now
-    from services.catalog import PlanRegistry
-    from services.export import ExportError, ExportRequest, ExportService, ExportSummary
-    from storage.database import Database
-    from storage.filestore import FileStore
+    from bot.composition import open_services
+    from services.export import ExportError, ExportRequest, ExportSummary
 
     settings, catalogue, language, url = database_setup(args)
     typed_now = getattr(args, "now", None)
@@ -73,8 +71,8 @@ def export_command(args: argparse.Namespace) -> int:
             return done
 
     async def go() -> tuple[ExportSummary, Path]:
-        async with Database.open(settings.database_url) as db:
-            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+        async with open_services(settings) as services:
+            service = services.export
             target = out
             if target is None:
                 stamp = f"{now.astimezone():%Y%m%d-%H%M}"
@@ -103,13 +101,11 @@ def export_command(args: argparse.Namespace) -> int:
 def _template_command(settings: Settings, catalogue: Catalogue, language: str,
                       request: ExportRequest, out: Path | None, mapping: Path) -> int:
     from bot.cli import UsageError
-    from bot.i18n import plan_error_text
+    from bot.composition import open_services
+    from conversation.i18n import plan_error_text
     from domain.export_template import parse_template
     from domain.plan_toml import PlanError
-    from services.catalog import PlanRegistry
-    from services.export import ExportError, ExportService
-    from storage.database import Database
-    from storage.filestore import FileStore
+    from services.export import ExportError
 
     def plan_error(exc: PlanError) -> UsageError:
         return UsageError(plan_error_text(catalogue, exc, language))
@@ -127,8 +123,8 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
         raise plan_error(exc) from None
 
     async def go() -> ExportedBytes:
-        async with Database.open(settings.database_url) as db:
-            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+        async with open_services(settings) as services:
+            service = services.export
             return await service.fill_template(request, catalogue, template, data)
 
     try:
@@ -144,14 +140,12 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
 def _plan_template_command(settings: Settings, catalogue: Catalogue, language: str,
                            request: ExportRequest, out: Path | None) -> int | None:
     """Fill the template the campaign's plan names; None when it names none."""
-    from services.catalog import PlanRegistry
-    from services.export import ExportError, ExportService
-    from storage.database import Database
-    from storage.filestore import FileStore
+    from bot.composition import open_services
+    from services.export import ExportError
 
     async def go() -> ExportedBytes | None:
-        async with Database.open(settings.database_url) as db:
-            service = ExportService(db.sessions, PlanRegistry(), FileStore(settings.files_dir))
+        async with open_services(settings) as services:
+            service = services.export
             return await service.export_plan_template(request, catalogue)
 
     try:
@@ -179,12 +173,13 @@ def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, languag
     the database asked and the campaigns it holds: a missing --config is the usual cause."""
     from bot.cli import UsageError, _redact
     from services.plans import campaign_codes
-    from storage.database import Database
 
     if exc.code != "unknown_campaign":
         return UsageError(catalogue.text(f"export.{exc.code}", language, **exc.params))
 
     async def known() -> list[str]:
+        from storage.database import Database
+
         async with Database.open(settings.database_url) as db:
             return list(await campaign_codes(db.sessions))
 

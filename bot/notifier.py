@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from handlers.common import split_message
+from conversation.turn import split_message
+from handlers.telegram import TELEGRAM
 from services.ports import Button, Delivery
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class TelegramNotifier:
 
     async def send(self, external_id: str, text: str,
                    buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
-        *first, last = split_message(text)
+        *first, last = split_message(text, TELEGRAM.message_chars)
         for part in first:
             delivery = await self._send_part(int(external_id), part, None)
             if delivery is not Delivery.SENT:

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
+    from conversation.services import AppServices
     from services.people import CampaignPeople, PeopleService
-    from storage.database import Database
 
 T = TypeVar("T")
 
@@ -173,14 +173,11 @@ def unbind_command(args: argparse.Namespace) -> int:
     _confirm(catalogue, catalogue.text(key, name=name, unit=unit_name,
                                        role=catalogue.text(f"role.{role.value}")), args.yes)
 
-    async def act(db: Database) -> tuple[Any, Any]:
-        from services.access import AccessService
-        from services.people import PeopleService
-
-        unbound = await PeopleService(db.sessions).unbind(None, membership, person, now)
+    async def act(services: AppServices) -> tuple[Any, Any]:
+        unbound = await services.people.unbind(None, membership, person, now)
         if unbound is None or not args.replace:
             return unbound, None
-        [issued] = await AccessService(db.sessions).create_invites(
+        [issued] = await services.access.create_invites(
             args.campaign, now, settings.bot.invite_days, [args.unit], revoke_older=True)
         return unbound, issued
 
@@ -201,7 +198,7 @@ def unbind_command(args: argparse.Namespace) -> int:
 
 
 def invite_command(args: argparse.Namespace) -> int:
-    from bot.invitations import material
+    from conversation.invitations import material
 
     settings, catalogue = _setup(args)
     codes = _codes(args.units)
@@ -219,10 +216,8 @@ def invite_command(args: argparse.Namespace) -> int:
         _confirm(catalogue, catalogue.text("people.cli.confirm_reissue", count=older),
                  args.yes)
 
-    async def issue(db: Database) -> Any:
-        from services.access import AccessService
-
-        return await AccessService(db.sessions).create_invites(
+    async def issue(services: AppServices) -> Any:
+        return await services.access.create_invites(
             args.campaign, now, settings.bot.invite_days, codes, revoke_older=args.revoke_old)
 
     issued = _with_database(settings, catalogue, issue)
@@ -251,7 +246,7 @@ def invite_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from bot.i18n import unit_list_error_text
+    from conversation.i18n import unit_list_error_text
     from domain.plan_toml import PlanError, parse_plan
     from domain.unit_list import add_units_to_plan_text, merge_unit_list
     from services.people import read_unit_list
@@ -323,7 +318,7 @@ def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue]:
 
 
 def _catalogue_only(args: argparse.Namespace) -> Catalogue:
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
 
     return Catalogue(getattr(args, "lang", None) or "zh-CN")
 
@@ -335,12 +330,12 @@ def _usage(message: str) -> Exception:
 
 
 def _with_database(settings: Settings, catalogue: Catalogue,
-                   work: Callable[[Database], Awaitable[T]]) -> T:
-    from storage.database import Database
+                   work: Callable[[AppServices], Awaitable[T]]) -> T:
+    from bot.composition import open_services
 
     async def go() -> T:
-        async with Database.open(settings.database_url) as db:
-            return await work(db)
+        async with open_services(settings) as services:
+            return await work(services)
 
     try:
         return asyncio.run(go())
@@ -350,10 +345,8 @@ def _with_database(settings: Settings, catalogue: Catalogue,
 
 def _with_campaign(settings: Settings, catalogue: Catalogue, code: str,
                    work: Callable[[PeopleService, int], Awaitable[T]]) -> T:
-    from services.people import PeopleService
-
-    async def go(db: Database) -> T:
-        people = PeopleService(db.sessions, settings.calendar.overrides())
+    async def go(services: AppServices) -> T:
+        people = services.people
         campaign_id = await people.campaign_id(code)
         if campaign_id is None:
             raise LookupError(code)

@@ -21,10 +21,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, TypeHandler
 
 from bot.config import ReminderSettings, Settings
-from bot.i18n import Catalogue
 from bot.notifier import TelegramNotifier
-from handlers.common import callback
-from handlers.pictures import DigestPicture
+from conversation.i18n import Catalogue
+from conversation.turn import callback
+from handlers.telegram import DigestPicture
 from scheduler.calendar import package_years
 from scheduler.reminders import QuietHours
 from services.board import BoardService

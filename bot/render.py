@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.plan import Plan
 from scheduler.deadlines import Expansion
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.i18n import Catalogue
+    from conversation.i18n import Catalogue
     from services.board import CampaignBoard, Period
 
 
@@ -114,12 +114,11 @@ def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, datetime
 def _board(settings: Settings, catalogue: Catalogue, language: str, code: str,
            now: datetime, period: Period | None) -> CampaignBoard:
     from bot.cli import UsageError
-    from services.board import BoardService
-    from storage.database import Database
+    from bot.composition import open_services
 
     async def go() -> CampaignBoard | None:
-        async with Database.open(settings.database_url) as db:
-            return await BoardService(db.sessions).board(None, code, now, period=period)
+        async with open_services(settings) as services:
+            return await services.board.board(None, code, now, period=period)
 
     found = asyncio.run(go())
     if found is None:

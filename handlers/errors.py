@@ -6,13 +6,15 @@ import logging
 
 from telegram import Update
 
-from bot.context import CustomContext
+from handlers.context import CustomContext
 
 log = logging.getLogger("cuibao.errors")
 
 
 async def on_error(update: object, context: CustomContext) -> None:
-    log.error("update failed: %s", update, exc_info=context.error)
+    # Never the update itself: it carries people's answers and names.
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     services = context.services

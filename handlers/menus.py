@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import BadRequest
 
-from bot.i18n import LANGUAGES, Catalogue
+from conversation.i18n import LANGUAGES, Catalogue
 
 log = logging.getLogger(__name__)
 

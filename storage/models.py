@@ -392,3 +392,19 @@ class CalendarNotice(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     notified_at: Mapped[datetime]
+
+
+class ChatStep(Base):
+    """A half-done step of a person's conversation that waits for their next message or
+    tap (an /exempt request waiting for its deadline, a notice under review, the numbered
+    choices of a platform without buttons): in the database, so a restart or a second
+    process picks it up where it was."""
+
+    __tablename__ = "chat_steps"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]

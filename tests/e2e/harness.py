@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import CuibaoApp, build_application
+from bot.app import CuibaoApp, build_application, is_idle, serving
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
-from bot.context import services_of
 from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram
+from handlers.context import services_of
 from services.plans import load_plan
 from storage import models as m
 from storage.database import Database
@@ -106,10 +106,8 @@ class Harness:
         """Wait until the application has no update in flight: the fake holds none it has
         not fetched (a reply that came first, e.g. a nudge, must not end the wait before
         the bot has even seen the update), its queue is empty and nothing is processing."""
-        processor = self.app.update_processor
         for _ in range(500):
-            if (self.fake.updates.pending_count == 0 and self.app.update_queue.empty()
-                    and processor.current_concurrent_updates == 0):
+            if self.fake.updates.pending_count == 0 and is_idle(self.app):
                 break
             await _sleep()
         else:
@@ -221,15 +219,5 @@ async def running_bot(tmp_path: Path, now: datetime, *, database_url: str | None
             base_dir=tmp_path, token=SecretStr(fake.token), **settings)
         fake.add_user(COORDINATOR, "王协调")
         app = build_application(config, clock=clock, database=db)
-        async with app:
-            # run_polling() would call post_init; here the test drives the steps itself.
-            assert app.post_init is not None
-            await app.post_init(app)
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=1)
-            try:
-                yield Harness(fake, app, db, clock, config)
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with serving(app):
+            yield Harness(fake, app, db, clock, config)

@@ -9,8 +9,8 @@ import zipfile
 
 from docx import Document
 
-from bot.context import services_of
 from fakegram import ChatMessage
+from handlers.context import services_of
 from storage import models as m
 from tests.e2e.harness import COORDINATOR, ROOT, Harness
 

@@ -9,8 +9,9 @@ from telegram import Bot
 from bot.notifier import TelegramNotifier
 from bot.reminders import ReminderNotifier
 from bot.transport import AiohttpRequest
+from conversation.turn import utf16_length
 from fakegram import FakeTelegram
-from handlers.common import MESSAGE_LIMIT, utf16_length
+from handlers.telegram import TELEGRAM
 from services.ports import Button, Delivery
 
 # What 3,000 missing units look like in a digest: far past one message.
@@ -31,6 +32,6 @@ async def test_a_text_longer_than_one_message_arrives_whole_in_parts_with_its_bu
 
     assert delivery is Delivery.SENT
     assert len(sent) > 1
-    assert all(utf16_length(m.text or "") <= MESSAGE_LIMIT for m in sent)
+    assert all(utf16_length(m.text or "") <= TELEGRAM.message_chars for m in sent)
     assert "\n".join(m.text or "" for m in sent) == MISSING
     assert [bool(m.buttons) for m in sent] == [False] * (len(sent) - 1) + [True]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from services.catalog import PlanRegistry
 from services.export import ExportRequest, ExportService
 from storage import models as m

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.i18n import Catalogue
 from bot.reminders import CatalogueRenderer, ReminderSettings, settings_of
+from conversation.i18n import Catalogue
 from services.ports import Button
 from services.reminders import (
     BlockedNotice,

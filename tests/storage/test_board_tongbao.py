@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from bot.cli import main
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.board import Cell
 from services.board import BoardService, Period, PeriodKind
 from services.tongbao import BODY_FONT, tongbao_files

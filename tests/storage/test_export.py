@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.cli import UsageError
 from bot.export_cli import add_export_parser
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from services.access import Actor, Role, Seat
 from services.catalog import PlanRegistry

@@ -15,7 +15,7 @@ from openpyxl.styles import Border, Side
 
 from bot.cli import UsageError
 from bot.export_cli import add_export_parser
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.export_template import parse_template
 from domain.plan_toml import PlanError
 from services.catalog import PlanRegistry

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.drafting import FILES_STEP
 from domain.forms import Invalid
 from domain.plan_toml import parse_plan

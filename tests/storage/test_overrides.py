@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.board import Cell
 from domain.status import OverrideKind, State
 from services.access import Actor, Role, Seat

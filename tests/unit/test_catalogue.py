@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import LANGUAGES, Catalogue, _messages, normalise_language
+from conversation.i18n import LANGUAGES, Catalogue, _messages, normalise_language
 
 ROOT = Path(__file__).resolve().parents[2]
 LITERAL_KEY = re.compile(r"""(?:\bt|\.text|\bt\.t)\(\s*["']([a-z_]+(?:\.[a-z_\-]+)+)["']""")

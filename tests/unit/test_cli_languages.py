@@ -13,8 +13,8 @@ import pytest
 
 from bot.cli import main
 from bot.demo import CONFIG_NAME, run_demo
-from bot.i18n import Catalogue, plan_error_text, type_names
-from bot.notices import describe_deadline
+from conversation.i18n import Catalogue, plan_error_text, type_names
+from conversation.notices import describe_deadline
 from domain.export_template import parse_template
 from domain.extract import ExtractedObligation, Kind
 from domain.plan_errors import PlanError

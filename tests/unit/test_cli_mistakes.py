@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram.ext import ApplicationBuilder
 
 from bot.cli import main, parse_now
-from bot.i18n import Catalogue
 from bot.webhook import webhook_app
+from conversation.i18n import Catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"

@@ -13,7 +13,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import _PYDANTIC_CODES, _TOML_CODES, ConfigError, load_settings
-from bot.i18n import LANGUAGES, _messages
+from conversation.i18n import LANGUAGES, _messages
 
 
 def _refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str,

@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from bot.i18n import _messages
+from conversation.i18n import _messages
 from services.digest import DigestAction, DigestChange, DigestProblem, parse_change
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.notices import NoticeError
+from conversation.notices import NoticeError
 from services.jobs import Busy, Failure, JobFailed, Jobs, Limits, run, run_measured
 
 LIMITS = Limits(memory_mb=512, seconds=60.0)
@@ -74,7 +74,7 @@ async def test_one_person_holds_one_slot_at_a_time() -> None:
 
 
 def test_the_worker_modules_do_not_import_telegram() -> None:
-    code = ("import sys, bot.notices, bot.chat_export; "
+    code = ("import sys, conversation.notices, conversation.chat_export; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.board import Board, BoardDeadline, BoardUnit, Cell
 from services.pictures import (
     COLOURS,
@@ -120,7 +120,7 @@ def test_a_character_outside_the_font_is_drawn_as_a_box_not_dropped() -> None:
 
 
 def test_the_shipped_font_covers_every_character_of_the_catalogues_and_is_small() -> None:
-    locales = pathlib.Path(__file__).parents[2] / "bot" / "locales"
+    locales = pathlib.Path(__file__).parents[2] / "conversation" / "locales"
     used = {c for po in locales.glob("*.po") for c in po.read_text(encoding="utf-8")}
 
     # Emoji (and their variation selectors) mark chat buttons only; a picture never draws

@@ -10,7 +10,7 @@ import pytest
 from docx import Document
 
 from bot.cli import main
-from bot.notices import NoticeError, notice_text
+from conversation.notices import NoticeError, notice_text
 from domain.plan_toml import parse_plan
 from scheduler.deadlines import expand_plan
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.i18n import _messages
+from conversation.i18n import _messages
 from domain.plan_toml import PlanError, parse_plan
 from domain.reminders import ERROR_CODES, parse_rules
 

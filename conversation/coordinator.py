@@ -4,14 +4,11 @@ checked against the campaigns this person coordinates."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import filters
-
-from bot.context import CustomContext
+from conversation.events import Command, Press, Text
+from conversation.pictures import send_status_picture
+from conversation.turn import Turn, callback, parse_callback, refuse_stranger
+from conversation.views import counts_line, deadline_label, deadline_label_in, state_label
 from domain.status import OverrideKind
-from handlers.common import Turn, answer_query, callback, parse_callback, refuse_stranger, turn
-from handlers.pictures import send_status_picture
-from handlers.views import counts_line, deadline_label, deadline_label_in, state_label
 from services.catalog import DeadlineView
 from services.coordination import CampaignRef, Reason, UnitLine
 from services.overrides import (
@@ -24,22 +21,19 @@ from services.overrides import (
 from services.ports import Button, Delivery
 
 
-async def coordinator_turn(update: Update, context: CustomContext) -> Turn | None:
-    """The sender as a coordinator, else None after telling them why; a command also
-    abandons a pending 退回, whose reason must not be taken from later text."""
-    t = await turn(update, context)
-    if t is None:
-        return None
+async def is_coordinator(t: Turn) -> bool:
+    """True for a coordinator; anyone else is told why not. A command also abandons a
+    pending 退回, whose reason must not be taken from later text."""
     if not t.actor.is_coordinator:
-        await answer_query(update)
+        await t.ack()
         if t.actor.is_known:
             await t.say(t.t("access.coordinators_only"))
         else:
             await refuse_stranger(t)
-        return None
-    if filters.COMMAND.check_update(update):
+        return False
+    if isinstance(t.event, Command):
         await abandon_review(t)
-    return t
+    return True
 
 
 async def abandon_review(t: Turn) -> None:
@@ -47,17 +41,16 @@ async def abandon_review(t: Turn) -> None:
     await t.services.coordination.abandon_reason(t.actor)
 
 
-async def _campaign(t: Turn) -> CampaignRef | None:
-    code = t.context.args[0] if t.context.args else None
+async def campaign_of(t: Turn) -> CampaignRef | None:
+    code = t.args[0] if t.args else None
     campaign = await t.services.coordination.campaign(t.actor, code)
     if campaign is None:
         await t.say(t.t("coord.no_campaign"))
     return campaign
 
 
-async def status(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None or (campaign := await _campaign(t)) is None:
+async def status(t: Turn) -> None:
+    if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
         return
     lines = await t.services.coordination.overview(campaign.id, t.now)
     if not lines:
@@ -86,14 +79,11 @@ def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
     return "\n".join(out)
 
 
-async def on_button(update: Update, context: CustomContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    t = await coordinator_turn(update, context)
-    if t is None:
+async def on_button(t: Turn, press: Press) -> None:
+    if not await is_coordinator(t):
         return
-    await query.answer()
-    payload = parse_callback(query.data)
+    await t.ack()
+    payload = parse_callback(press.data)
     coordination = t.services.coordination
     if payload is None:
         await t.say(t.t("problem.stale"))
@@ -128,7 +118,7 @@ async def on_button(update: Update, context: CustomContext) -> None:
 
 
 async def _current(t: Turn) -> int | None:
-    campaign = await _campaign(t)
+    campaign = await campaign_of(t)
     if campaign is None:
         return None
     deadline_id = await t.services.coordination.current_deadline(campaign.id, t.now)
@@ -137,9 +127,8 @@ async def _current(t: Turn) -> int | None:
     return deadline_id
 
 
-async def missing(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None or (deadline_id := await _current(t)) is None:
+async def missing(t: Turn) -> None:
+    if not await is_coordinator(t) or (deadline_id := await _current(t)) is None:
         return
     found = await t.services.coordination.missing(t.actor, deadline_id, t.now)
     if found is None:
@@ -153,9 +142,8 @@ async def missing(update: Update, context: CustomContext) -> None:
     await t.say(text, [[(t.t("button.remind_missing"), callback("rm", deadline_id))]])
 
 
-async def remind(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None or (deadline_id := await _current(t)) is None:
+async def remind(t: Turn) -> None:
+    if not await is_coordinator(t) or (deadline_id := await _current(t)) is None:
         return
     await _confirm_remind(t, deadline_id)
 
@@ -214,7 +202,7 @@ async def _notify(t: Turn, external_id: str, language: str | None, key: str, but
                   deadline: DeadlineView, **params: str) -> Delivery:
     """One message to a liaison, in their language, with a button that opens the form;
     someone who blocked the bot is marked so (⚠ in /units, left out of later nudges)."""
-    catalogue, lang = t.catalogue, language or t.services.settings.bot.language
+    catalogue, lang = t.catalogue, language or t.services.settings.language
     text = catalogue.text(key, lang, what=deadline_label_in(catalogue, lang, deadline),
                           **params)
     outcome = await t.services.notifier.send(
@@ -225,9 +213,8 @@ async def _notify(t: Turn, external_id: str, language: str | None, key: str, but
     return outcome
 
 
-async def review(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None or (deadline_id := await _current(t)) is None:
+async def review(t: Turn) -> None:
+    if not await is_coordinator(t) or (deadline_id := await _current(t)) is None:
         return
     await _review_list(t, deadline_id)
 
@@ -247,12 +234,11 @@ async def _review_list(t: Turn, deadline_id: int) -> None:
     await t.say(t.t("review.pick", what=deadline_label(t, deadline)), buttons)
 
 
-async def on_review_comment(t: Turn) -> bool:
+async def on_review_comment(t: Turn, message: Text) -> bool:
     """The text after tapping 退回: the reason sent to the unit. True if it was consumed."""
-    message = t.update.effective_message
-    if not t.actor.is_coordinator or message is None:
+    if not t.actor.is_coordinator:
         return False
-    comment = (message.text or "").strip()[:1000]
+    comment = message.text.strip()[:1000]
     returned = await t.services.coordination.return_with_reason(t.actor, comment, t.now)
     if returned is Reason.NONE_PENDING:
         return False
@@ -278,13 +264,12 @@ async def on_review_comment(t: Turn) -> bool:
 _EXEMPT_KEY = "exempt_request"
 
 
-async def exempt(update: Update, context: CustomContext) -> None:
+async def exempt(t: Turn) -> None:
     """`/exempt 单位 [YYYY-MM-DD [HH:MM]] 理由`: 免报, or with a time 延期 to it; the deadline
     is picked from the unit's open ones, then confirmed."""
-    t = await coordinator_turn(update, context)
-    if t is None or context.user_data is None:
+    if not await is_coordinator(t):
         return
-    asked = parse_chat_request(list(t.context.args or []))
+    asked = parse_chat_request(list(t.args))
     if asked is None or isinstance(asked, OverrideProblem):
         await t.say(t.t("exempt.usage") if asked is None else _problem(t, asked))
         return
@@ -297,24 +282,26 @@ async def exempt(update: Update, context: CustomContext) -> None:
         await t.say(t.t("exempt.no_choices", unit=unit.name))
         return
     # The request waits here for the deadline button; a newer /exempt replaces it.
-    serial = int(context.user_data.get(_EXEMPT_KEY, {}).get("serial", 0)) + 1
-    context.user_data[_EXEMPT_KEY] = {"serial": serial, "unit_id": unit.id,
-                                      "until": asked.until, "reason": asked.reason}
+    steps = t.services.steps
+    previous = await steps.get(t.actor.person_id, _EXEMPT_KEY) or {}
+    serial = int(previous.get("serial", 0)) + 1
+    await steps.put(t.actor.person_id, _EXEMPT_KEY,
+                    {"serial": serial, "unit_id": unit.id, "until": asked.until,
+                     "reason": asked.reason}, t.now)
     buttons = [[(f"{deadline_label(t, v)} · {state_label(t, v.state)}",
                  callback("exd", v.deadline_id, str(serial)))] for v in choices]
     key = "exempt.pick_extended" if asked.until else "exempt.pick_exempt"
     await t.say(t.t(key, unit=unit.name), buttons)
 
 
-async def unexempt(update: Update, context: CustomContext) -> None:
+async def unexempt(t: Turn) -> None:
     """`/unexempt 单位`: pick one of the unit's 免报 / 延期 to withdraw, then confirm."""
-    t = await coordinator_turn(update, context)
-    if t is None:
+    if not await is_coordinator(t):
         return
-    if not t.context.args:
+    if not t.args:
         await t.say(t.t("exempt.undo_usage"))
         return
-    name = " ".join(t.context.args)
+    name = " ".join(t.args)
     unit = await t.services.overrides.find_unit(t.actor, name)
     if isinstance(unit, OverrideProblem):
         await t.say(_problem(t, unit, unit=name))
@@ -327,15 +314,12 @@ async def unexempt(update: Update, context: CustomContext) -> None:
     await t.say(t.t("exempt.undo_pick", unit=unit.name), buttons)
 
 
-async def on_exempt_button(update: Update, context: CustomContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    t = await coordinator_turn(update, context)
-    if t is None:
+async def on_exempt_button(t: Turn, press: Press) -> None:
+    if not await is_coordinator(t):
         return
-    await query.answer()
+    await t.ack()
     await abandon_review(t)
-    payload = parse_callback(query.data)
+    payload = parse_callback(press.data)
     if payload is None:
         await t.say(t.t("problem.stale"))
     elif payload.prefix == "exu":
@@ -346,7 +330,7 @@ async def on_exempt_button(update: Update, context: CustomContext) -> None:
         await _undo_exception(t, payload.id)
     elif payload.prefix == "exx":
         await t.edit_or_say(t.t("exempt.cancelled"))
-    elif (request := _exempt_request(context, payload.id, payload.field)) is None:
+    elif (request := await _exempt_request(t, payload.id, payload.field)) is None:
         await t.say(t.t("problem.stale"))
     elif payload.prefix == "exd":
         await _confirm_exception(t, request, payload.field or "")
@@ -388,11 +372,10 @@ async def _undo_exception(t: Turn, override_id: int) -> None:
                             what=deadline_label(t, undone.deadline)))
 
 
-def _exempt_request(context: CustomContext, deadline_id: int, serial: str | None
-                    ) -> OverrideRequest | None:
-    """The /exempt request a button belongs to; None if a newer one replaced it (or the
-    bot restarted since: the request lived only in this conversation)."""
-    stored = (context.user_data or {}).get(_EXEMPT_KEY)
+async def _exempt_request(t: Turn, deadline_id: int, serial: str | None
+                          ) -> OverrideRequest | None:
+    """The /exempt request a button belongs to; None if a newer one replaced it."""
+    stored = await t.services.steps.get(t.actor.person_id, _EXEMPT_KEY)
     if not isinstance(stored, dict) or serial != str(stored.get("serial")):
         return None
     until = parse_until(stored["until"]) if stored.get("until") else None

@@ -4,11 +4,8 @@ any other file goes on to be attached as before)."""
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.context import CustomContext
-from handlers.common import Turn, refuse_stranger, turn
-from handlers.views import draft_prompt
+from conversation.turn import Turn, refuse_stranger
+from conversation.views import draft_prompt
 from services.intake import Filled, Refused
 from services.reports import DraftView
 
@@ -19,11 +16,8 @@ def is_workbook(name: str | None) -> bool:
     return bool(name) and str(name).lower().endswith(BLANK_EXTENSION)
 
 
-async def blank(update: Update, context: CustomContext) -> None:
+async def blank(t: Turn) -> None:
     """/blank: the blank of the form being filled in, prefilled with its answers."""
-    t = await turn(update, context)
-    if t is None:
-        return
     if not t.actor.unit_seats:
         if t.actor.is_coordinator:
             await t.say(t.t("access.not_a_liaison"))
@@ -39,10 +33,7 @@ async def blank(update: Update, context: CustomContext) -> None:
     if isinstance(made, Refused):
         await t.say(refusal_text(t, made))
         return
-    message = update.effective_message
-    if message is not None:
-        await message.reply_document(made.data, filename=made.file_name,
-                                     caption=t.t("intake.blank_caption"))
+    await t.document(made.data, made.file_name, t.t("intake.blank_caption"))
 
 
 async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
@@ -61,8 +52,8 @@ async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
     await t.say(filled_text(t, outcome))
     resumed = await t.services.reports.present(t.actor, draft.draft_id, t.now)
     if isinstance(resumed, DraftView):
-        files = t.services.settings.files
-        text, buttons = draft_prompt(t, resumed, files.max_mb, files.extensions)
+        settings = t.services.settings
+        text, buttons = draft_prompt(t, resumed, settings.max_file_mb, settings.file_extensions)
         await t.say(text, buttons)
     return True
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
-
-from bot.context import CustomContext
-from handlers.coordinator import coordinator_turn
-from handlers.pictures import send_picture
+from conversation.coordinator import is_coordinator
+from conversation.turn import Turn
 from services.board import Period, PeriodKind
 from services.tongbao import tongbao_files
 
 
-async def tongbao(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None or update.effective_chat is None:
+async def tongbao(t: Turn) -> None:
+    if not await is_coordinator(t):
         return
-    args = list(t.context.args or [])
+    args = list(t.args)
     period = Period(PeriodKind.ALL)
     if args and (parsed := Period.parse(args[-1])) is not None:
         period, args = parsed, args[:-1]
@@ -34,11 +30,7 @@ async def tongbao(update: Update, context: CustomContext) -> None:
         await t.say(t.t("tongbao.no_deadline"))
         return
     files = await asyncio.to_thread(tongbao_files, found, t.catalogue, t.language, period.kind)
-    chat_id = update.effective_chat.id
-    bot = context.bot
-    await bot.send_document(chat_id, files.docx, filename=f"{files.name}.docx",
-                            caption=t.t("tongbao.caption", campaign=found.board.campaign,
-                                        period=files.period))
-    await bot.send_document(chat_id, files.xlsx, filename=f"{files.name}.xlsx",
-                            caption=t.t("tongbao.caption_xlsx"))
-    await send_picture(bot, chat_id, files.png, files.name, t.t("tongbao.caption_png"))
+    await t.document(files.docx, f"{files.name}.docx",
+                     t.t("tongbao.caption", campaign=found.board.campaign, period=files.period))
+    await t.document(files.xlsx, f"{files.name}.xlsx", t.t("tongbao.caption_xlsx"))
+    await t.picture(files.png, f"{files.name}.png", t.t("tongbao.caption_png"))

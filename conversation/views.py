@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
+from conversation.turn import Turn, callback
 from domain.drafting import FILES_STEP, PREVIEW_STEP, progress
 from domain.forms import Answer, Field, FieldType
 from domain.status import Counts, State
-from handlers.common import Turn, callback
 from services.catalog import DeadlineView
 from services.reports import AttachmentView, DraftView, Superseded
 

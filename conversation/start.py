@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.context import CustomContext
-from bot.i18n import LANGUAGES
-from handlers.common import Turn, answer_query, parse_callback, refuse_stranger, turn
-from handlers.menus import set_menu_for
-from handlers.views import task_list
+from conversation.events import Press
+from conversation.i18n import LANGUAGES
+from conversation.replies import Menu
+from conversation.turn import Turn, open_turn, parse_callback, refuse_stranger
+from conversation.views import task_list
 from services.access import InviteProblem, Redeemed, Role
 
 _LANG_INDEX = {i: code for i, code in enumerate(LANGUAGES)}
 
 
-async def start(update: Update, context: CustomContext) -> None:
-    t = await turn(update, context)
-    if t is None:
-        return
-    token = context.args[0] if context.args else None
-    if token:
-        await _redeem(t, token)
-        return
+async def start(t: Turn) -> None:
     await welcome(t)
 
 
@@ -39,7 +30,8 @@ async def welcome(t: Turn) -> None:
         await t.say(text, buttons)
 
 
-async def _redeem(t: Turn, token: str) -> None:
+async def join(t: Turn, token: str) -> None:
+    """An invitation redeemed: bound to the unit (or as coordinator), then what is due."""
     result = await t.services.access.redeem(token, t.actor, t.now)
     if not isinstance(result, Redeemed):
         if result.problem is InviteProblem.ALREADY_BOUND and t.actor.is_known:
@@ -53,10 +45,8 @@ async def _redeem(t: Turn, token: str) -> None:
         await t.say(t.t(key))
         return
     seat = result.seat
-    refreshed = await turn(t.update, t.context)
-    assert refreshed is not None
-    await set_menu_for(t.context.bot, int(t.actor.external_id), seat.role is Role.COORDINATOR,
-                       t.catalogue)
+    refreshed = await open_turn(t.event, t.sender, t.channel, t.services)
+    await t.channel.deliver(Menu(coordinator=seat.role is Role.COORDINATOR))
     if seat.role is Role.COORDINATOR:
         await t.say(t.t("invite.bound_coordinator", campaign=seat.campaign_name))
         return
@@ -66,10 +56,7 @@ async def _redeem(t: Turn, token: str) -> None:
     await t.say(text, buttons)
 
 
-async def help_command(update: Update, context: CustomContext) -> None:
-    t = await turn(update, context)
-    if t is None:
-        return
+async def help_command(t: Turn) -> None:
     if not t.actor.is_known:
         await refuse_stranger(t)
         return
@@ -78,10 +65,7 @@ async def help_command(update: Update, context: CustomContext) -> None:
     await t.say("\n\n".join(t.t(k) for k in keys))
 
 
-async def language(update: Update, context: CustomContext) -> None:
-    t = await turn(update, context)
-    if t is None:
-        return
+async def language(t: Turn) -> None:
     if not t.actor.is_known:
         await refuse_stranger(t)
         return
@@ -89,12 +73,9 @@ async def language(update: Update, context: CustomContext) -> None:
                                         for i, code in _LANG_INDEX.items()]])
 
 
-async def on_language(update: Update, context: CustomContext) -> None:
-    t = await turn(update, context)
-    if t is None:
-        return
-    payload = parse_callback(update.callback_query.data if update.callback_query else None)
-    await answer_query(update)
+async def on_language(t: Turn, press: Press) -> None:
+    payload = parse_callback(press.data)
+    await t.ack()
     if not t.actor.is_known:
         await refuse_stranger(t)
         return
@@ -106,12 +87,9 @@ async def on_language(update: Update, context: CustomContext) -> None:
     await t.edit_or_say(t.catalogue.text("language.set", code))
 
 
-async def stranger_or_hint(update: Update, context: CustomContext) -> None:
+async def stranger_or_hint(t: Turn) -> None:
     """Anything no other handler took: a stranger is refused, a member gets a hint."""
-    t = await turn(update, context)
-    if t is None:
-        return
-    await answer_query(update)
+    await t.ack()
     if not t.actor.is_known:
         await refuse_stranger(t)
     else:

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import InputFile, Update
-
-from bot.context import CustomContext
-from bot.i18n import unit_list_error_text
-from bot.invitations import material
-from handlers import coordinator, plans
-from handlers.common import Turn, callback, parse_callback, turn
+from conversation import plans
+from conversation.coordinator import is_coordinator
+from conversation.events import FileArrived, Press
+from conversation.i18n import unit_list_error_text
+from conversation.invitations import material
+from conversation.turn import Turn, callback, parse_callback
+from domain.unit_list import ListedUnit
 from services.coordination import CampaignRef
 from services.people import (
     NOT_A_UNIT_LIST,
@@ -60,10 +61,9 @@ def _unit_block(t: Turn, unit: UnitHolding, zone: str) -> list[str]:
     return lines
 
 
-async def units(update: Update, context: CustomContext) -> None:
+async def units(t: Turn) -> None:
     """/units [campaign]: each unit's people with their last activity, and open links."""
-    t = await coordinator.coordinator_turn(update, context)
-    if t is None or (campaign := await _campaign(t, _arg(context))) is None:
+    if not await is_coordinator(t) or (campaign := await _campaign(t, _arg(t))) is None:
         return
     people = await t.services.people.holdings(campaign.id, t.now)
     lines = [t.t("people.header", campaign=people.name, count=len(people.units))]
@@ -78,12 +78,11 @@ async def units(update: Update, context: CustomContext) -> None:
     await t.say("\n".join(lines))
 
 
-async def unit(update: Update, context: CustomContext) -> None:
+async def unit(t: Turn) -> None:
     """/unit NAME [campaign]: one unit's people and links, with what can be done."""
-    t = await coordinator.coordinator_turn(update, context)
-    if t is None:
+    if not await is_coordinator(t):
         return
-    args = list(context.args or [])
+    args = list(t.args)
     codes = {c.code for c in await t.services.coordination.campaigns(t.actor)}
     code = args.pop() if len(args) > 1 and args[-1] in codes else None
     if not args:
@@ -121,10 +120,9 @@ async def _card(t: Turn, unit_id: int) -> None:
     await t.say("\n".join(_unit_block(t, held, people.timezone)), buttons)
 
 
-async def revoke(update: Update, context: CustomContext) -> None:
+async def revoke(t: Turn) -> None:
     """/revoke [campaign]: revoke every open link of the campaign, after a confirmation."""
-    t = await coordinator.coordinator_turn(update, context)
-    if t is None or (campaign := await _campaign(t, _arg(context))) is None:
+    if not await is_coordinator(t) or (campaign := await _campaign(t, _arg(t))) is None:
         return
     people = await t.services.people.holdings(campaign.id, t.now)
     count = sum(len(u.links) for u in people.units) + len(people.coordinator_links)
@@ -135,20 +133,15 @@ async def revoke(update: Update, context: CustomContext) -> None:
                 _confirm(t, callback("pra", campaign.id, str(people.newest_link))))
 
 
-async def invite(update: Update, context: CustomContext) -> None:
+async def invite(t: Turn) -> None:
     """/invite [campaign]: a fresh link per unit as text, the workbook to forward and the
     QR codes; older links still open can then be revoked with one confirmation."""
-    t = await coordinator.coordinator_turn(update, context)
-    if t is None or (campaign := await _campaign(t, _arg(context))) is None:
+    if not await is_coordinator(t) or (campaign := await _campaign(t, _arg(t))) is None:
         return
-    settings = t.services.settings.bot
+    settings = t.services.settings
     before = await t.services.people.holdings(campaign.id, t.now)
     issued = await t.services.access.create_invites(campaign.code, t.now, settings.invite_days)
-    username = t.services.bot_username or context.bot.username
-
-    def link(token: str) -> str:
-        return f"https://t.me/{username}?start={token}"
-
+    link = t.channel.invitation
     lines = [t.t("invite.header", campaign=campaign.name, days=settings.invite_days)]
     lines += [f"· {i.unit_name}:{link(i.token)}" for i in issued]
     await t.say("\n".join(lines))
@@ -169,14 +162,11 @@ async def invite(update: Update, context: CustomContext) -> None:
                     _confirm(t, callback("pra", campaign.id, str(before.newest_link))))
 
 
-async def on_button(update: Update, context: CustomContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    t = await coordinator.coordinator_turn(update, context)
-    if t is None:
+async def on_button(t: Turn, press: Press) -> None:
+    if not await is_coordinator(t):
         return
-    await query.answer()
-    payload = parse_callback(query.data)
+    await t.ack()
+    payload = parse_callback(press.data)
     action = _ACTIONS.get(payload.prefix) if payload is not None else None
     if payload is None or action is None:
         await t.say(t.t("problem.stale"))
@@ -285,7 +275,7 @@ async def _revoked(t: Turn, count: int | None) -> None:
 
 async def _tell_unbound(t: Turn, unbound: Unbound) -> None:
     """The removed person hears it from the bot, in their own language."""
-    language = unbound.language or t.services.settings.bot.language
+    language = unbound.language or t.services.settings.language
     text = t.catalogue.text("people.unbind.notice", language, unit=unbound.unit_name,
                             campaign=unbound.campaign_name,
                             role=t.catalogue.text(f"role.{unbound.role.value}", language))
@@ -301,15 +291,14 @@ async def _new_link(t: Turn, unit_id: int, up_to: int | None,
         await t.say(t.t("problem.stale"))
         return
     people, held = found
-    days = t.services.settings.bot.invite_days
+    days = t.services.settings.invite_days
     made = await t.services.access.create_invites(people.code, t.now, days, [held.code],
                                                   revoke_older=True, unless_newer_than=up_to)
     if not made:
         await t.say(t.t("people.already_done"))
         return
     [issued] = made
-    username = t.services.bot_username or t.context.bot.username
-    url = f"https://t.me/{username}?start={issued.token}"
+    url = t.channel.invitation(issued.token)
     lead = (t.t("people.replace.done", name=replaced.person_name, unit=held.name)
             if replaced else t.t("people.new_link.done", unit=held.name))
     await t.edit_or_say(lead + "\n" + t.t("people.new_link.link", link=url, days=days))
@@ -317,27 +306,24 @@ async def _new_link(t: Turn, unit_id: int, up_to: int | None,
     await _document(t, png, name, t.t("people.material.qr_caption"))
 
 
-async def on_workbook(update: Update, context: CustomContext) -> None:
+async def on_workbook(t: Turn, file: FileArrived) -> None:
     """An .xlsx: a coordinator's unit list (通讯录) is previewed here, with what it would add
     to the campaign; anything else (an export template, a liaison's file) goes on."""
-    t = await turn(update, context)
-    message = update.effective_message
-    doc = message.document if message is not None else None
-    if (t is None or not t.actor.is_coordinator or t.actor.unit_seats or doc is None
-            or (doc.file_size or 0) > UNIT_LIST_MAX_BYTES):
-        await plans.on_document(update, context)
+    if (not t.actor.is_coordinator or t.actor.unit_seats
+            or (file.size or 0) > UNIT_LIST_MAX_BYTES):
+        await plans.on_document(t, file)
         return
-    data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+    data = await file.fetch()
     listed = await asyncio.to_thread(read_unit_list, data)
     if not isinstance(listed, list):
         if listed.code in NOT_A_UNIT_LIST:
-            await plans.on_document(update, context)
+            await plans.on_document(t, file, data)
         else:
-            await t.say(unit_list_error_text(t.catalogue, doc.file_name or "", listed, t.language))
+            await t.say(unit_list_error_text(t.catalogue, file.name, listed, t.language))
         return
     if await plans.on_unit_list(t, [u.name for u in listed]):  # a new campaign's units
         return
-    caption = (message.caption or "").strip() if message is not None else ""
+    caption = file.caption.strip()
     if (campaign := await _campaign(t, caption or None)) is None:
         return
     preview = await t.services.people.preview_import(t.actor, campaign.id, listed)
@@ -349,8 +335,9 @@ async def on_workbook(update: Update, context: CustomContext) -> None:
         await t.say(t.t("people.import.nothing", campaign=preview.campaign_name,
                         known=len(merge.known)))
         return
-    if context.user_data is not None:
-        context.user_data[_IMPORT] = (campaign.id, preview.version, listed)
+    await t.services.steps.put(t.actor.person_id, _IMPORT,
+                               {"campaign": campaign.id, "version": preview.version,
+                                "units": [asdict(u) for u in listed]}, t.now)
     lines = [t.t("people.import.confirm", campaign=preview.campaign_name,
                  count=len(merge.added), known=len(merge.known))]
     lines += [f"+ {u.name}" + (f"({u.group})" if u.group else "") for u in merge.added]
@@ -364,12 +351,14 @@ async def on_workbook(update: Update, context: CustomContext) -> None:
 
 
 async def _import(t: Turn, campaign_id: int, version: int) -> None:
-    pending = (t.context.user_data or {}).get(_IMPORT)
-    if not pending or pending[0] != campaign_id or pending[1] != version:
-        # A restart forgets the list (nothing was imported yet): it only needs sending again.
+    pending = await t.services.steps.get(t.actor.person_id, _IMPORT)
+    if (not pending or pending.get("campaign") != campaign_id
+            or pending.get("version") != version):
+        # A newer list replaced this one: the list it previewed has to be sent again.
         await t.say(t.t("people.import.resend"))
         return
-    report = await t.services.people.import_units(t.actor, campaign_id, version, pending[2],
+    listed = [ListedUnit(**u) for u in pending["units"]]
+    report = await t.services.people.import_units(t.actor, campaign_id, version, listed,
                                                   t.now)
     if report is None:
         await t.say(t.t("people.already_done"))
@@ -380,14 +369,11 @@ async def _import(t: Turn, campaign_id: int, version: int) -> None:
 
 
 async def _document(t: Turn, data: bytes, name: str, caption: str) -> None:
-    chat = t.update.effective_chat
-    if chat is not None:
-        await t.context.bot.send_document(chat.id, InputFile(data, filename=name),
-                                          caption=caption)
+    await t.document(data, name, caption)
 
 
-def _arg(context: CustomContext) -> str | None:
-    return context.args[0] if context.args else None
+def _arg(t: Turn) -> str | None:
+    return t.args[0] if t.args else None
 
 
 # Each button's step, and whether its payload must carry a number after the id (a person,

@@ -6,22 +6,10 @@ the answer to the question the draft is waiting for, so a restart loses nothing.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.constants import ChatAction
-
-from bot.context import CustomContext
-from handlers import intake
-from handlers.common import (
-    Payload,
-    Turn,
-    answer_query,
-    callback,
-    ignore_edit,
-    parse_callback,
-    refuse_stranger,
-    turn,
-)
-from handlers.views import (
+from conversation import intake
+from conversation.events import FileArrived, Press, Text
+from conversation.turn import Payload, Turn, callback, parse_callback, refuse_stranger
+from conversation.views import (
     deadline_label,
     draft_prompt,
     remove_question,
@@ -31,32 +19,27 @@ from handlers.views import (
 from services.reports import DraftView, Problem, Rejected, Submitted, Superseded
 
 
-async def _liaison(update: Update, context: CustomContext, known: Turn | None = None
-                   ) -> Turn | None:
-    t = known or await turn(update, context)
-    if t is None:
-        return None
-    if not t.actor.unit_seats:
-        await answer_query(update)
-        if t.actor.is_coordinator:
-            await t.say(t.t("access.not_a_liaison"))
-        else:
-            await refuse_stranger(t)
-        return None
-    return t
+async def is_liaison(t: Turn) -> bool:
+    """True for someone who holds a unit's seat; anyone else is told why not."""
+    if t.actor.unit_seats:
+        return True
+    await t.ack()
+    if t.actor.is_coordinator:
+        await t.say(t.t("access.not_a_liaison"))
+    else:
+        await refuse_stranger(t)
+    return False
 
 
-async def tasks(update: Update, context: CustomContext) -> None:
-    t = await _liaison(update, context)
-    if t is None:
+async def tasks(t: Turn) -> None:
+    if not await is_liaison(t):
         return
     text, buttons = task_list(t, await t.services.reports.tasks(t.actor, t.now))
     await t.say(text, buttons)
 
 
-async def submit(update: Update, context: CustomContext) -> None:
-    t = await _liaison(update, context)
-    if t is None:
+async def submit(t: Turn) -> None:
+    if not await is_liaison(t):
         return
     draft, choices = await t.services.reports.submit_menu(t.actor, t.now)
     if not choices and draft is None:
@@ -71,9 +54,8 @@ async def submit(update: Update, context: CustomContext) -> None:
     await t.say(t.t("submit.pick"), buttons)
 
 
-async def history(update: Update, context: CustomContext) -> None:
-    t = await _liaison(update, context)
-    if t is None:
+async def history(t: Turn) -> None:
+    if not await is_liaison(t):
         return
     items = await t.services.reports.history(t.actor, t.now)
     if not items:
@@ -94,31 +76,28 @@ async def history(update: Update, context: CustomContext) -> None:
 
 async def show(t: Turn, result: DraftView | Rejected | Problem, edit: bool = False) -> None:
     """Answer with the draft's next question, the validation message, or the problem."""
-    settings = t.services.settings.files
+    settings = t.services.settings
     if isinstance(result, Problem):
-        await t.say(t.t(f"problem.{result.value}", max_mb=settings.max_mb,
-                        types="/".join(settings.extensions)))
+        await t.say(t.t(f"problem.{result.value}", max_mb=settings.max_file_mb,
+                        types="/".join(settings.file_extensions)))
         return
     if isinstance(result, Rejected):
         invalid = result.invalid
         await t.say(t.t(f"invalid.{invalid.code}", **invalid.params))
         result = result.draft
-    text, buttons = draft_prompt(t, result, settings.max_mb, settings.extensions)
+    text, buttons = draft_prompt(t, result, settings.max_file_mb, settings.file_extensions)
     if edit:
         await t.edit_or_say(text, buttons)
     else:
         await t.say(text, buttons)
 
 
-async def on_button(update: Update, context: CustomContext) -> None:
+async def on_button(t: Turn, press: Press) -> None:
     """Every button of the submit flow; the payload is parsed and checked again here."""
-    query = update.callback_query
-    assert query is not None
-    t = await _liaison(update, context)
-    if t is None:
+    if not await is_liaison(t):
         return
-    payload = parse_callback(query.data)
-    await query.answer()
+    payload = parse_callback(press.data)
+    await t.ack()
     if payload is None:
         await t.say(t.t("problem.stale"))
         return
@@ -189,13 +168,11 @@ async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = Fal
                             revision=result.revision, files=result.attachments))
 
 
-async def on_text(update: Update, context: CustomContext, known: Turn | None = None) -> None:
-    """A typed answer to the current question of the liaison's draft (`known`: the
-    sender, already identified for this update)."""
-    t = await _liaison(update, context, known)
-    if t is None or update.effective_message is None:
+async def on_text(t: Turn, message: Text) -> None:
+    """A typed answer to the current question of the liaison's draft."""
+    if not await is_liaison(t):
         return
-    text = update.effective_message.text or ""
+    text = message.text
     # The answer is for the question last shown: found and updated in one go.
     result = await t.services.reports.answer(t.actor, None, text, t.now)
     if result is None:
@@ -204,36 +181,23 @@ async def on_text(update: Update, context: CustomContext, known: Turn | None = N
     await show(t, result)
 
 
-async def on_file(update: Update, context: CustomContext) -> None:
+async def on_file(t: Turn, file: FileArrived) -> None:
     """A document or photo sent while a draft is open: checked first, then stored."""
-    if await ignore_edit(update, context):  # a re-captioned file is not a second upload
-        return
-    t = await _liaison(update, context)
-    message = update.effective_message
-    if t is None or message is None:
+    if not await is_liaison(t):
         return
     reports = t.services.reports
     draft = await reports.on_screen(t.actor, t.now)
     if draft is None:
         await t.say(t.t("draft.no_draft"))
         return
-    if message.document is not None:
-        doc = message.document
-        name, size, mime, file_id = (doc.file_name or "file", doc.file_size,
-                                     doc.mime_type or "application/octet-stream", doc.file_id)
-    elif message.photo:
-        photo = message.photo[-1]  # the largest size Telegram made
-        name, size, mime, file_id = (f"photo-{photo.file_unique_id}.jpg", photo.file_size,
-                                     "image/jpeg", photo.file_id)
-    else:
-        return
+    name, size, mime = file.name, file.size, file.mime
     data: bytes | None = None
     if intake.is_workbook(name):
         # A filled-in blank (/blank) answers the whole form at once.
         if size and size > reports.limits.max_bytes:
             await show(t, Problem.FILE_TOO_LARGE)
             return
-        data = await _download(context, message.chat.id, file_id)
+        data = await _download(t, file)
         if await intake.try_workbook(t, draft, data):
             return
     if not draft.form.file_fields:  # said before downloading anything else
@@ -244,11 +208,10 @@ async def on_file(update: Update, context: CustomContext) -> None:
         await show(t, problem)
         return
     if data is None:
-        data = await _download(context, message.chat.id, file_id)
+        data = await _download(t, file)
     await show(t, await reports.attach(t.actor, draft.draft_id, name, mime, data, t.now))
 
 
-async def _download(context: CustomContext, chat_id: int, file_id: str) -> bytes:
-    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    telegram_file = await context.bot.get_file(file_id)
-    return bytes(await telegram_file.download_as_bytearray())
+async def _download(t: Turn, file: FileArrived) -> bytes:
+    await t.busy()
+    return await file.fetch()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from services.access import IssuedInvite, Role
 from services.people import CampaignPeople
 from storage.invitations import invitation_workbook, qr_png, zip_files

@@ -5,8 +5,8 @@ document is checked and loaded; over an existing campaign it is a revision, appl
 once its coordinator confirms the difference shown. An .xlsx is the workbook a plan's
 `[export]` names (its coordinator's own template).
 
-The review in progress lives in user_data: losing it to a restart costs re-sending the
-notice, never anything submitted.
+The review in progress is a half-done step in the database: a restart or a second process
+continues it where it was.
 """
 
 from __future__ import annotations
@@ -14,24 +14,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
+from typing import Any
 
-from telegram import InputFile, Message, Update
-
-from bot.context import CustomContext
-from bot.i18n import plan_error_text
-from bot.notices import (
+from conversation import coordinator, liaison
+from conversation.codec import decode, encode
+from conversation.events import FileArrived, Press, Text
+from conversation.i18n import plan_error_text
+from conversation.notices import (
     NOTICE_LIMITS,
     NoticeError,
     NoticeRead,
     read_notice,
 )
-from bot.revisions import revision_text
+from conversation.revisions import revision_text
+from conversation.turn import Turn, callback, heavy_job_key, parse_callback
 from domain.extract import ExtractedObligation, Extraction, Kind
+from domain.extract.model import Period
 from domain.plan_draft import DraftOptions, draft_plan
 from domain.plan_revision import new_campaign_id
 from domain.plan_toml import PlanError
-from handlers import coordinator, liaison
-from handlers.common import Turn, answer_query, callback, heavy_job_key, parse_callback, turn
 from services.export import TEMPLATE_MAX_BYTES
 from services.jobs import Busy, JobFailed
 from services.plans import Decided, Decision, LoadReport, NotYours, PendingState, RevisionConflict
@@ -57,6 +58,31 @@ class Review:
 
     def kept(self) -> list[ExtractedObligation]:
         return [ob for i, ob in enumerate(self.items) if i not in self.dropped]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "doc_date": encode(self.doc_date),
+                "items": encode(self.items), "awaiting_units": self.awaiting_units,
+                "dropped": sorted(self.dropped)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Review:
+        items = []
+        for fields in decode(data["items"]):
+            fields["kind"] = Kind(fields["kind"])
+            if isinstance(fields.get("period"), dict):
+                fields["period"] = Period(**fields["period"])
+            items.append(ExtractedObligation(**fields))
+        return cls(data["name"], data["title"], decode(data["doc_date"]), items,
+                   bool(data["awaiting_units"]), set(data["dropped"]))
+
+
+async def _saved_review(t: Turn) -> Review | None:
+    stored = await t.services.steps.get(t.actor.person_id, _KEY)
+    return Review.from_json(stored) if stored is not None else None
+
+
+async def _save(t: Turn, review: Review) -> None:
+    await t.services.steps.put(t.actor.person_id, _KEY, review.to_json(), t.now)
 
 
 def _describe(t: Turn, ob: ExtractedObligation) -> str:
@@ -87,40 +113,30 @@ def _render(t: Turn, review: Review) -> tuple[str, list[list[tuple[str, str]]]]:
     return "\n".join(lines), buttons
 
 
-async def _coordinator(update: Update, context: CustomContext) -> Turn | None:
-    t = await turn(update, context)
-    if t is None or not t.actor.is_coordinator:
-        return None
-    return t
-
-
-async def new_plan(update: Update, context: CustomContext) -> None:
+async def new_plan(t: Turn) -> None:
     """/plan: the next text message is the notice (or send it as a file)."""
-    t = await _coordinator(update, context)
-    if t is None:
-        await liaison.tasks(update, context)  # a liaison's /plan means nothing else
+    if not t.actor.is_coordinator:
+        await liaison.tasks(t)  # a liaison's /plan means nothing else
         return
     await coordinator.abandon_review(t)  # the pasted notice must not become a 退回 reason
-    if context.user_data is not None:
-        context.user_data[_PASTE] = True
+    await t.services.steps.put(t.actor.person_id, _PASTE, {}, t.now)
     await t.say(t.t("notice.send_it"))
 
 
-async def on_document(update: Update, context: CustomContext) -> None:
-    """A .docx/.txt/.toml file: a notice or plan from a coordinator, else a liaison's file."""
-    t = await _coordinator(update, context)
-    message = update.effective_message
-    if t is None or message is None or message.document is None or t.actor.unit_seats:
-        await liaison.on_file(update, context)
+async def on_document(t: Turn, file: FileArrived, data: bytes | None = None) -> None:
+    """A .docx/.txt/.toml/.xlsx file: a notice or plan from a coordinator, else a
+    liaison's file (`data`: the bytes, when they were fetched already)."""
+    if not t.actor.is_coordinator or t.actor.unit_seats or file.is_picture:
+        await liaison.on_file(t, file)
         return
-    doc = message.document
-    name = doc.file_name or "notice.txt"
+    name = file.name or "notice.txt"
     workbook = name.lower().endswith(".xlsx")
     limit = TEMPLATE_MAX_BYTES if workbook else MAX_NOTICE_BYTES
-    if doc.file_size and doc.file_size > limit:
+    if file.size and file.size > limit:
         await t.say(t.t("problem.file_too_large", max_mb=limit // 1024 // 1024))
         return
-    data = bytes(await (await context.bot.get_file(doc.file_id)).download_as_bytearray())
+    if data is None:
+        data = await file.fetch()
     if not upload_matches(name, data):  # e.g. an .exe renamed notice.docx
         await t.say(t.t("upload.file_content", name=name))
         return
@@ -148,20 +164,19 @@ async def _attach_template(t: Turn, data: bytes, name: str) -> None:
         await t.say(t.t("template.stored", file=name, campaigns="、".join(attached.campaigns)))
 
 
-async def on_pasted_text(update: Update, context: CustomContext) -> bool:
+async def on_pasted_text(t: Turn, message: Text) -> bool:
     """Text while a review is open (a fix, or the unit list) or after /plan. True if used."""
-    data = context.user_data
-    if data is None or (_KEY not in data and _PASTE not in data):
+    if not t.actor.is_coordinator:
         return False
-    t = await _coordinator(update, context)
-    message = update.effective_message
-    if t is None or message is None:
-        return False
-    text = message.text or ""
-    if data.pop(_PASTE, False):
+    text = message.text
+    steps, person = t.services.steps, t.actor.person_id
+    pasted = await steps.get(person, _PASTE) is not None
+    if pasted and await steps.take(person, _PASTE) is not None:
         await _start_review(t, text, _PASTED)
         return True
-    review: Review = data[_KEY]
+    review = await _saved_review(t)
+    if review is None:
+        return False
     if review.awaiting_units:
         await _create(t, review, text)
         return True
@@ -203,8 +218,7 @@ async def _review(t: Turn, read: NoticeRead, stem: str) -> None:
         return
     review = Review(stem, read.title or stem, extraction.doc_date,
                     list(extraction.obligations))
-    if t.context.user_data is not None:
-        t.context.user_data[_KEY] = review
+    await _save(t, review)
     await t.say(*_render(t, review))
 
 
@@ -226,32 +240,34 @@ async def _fix(t: Turn, review: Review, index: int, what: str, value: str) -> No
         await t.say(t.t("notice.bad_fix"))
         return
     review.items[index] = ob
+    await _save(t, review)
     await t.say(*_render(t, review))
 
 
-async def on_button(update: Update, context: CustomContext) -> None:
-    t = await _coordinator(update, context)
-    await answer_query(update)
-    payload = parse_callback(update.callback_query.data if update.callback_query else None)
-    data = context.user_data
-    if t is None or payload is None or data is None or _KEY not in data:
-        if t is not None:
-            await t.say(t.t("problem.stale"))
+async def on_button(t: Turn, press: Press) -> None:
+    await t.ack()
+    if not t.actor.is_coordinator:
         return
-    review: Review = data[_KEY]
+    payload = parse_callback(press.data)
+    review = await _saved_review(t)
+    if payload is None or review is None:
+        await t.say(t.t("problem.stale"))
+        return
     match payload.prefix:
         case "nd" if 0 <= payload.id < len(review.items):
             review.dropped.add(payload.id)
             if not review.kept():
-                data.pop(_KEY)
+                await t.services.steps.take(t.actor.person_id, _KEY)
                 await t.edit_or_say(t.t("notice.cancelled"))
                 return
+            await _save(t, review)
             await t.edit_or_say(*_render(t, review))
         case "nok":
             review.awaiting_units = True
+            await _save(t, review)
             await t.say(t.t("notice.ask_units"))
         case "nx":
-            data.pop(_KEY)
+            await t.services.steps.take(t.actor.person_id, _KEY)
             await t.edit_or_say(t.t("notice.cancelled"))
         case _:
             await t.say(t.t("problem.stale"))
@@ -281,8 +297,7 @@ async def _create(t: Turn, review: Review, unit_text: str) -> None:
         if isinstance(report, PlanError):
             await t.say(plan_error_text(t.catalogue, report, t.language, source=name))
             return
-        if t.context.user_data:
-            t.context.user_data.pop(_KEY, None)
+        await t.services.steps.take(t.actor.person_id, _KEY)
         await _loaded(t, report, text, name)
         return
     await t.say(t.t("problem.stale"))
@@ -312,10 +327,7 @@ async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:
 async def _loaded(t: Turn, report: LoadReport, text: str, name: str) -> None:
     """Say what the load did, and send the plan file back for later edits."""
     await t.say(_report_text(t, report))
-    message = t.update.effective_message
-    if message is not None:
-        await message.reply_document(InputFile(text.encode("utf-8"), filename=name),
-                                     caption=t.t("notice.plan_file"))
+    await t.document(text.encode("utf-8"), name, t.t("notice.plan_file"))
 
 
 def _report_text(t: Turn, report: LoadReport) -> str:
@@ -327,20 +339,19 @@ def _report_text(t: Turn, report: LoadReport) -> str:
     return "\n".join(lines)
 
 
-async def on_revision_button(update: Update, context: CustomContext) -> None:
+async def on_revision_button(t: Turn, press: Press) -> None:
     """确认修改 / 取消 under a plan revision's difference: taken once, in the database."""
-    t = await _coordinator(update, context)
-    await answer_query(update)
-    query = update.callback_query
-    payload = parse_callback(query.data if query else None)
-    if t is None or payload is None or payload.prefix not in ("prv", "prx"):
-        if t is not None:
-            await t.say(t.t("problem.stale"))
+    await t.ack()
+    if not t.actor.is_coordinator:
+        return
+    payload = parse_callback(press.data)
+    if payload is None or payload.prefix not in ("prv", "prx"):
+        await t.say(t.t("problem.stale"))
         return
     decided = await t.services.plans.decide(t.actor, payload.id, payload.prefix == "prv",
                                             t.now)
     text = _decided_text(t, decided)
-    shown = query.message.text if query and isinstance(query.message, Message) else None
+    shown = press.shown_text
     if decided.outcome in (Decision.APPLIED, Decision.CANCELLED, Decision.STALE) and shown:
         await t.edit_or_say(f"{shown}\n\n{text}")  # the difference stays, the buttons go
     else:
@@ -367,9 +378,8 @@ def _decided_text(t: Turn, decided: Decided) -> str:
 async def on_unit_list(t: Turn, names: list[str]) -> bool:
     """A unit list (.xlsx 通讯录) sent while a review waits for the units: its names are the
     units, as if typed. False when no review is waiting for them."""
-    data = t.context.user_data
-    review = data.get(_KEY) if data is not None else None
-    if not isinstance(review, Review) or not review.awaiting_units:
+    review = await _saved_review(t)
+    if review is None or not review.awaiting_units:
         return False
     await _create(t, review, "\n".join(names))
     return True

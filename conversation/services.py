@@ -1,17 +1,15 @@
-"""Typed access to the app's services from handlers (no string keys scattered around)."""
+"""The use cases a conversation reaches, built once by the composition root (bot/app.py)
+and handed to every turn; typed, so no string keys are scattered around."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import Application, CallbackContext, ExtBot
-
-from bot.chat_export import ChatExporter
-from bot.config import Settings
-from bot.i18n import Catalogue
+from conversation.chat_export import ChatExporter
+from conversation.i18n import Catalogue
 from services.access import AccessService
 from services.board import BoardService
 from services.coordination import CoordinationService
@@ -24,13 +22,22 @@ from services.people import PeopleService
 from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
+from services.steps import StepService
 
-_KEY = "cuibao.services"
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """The part of the configuration a conversation needs."""
+
+    language: str  # the bot's default language
+    max_file_mb: int
+    file_extensions: Sequence[str]
+    invite_days: int
 
 
 @dataclass
 class AppServices:
-    settings: Settings
+    settings: ChatSettings
     catalogue: Catalogue
     access: AccessService
     reports: ReportService
@@ -43,25 +50,11 @@ class AppServices:
     board: BoardService
     notifier: Notifier
     people: PeopleService
+    steps: StepService  # half-done steps (a pending /exempt, a notice under review)
     clock: Callable[[], datetime]
     jobs: Jobs  # heavy work in worker processes, one job per person at a time
     exporter: ChatExporter  # chat exports, in a worker process
+    # Runs work that outlives the event (an export being built), tracked by the adapter so
+    # that its failure is logged and shutdown waits for it.
+    spawn: Callable[[Coroutine[Any, Any, None]], object]
     bot_username: str = field(default="")
-
-
-class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
-                                    dict[Any, Any]]):
-    @property
-    def services(self) -> AppServices:
-        services: AppServices = self.bot_data[_KEY]
-        return services
-
-
-def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> AppServices:
-    services: AppServices = application.bot_data[_KEY]
-    return services
-
-
-def install(application: Application[Any, Any, Any, Any, Any, Any],
-            services: AppServices) -> None:
-    application.bot_data[_KEY] = services

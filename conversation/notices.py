@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.extract import ExtractedObligation, Extraction, Kind, extract_obligations
 from domain.plan_draft import DraftNotes, DraftOptions, campaign_id_for, draft_plan
 from services.jobs import Limits

@@ -16,7 +16,6 @@ from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 
 if TYPE_CHECKING:
-    from bot.config import ConfigError
     from domain.plan_errors import PlanError
     from storage.unit_list import UnitListError
 
@@ -118,11 +117,3 @@ def unit_list_error_text(catalogue: Catalogue, file_name: str, problem: UnitList
         where = ""
     return catalogue.text("unitlist.refused", language, file=file_name, where=where,
                           message=message)
-
-
-def config_error_text(catalogue: Catalogue, error: ConfigError,
-                      language: str | None = None) -> str:
-    """The one line a config file is refused with: file, key path or line, cause."""
-    message = catalogue.text(f"config.{error.code}", language, **error.params)
-    detail = ": ".join(part for part in (error.source, error.where, message) if part)
-    return catalogue.text("cli.config_error", language, detail=detail)

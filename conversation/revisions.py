@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from domain.plan_revision import DeadlineChange, ObligationChange, PlanRevision, UnitChange
 
 SHOWN = 10  # items listed per kind of change; the rest are counted ("… and 40 more")

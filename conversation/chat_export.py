@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import Catalogue
+from conversation.i18n import Catalogue
 from services.catalog import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService, ExportSummary
 from services.jobs import Jobs, Limits

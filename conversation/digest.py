@@ -5,11 +5,9 @@ update in a private chat (bot/reminders.py), so a new time counts at once."""
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.context import CustomContext
-from handlers.common import Turn, callback, parse_callback
-from handlers.coordinator import abandon_review, coordinator_turn
+from conversation.coordinator import abandon_review, is_coordinator
+from conversation.events import Press
+from conversation.turn import Turn, callback, parse_callback
 from services.digest import (
     DigestAction,
     DigestChange,
@@ -24,11 +22,10 @@ BUTTONS = {0: DigestAction.MUTE, 1: DigestAction.UNMUTE, 2: DigestAction.DEFAULT
 _IDS = {action: ident for ident, action in BUTTONS.items()}
 
 
-async def digest(update: Update, context: CustomContext) -> None:
-    t = await coordinator_turn(update, context)
-    if t is None:
+async def digest(t: Turn) -> None:
+    if not await is_coordinator(t):
         return
-    argument = " ".join(context.args or ())
+    argument = " ".join(t.args)
     if not argument:
         setting = await t.services.digest.setting(t.actor)
         if setting is not None:
@@ -41,15 +38,12 @@ async def digest(update: Update, context: CustomContext) -> None:
     await _apply(t, change)
 
 
-async def on_button(update: Update, context: CustomContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    t = await coordinator_turn(update, context)
-    if t is None:
+async def on_button(t: Turn, press: Press) -> None:
+    if not await is_coordinator(t):
         return
-    await query.answer()
+    await t.ack()
     await abandon_review(t)
-    payload = parse_callback(query.data)
+    payload = parse_callback(press.data)
     action = (BUTTONS.get(payload.id) if payload is not None and payload.prefix == PREFIX
               and payload.field is None and payload.index is None else None)
     if action is None:

@@ -1,0 +1,231 @@
+"""The Telegram adapter: a python-telegram-bot update becomes a core event, and the core's
+replies become Bot API calls. Nothing here decides anything about campaigns or reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram import (
+    Message as TelegramMessage,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+
+from conversation.dispatch import handle
+from conversation.events import (
+    Command,
+    Event,
+    FileArrived,
+    Join,
+    Other,
+    Press,
+    Sender,
+    Text,
+)
+from conversation.i18n import Catalogue
+from conversation.replies import (
+    Ack,
+    Activity,
+    Busy,
+    Button,
+    Capabilities,
+    Document,
+    Edit,
+    Menu,
+    Message,
+    Picture,
+    Reply,
+    Sent,
+)
+from handlers.context import CustomContext
+from handlers.menus import set_menu_for
+from services.board import BoardService
+from services.pictures import board_texts, chat_picture
+
+# Telegram's limits for a photo (sendPhoto); a bigger picture goes as a document.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10_000
+STATUS_WINDOW = 12  # deadlines on the digest's picture, as /status draws them
+
+TELEGRAM = Capabilities(
+    buttons=True,
+    button_data_bytes=64,
+    can_edit=True,
+    message_chars=4096,  # counted in UTF-16 code units
+    max_upload_bytes=50 * 1024 * 1024,
+    max_download_bytes=20 * 1024 * 1024,  # without a self-hosted Bot API server
+    pictures=True,
+)
+
+
+def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in buttons if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that changes nothing, which is success here."""
+    return "message is not modified" in exc.message.lower()
+
+
+class SentMessage:
+    def __init__(self, message: TelegramMessage) -> None:
+        self.message = message
+
+    async def edit(self, text: str) -> None:
+        try:
+            await self.message.edit_text(text)
+        except BadRequest as exc:
+            if not is_not_modified(exc):
+                raise
+
+
+class TelegramChannel:
+    """Where the replies to one update go: the chat it came from."""
+
+    capabilities = TELEGRAM
+
+    def __init__(self, update: Update, context: CustomContext, chat_id: int) -> None:
+        self.update, self.context, self.chat_id = update, context, chat_id
+
+    @property
+    def bot(self) -> Bot:
+        return self.context.bot
+
+    def invitation(self, token: str) -> str:
+        username = self.context.services.bot_username or self.bot.username
+        return f"https://t.me/{username}?start={token}"
+
+    async def deliver(self, reply: Reply) -> Sent | None:
+        query = self.update.callback_query
+        match reply:
+            case Message(text, buttons):
+                sent = await self.bot.send_message(self.chat_id, text,
+                                                   reply_markup=keyboard(buttons))
+                return SentMessage(sent)
+            case Edit(text, buttons) if query is not None and query.message is not None:
+                try:
+                    await query.edit_message_text(text, reply_markup=keyboard(buttons))
+                except BadRequest as exc:
+                    # A second tap asks for the very text the first one put there: done.
+                    if not is_not_modified(exc):
+                        raise
+            case Edit(text, buttons):
+                return await self.deliver(Message(text, buttons))
+            case Ack(text):
+                if query is not None:
+                    await query.answer(text)
+            case Document(data, name, caption):
+                await self.bot.send_document(self.chat_id, InputFile(data, filename=name),
+                                             caption=caption or None)
+            case Picture(png, name, caption):
+                await send_picture(self.bot, self.chat_id, png, name, caption)
+            case Busy(activity):
+                action = (ChatAction.TYPING if activity is Activity.TYPING
+                          else ChatAction.UPLOAD_DOCUMENT)
+                with contextlib.suppress(TelegramError):  # only a hint
+                    await self.bot.send_chat_action(self.chat_id, action)
+            case Menu(coordinator):
+                await set_menu_for(self.bot, self.chat_id, coordinator,
+                                   self.context.services.catalogue)
+        return None
+
+
+def event_of(update: Update) -> Event | None:
+    """The core event an update carries; None for what is nobody's concern (a channel
+    post, a group)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        shown = query.message.text if isinstance(query.message, TelegramMessage) else None
+        return Press(query.data or "", shown)
+    message = update.effective_message
+    if message is None:
+        return None
+    edited = update.edited_message is not None
+    if message.document is not None:
+        doc = message.document
+        return FileArrived(doc.file_name or "file", doc.file_size,
+                           doc.mime_type or "application/octet-stream",
+                           _fetcher(message.get_bot(), doc.file_id), message.caption or "",
+                           edited=edited)
+    if message.photo:
+        photo = message.photo[-1]  # the largest size Telegram made
+        return FileArrived(f"photo-{photo.file_unique_id}.jpg", photo.file_size, "image/jpeg",
+                           _fetcher(message.get_bot(), photo.file_id), message.caption or "",
+                           is_picture=True, edited=edited)
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/") and not edited:
+            return _command(text)
+        return Text(text, edited=edited)
+    return Other()
+
+
+def _command(text: str) -> Command | Join:
+    head, *args = text.split()
+    name = head[1:].split("@", 1)[0].lower()
+    if name == "start" and args:  # an invitation's deep link
+        return Join(args[0])
+    return Command(name, tuple(args))
+
+
+def _fetcher(bot: Bot, file_id: str) -> Callable[[], asyncio.Future[bytes]]:
+    async def fetch() -> bytes:
+        telegram_file = await bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+    return fetch  # type: ignore[return-value]
+
+
+async def on_update(update: Update, context: CustomContext) -> None:
+    """Every update of a private chat goes through the core."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return
+    event = event_of(update)
+    if event is None:
+        return
+    sender = Sender(str(user.id), user.full_name, user.language_code)
+    await handle(event, sender, TelegramChannel(update, context, chat.id), context.services)
+
+
+async def send_picture(bot: Bot, chat_id: int, png: bytes, name: str, caption: str) -> None:
+    """As a photo when Telegram takes it as one, else as a document (never shrunk)."""
+    if len(png) <= PHOTO_MAX_BYTES and _sides(png) <= PHOTO_MAX_SIDES:
+        await bot.send_photo(chat_id, png, caption=caption or None)
+    else:
+        await bot.send_document(chat_id, InputFile(png, filename=name), caption=caption or None)
+
+
+def _sides(png: bytes) -> int:
+    """Width plus height, read from the PNG header (IHDR) without decoding the picture."""
+    return int.from_bytes(png[16:20], "big") + int.from_bytes(png[20:24], "big")
+
+
+class DigestPicture:
+    """The progress picture after a coordinator's daily digest (the reminder dispatcher's
+    `after_digest`)."""
+
+    def __init__(self, bot: Bot, boards: BoardService, catalogue: Catalogue,
+                 clock: Callable[[], datetime]) -> None:
+        self.bot, self.boards, self.catalogue, self.clock = bot, boards, catalogue, clock
+
+    async def __call__(self, campaign_id: int, external_id: str, language: str | None) -> None:
+        found = await self.boards.board(None, campaign_id, self.clock(), window=STATUS_WINDOW)
+        if found is None or not found.board.deadlines:
+            return
+        texts = board_texts(found.board, self.catalogue, language, found.code)
+        png = await asyncio.to_thread(chat_picture, found.board, texts)
+        caption = self.catalogue.text("picture.caption", language,
+                                      campaign=found.board.campaign)
+        await send_picture(self.bot, int(external_id), png, f"{found.code}.png", caption)
