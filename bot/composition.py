@@ -14,11 +14,12 @@ from bot.config import Settings
 from conversation.chat_export import ChatExporter
 from conversation.i18n import Catalogue
 from conversation.services import AppServices, ChatSettings
+from scheduler.reminders import QuietHours
 from services.access import AccessService
 from services.board import BoardService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
-from services.digest import DigestService, QuietHours
+from services.digest import DigestService
 from services.export import ExportService
 from services.intake import IntakeService
 from services.jobs import Jobs
@@ -61,7 +62,9 @@ def build_services(settings: Settings, db: Database, clock: Clock = utc_now,
     database_url = db.engine.url.render_as_string(hide_password=False)
     chat = ChatSettings(language=settings.bot.language, max_file_mb=settings.files.max_mb,
                         file_extensions=tuple(settings.files.extensions),
-                        invite_days=settings.bot.invite_days)
+                        invite_days=settings.bot.invite_days,
+                        operators=tuple(str(i) for i in settings.bot.operators
+                                        or settings.bot.coordinators))
     reminders = settings.reminders
     calendar = settings.calendar.overrides()
     return AppServices(

@@ -37,6 +37,8 @@ class _Section(BaseModel):
 class BotSettings(_Section):
     language: Literal["zh-CN", "en"] = "zh-CN"
     coordinators: tuple[int, ...] = ()
+    # Who is told when handling an update fails (the coordinators when empty).
+    operators: tuple[int, ...] = ()
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str = "https://api.telegram.org/file/bot"
     local_mode: bool = False  # a self-hosted Bot API server (`--local`): no 20 MB limit

@@ -33,6 +33,7 @@ class ChatSettings:
     max_file_mb: int
     file_extensions: Sequence[str]
     invite_days: int
+    operators: tuple[str, ...] = ()  # told when handling an update fails
 
 
 @dataclass

@@ -14,7 +14,6 @@ from conversation.replies import (
     Ack,
     Activity,
     Busy,
-    Button,
     Channel,
     Document,
     Edit,
@@ -24,6 +23,7 @@ from conversation.replies import (
 )
 from conversation.services import AppServices
 from services.access import Actor
+from services.ports import Button
 
 # Button payloads: a short prefix, then integer ids or a field id. Anything else is refused.
 PAYLOAD = re.compile(

@@ -37,7 +37,6 @@ from conversation.replies import (
     Ack,
     Activity,
     Busy,
-    Button,
     Capabilities,
     Document,
     Edit,
@@ -51,6 +50,7 @@ from handlers.context import CustomContext
 from handlers.menus import set_menu_for
 from services.board import BoardService
 from services.pictures import board_texts, chat_picture
+from services.ports import Button
 
 # Telegram's limits for a photo (sendPhoto); a bigger picture goes as a document.
 PHOTO_MAX_BYTES = 10 * 1024 * 1024

@@ -25,13 +25,13 @@ class StepRepo:
     async def put(self, person_id: int, kind: str, payload: dict[str, Any],
                   now: datetime) -> None:
         # Insert-or-update in one statement: two processes may write the same person.
-        table = m.ChatStep.__table__
         dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        insert = (postgresql.insert(m.ChatStep) if dialect == "postgresql"
+                  else sqlite.insert(m.ChatStep))
         statement = insert.values(person_id=person_id, kind=kind, payload=payload,
                                   updated_at=now)
         await self.session.execute(statement.on_conflict_do_update(
-            index_elements=[table.c.person_id, table.c.kind],
+            index_elements=[m.ChatStep.person_id, m.ChatStep.kind],
             set_={"payload": payload, "updated_at": now}))
 
     async def take(self, person_id: int, kind: str) -> dict[str, Any] | None:
