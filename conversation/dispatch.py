@@ -17,6 +17,8 @@ from conversation import (
     reports_view,
     start,
 )
+from conversation.choices import STEP as CHOICES
+from conversation.choices import Offered
 from conversation.events import Command, Event, FileArrived, Join, Other, Press, Sender, Text
 from conversation.replies import Channel
 from conversation.services import AppServices
@@ -65,6 +67,9 @@ async def handle(event: Event, sender: Sender, channel: Channel,
             # Never an answer: it would land on whatever question is open now, not the
             # one it first answered. Answers are changed on the preview.
             await _edit_ignored(t)
+        case Text() if (press := await _typed_choice(t, event)) is not None:
+            t = await open_turn(press, sender, channel, services)
+            await on_press(t, press)
         case Text():
             await on_text(t, event)
         case Press():
@@ -103,6 +108,21 @@ async def on_file(t: Turn, file: FileArrived) -> None:
         await plans.on_document(t, file)
     else:
         await liaison.on_file(t, file)
+
+
+async def _typed_choice(t: Turn, message: Text) -> Press | None:
+    """On a platform without buttons: the choice a typed number or button's words name
+    under the last message that offered choices (then forgotten: a choice is made once)."""
+    if t.channel.capabilities.buttons:
+        return None
+    stored = await t.services.steps.get(t.actor.person_id, CHOICES)
+    if stored is None:
+        return None
+    button = Offered.from_json(stored).pick(message.text)
+    if button is None:
+        return None
+    await t.services.steps.take(t.actor.person_id, CHOICES)
+    return Press(button.data)
 
 
 async def _edit_ignored(t: Turn) -> None:

@@ -5,7 +5,7 @@ any other file goes on to be attached as before)."""
 from __future__ import annotations
 
 from conversation.turn import Turn, refuse_stranger
-from conversation.views import draft_prompt
+from conversation.views import asks_typed_answer, draft_prompt
 from services.intake import Filled, Refused
 from services.reports import DraftView
 
@@ -54,7 +54,7 @@ async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
     if isinstance(resumed, DraftView):
         settings = t.services.settings
         text, buttons = draft_prompt(t, resumed, settings.max_file_mb, settings.file_extensions)
-        await t.say(text, buttons)
+        await t.say(text, buttons, typed_answer=asks_typed_answer(resumed))
     return True
 
 

@@ -10,6 +10,7 @@ from conversation import intake
 from conversation.events import FileArrived, Press, Text
 from conversation.turn import Payload, Turn, callback, parse_callback, refuse_stranger
 from conversation.views import (
+    asks_typed_answer,
     deadline_label,
     draft_prompt,
     remove_question,
@@ -86,10 +87,11 @@ async def show(t: Turn, result: DraftView | Rejected | Problem, edit: bool = Fal
         await t.say(t.t(f"invalid.{invalid.code}", **invalid.params))
         result = result.draft
     text, buttons = draft_prompt(t, result, settings.max_file_mb, settings.file_extensions)
+    typed = asks_typed_answer(result)
     if edit:
-        await t.edit_or_say(text, buttons)
+        await t.edit_or_say(text, buttons, typed_answer=typed)
     else:
-        await t.say(text, buttons)
+        await t.say(text, buttons, typed_answer=typed)
 
 
 async def on_button(t: Turn, press: Press) -> None:

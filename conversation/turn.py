@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from conversation.choices import STEP as CHOICES
+from conversation.choices import listed
 from conversation.events import Command, Event, Press, Sender
 from conversation.i18n import Catalogue
 from conversation.replies import (
@@ -109,22 +111,35 @@ class Turn:
     def t(self, key: str, **params: Any) -> str:
         return self.catalogue.text(key, self.language, **params)
 
-    async def say(self, text: str, buttons: Rows = ()) -> Sent | None:
+    async def say(self, text: str, buttons: Rows = (), *, typed_answer: bool = False
+                  ) -> Sent | None:
         """Send a text (in several messages if it is longer than one holds: the links of
-        sixty units, say); the buttons go with the last one."""
+        sixty units, say); the buttons go with the last one. Where the platform shows no
+        buttons they become a numbered list (`typed_answer`: the message asks for a typed
+        answer, so a bare number is that answer, not a choice)."""
+        rows = _rows(buttons)
+        if rows and not self.channel.capabilities.buttons:
+            heading = self.t("choices.heading_words" if typed_answer else "choices.heading")
+            text, offered = listed(text, rows, heading, numbers=not typed_answer)
+            await self.services.steps.put(self.actor.person_id, CHOICES, offered.to_json(),
+                                          self.now)
+            rows = ()
         *first, last = split_message(text, self.channel.capabilities.message_chars)
         for part in first:
             await self.channel.deliver(Message(part))
-        return await self.channel.deliver(Message(last, _rows(buttons)))
+        return await self.channel.deliver(Message(last, rows))
 
-    async def edit_or_say(self, text: str, buttons: Rows = ()) -> None:
+    async def edit_or_say(self, text: str, buttons: Rows = (), *, typed_answer: bool = False
+                          ) -> None:
         """Replace the message whose button was pressed (keeps the chat short on a phone);
         a new message where that cannot be done."""
-        fits = len(split_message(text, self.channel.capabilities.message_chars)) == 1
-        if isinstance(self.event, Press) and self.channel.capabilities.can_edit and fits:
+        capabilities = self.channel.capabilities
+        fits = len(split_message(text, capabilities.message_chars)) == 1
+        if (isinstance(self.event, Press) and capabilities.can_edit and fits
+                and (capabilities.buttons or not buttons)):
             await self.channel.deliver(Edit(text, _rows(buttons)))
         else:
-            await self.say(text, buttons)
+            await self.say(text, buttons, typed_answer=typed_answer)
 
     async def ack(self, text: str | None = None) -> None:
         """Answer a button press itself; nothing for other events."""

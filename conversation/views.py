@@ -117,6 +117,14 @@ def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[st
     return "\n".join(lines), buttons
 
 
+def asks_typed_answer(draft: DraftView) -> bool:
+    """The draft's prompt waits for a typed answer (a number, a date, a text), so a bare
+    number typed next is that answer."""
+    if draft.step in (PREVIEW_STEP, FILES_STEP):
+        return False
+    return draft.form.field(draft.step).type is not FieldType.CHOICE
+
+
 def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
     did = draft.draft_id
     lines = [_prompt_header(t, draft), t.t("draft.preview")]

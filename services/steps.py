@@ -24,6 +24,18 @@ class StepService:
         async with self.sessions.begin() as s:
             await StepRepo(s).put(person_id, kind, payload, now)
 
+    async def put_for(self, platform: str, external_id: str, kind: str,
+                      payload: dict[str, Any], now: datetime) -> bool:
+        """The same for someone known by their platform id (a nudge's recipient); False
+        if nobody goes by it."""
+        async with self.sessions.begin() as s:
+            steps = StepRepo(s)
+            person_id = await steps.person_of(platform, external_id)
+            if person_id is None:
+                return False
+            await steps.put(person_id, kind, payload, now)
+            return True
+
     async def take(self, person_id: int, kind: str) -> dict[str, Any] | None:
         async with self.sessions.begin() as s:
             return await StepRepo(s).take(person_id, kind)

@@ -34,6 +34,11 @@ class StepRepo:
             index_elements=[m.ChatStep.person_id, m.ChatStep.kind],
             set_={"payload": payload, "updated_at": now}))
 
+    async def person_of(self, platform: str, external_id: str) -> int | None:
+        return await self.session.scalar(
+            select(m.Person.id).where(m.Person.platform == platform,
+                                      m.Person.external_id == external_id))
+
     async def take(self, person_id: int, kind: str) -> dict[str, Any] | None:
         """Remove the step and return what it held (None if there was none): of two
         processes taking the same step, only one gets it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from bot.composition import build_services
 from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
 from conversation.dispatch import handle
 from conversation.events import Command, Event, FileArrived, Join, Press, Sender, Text
+from conversation.i18n import Catalogue
+from conversation.notify import ListingNotifier
 from conversation.replies import (
     Ack,
     Busy,
@@ -33,10 +36,13 @@ from conversation.replies import (
 from conversation.services import AppServices
 from domain.plan_toml import parse_plan
 from services.plans import load_plan
-from services.ports import Delivery
+from services.ports import Delivery, Notifier
+from services.steps import StepService
 from storage.database import Database
 
 MEMORY = Capabilities(buttons=True, can_edit=True, message_chars=2000)
+# A platform that shows no buttons and edits nothing: choices are numbered lists.
+PLAIN = Capabilities(buttons=False, can_edit=False, message_chars=2000)
 INVITE_PREFIX = "memory-join:"
 
 
@@ -77,10 +83,9 @@ class MemorySent:
 
 
 class MemoryChannel:
-    capabilities = MEMORY
-
     def __init__(self, platform: MemoryPlatform, chat: Chat, pressed: Shown | None) -> None:
         self.platform, self.chat, self.pressed = platform, chat, pressed
+        self.capabilities = platform.capabilities
 
     def invitation(self, token: str) -> str:
         return INVITE_PREFIX + token
@@ -130,8 +135,8 @@ class Clock:
 
 
 class MemoryPlatform:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock, capabilities: Capabilities = MEMORY) -> None:
+        self.clock, self.capabilities = clock, capabilities
         self.chats: dict[int, Chat] = {}
         self.names: dict[int, str] = {}
         self.ids = itertools.count(1)
@@ -172,8 +177,21 @@ class MemoryPlatform:
         return await self.send(user, Text(text))
 
     async def press(self, user: int, message: Shown, label: str) -> list[Shown]:
+        """Tap the button; on a platform without buttons, type the option's words."""
+        if not self.capabilities.buttons:
+            return await self.text(user, self.option(message, label)[1])
         new = await self.send(user, Press(message.button(label).data, message.text), message)
         return new or [message]  # an edit shows in the pressed message itself
+
+    @staticmethod
+    def option(message: Shown, label: str) -> tuple[str, str]:
+        """The number and words of a numbered option under a message."""
+        options = [re.split(r"\. |· ", line, maxsplit=1) for line in message.text.splitlines()
+                   if re.match(r"^(\d+\. |· )", line)]
+        found = [o for o in options if o[1] == label] or [o for o in options if label in o[1]]
+        assert found, f"no option {label!r} under {message.text!r}"
+        number, words = found[0]
+        return number, words
 
     async def join(self, user: int, name: str, invitation: str) -> list[Shown]:
         self.names[user] = name
@@ -191,10 +209,11 @@ class MemoryPlatform:
 
 @asynccontextmanager
 async def memory_platform(tmp_path: Path, now: datetime, plan: Path, coordinator: int,
-                          database_url: str | None = None) -> AsyncIterator[MemoryPlatform]:
+                          database_url: str | None = None,
+                          capabilities: Capabilities = MEMORY) -> AsyncIterator[MemoryPlatform]:
     """The composition root's services on a real database, driven by the memory platform."""
     clock = Clock(now)
-    platform = MemoryPlatform(clock)
+    platform = MemoryPlatform(clock, capabilities)
     url = database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
     async with Database.open(url) as db:
         text = plan.read_text(encoding="utf-8")
@@ -204,7 +223,11 @@ async def memory_platform(tmp_path: Path, now: datetime, plan: Path, coordinator
                             database=DatabaseSettings(url="sqlite://"),
                             files=FileSettings(dir=str(tmp_path / "files")),
                             reminders={"enabled": False}, base_dir=tmp_path)
-        platform.services = build_services(settings, db, clock, MemoryNotifier(platform),
-                                          spawn=platform.spawn)
+        notifier: Notifier = MemoryNotifier(platform)
+        if not capabilities.buttons:  # nudges list their choices like replies do
+            notifier = ListingNotifier(notifier, "telegram", StepService(db.sessions),
+                                       Catalogue(), clock)
+        platform.services = build_services(settings, db, clock, notifier,
+                                           spawn=platform.spawn)
         platform.names[coordinator] = "王协调"
         yield platform
