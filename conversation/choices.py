@@ -46,6 +46,8 @@ def listed(text: str, buttons: Sequence[Sequence[Button]], heading: str, *, numb
     """The text with its buttons as a list below it: numbered, or (under a question that
     wants a typed answer) by their words alone."""
     flat = tuple(b for row in buttons for b in row)
+    if numbers and [b.label for b in flat] == [str(i) for i in range(1, len(flat) + 1)]:
+        return f"{text}\n{heading}", Offered(flat, numbers)  # the text numbers them already
     items = [f"{i}. {b.label}" if numbers else f"· {b.label}"
              for i, b in enumerate(flat, start=1)]
     return "\n".join([text, heading, *items]), Offered(flat, numbers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from conversation import (
     coordinator,
@@ -20,8 +21,10 @@ from conversation import (
 from conversation.choices import STEP as CHOICES
 from conversation.choices import Offered
 from conversation.events import Command, Event, FileArrived, Join, Other, Press, Sender, Text
+from conversation.keywords import MENU, command_of
 from conversation.replies import Channel
 from conversation.services import AppServices
+from conversation.start import MENU_PREFIX
 from conversation.turn import Turn, open_turn, refuse_stranger
 
 Flow = Callable[[Turn], Awaitable[None]]
@@ -52,6 +55,7 @@ BUTTONS: tuple[tuple[re.Pattern[str], ButtonFlow], ...] = (
 )
 
 NOTICE_EXTENSIONS = frozenset({"docx", "txt", "toml"})
+_MENU_BUTTON = re.compile(rf"{MENU_PREFIX}:(\d{{1,3}})")
 
 
 async def handle(event: Event, sender: Sender, channel: Channel,
@@ -70,6 +74,8 @@ async def handle(event: Event, sender: Sender, channel: Channel,
         case Text() if (press := await _typed_choice(t, event)) is not None:
             t = await open_turn(press, sender, channel, services)
             await on_press(t, press)
+        case Text() if (named := _named_command(t, event)) is not None:
+            await handle(named, sender, channel, services)
         case Text():
             await on_text(t, event)
         case Press():
@@ -89,6 +95,12 @@ async def on_text(t: Turn, message: Text) -> None:
 
 
 async def on_press(t: Turn, press: Press) -> None:
+    if (menu := _MENU_BUTTON.fullmatch(press.data)) is not None:
+        index = int(menu.group(1))
+        if index < len(MENU):
+            await t.ack()
+            await COMMANDS[MENU[index]](replace(t, event=Command(MENU[index])))
+            return
     for pattern, flow in BUTTONS:
         if pattern.match(press.data):
             await flow(t, press)
@@ -108,6 +120,13 @@ async def on_file(t: Turn, file: FileArrived) -> None:
         await plans.on_document(t, file)
     else:
         await liaison.on_file(t, file)
+
+
+def _named_command(t: Turn, message: Text) -> Command | Join | None:
+    """On a platform without slash commands, a command typed as its word (报送, 状态 打假)."""
+    if t.channel.capabilities.slash_commands:
+        return None
+    return command_of(message.text, t.catalogue, tuple(COMMANDS))
 
 
 async def _typed_choice(t: Turn, message: Text) -> Press | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conversation.events import Press
 from conversation.i18n import LANGUAGES
+from conversation.keywords import COORDINATOR_MENU, LIAISON_MENU, MENU
 from conversation.replies import Menu
 from conversation.turn import Turn, open_turn, parse_callback, refuse_stranger
 from conversation.views import task_list
@@ -49,11 +50,15 @@ async def join(t: Turn, token: str) -> None:
     await t.channel.deliver(Menu(coordinator=seat.role is Role.COORDINATOR))
     if seat.role is Role.COORDINATOR:
         await t.say(t.t("invite.bound_coordinator", campaign=seat.campaign_name))
+        if not t.channel.capabilities.slash_commands:
+            await menu(refreshed)
         return
     await t.say(t.t("invite.bound", unit=seat.unit_name, campaign=seat.campaign_name,
                     role=t.t(f"role.{seat.role.value}")))
     text, buttons = task_list(refreshed, await t.services.reports.tasks(refreshed.actor, t.now))
     await t.say(text, buttons)
+    if not t.channel.capabilities.slash_commands:
+        await menu(refreshed)
 
 
 async def help_command(t: Turn) -> None:
@@ -63,6 +68,21 @@ async def help_command(t: Turn) -> None:
     keys = (["help.liaison"] if t.actor.unit_seats else []) + (
         ["help.coordinator"] if t.actor.is_coordinator else [])
     await t.say("\n\n".join(t.t(k) for k in keys))
+    if not t.channel.capabilities.slash_commands:
+        await t.say(t.t("help.keywords"))
+        await menu(t)
+
+
+MENU_PREFIX = "mn"
+
+
+async def menu(t: Turn) -> None:
+    """The common actions of the person's roles as buttons (or a numbered list): on a
+    platform without a command menu this is how they are found."""
+    names = [n for n in MENU if (t.actor.unit_seats and n in LIAISON_MENU)
+             or (t.actor.is_coordinator and n in COORDINATOR_MENU)]
+    buttons = [(t.t(f"command.{n}"), f"{MENU_PREFIX}:{MENU.index(n)}") for n in names]
+    await t.say(t.t("menu.heading"), [buttons[i:i + 3] for i in range(0, len(buttons), 3)])
 
 
 async def language(t: Turn) -> None:

@@ -42,7 +42,9 @@ from storage.database import Database
 
 MEMORY = Capabilities(buttons=True, can_edit=True, message_chars=2000)
 # A platform that shows no buttons and edits nothing: choices are numbered lists.
-PLAIN = Capabilities(buttons=False, can_edit=False, message_chars=2000)
+# No slash commands either: commands are typed as words (报送, 状态), invitations as 绑定码.
+PLAIN = Capabilities(buttons=False, can_edit=False, message_chars=2000, slash_commands=False)
+WORDS = Catalogue()
 INVITE_PREFIX = "memory-join:"
 
 
@@ -88,6 +90,8 @@ class MemoryChannel:
         self.capabilities = platform.capabilities
 
     def invitation(self, token: str) -> str:
+        if not self.capabilities.slash_commands:
+            return f"{WORDS.text('keyword.join').split('|')[0]} {token}"
         return INVITE_PREFIX + token
 
     async def deliver(self, reply: Reply) -> Sent | None:
@@ -171,6 +175,10 @@ class MemoryPlatform:
 
     # What a person does, in the words of a test.
     async def command(self, user: int, name: str, *args: str) -> list[Shown]:
+        """The command; typed as its first Chinese word where there are no slash commands."""
+        if not self.capabilities.slash_commands:
+            word = WORDS.text(f"keyword.{name}").split("|")[0]
+            return await self.text(user, " ".join((word, *args)))
         return await self.send(user, Command(name, args))
 
     async def text(self, user: int, text: str) -> list[Shown]:
@@ -194,7 +202,10 @@ class MemoryPlatform:
         return number, words
 
     async def join(self, user: int, name: str, invitation: str) -> list[Shown]:
+        """Open the invitation link, or send the 绑定码 words as they were given."""
         self.names[user] = name
+        if not self.capabilities.slash_commands:
+            return await self.text(user, invitation)
         assert invitation.startswith(INVITE_PREFIX)
         return await self.send(user, Join(invitation.removeprefix(INVITE_PREFIX)))
 

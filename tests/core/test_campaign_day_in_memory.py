@@ -25,7 +25,7 @@ COORDINATOR, A_LIAISON, B_LIAISON, C_LIAISON = 900_001, 2001, 2002, 2005
 UNIT_A, UNIT_B, UNIT_C = "德宽路市场监管所", "玉琳路市场监管所", "集贤路市场监管所"
 WEEKLY_3 = "信息周报 #3(截止 12月15日(周四) 15:00)"
 ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
-LINK = re.compile(rf"{INVITE_PREFIX}([A-Za-z0-9_-]+)")
+LINK = re.compile(rf"(?:{INVITE_PREFIX}|绑定 )([A-Za-z0-9_-]+)")
 
 
 def spreadsheet() -> bytes:
@@ -62,12 +62,15 @@ async def test_the_core_runs_a_campaign_day_without_telegram(
         # Two units bind themselves by their invitations; the menus follow the role.
         links = await invitations(platform)
         assert {UNIT_A, UNIT_B, UNIT_C} <= set(links)
-        [bound, _tasks] = await platform.join(A_LIAISON, "李明", links[UNIT_A])
+        [bound, _tasks, *menu] = await platform.join(A_LIAISON, "李明", links[UNIT_A])
         assert bound.text == ("绑定成功!您现在是“德宽路市场监管所”在"
                               "“2017年元旦春节期间打假专项行动”中的信息联络员。")
         await platform.join(B_LIAISON, "张华", links[UNIT_B])
         await platform.join(C_LIAISON, "陈静", links[UNIT_C])
         assert platform.chat(A_LIAISON).menu_coordinator is False
+        if not capabilities.slash_commands:  # the menu is how commands are found
+            [shown] = menu
+            assert "1. 填报" in shown.text
 
         # A fills the weekly report, with a spreadsheet, and confirms.
         [question] = await open_weekly_3(platform, A_LIAISON)

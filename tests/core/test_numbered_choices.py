@@ -57,3 +57,22 @@ async def test_a_liaison_without_buttons_picks_by_number_and_answers_with_number
         assert "(2/8)请填写:检查经营户" in second.text
         [cancelled] = await platform.text(LIAISON, "取消")
         assert cancelled.text == "已取消,本次填写的内容已删除。"
+
+
+async def test_without_slash_commands_words_are_commands_and_help_brings_the_menu(
+        tmp_path: Path) -> None:
+    async with memory_platform(tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR,
+                               capabilities=PLAIN) as platform:
+        [*_, menu] = await platform.text(COORDINATOR, "帮助")
+        assert menu.text.startswith("常用功能:\n请回复编号(或选项文字)选择:\n1. ")
+        number, _ = platform.option(menu, "报送情况")
+        status, _picture = await platform.text(COORDINATOR, number)
+        assert status.text.startswith("“2017年元旦春节期间打假专项行动”报送情况:\n1. 信息周报 #1")
+        assert status.text.endswith("点击编号查看各单位情况。\n请回复编号(或选项文字)选择:")
+        # The same by its word, with an argument, and a slash command typed by hand.
+        [unknown] = await platform.text(COORDINATOR, "状态 no-such-campaign")
+        [again, _] = await platform.text(COORDINATOR, "/status")
+        assert again.text == status.text and unknown.text != status.text
+        # 绑定 without its code is no command: a stranger's text gets the usual answer.
+        [refused] = await platform.text(LIAISON, "绑定")
+        assert refused.text.startswith("您好!本机器人仅供受邀的联络员和牵头单位使用。")
