@@ -29,6 +29,7 @@ from services.plans import PlanService
 from services.ports import Button, Delivery, Notifier
 from services.reports import ReportService, UploadLimits
 from services.steps import StepService
+from services.unit_record import UnitRecordService
 from storage.database import Database
 from storage.filestore import FileStore
 
@@ -86,6 +87,7 @@ def build_services(settings: Settings, db: Database, clock: Clock = utc_now,
         notifier=notifier or NoChat(),
         people=PeopleService(db.sessions, calendar),
         steps=StepService(db.sessions),
+        units=UnitRecordService(db.sessions, plans, files),
         clock=clock,
         spawn=spawn or asyncio.ensure_future,
         bot_username=bot_username,

@@ -66,6 +66,9 @@ async def status(t: Turn) -> None:
     await send_status_picture(t, campaign.code)
 
 
+UNIT_BUTTONS = 8  # units offered as buttons under a list; /unit 名称 reaches any other
+
+
 def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
     out = [deadline_label(t, deadline)]
     for x in lines:
@@ -99,6 +102,10 @@ async def on_button(t: Turn, press: Press) -> None:
             deadline, lines = found
             buttons = [[(t.t("button.remind_missing"), callback("rm", payload.id)),
                         (t.t("button.review"), callback("rvl", payload.id))]]
+            sent = [x for x in lines if x.submission_id is not None][:UNIT_BUTTONS]
+            seen = [(t.t("unitview.see", unit=x.unit_name), callback("us", x.submission_id or 0))
+                    for x in sent]
+            buttons += [seen[i:i + 2] for i in range(0, len(seen), 2)]
             await t.say(_unit_lines(t, deadline, lines), buttons)
         case "rm":
             await _confirm_remind(t, payload.id)
@@ -139,7 +146,10 @@ async def missing(t: Turn) -> None:
         return
     text = t.t("missing.header", what=deadline_label(t, deadline), count=len(lines))
     text += "\n" + "\n".join(f"· {x.unit_name}({state_label(t, x.state)})" for x in lines)
-    await t.say(text, [[(t.t("button.remind_missing"), callback("rm", deadline_id))]])
+    units = [(t.t("unitview.button", unit=x.unit_name), callback("ur", x.unit_id))
+             for x in lines[:UNIT_BUTTONS]]
+    await t.say(text, [[(t.t("button.remind_missing"), callback("rm", deadline_id))],
+                       *[units[i:i + 2] for i in range(0, len(units), 2)]])
 
 
 async def remind(t: Turn) -> None:

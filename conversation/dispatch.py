@@ -17,6 +17,7 @@ from conversation import (
     plans,
     reports_view,
     start,
+    unit_view,
 )
 from conversation.choices import STEP as CHOICES
 from conversation.choices import Offered
@@ -52,6 +53,7 @@ BUTTONS: tuple[tuple[re.Pattern[str], ButtonFlow], ...] = (
     (re.compile(r"^ex[a-z]*:"), coordinator.on_exempt_button),
     (re.compile(people.PATTERN), people.on_button),
     (re.compile(r"^(st|rm|rmok|rvl|rv):"), coordinator.on_button),
+    (re.compile(unit_view.PATTERN), unit_view.on_button),
 )
 
 NOTICE_EXTENSIONS = frozenset({"docx", "txt", "toml"})

@@ -117,6 +117,7 @@ async def _card(t: Turn, unit_id: int) -> None:
     if held.links:
         row.append((t.t("people.button.revoke_unit"), callback("prv", unit_id)))
     buttons.append(row)
+    buttons.append([(t.t("unitview.record"), callback("ur", unit_id))])
     await t.say("\n".join(_unit_block(t, held, people.timezone)), buttons)
 
 

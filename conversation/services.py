@@ -23,6 +23,7 @@ from services.plans import PlanService
 from services.ports import Notifier
 from services.reports import ReportService
 from services.steps import StepService
+from services.unit_record import UnitRecordService
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class AppServices:
     board: BoardService
     notifier: Notifier
     people: PeopleService
+    units: UnitRecordService  # one unit across deadlines, for its coordinator
     steps: StepService  # half-done steps (a pending /exempt, a notice under review)
     clock: Callable[[], datetime]
     jobs: Jobs  # heavy work in worker processes, one job per person at a time

@@ -112,7 +112,7 @@ async def test_an_unbound_liaison_is_told_loses_access_at_once_and_keeps_their_s
 
     card = await _card(bot, "德宽")
     assert card.button_texts == ["解绑 李明", "更换 李明", "解绑 王芳", "更换 王芳",
-                                 "生成新链接"]
+                                 "生成新链接", "📋 报送记录"]
     [ask] = await bot.press(COORDINATOR, card, text="解绑 李明")
     assert ask.text == (f"确认解绑“{UNIT_A}”的信息联络员李明?解绑后对方立即失去报送权限,"
                         "已报送的材料仍保留并记在其名下;本单位尚未使用的邀请链接同时作废。")
