@@ -497,7 +497,8 @@ class Story:
                 if line.nil:
                     state += "·" + self.t("mine.nil")
                 cells.setdefault(line.unit_name, []).append(state)
-        title = [f"{d.title} #{d.seq}" if d.repeats else d.title for d in columns]
+        title = [self.services.catalogue.text("deadline.repeating", title=d.title, seq=d.seq)
+                 if d.repeats else d.title for d in columns]
         header = ["单位 unit", *(f"{t} {d.due.astimezone(BEIJING):%m-%d %H:%M}"
                                  for t, d in zip(title, columns, strict=True))]
         rows = [[unit, *states] for unit, states in cells.items()]

@@ -116,9 +116,7 @@ def _confirmed(args: argparse.Namespace, catalogue: Catalogue, language: str,
 
 def _label(catalogue: Catalogue, language: str, x: OverrideView) -> str:
     d = x.deadline
-    title = f"{d.title} #{d.seq}" if d.repeats else d.title
-    return catalogue.text("deadline.label", language, title=title,
-                          due=catalogue.when(d.due, language))
+    return catalogue.deadline(d.title, d.seq, d.repeats, d.due, language)
 
 
 def _problem(catalogue: Catalogue, language: str, problem: OverrideProblem, **params: str

@@ -143,9 +143,7 @@ class CatalogueRenderer:
         return lines
 
     def label(self, d: DeadlineRef, lang: str | None) -> str:
-        title = f"{d.title} #{d.seq}" if d.repeats else d.title
-        return self.catalogue.text("deadline.label", lang, title=title,
-                                   due=self.catalogue.when(d.due, lang))
+        return self.catalogue.deadline(d.title, d.seq, d.repeats, d.due, lang)
 
     def names(self, units: Sequence[str], lang: str | None) -> str:
         zh = (lang or self.catalogue.default).startswith("zh")

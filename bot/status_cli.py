@@ -57,7 +57,8 @@ def status_command(args: argparse.Namespace) -> int:
         column = board.column(j)
         counts = " · ".join(f"{names[c]} {column.count(c)}" for c in Cell if column.count(c))
         rate = board.rate(j)
-        title = f"{d.title} {d.seq}" if d.repeats else d.title
+        title = (catalogue.text("deadline.repeating", language, title=d.title, seq=d.seq)
+                 if d.repeats else d.title)
         print(catalogue.text("status_cli.line", language, title=title,
                              due=catalogue.when(d.due, language), counts=counts or "—",
                              rate="—" if rate is None else f"{rate:.0%}"))

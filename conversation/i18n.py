@@ -66,6 +66,22 @@ class Catalogue:
             return f"{day.year}年{day.month}月{day.day}日"
         return format_date(day, "medium", locale=_BABEL_LOCALE[lang])
 
+    def deadline(self, title: str, seq: int, repeats: bool, due: datetime,
+                 language: str | None = None) -> str:
+        """A deadline as every text names it: 信息周报第3期(12月15日 周四 15:00前), or
+        信息周报 #3 (due Thu 15 Dec 15:00); the one place this label is made."""
+        if repeats:
+            title = self.text("deadline.repeating", language, title=title, seq=seq)
+        return self.text("deadline.label", language, title=title, due=self.due(due, language))
+
+    def due(self, instant: datetime, language: str | None = None) -> str:
+        """A due time inside a label (no nested brackets): 12月15日 周四 15:00."""
+        lang = normalise_language(language) if language else self.default
+        if lang == "zh-CN":
+            weekday = "一二三四五六日"[instant.isoweekday() - 1]
+            return f"{instant.month}月{instant.day}日 周{weekday} {instant:%H:%M}"
+        return self.when(instant, lang)
+
     def when(self, instant: datetime, language: str | None = None) -> str:
         """An instant as people read a deadline: 12月15日(周四) 17:30 / Thu 15 Dec 17:30."""
         lang = normalise_language(language) if language else self.default

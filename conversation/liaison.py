@@ -39,7 +39,10 @@ async def tasks(t: Turn) -> None:
     await t.say(text, buttons)
 
 
-async def submit(t: Turn) -> None:
+SUBMIT_BUTTONS = 10  # a page of the /submit menu; 更多 shows the next
+
+
+async def submit(t: Turn, start: int = 0) -> None:
     if not await is_liaison(t):
         return
     draft, choices = await t.services.reports.submit_menu(t.actor, t.now)
@@ -47,11 +50,14 @@ async def submit(t: Turn) -> None:
         await t.say(t.t("submit.nothing"))
         return
     buttons = []
-    if draft is not None:
+    if draft is not None and start == 0:
         label = t.t("button.resume", what=deadline_label(t, draft.deadline))
         buttons.append([(label, callback("sub", draft.deadline.deadline_id))])
+    page = choices[start:start + SUBMIT_BUTTONS]
     buttons += [[(deadline_label(t, v) + f" · {t.t('state.' + v.state.value)}",
-                  callback("sub", v.deadline_id))] for v in choices[:10]]
+                  callback("sub", v.deadline_id))] for v in page]
+    if len(choices) > start + SUBMIT_BUTTONS:
+        buttons.append([(t.t("button.more"), callback("sm", start + SUBMIT_BUTTONS))])
     await t.say(t.t("submit.pick"), buttons)
 
 
@@ -105,6 +111,11 @@ async def on_button(t: Turn, press: Press) -> None:
         return
     reports, actor, now = t.services.reports, t.actor, t.now
     match payload.prefix:
+        case "tm":  # the next page of the task list's buttons
+            text, buttons = task_list(t, await reports.tasks(actor, now), payload.id)
+            await t.edit_or_say(text, buttons)
+        case "sm":  # the next page of /submit
+            await submit(t, payload.id)
         case "sub":
             await show(t, await reports.begin(actor, payload.id, now))
         case "ch" if payload.field is not None and payload.index is not None:
@@ -166,8 +177,9 @@ async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = Fal
     # Said only now: the submission is committed.
     key = "submitted.nil" if result.nil else ("submitted.late" if result.late
                                               else "submitted.ok")
+    files = t.t("submitted.files", count=result.attachments) if result.attachments else ""
     await t.edit_or_say(t.t(key, what=deadline_label(t, result.deadline),
-                            revision=result.revision, files=result.attachments))
+                            revision=result.revision, files=files))
 
 
 async def on_text(t: Turn, message: Text) -> None:

@@ -25,9 +25,7 @@ def deadline_label(t: Turn, d: DeadlineView) -> str:
 
 def deadline_label_in(catalogue: Catalogue, language: str, d: DeadlineView) -> str:
     """The label in someone else's language (a nudge, a notice of return)."""
-    title = f"{d.title} #{d.seq}" if d.repeats else d.title
-    return catalogue.text("deadline.label", language, title=title,
-                          due=catalogue.when(d.due, language))
+    return catalogue.deadline(d.title, d.seq, d.repeats, d.due, language)
 
 
 def period_label(t: Turn, d: DeadlineView) -> str:
@@ -41,7 +39,11 @@ def state_label(t: Turn, state: State) -> str:
     return t.t(f"state.{state.value}")
 
 
-def task_list(t: Turn, views: Sequence[DeadlineView]) -> tuple[str, Buttons]:
+TASK_BUTTONS = 8  # a page of 填报 buttons; 更多 shows the next
+
+
+def task_list(t: Turn, views: Sequence[DeadlineView], start: int = 0) -> tuple[str, Buttons]:
+    """Every open item in the text; a page of buttons from `start`, then 更多."""
     if not views:
         return t.t("tasks.none"), []
     lines = [t.t("tasks.header")]
@@ -53,8 +55,10 @@ def task_list(t: Turn, views: Sequence[DeadlineView]) -> tuple[str, Buttons]:
         if v.comment:
             line += "\n   " + t.t("tasks.returned_because", comment=v.comment)
         lines.append(line)
-        if len(buttons) < 8:
+        if start < i <= start + TASK_BUTTONS:
             buttons.append([(t.t("button.fill", n=i), callback("sub", v.deadline_id))])
+    if len(views) > start + TASK_BUTTONS:
+        buttons.append([(t.t("button.more"), callback("tm", start + TASK_BUTTONS))])
     return "\n".join(lines), buttons
 
 
@@ -72,7 +76,10 @@ def show_value(t: Turn, spec: Field, value: Answer) -> str:
 def _prompt_header(t: Turn, draft: DraftView) -> str:
     header = deadline_label(t, draft.deadline)
     period = period_label(t, draft.deadline)
-    return f"【{draft.form.title}】{header}" + (f"\n{period}" if period else "")
+    # The form's title only where it says something the item's does not.
+    form, item = draft.form.title, draft.deadline.title
+    lead = "" if form in item or item in form else f"【{form}】"
+    return f"{lead}{header}" + (f"\n{period}" if period else "")
 
 
 def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[str]
@@ -149,7 +156,7 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
     built_on = str(draft.built_on)
     buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did, built_on))]]
     if not draft.state.nil:
-        edits = [(spec.label[:14], callback("ed", did, spec.id))
+        edits = [(t.t("button.edit_field", label=spec.label[:14]), callback("ed", did, spec.id))
                  for spec in draft.form.typed_fields]
         buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
         if draft.form.file_fields:

@@ -94,7 +94,7 @@ class _Node:
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                raise self.fail(key, "bad_date", value=value) from None
+                raise self.fail(key, date_problem(value), value=value) from None
         return value
 
     def clock(self, key: str, default: Any = ...) -> Any:
@@ -146,7 +146,8 @@ def parse_plan(text: str, source: str = "<plan>", *, check_reminders: bool = Tru
     except tomllib.TOMLDecodeError as exc:
         bad = _impossible_date(text)
         if bad is not None:
-            raise PlanError("bad_date", f"line {bad[0]}", {"value": bad[1]}, source) from None
+            raise PlanError("no_such_date", f"line {bad[0]}", {"value": bad[1]},
+                            source) from None
         line = getattr(exc, "lineno", None) or _line_of(str(exc))
         detail = {"detail": _toml_detail(exc)}
         raise PlanError("toml_syntax", f"line {line}", detail, source) from None
@@ -433,7 +434,7 @@ def _date_item(node: _Node, key: str, index: int, value: Any) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise PlanError("bad_date", where, {"value": value}) from None
+            raise PlanError(date_problem(value), where, {"value": value}) from None
     raise PlanError("wrong_type", where, {"expected": "date", "got": _type_name(value)})
 
 
@@ -603,3 +604,12 @@ def _placeholder_paths(value: Any, path: str) -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _placeholder_paths(item, f"{path}[{index}]")
+
+
+def date_problem(value: str) -> str:
+    """Why a date string was refused: a day that does not exist (2017-02-30), or not the
+    YYYY-MM-DD shape at all (2017/2/3, 下周一)."""
+    return "no_such_date" if _ISO_DATE.fullmatch(value.strip()) else "bad_date"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -194,7 +194,10 @@ class MemoryPlatform:
     @staticmethod
     def option(message: Shown, label: str) -> tuple[str, str]:
         """The number and words of a numbered option under a message."""
-        options = [re.split(r"\. |· ", line, maxsplit=1) for line in message.text.splitlines()
+        lines = message.text.splitlines()
+        headings = {WORDS.text("choices.heading"), WORDS.text("choices.heading_words")}
+        after = max((i for i, line in enumerate(lines) if line in headings), default=len(lines))
+        options = [re.split(r"\. |· ", line, maxsplit=1) for line in lines[after + 1:]
                    if re.match(r"^(\d+\. |· )", line)]
         found = [o for o in options if o[1] == label] or [o for o in options if label in o[1]]
         assert found, f"no option {label!r} under {message.text!r}"

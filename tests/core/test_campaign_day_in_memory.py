@@ -23,7 +23,7 @@ DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
 CAMPAIGN_DAY = datetime(2016, 12, 14, 2, 0, tzinfo=UTC)
 COORDINATOR, A_LIAISON, B_LIAISON, C_LIAISON = 900_001, 2001, 2002, 2005
 UNIT_A, UNIT_B, UNIT_C = "德宽路市场监管所", "玉琳路市场监管所", "集贤路市场监管所"
-WEEKLY_3 = "信息周报 #3(截止 12月15日(周四) 15:00)"
+WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
 ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
 LINK = re.compile(rf"(?:{INVITE_PREFIX}|绑定 )([A-Za-z0-9_-]+)")
 
@@ -51,7 +51,7 @@ async def invitations(platform: MemoryPlatform) -> dict[str, str]:
 
 async def open_weekly_3(platform: MemoryPlatform, user: int) -> list:  # type: ignore[type-arg]
     [pick] = await platform.command(user, "submit")
-    return await platform.press(user, pick, "信息周报 #3")
+    return await platform.press(user, pick, "信息周报第3期")
 
 
 @pytest.mark.parametrize("capabilities", [MEMORY, PLAIN], ids=["buttons", "numbered"])
@@ -95,13 +95,13 @@ async def test_the_core_runs_a_campaign_day_without_telegram(
 
         # The coordinator looks: a text and a picture.
         status, picture = await platform.command(COORDINATOR, "status")
-        assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期0、零报告1) 退回0 未报4" in status.text
+        assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报0、零报告1) 退回0 未报4" in status.text
         assert picture.picture is not None and picture.picture.startswith(b"\x89PNG")
 
         # Past the deadline C is missing and is nudged, once.
         platform.clock.advance(hours=29.5)
         [missing] = await platform.command(COORDINATOR, "missing")
-        assert f"· {UNIT_C}(逾期)" in missing.text
+        assert f"· {UNIT_C}(逾期未报)" in missing.text
         [confirm] = await platform.command(COORDINATOR, "remind")
         [reminded] = await platform.press(COORDINATOR, confirm, "确认催报")
         assert reminded.text.startswith("已发送催报 1 条。")

@@ -47,7 +47,7 @@ async def test_a_liaison_without_buttons_picks_by_number_and_answers_with_number
         await platform.join(LIAISON, "李明", link)
 
         [menu] = await platform.command(LIAISON, "submit")
-        number, _ = platform.option(menu, "信息周报 #3")
+        number, _ = platform.option(menu, "信息周报第3期")
         [question] = await platform.text(LIAISON, number)
         assert "(1/8)请填写:出动执法人员(人次)" in question.text
         assert "1. " not in question.text  # its options are words, not numbers
@@ -67,7 +67,8 @@ async def test_without_slash_commands_words_are_commands_and_help_brings_the_men
         assert menu.text.startswith("常用功能:\n请回复编号(或选项文字)选择:\n1. ")
         number, _ = platform.option(menu, "报送情况")
         status, _picture = await platform.text(COORDINATOR, number)
-        assert status.text.startswith("“2017年元旦春节期间打假专项行动”报送情况:\n1. 信息周报 #1")
+        assert status.text.startswith(
+            "“2017年元旦春节期间打假专项行动”报送情况:\n1. 信息周报第1期")
         assert status.text.endswith("点击编号查看各单位情况。\n请回复编号(或选项文字)选择:")
         # The same by its word, with an argument, and a slash command typed by hand.
         [unknown] = await platform.text(COORDINATOR, "状态 no-such-campaign")

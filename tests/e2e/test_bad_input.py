@@ -13,9 +13,9 @@ from tests.e2e.harness import COORDINATOR, QINGXI, Harness, running_bot
 
 A, B, STRANGER = 2001, 2002, 3001
 UNIT_A, UNIT_B = "德宽路市场监管所", "玉琳路市场监管所"
-WEEKLY_3 = "信息周报 #3(截止 12月15日(周四) 15:00)"
+WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
 STATS = f"【打假统计报表】{WEEKLY_3}"
-LIAISON_LIST = "【信息联络员名单】信息联络员名单(截止 12月15日(周四) 17:30)"
+LIAISON_LIST = "信息联络员名单(12月15日 周四 17:30前)"
 ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
 QUESTIONS = {
     1: f"{STATS}\n(1/8)请填写:出动执法人员(人次)\n请输入整数,如 12。",
@@ -43,7 +43,7 @@ async def liaison_at(bot: Harness, question: int) -> ChatMessage:
     """A's liaison, bound, with the weekly report open at `question` (9: the files step)."""
     await bind(bot, (A, "李明", UNIT_A))
     [pick] = await bot.command(A, "submit")
-    [prompt] = await bot.press(A, pick, text="信息周报 #3")
+    [prompt] = await bot.press(A, pick, text="信息周报第3期")
     for answer in ANSWERS[:question - 1]:
         *_, prompt = await bot.text(A, answer)
     if question in QUESTIONS:
@@ -126,7 +126,7 @@ async def test_two_answers_of_four_thousand_characters_still_give_a_preview_to_c
     assert f"· 经验做法:{experience[:300]}…(共 4000 字,已完整保存)" in preview.text.splitlines()
     assert f"· 典型案例:{cases[:300]}…(共 4000 字,已完整保存)" in preview.text.splitlines()
     [done] = await bot.press(A, preview, text="确认提交")
-    assert (done.text or "").startswith("✅ 已提交:阶段工作小结 #1")
+    assert (done.text or "").startswith("✅ 已提交:阶段工作小结第1期")
     [submission] = await bot.rows(m.Submission)
     assert (submission.answers["experience"], submission.answers["cases_typical"]) == (
         experience, cases)
@@ -226,7 +226,7 @@ async def test_the_cancel_button_of_a_submitted_form_does_not_discard_the_next_o
     old_question, preview = await fill_liaison_list(bot)
     await bot.press(A, preview, text="确认提交")
     [pick] = await bot.command(A, "submit")
-    await bot.press(A, pick, text="信息周报 #3")
+    await bot.press(A, pick, text="信息周报第3期")
     await bot.text(A, "12")
     before = await bot.snapshot()
 
@@ -319,10 +319,10 @@ async def test_a_liaison_reaches_only_the_own_unit_s_deadlines_and_drafts(bot: H
     elsewhere = await bot.deadline_id("work-plan", campaign="qingxi-2018-anticounterfeit")
     # B has a half-filled weekly report and an earlier one submitted.
     [pick] = await bot.command(B, "submit")
-    await bot.press(B, pick, text="信息周报 #3")
+    await bot.press(B, pick, text="信息周报第3期")
     await bot.press(B, bot.last(B), text="零报告")
     [pick] = await bot.command(B, "submit")
-    await bot.press(B, pick, text="信息周报 #4")
+    await bot.press(B, pick, text="信息周报第4期")
     await bot.text(B, "7")
     [b_draft] = await bot.rows(m.Draft)
     [b_submission] = await bot.rows(m.Submission)
@@ -354,7 +354,7 @@ async def submitted_by_b(bot: Harness) -> None:
     """B has sent the weekly report; the coordinator has tapped 退回 for it."""
     await bind(bot, (B, "张华", UNIT_B))
     [pick] = await bot.command(B, "submit")
-    await bot.press(B, pick, text="信息周报 #3")
+    await bot.press(B, pick, text="信息周报第3期")
     await bot.press(B, bot.last(B), text="零报告")
     [status, _picture] = await bot.command(COORDINATOR, "status")
     [units] = await bot.press(COORDINATOR, status, text="3")

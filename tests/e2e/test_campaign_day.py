@@ -18,7 +18,7 @@ from tests.e2e.harness import COORDINATOR, DAGUAN, Harness, running_bot
 A_LIAISON, B_LIAISON, A_DEPUTY, LATECOMER, C_LIAISON = 2001, 2002, 2003, 2004, 2005
 UNIT_A, UNIT_B, UNIT_C = "德宽路市场监管所", "玉琳路市场监管所", "集贤路市场监管所"
 CAMPAIGN = "2017年元旦春节期间打假专项行动"
-WEEKLY_3 = "信息周报 #3(截止 12月15日(周四) 15:00)"
+WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
 STATS = f"【打假统计报表】{WEEKLY_3}"
 # The eight typed questions of the stats form, then the files step.
 ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
@@ -69,7 +69,7 @@ async def join_units(bot: Harness) -> None:
 
 async def open_weekly_3(bot: Harness, user: int) -> ChatMessage:
     [pick] = await bot.command(user, "submit")
-    [question] = await bot.press(user, pick, text="信息周报 #3")
+    [question] = await bot.press(user, pick, text="信息周报第3期")
     return question
 
 
@@ -133,7 +133,7 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
 
     # The coordinator's overview, and the units of the weekly report with their states.
     [status, _picture] = await bot.command(COORDINATOR, "status")
-    assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期0、零报告1) 退回0 未报4" in (status.text or "")
+    assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报0、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
     assert units.text == "\n".join([
         WEEKLY_3,
@@ -183,14 +183,14 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     # 12月15日 15:30, half an hour past the deadline: C has still not reported.
     bot.clock.advance(hours=27.5)
     [status, _picture] = await bot.command(COORDINATOR, "status")
-    assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期0、零报告1) 退回0 未报4" in (status.text or "")
+    assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报0、零报告1) 退回0 未报4" in (status.text or "")
     [missing] = await bot.command(COORDINATOR, "missing")
     assert missing.text == "\n".join([
         f"{WEEKLY_3}:未报单位 4 个",
-        f"· {UNIT_C}(逾期)",
-        "· 菱湖市场监管所(逾期)",
-        "· 花山市场监管所(逾期)",
-        "· 海口市场监管所(逾期)",
+        f"· {UNIT_C}(逾期未报)",
+        "· 菱湖市场监管所(逾期未报)",
+        "· 花山市场监管所(逾期未报)",
+        "· 海口市场监管所(逾期未报)",
     ])
 
     [confirm] = await bot.command(COORDINATOR, "remind")
@@ -219,16 +219,16 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
         "本次提交将作为第 3 版,之前的版本会保留。\n"
         "本版还没有附件(上一版的附件不会自动带入);如需附件,请点“修改附件”上传。"))
     [late] = await bot.press(A_LIAISON, preview, text="确认提交")
-    assert late.text == (f"✅ 已提交:{WEEKLY_3}(第 3 版,附件 0 个)。"
-                         "注意:已过截止时间,记为逾期提交。")
+    assert late.text == (f"✅ 已提交:{WEEKLY_3}(第 3 版)。"
+                         "注意:已过截止时间,记为迟报。")
     [status, _picture] = await bot.command(COORDINATOR, "status")
-    assert f"3. {WEEKLY_3}\n   应报6 已报2(逾期1、零报告1) 退回0 未报4" in (status.text or "")
+    assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报1、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
-    assert f"· {UNIT_A}:逾期提交 12月15日(周四) 15:30" in (units.text or "").splitlines()
+    assert f"· {UNIT_A}:迟报 12月15日(周四) 15:30" in (units.text or "").splitlines()
     [history] = await bot.command(A_LIAISON, "mine")
     assert history.text == "\n".join([
         "本单位的报送记录(最近的在前):",
-        f"· {WEEKLY_3} 第3版 12月15日(周四) 15:30 · 逾期",
+        f"· {WEEKLY_3} 第3版 12月15日(周四) 15:30 · 迟报",
         f"· {WEEKLY_3} 第2版 12月14日(周三) 12:00 · 已退回",
         f"· {WEEKLY_3} 第1版 12月14日(周三) 10:00 · 已退回",
     ])

@@ -48,7 +48,7 @@ async def test_a_return_reason_typed_after_a_restart_still_returns_the_report(
 # ---- answers go to the report on screen -------------------------------------------------
 
 STATS_3 = f"【打假统计报表】{WEEKLY_3}"
-WEEKLY_4 = "信息周报 #4(截止 12月22日(周四) 15:00)"
+WEEKLY_4 = "信息周报第4期(12月22日 周四 15:00前)"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -67,10 +67,10 @@ async def two_reports_open(bot: Harness, answers_3: list[str]) -> tuple[int, int
     """A has answered `answers_3` in weekly report #3, then opened #4 and answered its first
     question; the ids of the two deadlines."""
     await bind(bot, (A, "李明", UNIT_A))
-    await open_report(bot, "信息周报 #3")
+    await open_report(bot, "信息周报第3期")
     for answer in answers_3:
         await bot.text(A, answer)
-    await open_report(bot, "信息周报 #4")
+    await open_report(bot, "信息周报第4期")
     await bot.text(A, "7")
     return await bot.deadline_id("weekly-report", 3), await bot.deadline_id("weekly-report", 4)
 
@@ -78,7 +78,7 @@ async def two_reports_open(bot: Harness, answers_3: list[str]) -> tuple[int, int
 async def test_a_typed_answer_goes_to_the_reopened_report_not_the_newest(bot: Harness
                                                                           ) -> None:
     weekly_3, weekly_4 = await two_reports_open(bot, ["12"])
-    question = await open_report(bot, "信息周报 #3")
+    question = await open_report(bot, "信息周报第3期")
     assert question.text == f"{STATS_3}\n(2/8)请填写:检查经营户(户次)\n请输入整数,如 12。"
     before = await drafts_by_deadline(bot)
 
@@ -93,7 +93,7 @@ async def test_a_typed_answer_goes_to_the_reopened_report_not_the_newest(bot: Ha
 
 async def test_a_file_goes_to_the_reopened_report_not_the_newest(bot: Harness) -> None:
     weekly_3, weekly_4 = await two_reports_open(bot, ANSWERS)
-    files_prompt = await open_report(bot, "信息周报 #3")
+    files_prompt = await open_report(bot, "信息周报第3期")
     assert (files_prompt.text or "").startswith(f"{STATS_3}\n请上传附件")
     before = await bot.snapshot()
 
@@ -111,7 +111,7 @@ async def test_a_file_goes_to_the_reopened_report_not_the_newest(bot: Harness) -
 
 async def test_blank_and_the_filled_workbook_go_to_the_reopened_report(bot: Harness) -> None:
     weekly_3, weekly_4 = await two_reports_open(bot, [])
-    await open_report(bot, "信息周报 #3")
+    await open_report(bot, "信息周报第3期")
     before = await drafts_by_deadline(bot)
 
     [blank] = await bot.command(A, "blank")

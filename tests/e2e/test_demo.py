@@ -40,8 +40,8 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     # The liaison list and the weekly report with its spreadsheet, then a 零报告.
     assert "已提交:信息联络员名单" in out
     assert "▶ 📎 德宽路市场监管所-信息周报-2016-12-15.xlsx" in out
-    assert "已提交:信息周报 #3(截止 12月15日(周四) 15:00)(第 1 版,附件 1 个)" in out
-    assert "已提交零报告:信息周报 #3" in out
+    assert "已提交:信息周报第3期(12月15日 周四 15:00前)(第 1 版,附件 1 个)" in out
+    assert "已提交零报告:信息周报第3期" in out
     # The coordinator: status, the weekly deadline's units, who is missing, the nudge.
     for step in ("▶ /status", "▶ [3]", "▶ /missing", "▶ /remind", "▶ [确认催报]"):
         assert step in out
@@ -69,7 +69,7 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
             if "市场监管所" in line}
     assert rows["德宽路市场监管所"] == ["已提交", "已提交"]
     assert rows["玉琳路市场监管所"] == ["已提交·零报告", "未提交"]
-    assert rows["集贤路市场监管所"] == ["逾期", "未提交"]
+    assert rows["集贤路市场监管所"] == ["逾期未报", "未提交"]
     assert f"cuibao invite --config {data / CONFIG_NAME}" in out
     # The progress picture and the week's 通报, kept in the data dir and named.
     assert f"(已保存 saved: {data / 'status.png'})" in out

@@ -15,7 +15,7 @@ from tests.e2e.test_reminders import start_reminders
 BJ = ZoneInfo("Asia/Shanghai")
 UNIT = "德宽路市场监管所"
 LIAISON = 2001
-ROSTER = "信息联络员名单(截止 12月15日(周四) 17:30)"
+ROSTER = "信息联络员名单(12月15日 周四 17:30前)"
 
 
 async def _told(bot: Harness, words: str) -> str:
@@ -78,7 +78,7 @@ async def test_an_extension_and_its_undo_reach_the_liaison_and_strangers_cannot_
         assert pick.text == f"选择 {UNIT} 延期哪一项:"
         [confirm] = await bot.press(COORDINATOR, pick, text="信息联络员名单")
         [done] = await bot.press(COORDINATOR, confirm, text="确认")
-        new_due = "信息联络员名单(截止 12月20日(周二) 15:00)"
+        new_due = "信息联络员名单(12月20日 周二 15:00前)"
         assert done.text == f"已延期:{UNIT},{new_due}。理由:人员外出。将通知该单位联络员。"
         assert "催报和逾期按新的截止时间计算" in await _told(bot, "延期")
         [tasks] = await bot.command(LIAISON, "tasks")

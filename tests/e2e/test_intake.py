@@ -31,7 +31,7 @@ async def _open_weekly(bot: Harness) -> None:
     links = await bot.invite_links()
     await bot.join(LIAISON, "李明", links["德宽路市场监管所"])
     [pick] = await bot.command(LIAISON, "submit")
-    await bot.press(LIAISON, pick, text="信息周报 #3")
+    await bot.press(LIAISON, pick, text="信息周报第3期")
 
 
 async def test_a_liaison_fills_the_weekly_report_from_the_blank_and_confirms_it(

@@ -165,7 +165,7 @@ async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: 
 async def _bound_liaison_with_a_report(bot: Harness) -> None:
     links = await bot.invite_links()
     await bot.join(LIAISON, "李明", links["玉琳路市场监管所"])
-    await _nil_report(bot, LIAISON, "信息周报 #3")
+    await _nil_report(bot, LIAISON, "信息周报第3期")
 
 
 async def _send_revision(bot: Harness, text: str) -> ChatMessage:

@@ -25,8 +25,8 @@ from tests.e2e.reminders_worker import NOW, RunningClock, bind_liaisons, bulk_pl
 
 ROOT = Path(__file__).resolve().parents[2]
 BJ = ZoneInfo("Asia/Shanghai")
-WEEKLY_3 = "信息周报 #3(截止 12月15日(周四) 15:00)"
-ROSTER = "信息联络员名单(截止 12月15日(周四) 17:30)"
+WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
+ROSTER = "信息联络员名单(12月15日 周四 17:30前)"
 
 
 def start_reminders(bot: Harness, clock: Callable[[], datetime] | None = None,

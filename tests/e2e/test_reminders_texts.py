@@ -32,24 +32,24 @@ def nudge(step: str, overdue: bool, returned: bool = False, language: str | None
 
 def test_a_nudge_before_the_deadline_says_it_is_due_soon_and_carries_the_form_button() -> None:
     assert RENDER(nudge("before-1wd", False)) == (
-        "【催报提醒】德宽路市场监管所:信息周报 #3(截止 12月15日(周四) 15:00) "
+        "【催报提醒】德宽路市场监管所:信息周报第3期(12月15日 周四 15:00前) "
         "即将截止,请按时填报。",
         [[Button("立即填报", "sub:7")]])
 
 
 def test_the_due_and_overdue_notices_say_it_is_late() -> None:
     assert RENDER(nudge("due", True))[0] == (
-        "【逾期提醒】德宽路市场监管所:信息周报 #3(截止 12月15日(周四) 15:00) 已到截止时间,"
+        "【逾期提醒】德宽路市场监管所:信息周报第3期(12月15日 周四 15:00前) 已到截止时间,"
         "尚未报送,请尽快填报。")
     assert RENDER(nudge("overdue-2", True))[0] == (
-        "【逾期催报】德宽路市场监管所:信息周报 #3(截止 12月15日(周四) 15:00) 已逾期,"
+        "【逾期催报】德宽路市场监管所:信息周报第3期(12月15日 周四 15:00前) 已逾期,"
         "尚未报送,请尽快填报。")
 
 
 def test_a_returned_report_is_nudged_with_the_correct_and_resubmit_button() -> None:
     text, buttons = RENDER(nudge("overdue-1", True, returned=True))
 
-    assert text.startswith("【催报】德宽路市场监管所:信息周报 #3")
+    assert text.startswith("【催报】德宽路市场监管所:信息周报第3期")
     assert "已被退回" in text
     assert buttons == [[Button("修改后重新提交", "sub:7")]]
 
@@ -65,9 +65,9 @@ def test_a_nudge_speaks_the_recipients_language() -> None:
 def test_coordinators_read_who_blocked_the_bot_and_who_missed_a_deadline() -> None:
     assert RENDER(BlockedNotice(ROSTER, "集贤路市场监管所", "陈静", None)) == (
         "【无法送达】集贤路市场监管所的陈静已屏蔽机器人,自动催报(信息联络员名单"
-        "(截止 12月15日(周四) 17:30))无法送达,请电话联系。", [])
+        "(12月15日 周四 17:30前))无法送达,请电话联系。", [])
     assert RENDER(MissedNotice(ROSTER, ("玉琳路市场监管所", "集贤路市场监管所"), None))[0] == (
-        "【截止未报】信息联络员名单(截止 12月15日(周四) 17:30) 已截止,以下 2 个单位尚未报送:"
+        "【截止未报】信息联络员名单(12月15日 周四 17:30前) 已截止,以下 2 个单位尚未报送:"
         "玉琳路市场监管所、集贤路市场监管所")
 
 
@@ -79,9 +79,9 @@ def test_the_daily_digest_lists_what_is_due_and_who_is_overdue() -> None:
     assert RENDER(digest) == ("\n".join([
         "【每日报送情况】2017年元旦春节期间打假专项行动 · 2016年12月15日",
         "今明两天截止:",
-        "· 信息周报 #3(截止 12月15日(周四) 15:00):已报 2/6",
+        "· 信息周报第3期(12月15日 周四 15:00前):已报 2/6",
         "逾期未报:",
-        "· 信息联络员名单(截止 12月15日(周四) 17:30):集贤路市场监管所"]), [])
+        "· 信息联络员名单(12月15日 周四 17:30前):集贤路市场监管所"]), [])
 
 
 def test_reminders_are_on_by_default_and_a_config_can_turn_them_off() -> None:

@@ -12,7 +12,7 @@ from tests.e2e.test_intake import FIGURES, XLSX
 from tests.e2e.test_intake import _fill as fill_blank
 
 DEPUTY = 2003
-WHAT = LIAISON_LIST[LIAISON_LIST.index("】") + 1:]  # the deadline's label
+WHAT = LIAISON_LIST  # the deadline's label (the form has the same title)
 
 
 async def liaison_list_preview(bot: Harness, user: int, answers: list[str | None]
@@ -37,7 +37,7 @@ async def a_deputy_submits_after_the_liaison_s_preview(bot: Harness) -> ChatMess
     preview = await liaison_list_preview(bot, A, ["李明", None, "0556-5542026"])
     deputy = await liaison_list_preview(bot, DEPUTY, ["王芳", "副所长", "0556-5541111"])
     [done] = await bot.press(DEPUTY, deputy, text="确认提交")
-    assert done.text == f"✅ 已提交:{WHAT}(第 1 版,附件 0 个)。谢谢!"
+    assert done.text == f"✅ 已提交:{WHAT}(第 1 版)。谢谢!"
     return preview
 
 
@@ -64,7 +64,7 @@ async def test_a_deputy_s_newer_revision_refuses_a_stale_confirm_and_says_what_c
 
     # Knowing what is there, the liaison submits theirs anyway: a new revision 2.
     [done] = await bot.press(A, refusal, text="仍以我的内容提交为第 2 版")
-    assert done.text == f"✅ 已提交:{what}(第 2 版,附件 0 个)。谢谢!"
+    assert done.text == f"✅ 已提交:{what}(第 2 版)。谢谢!"
     assert [(r, nil, a) for r, _, nil, a in await submissions(bot)] == [
         (1, False, {"name": "王芳", "title": "副所长", "phone": "0556-5541111"}),
         (2, False, {"name": "李明", "title": None, "phone": "0556-5542026"})]
@@ -92,9 +92,9 @@ async def test_a_liaison_can_take_the_newer_revision_and_confirm_it(bot: Harness
 async def test_a_stale_nil_report_tap_is_refused_and_changes_nothing(bot: Harness) -> None:
     await bind(bot, (A, "李明", UNIT_A), (DEPUTY, "王芳", UNIT_A))
     [pick] = await bot.command(A, "submit")
-    [question] = await bot.press(A, pick, text="信息周报 #3")
+    [question] = await bot.press(A, pick, text="信息周报第3期")
     [pick] = await bot.command(DEPUTY, "submit")
-    [deputy] = await bot.press(DEPUTY, pick, text="信息周报 #3")
+    [deputy] = await bot.press(DEPUTY, pick, text="信息周报第3期")
     await bot.press(DEPUTY, deputy, text="零报告")
     before = await bot.snapshot()
 
@@ -113,11 +113,11 @@ async def test_a_workbook_read_before_a_deputy_s_revision_is_not_confirmed_over_
         bot: Harness) -> None:
     await bind(bot, (A, "李明", UNIT_A), (DEPUTY, "王芳", UNIT_A))
     [pick] = await bot.command(A, "submit")
-    await bot.press(A, pick, text="信息周报 #3")
+    await bot.press(A, pick, text="信息周报第3期")
     [blank] = await bot.command(A, "blank")
     assert blank.document is not None
     [pick] = await bot.command(DEPUTY, "submit")
-    [deputy] = await bot.press(DEPUTY, pick, text="信息周报 #3")
+    [deputy] = await bot.press(DEPUTY, pick, text="信息周报第3期")
     await bot.press(DEPUTY, deputy, text="零报告")
     _, files = await bot.document(A, fill_blank(blank.document.data, FIGURES), "周报.xlsx",
                                   XLSX)

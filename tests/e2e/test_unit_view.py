@@ -31,7 +31,7 @@ async def test_a_unit_record_lists_its_deadlines_and_opens_a_submission_with_its
     assert lines[2] == "最近报送:12月14日(周三) 10:00"
     assert lines[3] == "按时 1 · 迟报 0 · 零报告 0 · 退回待改 0 · 未报 2 · 免报 0"
     assert lines[4] == f"1. {WEEKLY_3} · 已提交"
-    assert [x for x in lines[5:] if "信息周报 #1" in x or "信息周报 #2" in x]
+    assert [x for x in lines[5:] if "信息周报第1期" in x or "信息周报第2期" in x]
     assert record.button_texts == ["查看 1"]
 
     [answers, document] = await bot.press(COORDINATOR, record, text="查看 1")

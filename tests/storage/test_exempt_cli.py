@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
 CAMPAIGN = "daguan-2017-anticounterfeit"
 UNIT = "德宽路市场监管所"
-ROSTER = "信息联络员名单(截止 12月15日(周四) 17:30)"
+ROSTER = "信息联络员名单(12月15日 周四 17:30前)"
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_until_extends_the_unit_and_undo_withdraws_it(
     undone = exempt(config, "--undo", "--yes")
 
     assert (extended, undone) == (0, 0)
-    assert printed.strip() == (f"已延期:{UNIT},信息联络员名单(截止 12月20日(周二) 15:00)。"
+    assert printed.strip() == (f"已延期:{UNIT},信息联络员名单(12月20日 周二 15:00前)。"
                                "理由:人员外出。将通知该单位联络员。")
     assert capsys.readouterr().out.strip() == (
         f"已撤销:{UNIT} 的 {ROSTER} 恢复按原截止时间报送。已通知该单位联络员。")

@@ -198,7 +198,7 @@ async def test_status_cells_show_the_time_marked_late_nil_or_returned_and_missin
               "花山市场监管所", "海口市场监管所")}
     assert {u: c.value for u, c in cells.items()} == {
         "德宽路市场监管所": "12-01 14:30",
-        "玉琳路市场监管所": "12-01 17:05 逾期",
+        "玉琳路市场监管所": "12-01 17:05 迟报",
         "集贤路市场监管所": "12-01 09:00 零报告",
         "菱湖市场监管所": "12-01 10:00 已退回",
         "花山市场监管所": "12-01 12:00",
@@ -220,10 +220,10 @@ async def test_counts_per_deadline_are_written_under_the_units(daguan: Campaign)
     column = [c.value for c in ws[5]].index("2016-12-01\n15:00")
 
     counts = {label: _row(ws, label)[column].value
-              for label in ("应报单位数", "已报(含逾期)", "其中逾期提交", "其中零报告",
+              for label in ("应报单位数", "已报(含迟报)", "其中迟报", "其中零报告",
                             "已退回待改", "未报")}
 
-    assert counts == {"应报单位数": 6, "已报(含逾期)": 4, "其中逾期提交": 1, "其中零报告": 1,
+    assert counts == {"应报单位数": 6, "已报(含迟报)": 4, "其中迟报": 1, "其中零报告": 1,
                       "已退回待改": 1, "未报": 1}
     assert _row(ws, "未报")[0].font.b
 
@@ -245,13 +245,13 @@ async def test_an_obligation_sheet_has_units_as_rows_fields_as_columns_and_a_tot
     first_block = {row[0]: row for row in values[5:12]}
     assert first_block["德宽路市场监管所"][2:9] == ["已提交", datetime(2016, 12, 1, 14, 30), 36,
                                               128, 5, 2, 1.35]
-    assert first_block["玉琳路市场监管所"][2] == "逾期提交"
+    assert first_block["玉琳路市场监管所"][2] == "迟报"
     assert first_block["集贤路市场监管所"][2:5] == ["已提交 · 零报告", datetime(2016, 12, 1, 9),
                                               None]
     assert first_block["菱湖市场监管所"][2] == "已退回"
     assert first_block["菱湖市场监管所"][-1] == "退回原因:数字有误"
     assert first_block["花山市场监管所"][4] == 7  # the newest revision
-    assert first_block["海口市场监管所"][2:5] == ["逾期", None, None]
+    assert first_block["海口市场监管所"][2:5] == ["逾期未报", None, None]
     total = first_block["合计"]
     # Valid reports only: dekuan 36 + yulin 10 + huashan 7 (returned and nil left out).
     assert total[2:10] == ["已报 4/6", None, 53, 384, 15, 6, 2.7025, 2.8]
@@ -344,7 +344,7 @@ async def test_a_chosen_deadline_exports_its_block_and_totals_up_to_it(
     assert book.sheetnames == ["提交情况", "累计", "信息周报"]
     assert summary.deadlines == 1
     status_header = [c.value for c in book["提交情况"][5]]
-    assert status_header == ["单位", "分组", "2016-12-01\n15:00", "未报次数", "逾期提交次数"]
+    assert status_header == ["单位", "分组", "2016-12-01\n15:00", "未报次数", "迟报次数"]
     weekly = book["信息周报"]
     headings = [r[0] for r in _values(weekly) if str(r[0]).startswith("信息周报 第")]
     assert headings == ["信息周报 第1期 · 截止 2016-12-01 15:00"]

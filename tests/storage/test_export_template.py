@@ -99,11 +99,11 @@ async def test_the_template_gets_one_row_per_unit_and_keeps_its_own_layout(
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5, max_row=11)]
     assert rows == [
         ["德宽路市场监管所", "已提交", 36, 1.35, "=1+1"],
-        ["玉琳路市场监管所", "逾期提交", 4, 0.25, "假冒白酒120瓶"],
+        ["玉琳路市场监管所", "迟报", 4, 0.25, "假冒白酒120瓶"],
         ["集贤路市场监管所", "已提交 · 零报告", None, None, None],
-        ["菱湖市场监管所", "逾期", None, None, None],
-        ["花山市场监管所", "逾期", None, None, None],
-        ["海口市场监管所", "逾期", None, None, None],
+        ["菱湖市场监管所", "逾期未报", None, None, None],
+        ["花山市场监管所", "逾期未报", None, None, None],
+        ["海口市场监管所", "逾期未报", None, None, None],
         ["合计", None, 40, 1.6, None],
     ]
     assert ws["E5"].data_type == "s" and ws["E5"].quotePrefix
@@ -118,7 +118,7 @@ async def test_a_chosen_deadline_fills_the_template_instead_of_the_latest(
     ws = book["汇总表"]
     assert ws["D2"].value == datetime(2016, 12, 1, 15, 0)
     assert [c.value for c in ws[5]][:3] == ["德宽路市场监管所", "已提交", 36]
-    assert ws["B6"].value == "逾期"
+    assert ws["B6"].value == "逾期未报"
 
 
 @pytest.mark.parametrize(("change", "code"), [
