@@ -103,6 +103,11 @@ class UpdateQueue:
         if len(self._pending) != before:
             self.changed.notify()
 
+    @property
+    def polls(self) -> int:
+        """How many getUpdates calls have started (tests wait for a poll to be parked)."""
+        return self._generation
+
     def drop_all(self) -> None:
         self._pending.clear()
 

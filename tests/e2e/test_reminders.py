@@ -15,10 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import RateLimitSettings
 from bot.reminders import JOB_NAME, ReminderLoop, ReminderSettings, install_reminders, replan
 from fakegram import FakeTelegram
+from storage import models as m
 from storage.database import Database
 from tests.e2e.harness import Harness, running_bot
 from tests.e2e.reminders_worker import NOW, RunningClock, bind_liaisons, bulk_plan, seed
@@ -107,17 +109,28 @@ async def test_429s_and_5xx_answers_delay_reminders_but_lose_or_duplicate_none(
         for code in (500, 502, 503, 504):
             bot.fake.fail_next("sendMessage", 2, error_code=code)
         # The clock runs: a send that failed for good is tried again a second later.
-        start_reminders(bot, RunningClock(NOW), retry_after_seconds=1,
-                        send_backoff_seconds=0.05)
+        loop = start_reminders(bot, RunningClock(NOW), retry_after_seconds=1,
+                               send_backoff_seconds=0.05)
 
         await bot.fake.wait_until(lambda: len(deliveries(bot.fake, chats)) == 200, 30.0,
                                   describe="200 nudges")
         bot.fake.fail_next("sendMessage", 2, error_code=502)  # nothing left to break
-        await asyncio.sleep(0.3)
+        await quiet(loop)  # the round is over: a duplicate would have been sent by now
 
         got = deliveries(bot.fake, chats)
         assert len(got) == 200 and set(got.values()) == {1}
         assert bot.fake.stats.injected == 11 and bot.fake.stats.flood_429 > 0
+
+
+async def _until_all_marked_sent(db_url: str, count: int) -> None:
+    async with Database.open(db_url) as db:
+        for _ in range(3000):
+            async with db.sessions() as s:
+                statuses = (await s.scalars(select(m.SentReminder.status))).all()
+            if len(statuses) >= count and set(statuses) == {"sent"}:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the nudges were not all marked sent")
 
 
 async def _bot_process(fake: FakeTelegram, db_url: str, now: datetime
@@ -151,7 +164,8 @@ async def test_a_bot_killed_mid_round_delivers_every_reminder_after_a_restart(
         try:
             await fake.wait_until(lambda: len(deliveries(fake, chats)) == 500, 30.0,
                                   describe="all 500 nudges")
-            await asyncio.sleep(0.5)
+            # Every claim marked sent: nothing is left for the process to send again.
+            await _until_all_marked_sent(db_url, 500)
         finally:
             second.terminate()
             _out, err = await second.communicate()

@@ -77,7 +77,8 @@ async def test_a_newer_get_updates_terminates_the_one_still_waiting(fake: FakeTe
                 return body
 
         waiting = asyncio.create_task(poll(10))
-        await asyncio.sleep(0.05)
+        await fake.wait_until(lambda: fake.updates.polls == 1 or None, 5.0,
+                              describe="the first poll parked")
         newer = await poll(0)
         older = await asyncio.wait_for(waiting, 5)
 
