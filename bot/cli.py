@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot.backup_cli import add_backup_parsers
 from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
@@ -219,6 +220,8 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     add_exempt_parser(commands, common)
     add_people_parser(commands, common)
     add_status_parsers(commands, common)
+
+    add_backup_parsers(commands, common, h)
 
     calendar = commands.add_parser("calendar", parents=[common], help=h("calendar"))
     calendar.set_defaults(run=_calendar)
