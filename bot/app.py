@@ -24,6 +24,15 @@ from telegram.ext import (
 from bot.composition import Clock, build_services, utc_now
 from bot.config import Settings
 from bot.notifier import TelegramNotifier
+from bot.ops import (
+    Health,
+    Metrics,
+    install_health,
+    install_metrics,
+    metrics_of,
+    start_ops_server,
+    stop_ops_server,
+)
 from bot.reminders import install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
@@ -58,6 +67,7 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     limits = settings.rate_limit
+    metrics = Metrics()
     bot = TolerantBot(
         settings.token.get_secret_value(),
         base_url=settings.bot.api_base_url,
@@ -73,11 +83,12 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
         .application_class(_Application)
         .bot(bot)
         .context_types(ContextTypes(context=CustomContext))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(PerChatUpdateProcessor(64, metrics))
         .post_init(_post_init(settings, clock, database))
         .post_shutdown(_post_shutdown(database is None))
     )
     application: CuibaoApp = builder.build()
+    install_metrics(application, metrics)
     register_handlers(application)
     return application
 
@@ -111,11 +122,16 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
         if menus.pending:
             app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
+        install_health(app, Health(db, metrics_of(app), app.update_queue.qsize,
+                                   settings.reminders.enabled))
+        if settings.ops.listen:
+            await start_ops_server(app, settings.ops.listen)
     return post_init
 
 
 def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
     async def post_shutdown(app: CuibaoApp) -> None:
+        await stop_ops_server(app)
         context = app.bot_data.pop("cuibao.db_context", None)
         if owns_database and context is not None:
             await context.__aexit__(None, None, None)

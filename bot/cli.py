@@ -450,8 +450,9 @@ def _run(args: argparse.Namespace) -> int:
     if webhook_problem is not None:
         raise UsageError(catalogue.text(f"cli.webhook_{webhook_problem}",
                                         url=settings.bot.webhook_url))
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.ops import configure_logging
+
+    configure_logging(settings.ops.log_format)
     # httpx logs every request with the token in the URL: keep it out of the logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # A start that cannot reach Telegram is said in one line below; PTB would log it first

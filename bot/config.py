@@ -131,6 +131,13 @@ def wall_clock_time(value: object) -> time:
     raise PydanticCustomError("time_parsing", "Input should be a time written \"HH:MM\"")
 
 
+class OpsSettings(_Section):
+    # host:port for /healthz and /metrics in polling mode ("" = not served); in webhook
+    # mode they are served beside the webhook as well.
+    listen: str = ""
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -138,6 +145,7 @@ class Settings(_Section):
     calendar: CalendarSettings = CalendarSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     reminders: ReminderSettings = ReminderSettings()
+    ops: OpsSettings = OpsSettings()
     # Where relative paths in the file are resolved: the config file's own folder.
     base_dir: Path = Path(".")
     token: SecretStr | None = None

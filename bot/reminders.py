@@ -22,6 +22,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot.config import ReminderSettings, Settings
 from bot.notifier import TelegramNotifier
+from bot.ops import metrics_of
 from conversation.i18n import Catalogue
 from conversation.turn import callback
 from handlers.telegram import DigestPicture
@@ -264,6 +265,11 @@ class ReminderLoop:
                 self.dirty = False
                 report = await self.dispatcher.run()
                 self.runs += 1
+                metrics_of(self.app).reminder_report(report.sent, report.blocked, report.failed)
+                if report.sent or report.blocked or report.failed or report.lost:
+                    log.info("reminder round: %d sent, %d blocked, %d failed, %d taken by "
+                             "another process", report.sent, report.blocked, report.failed,
+                             report.lost)
                 if report.next_at is not None:
                     delay = min(delay, (report.next_at - self.clock()).total_seconds())
                 if not self.dirty:
@@ -271,6 +277,7 @@ class ReminderLoop:
             await self._recovered()
         except Exception as exc:
             self.failures += 1
+            metrics_of(self.app).reminder_failed(self.failures)
             log.exception("the reminder run failed (%d in a row); trying again in %g s",
                           self.failures, self.options.retry_after_seconds)
             delay = min(self.options.retry_after_seconds, delay)

@@ -13,6 +13,8 @@ from telegram import Bot, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
+from bot.ops import Metrics
+
 log = logging.getLogger("cuibao.updates")
 
 
@@ -20,12 +22,25 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Many liaisons can be served at once, while two quick messages from one person (an
     answer, then the next) are never handled out of order against the same draft."""
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(self, max_concurrent_updates: int = 64, metrics: Metrics | None = None
+                 ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self.metrics = metrics
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.metrics is None:
+            await self._in_order(update, coroutine)
+            return
+        key = id(update)
+        self.metrics.started(key)  # from here on it counts as waited on
+        try:
+            await self._in_order(update, coroutine)
+        finally:
+            self.metrics.finished(key)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine

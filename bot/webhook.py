@@ -19,6 +19,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.ops import health_routes
 from bot.updates import read_update
 
 log = logging.getLogger("cuibao.webhook")
@@ -42,6 +43,7 @@ def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
         return web.Response()  # 200 also for a skipped update: Telegram must not resend it
 
     server = web.Application(client_max_size=4 * 1024 * 1024)
+    health_routes(server, app)  # before the catch-all webhook route
     # Any path: a proxy may forward the webhook URL's path or strip it.
     server.router.add_post("/{path:.*}", receive)
     return server

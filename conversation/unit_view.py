@@ -49,7 +49,7 @@ async def show_record(t: Turn, unit_id: int) -> None:
                      nil=sum(1 for x in record.lines if x.nil and x.state.is_done)))
     if not record.lines:
         lines.append(t.t("unitview.nothing_due"))
-    buttons = []
+    buttons: list[tuple[str, str]] = []
     for i, line in enumerate(record.lines, start=1):
         lines.append(f"{i}. {_line(t, line)}")
         if line.submission_id is not None and len(buttons) < BUTTONS_PER_RECORD:
