@@ -57,10 +57,8 @@ def status_command(args: argparse.Namespace) -> int:
         column = board.column(j)
         counts = " · ".join(f"{names[c]} {column.count(c)}" for c in Cell if column.count(c))
         rate = board.rate(j)
-        title = (catalogue.text("deadline.repeating", language, title=d.title, seq=d.seq)
-                 if d.repeats else d.title)
-        print(catalogue.text("status_cli.line", language, title=title,
-                             due=catalogue.when(d.due, language), counts=counts or "—",
+        label = catalogue.deadline(d.title, d.seq, d.repeats, d.due, language)
+        print(catalogue.text("status_cli.line", language, label=label, counts=counts or "—",
                              rate="—" if rate is None else f"{rate:.0%}"))
     if args.png is not None:
         texts = board_texts(board, catalogue, language, found.code)

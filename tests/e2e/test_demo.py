@@ -45,7 +45,7 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     # The coordinator: status, the weekly deadline's units, who is missing, the nudge.
     for step in ("▶ /status", "▶ [3]", "▶ /missing", "▶ /remind", "▶ [确认催报]"):
         assert step in out
-    assert "· 集贤路市场监管所:逾期" in out
+    assert "· 集贤路市场监管所:逾期未报" in out
     assert "[确认催报] [取消]" in out
     assert "已发送催报 1 条" in out
 

@@ -138,7 +138,7 @@ def test_the_status_command_prints_each_deadline_and_writes_the_picture(
 
     printed = capsys.readouterr().out
     assert code == 0
-    assert "信息周报 1(12月1日(周四) 15:00截止):已交 1 · 未报 5;完成率 17%" in printed
+    assert "信息周报第1期(12月1日 周四 15:00前):已交 1 · 未报 5;完成率 17%" in printed
     # More than 30 deadlines: two pages of columns, and the summary by 分组.
     pages = [png.with_name(f"进度-{n}.png") for n in ("1", "2", "groups")]
     assert f"已写入 3 张图:{', '.join(map(str, pages))}" in printed

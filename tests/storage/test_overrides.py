@@ -201,7 +201,7 @@ async def test_the_workbook_shows_exempt_units_and_judges_lateness_by_the_extens
     cells = {row[0].value: row[column].value for row in ws.iter_rows(min_row=6)}
     assert cells["德宽路市场监管所"] == "免报"
     assert cells["集贤路市场监管所"] == "12-18 10:00"  # within its extension: not late
-    assert cells["玉琳路市场监管所"] == "12-18 10:00 逾期"
+    assert cells["玉琳路市场监管所"] == "12-18 10:00 迟报"
     assert cells["应报单位数"] == 5
 
 

@@ -300,20 +300,20 @@ def test_a_single_unit_written_as_a_string_is_refused() -> None:
 def test_a_toml_date_that_does_not_exist_is_named_by_line() -> None:
     text = edited(FINAL_SCHEDULE, 'schedule = { kind = "once", date = 2017-02-30 }')
 
-    assert error_of(text) == ("bad_date", "line 234", {"value": "2017-02-30"})
+    assert error_of(text) == ("no_such_date", "line 234", {"value": "2017-02-30"})
 
 
 def test_a_campaign_start_on_november_31_is_named_by_line() -> None:
     text = edited("start = 2016-12-01                         # 自",
                   "start = 2016-11-31                         # 自")
 
-    assert error_of(text) == ("bad_date", "line 13", {"value": "2016-11-31"})
+    assert error_of(text) == ("no_such_date", "line 13", {"value": "2016-11-31"})
 
 
 def test_an_impossible_date_inside_a_daily_window_is_named_by_line() -> None:
     text = edited("[2017-02-10, 2017-02-14]", "[2017-02-10, 2017-02-30]")
 
-    assert error_of(text) == ("bad_date", "line 218", {"value": "2017-02-30"})
+    assert error_of(text) == ("no_such_date", "line 218", {"value": "2017-02-30"})
 
 
 def test_an_impossible_date_in_a_comment_is_not_blamed_for_a_syntax_error() -> None:
@@ -325,7 +325,7 @@ def test_an_impossible_date_in_a_comment_is_not_blamed_for_a_syntax_error() -> N
 
 def test_an_impossible_date_written_as_a_string_is_named_by_key_path() -> None:
     assert error_of(edited("issued = 2016-12-15", 'issued = "2016-12-32"')) == (
-        "bad_date", "campaign.issued", {"value": "2016-12-32"}
+        "no_such_date", "campaign.issued", {"value": "2016-12-32"}
     )
 
 
@@ -333,7 +333,7 @@ def test_an_impossible_string_date_in_a_dates_list_is_named_by_its_index() -> No
     text = edited("dates = [2016-12-27, 2017-01-17]", 'dates = [2016-12-27, "2017-02-30"]')
 
     assert error_of(text) == (
-        "bad_date", "obligations[3].schedule.dates[1]", {"value": "2017-02-30"}
+        "no_such_date", "obligations[3].schedule.dates[1]", {"value": "2017-02-30"}
     )
 
 
@@ -602,3 +602,8 @@ def test_a_plan_error_prints_as_source_place_and_code() -> None:
         "daguan.toml: obligations[1].form: unknown_form "
         "{'value': 'stat', 'known': 'liaison, stats, summary'}"
     )
+
+
+def test_a_date_in_another_shape_is_a_format_error_not_an_impossible_day() -> None:
+    assert error_of(edited("issued = 2016-12-15", 'issued = "2016/12/15"')) == (
+        "bad_date", "campaign.issued", {"value": "2016/12/15"})
