@@ -38,13 +38,13 @@ from sqlalchemy.pool import NullPool
 
 from bot.app import build_application
 from bot.config import BotSettings, DatabaseSettings, RateLimitSettings, Settings
-from bot.reminders import CatalogueRenderer, ReminderNotifier
+from bot.nudge_loop import CatalogueRenderer, ReminderNotifier
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from fakegram.client import FakeTelegramClient
+from services.nudges import ReminderConfig, ReminderDispatcher
 from services.plans import load_plan
 from services.ports import Button, Delivery
-from services.reminders import ReminderConfig, ReminderDispatcher
 from storage import models as m
 from storage.database import Database
 from storage.db import create_engine

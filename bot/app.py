@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot.composition import Clock, build_services, utc_now
 from bot.config import Settings
 from bot.notifier import TelegramNotifier
+from bot.nudge_loop import install_reminders
 from bot.ops import (
     Health,
     Metrics,
@@ -33,7 +34,6 @@ from bot.ops import (
     start_ops_server,
     stop_ops_server,
 )
-from bot.reminders import install_reminders
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook

@@ -14,7 +14,7 @@ from bot.config import Settings
 from conversation.chat_export import ChatExporter
 from conversation.i18n import Catalogue
 from conversation.services import AppServices, ChatSettings
-from scheduler.reminders import QuietHours
+from scheduler.nudge_policy import QuietHours
 from services.access import AccessService
 from services.board import BoardService
 from services.catalog import PlanRegistry

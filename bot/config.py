@@ -88,7 +88,7 @@ class RateLimitSettings(_Section):
 
 
 class ReminderSettings(_Section):
-    """Automatic nudges (see scheduler/reminders.py for the policy and its plan syntax)."""
+    """Automatic nudges (see scheduler/nudge_policy.py for the policy and its plan syntax)."""
 
     enabled: bool = True
     quiet_start: time = time(21, 0)

@@ -1,7 +1,7 @@
 """/digest: a coordinator's own daily digest — shown, muted, unmuted, moved to another
 time (`/digest 17:30`) or back to the deployment's (`/digest default`). The buttons carry
 `dg:<action>`; anything else is refused as stale. The reminder job re-plans after every
-update in a private chat (bot/reminders.py), so a new time counts at once."""
+update in a private chat (bot/nudge_loop.py), so a new time counts at once."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ class Obligation:
     units: tuple[str, ...] | None = None  # None: every unit of the campaign
     recipient: str = ""
     note: str = ""
-    reminders: tuple[str, ...] | None = None  # own reminder policy (domain/reminders.py)
+    reminders: tuple[str, ...] | None = None  # own reminder policy (domain/reminder_grammar.py)
 
     @property
     def cadence(self) -> Cadence:

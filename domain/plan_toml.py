@@ -37,7 +37,7 @@ from domain.plan import (
     Yearly,
 )
 from domain.plan_errors import PlanError
-from domain.reminders import ReminderSyntaxError, parse_rules
+from domain.reminder_grammar import ReminderSyntaxError, parse_rules
 
 __all__ = ["PLACEHOLDER", "PlanError", "parse_plan", "placeholders"]
 
@@ -385,7 +385,7 @@ def _obligations(root: _Node, ctx: _Context) -> tuple[Obligation, ...]:
 
 def _reminders(node: _Node, check: bool) -> tuple[str, ...] | None:
     """An obligation's own reminder policy: each entry checked against the grammar in
-    domain/reminders.py, a bad one named by its key path (`obligations[2].reminders[1]`)."""
+    domain/reminder_grammar.py, a bad one named by its key path (`obligations[2].reminders[1]`)."""
     entries = node.get("reminders", list, None)
     if entries is None:
         return None

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduler.reminders import QuietHours
+from scheduler.nudge_policy import QuietHours
 from services.access import Actor
 from storage import models as m
 

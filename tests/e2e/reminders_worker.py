@@ -115,7 +115,7 @@ def _engine_kwargs(schema: str | None) -> dict[str, Any]:
 
 
 async def dispatch(args: argparse.Namespace) -> None:
-    from services.reminders import ReminderConfig, ReminderDispatcher
+    from services.nudges import ReminderConfig, ReminderDispatcher
 
     notifier = RecordingNotifier()
     async with Database.open(args.db, migrate=False, **_engine_kwargs(args.schema)) as db:
@@ -137,7 +137,7 @@ async def bot(args: argparse.Namespace) -> None:
 
     from bot.app import build_application
     from bot.config import BotSettings, DatabaseSettings, RateLimitSettings, Settings
-    from bot.reminders import ReminderSettings, install_reminders
+    from bot.nudge_loop import ReminderSettings, install_reminders
 
     settings = Settings(
         bot=BotSettings(api_base_url=args.base_url, api_file_url=args.file_url),

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import ReminderSettings
-from bot.reminders import ReminderLoop, install_reminders
+from bot.nudge_loop import ReminderLoop, install_reminders
 from domain.plan_toml import parse_plan
 from scheduler.calendar import package_years
 from services.plans import load_plan

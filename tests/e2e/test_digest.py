@@ -14,7 +14,7 @@ from sqlalchemy import select
 from telegram import BotCommandScopeChat
 
 from bot.config import ReminderSettings
-from bot.reminders import ReminderLoop, reminder_loop, replan
+from bot.nudge_loop import ReminderLoop, reminder_loop, replan
 from fakegram import ChatMessage
 from services.access import AccessService, Role
 from storage import models as m

@@ -7,7 +7,7 @@ import pytest
 from telegram import Bot
 
 from bot.notifier import TelegramNotifier
-from bot.reminders import ReminderNotifier
+from bot.nudge_loop import ReminderNotifier
 from bot.transport import AiohttpRequest
 from conversation.turn import utf16_length
 from fakegram import FakeTelegram

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import ReminderSettings
-from bot.reminders import ReminderLoop, install_reminders
+from bot.nudge_loop import ReminderLoop, install_reminders
 from domain.plan_toml import parse_plan
 from services.plans import load_plan
 from storage import models as m

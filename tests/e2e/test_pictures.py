@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from bot.config import ReminderSettings
-from bot.reminders import replan
+from bot.nudge_loop import replan
 from domain.board import Cell
 from services.access import AccessService, Role
 from services.board import BoardService

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ReminderSettings
-from bot.reminders import install_reminders
+from bot.nudge_loop import install_reminders
 from tests.e2e.harness import COORDINATOR, Clock, running_bot
 
 BJ = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import RateLimitSettings
-from bot.reminders import JOB_NAME, ReminderLoop, ReminderSettings, install_reminders, replan
+from bot.nudge_loop import JOB_NAME, ReminderLoop, ReminderSettings, install_reminders, replan
 from fakegram import FakeTelegram
 from storage import models as m
 from storage.database import Database

@@ -6,10 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.reminders import CatalogueRenderer, ReminderSettings, settings_of
+from bot.nudge_loop import CatalogueRenderer, ReminderSettings, settings_of
 from conversation.i18n import Catalogue
-from services.ports import Button
-from services.reminders import (
+from services.nudges import (
     BlockedNotice,
     DeadlineRef,
     Digest,
@@ -17,6 +16,7 @@ from services.reminders import (
     MissedNotice,
     Nudge,
 )
+from services.ports import Button
 
 WEEKLY = DeadlineRef(7, "信息周报", 3, True, datetime(2016, 12, 15, 15, 0,
                                                    tzinfo=ZoneInfo("Asia/Shanghai")))

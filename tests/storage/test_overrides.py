@@ -21,6 +21,13 @@ from services.board import BoardService
 from services.catalog import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportRequest, ExportService
+from services.nudges import (
+    Digest,
+    Message,
+    Nudge,
+    OverrideNotice,
+    ReminderDispatcher,
+)
 from services.overrides import (
     OverrideProblem,
     OverrideRequest,
@@ -29,13 +36,6 @@ from services.overrides import (
     parse_until,
 )
 from services.ports import Button
-from services.reminders import (
-    Digest,
-    Message,
-    Nudge,
-    OverrideNotice,
-    ReminderDispatcher,
-)
 from services.reports import Problem, ReportService, Submitted, UploadLimits
 from storage import models as m
 from storage.database import Database

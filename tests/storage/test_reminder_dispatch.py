@@ -19,9 +19,7 @@ import pytest
 from sqlalchemy import select, update
 
 from domain.plan_toml import parse_plan
-from services.plans import load_plan
-from services.ports import Button, Delivery
-from services.reminders import (
+from services.nudges import (
     BlockedNotice,
     Digest,
     DispatchReport,
@@ -31,6 +29,8 @@ from services.reminders import (
     ReminderConfig,
     ReminderDispatcher,
 )
+from services.plans import load_plan
+from services.ports import Button, Delivery
 from storage import models as m
 from storage.database import Database
 from tests.storage.conftest import Target

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from conversation.i18n import _messages
 from domain.plan_toml import PlanError, parse_plan
-from domain.reminders import ERROR_CODES, parse_rules
+from domain.reminder_grammar import ERROR_CODES, parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
@@ -75,7 +75,7 @@ def test_every_reminder_problem_has_a_text_in_both_languages() -> None:
 
 
 def test_the_domain_grammar_reads_the_defaults_the_scheduler_uses() -> None:
-    from scheduler.reminders import DEFAULTS
+    from scheduler.nudge_policy import DEFAULTS
 
     for entries in DEFAULTS.values():
         assert len(parse_rules(entries)) == len(entries)

@@ -16,7 +16,7 @@ from domain.plan import Cadence
 from domain.plan_toml import parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
-from scheduler.reminders import (
+from scheduler.nudge_policy import (
     DEFAULTS,
     Placement,
     QuietHours,

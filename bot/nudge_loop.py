@@ -27,12 +27,11 @@ from conversation.i18n import Catalogue
 from conversation.turn import callback
 from handlers.telegram import DigestPicture
 from scheduler.calendar import package_years
-from scheduler.reminders import QuietHours
+from scheduler.nudge_policy import QuietHours
 from services.board import BoardService
 from services.digest import DigestService
 from services.horizon import CalendarGap, extend_open_ended, untold_calendar_gaps
-from services.ports import Button, Delivery
-from services.reminders import (
+from services.nudges import (
     BlockedNotice,
     DeadlineRef,
     Digest,
@@ -44,6 +43,7 @@ from services.reminders import (
     ReminderConfig,
     ReminderDispatcher,
 )
+from services.ports import Button, Delivery
 from storage.database import Database
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 A policy is a list of entries, one per nudge (or per series of nudges). The plan's
 `reminders` key on an obligation replaces the default list for its cadence; its grammar
-(and the check `cuibao plan check` applies) is in domain/reminders.py:
+(and the check `cuibao plan check` applies) is in domain/reminder_grammar.py:
 
     reminders = ["-3wd@09:00", "-1wd@09:00", "-2h", "0", "+1wd@09:00x5"]
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from domain.plan import Cadence
-from domain.reminders import ReminderSyntaxError, Rule, parse_entry, parse_rules
+from domain.reminder_grammar import ReminderSyntaxError, Rule, parse_entry, parse_rules
 from scheduler.calendar import WorkdayCalendar
 
 __all__ = ["DEFAULTS", "Placement", "Policy", "QuietHours", "ReminderSyntaxError", "Rule",
