@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
-from storage import db as storage_db
 from storage import models as m
+from storage import sqlite_driver
 from storage.database import Database
 from storage.db import single_read
+from storage.sqlite_driver import SWITCH, TESTED, one_trip_driver, versions_tested
 
 NOW = datetime(2017, 1, 11, 2, 0, tzinfo=UTC)
 
@@ -55,10 +56,30 @@ def person(external_id: str) -> m.Person:
 
 
 async def test_the_one_trip_driver_is_the_one_in_use(sqlite: Database) -> None:
-    # A SQLAlchemy or aiosqlite upgrade that no longer fits falls back to the stock driver
-    # (correct, but several trips per statement): this says so instead of a slower bench.
-    assert storage_db._ONE_TRIP is not None
-    assert sqlite.engine.dialect.loaded_dbapi is storage_db._ONE_TRIP
+    # A SQLAlchemy or aiosqlite upgrade outside the tested versions, or one whose internals
+    # no longer fit, falls back to the stock driver (correct, but several trips per
+    # statement): this fails then, so whoever raised the pin checks the driver and TESTED.
+    assert versions_tested(), f"untested versions for storage/sqlite_driver.py: {TESTED}"
+    assert one_trip_driver() is not None
+    assert sqlite.engine.dialect.loaded_dbapi is one_trip_driver()
+
+
+async def test_the_switch_falls_back_to_the_stock_driver_which_works_the_same(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SWITCH, "stock")
+    one_trip_driver.cache_clear()
+    try:
+        async with Database.open(f"sqlite:///{path}") as db:
+            assert db.engine.dialect.loaded_dbapi is not None
+            assert not hasattr(db.engine.dialect.loaded_dbapi, "_one_trip")
+            async with db.sessions.begin() as s:
+                s.add(m.Person(platform="telegram", external_id="1", display_name="x",
+                               created_at=NOW))
+            async with db.sessions() as s:
+                assert await s.scalar(select(func.count()).select_from(m.Person)) == 1
+            assert type(db.engine.dialect.loaded_dbapi).__name__ != "OneTripDBAPI"
+    finally:
+        one_trip_driver.cache_clear()
 
 
 async def test_a_transaction_holds_the_write_lock_from_its_first_statement_to_its_end(
@@ -169,7 +190,7 @@ async def test_a_write_waits_for_another_process_lock_off_the_loop_and_then_comm
 
 async def test_a_lock_held_past_the_busy_timeout_fails_the_write_and_changes_nothing(
         sqlite: Database, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage_db, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT_MS", 200)
     other = lock_from_another_process(path)
     try:
         with pytest.raises(OperationalError, match="locked"):
