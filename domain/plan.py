@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
@@ -24,6 +25,12 @@ LAST_DAY = -1
 """`day` value meaning the last day of the month (每月月底前)."""
 LAST_WORKDAY = -2
 """`day` value meaning the month's last working day on the calendar (每月最后一个工作日前)."""
+
+
+def applies(units: Collection[str] | None, unit: str) -> bool:
+    """Whether an obligation is owed by a unit: its unit list is absent (every unit) or
+    names the unit. The one place this rule is written."""
+    return units is None or unit in units
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ class Obligation:
         return cadence_of(self.schedule)
 
     def applies_to(self, unit_id: str) -> bool:
-        return self.units is None or unit_id in self.units
+        return applies(self.units, unit_id)
 
 
 @dataclass(frozen=True)

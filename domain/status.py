@@ -8,6 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class RevisionStatus(StrEnum):
+    """A stored revision's status (`submissions.status`): as sent, or sent back."""
+
+    AS_SENT = "submitted"
+    RETURNED = "returned"  # the coordinator sent it back to be corrected (已退回)
+
+
 class State(StrEnum):
     PENDING = "pending"  # 未提交, not yet due
     SUBMITTED = "submitted"  # 已提交 on time
@@ -60,8 +67,9 @@ class LatestSubmission:
     revision: int
 
 
-def state_of(due: datetime, latest: LatestSubmission | None, now: datetime,
-             override: Override | None = None) -> State:
+def state_of(
+    due: datetime, latest: LatestSubmission | None, now: datetime, override: Override | None = None
+) -> State:
     mine = due_for(due, override)
     if mine is None:  # exempt: a report sent anyway still counts, and is never late
         done = latest is not None and not latest.returned

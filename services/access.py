@@ -60,7 +60,8 @@ class Actor:
 
     def coordinates(self, campaign_id: int) -> bool:
         return self.global_coordinator or any(
-            s.role is Role.COORDINATOR and s.campaign_id == campaign_id for s in self.seats)
+            s.role is Role.COORDINATOR and s.campaign_id == campaign_id for s in self.seats
+        )
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,19 @@ def token_hash(token: str) -> str:
 
 
 class AccessService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 coordinator_ids: Sequence[str] = (), platform: str = "telegram") -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        coordinator_ids: Sequence[str] = (),
+        platform: str = "telegram",
+    ) -> None:
         self.sessions = sessions
         self.coordinator_ids = frozenset(coordinator_ids)
         self.platform = platform
 
-    async def identify(self, external_id: str, display_name: str, language: str | None,
-                       now: datetime) -> Actor:
+    async def identify(
+        self, external_id: str, display_name: str, language: str | None, now: datetime
+    ) -> Actor:
         """The actor behind a chat user; a person row is made for anyone who writes to us,
         but carries no rights until a role is bound."""
         name = display_name[:200]
@@ -119,14 +125,25 @@ class AccessService:
                 person = await people.with_seats(self.platform, external_id)
                 if person is None:
                     person_id = await people.add(self.platform, external_id, name, now)
-                    return Actor(person_id, external_id, None, (),
-                                 external_id in self.coordinator_ids)
+                    return Actor(
+                        person_id, external_id, None, (), external_id in self.coordinator_ids
+                    )
                 # They wrote to us: they go by this name now, and can be reached again.
                 await people.touch(person.id, name or person.display_name)
-        seats = tuple(Seat(r.campaign_id, r.campaign_code, r.campaign_name, Role(r.role),
-                           r.unit_id, r.unit_name) for r in person.seats)
-        return Actor(person.id, external_id, person.language, seats,
-                     external_id in self.coordinator_ids)
+        seats = tuple(
+            Seat(
+                r.campaign_id,
+                r.campaign_code,
+                r.campaign_name,
+                Role(r.role),
+                r.unit_id,
+                r.unit_name,
+            )
+            for r in person.seats
+        )
+        return Actor(
+            person.id, external_id, person.language, seats, external_id in self.coordinator_ids
+        )
 
     async def languages_of(self, external_ids: Sequence[str]) -> dict[str, str | None]:
         """The language each person chose (None: the bot's default), to write to them in."""
@@ -134,15 +151,19 @@ class AccessService:
             return {}
         async with self.sessions() as s:
             q = select(m.Person.external_id, m.Person.language).where(
-                m.Person.platform == self.platform, m.Person.external_id.in_(external_ids))
-            return {external_id: language for external_id, language in (await s.execute(q))}
+                m.Person.platform == self.platform, m.Person.external_id.in_(external_ids)
+            )
+            return dict((await s.execute(q)).all())
 
     async def mark_unreachable(self, external_id: str) -> None:
         """The platform said this person blocked the bot: left out of nudges (and shown
         with ⚠ in /units) until they write to the bot again."""
         async with self.sessions.begin() as s:
-            person = await s.scalar(select(m.Person).where(
-                m.Person.platform == self.platform, m.Person.external_id == external_id))
+            person = await s.scalar(
+                select(m.Person).where(
+                    m.Person.platform == self.platform, m.Person.external_id == external_id
+                )
+            )
             if person is not None:
                 person.reachable = False
 
@@ -151,10 +172,17 @@ class AccessService:
             person = await s.get_one(m.Person, person_id)
             person.language = language
 
-    async def create_invites(self, campaign_code: str, now: datetime, days: int,
-                             unit_codes: Sequence[str] | None = None,
-                             role: Role = Role.LIAISON, *, revoke_older: bool = False,
-                             unless_newer_than: int | None = None) -> list[IssuedInvite]:
+    async def create_invites(
+        self,
+        campaign_code: str,
+        now: datetime,
+        days: int,
+        unit_codes: Sequence[str] | None = None,
+        role: Role = Role.LIAISON,
+        *,
+        revoke_older: bool = False,
+        unless_newer_than: int | None = None,
+    ) -> list[IssuedInvite]:
         """One fresh token per unit (or one coordinator token when role is coordinator);
         `revoke_older` revokes, in the same transaction, the links of those units (or the
         campaign's coordinator links) that could still bind someone. With
@@ -169,8 +197,11 @@ class AccessService:
             if role is Role.COORDINATOR:
                 targets = [None]
             else:
-                q = select(m.Unit).where(m.Unit.campaign_id == campaign.id,
-                                         m.Unit.active.is_(True)).order_by(m.Unit.position)
+                q = (
+                    select(m.Unit)
+                    .where(m.Unit.campaign_id == campaign.id, m.Unit.active.is_(True))
+                    .order_by(m.Unit.position)
+                )
                 units = list((await s.scalars(q)).all())
                 if unit_codes:
                     unknown = set(unit_codes) - {u.code for u in units}
@@ -181,30 +212,51 @@ class AccessService:
             if unless_newer_than is not None:
                 unit_ids = [u.id for u in targets if u is not None]
                 # The units' rows are locked first: two taps in two processes queue here.
-                await s.execute(select(m.Unit.id).where(m.Unit.id.in_(unit_ids))
-                                .with_for_update())
-                newer = await s.scalar(select(m.Invite.id).where(
-                    m.Invite.unit_id.in_(unit_ids), m.Invite.id > unless_newer_than).limit(1))
+                await s.execute(select(m.Unit.id).where(m.Unit.id.in_(unit_ids)).with_for_update())
+                newer = await s.scalar(
+                    select(m.Invite.id)
+                    .where(m.Invite.unit_id.in_(unit_ids), m.Invite.id > unless_newer_than)
+                    .limit(1)
+                )
                 if newer is not None:
                     return []
             if revoke_older:
                 unit_ids = [u.id for u in targets if u is not None]
                 older = revocable_invites(campaign.id, now).where(
-                    m.Invite.unit_id.in_(unit_ids) if unit_ids else m.Invite.unit_id.is_(None))
+                    m.Invite.unit_id.in_(unit_ids) if unit_ids else m.Invite.unit_id.is_(None)
+                )
                 for invite in (await s.scalars(older)).all():
                     invite.revoked_at = now
             made = []
             for unit in targets:
                 token = secrets.token_urlsafe(24)  # 192 bits; fits Telegram's 64-char payload
-                made.append((unit, token, m.Invite(
-                    token_hash=token_hash(token), campaign_id=campaign.id,
-                    unit_id=unit.id if unit else None, role=role.value, created_at=now,
-                    expires_at=expires)))
+                made.append(
+                    (
+                        unit,
+                        token,
+                        m.Invite(
+                            token_hash=token_hash(token),
+                            campaign_id=campaign.id,
+                            unit_id=unit.id if unit else None,
+                            role=role.value,
+                            created_at=now,
+                            expires_at=expires,
+                        ),
+                    )
+                )
             s.add_all([row for _, _, row in made])
             await s.flush()  # one batch for a province's thousands; the ids come back
-        return [IssuedInvite(unit.code if unit else None, unit.name if unit else "", token,
-                             expires, row.id, unit.group if unit else "")
-                for unit, token, row in made]
+        return [
+            IssuedInvite(
+                unit.code if unit else None,
+                unit.name if unit else "",
+                token,
+                expires,
+                row.id,
+                unit.group if unit else "",
+            )
+            for unit, token, row in made
+        ]
 
     async def redeem(self, token: str, actor: Actor, now: datetime) -> Redeemed | Refused:
         async with self.sessions.begin() as s:
@@ -215,8 +267,9 @@ class AccessService:
             bound_here = any(seat.campaign_id == invite.campaign_id for seat in actor.seats)
             if invite.used_at is not None and invite.used_by == actor.person_id:
                 # Someone unbound since cannot come back through the link they once used.
-                return Refused(InviteProblem.ALREADY_BOUND if bound_here
-                               else InviteProblem.UNKNOWN)
+                return Refused(
+                    InviteProblem.ALREADY_BOUND if bound_here else InviteProblem.UNKNOWN
+                )
             # A unit's link binds two people (liaison, then deputy), so only a used
             # coordinator link is spent; a unit link is spent once the unit is full.
             if invite.used_at is not None and invite.unit_id is None:
@@ -230,19 +283,32 @@ class AccessService:
                 unit = await s.get_one(m.Unit, invite.unit_id)
                 if not unit.active:  # retired by a plan revision: the link is dead
                     return Refused(InviteProblem.EXPIRED)
-                held = set((await s.scalars(select(m.Membership.role).where(
-                    m.Membership.unit_id == invite.unit_id))).all())
+                held = set(
+                    (
+                        await s.scalars(
+                            select(m.Membership.role).where(m.Membership.unit_id == invite.unit_id)
+                        )
+                    ).all()
+                )
                 free = free_roles(held)
                 if not free:
                     return Refused(InviteProblem.UNIT_FULL)
                 role = free[0]
-            s.add(m.Membership(campaign_id=invite.campaign_id, person_id=actor.person_id,
-                               unit_id=invite.unit_id, role=role.value, created_at=now))
+            s.add(
+                m.Membership(
+                    campaign_id=invite.campaign_id,
+                    person_id=actor.person_id,
+                    unit_id=invite.unit_id,
+                    role=role.value,
+                    created_at=now,
+                )
+            )
             if invite.used_at is None:  # the first holder is kept as the one who used it
                 invite.used_at, invite.used_by = now, actor.person_id
             await s.flush()
-            seat = next(x for x in await _seats(s, actor.person_id)
-                        if x.campaign_id == invite.campaign_id)
+            seat = next(
+                x for x in await _seats(s, actor.person_id) if x.campaign_id == invite.campaign_id
+            )
         return Redeemed(seat)
 
 
@@ -256,17 +322,27 @@ def free_roles(held: set[str]) -> tuple[Role, ...]:
 def revocable_invites(campaign_id: int, now: datetime) -> Select[m.Invite]:
     """The campaign's links that could still bind someone: not revoked, not expired, and
     unused or a unit's (a used unit link still binds the unit's second person)."""
-    return select(m.Invite).where(
-        m.Invite.campaign_id == campaign_id, m.Invite.revoked_at.is_(None),
-        m.Invite.expires_at > now,
-        or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None))).order_by(m.Invite.id)
+    return (
+        select(m.Invite)
+        .where(
+            m.Invite.campaign_id == campaign_id,
+            m.Invite.revoked_at.is_(None),
+            m.Invite.expires_at > now,
+            or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None)),
+        )
+        .order_by(m.Invite.id)
+    )
 
 
 async def _seats(s: AsyncSession, person_id: int) -> list[Seat]:
-    q = (select(m.Membership, m.Campaign, m.Unit)
-         .join(m.Campaign, m.Campaign.id == m.Membership.campaign_id)
-         .outerjoin(m.Unit, m.Unit.id == m.Membership.unit_id)
-         .where(m.Membership.person_id == person_id)
-         .order_by(m.Campaign.id))
-    return [Seat(c.id, c.code, c.name, Role(ms.role), u.id if u else None, u.name if u else "")
-            for ms, c, u in (await s.execute(q)).all()]
+    q = (
+        select(m.Membership, m.Campaign, m.Unit)
+        .join(m.Campaign, m.Campaign.id == m.Membership.campaign_id)
+        .outerjoin(m.Unit, m.Unit.id == m.Membership.unit_id)
+        .where(m.Membership.person_id == person_id)
+        .order_by(m.Campaign.id)
+    )
+    return [
+        Seat(c.id, c.code, c.name, Role(ms.role), u.id if u else None, u.name if u else "")
+        for ms, c, u in (await s.execute(q)).all()
+    ]

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell
-from domain.status import OverrideKind, due_for
+from domain.status import OverrideKind, RevisionStatus, due_for
 from services.access import Actor
 from services.catalog import latest_revisions_subquery, overrides_for
 from storage import models as m
@@ -69,9 +69,15 @@ class BoardService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def board(self, actor: Actor | None, code: str | int | None, now: datetime, *,
-                    window: int | None = None, period: Period | None = None
-                    ) -> CampaignBoard | None:
+    async def board(
+        self,
+        actor: Actor | None,
+        code: str | int | None,
+        now: datetime,
+        *,
+        window: int | None = None,
+        period: Period | None = None,
+    ) -> CampaignBoard | None:
         """The campaign's board (the actor's most recent campaign when no code is given;
         None when there is none or it is not theirs; actor None: the command line).
         `window`: the last few deadlines passed and the next few, as /status shows them;
@@ -89,8 +95,17 @@ class BoardService:
             units = await self._units(s, campaign.id)
             latest = await self._latest(s, [d.id for d in picked])
             overrides = await overrides_for(s, deadline_ids=[d.id for d in picked])
-        heads = tuple(BoardDeadline(d.id, d.title, d.seq, d.obligation_id in repeats,
-                                    d.due_at.astimezone(tz), _period_of(d)) for d in picked)
+        heads = tuple(
+            BoardDeadline(
+                d.id,
+                d.title,
+                d.seq,
+                d.obligation_id in repeats,
+                d.due_at.astimezone(tz),
+                _period_of(d),
+            )
+            for d in picked
+        )
         passed = [d.due_at < now for d in picked]
         cells = []
         for u in units:
@@ -104,18 +119,30 @@ class BoardService:
                 if override is not None:  # 免报 / 延期: the unit's own due time, if any
                     due = due_for(d.due_at, override)
                     due_passed = due is not None and due < now
-                row.append(cell(passed=due_passed, submitted=sub is not None,
-                                late=bool(sub and sub.late), nil=bool(sub and sub.nil),
-                                returned=bool(sub and sub.status == "returned"),
-                                exempt=override is not None
-                                and override.kind is OverrideKind.EXEMPT))
+                row.append(
+                    cell(
+                        passed=due_passed,
+                        submitted=sub is not None,
+                        late=bool(sub and sub.late),
+                        nil=bool(sub and sub.nil),
+                        returned=bool(sub and sub.status == RevisionStatus.RETURNED),
+                        exempt=override is not None and override.kind is OverrideKind.EXEMPT,
+                    )
+                )
             cells.append(tuple(row))
-        board = Board(campaign.name, campaign.office, now.astimezone(tz),
-                      tuple(BoardUnit(u.name, u.group) for u in units), heads, tuple(cells))
+        board = Board(
+            campaign.name,
+            campaign.office,
+            now.astimezone(tz),
+            tuple(BoardUnit(u.name, u.group) for u in units),
+            heads,
+            tuple(cells),
+        )
         return CampaignBoard(campaign.id, campaign.code, board, span)
 
-    async def _campaign(self, s: AsyncSession, actor: Actor | None, code: str | int | None
-                        ) -> m.Campaign | None:
+    async def _campaign(
+        self, s: AsyncSession, actor: Actor | None, code: str | int | None
+    ) -> m.Campaign | None:
         q = select(m.Campaign).order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc())
         if isinstance(code, int):
             q = q.where(m.Campaign.id == code)
@@ -127,24 +154,46 @@ class BoardService:
         return None
 
     async def _deadlines(self, s: AsyncSession, campaign_id: int) -> list[_DeadlineRow]:
-        q = (select(m.Deadline.id, m.Deadline.seq, m.Deadline.due_at, m.Deadline.period_start,
-                    m.Deadline.period_end, m.Deadline.obligation_id, m.Obligation.title,
-                    m.Obligation.unit_codes)
-             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-             .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
-             .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id))
-        return [_DeadlineRow(r.id, r.seq, r.due_at, r.period_start, r.period_end,
-                             r.obligation_id, r.title, r.unit_codes)
-                for r in (await s.execute(q)).all()]
+        q = (
+            select(
+                m.Deadline.id,
+                m.Deadline.seq,
+                m.Deadline.due_at,
+                m.Deadline.period_start,
+                m.Deadline.period_end,
+                m.Deadline.obligation_id,
+                m.Obligation.title,
+                m.Obligation.unit_codes,
+            )
+            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+            .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
+            .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id)
+        )
+        return [
+            _DeadlineRow(
+                r.id,
+                r.seq,
+                r.due_at,
+                r.period_start,
+                r.period_end,
+                r.obligation_id,
+                r.title,
+                r.unit_codes,
+            )
+            for r in (await s.execute(q)).all()
+        ]
 
     async def _units(self, s: AsyncSession, campaign_id: int) -> list[_UnitRow]:
-        q = (select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.group)
-             .where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
-             .order_by(m.Unit.position, m.Unit.id))
+        q = (
+            select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.group)
+            .where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
+            .order_by(m.Unit.position, m.Unit.id)
+        )
         return [_UnitRow(r.id, r.code, r.name, r.group) for r in (await s.execute(q)).all()]
 
-    async def _latest(self, s: AsyncSession, deadline_ids: list[int]
-                      ) -> dict[tuple[int, int], Any]:
+    async def _latest(
+        self, s: AsyncSession, deadline_ids: list[int]
+    ) -> dict[tuple[int, int], Any]:
         """What a cell needs of each (deadline, unit)'s newest revision: its status, nil,
         and whether it came after the deadline, compared in SQL against the deadline as
         it stands now (no instant is decoded: at 3,000 units that was a third of the time)."""
@@ -153,18 +202,32 @@ class BoardService:
         newest = latest_revisions_subquery(deadline_ids)
         standing = m.UnitDeadlineOverride
         # Late against the unit's own due time: an extension's, none for an exempt unit.
-        late = and_(func.coalesce(standing.kind, "") != OverrideKind.EXEMPT.value,
-                    m.Submission.submitted_at > func.coalesce(standing.due_at,
-                                                              m.Deadline.due_at))
-        q = (select(m.Submission.deadline_id, m.Submission.unit_id, m.Submission.status,
-                    m.Submission.nil, late.label("late"))
-             .join(newest, (m.Submission.deadline_id == newest.c.deadline_id)
-                   & (m.Submission.unit_id == newest.c.unit_id)
-                   & (m.Submission.revision == newest.c.revision))
-             .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
-             .outerjoin(standing, (standing.deadline_id == m.Submission.deadline_id)
-                        & (standing.unit_id == m.Submission.unit_id)
-                        & standing.revoked_at.is_(None)))
+        late = and_(
+            func.coalesce(standing.kind, "") != OverrideKind.EXEMPT.value,
+            m.Submission.submitted_at > func.coalesce(standing.due_at, m.Deadline.due_at),
+        )
+        q = (
+            select(
+                m.Submission.deadline_id,
+                m.Submission.unit_id,
+                m.Submission.status,
+                m.Submission.nil,
+                late.label("late"),
+            )
+            .join(
+                newest,
+                (m.Submission.deadline_id == newest.c.deadline_id)
+                & (m.Submission.unit_id == newest.c.unit_id)
+                & (m.Submission.revision == newest.c.revision),
+            )
+            .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+            .outerjoin(
+                standing,
+                (standing.deadline_id == m.Submission.deadline_id)
+                & (standing.unit_id == m.Submission.unit_id)
+                & standing.revoked_at.is_(None),
+            )
+        )
         return {(r.deadline_id, r.unit_id): r for r in (await s.execute(q)).all()}
 
 
@@ -188,8 +251,14 @@ class _UnitRow:
     group: str
 
 
-def _pick(deadlines: list[_DeadlineRow], now: datetime, tz: ZoneInfo, window: int | None,
-          period: Period | None, span: tuple[date, date] | None) -> list[_DeadlineRow]:
+def _pick(
+    deadlines: list[_DeadlineRow],
+    now: datetime,
+    tz: ZoneInfo,
+    window: int | None,
+    period: Period | None,
+    span: tuple[date, date] | None,
+) -> list[_DeadlineRow]:
     if period is not None:
         due = [d for d in deadlines if d.due_at <= now]
         if period.kind is PeriodKind.DEADLINE:
@@ -201,7 +270,7 @@ def _pick(deadlines: list[_DeadlineRow], now: datetime, tz: ZoneInfo, window: in
         return deadlines
     past = [d for d in deadlines if d.due_at <= now]
     future = [d for d in deadlines if d.due_at > now]
-    return past[-max(window - 3, 0):] + future[:3] if window > 3 else past[-window:]
+    return past[-max(window - 3, 0) :] + future[:3] if window > 3 else past[-window:]
 
 
 def _period_of(d: _DeadlineRow) -> tuple[date, date] | None:
@@ -213,4 +282,3 @@ def _repeating(deadlines: list[_DeadlineRow]) -> set[int]:
     for d in deadlines:
         counts[d.obligation_id] = counts.get(d.obligation_id, 0) + 1
     return {k for k, v in counts.items() if v > 1}
-

@@ -11,8 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Subquery
 
 from domain.plan import Plan
+from domain.plan import applies as owed
 from domain.plan_toml import parse_plan
-from domain.status import LatestSubmission, Override, OverrideKind, State, due_for, state_of
+from domain.status import (
+    LatestSubmission,
+    Override,
+    OverrideKind,
+    RevisionStatus,
+    State,
+    due_for,
+    state_of,
+)
 from storage import models as m
 
 
@@ -23,8 +32,9 @@ class PlanRegistry:
         self._cache: dict[tuple[int, int], Plan] = {}
 
     async def plan(self, s: AsyncSession, campaign_id: int) -> Plan:
-        version = await s.scalar(select(func.max(m.PlanVersion.version))
-                                 .where(m.PlanVersion.campaign_id == campaign_id))
+        version = await s.scalar(
+            select(func.max(m.PlanVersion.version)).where(m.PlanVersion.campaign_id == campaign_id)
+        )
         if version is None:
             raise LookupError(f"campaign {campaign_id} has no plan")
         return await self.plan_at(s, campaign_id, version)
@@ -34,13 +44,15 @@ class PlanRegistry:
         transaction): its text never changes, so no statement runs once it is parsed."""
         key = (campaign_id, version)
         if key not in self._cache:
-            row = (await s.execute(
-                select(m.PlanVersion.source_text, m.PlanVersion.source_name).where(
-                    m.PlanVersion.campaign_id == campaign_id,
-                    m.PlanVersion.version == version))).one()
+            row = (
+                await s.execute(
+                    select(m.PlanVersion.source_text, m.PlanVersion.source_name).where(
+                        m.PlanVersion.campaign_id == campaign_id, m.PlanVersion.version == version
+                    )
+                )
+            ).one()
             # Stored versions were checked when loaded; checks added since do not apply.
-            self._cache[key] = parse_plan(row.source_text, row.source_name,
-                                          check_reminders=False)
+            self._cache[key] = parse_plan(row.source_text, row.source_name, check_reminders=False)
         return self._cache[key]
 
 
@@ -64,11 +76,15 @@ class DeadlineView:
     extended: bool = False  # 延期: `due` is this unit's own, later time
 
 
-def latest_revisions_subquery(deadline_ids: list[int] | None = None,
-                              unit_ids: list[int] | None = None) -> Subquery:
+def latest_revisions_subquery(
+    deadline_ids: list[int] | None = None, unit_ids: list[int] | None = None
+) -> Subquery:
     """The newest revision per (deadline, unit), as a subquery to join against."""
-    q = select(m.Submission.deadline_id, m.Submission.unit_id,
-               func.max(m.Submission.revision).label("revision"))
+    q = select(
+        m.Submission.deadline_id,
+        m.Submission.unit_id,
+        func.max(m.Submission.revision).label("revision"),
+    )
     if deadline_ids is not None:
         q = q.where(m.Submission.deadline_id.in_(deadline_ids))
     if unit_ids is not None:
@@ -76,21 +92,27 @@ def latest_revisions_subquery(deadline_ids: list[int] | None = None,
     return q.group_by(m.Submission.deadline_id, m.Submission.unit_id).subquery()
 
 
-async def latest_submissions(s: AsyncSession, *, deadline_ids: list[int] | None = None,
-                             unit_ids: list[int] | None = None
-                             ) -> dict[tuple[int, int], m.Submission]:
+async def latest_submissions(
+    s: AsyncSession, *, deadline_ids: list[int] | None = None, unit_ids: list[int] | None = None
+) -> dict[tuple[int, int], m.Submission]:
     """One query: the newest submission of each (deadline, unit) among those given."""
     latest = latest_revisions_subquery(deadline_ids, unit_ids)
     q = select(m.Submission).join(
-        latest, (m.Submission.deadline_id == latest.c.deadline_id)
+        latest,
+        (m.Submission.deadline_id == latest.c.deadline_id)
         & (m.Submission.unit_id == latest.c.unit_id)
-        & (m.Submission.revision == latest.c.revision))
+        & (m.Submission.revision == latest.c.revision),
+    )
     return {(x.deadline_id, x.unit_id): x for x in (await s.scalars(q)).all()}
 
 
-async def overrides_for(s: AsyncSession, *, deadline_ids: list[int] | None = None,
-                        unit_ids: list[int] | None = None, campaign_id: int | None = None
-                        ) -> dict[tuple[int, int], Override]:
+async def overrides_for(
+    s: AsyncSession,
+    *,
+    deadline_ids: list[int] | None = None,
+    unit_ids: list[int] | None = None,
+    campaign_id: int | None = None,
+) -> dict[tuple[int, int], Override]:
     """One query: the coordinator's standing exceptions (免报 / 延期) by (deadline, unit),
     of these deadlines or of a whole campaign."""
     q = select(m.UnitDeadlineOverride).where(m.UnitDeadlineOverride.revoked_at.is_(None))
@@ -100,11 +122,14 @@ async def overrides_for(s: AsyncSession, *, deadline_ids: list[int] | None = Non
         q = q.where(m.UnitDeadlineOverride.deadline_id.in_(deadline_ids))
     if campaign_id is not None:
         q = q.join(m.Deadline, m.Deadline.id == m.UnitDeadlineOverride.deadline_id).where(
-            m.Deadline.campaign_id == campaign_id)
+            m.Deadline.campaign_id == campaign_id
+        )
     if unit_ids is not None:
         q = q.where(m.UnitDeadlineOverride.unit_id.in_(unit_ids))
-    return {(x.deadline_id, x.unit_id): Override(OverrideKind(x.kind), x.due_at)
-            for x in (await s.scalars(q)).all()}
+    return {
+        (x.deadline_id, x.unit_id): Override(OverrideKind(x.kind), x.due_at)
+        for x in (await s.scalars(q)).all()
+    }
 
 
 def override_of(row: m.UnitDeadlineOverride) -> Override | None:
@@ -116,33 +141,58 @@ def override_of(row: m.UnitDeadlineOverride) -> Override | None:
 def summary(sub: m.Submission | None) -> LatestSubmission | None:
     if sub is None:
         return None
-    return LatestSubmission(sub.submitted_at, sub.status == "returned", sub.nil, sub.revision)
+    return LatestSubmission(
+        sub.submitted_at, sub.status == RevisionStatus.RETURNED, sub.nil, sub.revision
+    )
 
 
-def view(deadline: m.Deadline, obligation: m.Obligation, campaign: m.Campaign, unit: m.Unit,
-         sub: m.Submission | None, now: datetime, repeats: bool,
-         override: Override | None = None) -> DeadlineView:
+def view(
+    deadline: m.Deadline,
+    obligation: m.Obligation,
+    campaign: m.Campaign,
+    unit: m.Unit,
+    sub: m.Submission | None,
+    now: datetime,
+    repeats: bool,
+    override: Override | None = None,
+) -> DeadlineView:
     """The deadline as `unit` sees it: with a 延期 the due time is the unit's own."""
     tz = ZoneInfo(campaign.timezone)
     due = due_for(deadline.due_at, override) or deadline.due_at
-    period = ((deadline.period_start, deadline.period_end)
-              if deadline.period_start and deadline.period_end else None)
+    period = (
+        (deadline.period_start, deadline.period_end)
+        if deadline.period_start and deadline.period_end
+        else None
+    )
     return DeadlineView(
-        deadline_id=deadline.id, campaign_id=campaign.id, campaign_code=campaign.code,
-        obligation_code=obligation.code, title=obligation.title, seq=deadline.seq,
-        repeats=repeats, due=due.astimezone(tz), period=period,
-        form_id=obligation.form_code, unit_id=unit.id, unit_name=unit.name,
+        deadline_id=deadline.id,
+        campaign_id=campaign.id,
+        campaign_code=campaign.code,
+        obligation_code=obligation.code,
+        title=obligation.title,
+        seq=deadline.seq,
+        repeats=repeats,
+        due=due.astimezone(tz),
+        period=period,
+        form_id=obligation.form_code,
+        unit_id=unit.id,
+        unit_name=unit.name,
         state=state_of(deadline.due_at, summary(sub), now, override),
         revision=sub.revision if sub else None,
-        comment=sub.review_comment if sub and sub.status == "returned" else None,
-        extended=due != deadline.due_at)
+        comment=sub.review_comment if sub and sub.status == RevisionStatus.RETURNED else None,
+        extended=due != deadline.due_at,
+    )
 
 
 def applies(obligation: m.Obligation, unit: m.Unit) -> bool:
-    return obligation.unit_codes is None or unit.code in obligation.unit_codes
+    return owed(obligation.unit_codes, unit.code)
 
 
 async def repeating_obligations(s: AsyncSession, campaign_ids: list[int]) -> set[int]:
-    q = (select(m.Deadline.obligation_id).where(m.Deadline.campaign_id.in_(campaign_ids))
-         .group_by(m.Deadline.obligation_id).having(func.count() > 1))
+    q = (
+        select(m.Deadline.obligation_id)
+        .where(m.Deadline.campaign_id.in_(campaign_ids))
+        .group_by(m.Deadline.obligation_id)
+        .having(func.count() > 1)
+    )
     return set((await s.scalars(q)).all())

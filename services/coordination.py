@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.status import Counts, OverrideKind, State, due_for, state_of, tally
+from domain.status import Counts, OverrideKind, RevisionStatus, State, due_for, state_of, tally
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
@@ -83,8 +83,11 @@ class CoordinationService:
         """Campaigns the actor coordinates, most recently updated first."""
         async with self.sessions() as s:
             q = select(m.Campaign).order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc())
-            return [CampaignRef(c.id, c.code, c.name, c.timezone)
-                    for c in (await s.scalars(q)).all() if actor.coordinates(c.id)]
+            return [
+                CampaignRef(c.id, c.code, c.name, c.timezone)
+                for c in (await s.scalars(q)).all()
+                if actor.coordinates(c.id)
+            ]
 
     async def campaign(self, actor: Actor, code: str | None) -> CampaignRef | None:
         """The named campaign, or the actor's most recent one; None if not theirs."""
@@ -93,8 +96,9 @@ class CoordinationService:
             return found[0] if found else None
         return next((c for c in found if c.code == code), None)
 
-    async def overview(self, campaign_id: int, now: datetime, *, window: int = 12
-                       ) -> list[DeadlineStatus]:
+    async def overview(
+        self, campaign_id: int, now: datetime, *, window: int = 12
+    ) -> list[DeadlineStatus]:
         """Counts for the deadlines around now: the last few passed and the next few."""
         async with self.sessions() as s:
             campaign = await s.get_one(m.Campaign, campaign_id)
@@ -102,7 +106,7 @@ class CoordinationService:
             units = await self._units(s, campaign_id)
             past = [d for d, _ in deadlines if d.due_at <= now]
             future = [d for d, _ in deadlines if d.due_at > now]
-            chosen = {d.id for d in past[-(window - 3):] + future[:3]} if window else None
+            chosen = {d.id for d in past[-(window - 3) :] + future[:3]} if window else None
             picked = [(d, o) for d, o in deadlines if chosen is None or d.id in chosen]
             picked_ids = [d.id for d, _ in picked]
             latest = await latest_submissions(s, deadline_ids=picked_ids)
@@ -117,8 +121,9 @@ class CoordinationService:
                 sub = latest.get((d.id, u.id))
                 override = overrides.get((d.id, u.id))
                 extended += override is not None and override.kind is OverrideKind.EXTENDED
-                pairs.append((state_of(d.due_at, summary(sub), now, override),
-                              bool(sub and sub.nil)))
+                pairs.append(
+                    (state_of(d.due_at, summary(sub), now, override), bool(sub and sub.nil))
+                )
             header = view(d, o, campaign, _NO_UNIT, None, now, o.id in repeats)
             result.append(DeadlineStatus(header, tally(pairs, extended)))
         return result
@@ -132,8 +137,9 @@ class CoordinationService:
             return past[-1].id
         return deadlines[0][0].id if deadlines else None
 
-    async def units_of_deadline(self, actor: Actor, deadline_id: int, now: datetime
-                                ) -> tuple[DeadlineView, list[UnitLine]] | None:
+    async def units_of_deadline(
+        self, actor: Actor, deadline_id: int, now: datetime
+    ) -> tuple[DeadlineView, list[UnitLine]] | None:
         async with self.sessions() as s:
             deadline = await s.get(m.Deadline, deadline_id)
             if deadline is None or not actor.coordinates(deadline.campaign_id):
@@ -149,17 +155,27 @@ class CoordinationService:
             sub = latest.get((deadline.id, u.id))
             override = overrides.get((deadline.id, u.id))
             own = due_for(deadline.due_at, override)
-            lines.append(UnitLine(u.id, u.code, u.name,
-                                  state_of(deadline.due_at, summary(sub), now, override),
-                                  sub.submitted_at if sub else None, bool(sub and sub.nil),
-                                  sub.id if sub else None, sub.revision if sub else None,
-                                  own if own is not None and own != deadline.due_at else None))
-        header = view(deadline, obligation, campaign, _NO_UNIT, None, now,
-                      obligation.id in repeats)
+            lines.append(
+                UnitLine(
+                    u.id,
+                    u.code,
+                    u.name,
+                    state_of(deadline.due_at, summary(sub), now, override),
+                    sub.submitted_at if sub else None,
+                    bool(sub and sub.nil),
+                    sub.id if sub else None,
+                    sub.revision if sub else None,
+                    own if own is not None and own != deadline.due_at else None,
+                )
+            )
+        header = view(
+            deadline, obligation, campaign, _NO_UNIT, None, now, obligation.id in repeats
+        )
         return header, lines
 
-    async def missing(self, actor: Actor, deadline_id: int, now: datetime
-                      ) -> tuple[DeadlineView, list[UnitLine]] | None:
+    async def missing(
+        self, actor: Actor, deadline_id: int, now: datetime
+    ) -> tuple[DeadlineView, list[UnitLine]] | None:
         found = await self.units_of_deadline(actor, deadline_id, now)
         if found is None:
             return None
@@ -171,10 +187,12 @@ class CoordinationService:
         if not unit_ids:
             return {}
         async with self.sessions() as s:
-            q = (select(m.Membership.unit_id, m.Person.external_id)
-                 .join(m.Person, m.Person.id == m.Membership.person_id)
-                 .where(m.Membership.unit_id.in_(unit_ids), m.Person.reachable.is_(True))
-                 .order_by(m.Membership.unit_id, m.Membership.id))
+            q = (
+                select(m.Membership.unit_id, m.Person.external_id)
+                .join(m.Person, m.Person.id == m.Membership.person_id)
+                .where(m.Membership.unit_id.in_(unit_ids), m.Person.reachable.is_(True))
+                .order_by(m.Membership.unit_id, m.Membership.id)
+            )
             result: dict[int, list[str]] = {}
             for unit_id, external_id in (await s.execute(q)).all():
                 if unit_id is not None:
@@ -192,15 +210,19 @@ class CoordinationService:
         async with self.sessions.begin() as s:
             await ConversationRepo(s).drop_reason(actor.person_id)
 
-    async def return_with_reason(self, actor: Actor, comment: str, now: datetime
-                                 ) -> ReturnedSubmission | Reason:
+    async def return_with_reason(
+        self, actor: Actor, comment: str, now: datetime
+    ) -> ReturnedSubmission | Reason:
         """A text from a coordinator: the reason for the 退回 they tapped, if one waits
         (for at most REVIEW_WAIT); the submission is returned and the 退回 consumed at once."""
         async with self.sessions.begin() as s:
             conversations = ConversationRepo(s)
             pending = await conversations.get(actor.person_id)
-            if (pending is None or pending.review_submission_id is None
-                    or pending.review_asked_at is None):
+            if (
+                pending is None
+                or pending.review_submission_id is None
+                or pending.review_asked_at is None
+            ):
                 return Reason.NONE_PENDING
             if now - pending.review_asked_at > REVIEW_WAIT:
                 await conversations.drop_reason(actor.person_id)
@@ -221,29 +243,34 @@ class CoordinationService:
         async with self.sessions.begin() as s:
             return await ConfirmationRepo(s).offer(actor.person_id, REMIND, deadline_id, now)
 
-    async def take_remind(self, actor: Actor, confirmation_id: int, now: datetime
-                          ) -> int | None:
+    async def take_remind(self, actor: Actor, confirmation_id: int, now: datetime) -> int | None:
         """The deadline to nudge for, consumed by this call; None if already done."""
         async with self.sessions.begin() as s:
-            return await ConfirmationRepo(s).consume(confirmation_id, actor.person_id, REMIND,
-                                                     now)
+            return await ConfirmationRepo(s).consume(confirmation_id, actor.person_id, REMIND, now)
 
-    async def _deadlines(self, s: AsyncSession, campaign_id: int
-                         ) -> list[tuple[m.Deadline, m.Obligation]]:
-        q = (select(m.Deadline, m.Obligation)
-             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-             .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
-             .order_by(m.Deadline.due_at, m.Obligation.position))
+    async def _deadlines(
+        self, s: AsyncSession, campaign_id: int
+    ) -> list[tuple[m.Deadline, m.Obligation]]:
+        q = (
+            select(m.Deadline, m.Obligation)
+            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+            .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
+            .order_by(m.Deadline.due_at, m.Obligation.position)
+        )
         return [(d, o) for d, o in (await s.execute(q)).all()]
 
     async def _units(self, s: AsyncSession, campaign_id: int) -> list[m.Unit]:
-        q = (select(m.Unit).where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
-             .order_by(m.Unit.position, m.Unit.id))
+        q = (
+            select(m.Unit)
+            .where(m.Unit.campaign_id == campaign_id, m.Unit.active.is_(True))
+            .order_by(m.Unit.position, m.Unit.id)
+        )
         return list((await s.scalars(q)).all())
 
 
-async def _return(s: AsyncSession, actor: Actor, submission_id: int, comment: str,
-                  now: datetime) -> ReturnedSubmission | None:
+async def _return(
+    s: AsyncSession, actor: Actor, submission_id: int, comment: str, now: datetime
+) -> ReturnedSubmission | None:
     """Mark the submission returned, if it is the newest revision and the actor's to
     return; recipients are filled in by the caller after the commit."""
     sub = await s.get(m.Submission, submission_id)
@@ -253,9 +280,9 @@ async def _return(s: AsyncSession, actor: Actor, submission_id: int, comment: st
     if not actor.coordinates(deadline.campaign_id):
         return None
     latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[sub.unit_id])
-    if latest[(deadline.id, sub.unit_id)].id != sub.id or sub.status == "returned":
+    if latest[(deadline.id, sub.unit_id)].id != sub.id or sub.status == RevisionStatus.RETURNED:
         return None
-    sub.status, sub.review_comment = "returned", comment
+    sub.status, sub.review_comment = RevisionStatus.RETURNED, comment
     sub.reviewed_by, sub.reviewed_at = actor.person_id, now
     obligation = await s.get_one(m.Obligation, deadline.obligation_id)
     campaign = await s.get_one(m.Campaign, deadline.campaign_id)

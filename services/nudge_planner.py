@@ -2,7 +2,6 @@
 and `now` alone: no I/O, so every rule of the reminder policy can be tested on plain
 values. The dispatcher (services/nudges.py) loads the picture, claims and sends."""
 
-
 from __future__ import annotations
 
 import os
@@ -13,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.plan import CalendarOverrides, Plan
-from domain.status import Override, OverrideKind, due_for
+from domain.status import Override, OverrideKind, RevisionStatus, due_for
 from scheduler.nudge_policy import (
     Placement,
     Policy,
@@ -157,8 +156,6 @@ class World:
     changed: list[m.UnitDeadlineOverride] = field(default_factory=list)  # to tell units of
 
 
-
-
 @dataclass
 class Job:
     key: Key
@@ -179,7 +176,6 @@ class Todo:
     wake: list[datetime] = field(default_factory=list)
 
 
-
 class NudgePlanner:
     def __init__(self, config: ReminderConfig) -> None:
         self.config = config
@@ -191,14 +187,15 @@ class NudgePlanner:
             c = world.campaigns[d.campaign_id]
             steps = schedule(c.policies[o.id], d.due_at.astimezone(c.tz), c.placement)
             local_now = now.astimezone(c.tz)
-            ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats,
-                              d.due_at.astimezone(c.tz))
+            ref = DeadlineRef(
+                d.id, o.title, d.seq, o.id in world.repeats, d.due_at.astimezone(c.tz)
+            )
             missing: list[m.Unit] = []
             for u in world.units.get(c.row.id, []):
                 if not applies(o, u):
                     continue
                 sub = world.latest.get((d.id, u.id))
-                if sub is not None and sub.status != "returned":
+                if sub is not None and sub.status != RevisionStatus.RETURNED:
                     continue
                 own = due_for(d.due_at, world.overrides.get((d.id, u.id)))
                 if own is None:  # 免报: neither nudged nor missing
@@ -206,8 +203,9 @@ class NudgePlanner:
                 unit_steps, unit_ref = steps, ref
                 if own != d.due_at:  # 延期: this unit's steps and 逾期 follow its own time
                     unit_steps = schedule(c.policies[o.id], own.astimezone(c.tz), c.placement)
-                    unit_ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats,
-                                           own.astimezone(c.tz))
+                    unit_ref = DeadlineRef(
+                        d.id, o.title, d.seq, o.id in world.repeats, own.astimezone(c.tz)
+                    )
                     self._missed(plan, world, c, d, unit_ref, [u], local_now, own, u.id)
                 else:
                     missing.append(u)
@@ -218,10 +216,19 @@ class NudgePlanner:
                     step = current(mine, now)
                     if step is None:
                         continue
-                    job = Job((d.id, u.id, person.id, step.name), c.row.id,
-                               person.external_id,
-                               Nudge(unit_ref, u.name, step.name, step.overdue,
-                                     sub is not None, person.language))
+                    job = Job(
+                        (d.id, u.id, person.id, step.name),
+                        c.row.id,
+                        person.external_id,
+                        Nudge(
+                            unit_ref,
+                            u.name,
+                            step.name,
+                            step.overdue,
+                            sub is not None,
+                            person.language,
+                        ),
+                    )
                     self._consider(plan, world, job, step.until, c.placement, local_now)
             self._missed(plan, world, c, d, ref, missing, local_now)
         self._override_notices(plan, world, now)
@@ -241,21 +248,36 @@ class NudgePlanner:
             if unit is None:
                 continue
             undone = row.revoked_at is not None
-            own = d.due_at if undone else due_for(d.due_at, Override(OverrideKind(row.kind),
-                                                                     row.due_at)) or d.due_at
+            own = (
+                d.due_at
+                if undone
+                else due_for(d.due_at, Override(OverrideKind(row.kind), row.due_at)) or d.due_at
+            )
             ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, own.astimezone(c.tz))
             # One notice per change: its time, and what it changed to (a change and its
             # undo within one second are still two).
             step = f"ovr-{int(row.changed_at.timestamp())}-{'undone' if undone else row.kind}"
             until = (row.changed_at + self.config.override_notice_for).astimezone(c.tz)
             for person in world.people.get(unit.id, []):
-                job = Job((d.id, unit.id, person.id, step), c.row.id, person.external_id,
-                           OverrideNotice(ref, unit.name, OverrideKind(row.kind), undone,
-                                          row.reason, person.language))
+                job = Job(
+                    (d.id, unit.id, person.id, step),
+                    c.row.id,
+                    person.external_id,
+                    OverrideNotice(
+                        ref, unit.name, OverrideKind(row.kind), undone, row.reason, person.language
+                    ),
+                )
                 self._consider(plan, world, job, until, c.placement, now.astimezone(c.tz))
 
-    def _consider(self, plan: Todo, world: World, job: Job, until: datetime,
-                  placement: Placement, local_now: datetime) -> None:
+    def _consider(
+        self,
+        plan: Todo,
+        world: World,
+        job: Job,
+        until: datetime,
+        placement: Placement,
+        local_now: datetime,
+    ) -> None:
         """Queue a job valid until `until`, unless it went out, or has to wait."""
         if not placement.allows(local_now):
             later = placement.next_allowed(local_now)
@@ -282,9 +304,18 @@ class NudgePlanner:
             else:
                 plan.again.append((row, job))
 
-    def _missed(self, plan: Todo, world: World, c: CampaignContext, d: m.Deadline,
-                ref: DeadlineRef, missing: list[m.Unit], local_now: datetime,
-                due: datetime | None = None, unit_id: int | None = None) -> None:
+    def _missed(
+        self,
+        plan: Todo,
+        world: World,
+        c: CampaignContext,
+        d: m.Deadline,
+        ref: DeadlineRef,
+        missing: list[m.Unit],
+        local_now: datetime,
+        due: datetime | None = None,
+        unit_id: int | None = None,
+    ) -> None:
         """When a deadline passes with units missing, its coordinators get the list once;
         a unit with a 延期 is reported on its own when its own time passes."""
         if not missing or not c.coordinators:
@@ -298,8 +329,12 @@ class NudgePlanner:
             return
         names = tuple(u.name for u in missing)
         for p in c.coordinators:
-            job = Job((d.id, unit_id, p.id, "missed"), c.row.id, p.external_id,
-                       MissedNotice(ref, names, p.language))
+            job = Job(
+                (d.id, unit_id, p.id, "missed"),
+                c.row.id,
+                p.external_id,
+                MissedNotice(ref, names, p.language),
+            )
             self._consider(plan, world, job, until, c.placement, local_now)
 
     def _digest(self, plan: Todo, world: World, c: CampaignContext, local_now: datetime) -> None:
@@ -338,8 +373,16 @@ class NudgePlanner:
             at = c.placement.latest_allowed_before(wanted) or at
         return at
 
-    def _digest_jobs(self, plan: Todo, world: World, c: CampaignContext, people: list[Recipient],
-                     today: date, local_now: datetime, until: datetime) -> None:
+    def _digest_jobs(
+        self,
+        plan: Todo,
+        world: World,
+        c: CampaignContext,
+        people: list[Recipient],
+        today: date,
+        local_now: datetime,
+        until: datetime,
+    ) -> None:
         upcoming: list[DigestLine] = []
         overdue: list[DigestLine] = []
         horizon = today + timedelta(days=1)
@@ -351,16 +394,27 @@ class NudgePlanner:
             applying = [u for u in world.units.get(c.row.id, []) if applies(o, u)]
             own = {u.id: due_for(d.due_at, world.overrides.get((d.id, u.id))) for u in applying}
             expected = [u for u in applying if own[u.id] is not None]
-            owing = [u for u in expected if (sub := world.latest.get((d.id, u.id))) is None
-                     or sub.status == "returned"]
-            later = [(u.name, x.astimezone(c.tz)) for u in owing
-                     if (x := own[u.id]) is not None and x != d.due_at and x >= local_now]
+            owing = [
+                u
+                for u in expected
+                if (sub := world.latest.get((d.id, u.id))) is None
+                or sub.status == RevisionStatus.RETURNED
+            ]
+            later = [
+                (u.name, x.astimezone(c.tz))
+                for u in owing
+                if (x := own[u.id]) is not None and x != d.due_at and x >= local_now
+            ]
             waiting = {name for name, _ in later}
             ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, due)
-            line = DigestLine(ref, len(expected), len(expected) - len(owing),
-                              tuple(u.name for u in owing if u.name not in waiting),
-                              tuple(u.name for u in applying if own[u.id] is None),
-                              tuple(later))
+            line = DigestLine(
+                ref,
+                len(expected),
+                len(expected) - len(owing),
+                tuple(u.name for u in owing if u.name not in waiting),
+                tuple(u.name for u in applying if own[u.id] is None),
+                tuple(later),
+            )
             if due >= local_now and due.date() <= horizon:
                 upcoming.append(line)
             elif since <= due < local_now and (line.missing or line.extended):
@@ -374,8 +428,10 @@ class NudgePlanner:
         ours = {d.id for d, _ in world.deadlines if d.campaign_id == c.row.id}
         logged = {k[2]: k for k in world.log if k[3] == step and k[1] is None and k[0] in ours}
         for p in people:
-            job = Job(logged.get(p.id, (anchor, None, p.id, step)), c.row.id, p.external_id,
-                       Digest(c.row.name, today, tuple(upcoming), tuple(overdue[-20:]),
-                              p.language))
+            job = Job(
+                logged.get(p.id, (anchor, None, p.id, step)),
+                c.row.id,
+                p.external_id,
+                Digest(c.row.name, today, tuple(upcoming), tuple(overdue[-20:]), p.language),
+            )
             self._consider(plan, world, job, until, c.placement, local_now)
-

@@ -34,7 +34,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import Cadence, Plan
-from domain.plan_toml import parse_plan
 from scheduler.calendar import WorkdayCalendar
 from scheduler.nudge_policy import (
     Placement,
@@ -43,7 +42,7 @@ from scheduler.nudge_policy import (
     default_policy,
     policy_for,
 )
-from services.catalog import latest_submissions, overrides_for
+from services.catalog import PlanRegistry, latest_submissions, overrides_for
 from services.nudge_planner import (
     BlockedNotice,
     CampaignContext,
@@ -85,7 +84,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-
 class Renderer(Protocol):
     """Turns a message into text and buttons (the edge owns the catalogue)."""
 
@@ -105,16 +103,21 @@ class DispatchReport:
 
 
 class ReminderDispatcher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], notifier: Notifier,
-                 renderer: Renderer, clock: Callable[[], datetime],
-                 config: ReminderConfig | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+        renderer: Renderer,
+        clock: Callable[[], datetime],
+        config: ReminderConfig | None = None,
+    ) -> None:
         self.sessions = sessions
         self.notifier = notifier
         self.renderer = renderer
         self.clock = clock
         self.config = config or ReminderConfig()
         self.planner = NudgePlanner(self.config)
-        self._plans: dict[tuple[int, int], Plan] = {}
+        self.plans = PlanRegistry()  # parsed plans by stored version
         self._warned: set[tuple[int, int, str]] = set()
         # SQLite has one writer at a time: queue this process's writes here rather than
         # in SQLite's busy handler, which sleeps in steps of up to 100 ms.
@@ -132,8 +135,10 @@ class ReminderDispatcher:
         plan = self.planner.plan(world, now)
         stats = {SENT: 0, BLOCKED: 0, FAILED: 0, "lost": 0}
         queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.config.claim_batch)
-        workers = [asyncio.create_task(self._worker(queue, world, stats))
-                   for _ in range(max(1, self.config.concurrency))]
+        workers = [
+            asyncio.create_task(self._worker(queue, world, stats))
+            for _ in range(max(1, self.config.concurrency))
+        ]
         try:
             await self._give_up(plan.give_up)
             for job in await self._reclaim(plan.again, now, stats):
@@ -141,7 +146,7 @@ class ReminderDispatcher:
             for job in await self._claim_coordinator_jobs(plan.coordinator, now, stats):
                 await queue.put(job)
             size = max(1, self.config.claim_batch)
-            for batch in (plan.new[i:i + size] for i in range(0, len(plan.new), size)):
+            for batch in (plan.new[i : i + size] for i in range(0, len(plan.new), size)):
                 for job in await self._claim(batch, now, stats):
                     await queue.put(job)
         finally:
@@ -151,8 +156,9 @@ class ReminderDispatcher:
         wake = list(plan.wake)
         if stats[FAILED]:
             wake.append(now + self.config.retry_after)
-        return DispatchReport(stats[SENT], stats[BLOCKED], stats[FAILED], stats["lost"],
-                              min(wake, default=None))
+        return DispatchReport(
+            stats[SENT], stats[BLOCKED], stats[FAILED], stats["lost"], min(wake, default=None)
+        )
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -161,32 +167,46 @@ class ReminderDispatcher:
             campaigns = await self._campaigns(s)
             if not campaigns:
                 return World({}, [], {}, {}, {}, {}, set())
-            lead = max((p.lead for c in campaigns.values() for p in c.policies.values()),
-                       default=timedelta(0))
-            lag = max((p.lag for c in campaigns.values() for p in c.policies.values()),
-                      default=timedelta(0))
+            lead = max(
+                (p.lead for c in campaigns.values() for p in c.policies.values()),
+                default=timedelta(0),
+            )
+            lag = max(
+                (p.lag for c in campaigns.values() for p in c.policies.values()),
+                default=timedelta(0),
+            )
             lead = max(lead, timedelta(days=3))  # the digest looks at today and tomorrow
             lag = max(lag, self.config.digest_lookback + timedelta(days=1))
             obligation_ids = [oid for c in campaigns.values() for oid in c.policies]
             # Deadlines whose own time is outside the window but a unit's 延期 is inside
             # it, or whose 免报 / 延期 changed lately (the unit is told).
             excepted = select(m.UnitDeadlineOverride.deadline_id).where(
-                ((m.UnitDeadlineOverride.due_at >= now - lag)
-                 & (m.UnitDeadlineOverride.due_at <= now + lead)
-                 & m.UnitDeadlineOverride.revoked_at.is_(None))
-                | (m.UnitDeadlineOverride.changed_at >= now - self.config.override_notice_for))
+                (
+                    (m.UnitDeadlineOverride.due_at >= now - lag)
+                    & (m.UnitDeadlineOverride.due_at <= now + lead)
+                    & m.UnitDeadlineOverride.revoked_at.is_(None)
+                )
+                | (m.UnitDeadlineOverride.changed_at >= now - self.config.override_notice_for)
+            )
             # How many occurrences each obligation has: one shows no "#seq".
-            counts = (select(m.Deadline.obligation_id, func.count().label("n"))
-                      .where(m.Deadline.obligation_id.in_(obligation_ids))
-                      .group_by(m.Deadline.obligation_id).subquery())
-            q = (select(m.Deadline, m.Obligation, counts.c.n)
-                 .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                 .join(counts, counts.c.obligation_id == m.Deadline.obligation_id)
-                 .where(m.Deadline.obligation_id.in_(obligation_ids),
-                        m.Deadline.cancelled.is_(False),
-                        ((m.Deadline.due_at >= now - lag) & (m.Deadline.due_at <= now + lead))
-                        | m.Deadline.id.in_(excepted))
-                 .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id))
+            counts = (
+                select(m.Deadline.obligation_id, func.count().label("n"))
+                .where(m.Deadline.obligation_id.in_(obligation_ids))
+                .group_by(m.Deadline.obligation_id)
+                .subquery()
+            )
+            q = (
+                select(m.Deadline, m.Obligation, counts.c.n)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .join(counts, counts.c.obligation_id == m.Deadline.obligation_id)
+                .where(
+                    m.Deadline.obligation_id.in_(obligation_ids),
+                    m.Deadline.cancelled.is_(False),
+                    ((m.Deadline.due_at >= now - lag) & (m.Deadline.due_at <= now + lead))
+                    | m.Deadline.id.in_(excepted),
+                )
+                .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id)
+            )
             deadlines, repeats = [], set()
             for d, o, n in (await s.execute(q)).all():
                 deadlines.append((d, o))
@@ -194,9 +214,11 @@ class ReminderDispatcher:
                     repeats.add(o.id)
             ids = [d.id for d, _ in deadlines]
             units: dict[int, list[m.Unit]] = {}
-            uq = (select(m.Unit).where(m.Unit.campaign_id.in_(list(campaigns)),
-                                       m.Unit.active.is_(True))
-                  .order_by(m.Unit.position, m.Unit.id))
+            uq = (
+                select(m.Unit)
+                .where(m.Unit.campaign_id.in_(list(campaigns)), m.Unit.active.is_(True))
+                .order_by(m.Unit.position, m.Unit.id)
+            )
             for u in (await s.scalars(uq)).all():
                 units.setdefault(u.campaign_id, []).append(u)
             people = await self._people(s, campaigns)
@@ -204,22 +226,53 @@ class ReminderDispatcher:
             sent = await SentLog(s).entries(ids)
             digest_at = await self._digest_times(s, campaigns)
             overrides = await overrides_for(s, deadline_ids=ids)
-            changed = list(await s.scalars(select(m.UnitDeadlineOverride).where(
-                m.UnitDeadlineOverride.deadline_id.in_(ids),
-                m.UnitDeadlineOverride.changed_at >= now - self.config.override_notice_for)
-            )) if ids else []
-        return World(campaigns, deadlines, units, people, latest, sent, repeats, digest_at,
-                      overrides, changed)
+            changed = (
+                list(
+                    await s.scalars(
+                        select(m.UnitDeadlineOverride).where(
+                            m.UnitDeadlineOverride.deadline_id.in_(ids),
+                            m.UnitDeadlineOverride.changed_at
+                            >= now - self.config.override_notice_for,
+                        )
+                    )
+                )
+                if ids
+                else []
+            )
+        return World(
+            campaigns,
+            deadlines,
+            units,
+            people,
+            latest,
+            sent,
+            repeats,
+            digest_at,
+            overrides,
+            changed,
+        )
 
     async def _campaigns(self, s: AsyncSession) -> dict[int, CampaignContext]:
-        newest = (select(m.PlanVersion.campaign_id, func.max(m.PlanVersion.version)
-                         .label("version"))
-                  .group_by(m.PlanVersion.campaign_id).subquery())
-        rows = (await s.execute(select(m.Campaign, newest.c.version).join(
-            newest, newest.c.campaign_id == m.Campaign.id))).all()
+        newest = (
+            select(m.PlanVersion.campaign_id, func.max(m.PlanVersion.version).label("version"))
+            .group_by(m.PlanVersion.campaign_id)
+            .subquery()
+        )
+        rows = (
+            await s.execute(
+                select(m.Campaign, newest.c.version).join(
+                    newest, newest.c.campaign_id == m.Campaign.id
+                )
+            )
+        ).all()
         versions = {c.id: v for c, v in rows}
-        obligations = (await s.scalars(select(m.Obligation).where(
-            m.Obligation.campaign_id.in_(list(versions)), m.Obligation.active.is_(True)))).all()
+        obligations = (
+            await s.scalars(
+                select(m.Obligation).where(
+                    m.Obligation.campaign_id.in_(list(versions)), m.Obligation.active.is_(True)
+                )
+            )
+        ).all()
         result: dict[int, CampaignContext] = {}
         for c, _version in rows:
             plan = await self._plan_of(s, c.id, versions[c.id])
@@ -229,19 +282,13 @@ class ReminderDispatcher:
             for o in obligations:
                 if o.campaign_id == c.id:
                     policies[o.id] = self._policy(c, versions[c.id], plan, o)
-            result[c.id] = CampaignContext(c, plan, Placement(calendar, self.config.quiet), tz,
-                                     policies)
+            result[c.id] = CampaignContext(
+                c, plan, Placement(calendar, self.config.quiet), tz, policies
+            )
         return result
 
     async def _plan_of(self, s: AsyncSession, campaign_id: int, version: int) -> Plan:
-        key = (campaign_id, version)
-        if key not in self._plans:
-            text, name = (await s.execute(
-                select(m.PlanVersion.source_text, m.PlanVersion.source_name).where(
-                    m.PlanVersion.campaign_id == campaign_id,
-                    m.PlanVersion.version == version))).one()
-            self._plans[key] = parse_plan(text, name, check_reminders=False)
-        return self._plans[key]
+        return await self.plans.plan_at(s, campaign_id, version)
 
     def _policy(self, c: m.Campaign, version: int, plan: Plan, o: m.Obligation) -> Policy:
         found = next((x for x in plan.obligations if x.id == o.code), None)
@@ -253,38 +300,46 @@ class ReminderDispatcher:
             # rather than not at all, and say so once per plan version.
             if (c.id, version, o.code) not in self._warned:
                 self._warned.add((c.id, version, o.code))
-                log.warning("%s: obligation %s: %s; using the default reminders",
-                            c.code, o.code, exc)
+                log.warning(
+                    "%s: obligation %s: %s; using the default reminders", c.code, o.code, exc
+                )
             return default_policy(cadence)
 
-    async def _people(self, s: AsyncSession, campaigns: dict[int, CampaignContext]
-                      ) -> dict[int, list[Recipient]]:
-        q = (select(m.Membership, m.Person)
-             .join(m.Person, m.Person.id == m.Membership.person_id)
-             .where(m.Membership.campaign_id.in_(list(campaigns)), m.Person.reachable.is_(True))
-             .order_by(m.Membership.id))
+    async def _people(
+        self, s: AsyncSession, campaigns: dict[int, CampaignContext]
+    ) -> dict[int, list[Recipient]]:
+        q = (
+            select(m.Membership, m.Person)
+            .join(m.Person, m.Person.id == m.Membership.person_id)
+            .where(m.Membership.campaign_id.in_(list(campaigns)), m.Person.reachable.is_(True))
+            .order_by(m.Membership.id)
+        )
         by_unit: dict[int, list[Recipient]] = {}
         coordinators: dict[int, dict[int, Recipient]] = {cid: {} for cid in campaigns}
         for ms, p in (await s.execute(q)).all():
-            person = Recipient(p.id, p.external_id, p.display_name, p.language,
-                             ms.role == "deputy")
+            person = Recipient(
+                p.id, p.external_id, p.display_name, p.language, ms.role == "deputy"
+            )
             if ms.role == "coordinator":
                 coordinators[ms.campaign_id][p.id] = person
             elif ms.unit_id is not None:
                 by_unit.setdefault(ms.unit_id, []).append(person)
         if self.config.coordinators:
-            q2 = select(m.Person).where(m.Person.external_id.in_(self.config.coordinators),
-                                        m.Person.reachable.is_(True))
+            q2 = select(m.Person).where(
+                m.Person.external_id.in_(self.config.coordinators), m.Person.reachable.is_(True)
+            )
             for p in (await s.scalars(q2)).all():
                 for found in coordinators.values():
-                    found.setdefault(p.id, Recipient(p.id, p.external_id, p.display_name,
-                                                   p.language))
+                    found.setdefault(
+                        p.id, Recipient(p.id, p.external_id, p.display_name, p.language)
+                    )
         for cid, found in coordinators.items():
             campaigns[cid].coordinators = sorted(found.values(), key=lambda x: x.id)
         return by_unit
 
-    async def _digest_times(self, s: AsyncSession, campaigns: dict[int, CampaignContext]
-                            ) -> dict[int, time | None]:
+    async def _digest_times(
+        self, s: AsyncSession, campaigns: dict[int, CampaignContext]
+    ) -> dict[int, time | None]:
         """When each coordinator gets the digest: their own time, else the deployment's;
         None for one who muted it. Empty when the deployment sends no digest."""
         default = self.config.digest_at
@@ -316,12 +371,18 @@ class ReminderDispatcher:
 
     def _row(self, job: Job, now: datetime) -> dict[str, Any]:
         deadline_id, unit_id, person_id, step = job.key
-        return {"deadline_id": deadline_id, "unit_id": unit_id, "person_id": person_id,
-                "step": step, "status": CLAIMED, "claimed_at": now,
-                "claimed_by": self.config.worker, "attempts": 1}
+        return {
+            "deadline_id": deadline_id,
+            "unit_id": unit_id,
+            "person_id": person_id,
+            "step": step,
+            "status": CLAIMED,
+            "claimed_at": now,
+            "claimed_by": self.config.worker,
+            "attempts": 1,
+        }
 
-    async def _claim(self, jobs: list[Job], now: datetime, stats: dict[str, int]
-                     ) -> list[Job]:
+    async def _claim(self, jobs: list[Job], now: datetime, stats: dict[str, int]) -> list[Job]:
         """Insert the log rows of `jobs`; those another process inserted first are not ours."""
         if not jobs:
             return []
@@ -335,8 +396,9 @@ class ReminderDispatcher:
         stats["lost"] += len(jobs) - len(mine)
         return mine
 
-    async def _claim_coordinator_jobs(self, jobs: list[Job], now: datetime,
-                                      stats: dict[str, int]) -> list[Job]:
+    async def _claim_coordinator_jobs(
+        self, jobs: list[Job], now: datetime, stats: dict[str, int]
+    ) -> list[Job]:
         """Unit-less rows: NULLs never collide in a unique key, so lock the recipient's row
         and look first (on SQLite, BEGIN IMMEDIATE already serialises the transaction)."""
         mine = []
@@ -350,8 +412,9 @@ class ReminderDispatcher:
             mine.append(job)
         return mine
 
-    async def _reclaim(self, pairs: list[tuple[m.SentReminder, Job]], now: datetime,
-                       stats: dict[str, int]) -> list[Job]:
+    async def _reclaim(
+        self, pairs: list[tuple[m.SentReminder, Job]], now: datetime, stats: dict[str, int]
+    ) -> list[Job]:
         """Take over failed rows due for a retry and stale claims, compare-and-set."""
         mine = []
         for row, job in pairs:
@@ -371,8 +434,9 @@ class ReminderDispatcher:
 
     # ---- sending -----------------------------------------------------------------------
 
-    async def _worker(self, queue: asyncio.Queue[Job | None], world: World,
-                      stats: dict[str, int]) -> None:
+    async def _worker(
+        self, queue: asyncio.Queue[Job | None], world: World, stats: dict[str, int]
+    ) -> None:
         while (job := await queue.get()) is not None:
             try:
                 outcome, error = await self._send(job)
@@ -411,8 +475,17 @@ class ReminderDispatcher:
         again before its last send is on record: at most `concurrency` sends are ever
         unrecorded, and those are what a stale-claim retry may repeat."""
         done = asyncio.get_running_loop().create_future()
-        self._marks.append(({"b_id": job.row_id, "b_status": outcome.value,
-                             "b_sent_at": self.clock(), "b_error": error}, done))
+        self._marks.append(
+            (
+                {
+                    "b_id": job.row_id,
+                    "b_status": outcome.value,
+                    "b_sent_at": self.clock(),
+                    "b_error": error,
+                },
+                done,
+            )
+        )
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._commit_marks())
         await done
@@ -436,13 +509,22 @@ class ReminderDispatcher:
         deadline_id, unit_id, person_id, _step = job.key
         campaign = world.campaigns[job.campaign_id]
         assert isinstance(job.message, Nudge)
-        person = next((p for p in world.people.get(unit_id or 0, []) if p.id == person_id),
-                      None)
-        notices = [Job((deadline_id, unit_id, c.id, f"blocked-{person_id}"),
-                        job.campaign_id, c.external_id,
-                        BlockedNotice(job.message.deadline, job.message.unit_name,
-                                      person.name if person else "", c.language))
-                   for c in campaign.coordinators if c.id != person_id]
+        person = next((p for p in world.people.get(unit_id or 0, []) if p.id == person_id), None)
+        notices = [
+            Job(
+                (deadline_id, unit_id, c.id, f"blocked-{person_id}"),
+                job.campaign_id,
+                c.external_id,
+                BlockedNotice(
+                    job.message.deadline,
+                    job.message.unit_name,
+                    person.name if person else "",
+                    c.language,
+                ),
+            )
+            for c in campaign.coordinators
+            if c.id != person_id
+        ]
         now = self.clock()
         async with self._writing() as s:
             won = await SentLog(s).unreachable(person_id, [self._row(n, now) for n in notices])

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.status import Override, OverrideKind
+from domain.status import Override, OverrideKind, RevisionStatus
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
@@ -139,17 +139,22 @@ class OverrideService:
 
     # ---- finding what to act on --------------------------------------------------------
 
-    async def find_unit(self, actor: Actor | None, name: str, campaign_code: str | None = None
-                        ) -> UnitRef | OverrideProblem:
+    async def find_unit(
+        self, actor: Actor | None, name: str, campaign_code: str | None = None
+    ) -> UnitRef | OverrideProblem:
         """A unit by name or id in a campaign the actor coordinates (the most recently
         updated first when no campaign is named); `actor` None: the command line."""
         async with self.sessions() as s:
-            q = (select(m.Unit, m.Campaign).join(m.Campaign, m.Campaign.id == m.Unit.campaign_id)
-                 .where(m.Unit.active.is_(True), (m.Unit.name == name) | (m.Unit.code == name))
-                 .order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc()))
+            q = (
+                select(m.Unit, m.Campaign)
+                .join(m.Campaign, m.Campaign.id == m.Unit.campaign_id)
+                .where(m.Unit.active.is_(True), (m.Unit.name == name) | (m.Unit.code == name))
+                .order_by(m.Campaign.updated_at.desc(), m.Campaign.id.desc())
+            )
             if campaign_code is not None:
-                found = await s.scalar(select(m.Campaign.id)
-                                          .where(m.Campaign.code == campaign_code))
+                found = await s.scalar(
+                    select(m.Campaign.id).where(m.Campaign.code == campaign_code)
+                )
                 if found is None or (actor is not None and not actor.coordinates(found)):
                     return OverrideProblem.UNKNOWN_CAMPAIGN
                 q = q.where(m.Campaign.code == campaign_code)
@@ -165,13 +170,15 @@ class OverrideService:
             unit = await s.get(m.Unit, unit_id)
             if unit is None or not actor.coordinates(unit.campaign_id):
                 return []
-            rows = await self._deadlines(s, unit, (m.Deadline.due_at >= now - PICK_BACK)
-                                         & (m.Deadline.due_at <= now + PICK_AHEAD))
+            rows = await self._deadlines(
+                s,
+                unit,
+                (m.Deadline.due_at >= now - PICK_BACK) & (m.Deadline.due_at <= now + PICK_AHEAD),
+            )
             views = await self._views(s, unit, rows, now)
         return [v for v in views if not v.state.is_done][:12]
 
-    async def deadline_by_selector(self, unit: UnitRef, selector: str
-                                   ) -> int | OverrideProblem:
+    async def deadline_by_selector(self, unit: UnitRef, selector: str) -> int | OverrideProblem:
         """`weekly-report#3`, `weekly-report@2016-12-15` or an obligation with one deadline."""
         code, _, day_text = selector.strip().partition("@")
         code, _, seq_text = code.partition("#")
@@ -186,54 +193,70 @@ class OverrideService:
         async with self.sessions() as s:
             campaign = await s.get_one(m.Campaign, unit.campaign_id)
             tz = ZoneInfo(campaign.timezone)
-            q = (select(m.Deadline).join(m.Obligation,
-                                         m.Obligation.id == m.Deadline.obligation_id)
-                 .where(m.Deadline.campaign_id == unit.campaign_id, m.Obligation.code == code))
+            q = (
+                select(m.Deadline)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .where(m.Deadline.campaign_id == unit.campaign_id, m.Obligation.code == code)
+            )
             if seq_text:
                 q = q.where(m.Deadline.seq == int(seq_text))
-            found = [d for d in (await s.scalars(q)).all()
-                     if day is None or d.due_at.astimezone(tz).date() == day]
+            found = [
+                d
+                for d in (await s.scalars(q)).all()
+                if day is None or d.due_at.astimezone(tz).date() == day
+            ]
         if not found:
             return OverrideProblem.UNKNOWN_DEADLINE
         if len(found) > 1:
             return OverrideProblem.AMBIGUOUS_DEADLINE
         return found[0].id
 
-    async def standing(self, actor: Actor | None, unit_id: int, now: datetime
-                       ) -> list[OverrideView]:
+    async def standing(
+        self, actor: Actor | None, unit_id: int, now: datetime
+    ) -> list[OverrideView]:
         """The unit's exceptions in force, by deadline."""
         async with self.sessions() as s:
             unit = await s.get(m.Unit, unit_id)
             if unit is None or (actor is not None and not actor.coordinates(unit.campaign_id)):
                 return []
-            q = (select(m.UnitDeadlineOverride)
-                 .where(m.UnitDeadlineOverride.unit_id == unit_id,
-                        m.UnitDeadlineOverride.revoked_at.is_(None)))
+            q = select(m.UnitDeadlineOverride).where(
+                m.UnitDeadlineOverride.unit_id == unit_id,
+                m.UnitDeadlineOverride.revoked_at.is_(None),
+            )
             rows = {x.deadline_id: x for x in (await s.scalars(q)).all()}
             deadlines = await self._deadlines(s, unit, m.Deadline.id.in_(list(rows)))
             views = await self._views(s, unit, deadlines, now)
-        return [OverrideView(rows[v.deadline_id].id, v, d.due_at.astimezone(v.due.tzinfo),
-                             OverrideKind(rows[v.deadline_id].kind),
-                             rows[v.deadline_id].reason)
-                for v, (d, _o, _c) in zip(views, deadlines, strict=True)]
+        return [
+            OverrideView(
+                rows[v.deadline_id].id,
+                v,
+                d.due_at.astimezone(v.due.tzinfo),
+                OverrideKind(rows[v.deadline_id].kind),
+                rows[v.deadline_id].reason,
+            )
+            for v, (d, _o, _c) in zip(views, deadlines, strict=True)
+        ]
 
     # ---- acting ------------------------------------------------------------------------
 
-    async def check(self, actor: Actor | None, request: OverrideRequest, now: datetime
-                    ) -> OverrideView | OverrideProblem:
+    async def check(
+        self, actor: Actor | None, request: OverrideRequest, now: datetime
+    ) -> OverrideView | OverrideProblem:
         """What `apply` would do, for the confirmation; writes nothing."""
         async with self.sessions() as s:
             return await self._apply(s, actor, request, now, write=False)
 
-    async def apply(self, actor: Actor | None, request: OverrideRequest, now: datetime
-                    ) -> OverrideView | OverrideProblem:
+    async def apply(
+        self, actor: Actor | None, request: OverrideRequest, now: datetime
+    ) -> OverrideView | OverrideProblem:
         """Set the exception; returns once it is committed. The same exception again
         changes nothing and says so (`changed` False)."""
         async with self.sessions.begin() as s:
             return await self._apply(s, actor, request, now, write=True)
 
-    async def undo(self, actor: Actor | None, override_id: int, now: datetime
-                   ) -> OverrideView | OverrideProblem:
+    async def undo(
+        self, actor: Actor | None, override_id: int, now: datetime
+    ) -> OverrideView | OverrideProblem:
         """Withdraw an exception: the deadline's own time applies to the unit again."""
         async with self.sessions.begin() as s:
             row = await s.get(m.UnitDeadlineOverride, override_id, with_for_update=True)
@@ -248,20 +271,32 @@ class OverrideService:
                 await s.flush()
             rows = await self._deadlines(s, unit, m.Deadline.id == row.deadline_id)
             (v,) = await self._views(s, unit, rows, now)
-            return OverrideView(row.id, v, v.due, OverrideKind(row.kind), row.reason,
-                                changed=changed, undone=True)
+            return OverrideView(
+                row.id, v, v.due, OverrideKind(row.kind), row.reason, changed=changed, undone=True
+            )
 
-    async def _apply(self, s: AsyncSession, actor: Actor | None, request: OverrideRequest,
-                     now: datetime, *, write: bool) -> OverrideView | OverrideProblem:
+    async def _apply(
+        self,
+        s: AsyncSession,
+        actor: Actor | None,
+        request: OverrideRequest,
+        now: datetime,
+        *,
+        write: bool,
+    ) -> OverrideView | OverrideProblem:
         reason = " ".join(request.reason.split())[:REASON_CHARS]
         if not reason:
             return OverrideProblem.NO_REASON
         unit = await s.get(m.Unit, request.unit_id)
-        if unit is None or not unit.active or (
-                actor is not None and not actor.coordinates(unit.campaign_id)):
+        if (
+            unit is None
+            or not unit.active
+            or (actor is not None and not actor.coordinates(unit.campaign_id))
+        ):
             return OverrideProblem.UNKNOWN_UNIT
-        rows = await self._deadlines(s, unit, m.Deadline.id == request.deadline_id,
-                                     with_cancelled=True)
+        rows = await self._deadlines(
+            s, unit, m.Deadline.id == request.deadline_id, with_cancelled=True
+        )
         if not rows:
             return OverrideProblem.UNKNOWN_DEADLINE
         deadline, obligation, campaign = rows[0]
@@ -277,52 +312,91 @@ class OverrideService:
                 return OverrideProblem.NOT_LATER
         latest = await latest_submissions(s, deadline_ids=[deadline.id], unit_ids=[unit.id])
         sub = latest.get((deadline.id, unit.id))
-        if sub is not None and sub.status != "returned":
+        if sub is not None and sub.status != RevisionStatus.RETURNED:
             return OverrideProblem.DONE
-        row = await s.scalar(select(m.UnitDeadlineOverride).where(
-            m.UnitDeadlineOverride.unit_id == unit.id,
-            m.UnitDeadlineOverride.deadline_id == deadline.id).with_for_update())
-        changed = row is None or row.revoked_at is not None or row.kind != request.kind \
-            or row.due_at != due_at or row.reason != reason
+        row = await s.scalar(
+            select(m.UnitDeadlineOverride)
+            .where(
+                m.UnitDeadlineOverride.unit_id == unit.id,
+                m.UnitDeadlineOverride.deadline_id == deadline.id,
+            )
+            .with_for_update()
+        )
+        changed = (
+            row is None
+            or row.revoked_at is not None
+            or row.kind != request.kind
+            or row.due_at != due_at
+            or row.reason != reason
+        )
         if write and changed:
             if row is None:
-                row = m.UnitDeadlineOverride(unit_id=unit.id, deadline_id=deadline.id,
-                                             created_at=now)
+                row = m.UnitDeadlineOverride(
+                    unit_id=unit.id, deadline_id=deadline.id, created_at=now
+                )
                 s.add(row)
             row.kind, row.due_at, row.reason = request.kind.value, due_at, reason
             row.created_by = actor.person_id if actor is not None else None
             row.changed_at, row.revoked_at = now, None
             await s.flush()
         repeats = obligation.id in await repeating_obligations(s, [campaign.id])
-        v = view(deadline, obligation, campaign, unit, sub, now, repeats,
-                 Override(request.kind, due_at))
-        return OverrideView(row.id if row is not None and row.id else 0, v,
-                            deadline.due_at.astimezone(tz), request.kind, reason,
-                            changed=changed)
+        v = view(
+            deadline, obligation, campaign, unit, sub, now, repeats, Override(request.kind, due_at)
+        )
+        return OverrideView(
+            row.id if row is not None and row.id else 0,
+            v,
+            deadline.due_at.astimezone(tz),
+            request.kind,
+            reason,
+            changed=changed,
+        )
 
-    async def _deadlines(self, s: AsyncSession, unit: m.Unit, where: ColumnElement[bool], *,
-                         with_cancelled: bool = False
-                         ) -> list[tuple[m.Deadline, m.Obligation, m.Campaign]]:
-        q = (select(m.Deadline, m.Obligation, m.Campaign)
-             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-             .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
-             .where(m.Deadline.campaign_id == unit.campaign_id, where)
-             .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id))
+    async def _deadlines(
+        self,
+        s: AsyncSession,
+        unit: m.Unit,
+        where: ColumnElement[bool],
+        *,
+        with_cancelled: bool = False,
+    ) -> list[tuple[m.Deadline, m.Obligation, m.Campaign]]:
+        q = (
+            select(m.Deadline, m.Obligation, m.Campaign)
+            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+            .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
+            .where(m.Deadline.campaign_id == unit.campaign_id, where)
+            .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id)
+        )
         if not with_cancelled:
             q = q.where(m.Deadline.cancelled.is_(False))
         return [(d, o, c) for d, o, c in (await s.execute(q)).all() if applies(o, unit)]
 
-    async def _views(self, s: AsyncSession, unit: m.Unit,
-                     rows: list[tuple[m.Deadline, m.Obligation, m.Campaign]], now: datetime
-                     ) -> list[DeadlineView]:
+    async def _views(
+        self,
+        s: AsyncSession,
+        unit: m.Unit,
+        rows: list[tuple[m.Deadline, m.Obligation, m.Campaign]],
+        now: datetime,
+    ) -> list[DeadlineView]:
         if not rows:
             return []
         ids = [d.id for d, _, _ in rows]
         latest = await latest_submissions(s, deadline_ids=ids, unit_ids=[unit.id])
         q = select(m.UnitDeadlineOverride).where(
-            m.UnitDeadlineOverride.deadline_id.in_(ids),
-            m.UnitDeadlineOverride.unit_id == unit.id)
+            m.UnitDeadlineOverride.deadline_id.in_(ids), m.UnitDeadlineOverride.unit_id == unit.id
+        )
         overrides = {x.deadline_id: override_of(x) for x in (await s.scalars(q)).all()}
         repeats = await repeating_obligations(s, [unit.campaign_id])
-        return [view(d, o, c, unit, latest.get((d.id, unit.id)), now, o.id in repeats,
-                     overrides.get(d.id)) for d, o, c in rows]
+        return [
+            view(
+                d,
+                o,
+                c,
+                unit,
+                latest.get((d.id, unit.id)),
+                now,
+                o.id in repeats,
+                overrides.get(d.id),
+            )
+            for d, o, c in rows
+        ]

@@ -7,10 +7,12 @@ id gets the same `Problem` as a stale one and changes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -30,7 +32,16 @@ from domain.forms import (
     check_choice_index,
     missing_required,
 )
-from domain.status import LatestSubmission, Override, OverrideKind, State, due_for, state_of
+from domain.plan import applies as owed
+from domain.status import (
+    LatestSubmission,
+    Override,
+    OverrideKind,
+    RevisionStatus,
+    State,
+    due_for,
+    state_of,
+)
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
@@ -157,9 +168,40 @@ class UploadLimits:
     extensions: frozenset[str]
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Refused(Exception):
+    """A use case cannot go on with this draft (not the actor's, its deadline cancelled)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def refusing(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | Problem]]:
+    """The use case answers a Refused raised inside it with its problem (the transaction
+    it opened is rolled back on the way out)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Problem:
+        try:
+            return await method(*args, **kwargs)
+        except Refused as refused:
+            return refused.problem
+
+    return wrapper
+
+
 class ReportService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry,
-                 files: FileStore, limits: UploadLimits) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        plans: PlanRegistry,
+        files: FileStore,
+        limits: UploadLimits,
+    ) -> None:
         self.sessions = sessions
         self.plans = plans
         self.files = files
@@ -168,8 +210,9 @@ class ReportService:
 
     # ---- what is due -------------------------------------------------------------------
 
-    async def tasks(self, actor: Actor, now: datetime, ahead: timedelta = timedelta(days=14),
-                    limit: int = 12) -> list[DeadlineView]:
+    async def tasks(
+        self, actor: Actor, now: datetime, ahead: timedelta = timedelta(days=14), limit: int = 12
+    ) -> list[DeadlineView]:
         """Open deadlines of the actor's units: everything owed, then what falls due soon."""
         async with self.sessions() as s:
             views = await self._unit_deadlines(s, actor, now, until=now + ahead)
@@ -177,8 +220,9 @@ class ReportService:
         upcoming = [v for v in views if v.state is State.PENDING]
         return (owed + upcoming)[:limit]
 
-    async def submit_menu(self, actor: Actor, now: datetime
-                          ) -> tuple[DraftView | None, list[DeadlineView]]:
+    async def submit_menu(
+        self, actor: Actor, now: datetime
+    ) -> tuple[DraftView | None, list[DeadlineView]]:
         """What /submit offers, in one read: the draft to resume, if any, and the deadlines
         one can submit for now (owed, upcoming soon, recent ones to correct)."""
         async with self.sessions() as s:
@@ -186,23 +230,33 @@ class ReportService:
             views = await self._unit_deadlines(s, actor, now, until=now + timedelta(days=31))
         # The draft's deadline is offered once, as the draft to resume.
         resumed = (draft.deadline.deadline_id, draft.deadline.unit_id) if draft else None
-        return draft, [v for v in views if v.state is not State.EXEMPT
-                       and (v.deadline_id, v.unit_id) != resumed
-                       and (v.state is not State.PENDING or v.due <= now + timedelta(days=31))
-                       ][:30]
+        return draft, [
+            v
+            for v in views
+            if v.state is not State.EXEMPT
+            and (v.deadline_id, v.unit_id) != resumed
+            and (v.state is not State.PENDING or v.due <= now + timedelta(days=31))
+        ][:30]
 
-    async def _unit_deadlines(self, s: AsyncSession, actor: Actor, now: datetime,
-                              until: datetime) -> list[DeadlineView]:
+    async def _unit_deadlines(
+        self, s: AsyncSession, actor: Actor, now: datetime, until: datetime
+    ) -> list[DeadlineView]:
         unit_ids = sorted(actor.unit_ids())
         if not unit_ids:
             return []
-        q = (select(m.Deadline, m.Obligation, m.Campaign, m.Unit)
-             .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-             .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
-             .join(m.Unit, m.Unit.campaign_id == m.Campaign.id)
-             .where(m.Unit.id.in_(unit_ids), m.Unit.active.is_(True),
-                    m.Deadline.cancelled.is_(False), m.Deadline.due_at <= until)
-             .order_by(m.Deadline.due_at, m.Obligation.position))
+        q = (
+            select(m.Deadline, m.Obligation, m.Campaign, m.Unit)
+            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+            .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
+            .join(m.Unit, m.Unit.campaign_id == m.Campaign.id)
+            .where(
+                m.Unit.id.in_(unit_ids),
+                m.Unit.active.is_(True),
+                m.Deadline.cancelled.is_(False),
+                m.Deadline.due_at <= until,
+            )
+            .order_by(m.Deadline.due_at, m.Obligation.position)
+        )
         rows = [r for r in (await s.execute(q)).all() if applies(r[1], r[3])]
         if not rows:
             return []
@@ -210,8 +264,19 @@ class ReportService:
         latest = await latest_submissions(s, unit_ids=unit_ids, deadline_ids=ids)
         overrides = await overrides_for(s, unit_ids=unit_ids, deadline_ids=ids)
         repeats = await self._repeating(s, {c.id: c.current_version for _, _, c, _ in rows})
-        views = [view(d, o, c, u, latest.get((d.id, u.id)), now, o.id in repeats,
-                      overrides.get((d.id, u.id))) for d, o, c, u in rows]
+        views = [
+            view(
+                d,
+                o,
+                c,
+                u,
+                latest.get((d.id, u.id)),
+                now,
+                o.id in repeats,
+                overrides.get((d.id, u.id)),
+            )
+            for d, o, c, u in rows
+        ]
         return sorted(views, key=lambda v: v.due)  # a 延期 moves a deadline down the list
 
     async def history(self, actor: Actor, now: datetime, limit: int = 20) -> list[HistoryItem]:
@@ -219,30 +284,39 @@ class ReportService:
         if not unit_ids:
             return []
         async with self.sessions() as s:
-            q = (select(m.Submission, m.Deadline, m.Obligation, m.Campaign, m.Unit)
-                 .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
-                 .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                 .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
-                 .join(m.Unit, m.Unit.id == m.Submission.unit_id)
-                 .where(m.Submission.unit_id.in_(unit_ids))
-                 .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
-                 .limit(limit))
+            q = (
+                select(m.Submission, m.Deadline, m.Obligation, m.Campaign, m.Unit)
+                .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
+                .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+                .where(m.Submission.unit_id.in_(unit_ids))
+                .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
+                .limit(limit)
+            )
             rows = (await s.execute(q)).all()
-            repeats = await self._repeating(s, {c.id: c.current_version
-                                                for _, _, _, c, _ in rows})
-        return [HistoryItem(view(d, o, c, u, sub, now, o.id in repeats), sub.revision,
-                            sub.submitted_at, sub.late, sub.nil, sub.status == "returned")
-                for sub, d, o, c, u in rows]
+            repeats = await self._repeating(s, {c.id: c.current_version for _, _, _, c, _ in rows})
+        return [
+            HistoryItem(
+                view(d, o, c, u, sub, now, o.id in repeats),
+                sub.revision,
+                sub.submitted_at,
+                sub.late,
+                sub.nil,
+                sub.status == RevisionStatus.RETURNED,
+            )
+            for sub, d, o, c, u in rows
+        ]
 
     # ---- drafts ------------------------------------------------------------------------
 
-    async def begin(self, actor: Actor, deadline_id: int, now: datetime
-                    ) -> DraftView | Problem:
+    async def begin(self, actor: Actor, deadline_id: int, now: datetime) -> DraftView | Problem:
         """Open (or resume) the actor's draft for a deadline of their unit."""
         async with self.sessions.begin() as s:
             drafts = DraftRepo(s)
-            found = await drafts.for_deadline(deadline_id, actor.person_id,
-                                              sorted(actor.unit_ids()))
+            found = await drafts.for_deadline(
+                deadline_id, actor.person_id, sorted(actor.unit_ids())
+            )
             if found is None or not found.unit_active or not _applies(found):
                 return Problem.NOT_FOUND
             if found.cancelled:
@@ -250,10 +324,10 @@ class ReportService:
             form = await self._form(s, found)
             if found.draft_id is None:
                 state = _carried_over(found, form).to_json()
-                draft_id = await drafts.add(actor.person_id, found.deadline_id, found.unit_id,
-                                            state, now)
-                found = replace(found, draft_id=draft_id, person_id=actor.person_id,
-                                state=state)
+                draft_id = await drafts.add(
+                    actor.person_id, found.deadline_id, found.unit_id, state, now
+                )
+                found = replace(found, draft_id=draft_id, person_id=actor.person_id, state=state)
             return await self._present(s, found, form, now)
 
     async def resume(self, actor: Actor, now: datetime) -> DraftView | None:
@@ -270,14 +344,12 @@ class ReportService:
                 return None
             return await self._draft_view(s, found, await self._form(s, found), now)
 
-    async def present(self, actor: Actor, draft_id: int, now: datetime
-                      ) -> DraftView | Problem:
+    @refusing
+    async def present(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
         """One of the actor's drafts, to be shown now (and so answered next)."""
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            return await self._present(s, *loaded, now)
+            draft, form = await self._own_draft(s, actor, draft_id)
+            return await self._present(s, draft, form, now)
 
     async def _shown(self, s: AsyncSession, actor: Actor) -> DraftRecord | None:
         """The draft last shown to the actor (its `shown_step` the question it asked)."""
@@ -288,29 +360,41 @@ class ReportService:
                 return None  # the draft on screen was submitted or discarded since
             # Nothing shown since this was recorded (an upgrade): the draft touched last.
             found = await drafts.newest(actor.person_id, sorted(actor.unit_ids()))
-        if (found is None or found.person_id != actor.person_id
-                or found.unit_id not in actor.unit_ids()):
+        if (
+            found is None
+            or found.person_id != actor.person_id
+            or found.unit_id not in actor.unit_ids()
+        ):
             return None
         return found
 
-    async def _resumable(self, s: AsyncSession, actor: Actor, now: datetime
-                         ) -> DraftView | None:
+    async def _resumable(self, s: AsyncSession, actor: Actor, now: datetime) -> DraftView | None:
         found = await DraftRepo(s).newest(actor.person_id)
         if found is None or found.unit_id not in actor.unit_ids():
             return None
         return await self._draft_view(s, found, await self._form(s, found), now)
 
-    async def answer(self, actor: Actor, draft_id: int | None, raw: str, now: datetime
-                     ) -> DraftView | Rejected | Problem | None:
+    async def answer(
+        self, actor: Actor, draft_id: int | None, raw: str, now: datetime
+    ) -> DraftView | Rejected | Problem | None:
         """Validate a typed answer to the current question and move on. Without a draft
         id it is for the question the actor was shown last (None if there is none)."""
-        return await self._update(actor, draft_id, now, lambda form, state, step: (
-            check_answer(form.field(step), raw, now.date())
-            if step not in (FILES_STEP, PREVIEW_STEP) else Invalid("no_question")))
+        return await self._update(
+            actor,
+            draft_id,
+            now,
+            lambda form, state, step: (
+                check_answer(form.field(step), raw, now.date())
+                if step not in (FILES_STEP, PREVIEW_STEP)
+                else Invalid("no_question")
+            ),
+        )
 
-    async def choose(self, actor: Actor, draft_id: int, field_id: str, index: int,
-                     now: datetime) -> DraftView | Rejected | Problem:
+    async def choose(
+        self, actor: Actor, draft_id: int, field_id: str, index: int, now: datetime
+    ) -> DraftView | Rejected | Problem:
         """A tapped option; the field must be the one being asked (stale buttons refused)."""
+
         def check(form: Form, state: DraftState, step: str) -> Checked:
             if step != field_id:
                 return Invalid("stale_button")
@@ -318,24 +402,26 @@ class ReportService:
             if spec.type is not FieldType.CHOICE:
                 return Invalid("stale_button")
             return check_choice_index(spec, index)
+
         return _found(await self._update(actor, draft_id, now, check))
 
-    async def skip(self, actor: Actor, draft_id: int, field_id: str, now: datetime
-                   ) -> DraftView | Rejected | Problem:
+    async def skip(
+        self, actor: Actor, draft_id: int, field_id: str, now: datetime
+    ) -> DraftView | Rejected | Problem:
         def check(form: Form, state: DraftState, step: str) -> Checked:
             if step != field_id:
                 return Invalid("stale_button")
             return Invalid("required") if form.field(step).required else Valid(None)
+
         return _found(await self._update(actor, draft_id, now, check))
 
-    async def edit(self, actor: Actor, draft_id: int, field_id: str, now: datetime
-                   ) -> DraftView | Problem:
+    @refusing
+    async def edit(
+        self, actor: Actor, draft_id: int, field_id: str, now: datetime
+    ) -> DraftView | Problem:
         """Reopen one answered question from the preview."""
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             state = _state(draft)
             if field_id == FILES_STEP:
                 state = replace(state, nil=False, files_done=False, editing=None)
@@ -345,17 +431,15 @@ class ReportService:
                 return Problem.NOT_FOUND
             return await self._save(s, draft, form, state, now)
 
-    async def files_done(self, actor: Actor, draft_id: int, now: datetime
-                         ) -> DraftView | Problem:
+    @refusing
+    async def files_done(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             if _files_missing(draft, form):
                 return Problem.INCOMPLETE
-            return await self._save(s, draft, form,
-                                    replace(_state(draft), files_done=True, editing=None), now)
+            return await self._save(
+                s, draft, form, replace(_state(draft), files_done=True, editing=None), now
+            )
 
     def check_upload(self, name: str, size: int | None) -> Problem | None:
         """Refuse a file before downloading it: type by extension, size from the platform."""
@@ -367,30 +451,38 @@ class ReportService:
             return Problem.FILE_EMPTY
         return None
 
-    async def attach(self, actor: Actor, draft_id: int, name: str, mime: str, data: bytes,
-                     now: datetime) -> DraftView | Problem:
+    @refusing
+    async def attach(
+        self, actor: Actor, draft_id: int, name: str, mime: str, data: bytes, now: datetime
+    ) -> DraftView | Problem:
         problem = self.check_upload(name, len(data))
         if problem:
             return problem
         if not upload_matches(name, data):
             return Problem.FILE_CONTENT
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             if not form.file_fields:
                 return Problem.NO_FILES
             spec = form.file_fields[0]
             if draft.files >= sum(f.max_files for f in form.file_fields):
                 return Problem.TOO_MANY_FILES
-            stored = self.files.put(data, draft.campaign_id, draft.unit_id, draft.deadline_id,
-                                    extension_of(name))
-            s.add(m.Attachment(draft_id=draft_id, field_id=spec.id,
-                               original_name=stored_name(name),
-                               size=stored.size, mime_type=mime[:100], sha256=stored.sha256,
-                               storage_key=stored.key, uploaded_by=actor.person_id,
-                               uploaded_at=now))
+            stored = self.files.put(
+                data, draft.campaign_id, draft.unit_id, draft.deadline_id, extension_of(name)
+            )
+            s.add(
+                m.Attachment(
+                    draft_id=draft_id,
+                    field_id=spec.id,
+                    original_name=stored_name(name),
+                    size=stored.size,
+                    mime_type=mime[:100],
+                    sha256=stored.sha256,
+                    storage_key=stored.key,
+                    uploaded_by=actor.person_id,
+                    uploaded_at=now,
+                )
+            )
             await s.flush()
             draft = replace(draft, files=draft.files + 1)
             return await self._save(s, draft, form, _state(draft), now)
@@ -400,40 +492,41 @@ class ReportService:
         upload another process is committing right now is left alone). A crash between
         writing a file and committing its row, or between dropping rows and deleting their
         files, leaves such files. `now` is wall-clock seconds, as file times are."""
-        old = await asyncio.to_thread(self.files.keys_older_than,
-                                      now - grace.total_seconds())
+        old = await asyncio.to_thread(self.files.keys_older_than, now - grace.total_seconds())
         orphans = []
         for start in range(0, len(old), 500):
-            chunk = old[start:start + 500]
+            chunk = old[start : start + 500]
             async with self.sessions() as s:
-                known = set(await s.scalars(select(m.Attachment.storage_key)
-                                            .where(m.Attachment.storage_key.in_(chunk))))
+                known = set(
+                    await s.scalars(
+                        select(m.Attachment.storage_key).where(m.Attachment.storage_key.in_(chunk))
+                    )
+                )
             orphans += [key for key in chunk if key not in known]
         for key in orphans:
             self.files.delete(key)
         return len(orphans)
 
-    async def attachment(self, actor: Actor, draft_id: int, attachment_id: int
-                         ) -> AttachmentView | Problem:
+    @refusing
+    async def attachment(
+        self, actor: Actor, draft_id: int, attachment_id: int
+    ) -> AttachmentView | Problem:
         """One file of the actor's draft (to ask whether to remove it)."""
         async with self.sessions() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
+            await self._own_draft(s, actor, draft_id)
             found = [a for a in await DraftRepo(s).attachments(draft_id) if a.id == attachment_id]
         if not found:
             return Problem.FILE_GONE
         return AttachmentView(found[0].id, found[0].original_name, found[0].size)
 
-    async def detach(self, actor: Actor, draft_id: int, attachment_id: int, now: datetime
-                     ) -> Detached | Problem:
+    @refusing
+    async def detach(
+        self, actor: Actor, draft_id: int, attachment_id: int, now: datetime
+    ) -> Detached | Problem:
         """Remove one wrong file from a draft, keeping everything else. A second tap (or
         another process) finds it gone and changes nothing."""
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             drafts = DraftRepo(s)
             found = [a for a in await drafts.attachments(draft_id) if a.id == attachment_id]
             if not found or not await drafts.drop_attachment(draft_id, attachment_id):
@@ -448,33 +541,37 @@ class ReportService:
 
     async def discard(self, actor: Actor, draft_id: int) -> bool:
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
+            try:
+                draft, _form = await self._own_draft(s, actor, draft_id)
+            except Refused:
                 return False
             drafts = DraftRepo(s)
-            attachments = await drafts.attachments(draft_id) if loaded[0].files else []
+            attachments = await drafts.attachments(draft_id) if draft.files else []
             await drafts.drop_attachments(draft_id)
             await drafts.delete(draft_id)
         for a in attachments:  # files go only after the rows are gone for good
             self.files.delete(a.storage_key)
         return True
 
+    @refusing
     async def rebase(self, actor: Actor, draft_id: int, now: datetime) -> DraftView | Problem:
         """Start the draft again from the unit's newest revision (someone else submitted
         while it was being filled): the preview then shows that revision to correct. Files
         stay; tapped twice, the second tap changes nothing."""
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             if _state(draft).base == (draft.revision or 0):
                 return await self._present(s, draft, form, now)
             return await self._save(s, draft, form, _carried_over(draft, form), now)
 
-    async def submit(self, actor: Actor, draft_id: int, now: datetime,
-                     built_on: int | None = None, nil: bool = False
-                     ) -> Submitted | Superseded | Problem:
+    async def submit(
+        self,
+        actor: Actor,
+        draft_id: int,
+        now: datetime,
+        built_on: int | None = None,
+        nil: bool = False,
+    ) -> Submitted | Superseded | Problem:
         """Turn the draft into a new revision (a 零报告 with `nil`). `built_on` is the
         revision the confirmed preview was built on: if the unit has a newer one now,
         nothing is written. Returns only after the commit."""
@@ -487,13 +584,12 @@ class ReportService:
                 continue
         return Problem.INCOMPLETE  # pragma: no cover - three collisions in a row
 
-    async def _submit_once(self, actor: Actor, draft_id: int, now: datetime,
-                           built_on: int | None, nil: bool) -> Submitted | Superseded | Problem:
+    @refusing
+    async def _submit_once(
+        self, actor: Actor, draft_id: int, now: datetime, built_on: int | None, nil: bool
+    ) -> Submitted | Superseded | Problem:
         async with self.sessions.begin() as s:
-            loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+            draft, form = await self._own_draft(s, actor, draft_id)
             state = _state(draft)
             if nil:
                 if not form.allow_nil:
@@ -501,18 +597,25 @@ class ReportService:
                 state = replace(state, nil=True, files_done=True)
             if built_on is not None and (draft.revision or 0) != built_on:
                 return await self._superseded(s, draft, form, state, now)
-            if not state.nil and (missing_required(form, state.answers)
-                                  or _files_missing(draft, form)):
+            if not state.nil and (
+                missing_required(form, state.answers) or _files_missing(draft, form)
+            ):
                 return Problem.INCOMPLETE
             # The newest revision was read in this transaction (under SQLite's write lock;
             # on PostgreSQL the unique key and the retry in `submit` settle a race).
             revision = (draft.revision or 0) + 1
             late = now > (due_for(draft.due_at, _override(draft)) or now)
             submission = m.Submission(
-                deadline_id=draft.deadline_id, unit_id=draft.unit_id, revision=revision,
-                status="submitted", nil=state.nil,
+                deadline_id=draft.deadline_id,
+                unit_id=draft.unit_id,
+                revision=revision,
+                status="submitted",
+                nil=state.nil,
                 answers={} if state.nil else dict(state.answers),
-                submitted_by=actor.person_id, submitted_at=now, late=late)
+                submitted_by=actor.person_id,
+                submitted_at=now,
+                late=late,
+            )
             s.add(submission)
             await s.flush()
             drafts = DraftRepo(s)
@@ -520,71 +623,109 @@ class ReportService:
                 await drafts.hand_over(draft_id, submission.id)
             await drafts.delete(draft_id)
             repeats = await self._repeats_of(s, draft)
-        submitted = replace(draft, revision=revision, status="submitted", nil=state.nil,
-                            submitted_at=now, review_comment=None)
-        return Submitted(submission.id, revision, late, state.nil,
-                         _deadline_view(submitted, now, repeats), draft.files)
+        submitted = replace(
+            draft,
+            revision=revision,
+            status="submitted",
+            nil=state.nil,
+            submitted_at=now,
+            review_comment=None,
+        )
+        return Submitted(
+            submission.id,
+            revision,
+            late,
+            state.nil,
+            _deadline_view(submitted, now, repeats),
+            draft.files,
+        )
 
     # ---- internals ---------------------------------------------------------------------
 
-    async def _superseded(self, s: AsyncSession, draft: DraftRecord, form: Form,
-                          state: DraftState, now: datetime) -> Superseded:
+    async def _superseded(
+        self, s: AsyncSession, draft: DraftRecord, form: Form, state: DraftState, now: datetime
+    ) -> Superseded:
         """What the unit's newer revision holds that this draft does not."""
         assert draft.revision is not None and draft.submitted_at is not None
         by = await s.scalar(
             select(m.Person.display_name)
             .join(m.Submission, m.Submission.submitted_by == m.Person.id)
-            .where(m.Submission.deadline_id == draft.deadline_id,
-                   m.Submission.unit_id == draft.unit_id,
-                   m.Submission.revision == draft.revision))
+            .where(
+                m.Submission.deadline_id == draft.deadline_id,
+                m.Submission.unit_id == draft.unit_id,
+                m.Submission.revision == draft.revision,
+            )
+        )
         theirs = draft.answers or {}
-        changes = () if state.nil or draft.nil else tuple(
-            Change(f, theirs.get(f.id), state.answers.get(f.id)) for f in form.typed_fields
-            if theirs.get(f.id) != state.answers.get(f.id))
-        return Superseded(await self._draft_view(s, draft, form, now), draft.revision,
-                          by or "", draft.submitted_at, bool(draft.nil), state.nil, changes)
+        changes = (
+            ()
+            if state.nil or draft.nil
+            else tuple(
+                Change(f, theirs.get(f.id), state.answers.get(f.id))
+                for f in form.typed_fields
+                if theirs.get(f.id) != state.answers.get(f.id)
+            )
+        )
+        return Superseded(
+            await self._draft_view(s, draft, form, now),
+            draft.revision,
+            by or "",
+            draft.submitted_at,
+            bool(draft.nil),
+            state.nil,
+            changes,
+        )
 
-    async def _update(self, actor: Actor, draft_id: int | None, now: datetime,
-                      check: _Check) -> DraftView | Rejected | Problem | None:
+    @refusing
+    async def _update(
+        self, actor: Actor, draft_id: int | None, now: datetime, check: _Check
+    ) -> DraftView | Rejected | Problem | None:
         async with self.sessions.begin() as s:
             shown_step: str | None = None
             if draft_id is None:  # a typed answer: for the question on the actor's screen
                 shown = await self._shown(s, actor)
                 if shown is None:
                     return None
-                loaded = await self._checked(s, actor, shown)
+                draft, form = await self._checked(s, actor, shown)
                 shown_step = shown.shown_step
             else:
-                loaded = await self._own_draft(s, actor, draft_id)
-            if isinstance(loaded, Problem):
-                return loaded
-            draft, form = loaded
+                draft, form = await self._own_draft(s, actor, draft_id)
             state = _state(draft)
             step = next_step(form, state)
             # The draft moved on since its question was shown (another of the person's
             # devices, say): the text was meant for a question that is no longer asked.
-            result = (Invalid("question_moved") if shown_step not in (None, step)
-                      else check(form, state, step))
+            result = (
+                Invalid("question_moved")
+                if shown_step not in (None, step)
+                else check(form, state, step)
+            )
             if isinstance(result, Invalid):
                 return Rejected(result, await self._present(s, draft, form, now))
             return await self._save(s, draft, form, state.answered(step, result.value), now)
 
-    async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int
-                         ) -> tuple[DraftRecord, Form] | Problem:
+    async def _own_draft(
+        self, s: AsyncSession, actor: Actor, draft_id: int
+    ) -> tuple[DraftRecord, Form]:
         return await self._checked(s, actor, await DraftRepo(s).by_id(draft_id))
 
-    async def _checked(self, s: AsyncSession, actor: Actor, draft: DraftRecord | None
-                       ) -> tuple[DraftRecord, Form] | Problem:
-        """The draft with its form, if it is the actor's and its deadline still stands."""
-        if (draft is None or draft.person_id != actor.person_id
-                or draft.unit_id not in actor.unit_ids()):
-            return Problem.NOT_FOUND
+    async def _checked(
+        self, s: AsyncSession, actor: Actor, draft: DraftRecord | None
+    ) -> tuple[DraftRecord, Form]:
+        """The draft with its form, if it is the actor's and its deadline still stands;
+        else Refused, which the use case (see `refusing`) answers with its problem."""
+        if (
+            draft is None
+            or draft.person_id != actor.person_id
+            or draft.unit_id not in actor.unit_ids()
+        ):
+            raise Refused(Problem.NOT_FOUND)
         if draft.cancelled:
-            return Problem.CANCELLED
+            raise Refused(Problem.CANCELLED)
         return draft, await self._form(s, draft)
 
-    async def _save(self, s: AsyncSession, draft: DraftRecord, form: Form, state: DraftState,
-                    now: datetime) -> DraftView:
+    async def _save(
+        self, s: AsyncSession, draft: DraftRecord, form: Form, state: DraftState, now: datetime
+    ) -> DraftView:
         """Write the new state (one UPDATE); committed before the caller answers anyone."""
         assert draft.draft_id is not None
         data = state.to_json()
@@ -594,8 +735,9 @@ class ReportService:
         await self._on_screen(s, draft, now)
         return shown
 
-    async def _present(self, s: AsyncSession, draft: DraftRecord, form: Form,
-                       now: datetime) -> DraftView:
+    async def _present(
+        self, s: AsyncSession, draft: DraftRecord, form: Form, now: datetime
+    ) -> DraftView:
         """The draft's view, recorded as what its owner sees: what they send next (a
         text, a file, /blank) is for this draft and this question."""
         shown = await self._draft_view(s, draft, form, now)
@@ -609,16 +751,27 @@ class ReportService:
         if draft.on_screen != draft.draft_id:  # written only when the person switches
             await ConversationRepo(s).shown(draft.person_id, draft.draft_id, now)
 
-    async def _draft_view(self, s: AsyncSession, draft: DraftRecord, form: Form,
-                          now: datetime) -> DraftView:
+    async def _draft_view(
+        self, s: AsyncSession, draft: DraftRecord, form: Form, now: datetime
+    ) -> DraftView:
         assert draft.draft_id is not None
         state = _state(draft)
-        attachments = (tuple(AttachmentView(a.id, a.original_name, a.size)
-                             for a in await DraftRepo(s).attachments(draft.draft_id))
-                       if draft.files else ())
-        return DraftView(draft.draft_id,
-                         _deadline_view(draft, now, await self._repeats_of(s, draft)), form,
-                         state, next_step(form, state), attachments)
+        attachments = (
+            tuple(
+                AttachmentView(a.id, a.original_name, a.size)
+                for a in await DraftRepo(s).attachments(draft.draft_id)
+            )
+            if draft.files
+            else ()
+        )
+        return DraftView(
+            draft.draft_id,
+            _deadline_view(draft, now, await self._repeats_of(s, draft)),
+            form,
+            state,
+            next_step(form, state),
+            attachments,
+        )
 
     async def _form(self, s: AsyncSession, draft: DraftRecord) -> Form:
         plan = await self.plans.plan_at(s, draft.campaign_id, draft.plan_version)
@@ -641,12 +794,13 @@ class ReportService:
             found |= repeats
         return frozenset(found)
 
+
 def _state(draft: DraftRecord) -> DraftState:
     return DraftState.from_json(draft.state or {})
 
 
 def _applies(draft: DraftRecord) -> bool:
-    return draft.unit_codes is None or draft.unit_code in draft.unit_codes
+    return owed(draft.unit_codes, draft.unit_code)
 
 
 def upload_matches(name: str, data: bytes) -> bool:
@@ -687,14 +841,29 @@ def _deadline_view(d: DraftRecord, now: datetime, repeats: frozenset[int]) -> De
     """The same view `catalog.view` makes of ORM rows, from the draft's one-row record."""
     override = _override(d)
     due = due_for(d.due_at, override) or d.due_at
-    latest = (LatestSubmission(d.submitted_at, d.status == "returned", bool(d.nil), d.revision)
-              if d.revision is not None and d.submitted_at is not None else None)
+    latest = (
+        LatestSubmission(
+            d.submitted_at, d.status == RevisionStatus.RETURNED, bool(d.nil), d.revision
+        )
+        if d.revision is not None and d.submitted_at is not None
+        else None
+    )
     period = (d.period_start, d.period_end) if d.period_start and d.period_end else None
     return DeadlineView(
-        deadline_id=d.deadline_id, campaign_id=d.campaign_id, campaign_code=d.campaign_code,
-        obligation_code=d.obligation_code, title=d.title, seq=d.seq,
-        repeats=d.obligation_id in repeats, due=due.astimezone(ZoneInfo(d.timezone)),
-        period=period, form_id=d.form_code, unit_id=d.unit_id, unit_name=d.unit_name,
-        state=state_of(d.due_at, latest, now, override), revision=d.revision,
-        comment=d.review_comment if d.status == "returned" else None,
-        extended=due != d.due_at)
+        deadline_id=d.deadline_id,
+        campaign_id=d.campaign_id,
+        campaign_code=d.campaign_code,
+        obligation_code=d.obligation_code,
+        title=d.title,
+        seq=d.seq,
+        repeats=d.obligation_id in repeats,
+        due=due.astimezone(ZoneInfo(d.timezone)),
+        period=period,
+        form_id=d.form_code,
+        unit_id=d.unit_id,
+        unit_name=d.unit_name,
+        state=state_of(d.due_at, latest, now, override),
+        revision=d.revision,
+        comment=d.review_comment if d.status == RevisionStatus.RETURNED else None,
+        extended=due != d.due_at,
+    )

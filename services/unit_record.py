@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.forms import Answer, Field
-from domain.status import State, state_of
+from domain.status import RevisionStatus, State, state_of
 from services.access import Actor
 from services.catalog import (
     DeadlineView,
@@ -71,8 +71,9 @@ class SubmissionDetail:
 
 
 class UnitRecordService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry,
-                 files: FileStore) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry, files: FileStore
+    ) -> None:
         self.sessions, self.plans, self.files = sessions, plans, files
 
     async def record(self, actor: Actor, unit_id: int, now: datetime) -> UnitRecord | None:
@@ -82,39 +83,64 @@ class UnitRecordService:
             if unit is None or not actor.coordinates(unit.campaign_id):
                 return None
             campaign = await s.get_one(m.Campaign, unit.campaign_id)
-            rows = (await s.execute(
-                select(m.Deadline, m.Obligation)
-                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                .where(m.Deadline.campaign_id == campaign.id, m.Deadline.cancelled.is_(False),
-                       m.Deadline.due_at <= now)
-                .order_by(m.Deadline.due_at.desc(), m.Obligation.position)
-                .limit(SHOWN_DEADLINES * 2))).all()
+            rows = (
+                await s.execute(
+                    select(m.Deadline, m.Obligation)
+                    .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                    .where(
+                        m.Deadline.campaign_id == campaign.id,
+                        m.Deadline.cancelled.is_(False),
+                        m.Deadline.due_at <= now,
+                    )
+                    .order_by(m.Deadline.due_at.desc(), m.Obligation.position)
+                    .limit(SHOWN_DEADLINES * 2)
+                )
+            ).all()
             due = [(d, o) for d, o in rows if applies(o, unit)][:SHOWN_DEADLINES]
             ids = [d.id for d, _ in due]
             latest = await latest_submissions(s, deadline_ids=ids, unit_ids=[unit.id])
             overrides = await overrides_for(s, deadline_ids=ids, unit_ids=[unit.id])
             counts = await _revision_counts(s, ids, unit.id)
             repeats = await repeating_obligations(s, [campaign.id])
-            people = (await s.execute(
-                select(m.Person.display_name, m.Membership.role)
-                .join(m.Membership, m.Membership.person_id == m.Person.id)
-                .where(m.Membership.unit_id == unit.id).order_by(m.Membership.id))).all()
-            last = await s.scalar(select(func.max(m.Submission.submitted_at))
-                                  .where(m.Submission.unit_id == unit.id))
+            people = (
+                await s.execute(
+                    select(m.Person.display_name, m.Membership.role)
+                    .join(m.Membership, m.Membership.person_id == m.Person.id)
+                    .where(m.Membership.unit_id == unit.id)
+                    .order_by(m.Membership.id)
+                )
+            ).all()
+            last = await s.scalar(
+                select(func.max(m.Submission.submitted_at)).where(m.Submission.unit_id == unit.id)
+            )
         lines = []
         for d, o in due:
             sub = latest.get((d.id, unit.id))
             override = overrides.get((d.id, unit.id))
             sent, returned = counts.get(d.id, (0, 0))
-            lines.append(RecordLine(
-                view(d, o, campaign, unit, sub, now, o.id in repeats, override),
-                state_of(d.due_at, summary(sub), now, override),
-                sub.id if sub else None, sent, returned, bool(sub and sub.nil)))
-        return UnitRecord(unit.id, unit.name, campaign.name, tuple(lines),
-                          tuple((str(n), str(r)) for n, r in people), last, campaign.timezone)
+            lines.append(
+                RecordLine(
+                    view(d, o, campaign, unit, sub, now, o.id in repeats, override),
+                    state_of(d.due_at, summary(sub), now, override),
+                    sub.id if sub else None,
+                    sent,
+                    returned,
+                    bool(sub and sub.nil),
+                )
+            )
+        return UnitRecord(
+            unit.id,
+            unit.name,
+            campaign.name,
+            tuple(lines),
+            tuple((str(n), str(r)) for n, r in people),
+            last,
+            campaign.timezone,
+        )
 
-    async def submission(self, actor: Actor, submission_id: int, now: datetime
-                         ) -> SubmissionDetail | None:
+    async def submission(
+        self, actor: Actor, submission_id: int, now: datetime
+    ) -> SubmissionDetail | None:
         """One revision with its answers in the form's order and its files; None unless
         the actor coordinates its campaign."""
         async with self.sessions() as s:
@@ -128,29 +154,42 @@ class UnitRecordService:
             campaign = await s.get_one(m.Campaign, deadline.campaign_id)
             unit = await s.get_one(m.Unit, sub.unit_id)
             plan = await self.plans.plan(s, campaign.id)
-            attachments = (await s.scalars(
-                select(m.Attachment).where(m.Attachment.submission_id == sub.id)
-                .order_by(m.Attachment.id))).all()
+            attachments = (
+                await s.scalars(
+                    select(m.Attachment)
+                    .where(m.Attachment.submission_id == sub.id)
+                    .order_by(m.Attachment.id)
+                )
+            ).all()
             repeats = await repeating_obligations(s, [campaign.id])
         form = plan.forms.get(obligation.form_code)
         answers = tuple((f, sub.answers.get(f.id)) for f in form.typed_fields) if form else ()
-        files = tuple(SentFile(a.original_name, self.files.read(a.storage_key))
-                      for a in attachments)
+        files = tuple(
+            SentFile(a.original_name, self.files.read(a.storage_key)) for a in attachments
+        )
         return SubmissionDetail(
-            unit.name, view(deadline, obligation, campaign, unit, sub, now,
-                            obligation.id in repeats),
-            sub.revision, sub.nil, sub.review_comment if sub.status == "returned" else None,
-            answers, files)
+            unit.name,
+            view(deadline, obligation, campaign, unit, sub, now, obligation.id in repeats),
+            sub.revision,
+            sub.nil,
+            sub.review_comment if sub.status == RevisionStatus.RETURNED else None,
+            answers,
+            files,
+        )
 
 
-async def _revision_counts(s: AsyncSession, deadline_ids: list[int], unit_id: int
-                           ) -> dict[int, tuple[int, int]]:
+async def _revision_counts(
+    s: AsyncSession, deadline_ids: list[int], unit_id: int
+) -> dict[int, tuple[int, int]]:
     """Per deadline: revisions sent, and how many of them were returned."""
     if not deadline_ids:
         return {}
-    returned = func.sum(case((m.Submission.status == "returned", 1), else_=0))
-    rows = (await s.execute(
-        select(m.Submission.deadline_id, func.count(), returned)
-        .where(m.Submission.deadline_id.in_(deadline_ids), m.Submission.unit_id == unit_id)
-        .group_by(m.Submission.deadline_id))).all()
+    returned = func.sum(case((m.Submission.status == RevisionStatus.RETURNED, 1), else_=0))
+    rows = (
+        await s.execute(
+            select(m.Submission.deadline_id, func.count(), returned)
+            .where(m.Submission.deadline_id.in_(deadline_ids), m.Submission.unit_id == unit_id)
+            .group_by(m.Submission.deadline_id)
+        )
+    ).all()
     return {d: (int(n), int(r or 0)) for d, n, r in rows}

@@ -176,8 +176,7 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     # Indexed: every update identifies its sender by person, and a province has thousands.
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
-                                           index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
@@ -209,7 +208,8 @@ class Submission(Base):
     deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="RESTRICT"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     revision: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="submitted")  # or "returned"
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    # domain.status.RevisionStatus
     nil: Mapped[bool] = mapped_column(default=False)  # 零报告
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
@@ -322,11 +322,12 @@ class PendingRevision(Base):
     base_version: Mapped[int]  # the campaign's version the difference was computed against
     source_name: Mapped[str] = mapped_column(String(300))
     source_text: Mapped[str] = mapped_column(Text)
-    proposed_by: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id", ondelete="SET NULL"))
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     proposed_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="pending")
     decided_at: Mapped[datetime | None]
+
+
 class UnitDeadlineOverride(Base):
     """The coordinator's exception for one unit on one deadline: 免报 (exempt) or 延期
     (a later due time of its own). Undoing one keeps the row (revoked_at), so the unit's
@@ -337,8 +338,9 @@ class UnitDeadlineOverride(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
-    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"),
-                                             index=True)
+    deadline_id: Mapped[int] = mapped_column(
+        ForeignKey("deadlines.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))  # domain.status.OverrideKind
     due_at: Mapped[datetime | None]  # extended: the unit's own due time
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -346,6 +348,8 @@ class UnitDeadlineOverride(Base):
     created_at: Mapped[datetime]
     changed_at: Mapped[datetime]  # last set or undone: what the unit's people are told about
     revoked_at: Mapped[datetime | None]  # undone: the deadline's own time applies again
+
+
 class Conversation(Base):
     """Where a person is in the chat, so a restart or a second bot process answers the
     next message the same way: the draft whose prompt was shown to them last (a typed
@@ -375,12 +379,13 @@ class Confirmation(Base):
     __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
-                                           index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int]
     created_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
+
+
 class CalendarNotice(Base):
     """A campaign's coordinators were told that its deadlines fall in a year without
     holiday data (once per campaign and year)."""

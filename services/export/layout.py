@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from domain.forms import Field, Form
+from domain.plan import applies as owed
 from domain.status import Override, State
 from services.export.model import ExportError, ExportRequest, Texts
 from storage import models as m
@@ -34,7 +35,7 @@ class ObligationSheet:
     unit_codes: frozenset[str] | None
 
     def applies(self, unit: UnitLine) -> bool:
-        return self.unit_codes is None or unit.code in self.unit_codes
+        return owed(self.unit_codes, unit.code)
 
     @property
     def numeric(self) -> tuple[Field, ...]:
@@ -105,8 +106,9 @@ class Layout:
         return self.texts.text(key, self.language, **params)
 
 
-def select_deadlines(deadlines: list[DeadlineColumn], selector: str | None, tz: ZoneInfo
-            ) -> list[DeadlineColumn] | None:
+def select_deadlines(
+    deadlines: list[DeadlineColumn], selector: str | None, tz: ZoneInfo
+) -> list[DeadlineColumn] | None:
     """The deadlines a --deadline value names; None for no selector (all of them)."""
     if selector is None or not selector.strip():
         return None
@@ -129,9 +131,13 @@ def select_deadlines(deadlines: list[DeadlineColumn], selector: str | None, tz: 
                 code = ""
     if day_text and day is None:
         raise ExportError("bad_deadline", value=selector)
-    found = [d for d in deadlines
-             if (not code or d.obligation.code == code) and (seq is None or d.seq == seq)
-             and (day is None or d.local.date() == day)]
+    found = [
+        d
+        for d in deadlines
+        if (not code or d.obligation.code == code)
+        and (seq is None or d.seq == seq)
+        and (day is None or d.local.date() == day)
+    ]
     if not found:
         raise ExportError("bad_deadline", value=selector)
     return found
@@ -144,21 +150,38 @@ def labels_for(texts: Texts, language: str | None, campaign: str, now: datetime)
     return Labels(
         title=t("export.title", campaign=campaign),
         exported=t("export.exported_at", when=f"{now:%Y-%m-%d %H:%M}"),
-        unit=t("export.col_unit"), group=t("export.col_group"), status=t("export.col_status"),
-        submitted=t("export.col_submitted"), comment=t("export.col_comment"),
-        total=t("export.total"), missed=t("export.col_missed"),
-        late_count=t("export.col_late"), reports=t("export.col_reports"),
-        late=t("export.mark_late"), nil=t("export.mark_nil"),
-        returned=t("export.mark_returned"), missing=t("export.mark_missing"),
-        not_expected=t("export.mark_not_expected"), extended=t("export.mark_extended"),
-        counts=tuple(t(f"export.count_{k}") for k in
-                     ("expected", "done", "late", "nil", "returned", "missing")),
-        states={s: t(f"state.{s.value}") for s in State})
+        unit=t("export.col_unit"),
+        group=t("export.col_group"),
+        status=t("export.col_status"),
+        submitted=t("export.col_submitted"),
+        comment=t("export.col_comment"),
+        total=t("export.total"),
+        missed=t("export.col_missed"),
+        late_count=t("export.col_late"),
+        reports=t("export.col_reports"),
+        late=t("export.mark_late"),
+        nil=t("export.mark_nil"),
+        returned=t("export.mark_returned"),
+        missing=t("export.mark_missing"),
+        not_expected=t("export.mark_not_expected"),
+        extended=t("export.mark_extended"),
+        counts=tuple(
+            t(f"export.count_{k}")
+            for k in ("expected", "done", "late", "nil", "returned", "missing")
+        ),
+        states={s: t(f"state.{s.value}") for s in State},
+    )
 
 
-def plan_layout(campaign: m.Campaign, tz: ZoneInfo, request: ExportRequest, texts: Texts,
-                 units: list[UnitLine], deadlines: list[DeadlineColumn],
-                 chosen: list[DeadlineColumn] | None) -> Layout:
+def plan_layout(
+    campaign: m.Campaign,
+    tz: ZoneInfo,
+    request: ExportRequest,
+    texts: Texts,
+    units: list[UnitLine],
+    deadlines: list[DeadlineColumn],
+    chosen: list[DeadlineColumn] | None,
+) -> Layout:
     shown = chosen if chosen is not None else deadlines
     shown_ids = {d.id for d in shown}
     cutoff = max(d.due for d in chosen) if chosen else None
@@ -166,8 +189,9 @@ def plan_layout(campaign: m.Campaign, tz: ZoneInfo, request: ExportRequest, text
     for d in deadlines:
         by_obligation.setdefault(d.obligation.id, []).append(d)
     sheets = []
-    for obligation_id in sorted(by_obligation, key=lambda i: (by_obligation[i][0].obligation
-                                                                .position, i)):
+    for obligation_id in sorted(
+        by_obligation, key=lambda i: (by_obligation[i][0].obligation.position, i)
+    ):
         mine = by_obligation[obligation_id]
         ids = {d.id for d in mine} & shown_ids
         if not ids:
@@ -176,11 +200,23 @@ def plan_layout(campaign: m.Campaign, tz: ZoneInfo, request: ExportRequest, text
         covered.sort(key=sheet_order)
         sheets.append((mine[0].obligation, covered, ids))
     local_now = request.now.astimezone(tz).replace(tzinfo=None)
-    return Layout(campaign.id, campaign.code, campaign.name, tz, request.now, local_now,
-                   units, list(shown), sheets, cutoff, chosen is not None,
-                   labels_for(texts, request.language, campaign.name, local_now), texts,
-                   request.language, tuple({d.obligation.id: d.obligation
-                                            for d in deadlines}.values()))
+    return Layout(
+        campaign.id,
+        campaign.code,
+        campaign.name,
+        tz,
+        request.now,
+        local_now,
+        units,
+        list(shown),
+        sheets,
+        cutoff,
+        chosen is not None,
+        labels_for(texts, request.language, campaign.name, local_now),
+        texts,
+        request.language,
+        tuple({d.obligation.id: d.obligation for d in deadlines}.values()),
+    )
 
 
 def pick_deadline(layout: Layout, obligation: str) -> DeadlineColumn:
@@ -207,5 +243,3 @@ class TemplateRow(NamedTuple):
 def sheet_order(d: DeadlineColumn) -> tuple[int, int, datetime, int]:
     # The same order as sheet_query's ORDER BY.
     return (d.obligation.position, d.obligation.id, d.due, d.id)
-
-

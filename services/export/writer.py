@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from domain.forms import Field, FieldType, Form
-from domain.status import LatestSubmission, State, due_for, state_of
+from domain.status import LatestSubmission, RevisionStatus, State, due_for, state_of
 from services.export.cells import Cumulative, as_written, field_readers, kind_of
 from services.export.layout import DeadlineColumn, Layout, ObligationSheet, UnitLine
 from services.export.model import ExportSummary
@@ -45,8 +45,7 @@ class Writer:
         self.group_column = Column(self.labels.group, Kind.TEXT)
 
     def _unit_columns(self) -> list[Column]:
-        return [self.unit_column, self.group_column] if self.layout.groups else \
-            [self.unit_column]
+        return [self.unit_column, self.group_column] if self.layout.groups else [self.unit_column]
 
     def _unit_cells(self, unit: UnitLine) -> list[CellValue]:
         return [unit.name, unit.group] if self.layout.groups else [unit.name]
@@ -54,8 +53,9 @@ class Writer:
     def _notes(self, *extra: str) -> tuple[str, ...]:
         return (self.labels.exported, *extra)
 
-    def run(self, grid_rows: LoopFeed, sheet_rows: LoopFeed, sink: Path | IO[bytes]
-            ) -> ExportSummary:
+    def run(
+        self, grid_rows: LoopFeed, sheet_rows: LoopFeed, sink: Path | IO[bytes]
+    ) -> ExportSummary:
         book = ExportBook()
         with contextlib.closing(grid_rows.rows()) as rows:
             self._grid(book, rows)
@@ -64,8 +64,9 @@ class Writer:
         archive = FileArchive(self.archive_path) if self.archive_path else None
         try:
             with contextlib.closing(sheet_rows.rows()) as rows:
-                self._obligation_sheets(book, rows, {c.obligation.id: c for c in cumulative},
-                                        archive)
+                self._obligation_sheets(
+                    book, rows, {c.obligation.id: c for c in cumulative}, archive
+                )
             self._write_totals(totals_sheet, cumulative)
             book.save(sink)
             if archive is not None and isinstance(sink, Path):
@@ -76,10 +77,17 @@ class Writer:
         layout = self.layout
         stamp = f"{layout.now:%Y%m%d-%H%M}"
         return ExportSummary(
-            layout.campaign_code, layout.campaign_name,
+            layout.campaign_code,
+            layout.campaign_name,
             layout.t("export.file_name", campaign=layout.campaign_code, stamp=stamp),
-            len(layout.units), len(layout.grid), self.submissions, tuple(book.sheet_names),
-            self.archived, self.missing_files, self.archive_path)
+            len(layout.units),
+            len(layout.grid),
+            self.submissions,
+            tuple(book.sheet_names),
+            self.archived,
+            self.missing_files,
+            self.archive_path,
+        )
 
     # -- 提交情况 --
 
@@ -87,17 +95,27 @@ class Writer:
         layout, labels = self.layout, self.labels
         grid = layout.grid
         lead = self._unit_columns()
-        columns = [*lead,
-                   *(Column(f"{d.local:%Y-%m-%d}\n{d.local:%H:%M}", Kind.STATUS, 15)
-                     for d in grid),
-                   Column(labels.missed, Kind.NUMBER), Column(labels.late_count, Kind.NUMBER)]
-        band = tuple([""] * len(lead)
-                     + [f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title
-                        for d in grid] + ["", ""])
-        sheet = book.sheet(SheetSpec(
-            layout.t("export.sheet_status"), labels.title,
-            self._notes(layout.t("export.status_note")), tuple(columns), (band,),
-            freeze_columns=len(lead)))
+        columns = [
+            *lead,
+            *(Column(f"{d.local:%Y-%m-%d}\n{d.local:%H:%M}", Kind.STATUS, 15) for d in grid),
+            Column(labels.missed, Kind.NUMBER),
+            Column(labels.late_count, Kind.NUMBER),
+        ]
+        band = tuple(
+            [""] * len(lead)
+            + [f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title for d in grid]
+            + ["", ""]
+        )
+        sheet = book.sheet(
+            SheetSpec(
+                layout.t("export.sheet_status"),
+                labels.title,
+                self._notes(layout.t("export.status_note")),
+                tuple(columns),
+                (band,),
+                freeze_columns=len(lead),
+            )
+        )
         counts = [[0] * 6 for _ in grid]
         groups = Groups(rows, by_unit, {u.id: i for i, u in enumerate(layout.units)})
         not_expected = Mark(labels.not_expected, Tone.NOT_EXPECTED)
@@ -133,8 +151,12 @@ class Writer:
                 tally[0] += 1
                 self.submissions += 1
                 status, nil, at = row.status, row.nil, row.submitted_at
-                state = state_of(d.due, LatestSubmission(at, status == "returned", nil, 0), now,
-                                 override)
+                state = state_of(
+                    d.due,
+                    LatestSubmission(at, status == RevisionStatus.RETURNED, nil, 0),
+                    now,
+                    override,
+                )
                 text = f"{at.astimezone(tz):%m-%d %H:%M}"
                 if state is State.RETURNED:
                     tally[4] += 1
@@ -170,14 +192,24 @@ class Writer:
             for header in field_headers(layout, fixed, c.obligation.numeric):
                 columns.append(Column(header, Kind.NUMBER))
                 band.append("")
-        until = layout.cutoff.astimezone(layout.tz).replace(tzinfo=None) if layout.cutoff \
+        until = (
+            layout.cutoff.astimezone(layout.tz).replace(tzinfo=None)
+            if layout.cutoff
             else layout.now
+        )
         note = layout.t("export.cumulative_note", when=f"{until:%Y-%m-%d %H:%M}")
         if not cumulative:
             note = layout.t("export.cumulative_none")
-        return book.sheet(SheetSpec(layout.t("export.sheet_total"), labels.title,
-                                    self._notes(note), tuple(columns), (tuple(band),),
-                                    freeze_columns=len(lead)))
+        return book.sheet(
+            SheetSpec(
+                layout.t("export.sheet_total"),
+                labels.title,
+                self._notes(note),
+                tuple(columns),
+                (tuple(band),),
+                freeze_columns=len(lead),
+            )
+        )
 
     def _write_totals(self, sheet: SheetWriter, cumulative: list[Cumulative]) -> None:
         overall = [[Decimal(0)] * len(c.obligation.numeric) for c in cumulative]
@@ -200,26 +232,40 @@ class Writer:
         total: list[CellValue] = [self.labels.total] + [None] * (len(self._unit_columns()) - 1)
         for k, c in enumerate(cumulative):
             total.append(reports[k])
-            total += [as_written(f, s) for f, s in zip(c.obligation.numeric, overall[k],
-                                                         strict=True)]
+            total += [
+                as_written(f, s) for f, s in zip(c.obligation.numeric, overall[k], strict=True)
+            ]
         sheet.total(total)
 
     # -- one sheet per obligation --
 
-    def _obligation_sheets(self, book: ExportBook, rows: Iterator[SheetRow],
-                           cumulative: dict[int, Cumulative],
-                           archive: FileArchive | None) -> None:
+    def _obligation_sheets(
+        self,
+        book: ExportBook,
+        rows: Iterator[SheetRow],
+        cumulative: dict[int, Cumulative],
+        archive: FileArchive | None,
+    ) -> None:
         layout = self.layout
         rank = {d.id: i for i, d in enumerate(d for _, c, _ in layout.sheets for d in c)}
         groups = Groups(rows, by_deadline, rank)
-        unit_folders = dict(zip((u.id for u in layout.units),
-                                unique_names([u.name for u in layout.units]), strict=True))
+        unit_folders = dict(
+            zip(
+                (u.id for u in layout.units),
+                unique_names([u.name for u in layout.units]),
+                strict=True,
+            )
+        )
         for obligation, covered, shown in layout.sheets:
-            sheet = self._open_obligation(book, obligation, [d for d in covered
-                                                             if d.id in shown])
+            sheet = self._open_obligation(book, obligation, [d for d in covered if d.id in shown])
             total = cumulative.get(obligation.id)
-            folders = dict(zip((d.id for d in covered),
-                               unique_names([self._folder(d) for d in covered]), strict=True))
+            folders = dict(
+                zip(
+                    (d.id for d in covered),
+                    unique_names([self._folder(d) for d in covered]),
+                    strict=True,
+                )
+            )
             for d in covered:
                 found: dict[int, tuple[SheetRow, list[SheetRow]]] = {}
                 for r in groups.take(d.id):
@@ -234,9 +280,14 @@ class Writer:
         title = f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title
         return f"{title} {d.local:%Y-%m-%d}"
 
-    def _archive(self, archive: FileArchive, d: DeadlineColumn,
-                 found: dict[int, tuple[SheetRow, list[SheetRow]]],
-                 unit_folders: dict[int, str], folder: str) -> None:
+    def _archive(
+        self,
+        archive: FileArchive,
+        d: DeadlineColumn,
+        found: dict[int, tuple[SheetRow, list[SheetRow]]],
+        unit_folders: dict[int, str],
+        folder: str,
+    ) -> None:
         for unit in self.layout.units:
             entry = found.get(unit.id)
             if entry is None or not d.obligation.applies(unit):
@@ -256,22 +307,38 @@ class Writer:
         headers = field_headers(self.layout, fixed, form.fields)
         return [Column(h, kind_of(f)) for h, f in zip(headers, form.fields, strict=True)]
 
-    def _open_obligation(self, book: ExportBook, obligation: ObligationSheet,
-                         shown: list[DeadlineColumn]) -> SheetWriter:
+    def _open_obligation(
+        self, book: ExportBook, obligation: ObligationSheet, shown: list[DeadlineColumn]
+    ) -> SheetWriter:
         layout, labels = self.layout, self.labels
         lead = self._unit_columns()
-        fixed = [*lead, Column(labels.status, Kind.STATUS, 16),
-                 Column(labels.submitted, Kind.DATETIME)]
+        fixed = [
+            *lead,
+            Column(labels.status, Kind.STATUS, 16),
+            Column(labels.submitted, Kind.DATETIME),
+        ]
         comment = Column(labels.comment, Kind.TEXT, 24)
-        columns = [*fixed, *self._field_columns(obligation.form,
-                                                [c.header for c in (*fixed, comment)]),
-                   comment]
-        notes = [layout.t("export.obligation_note", obligation=obligation.title,
-                          form=obligation.form.title)]
+        columns = [
+            *fixed,
+            *self._field_columns(obligation.form, [c.header for c in (*fixed, comment)]),
+            comment,
+        ]
+        notes = [
+            layout.t(
+                "export.obligation_note", obligation=obligation.title, form=obligation.form.title
+            )
+        ]
         if len(shown) == 1:
             notes.append(self._block_title(shown[0]))
-        return book.sheet(SheetSpec(obligation.title, labels.title, self._notes(*notes),
-                                    tuple(columns), freeze_columns=len(lead)))
+        return book.sheet(
+            SheetSpec(
+                obligation.title,
+                labels.title,
+                self._notes(*notes),
+                tuple(columns),
+                freeze_columns=len(lead),
+            )
+        )
 
     def _block_title(self, d: DeadlineColumn) -> str:
         layout = self.layout
@@ -279,13 +346,20 @@ class Writer:
         key = "export.block_seq" if d.repeats else "export.block"
         text = layout.t(key, title=d.obligation.title, seq=d.seq, due=due)
         if d.period:
-            text += " · " + layout.t("export.period", start=d.period[0].isoformat(),
-                                      end=d.period[1].isoformat())
+            text += " · " + layout.t(
+                "export.period", start=d.period[0].isoformat(), end=d.period[1].isoformat()
+            )
         return text
 
-    def _block(self, sheet: SheetWriter, d: DeadlineColumn,
-               found: dict[int, tuple[SheetRow, list[SheetRow]]],
-               cumulative: Cumulative | None, shown: bool, heading: bool) -> None:
+    def _block(
+        self,
+        sheet: SheetWriter,
+        d: DeadlineColumn,
+        found: dict[int, tuple[SheetRow, list[SheetRow]]],
+        cumulative: Cumulative | None,
+        shown: bool,
+        heading: bool,
+    ) -> None:
         """One deadline: heading, a row per unit, 合计. A deadline that is only covered
         (before the chosen one) feeds 累计 and writes nothing. A sheet of one deadline
         has its heading among the notes at the top instead."""
@@ -310,7 +384,9 @@ class Writer:
             else:
                 row = entry[0]
                 nil = bool(row.nil)
-                latest = LatestSubmission(row.submitted_at, row.status == "returned", nil, 0)
+                latest = LatestSubmission(
+                    row.submitted_at, row.status == RevisionStatus.RETURNED, nil, 0
+                )
                 state = state_of(d.due, latest, layout.now_utc, override)
                 answers: dict[str, Any] = {} if nil else (row.answers or {})
                 get = answers.get
@@ -334,20 +410,24 @@ class Writer:
                     names = [a.original_name or "" for a in entry[1] if a.field_id == field_id]
                     cells[i] = "、".join(names) if names else None
             if row is None:
-                sheet.row([*self._unit_cells(unit), self._state_mark(state, nil), None, *cells,
-                           None])
+                sheet.row(
+                    [*self._unit_cells(unit), self._state_mark(state, nil), None, *cells, None]
+                )
                 continue
-            comment = (layout.t("export.returned_comment", comment=row.review_comment)
-                       if state is State.RETURNED and row.review_comment else None)
+            comment = (
+                layout.t("export.returned_comment", comment=row.review_comment)
+                if state is State.RETURNED and row.review_comment
+                else None
+            )
             at = row.submitted_at.astimezone(layout.tz).replace(tzinfo=None)
-            sheet.row([*self._unit_cells(unit), self._state_mark(state, nil), at, *cells,
-                       comment])
+            sheet.row([*self._unit_cells(unit), self._state_mark(state, nil), at, *cells, comment])
         if not shown:
             return
         total: list[CellValue] = [labels.total] + [None] * (lead - 1)
         total += [layout.t("export.done_of", done=done, expected=expected), None]
-        total += [as_written(fields[i], sums[i]) if i in numeric_at else None
-                  for i in range(len(fields))]
+        total += [
+            as_written(fields[i], sums[i]) if i in numeric_at else None for i in range(len(fields))
+        ]
         sheet.total([*total, None])
         sheet.blank()
 
@@ -362,14 +442,16 @@ class Writer:
         text = labels.states[state]
         if nil and state.is_done:
             text = f"{text} · {labels.nil}"
-        tone = {State.LATE: Tone.LATE, State.OVERDUE: Tone.MISSING,
-                State.RETURNED: Tone.RETURNED, State.EXEMPT: Tone.NOT_EXPECTED,
-                }.get(state, Tone.NIL if nil else Tone.PLAIN)
+        tone = {
+            State.LATE: Tone.LATE,
+            State.OVERDUE: Tone.MISSING,
+            State.RETURNED: Tone.RETURNED,
+            State.EXEMPT: Tone.NOT_EXPECTED,
+        }.get(state, Tone.NIL if nil else Tone.PLAIN)
         return Mark(text, tone)
 
 
-def field_headers(layout: Layout, fixed: Sequence[str], fields: Sequence[Field]
-                   ) -> list[str]:
+def field_headers(layout: Layout, fixed: Sequence[str], fields: Sequence[Field]) -> list[str]:
     """The fields' headers, none repeating a header of the sheet's own columns (a field
     named 备注 becomes 备注(表单)) or another field's (数量, 数量 (2))."""
     own = set(fixed)
