@@ -125,8 +125,9 @@ def _timeout(latencies: list[float] | None) -> float:
 # ---------------------------------------------------------------------- measuring steps
 
 
-async def step(fake: FakeTelegram, user_id: int, inject: Callable[[], object],
-               latencies: list[float] | None) -> ChatMessage:
+async def step(
+    fake: FakeTelegram, user_id: int, inject: Callable[[], object], latencies: list[float] | None
+) -> ChatMessage:
     """Inject one update and wait for the bot's next message in the chat."""
     chat = fake.chat(user_id)
     loop = asyncio.get_running_loop()
@@ -134,8 +135,11 @@ async def step(fake: FakeTelegram, user_id: int, inject: Callable[[], object],
     inject()
     mark = chat.next_message_id  # after a user message: that message took the id before
     try:
-        await fake.wait_until(lambda: chat.next_message_id > mark, _timeout(latencies),
-                              describe=f"a reply in chat {user_id}")
+        await fake.wait_until(
+            lambda: chat.next_message_id > mark,
+            _timeout(latencies),
+            describe=f"a reply in chat {user_id}",
+        )
     except WaitTimeout as exc:
         raise FlowFailed(f"no reply within {_timeout(latencies)} s") from exc
     if latencies is not None:
@@ -146,8 +150,13 @@ async def step(fake: FakeTelegram, user_id: int, inject: Callable[[], object],
     return reply
 
 
-async def edit_step(fake: FakeTelegram, user_id: int, message: ChatMessage,
-                    inject: Callable[[], object], latencies: list[float] | None) -> None:
+async def edit_step(
+    fake: FakeTelegram,
+    user_id: int,
+    message: ChatMessage,
+    inject: Callable[[], object],
+    latencies: list[float] | None,
+) -> None:
     """Inject one update and wait until the bot edits `message`."""
     loop = asyncio.get_running_loop()
     before = len(message.edits)
@@ -155,14 +164,17 @@ async def edit_step(fake: FakeTelegram, user_id: int, message: ChatMessage,
     inject()
     mark = fake.chat(user_id).next_message_id
     try:
-        await fake.wait_until(lambda: len(message.edits) > before or (
-            fake.chat(user_id).next_message_id > mark), _timeout(latencies),
-            describe=f"an edit of message {message.message_id} in {user_id}")
+        await fake.wait_until(
+            lambda: len(message.edits) > before or (fake.chat(user_id).next_message_id > mark),
+            _timeout(latencies),
+            describe=f"an edit of message {message.message_id} in {user_id}",
+        )
     except WaitTimeout as exc:
         raise FlowFailed(f"no edit within {_timeout(latencies)} s") from exc
     if len(message.edits) == before:
-        raise FlowFailed(f"a new message instead of the edit: "
-                         f"{fake.chat(user_id).messages[mark].text!r}")
+        raise FlowFailed(
+            f"a new message instead of the edit: {fake.chat(user_id).messages[mark].text!r}"
+        )
     if latencies is not None:
         latencies.append(loop.time() - started)
 
@@ -173,8 +185,10 @@ async def edit_step(fake: FakeTelegram, user_id: int, message: ChatMessage,
 def bench_plan_text(units: int) -> str:
     """The Daguan example plan with at least `units` units (each user binds one)."""
     text = DAGUAN.read_text(encoding="utf-8")
-    extra = [f'\n[[units]]\nid = "bench{i:05d}"\nname = "压测所{i:05d}"\ngroup = "市场监管所"\n'
-             for i in range(max(0, units - 6))]
+    extra = [
+        f'\n[[units]]\nid = "bench{i:05d}"\nname = "压测所{i:05d}"\ngroup = "市场监管所"\n'
+        for i in range(max(0, units - 6))
+    ]
     return text + "".join(extra)
 
 
@@ -198,31 +212,47 @@ async def prepare_ours(fake: FakeTelegram, user_ids: list[int], tmp: Path) -> di
             actor = await access.identify(str(user_id), f"联络员{user_id}", None, NOW)
             await access.redeem(invite.token, actor, NOW)
         async with db.sessions() as s:
-            rows = (await s.execute(
-                select(m.Deadline.id, m.Deadline.due_at)
-                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                .where(m.Obligation.code == "weekly-report"))).all()
+            rows = (
+                await s.execute(
+                    select(m.Deadline.id, m.Deadline.due_at)
+                    .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                    .where(m.Obligation.code == "weekly-report")
+                )
+            ).all()
     beijing = ZoneInfo("Asia/Shanghai")
-    weekly = next(i for i, due in rows if due.astimezone(beijing).date() == NOW.astimezone(
-        beijing).date())
-    return {"db_url": db_url, "files_dir": str(tmp / "files"), "weekly": weekly,
-            "tmp": str(tmp)}
+    weekly = next(
+        i for i, due in rows if due.astimezone(beijing).date() == NOW.astimezone(beijing).date()
+    )
+    return {"db_url": db_url, "files_dir": str(tmp / "files"), "weekly": weekly, "tmp": str(tmp)}
 
 
-async def ours_flow(fake: FakeTelegram, user_id: int, spec: dict[str, Any],
-                    latencies: list[float] | None) -> None:
+async def ours_flow(
+    fake: FakeTelegram, user_id: int, spec: dict[str, Any], latencies: list[float] | None
+) -> None:
     texts = Catalogue("zh-CN")
     pick = await step(fake, user_id, lambda: fake.send_command(user_id, "submit"), latencies)
-    message = await step(fake, user_id, lambda: fake.press_button(
-        user_id, pick.message_id, f"sub:{spec['weekly']}"), latencies)
+    message = await step(
+        fake,
+        user_id,
+        lambda: fake.press_button(user_id, pick.message_id, f"sub:{spec['weekly']}"),
+        latencies,
+    )
     for answer in ANSWERS:
-        message = await step(fake, user_id, partial(fake.send_text, user_id, answer),
-                             latencies)
+        message = await step(fake, user_id, partial(fake.send_text, user_id, answer), latencies)
     files = message
-    preview = await step(fake, user_id, lambda: fake.press_button(
-        user_id, files.message_id, text=texts.text("button.files_done")), latencies)
-    await edit_step(fake, user_id, preview, lambda: fake.press_button(
-        user_id, preview.message_id, text=texts.text("button.confirm")), latencies)
+    preview = await step(
+        fake,
+        user_id,
+        lambda: fake.press_button(user_id, files.message_id, text=texts.text("button.files_done")),
+        latencies,
+    )
+    await edit_step(
+        fake,
+        user_id,
+        preview,
+        lambda: fake.press_button(user_id, preview.message_id, text=texts.text("button.confirm")),
+        latencies,
+    )
     done = preview.text or ""
     if "已提交" not in done:
         raise FlowFailed(f"the submission was not confirmed: {done!r}")
@@ -261,7 +291,9 @@ def serve_ours(spec: dict[str, Any]) -> Any:
         # Automatic nudges would land between a user's question and answer; this measures
         # the form flow alone (bench/reminders.py measures the nudges).
         reminders=ReminderSettings(enabled=False),
-        base_dir=Path(spec["tmp"]), token=SecretStr(spec["token"]))
+        base_dir=Path(spec["tmp"]),
+        token=SecretStr(spec["token"]),
+    )
     # Exactly what `cuibao run` does: post_init opens the database.
     return build_application(settings, clock=lambda: NOW)
 
@@ -273,8 +305,9 @@ async def prepare_echo(fake: FakeTelegram, user_ids: list[int], tmp: Path) -> di
     return {}
 
 
-async def echo_flow(fake: FakeTelegram, user_id: int, spec: dict[str, Any],
-                    latencies: list[float] | None) -> None:
+async def echo_flow(
+    fake: FakeTelegram, user_id: int, spec: dict[str, Any], latencies: list[float] | None
+) -> None:
     for i in range(UPDATES_PER_USER):
         text = f"第{i + 1}条 {ANSWERS[i % len(ANSWERS)]}"
         reply = await step(fake, user_id, partial(fake.send_text, user_id, text), latencies)
@@ -291,8 +324,13 @@ def serve_echo(spec: dict[str, Any]) -> Any:
         if message is not None and message.text is not None:
             await message.reply_text(message.text)
 
-    builder = (ApplicationBuilder().token(spec["token"]).base_url(spec["base_url"])
-               .base_file_url(spec["file_url"]).concurrent_updates(64))
+    builder = (
+        ApplicationBuilder()
+        .token(spec["token"])
+        .base_url(spec["base_url"])
+        .base_file_url(spec["file_url"])
+        .concurrent_updates(64)
+    )
     if spec["kind"] == "echo-aiohttp":
         from bot.transport import AiohttpRequest
 
@@ -352,9 +390,15 @@ class Window:
         if self.profiler is not None and self.profile_path is not None:
             self.profiler.disable()
             self.profiler.dump_stats(self.profile_path)
-        self.stats_path.write_text(json.dumps(
-            {"statements": self.statements, "transactions": self.transactions,
-             "sql_seconds": self.sql_seconds}))
+        self.stats_path.write_text(
+            json.dumps(
+                {
+                    "statements": self.statements,
+                    "transactions": self.transactions,
+                    "sql_seconds": self.sql_seconds,
+                }
+            )
+        )
 
 
 def serve(spec: dict[str, Any]) -> None:
@@ -375,14 +419,17 @@ def process_cpu(pid: int) -> tuple[float, float] | None:
     """CPU seconds (user + system) of a process: all its threads, and its main thread
     (the event loop). Linux /proc only; None elsewhere."""
     try:
-        return (_cpu_seconds(Path(f"/proc/{pid}/stat")),
-                _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat")))
+        return (
+            _cpu_seconds(Path(f"/proc/{pid}/stat")),
+            _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat")),
+        )
     except OSError:
         return None
 
 
-async def run_scenario(scenario: Scenario, users: int, concurrency: int,
-                       profile: Path | None = None) -> Result:
+async def run_scenario(
+    scenario: Scenario, users: int, concurrency: int, profile: Path | None = None
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="cuibao-bench-") as tmp_name:
         tmp = Path(tmp_name)
         async with FakeTelegram() as fake:
@@ -390,23 +437,28 @@ async def run_scenario(scenario: Scenario, users: int, concurrency: int,
             for user_id in user_ids:
                 fake.add_user(user_id, f"联络员{user_id}")
             spec = await scenario.prepare(fake, user_ids, tmp)
-            spec.update(kind=scenario.kind, base_url=fake.base_url,
-                        file_url=fake.base_file_url, token=fake.token,
-                        profile=str(profile) if profile else None,
-                        stats=str(tmp / "window.json"))
+            spec.update(
+                kind=scenario.kind,
+                base_url=fake.base_url,
+                file_url=fake.base_file_url,
+                token=fake.token,
+                profile=str(profile) if profile else None,
+                stats=str(tmp / "window.json"),
+            )
             child = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--serve", json.dumps(spec))
+                sys.executable, __file__, "--serve", json.dumps(spec)
+            )
             try:
                 drive = asyncio.ensure_future(
-                    _drive(scenario, fake, child.pid, spec, user_ids, concurrency))
+                    _drive(scenario, fake, child.pid, spec, user_ids, concurrency)
+                )
                 exited = asyncio.ensure_future(child.wait())
                 await asyncio.wait({drive, exited}, return_when=asyncio.FIRST_COMPLETED)
                 if not drive.done():  # the bot died (its traceback is on stderr)
                     drive.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await drive
-                    raise RuntimeError(f"the {scenario.name} bot exited with "
-                                       f"{child.returncode}")
+                    raise RuntimeError(f"the {scenario.name} bot exited with {child.returncode}")
                 exited.cancel()
                 result = drive.result()
             finally:
@@ -420,8 +472,14 @@ async def run_scenario(scenario: Scenario, users: int, concurrency: int,
     return result
 
 
-async def _drive(scenario: Scenario, fake: FakeTelegram, pid: int, spec: dict[str, Any],
-                 user_ids: list[int], concurrency: int) -> Result:
+async def _drive(
+    scenario: Scenario,
+    fake: FakeTelegram,
+    pid: int,
+    spec: dict[str, Any],
+    user_ids: list[int],
+    concurrency: int,
+) -> Result:
     warm, measured = user_ids[0], user_ids[1:]
     # Warm-up, and the proof that the child is up: its first answers may take a while.
     await scenario.flow(fake, warm, spec, None)
@@ -452,70 +510,110 @@ async def _drive(scenario: Scenario, fake: FakeTelegram, pid: int, spec: dict[st
     both = cpu_before is not None and cpu_after is not None
     bot_cpu = cpu_after[0] - cpu_before[0] if both and cpu_after and cpu_before else None
     main_cpu = cpu_after[1] - cpu_before[1] if both and cpu_after and cpu_before else None
-    return Result(scenario.name, len(measured), len(latencies), wall, latencies, bot_cpu,
-                  main_cpu, driver_cpu, failures, window.get("statements", 0),
-                  window.get("transactions", 0), window.get("sql_seconds", 0.0))
+    return Result(
+        scenario.name,
+        len(measured),
+        len(latencies),
+        wall,
+        latencies,
+        bot_cpu,
+        main_cpu,
+        driver_cpu,
+        failures,
+        window.get("statements", 0),
+        window.get("transactions", 0),
+        window.get("sql_seconds", 0.0),
+    )
 
 
 # ---------------------------------------------------------------------- reporting
 
 
-def report(results: dict[str, list[Result]], users: int, concurrency: int,
-           load: tuple[float, float]) -> float:
-    print(f"chat throughput: {users} users x {UPDATES_PER_USER} updates, concurrency "
-          f"{concurrency}; fake Bot API on 127.0.0.1; each bot in its own process; "
-          "cuibao on SQLite")
-    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} before / "
-          f"{load[1]:.1f} after (other work on the machine skews wall-clock figures; "
-          f"CPU per update does not)")
-    print(f"{'':16}{'updates':>8}{'wall s':>8}{'upd/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
-          f"{'max ms':>8}{'CPU ms/upd':>11}{'SQL/upd':>8}{'tx/upd':>7}{'SQL ms/upd':>11}"
-          f"{'driver CPU':>11}")
+def report(
+    results: dict[str, list[Result]], users: int, concurrency: int, load: tuple[float, float]
+) -> float:
+    print(
+        f"chat throughput: {users} users x {UPDATES_PER_USER} updates, concurrency "
+        f"{concurrency}; fake Bot API on 127.0.0.1; each bot in its own process; "
+        "cuibao on SQLite"
+    )
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} before / "
+        f"{load[1]:.1f} after (other work on the machine skews wall-clock figures; "
+        f"CPU per update does not)"
+    )
+    print(
+        f"{'':16}{'updates':>8}{'wall s':>8}{'upd/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'max ms':>8}{'CPU ms/upd':>11}{'SQL/upd':>8}{'tx/upd':>7}{'SQL ms/upd':>11}"
+        f"{'driver CPU':>11}"
+    )
     medians: dict[str, float] = {}
     for name, runs in results.items():
         best = sorted(runs, key=lambda r: r.throughput)[len(runs) // 2]  # the median run
         medians[name] = best.throughput
         n = max(1, best.updates)
         cpu = f"{1000 * best.bot_cpu / n:.2f}" if best.bot_cpu is not None else "-"
-        print(f"{name:16}{best.updates:>8}{best.wall:>8.2f}{best.throughput:>8.0f}"
-              f"{1000 * best.quantile(0.5):>8.1f}{1000 * best.quantile(0.95):>8.1f}"
-              f"{1000 * max(best.latencies):>8.1f}{cpu:>11}{best.statements / n:>8.1f}"
-              f"{best.transactions / n:>7.1f}"
-              f"{1000 * best.sql_seconds / n:>11.2f}"
-              f"{100 * best.driver_cpu / best.wall:>10.0f}%")
+        print(
+            f"{name:16}{best.updates:>8}{best.wall:>8.2f}{best.throughput:>8.0f}"
+            f"{1000 * best.quantile(0.5):>8.1f}{1000 * best.quantile(0.95):>8.1f}"
+            f"{1000 * max(best.latencies):>8.1f}{cpu:>11}{best.statements / n:>8.1f}"
+            f"{best.transactions / n:>7.1f}"
+            f"{1000 * best.sql_seconds / n:>11.2f}"
+            f"{100 * best.driver_cpu / best.wall:>10.0f}%"
+        )
         if len(runs) > 1:
             print(f"{'':16}runs (upd/s): " + ", ".join(f"{r.throughput:.0f}" for r in runs))
         if best.failures:
             reasons: dict[str, int] = defaultdict(int)
             for reason in best.failures:
                 reasons[reason] += 1
-            print(f"{'':16}!! {len(best.failures)} of {best.users} users broke off: "
-                  + "; ".join(f"{k} x {why}" for why, k in reasons.items()))
+            print(
+                f"{'':16}!! {len(best.failures)} of {best.users} users broke off: "
+                + "; ".join(f"{k} x {why}" for why, k in reasons.items())
+            )
     ratio = medians["cuibao"] / medians[ECHO]
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     broken = any(r.failures for runs in results.values() for r in runs)
-    print(f"ratio cuibao/echo throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})"
-          + ("  -- NOT MEANINGFUL: some users broke off, see above" if broken else ""))
+    print(
+        f"ratio cuibao/echo throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})"
+        + ("  -- NOT MEANINGFUL: some users broke off, see above" if broken else "")
+    )
     if ECHO_SAME in medians:
-        print(f"ratio cuibao/echo on cuibao's transport: "
-              f"{medians['cuibao'] / medians[ECHO_SAME]:.2f} (for information: what "
-              "cuibao's own work costs over a bot that does nothing)")
+        print(
+            f"ratio cuibao/echo on cuibao's transport: "
+            f"{medians['cuibao'] / medians[ECHO_SAME]:.2f} (for information: what "
+            "cuibao's own work costs over a bot that does nothing)"
+        )
     return ratio
 
 
 AREAS = (
-    ("HTTP client (httpx, httpcore, h11, anyio; aiohttp, yarl, multidict)",
-     ("/httpx/", "/httpcore/", "/h11/", "/anyio/", "/urllib/", "/aiohttp/", "/yarl/",
-      "/multidict/", "/bot/transport.py")),
-    ("cuibao code (handlers, services, domain, bot, storage)",
-     ("/handlers/", "/services/", "/domain/", "/bot/", "/storage/", "/scheduler/")),
+    (
+        "HTTP client (httpx, httpcore, h11, anyio; aiohttp, yarl, multidict)",
+        (
+            "/httpx/",
+            "/httpcore/",
+            "/h11/",
+            "/anyio/",
+            "/urllib/",
+            "/aiohttp/",
+            "/yarl/",
+            "/multidict/",
+            "/bot/transport.py",
+        ),
+    ),
+    (
+        "cuibao code (handlers, services, domain, bot, storage)",
+        ("/handlers/", "/services/", "/domain/", "/bot/", "/storage/", "/scheduler/"),
+    ),
     ("SQLAlchemy (ORM, Core, greenlet bridge)", ("/sqlalchemy/", "greenlet")),
-    ("aiosqlite: hand-offs to its thread", ("/aiosqlite/", "_queue", "/queue.py",
-                                             "threading")),
+    ("aiosqlite: hand-offs to its thread", ("/aiosqlite/", "_queue", "/queue.py", "threading")),
     ("python-telegram-bot", ("/telegram/",)),
     ("imports at run time (importlib)", ("importlib", "<frozen")),
-    ("asyncio event loop, sockets, epoll", ("/asyncio/", "_asyncio", "_contextvars",
-                                            "_socket", "select.epoll", "selectors")),
+    (
+        "asyncio event loop, sockets, epoll",
+        ("/asyncio/", "_asyncio", "_contextvars", "_socket", "select.epoll", "selectors"),
+    ),
     ("json", ("/json/", "_json")),
     ("babel (i18n)", ("/babel/",)),
 )
@@ -549,31 +647,44 @@ def print_profiles(profiles: dict[str, tuple[Path, Result]], top: int = 25) -> N
     profiled run's shares (cProfile slows everything, the proportions hold)."""
     shares = {name: profile_areas(path) for name, (path, _) in profiles.items()}
     names = list(profiles)
-    print("\nCPU per update, by area (ms; main thread split by cProfile shares, other "
-          "threads = SQLite work in aiosqlite's thread):")
+    print(
+        "\nCPU per update, by area (ms; main thread split by cProfile shares, other "
+        "threads = SQLite work in aiosqlite's thread):"
+    )
     print(f"  {'area':56}" + "".join(f"{n:>16}" for n in names))
-    areas = sorted({a for share, _ in shares.values() for a in share},
-                   key=lambda a: -max(shares[n][0].get(a, 0.0) for n in names))
+    areas = sorted(
+        {a for share, _ in shares.values() for a in share},
+        key=lambda a: -max(shares[n][0].get(a, 0.0) for n in names),
+    )
+
     def per_update(name: str, area: str) -> float:
         result = profiles[name][1]
         if result.main_cpu is None:
             return float("nan")
         return 1000 * result.main_cpu / result.updates * shares[name][0].get(area, 0.0)
+
     for area in areas:
         print(f"  {area:56}" + "".join(f"{per_update(n, area):>16.2f}" for n in names))
-    print(f"  {'other threads':56}" + "".join(
-        f"{1000 * ((r.bot_cpu or 0) - (r.main_cpu or 0)) / r.updates:>16.2f}"
-        for _, r in profiles.values()))
-    print(f"  {'total (measured, unprofiled)':56}" + "".join(
-        f"{1000 * (r.bot_cpu or 0) / r.updates:>16.2f}" for _, r in profiles.values()))
+    print(
+        f"  {'other threads':56}"
+        + "".join(
+            f"{1000 * ((r.bot_cpu or 0) - (r.main_cpu or 0)) / r.updates:>16.2f}"
+            for _, r in profiles.values()
+        )
+    )
+    print(
+        f"  {'total (measured, unprofiled)':56}"
+        + "".join(f"{1000 * (r.bot_cpu or 0) / r.updates:>16.2f}" for _, r in profiles.values())
+    )
     if "cuibao" in shares:
         stats = shares["cuibao"][1]
-        print(f"\ncuibao, top {top} functions by own CPU time (profiled run; cumtime means "
-              f"nothing for coroutines, which cProfile counts once per resumption):")
+        print(
+            f"\ncuibao, top {top} functions by own CPU time (profiled run; cumtime means "
+            f"nothing for coroutines, which cProfile counts once per resumption):"
+        )
         stats.sort_stats("tottime").print_stats(top)
         print("cuibao's own code by own CPU time:")
-        stats.sort_stats("tottime").print_stats(r"/(handlers|services|storage|bot|domain)/",
-                                               15)
+        stats.sort_stats("tottime").print_stats(r"/(handlers|services|storage|bot|domain)/", 15)
 
 
 # ---------------------------------------------------------------------- entry point
@@ -590,14 +701,15 @@ SAME_TRANSPORT = Scenario(ECHO_SAME, "echo-aiohttp", prepare_echo, echo_flow)
 async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, list[Result]] = defaultdict(list)
     load_before = os.getloadavg()[0]
-    scenarios = dict(SCENARIOS, **({"echo-aiohttp": SAME_TRANSPORT}
-                                   if args.same_transport else {}))
+    scenarios = dict(
+        SCENARIOS, **({"echo-aiohttp": SAME_TRANSPORT} if args.same_transport else {})
+    )
     for _ in range(args.repeat):  # interleaved, so a busy spell hurts both bots alike
         for scenario in scenarios.values():
             results[scenario.name].append(
-                await run_scenario(scenario, args.users, args.concurrency))
-    ratio = report(results, args.users, args.concurrency,
-                   (load_before, os.getloadavg()[0]))
+                await run_scenario(scenario, args.users, args.concurrency)
+            )
+    ratio = report(results, args.users, args.concurrency, (load_before, os.getloadavg()[0]))
     broken = any(r.failures for runs in results.values() for r in runs)
     if broken and not args.profile:
         print("(no profile of a broken run; use --profile to profile it anyway)")
@@ -607,12 +719,14 @@ async def main_async(args: argparse.Namespace) -> int:
         profiles: dict[str, tuple[Path, Result]] = {}
         for key, scenario in SCENARIOS.items():
             out = folder / f"chat-throughput-{key}.prof"
-            profiled = await run_scenario(scenario, args.users, args.concurrency,
-                                          out)
-            print(f"profiled {scenario.name} run: {profiled.throughput:.0f} upd/s under "
-                  f"cProfile; stats in {out}")
+            profiled = await run_scenario(scenario, args.users, args.concurrency, out)
+            print(
+                f"profiled {scenario.name} run: {profiled.throughput:.0f} upd/s under "
+                f"cProfile; stats in {out}"
+            )
             unprofiled = sorted(results[scenario.name], key=lambda r: r.throughput)[
-                len(results[scenario.name]) // 2]
+                len(results[scenario.name]) // 2
+            ]
             profiles[scenario.name] = (out, unprofiled)
         print_profiles(profiles)
     return 0
@@ -623,12 +737,17 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=1, help="runs per bot; the median counts")
-    parser.add_argument("--same-transport", action="store_true",
-                        help="also run the echo bot on cuibao's aiohttp transport")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile cuibao even when the target is met")
-    parser.add_argument("--profile-dir", help="where to keep the cProfile stats (default: "
-                        "the temp folder)")
+    parser.add_argument(
+        "--same-transport",
+        action="store_true",
+        help="also run the echo bot on cuibao's aiohttp transport",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile cuibao even when the target is met"
+    )
+    parser.add_argument(
+        "--profile-dir", help="where to keep the cProfile stats (default: the temp folder)"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.serve:

@@ -51,11 +51,20 @@ START = date(2021, 1, 4)  # a Monday
 LOADED = datetime(2020, 12, 1, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Shanghai")
 CODE = "bench-export"
-STATS_FIELDS = ("inspectors", "inspected", "complaints", "cases", "case_value", "fines",
-                "losses", "seized", "attachment")
+STATS_FIELDS = (
+    "inspectors",
+    "inspected",
+    "complaints",
+    "cases",
+    "case_value",
+    "fines",
+    "losses",
+    "seized",
+    "attachment",
+)
 SUMMARY_FIELDS = ("cases", "case_value", "experience", "document")
 
-FORMS = '''
+FORMS = """
 [forms.stats]
 title = "打假统计报表"
 allow_nil = true
@@ -130,7 +139,7 @@ id = "document"
 label = "总结材料"
 type = "file"
 required = false
-'''
+"""
 
 
 def plan_text(units: int, deadlines: int) -> str:
@@ -142,24 +151,51 @@ def plan_text(units: int, deadlines: int) -> str:
     months = START.month - 1 + monthly
     monthly_end = date(START.year + months // 12, months % 12 + 1, 1) - timedelta(days=1)
     end = max(weekly_end, monthly_end) + timedelta(days=30)
-    lines = ["[campaign]", f'id = "{CODE}"', 'name = "基准测试专项行动"',
-             'office = "某区市场监督管理局"', 'coordinator = "12315投诉举报中心"',
-             f"issued = {START - timedelta(days=3)}", f"start = {START}", f"end = {end}", ""]
+    lines = [
+        "[campaign]",
+        f'id = "{CODE}"',
+        'name = "基准测试专项行动"',
+        'office = "某区市场监督管理局"',
+        'coordinator = "12315投诉举报中心"',
+        f"issued = {START - timedelta(days=3)}",
+        f"start = {START}",
+        f"end = {end}",
+        "",
+    ]
     for i in range(units):
-        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "第{i + 1}市场监管所"',
-                  f'group = "片区{i % 12 + 1}"', ""]
+        lines += [
+            "[[units]]",
+            f'id = "u{i:05d}"',
+            f'name = "第{i + 1}市场监管所"',
+            f'group = "片区{i % 12 + 1}"',
+            "",
+        ]
     lines.append(FORMS)
     summary_days = ", ".join(str(end - timedelta(days=d)) for d in (20, 5))
     lines += [
-        "[[obligations]]", 'id = "weekly"', 'title = "信息周报"', 'form = "stats"',
+        "[[obligations]]",
+        'id = "weekly"',
+        'title = "信息周报"',
+        'form = "stats"',
         'time = "15:00"',
         f'schedule = {{ kind = "weekly", weekday = 4, start = {START}, end = {weekly_end} }}',
         "",
-        "[[obligations]]", 'id = "monthly"', 'title = "月报"', 'form = "stats"',
-        f'schedule = {{ kind = "monthly", day = 5, start = {START}, end = {monthly_end}, '
-        'period = "previous_month" }', "",
-        "[[obligations]]", 'id = "summary"', 'title = "工作总结"', 'form = "summary"',
-        f"schedule = {{ kind = \"once\", dates = [{summary_days}] }}", ""]
+        "[[obligations]]",
+        'id = "monthly"',
+        'title = "月报"',
+        'form = "stats"',
+        (
+            f'schedule = {{ kind = "monthly", day = 5, start = {START}, end = {monthly_end}, '
+            'period = "previous_month" }'
+        ),
+        "",
+        "[[obligations]]",
+        'id = "summary"',
+        'title = "工作总结"',
+        'form = "summary"',
+        f'schedule = {{ kind = "once", dates = [{summary_days}] }}',
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -169,25 +205,44 @@ def plan_text(units: int, deadlines: int) -> str:
 def outcome(u: int, d: int) -> str:
     """What unit u did for deadline d: ok, late, nil, returned or missing."""
     k = (u * 31 + d * 17) % 100
-    return ("missing" if k < 3 else "late" if k < 6 else "nil" if k < 8
-            else "returned" if k < 9 else "ok")
+    return (
+        "missing"
+        if k < 3
+        else "late"
+        if k < 6
+        else "nil"
+        if k < 8
+        else "returned"
+        if k < 9
+        else "ok"
+    )
 
 
 def answers(u: int, d: int, summary: bool) -> dict[str, Any]:
     if summary:
-        return {"cases": (u + d) % 40, "case_value": f"{(u * 7 + d) % 9000 / 100:.2f}",
-                "experience": f"第{u + 1}所:联合执法、源头治理,查处案件{(u + d) % 40}起。"}
-    return {"inspectors": (u * 7 + d) % 60, "inspected": (u * 3 + d * 5) % 250,
-            "complaints": (u + d) % 9, "cases": (u * 5 + d) % 7,
-            "case_value": f"{(u * 13 + d) % 100000 / 10000:.4f}",
-            "fines": f"{(u * 11 + d * 3) % 50000 / 10000:.4f}",
-            "losses": None if (u + d) % 4 else f"{(u + d) % 300 / 100:.2f}",
-            "seized": f"假冒白酒{(u * 3 + d) % 500}瓶" if (u + d) % 3 == 0 else None}
+        return {
+            "cases": (u + d) % 40,
+            "case_value": f"{(u * 7 + d) % 9000 / 100:.2f}",
+            "experience": f"第{u + 1}所:联合执法、源头治理,查处案件{(u + d) % 40}起。",
+        }
+    return {
+        "inspectors": (u * 7 + d) % 60,
+        "inspected": (u * 3 + d * 5) % 250,
+        "complaints": (u + d) % 9,
+        "cases": (u * 5 + d) % 7,
+        "case_value": f"{(u * 13 + d) % 100000 / 10000:.4f}",
+        "fines": f"{(u * 11 + d * 3) % 50000 / 10000:.4f}",
+        "losses": None if (u + d) % 4 else f"{(u + d) % 300 / 100:.2f}",
+        "seized": f"假冒白酒{(u * 3 + d) % 500}瓶" if (u + d) % 3 == 0 else None,
+    }
 
 
 def submitted_at(due: datetime, u: int, how: str) -> datetime:
-    return due + (timedelta(hours=2 + u % 20) if how == "late"
-                  else -timedelta(hours=1 + u % 30, minutes=u % 60))
+    return due + (
+        timedelta(hours=2 + u % 20)
+        if how == "late"
+        else -timedelta(hours=1 + u % 30, minutes=u % 60)
+    )
 
 
 class Campaign:
@@ -201,10 +256,13 @@ async def seed(db: Database, units: int, deadlines: int) -> Campaign:
     await load_plan(db.sessions, parse_plan(text, "bench.toml"), "bench.toml", text, LOADED)
     async with db.sessions() as s:
         unit_ids = list((await s.scalars(select(m.Unit.id).order_by(m.Unit.position))).all())
-        rows = (await s.execute(
-            select(m.Deadline.id, m.Deadline.due_at, m.Obligation.form_code)
-            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-            .order_by(m.Deadline.due_at, m.Obligation.position))).all()
+        rows = (
+            await s.execute(
+                select(m.Deadline.id, m.Deadline.due_at, m.Obligation.form_code)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .order_by(m.Deadline.due_at, m.Obligation.position)
+            )
+        ).all()
     found = [(i, due, form == "summary") for i, due, form in rows]
     assert len(found) == deadlines, (len(found), deadlines)
     submissions = m.Submission.__table__
@@ -217,25 +275,45 @@ async def seed(db: Database, units: int, deadlines: int) -> Campaign:
                 if how == "missing":
                     continue
                 at = submitted_at(due, u, how)
-                batch.append({"deadline_id": deadline_id, "unit_id": unit_id, "revision": 1,
-                              "status": "returned" if how == "returned" else "submitted",
-                              "nil": how == "nil",
-                              "answers": {} if how == "nil" else answers(u, d, summary),
-                              "submitted_at": at, "late": how == "late",
-                              "review_comment": "请核对案值" if how == "returned" else None})
+                batch.append(
+                    {
+                        "deadline_id": deadline_id,
+                        "unit_id": unit_id,
+                        "revision": 1,
+                        "status": "returned" if how == "returned" else "submitted",
+                        "nil": how == "nil",
+                        "answers": {} if how == "nil" else answers(u, d, summary),
+                        "submitted_at": at,
+                        "late": how == "late",
+                        "review_comment": "请核对案值" if how == "returned" else None,
+                    }
+                )
                 if len(batch) >= 5000:
                     await conn.execute(insert(submissions), batch)
                     batch.clear()
         if batch:
             await conn.execute(insert(submissions), batch)
         # Every 20th report of a few units carries a file.
-        ids = (await conn.execute(select(m.Submission.id).where(m.Submission.id % 20 == 0)
-                                  )).scalars().all()
-        files = [{"submission_id": i, "field_id": "attachment", "original_name": f"统计表{i}.xlsx",
-                  "size": 1, "mime_type": "x", "sha256": "0", "storage_key": f"none/{i}",
-                  "uploaded_at": LOADED} for i in ids]
+        ids = (
+            (await conn.execute(select(m.Submission.id).where(m.Submission.id % 20 == 0)))
+            .scalars()
+            .all()
+        )
+        files = [
+            {
+                "submission_id": i,
+                "field_id": "attachment",
+                "original_name": f"统计表{i}.xlsx",
+                "size": 1,
+                "mime_type": "x",
+                "sha256": "0",
+                "storage_key": f"none/{i}",
+                "uploaded_at": LOADED,
+            }
+            for i in ids
+        ]
         for start in range(0, len(files), 5000):
-            await conn.execute(insert(attachments), files[start:start + 5000])
+            await conn.execute(insert(attachments), files[start : start + 5000])
     return Campaign(units, found)
 
 
@@ -269,13 +347,31 @@ def floor_rows(c: Campaign) -> Iterator[tuple[str, list[Any]]]:
                 row.append("未报")
                 continue
             at = submitted_at(due, u, how).astimezone(ZONE)
-            row.append(f"{at:%m-%d %H:%M}" + {"late": " 逾期", "nil": " 零报告",
-                                               "returned": " 已退回"}.get(how, ""))
+            row.append(
+                f"{at:%m-%d %H:%M}"
+                + {"late": " 逾期", "nil": " 零报告", "returned": " 已退回"}.get(how, "")
+            )
         row += [3, 3]
         yield "提交情况", row
     for u in range(c.units):
-        yield "累计", [names[u], groups[u], 100, 1234, 5678, 90, 12, Decimal("12.3456"),
-                     Decimal("5.4321"), Decimal("1.2"), 2, 340, Decimal("56.78")]
+        yield (
+            "累计",
+            [
+                names[u],
+                groups[u],
+                100,
+                1234,
+                5678,
+                90,
+                12,
+                Decimal("12.3456"),
+                Decimal("5.4321"),
+                Decimal("1.2"),
+                2,
+                340,
+                Decimal("56.78"),
+            ],
+        )
     for summary_sheet in (False, True):
         sheet = "工作总结" if summary_sheet else "信息周报"
         fields = SUMMARY_FIELDS if summary_sheet else STATS_FIELDS
@@ -286,14 +382,23 @@ def floor_rows(c: Campaign) -> Iterator[tuple[str, list[Any]]]:
             for u in range(c.units):
                 how = outcome(u, d)
                 filled = answers(u, d, summary) if how not in ("missing", "nil") else {}
-                values: list[Any] = [names[u], groups[u], how,
-                                     None if how == "missing" else
-                                     submitted_at(due, u, how).astimezone(ZONE)
-                                     .replace(tzinfo=None)]
+                values: list[Any] = [
+                    names[u],
+                    groups[u],
+                    how,
+                    None
+                    if how == "missing"
+                    else submitted_at(due, u, how).astimezone(ZONE).replace(tzinfo=None),
+                ]
                 for f in fields:
                     v = filled.get(f)
-                    values.append(Decimal(v) if isinstance(v, str) and v[:1].isdigit()
-                                  and f in ("case_value", "fines", "losses") else v)
+                    values.append(
+                        Decimal(v)
+                        if isinstance(v, str)
+                        and v[:1].isdigit()
+                        and f in ("case_value", "fines", "losses")
+                        else v
+                    )
                 values.append("退回原因:请核对案值" if how == "returned" else None)
                 yield sheet, values
             yield sheet, ["合计", None, "已报", None, 1, 2, 3, 4, Decimal("5.5")]
@@ -332,11 +437,19 @@ async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=3000)
     parser.add_argument("--deadlines", type=int, default=150)
-    parser.add_argument("--small", type=int, default=50, help="deadlines of the smaller "
-                        "campaign for the memory comparison")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs of each; the fastest counts (a busy machine only "
-                        "ever makes a run slower)")
+    parser.add_argument(
+        "--small",
+        type=int,
+        default=50,
+        help="deadlines of the smaller campaign for the memory comparison",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timed runs of each; the fastest counts (a busy machine only "
+        "ever makes a run slower)",
+    )
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cuibao-export-bench-") as name:
@@ -344,32 +457,48 @@ async def main(argv: list[str]) -> int:
         async with Database.open(f"sqlite:///{tmp / 'bench.db'}") as db:
             started = time.perf_counter()
             c = await seed(db, args.units, args.deadlines)
-            print(f"seeded {args.units} units x {args.deadlines} deadlines in "
-                  f"{time.perf_counter() - started:.1f} s", flush=True)
+            print(
+                f"seeded {args.units} units x {args.deadlines} deadlines in "
+                f"{time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
             exports: list[Timing] = []
             floors: list[Timing] = []
             for _ in range(args.repeat):  # alternate, so that load spikes hit both alike
                 timing, submissions = await export_once(db, tmp / "export.xlsx")
                 exports.append(timing)
                 floors.append(floor_once(c, tmp / "floor.xlsx"))
-                print(f"  run: export {exports[-1].wall:.2f} s ({exports[-1].cpu:.2f} s CPU), "
-                      f"floor {floors[-1].wall:.2f} s ({floors[-1].cpu:.2f} s CPU)", flush=True)
+                print(
+                    f"  run: export {exports[-1].wall:.2f} s ({exports[-1].cpu:.2f} s CPU), "
+                    f"floor {floors[-1].wall:.2f} s ({floors[-1].cpu:.2f} s CPU)",
+                    flush=True,
+                )
         size = (tmp / "export.xlsx").stat().st_size
         cells = args.units * args.deadlines
         export_s, floor_s = min(t.wall for t in exports), min(t.wall for t in floors)
         export_cpu, floor_cpu = min(t.cpu for t in exports), min(t.cpu for t in floors)
-        print(f"export : {export_s:7.2f} s wall, {export_cpu:7.2f} s CPU  ({submissions} "
-              f"submissions, {cells} unit-deadline cells, {size / 1e6:.1f} MB)")
-        print(f"floor  : {floor_s:7.2f} s wall, {floor_cpu:7.2f} s CPU  (openpyxl write-only, "
-              "same cells, nothing else)")
+        print(
+            f"export : {export_s:7.2f} s wall, {export_cpu:7.2f} s CPU  ({submissions} "
+            f"submissions, {cells} unit-deadline cells, {size / 1e6:.1f} MB)"
+        )
+        print(
+            f"floor  : {floor_s:7.2f} s wall, {floor_cpu:7.2f} s CPU  (openpyxl write-only, "
+            "same cells, nothing else)"
+        )
         for what, ratio in (("wall", export_s / floor_s), ("CPU", export_cpu / floor_cpu)):
-            print(f"ratio  : {ratio:7.2f} ({what}; target <= {TARGET_RATIO}: "
-                  f"{'met' if ratio <= TARGET_RATIO else 'MISSED'})", flush=True)
+            print(
+                f"ratio  : {ratio:7.2f} ({what}; target <= {TARGET_RATIO}: "
+                f"{'met' if ratio <= TARGET_RATIO else 'MISSED'})",
+                flush=True,
+            )
         if not args.skip_memory:
             for deadlines in (args.small, args.deadlines):
                 peak, cells = await peak_of_export(args.units, deadlines, tmp)
-                print(f"peak   : {peak / 1e6:7.1f} MB for {args.units} units x {deadlines} "
-                      f"deadlines ({cells} cells)", flush=True)
+                print(
+                    f"peak   : {peak / 1e6:7.1f} MB for {args.units} units x {deadlines} "
+                    f"deadlines ({cells} cells)",
+                    flush=True,
+                )
     return 0
 
 

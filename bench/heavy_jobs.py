@@ -120,13 +120,18 @@ def serve(spec: dict[str, Any]) -> None:
     )
 
     settings = Settings(
-        bot=BotSettings(api_base_url=spec["base_url"], api_file_url=spec["file_url"],
-                        coordinators=(COORDINATOR,)),
+        bot=BotSettings(
+            api_base_url=spec["base_url"],
+            api_file_url=spec["file_url"],
+            coordinators=(COORDINATOR,),
+        ),
         database=DatabaseSettings(url=spec["db_url"]),
         files=FileSettings(dir=spec["files_dir"]),
         rate_limit=RateLimitSettings(overall_per_second=1_000_000),
         reminders=ReminderSettings(enabled=False),
-        base_dir=Path(spec["tmp"]), token=SecretStr(spec["token"]))
+        base_dir=Path(spec["tmp"]),
+        token=SecretStr(spec["token"]),
+    )
     app = build_application(settings, clock=lambda: NOW)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
@@ -146,30 +151,35 @@ class Phase:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-async def reply_after(fake: FakeTelegram, user_id: int, inject: Callable[[], object],
-                      seconds: float = REPLY_TIMEOUT) -> tuple[ChatMessage, float]:
+async def reply_after(
+    fake: FakeTelegram, user_id: int, inject: Callable[[], object], seconds: float = REPLY_TIMEOUT
+) -> tuple[ChatMessage, float]:
     chat = fake.chat(user_id)
     started = time.perf_counter()
     inject()
     mark = chat.next_message_id  # after the user's message, which took the id before
-    await fake.wait_until(lambda: chat.next_message_id > mark, seconds,
-                          describe=f"a reply to {user_id}")
+    await fake.wait_until(
+        lambda: chat.next_message_id > mark, seconds, describe=f"a reply to {user_id}"
+    )
     return chat.messages[mark], time.perf_counter() - started
 
 
-async def others_ping(fake: FakeTelegram, others: list[int], phase: Phase,
-                      stop: asyncio.Event) -> None:
+async def others_ping(
+    fake: FakeTelegram, others: list[int], phase: Phase, stop: asyncio.Event
+) -> None:
     async def one(user_id: int) -> None:
         while not stop.is_set():
             _, latency = await reply_after(
-                fake, user_id, lambda: fake.send_command(user_id, "tasks"), 60.0)
+                fake, user_id, lambda: fake.send_command(user_id, "tasks"), 60.0
+            )
             phase.latencies.append(latency)
 
     await asyncio.gather(*(one(u) for u in others))
 
 
-async def during(fake: FakeTelegram, others: list[int], name: str,
-                 heavy: Callable[[], Any]) -> Phase:
+async def during(
+    fake: FakeTelegram, others: list[int], name: str, heavy: Callable[[], Any]
+) -> Phase:
     """Run `heavy` (the coordinator's request, awaited to its answer) while the others
     ping; at least two seconds of pings for a phase with nothing heavy."""
     phase = Phase(name)
@@ -186,18 +196,23 @@ async def during(fake: FakeTelegram, others: list[int], name: str,
 
 async def coordinator_document(fake: FakeTelegram, data: bytes, name: str) -> str:
     reply, _ = await reply_after(
-        fake, COORDINATOR, lambda: fake.send_document(COORDINATOR, data, name))
+        fake, COORDINATOR, lambda: fake.send_document(COORDINATOR, data, name)
+    )
     return (reply.text or "").split("\n")[0][:60]
 
 
 async def coordinator_export(fake: FakeTelegram) -> str:
-    progress, _ = await reply_after(fake, COORDINATOR,
-                                    lambda: fake.send_command(COORDINATOR, "export"))
+    progress, _ = await reply_after(
+        fake, COORDINATOR, lambda: fake.send_command(COORDINATOR, "export")
+    )
     chat = fake.chat(COORDINATOR)
 
     def finished() -> ChatMessage | None:
-        documents = [m for m in chat.messages.values() if m.document is not None
-                     and m.from_bot and m.message_id > progress.message_id]
+        documents = [
+            m
+            for m in chat.messages.values()
+            if m.document is not None and m.from_bot and m.message_id > progress.message_id
+        ]
         return documents[-1] if documents else (progress if progress.edits else None)
 
     done = await fake.wait_until(finished, REPLY_TIMEOUT, describe="the workbook")
@@ -221,44 +236,70 @@ async def run(args: argparse.Namespace) -> None:
         tmp = Path(name)
         started = time.perf_counter()
         db_url = await prepare(tmp, args.units, args.deadlines, others)
-        print(f"seeded {args.units} units x {args.deadlines} deadlines in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"seeded {args.units} units x {args.deadlines} deadlines in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         async with FakeTelegram() as fake:
             fake.add_user(COORDINATOR, "王协调")
             for user_id in others:
                 fake.add_user(user_id, f"联络员{user_id}")
-            spec = {"base_url": fake.base_url, "file_url": fake.base_file_url,
-                    "token": fake.token, "db_url": db_url, "files_dir": str(tmp / "files"),
-                    "tmp": str(tmp)}
+            spec = {
+                "base_url": fake.base_url,
+                "file_url": fake.base_file_url,
+                "token": fake.token,
+                "db_url": db_url,
+                "files_dir": str(tmp / "files"),
+                "tmp": str(tmp),
+            }
             child = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--serve", json.dumps(spec))
+                sys.executable, __file__, "--serve", json.dumps(spec)
+            )
             try:
-                await reply_after(fake, others[0],
-                                  lambda: fake.send_command(others[0], "tasks"), 120.0)
-                phases.append(await during(fake, others, "baseline (nothing heavy)",
-                                           lambda: asyncio.sleep(3, "")))
+                await reply_after(
+                    fake, others[0], lambda: fake.send_command(others[0], "tasks"), 120.0
+                )
+                phases.append(
+                    await during(
+                        fake, others, "baseline (nothing heavy)", lambda: asyncio.sleep(3, "")
+                    )
+                )
                 for label, (data, file_name) in notices.items():
-                    phases.append(await during(
-                        fake, others, f"{label} ({len(data) / 1024:.0f} KB)",
-                        lambda d=data, n=file_name: coordinator_document(fake, d, n)))
+                    phases.append(
+                        await during(
+                            fake,
+                            others,
+                            f"{label} ({len(data) / 1024:.0f} KB)",
+                            lambda d=data, n=file_name: coordinator_document(fake, d, n),
+                        )
+                    )
                     print(f"  {phases[-1].name}: done", flush=True)
                 if not args.skip_export:
-                    phases.append(await during(
-                        fake, others, f"/export {args.units} x {args.deadlines}",
-                        lambda: coordinator_export(fake)))
+                    phases.append(
+                        await during(
+                            fake,
+                            others,
+                            f"/export {args.units} x {args.deadlines}",
+                            lambda: coordinator_export(fake),
+                        )
+                    )
             finally:
                 if child.returncode is None:
                     child.send_signal(signal.SIGINT)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(child.wait(), 60)
     print(f"\nothers: {args.others} liaisons sending /tasks back to back; latency per reply")
-    print(f"{'phase':44}{'replies':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
-          f"{'coord. s':>9}  answer")
+    print(
+        f"{'phase':44}{'replies':>8}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'coord. s':>9}  answer"
+    )
     for p in phases:
         met = p.quantile(0.95) < P95_TARGET and max(p.latencies, default=0) < MAX_TARGET
-        print(f"{p.name:44}{len(p.latencies):>8}{1000 * p.quantile(0.5):>8.0f}"
-              f"{1000 * p.quantile(0.95):>8.0f}{1000 * max(p.latencies, default=0):>8.0f}"
-              f"{p.waited:>9.1f}  {'' if met else '[MISSED] '}{p.answer}")
+        print(
+            f"{p.name:44}{len(p.latencies):>8}{1000 * p.quantile(0.5):>8.0f}"
+            f"{1000 * p.quantile(0.95):>8.0f}{1000 * max(p.latencies, default=0):>8.0f}"
+            f"{p.waited:>9.1f}  {'' if met else '[MISSED] '}{p.answer}"
+        )
     print(f"(targets: p95 < {P95_TARGET * 1000:.0f} ms, max < {MAX_TARGET * 1000:.0f} ms)")
     await worker_memory(notices)
 
@@ -267,8 +308,10 @@ async def worker_memory(notices: dict[str, tuple[bytes, str]]) -> None:
     from conversation.notices import NOTICE_LIMITS, read_notice
     from services.jobs import JobFailed, run_measured
 
-    print("\nthe notice worker alone (services.jobs, limits "
-          f"{NOTICE_LIMITS.memory_mb} MB / {NOTICE_LIMITS.seconds:.0f} s):")
+    print(
+        "\nthe notice worker alone (services.jobs, limits "
+        f"{NOTICE_LIMITS.memory_mb} MB / {NOTICE_LIMITS.seconds:.0f} s):"
+    )
     for label, (data, file_name) in notices.items():
         try:
             finished = await run_measured(read_notice, data, file_name, limits=NOTICE_LIMITS)
@@ -279,8 +322,7 @@ async def worker_memory(notices: dict[str, tuple[bytes, str]]) -> None:
         except Exception as exc:  # a refusal (NoticeError) with its key
             outcome, peak, seconds = f"refused: {exc}", float("nan"), float("nan")
             with contextlib.suppress(Exception):
-                finished = await run_measured(_refused_peak, data, file_name,
-                                              limits=NOTICE_LIMITS)
+                finished = await run_measured(_refused_peak, data, file_name, limits=NOTICE_LIMITS)
                 peak, seconds = finished.peak_rss_mb, finished.seconds
         flag = "" if not peak > MEMORY_TARGET_MB else " [over target]"
         print(f"  {label:26} {seconds:6.2f} s  peak {peak:6.1f} MB{flag}  {outcome}")

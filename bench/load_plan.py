@@ -117,22 +117,50 @@ def plan_text(units: int, deadlines: int) -> str:
         "",
     ]
     for i in range(units):
-        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "第{i + 1}市场监管所"',
-                  f'group = "片区{i % 20 + 1}"', ""]
+        lines += [
+            "[[units]]",
+            f'id = "u{i:05d}"',
+            f'name = "第{i + 1}市场监管所"',
+            f'group = "片区{i % 20 + 1}"',
+            "",
+        ]
     obligations = [
-        ("weekly", shape.weekly,
-         f'{{ kind = "weekly", weekday = 1, start = {START}, end = {weekly_end} }}', "15:00"),
-        ("daily", shape.daily,
-         f'{{ kind = "daily", start = {daily_start}, end = {daily_end} }}', "12:00"),
-        ("monthly", shape.monthly,
-         f'{{ kind = "monthly", day = 25, start = {START}, end = {monthly_end} }}', "17:30"),
-        ("once", shape.once,
-         "{ kind = \"once\", dates = [" + ", ".join(map(str, once_days)) + "] }", "17:30"),
+        (
+            "weekly",
+            shape.weekly,
+            f'{{ kind = "weekly", weekday = 1, start = {START}, end = {weekly_end} }}',
+            "15:00",
+        ),
+        (
+            "daily",
+            shape.daily,
+            f'{{ kind = "daily", start = {daily_start}, end = {daily_end} }}',
+            "12:00",
+        ),
+        (
+            "monthly",
+            shape.monthly,
+            f'{{ kind = "monthly", day = 25, start = {START}, end = {monthly_end} }}',
+            "17:30",
+        ),
+        (
+            "once",
+            shape.once,
+            '{ kind = "once", dates = [' + ", ".join(map(str, once_days)) + "] }",
+            "17:30",
+        ),
     ]
     for ob_id, count, schedule, clock in obligations:
         if count:
-            lines += ["[[obligations]]", f'id = "{ob_id}"', f'title = "{ob_id} report"',
-                      'form = "stats"', f'time = "{clock}"', f"schedule = {schedule}", ""]
+            lines += [
+                "[[obligations]]",
+                f'id = "{ob_id}"',
+                f'title = "{ob_id} report"',
+                'form = "stats"',
+                f'time = "{clock}"',
+                f"schedule = {schedule}",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -210,18 +238,37 @@ def rows_of(plan: Plan, text_: str) -> Rows:
     import hashlib
 
     rows = Rows(plan, text_, hashlib.sha256(text_.encode()).hexdigest())
-    rows.units = [{"code": u.id, "name": u.name, "group": u.group, "position": i,
-                   "active": True} for i, u in enumerate(plan.units)]
-    rows.obligations = [{"code": o.id, "title": o.title, "form_code": o.form,
-                         "cadence": o.cadence.value, "local_time": o.time,
-                         "unit_codes": list(o.units) if o.units else None, "position": i,
-                         "active": True} for i, o in enumerate(plan.obligations)]
+    rows.units = [
+        {"code": u.id, "name": u.name, "group": u.group, "position": i, "active": True}
+        for i, u in enumerate(plan.units)
+    ]
+    rows.obligations = [
+        {
+            "code": o.id,
+            "title": o.title,
+            "form_code": o.form,
+            "cadence": o.cadence.value,
+            "local_time": o.time,
+            "unit_codes": list(o.units) if o.units else None,
+            "position": i,
+            "active": True,
+        }
+        for i, o in enumerate(plan.obligations)
+    ]
     calendar = WorkdayCalendar(CalendarOverrides(), plan.calendar)
-    rows.deadlines = [{"obligation": d.obligation_id, "key": d.key, "seq": d.seq,
-                       "due_at": d.due, "cancelled": False, "plan_version": 1,
-                       "period_start": d.period[0] if d.period else None,
-                       "period_end": d.period[1] if d.period else None}
-                      for d in expand_plan(plan, NOW, calendar).deadlines]
+    rows.deadlines = [
+        {
+            "obligation": d.obligation_id,
+            "key": d.key,
+            "seq": d.seq,
+            "due_at": d.due,
+            "cancelled": False,
+            "plan_version": 1,
+            "period_start": d.period[0] if d.period else None,
+            "period_end": d.period[1] if d.period else None,
+        }
+        for d in expand_plan(plan, NOW, calendar).deadlines
+    ]
     return rows
 
 
@@ -235,29 +282,59 @@ async def run_floor(db: Database, rows: Rows) -> None:
     plan = rows.plan
     tables = m.Base.metadata.tables
     async with db.engine.begin() as conn:
-        campaign_id = await conn.scalar(insert(tables["campaigns"]).returning(
-            tables["campaigns"].c.id), {
-            "code": plan.id, "name": plan.name, "office": plan.office,
-            "coordinator": plan.coordinator, "timezone": plan.timezone,
-            "start": plan.period.start, "end": plan.period.end, "current_version": 1,
-            "created_at": NOW, "updated_at": NOW})
-        await conn.execute(insert(tables["plan_versions"]), [{
-            "campaign_id": campaign_id, "version": 1, "source_name": SOURCE,
-            "source_text": rows.text, "sha256": rows.digest, "loaded_at": NOW}])
-        await conn.execute(insert(tables["units"]),
-                           [{"campaign_id": campaign_id, **r} for r in rows.units])
+        campaign_id = await conn.scalar(
+            insert(tables["campaigns"]).returning(tables["campaigns"].c.id),
+            {
+                "code": plan.id,
+                "name": plan.name,
+                "office": plan.office,
+                "coordinator": plan.coordinator,
+                "timezone": plan.timezone,
+                "start": plan.period.start,
+                "end": plan.period.end,
+                "current_version": 1,
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+        )
+        await conn.execute(
+            insert(tables["plan_versions"]),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "version": 1,
+                    "source_name": SOURCE,
+                    "source_text": rows.text,
+                    "sha256": rows.digest,
+                    "loaded_at": NOW,
+                }
+            ],
+        )
+        await conn.execute(
+            insert(tables["units"]), [{"campaign_id": campaign_id, **r} for r in rows.units]
+        )
         table = tables["obligations"]
         result = await conn.execute(
             insert(table).returning(table.c.id, table.c.code, sort_by_parameter_order=True),
-            [{"campaign_id": campaign_id, **r} for r in rows.obligations])
+            [{"campaign_id": campaign_id, **r} for r in rows.obligations],
+        )
         ids = {code: id_ for id_, code in result}
-        await conn.execute(insert(tables["deadlines"]), [
-            {"campaign_id": campaign_id, "obligation_id": ids[d["obligation"]],
-             **{k: v for k, v in d.items() if k != "obligation"}} for d in rows.deadlines])
+        await conn.execute(
+            insert(tables["deadlines"]),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "obligation_id": ids[d["obligation"]],
+                    **{k: v for k, v in d.items() if k != "obligation"},
+                }
+                for d in rows.deadlines
+            ],
+        )
 
 
-async def timed(backend: Backend, rows: Rows,
-                contender: Callable[[Database, Rows], Awaitable[None]]) -> float:
+async def timed(
+    backend: Backend, rows: Rows, contender: Callable[[Database, Rows], Awaitable[None]]
+) -> float:
     async with fresh_database(backend) as db:
         gc.collect()
         started = time.perf_counter()
@@ -265,8 +342,9 @@ async def timed(backend: Backend, rows: Rows,
         return time.perf_counter() - started
 
 
-async def peak_mib(backend: Backend, rows: Rows,
-                   contender: Callable[[Database, Rows], Awaitable[None]]) -> float:
+async def peak_mib(
+    backend: Backend, rows: Rows, contender: Callable[[Database, Rows], Awaitable[None]]
+) -> float:
     async with fresh_database(backend) as db:
         tracemalloc.start()
         try:
@@ -288,8 +366,9 @@ def sql_timer(engine: AsyncEngine) -> Iterator[dict[str, list[float]]]:
     def before(*_args: Any) -> None:
         started.append(time.perf_counter())
 
-    def after(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any,
-              executemany: bool) -> None:
+    def after(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, executemany: bool
+    ) -> None:
         words = statement.split()
         verb = words[0].upper() if words else "?"
         table = next((w.strip('"') for w in words[1:6] if w.strip('"') in TABLES), "")
@@ -318,11 +397,15 @@ async def profile(backend: Backend, rows: Rows) -> None:
             await run_load(db, rows)
             profiler.disable()
             total = time.perf_counter() - started
-    print(f"\n--- {backend.name}: where load_plan's {total * 1000:.1f} ms go "
-          "(profiled run, so slower than the table) ---")
+    print(
+        f"\n--- {backend.name}: where load_plan's {total * 1000:.1f} ms go "
+        "(profiled run, so slower than the table) ---"
+    )
     in_sql = sum(sum(v) for v in spent.values())
-    print(f"SQL statements (driver time incl. binding, as seen by SQLAlchemy events): "
-          f"{in_sql * 1000:.1f} ms")
+    print(
+        f"SQL statements (driver time incl. binding, as seen by SQLAlchemy events): "
+        f"{in_sql * 1000:.1f} ms"
+    )
     for kind, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {sum(times) * 1000:8.1f} ms  x{len(times):<4} {kind}")
     out = io.StringIO()
@@ -344,11 +427,15 @@ async def bench(args: argparse.Namespace) -> int:
         parse_times.append(time.perf_counter() - started)
     rows = rows_of(plan, source)
     assert len(rows.units) == args.units and len(rows.deadlines) == args.deadlines, (
-        len(rows.units), len(rows.deadlines))
-    print(f"plan: {len(rows.units)} units, {len(rows.obligations)} obligations, "
-          f"{len(rows.deadlines)} deadlines, {len(source) / 1024:.0f} KiB of TOML; "
-          f"parse (not in load time): {statistics.median(parse_times) * 1000:.1f} ms "
-          f"(median of {args.repeat})")
+        len(rows.units),
+        len(rows.deadlines),
+    )
+    print(
+        f"plan: {len(rows.units)} units, {len(rows.obligations)} obligations, "
+        f"{len(rows.deadlines)} deadlines, {len(source) / 1024:.0f} KiB of TOML; "
+        f"parse (not in load time): {statistics.median(parse_times) * 1000:.1f} ms "
+        f"(median of {args.repeat})"
+    )
 
     backends = [Backend("sqlite", fresh_sqlite)]
     pg_url = args.postgres or os.environ.get("CUIBAO_TEST_POSTGRES_URL")
@@ -370,17 +457,22 @@ async def bench(args: argparse.Namespace) -> int:
         floor_peak = await peak_mib(backend, rows, run_floor)
         results.append((backend, load, floor, peak, floor_peak))
 
-    print(f"\nmedian of {args.repeat} runs, each on a fresh database; target ratio "
-          f"<= {TARGET_RATIO}")
-    header = (f"{'backend':<11} {'load ms':>9} {'floor ms':>9} {'ratio':>6} "
-              f"{'peak MiB':>9} {'floor MiB':>10}")
+    print(
+        f"\nmedian of {args.repeat} runs, each on a fresh database; target ratio <= {TARGET_RATIO}"
+    )
+    header = (
+        f"{'backend':<11} {'load ms':>9} {'floor ms':>9} {'ratio':>6} "
+        f"{'peak MiB':>9} {'floor MiB':>10}"
+    )
     print(header)
     print("-" * len(header))
     for backend, load, floor, peak, floor_peak in results:
         ratio = load / floor
         flag = "" if ratio <= TARGET_RATIO else "  <- above target"
-        print(f"{backend.name:<11} {load * 1000:9.1f} {floor * 1000:9.1f} {ratio:6.2f} "
-              f"{peak:9.1f} {floor_peak:10.1f}{flag}")
+        print(
+            f"{backend.name:<11} {load * 1000:9.1f} {floor * 1000:9.1f} {ratio:6.2f} "
+            f"{peak:9.1f} {floor_peak:10.1f}{flag}"
+        )
     for backend, load, floor, *_ in results:
         if args.profile or load / floor > TARGET_RATIO:
             await profile(backend, rows)
@@ -391,11 +483,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--units", type=int, default=3000)
     parser.add_argument("--deadlines", type=int, default=150)
-    parser.add_argument("--postgres", metavar="URL", default=None,
-                        help="PostgreSQL URL (default: $CUIBAO_TEST_POSTGRES_URL)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=None,
+        help="PostgreSQL URL (default: $CUIBAO_TEST_POSTGRES_URL)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--profile", action="store_true",
-                        help="show where load_plan's time goes even when on target")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="show where load_plan's time goes even when on target",
+    )
     args = parser.parse_args(argv)
     if args.deadlines < 4 or args.units < 1 or args.repeat < 1:
         parser.error("need --deadlines >= 4, --units >= 1, --repeat >= 1")

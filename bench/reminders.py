@@ -57,34 +57,77 @@ DUE = date(2025, 3, 14)
 
 
 def plan_text(units: int) -> str:
-    lines = ['[campaign]', 'id = "bench-reminders"', 'name = "催报压测"', 'office = "压测局"',
-             'coordinator = "压测中心"', "issued = 2025-03-01", "start = 2025-03-01",
-             "end = 2025-03-31", ""]
+    lines = [
+        "[campaign]",
+        'id = "bench-reminders"',
+        'name = "催报压测"',
+        'office = "压测局"',
+        'coordinator = "压测中心"',
+        "issued = 2025-03-01",
+        "start = 2025-03-01",
+        "end = 2025-03-31",
+        "",
+    ]
     for i in range(units):
         lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
-    lines += ["[forms.f]", 'title = "报表"', "[[forms.f.fields]]", 'id = "n"', 'label = "数"',
-              'type = "integer"', "", "[[obligations]]", 'id = "report"', 'title = "专项报表"',
-              'form = "f"', f'schedule = {{ kind = "once", date = {DUE} }}', ""]
+    lines += [
+        "[forms.f]",
+        'title = "报表"',
+        "[[forms.f.fields]]",
+        'id = "n"',
+        'label = "数"',
+        'type = "integer"',
+        "",
+        "[[obligations]]",
+        'id = "report"',
+        'title = "专项报表"',
+        'form = "f"',
+        f'schedule = {{ kind = "once", date = {DUE} }}',
+        "",
+    ]
     return "\n".join(lines)
 
 
 async def seed(db: Database, external_ids: Sequence[int]) -> None:
     source = plan_text(len(external_ids))
-    await load_plan(db.sessions, parse_plan(source, "bench.toml"), "bench.toml", source,
-                    datetime(2025, 3, 1, tzinfo=UTC))
+    await load_plan(
+        db.sessions,
+        parse_plan(source, "bench.toml"),
+        "bench.toml",
+        source,
+        datetime(2025, 3, 1, tzinfo=UTC),
+    )
     async with db.sessions.begin() as s:
         campaign_id = await s.scalar(select(m.Campaign.id))
         units = (await s.scalars(select(m.Unit.id).order_by(m.Unit.position))).all()
         created = datetime(2025, 3, 1, tzinfo=UTC)
-        await s.execute(insert(m.Person), [
-            {"platform": "telegram", "external_id": str(x), "display_name": f"联络员{x}",
-             "reachable": True, "created_at": created} for x in external_ids])
-        people = {x: pid for x, pid in (await s.execute(
-            select(m.Person.external_id, m.Person.id))).all()}
-        await s.execute(insert(m.Membership), [
-            {"campaign_id": campaign_id, "person_id": people[str(x)], "unit_id": unit,
-             "role": "liaison", "created_at": created}
-            for x, unit in zip(external_ids, units, strict=True)])
+        await s.execute(
+            insert(m.Person),
+            [
+                {
+                    "platform": "telegram",
+                    "external_id": str(x),
+                    "display_name": f"联络员{x}",
+                    "reachable": True,
+                    "created_at": created,
+                }
+                for x in external_ids
+            ],
+        )
+        people = dict((await s.execute(select(m.Person.external_id, m.Person.id))).all())
+        await s.execute(
+            insert(m.Membership),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "person_id": people[str(x)],
+                    "unit_id": unit,
+                    "role": "liaison",
+                    "created_at": created,
+                }
+                for x, unit in zip(external_ids, units, strict=True)
+            ],
+        )
 
 
 @asynccontextmanager
@@ -112,8 +155,17 @@ async def database(postgres: str | None) -> AsyncIterator[Database]:
 async def fake_server(users: int) -> AsyncIterator[dict[str, Any]]:
     """fakegram in a process of its own, so serving does not slow the bot down."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fakegram", "--port", "0", "--json", "--users", str(users),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "fakegram",
+        "--port",
+        "0",
+        "--json",
+        "--users",
+        str(users),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         info: dict[str, Any] = json.loads(await process.stdout.readline())
@@ -131,8 +183,9 @@ class TimedNotifier:
         self.first = self.last = 0.0
         self.outcomes: Counter[Delivery] = Counter()
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
         now = time.perf_counter()
         self.first = self.first or now
         outcome = await self.inner.send(external_id, text, buttons)
@@ -154,16 +207,22 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             bot=BotSettings(api_base_url=info["base_url"], api_file_url=info["base_file_url"]),
             database=DatabaseSettings(url="sqlite://"),
             rate_limit=RateLimitSettings(overall_per_second=args.rate, max_retries=5),
-            token=SecretStr(info["token"]))
+            token=SecretStr(info["token"]),
+        )
         app = build_application(settings, clock=lambda: NOW, database=db)
         async with FakeTelegramClient(control_url) as fake, app:
             await fake.set_flood_limit(args.rate, burst=burst)
             await fake.reset_stats()
             notifier = TimedNotifier(ReminderNotifier(app.bot))
             dispatcher = ReminderDispatcher(
-                db.sessions, notifier, CatalogueRenderer(Catalogue()), lambda: NOW,
-                ReminderConfig(digest_at=None, concurrency=args.concurrency,
-                               claim_batch=args.batch))
+                db.sessions,
+                notifier,
+                CatalogueRenderer(Catalogue()),
+                lambda: NOW,
+                ReminderConfig(
+                    digest_at=None, concurrency=args.concurrency, claim_batch=args.batch
+                ),
+            )
             # Let the limiter's bucket be full, as it is for a bot that has been idle.
             await asyncio.sleep(1.5)
             began = time.perf_counter()
@@ -175,17 +234,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     delivered = Counter(c["params"]["chat_id"] for c in calls if c["status"] == 200)
     send_phase = notifier.last - notifier.first
     return {
-        "reminders": args.reminders, "rate_limit": args.rate, "fake_burst": burst,
+        "reminders": args.reminders,
+        "rate_limit": args.rate,
+        "fake_burst": burst,
         "backend": "postgresql" if args.postgres else "sqlite",
-        "concurrency": args.concurrency, "seed_s": round(seeded, 2),
-        "sent": report.sent, "failed": report.failed, "second_run_sent": again.sent,
+        "concurrency": args.concurrency,
+        "seed_s": round(seeded, 2),
+        "sent": report.sent,
+        "failed": report.failed,
+        "second_run_sent": again.sent,
         "delivered_chats": len(delivered),
         "duplicates": sum(n - 1 for n in delivered.values()),
         "http_429": stats["flood_429"],
         "send_phase_s": round(send_phase, 2),
         "achieved_per_s": round(report.sent / send_phase, 1) if send_phase else 0.0,
-        "achieved_over_R": round(report.sent / send_phase / args.rate, 3) if send_phase
-        else 0.0,
+        "achieved_over_R": round(report.sent / send_phase / args.rate, 3) if send_phase else 0.0,
         "whole_run_s": round(ended - began, 2),
         "whole_run_over_R": round(report.sent / (ended - began) / args.rate, 3),
     }
@@ -195,19 +258,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=300.0, help="R: msgs/s, bot and fake")
-    parser.add_argument("--burst", type=float, default=None,
-                        help="the fake's token bucket size (default 1.1 × R)")
+    parser.add_argument(
+        "--burst", type=float, default=None, help="the fake's token bucket size (default 1.1 × R)"
+    )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batch", type=int, default=50, help="claims per transaction")
-    parser.add_argument("--postgres", default=None,
-                        help="PostgreSQL URL (default: SQLite in a temp file)")
+    parser.add_argument(
+        "--postgres", default=None, help="PostgreSQL URL (default: SQLite in a temp file)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     result = asyncio.run(bench(args))
     for key, value in result.items():
         print(f"{key:>18}: {value}")
-    ok = (result["achieved_over_R"] >= 0.9 and result["http_429"] == 0
-          and result["duplicates"] == 0 and result["delivered_chats"] == args.reminders)
+    ok = (
+        result["achieved_over_R"] >= 0.9
+        and result["http_429"] == 0
+        and result["duplicates"] == 0
+        and result["delivered_chats"] == args.reminders
+    )
     print("OK" if ok else "MISSED TARGET")
 
 

@@ -37,13 +37,18 @@ NOW = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
 
 
 def synthetic(units: int, deadlines: int) -> Board:
-    heads = tuple(BoardDeadline(j + 1, "信息周报", j + 1, True, NOW + timedelta(days=7 * (j - 25)))
-                  for j in range(deadlines))
-    rows = tuple(BoardUnit(f"第{i + 1}街道办事处", f"第{i * 10 // units + 1}片区")
-                 for i in range(units))
+    heads = tuple(
+        BoardDeadline(j + 1, "信息周报", j + 1, True, NOW + timedelta(days=7 * (j - 25)))
+        for j in range(deadlines)
+    )
+    rows = tuple(
+        BoardUnit(f"第{i + 1}街道办事处", f"第{i * 10 // units + 1}片区") for i in range(units)
+    )
     states = list(Cell)
-    cells = tuple(tuple(states[(i * 7 + j * 3) % len(states)] for j in range(deadlines))
-                  for i in range(units))
+    cells = tuple(
+        tuple(states[(i * 7 + j * 3) % len(states)] for j in range(deadlines))
+        for i in range(units)
+    )
     return Board("基准测试专项行动", "基准办", NOW, rows, heads, cells)
 
 
@@ -61,8 +66,10 @@ async def status_picture(units: int, deadlines: int, repeat: int) -> None:
         async with Database.open(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}") as db:
             start = time.perf_counter()
             campaign = await seed(db, units, deadlines)
-            print(f"seeded {units} units × {deadlines} deadlines in "
-                  f"{time.perf_counter() - start:.1f} s")
+            print(
+                f"seeded {units} units × {deadlines} deadlines in "
+                f"{time.perf_counter() - start:.1f} s"
+            )
             now = campaign.deadlines[len(campaign.deadlines) // 2][1] + timedelta(hours=1)
             service = BoardService(db.sessions)
             statements: list[str] = []
@@ -84,9 +91,11 @@ async def status_picture(units: int, deadlines: int, repeat: int) -> None:
                 png = chat_picture(found.board, texts)
                 draw_times.append(time.perf_counter() - start)
             query, draw = statistics.median(query_times), statistics.median(draw_times)
-            print(f"/status picture at {units} units: board query {query * 1000:.0f} ms "
-                  f"({len(statements)} statements), picture {draw * 1000:.0f} ms "
-                  f"({len(png) // 1024} KB), total {(query + draw) * 1000:.0f} ms")
+            print(
+                f"/status picture at {units} units: board query {query * 1000:.0f} ms "
+                f"({len(statements)} statements), picture {draw * 1000:.0f} ms "
+                f"({len(png) // 1024} KB), total {(query + draw) * 1000:.0f} ms"
+            )
 
 
 def main(argv: list[str]) -> int:
@@ -100,11 +109,15 @@ def main(argv: list[str]) -> int:
     texts = board_texts(board, Catalogue(), "zh-CN", CODE)
     render_board(board, texts)  # warm: the font and the column labels
     seconds, pages = median_of(args.repeat, lambda: render_board(board, texts))
-    print(f"render 300 units × 30 deadlines: {seconds * 1000:.0f} ms for {len(pages)} pages "
-          f"({sum(map(len, pages)) // 1024} KB) — target < 1000 ms")
+    print(
+        f"render 300 units × 30 deadlines: {seconds * 1000:.0f} ms for {len(pages)} pages "
+        f"({sum(map(len, pages)) // 1024} KB) — target < 1000 ms"
+    )
     seconds, png = median_of(args.repeat, lambda: chat_picture(board, texts))
-    print(f"chat picture (summary by 分组) of the same board: {seconds * 1000:.0f} ms "
-          f"({len(png) // 1024} KB)")
+    print(
+        f"chat picture (summary by 分组) of the same board: {seconds * 1000:.0f} ms "
+        f"({len(png) // 1024} KB)"
+    )
     asyncio.run(status_picture(args.units, args.deadlines, args.repeat))
     return 0
 

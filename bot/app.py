@@ -60,8 +60,9 @@ class _Application(Application[Any, CustomContext, Any, Any, Any, Any]):
             raise
 
 
-def build_application(settings: Settings, *, clock: Clock = utc_now,
-                      database: Database | None = None) -> CuibaoApp:
+def build_application(
+    settings: Settings, *, clock: Clock = utc_now, database: Database | None = None
+) -> CuibaoApp:
     """Build the Application; the database opens in post_init and closes in post_shutdown
     unless one is handed in (tests, the demo)."""
     if settings.token is None:
@@ -75,8 +76,11 @@ def build_application(settings: Settings, *, clock: Clock = utc_now,
         local_mode=settings.bot.local_mode,
         request=telegram_request(),
         get_updates_request=telegram_request(1),
-        rate_limiter=AIORateLimiter(overall_max_rate=limits.overall_per_second,
-                                    overall_time_period=1, max_retries=limits.max_retries),
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=limits.overall_per_second,
+            overall_time_period=1,
+            max_retries=limits.max_retries,
+        ),
     )
     builder = (
         ApplicationBuilder()
@@ -100,16 +104,23 @@ def register_handlers(app: CuibaoApp) -> None:
     app.add_error_handler(errors.on_error)
 
 
-def _post_init(settings: Settings, clock: Clock, database: Database | None
-               ) -> Callable[[CuibaoApp], Any]:
+def _post_init(
+    settings: Settings, clock: Clock, database: Database | None
+) -> Callable[[CuibaoApp], Any]:
     async def post_init(app: CuibaoApp) -> None:
         db = database
         if db is None:
             db_context = Database.open(settings.database_url)
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
-        services = build_services(settings, db, clock, TelegramNotifier(app.bot),
-                                  bot_username=app.bot.username, spawn=app.create_task)
+        services = build_services(
+            settings,
+            db,
+            clock,
+            TelegramNotifier(app.bot),
+            bot_username=app.bot.username,
+            spawn=app.create_task,
+        )
         install(app, services)
         # Files a crash left without their database row (file times are wall-clock).
         swept = await services.reports.sweep_orphan_files(time.time())
@@ -122,10 +133,12 @@ def _post_init(settings: Settings, clock: Clock, database: Database | None
         if menus.pending:
             app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
-        install_health(app, Health(db, metrics_of(app), app.update_queue.qsize,
-                                   settings.reminders.enabled))
+        install_health(
+            app, Health(db, metrics_of(app), app.update_queue.qsize, settings.reminders.enabled)
+        )
         if settings.ops.listen:
             await start_ops_server(app, settings.ops.listen)
+
     return post_init
 
 
@@ -135,6 +148,7 @@ def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
         context = app.bot_data.pop("cuibao.db_context", None)
         if owns_database and context is not None:
             await context.__aexit__(None, None, None)
+
     return post_shutdown
 
 
@@ -145,11 +159,19 @@ def run(settings: Settings) -> None:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         # The server answers on any path (a proxy may forward the public URL's path or strip
         # it), so a path that differs from webhook_url's can never lose updates with a 404.
-        log.info("webhook: listening on %s:%d for updates Telegram posts to %s",
-                 settings.bot.webhook_listen, settings.bot.webhook_port,
-                 settings.bot.webhook_url)
-        run_webhook(app, listen=settings.bot.webhook_listen, port=settings.bot.webhook_port,
-                    url=settings.bot.webhook_url, secret=secret)
+        log.info(
+            "webhook: listening on %s:%d for updates Telegram posts to %s",
+            settings.bot.webhook_listen,
+            settings.bot.webhook_port,
+            settings.bot.webhook_url,
+        )
+        run_webhook(
+            app,
+            listen=settings.bot.webhook_listen,
+            port=settings.bot.webhook_port,
+            url=settings.bot.webhook_url,
+            secret=secret,
+        )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
 

@@ -28,9 +28,16 @@ def backup_command(args: argparse.Namespace) -> int:
         made = backup(url, settings.files_dir, args.out, datetime.now(UTC))
     except BackupError as exc:
         raise UsageError(catalogue.text(f"cli.{exc.code}", language, **exc.params)) from None
-    print(catalogue.text("cli.backup_done", language, folder=str(made.folder),
-                         backend=made.backend, kb=made.database_bytes // 1024,
-                         files=made.files))
+    print(
+        catalogue.text(
+            "cli.backup_done",
+            language,
+            folder=str(made.folder),
+            backend=made.backend,
+            kb=made.database_bytes // 1024,
+            files=made.files,
+        )
+    )
     return 0
 
 
@@ -52,6 +59,5 @@ def restore_command(args: argparse.Namespace) -> int:
         done = restore(url, settings.files_dir, args.folder)
     except BackupError as exc:
         raise UsageError(catalogue.text(f"cli.{exc.code}", language, **exc.params)) from None
-    print(catalogue.text("cli.restore_done", language, folder=str(done.folder),
-                         files=done.files))
+    print(catalogue.text("cli.restore_done", language, folder=str(done.folder), files=done.files))
     return 0

@@ -41,13 +41,14 @@ class UsageError(Exception):
     """Invalid input: printed on stderr, exit code 1."""
 
 
-
-def config_error_text(catalogue: Catalogue, error: ConfigError,
-                      language: str | None = None) -> str:
+def config_error_text(
+    catalogue: Catalogue, error: ConfigError, language: str | None = None
+) -> str:
     """The one line a config file is refused with: file, key path or line, cause."""
     message = catalogue.text(f"config.{error.code}", language, **error.params)
     detail = ": ".join(part for part in (error.source, error.where, message) if part)
     return catalogue.text("cli.config_error", language, detail=detail)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -71,8 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     except DatabaseUnavailable as exc:
-        print(_catalogue(args, _settings_or_none(args)).text(
-            "cli.database_unavailable", url=exc.url, detail=exc.detail), file=sys.stderr)
+        print(
+            _catalogue(args, _settings_or_none(args)).text(
+                "cli.database_unavailable", url=exc.url, detail=exc.detail
+            ),
+            file=sys.stderr,
+        )
         return 1
     except BrokenPipeError:
         # `cuibao plan extract … | head`: the reader has what it wanted. Say nothing, and
@@ -89,8 +94,9 @@ def _language_before_parsing(argv: Sequence[str]) -> str:
         if arg.startswith("--lang=") and arg.removeprefix("--lang=") in LANGUAGES:
             return arg.removeprefix("--lang=")
     config = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None)
-    config = config or next((a.removeprefix("--config=") for a in argv
-                             if a.startswith("--config=")), None)
+    config = config or next(
+        (a.removeprefix("--config=") for a in argv if a.startswith("--config=")), None
+    )
     try:
         return load_settings(config).bot.language
     except ConfigError:  # said properly once the command runs
@@ -112,8 +118,9 @@ class _Parser(argparse.ArgumentParser):
         self._positionals.title = t("cli.help.positionals")
         self._optionals.title = t("cli.help.options")
         if help_wanted:
-            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                              help=t("cli.help.help"))
+            self.add_argument(
+                "-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help")
+            )
         for parent in parents:
             self._add_container_actions(parent)
             self._defaults.update(parent._defaults)
@@ -138,10 +145,14 @@ class _Parser(argparse.ArgumentParser):
 _ARGPARSE_ERRORS = (
     (r"the following arguments are required: (?P<names>.+)", "cli.argparse.required"),
     (r"unrecognized arguments: (?P<names>.+)", "cli.argparse.unrecognized"),
-    (r"argument (?P<name>-\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
-     "cli.argparse.option_choice"),
-    (r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
-     "cli.argparse.choice"),
+    (
+        r"argument (?P<name>-\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+        "cli.argparse.option_choice",
+    ),
+    (
+        r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+        "cli.argparse.choice",
+    ),
     (r"argument (?P<name>\S+): expected one argument", "cli.argparse.one_value"),
     (r"argument (?P<name>\S+): invalid \S+ value: (?P<value>.+)", "cli.argparse.value"),
     (r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)", "cli.argparse.choice"),
@@ -160,9 +171,11 @@ def _h(catalogue: Catalogue, key: str) -> str:
 
 def _show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """`cuibao plan` without its subcommand: that group's help, not the top level's."""
+
     def run(_args: argparse.Namespace) -> int:
         parser.print_help()
         return 0
+
     return run
 
 
@@ -175,11 +188,11 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     # before the command from being reset by the subcommand's own default.
     common = parser_class(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help=h("config"))
-    common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
-                        help=h("lang"))
+    common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=h("lang"))
     parser = parser_class(prog="cuibao", parents=[common], description=h("description"))
-    parser.add_argument("--version", action="version", version=f"cuibao {_version()}",
-                        help=h("version"))
+    parser.add_argument(
+        "--version", action="version", version=f"cuibao {_version()}", help=h("version")
+    )
     commands = parser.add_subparsers(title=h("commands"), parser_class=parser_class)
 
     plan = commands.add_parser("plan", help=h("plan"))
@@ -192,8 +205,11 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     check.set_defaults(run=_plan_check)
     load = plan_commands.add_parser("load", parents=[common], help=h("plan_load"))
     load.add_argument("plan", type=Path)
-    load.add_argument("--yes", action="store_true",
-                      help="apply the changes to an existing campaign without asking")
+    load.add_argument(
+        "--yes",
+        action="store_true",
+        help="apply the changes to an existing campaign without asking",
+    )
     load.set_defaults(run=_plan_load)
 
     extract = plan_commands.add_parser("extract", parents=[common], help=h("plan_extract"))
@@ -242,8 +258,9 @@ def database_setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, 
     try:
         settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
-        raise UsageError(config_error_text(Catalogue(language or "zh-CN"), exc, language)
-                         ) from None
+        raise UsageError(
+            config_error_text(Catalogue(language or "zh-CN"), exc, language)
+        ) from None
     language = language or settings.bot.language
     catalogue = Catalogue(language)
     return settings, catalogue, language, database_url(settings, catalogue)
@@ -274,8 +291,9 @@ def database_url(settings: Settings, catalogue: Catalogue, *, create: bool = Fal
     url = settings.database_url
     folder = missing_sqlite_folder(url)
     if folder is not None:
-        raise UsageError(catalogue.text("cli.database_no_folder", folder=str(folder),
-                                        url=settings.database.url))
+        raise UsageError(
+            catalogue.text("cli.database_no_folder", folder=str(folder), url=settings.database.url)
+        )
     missing = None if create else missing_sqlite_file(url)
     if missing is not None:
         raise UsageError(catalogue.text("export.cli_no_database", path=str(missing)))
@@ -309,15 +327,21 @@ def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile 
     try:
         data = workbook.read_bytes()
     except OSError:
-        raise UsageError(catalogue.text("plan.error", source=str(path), where="export.file",
-                                        message=catalogue.text("cli.not_found",
-                                                               path=str(workbook)))) from None
+        raise UsageError(
+            catalogue.text(
+                "plan.error",
+                source=str(path),
+                where="export.file",
+                message=catalogue.text("cli.not_found", path=str(workbook)),
+            )
+        ) from None
     problem = template_problem(plan.export, data, len(plan.units))
     if problem is not None:
         message = catalogue.text(f"export.{problem.code}", **problem.params)
         where = f"export.{problem.params.get('at', 'file')}"
-        raise UsageError(catalogue.text("plan.error", source=str(path), where=where,
-                                        message=message))
+        raise UsageError(
+            catalogue.text("plan.error", source=str(path), where=where, message=message)
+        )
     return TemplateFile(plan.export.file_name, data)
 
 
@@ -347,9 +371,13 @@ def _plan_check(args: argparse.Namespace) -> int:
     unfilled = placeholders(text)
     if unfilled:
         # Loud, and on stderr too when stdout is JSON: `plan load` will refuse this file.
-        print("!! " + catalogue.text("plan.placeholders_left", count=len(unfilled),
-                                     keys=", ".join(unfilled)),
-              file=sys.stderr if args.json else sys.stdout)
+        print(
+            "!! "
+            + catalogue.text(
+                "plan.placeholders_left", count=len(unfilled), keys=", ".join(unfilled)
+            ),
+            file=sys.stderr if args.json else sys.stdout,
+        )
     return 0
 
 
@@ -366,8 +394,12 @@ def _plan_load(args: argparse.Namespace) -> int:
     plan, text = read_plan(args.plan, catalogue)
     unfilled = placeholders(text)
     if unfilled:
-        raise UsageError(f"{args.plan}: " + catalogue.text(
-            "plan.placeholders_refused", count=len(unfilled), keys=", ".join(unfilled)))
+        raise UsageError(
+            f"{args.plan}: "
+            + catalogue.text(
+                "plan.placeholders_refused", count=len(unfilled), keys=", ".join(unfilled)
+            )
+        )
     template = read_template(args.plan, plan, catalogue)
     overrides = settings.calendar.overrides()
     now = datetime.now(UTC)
@@ -398,15 +430,23 @@ def _plan_load(args: argparse.Namespace) -> int:
 
     async def go() -> Any:
         async with Database.open(url) as db:
-            return await load_plan(db.sessions, plan, str(args.plan), text, now, overrides,
-                                   template, expected_version=revision.base_version
-                                   if revision is not None else 0)
+            return await load_plan(
+                db.sessions,
+                plan,
+                str(args.plan),
+                text,
+                now,
+                overrides,
+                template,
+                expected_version=revision.base_version if revision is not None else 0,
+            )
 
     try:
         report = _run_async(go)
     except RevisionConflict as exc:
-        raise UsageError(catalogue.text("revision.cli_stale", campaign=exc.campaign,
-                                        version=exc.version)) from None
+        raise UsageError(
+            catalogue.text("revision.cli_stale", campaign=exc.campaign, version=exc.version)
+        ) from None
     key = "load.unchanged" if report.unchanged else "load.done"
     print(catalogue.text(key, **vars(report)))
     if report.template is not None:
@@ -426,16 +466,24 @@ def _db_upgrade(args: argparse.Namespace) -> int:
             return await db.revision()
 
     revision = _run_async(go)
-    print(_catalogue(args, settings).text("db.upgraded", revision=revision,
-                                          url=_redact(settings.database_url)))
+    print(
+        _catalogue(args, settings).text(
+            "db.upgraded", revision=revision, url=_redact(settings.database_url)
+        )
+    )
     return 0
 
 
 def _plan_extract(args: argparse.Namespace) -> int:
     from conversation.notices import extract_command
 
-    return extract_command(args.notice, as_json=args.json, toml_out=args.toml_out,
-                           catalogue=_catalogue(args, _settings(args)), error=UsageError)
+    return extract_command(
+        args.notice,
+        as_json=args.json,
+        toml_out=args.toml_out,
+        catalogue=_catalogue(args, _settings(args)),
+        error=UsageError,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -448,8 +496,9 @@ def _run(args: argparse.Namespace) -> int:
     database_url(settings, catalogue, create=True)
     webhook_problem = _webhook_problem(settings)
     if webhook_problem is not None:
-        raise UsageError(catalogue.text(f"cli.webhook_{webhook_problem}",
-                                        url=settings.bot.webhook_url))
+        raise UsageError(
+            catalogue.text(f"cli.webhook_{webhook_problem}", url=settings.bot.webhook_url)
+        )
     from bot.ops import configure_logging
 
     configure_logging(settings.ops.log_format)
@@ -467,8 +516,9 @@ def _not_a_failed_start(record: logging.LogRecord) -> bool:
     from telegram.error import InvalidToken, NetworkError
 
     failure = record.exc_info[1] if record.exc_info else None
-    return not ("(Bootstrap" in record.getMessage()
-                and isinstance(failure, InvalidToken | NetworkError))
+    return not (
+        "(Bootstrap" in record.getMessage() and isinstance(failure, InvalidToken | NetworkError)
+    )
 
 
 @contextlib.contextmanager
@@ -505,8 +555,9 @@ def _invite(args: argparse.Namespace) -> int:
 
     async def go() -> Any:
         async with open_services(settings, url) as services:
-            return await services.access.create_invites(args.campaign, datetime.now(UTC),
-                                                settings.bot.invite_days, units, role)
+            return await services.access.create_invites(
+                args.campaign, datetime.now(UTC), settings.bot.invite_days, units, role
+            )
 
     try:
         invites = _run_async(go)
@@ -526,8 +577,10 @@ def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
     from telegram import Bot
 
     async def go() -> str:
-        async with Bot(settings.token.get_secret_value() if settings.token else "",
-                       base_url=settings.bot.api_base_url) as bot:
+        async with Bot(
+            settings.token.get_secret_value() if settings.token else "",
+            base_url=settings.bot.api_base_url,
+        ) as bot:
             return bot.username
 
     with _reaching_telegram(settings, catalogue):
@@ -544,17 +597,29 @@ def _calendar(args: argparse.Namespace) -> int:
     first, last = package_years()
     print(t("calendar.data", version=package_version(), first=first, last=last))
     options = settings.calendar
-    years = sorted({d.year for d in (*options.workdays, *options.holidays)}
-                   | set(options.complete_years))
+    years = sorted(
+        {d.year for d in (*options.workdays, *options.holidays)} | set(options.complete_years)
+    )
     source = load_source(args) or t("calendar.defaults")
-    print(t("calendar.config", source=source) if years else
-          t("calendar.no_overrides", source=source))
+    print(
+        t("calendar.config", source=source) if years else t("calendar.no_overrides", source=source)
+    )
     for year in years:
         workdays = sorted(d for d in options.workdays if d.year == year)
         holidays = sorted(d for d in options.holidays if d.year == year)
-        print(t("calendar.year", year=year, workdays=_days(workdays), holidays=_days(holidays),
-                complete=t("calendar.complete" if year in options.complete_years
-                           else "calendar.incomplete")))
+        print(
+            t(
+                "calendar.year",
+                year=year,
+                workdays=_days(workdays),
+                holidays=_days(holidays),
+                complete=t(
+                    "calendar.complete"
+                    if year in options.complete_years
+                    else "calendar.incomplete"
+                ),
+            )
+        )
     this_year = datetime.now(UTC).year
     for year in (this_year, this_year + 1):
         if year > last and year not in options.complete_years:

@@ -45,27 +45,38 @@ class NoChat:
     """The notifier of a process that serves no chat (the command line): nobody is
     reachable from it, and a use case that tries says so instead of sending."""
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
         return Delivery.FAILED
 
 
-def build_services(settings: Settings, db: Database, clock: Clock = utc_now,
-                   notifier: Notifier | None = None, *, bot_username: str = "",
-                   spawn: Spawn | None = None) -> AppServices:
+def build_services(
+    settings: Settings,
+    db: Database,
+    clock: Clock = utc_now,
+    notifier: Notifier | None = None,
+    *,
+    bot_username: str = "",
+    spawn: Spawn | None = None,
+) -> AppServices:
     """Every use case on one database, configured once."""
     plans = PlanRegistry()
-    limits = UploadLimits(settings.files.max_mb * 1024 * 1024,
-                          frozenset(e.lower() for e in settings.files.extensions))
+    limits = UploadLimits(
+        settings.files.max_mb * 1024 * 1024,
+        frozenset(e.lower() for e in settings.files.extensions),
+    )
     files = FileStore(settings.files_dir)
     jobs = Jobs()
     # The export's worker process opens the same database on a connection of its own.
     database_url = db.engine.url.render_as_string(hide_password=False)
-    chat = ChatSettings(language=settings.bot.language, max_file_mb=settings.files.max_mb,
-                        file_extensions=tuple(settings.files.extensions),
-                        invite_days=settings.bot.invite_days,
-                        operators=tuple(str(i) for i in settings.bot.operators
-                                        or settings.bot.coordinators))
+    chat = ChatSettings(
+        language=settings.bot.language,
+        max_file_mb=settings.files.max_mb,
+        file_extensions=tuple(settings.files.extensions),
+        invite_days=settings.bot.invite_days,
+        operators=tuple(str(i) for i in settings.bot.operators or settings.bot.coordinators),
+    )
     reminders = settings.reminders
     calendar = settings.calendar.overrides()
     return AppServices(
@@ -79,9 +90,11 @@ def build_services(settings: Settings, db: Database, clock: Clock = utc_now,
         intake=IntakeService(db.sessions, plans, limits.max_bytes),
         # Coordinators' own digest settings against the deployment's time and quiet hours
         # (no digest at all when reminders are off).
-        digest=DigestService(db.sessions,
-                             reminders.digest_at if reminders.enabled else None,
-                             QuietHours(reminders.quiet_start, reminders.quiet_end)),
+        digest=DigestService(
+            db.sessions,
+            reminders.digest_at if reminders.enabled else None,
+            QuietHours(reminders.quiet_start, reminders.quiet_end),
+        ),
         overrides=OverrideService(db.sessions),
         board=BoardService(db.sessions),
         notifier=notifier or NoChat(),
@@ -97,8 +110,9 @@ def build_services(settings: Settings, db: Database, clock: Clock = utc_now,
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, url: str | None = None,
-                        clock: Clock = utc_now) -> AsyncIterator[AppServices]:
+async def open_services(
+    settings: Settings, url: str | None = None, clock: Clock = utc_now
+) -> AsyncIterator[AppServices]:
     """The use cases on the configured database, for one command-line command."""
     async with Database.open(url or settings.database_url) as db:
         yield build_services(settings, db, clock)

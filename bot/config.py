@@ -66,8 +66,17 @@ class DatabaseSettings(_Section):
 class FileSettings(_Section):
     dir: str = "files"
     max_mb: int = Field(default=20, ge=1, le=2000)
-    extensions: tuple[str, ...] = ("doc", "docx", "xls", "xlsx", "wps", "pdf", "jpg", "jpeg",
-                                   "png")
+    extensions: tuple[str, ...] = (
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "wps",
+        "pdf",
+        "jpg",
+        "jpeg",
+        "png",
+    )
 
 
 class CalendarSettings(_Section):
@@ -77,8 +86,9 @@ class CalendarSettings(_Section):
     complete_years: tuple[int, ...] = ()
 
     def overrides(self) -> CalendarOverrides:
-        return CalendarOverrides(frozenset(self.workdays), frozenset(self.holidays),
-                                 frozenset(self.complete_years))
+        return CalendarOverrides(
+            frozenset(self.workdays), frozenset(self.holidays), frozenset(self.complete_years)
+        )
 
 
 class RateLimitSettings(_Section):
@@ -128,7 +138,7 @@ def wall_clock_time(value: object) -> time:
         hour, minute, second = (int(g or 0) for g in match.groups())
         if hour < 24 and minute < 60 and second < 60:
             return time(hour, minute, second)
-    raise PydanticCustomError("time_parsing", "Input should be a time written \"HH:MM\"")
+    raise PydanticCustomError("time_parsing", 'Input should be a time written "HH:MM"')
 
 
 class OpsSettings(_Section):
@@ -147,7 +157,7 @@ class Settings(_Section):
     reminders: ReminderSettings = ReminderSettings()
     ops: OpsSettings = OpsSettings()
     # Where relative paths in the file are resolved: the config file's own folder.
-    base_dir: Path = Path(".")
+    base_dir: Path = Path()
     token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
 
@@ -156,7 +166,7 @@ class Settings(_Section):
         url = self.database.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str((self.base_dir / url[len(prefix):]).resolve())
+            return prefix + str((self.base_dir / url[len(prefix) :]).resolve())
         return url
 
     @property
@@ -188,33 +198,50 @@ _NOT_IN_FILE = {"base_dir": "", "token": TOKEN_ENV, "webhook_secret": WEBHOOK_SE
 _PYDANTIC_CODES = {
     "extra_forbidden": "unknown_key",
     "missing": "missing",
-    "int_parsing": "not_integer", "int_type": "not_integer", "int_from_float": "not_integer",
-    "float_parsing": "not_number", "float_type": "not_number",
-    "bool_parsing": "not_bool", "bool_type": "not_bool",
-    "time_parsing": "not_time", "time_type": "not_time",
-    "date_parsing": "not_date", "date_type": "not_date",
-    "date_from_datetime_parsing": "not_date", "date_from_datetime_inexact": "not_date",
+    "int_parsing": "not_integer",
+    "int_type": "not_integer",
+    "int_from_float": "not_integer",
+    "float_parsing": "not_number",
+    "float_type": "not_number",
+    "bool_parsing": "not_bool",
+    "bool_type": "not_bool",
+    "time_parsing": "not_time",
+    "time_type": "not_time",
+    "date_parsing": "not_date",
+    "date_type": "not_date",
+    "date_from_datetime_parsing": "not_date",
+    "date_from_datetime_inexact": "not_date",
     "string_type": "not_string",
-    "tuple_type": "not_array", "list_type": "not_array",
-    "model_type": "not_table", "dict_type": "not_table",
-    "greater_than": "greater_than", "greater_than_equal": "greater_than_equal",
-    "less_than": "less_than", "less_than_equal": "less_than_equal",
+    "tuple_type": "not_array",
+    "list_type": "not_array",
+    "model_type": "not_table",
+    "dict_type": "not_table",
+    "greater_than": "greater_than",
+    "greater_than_equal": "greater_than_equal",
+    "less_than": "less_than",
+    "less_than_equal": "less_than_equal",
     "literal_error": "not_allowed",
     "database_plain_path": "database_plain_path",
     "database_unsupported": "database_unsupported",
 }
-_LIMITS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
-           "less_than_equal": "le"}
+_LIMITS = {
+    "greater_than": "gt",
+    "greater_than_equal": "ge",
+    "less_than": "lt",
+    "less_than_equal": "le",
+}
 # tomllib's commonest complaints, each with what usually causes it in a hand-edited file.
-_TOML_CODES = (("Invalid value", "toml_value"),
-               ("Expected '=' after a key", "toml_equals"),
-               ("Invalid statement", "toml_statement"),
-               ("Unterminated string", "toml_string"),
-               ("Illegal character '\\n'", "toml_string"),
-               ("Unclosed array", "toml_array"),
-               ("Cannot declare", "toml_twice"),
-               ("Cannot overwrite", "toml_twice"),
-               ("Cannot redefine", "toml_twice"))
+_TOML_CODES = (
+    ("Invalid value", "toml_value"),
+    ("Expected '=' after a key", "toml_equals"),
+    ("Invalid statement", "toml_statement"),
+    ("Unterminated string", "toml_string"),
+    ("Illegal character '\\n'", "toml_string"),
+    ("Unclosed array", "toml_array"),
+    ("Cannot declare", "toml_twice"),
+    ("Cannot overwrite", "toml_twice"),
+    ("Cannot redefine", "toml_twice"),
+)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -232,8 +259,10 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         for key in data:
             if key in _NOT_IN_FILE:
                 raise _refused_key((key,), source)
-    secrets = {"token": env.get(TOKEN_ENV) or None, "webhook_secret": env.get(WEBHOOK_SECRET_ENV)
-               or None}
+    secrets = {
+        "token": env.get(TOKEN_ENV) or None,
+        "webhook_secret": env.get(WEBHOOK_SECRET_ENV) or None,
+    }
     try:
         return Settings.model_validate({**data, "base_dir": base_dir, **secrets})
     except ValidationError as exc:
@@ -246,8 +275,9 @@ def _read(file: Path) -> dict[str, object]:
     except FileNotFoundError:
         raise ConfigError("file_not_found", source=str(file)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("file_unreadable", params={"detail": str(exc)},
-                          source=str(file)) from None
+        raise ConfigError(
+            "file_unreadable", params={"detail": str(exc)}, source=str(file)
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -256,12 +286,11 @@ def _read(file: Path) -> dict[str, object]:
         line = re.search(r"\(at line (\d+), column \d+\)", message)
         if line is None:  # the file ended inside something: an array, a string, a table
             last = len(text.rstrip().splitlines()) or 1
-            raise ConfigError("toml_unfinished", f"line {last}", {"detail": detail},
-                              str(file)) from None
-        code = next((c for prefix, c in _TOML_CODES if detail.startswith(prefix)),
-                    "toml_syntax")
-        raise ConfigError(code, f"line {line.group(1)}", {"detail": detail},
-                          str(file)) from None
+            raise ConfigError(
+                "toml_unfinished", f"line {last}", {"detail": detail}, str(file)
+            ) from None
+        code = next((c for prefix, c in _TOML_CODES if detail.startswith(prefix)), "toml_syntax")
+        raise ConfigError(code, f"line {line.group(1)}", {"detail": detail}, str(file)) from None
 
 
 def _from_pydantic(error: ErrorDetails, source: str) -> ConfigError:

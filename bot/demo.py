@@ -119,8 +119,9 @@ def prepare_data_dir(data_dir: Path) -> None:
     """Make the data dir ready for a fresh run: remove what an earlier demo left there
     (only the names in OWNED, and only if its manifest says the demo made them)."""
     if data_dir.exists() and not data_dir.is_dir():
-        raise DemoError(f"{data_dir} exists and is not a folder", "demo.not_a_folder",
-                        path=str(data_dir))
+        raise DemoError(
+            f"{data_dir} exists and is not a folder", "demo.not_a_folder", path=str(data_dir)
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     owned = _manifest(data_dir)
     present = [name for name in _all_names(OWNED) if _exists(data_dir / name)]
@@ -130,14 +131,18 @@ def prepare_data_dir(data_dir: Path) -> None:
         foreign.append(CONFIG_NAME)  # lost the demo's header: someone made it their own
     if foreign:
         names = ", ".join(sorted(foreign))
-        raise DemoError(f"{data_dir} holds {names}, which the demo did not create; choose "
-                        "another --data-dir", "demo.foreign_files", path=str(data_dir),
-                        names=names)
+        raise DemoError(
+            f"{data_dir} holds {names}, which the demo did not create; choose another --data-dir",
+            "demo.foreign_files",
+            path=str(data_dir),
+            names=names,
+        )
     for name in present:
         _remove(data_dir / name)
     (data_dir / MANIFEST_NAME).write_text(
         json.dumps({"created_by": "cuibao demo", "paths": list(OWNED)}, indent=2) + "\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def _all_names(names: Sequence[str]) -> list[str]:
@@ -180,7 +185,8 @@ def _remove(path: Path) -> None:
 def write_config(data_dir: Path, fake: FakeTelegram, language: str) -> Path:
     path = data_dir / CONFIG_NAME
     stamp = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M")
-    path.write_text(f"""{CONFIG_HEADER} on {stamp}; each run of the demo rewrites it.
+    path.write_text(
+        f"""{CONFIG_HEADER} on {stamp}; each run of the demo rewrites it.
 # Relative paths are resolved from this file's folder. The Bot API URLs point at the fake
 # Telegram server the demo ran, which is gone now: `cuibao run` needs real ones (and
 # TELEGRAM_BOT_TOKEN). Every other command works against this config as it is.
@@ -201,7 +207,9 @@ dir = "{FILES_NAME}"
 # The demo shows a coordinator's /remind; automatic nudges would interleave with the
 # scripted scene. A real deployment leaves them on (the default).
 enabled = false
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -210,8 +218,11 @@ enabled = false
 
 async def _main(data_dir: Path, language: str, out: TextIO) -> None:
     if not PLAN_SOURCE.is_file():
-        raise DemoError(f"the example plan {PLAN_SOURCE} is missing (run from a source tree)",
-                        "demo.plan_missing", path=str(PLAN_SOURCE))
+        raise DemoError(
+            f"the example plan {PLAN_SOURCE} is missing (run from a source tree)",
+            "demo.plan_missing",
+            path=str(PLAN_SOURCE),
+        )
     plan_text = PLAN_SOURCE.read_text(encoding="utf-8")
     (data_dir / PLAN_NAME).write_text(plan_text, encoding="utf-8")
     plan = parse_plan(plan_text, PLAN_NAME)
@@ -220,8 +231,9 @@ async def _main(data_dir: Path, language: str, out: TextIO) -> None:
         config = write_config(data_dir, fake, language)
         settings = load_settings(config, env={TOKEN_ENV: fake.token})
         async with Database.open(settings.database_url) as db:
-            await load_plan(db.sessions, plan, PLAN_NAME, plan_text, clock(),
-                            settings.calendar.overrides())
+            await load_plan(
+                db.sessions, plan, PLAN_NAME, plan_text, clock(), settings.calendar.overrides()
+            )
             # The coordinator's chat must exist before post_init sets their command menu.
             fake.add_user(COORDINATOR, COORDINATOR_NAME)
             app = build_application(settings, clock=clock, database=db)
@@ -266,40 +278,58 @@ class Story:
         zhao = self.person(2003, "赵强", self.units["jixian"])
 
         label = self.t
-        self.scene(time(9, 0), "协调员生成各单位的邀请链接 / the coordinator asks for "
-                               "invitation links")
-        invites = _with(await self.command(coordinator, "invite"),
-                        lambda m: "https://t.me/" in m.content, "the invitation links")
+        self.scene(
+            time(9, 0), "协调员生成各单位的邀请链接 / the coordinator asks for invitation links"
+        )
+        invites = _with(
+            await self.command(coordinator, "invite"),
+            lambda m: "https://t.me/" in m.content,
+            "the invitation links",
+        )
         links = _links(invites.text or "")
 
-        self.scene(time(9, 5), "三个单位的联络员点开各自的链接 / three liaisons open their "
-                               "unit's deep link")
+        self.scene(
+            time(9, 5),
+            "三个单位的联络员点开各自的链接 / three liaisons open their unit's deep link",
+        )
         bound: dict[int, list[ChatMessage]] = {}
         for person in (li, zhang, zhao):
             token = links.get(person.role)
             if token is None:
                 raise DemoError(f"/invite gave no link for {person.role}")
             bound[person.user_id] = await self.act(
-                person, f"(点开邀请链接 open the link) /start {token[:6]}…",
-                partial(self.fake.send_start, person.user_id, token))
+                person,
+                f"(点开邀请链接 open the link) /start {token[:6]}…",
+                partial(self.fake.send_start, person.user_id, token),
+            )
 
         weekly = await self.deadline("weekly-report")
         roster = await self.deadline("liaison-list")
 
         self.scene(time(9, 30), f"{li.name}报送联络员名单 / {li.name} sends the liaison list")
-        pick = _with(await self.command(li, "submit"), _data(f"sub:{roster.deadline_id}"),
-                     "the deadlines to pick from")
+        pick = _with(
+            await self.command(li, "submit"),
+            _data(f"sub:{roster.deadline_id}"),
+            "the deadlines to pick from",
+        )
         await self.press(li, pick, roster.deadline_id)
         await self.say(li, li.name)
         await self.say(li, "综合科科员")
-        preview = _with(await self.say(li, "0556-5542026"), _label(label("button.confirm")),
-                        "the preview")
+        preview = _with(
+            await self.say(li, "0556-5542026"), _label(label("button.confirm")), "the preview"
+        )
         await self.press(li, preview, label=label("button.confirm"))
 
-        self.scene(time(10, 0), f"{li.name}报送信息周报并上传统计表 / {li.name} fills the "
-                                "weekly report and uploads a spreadsheet")
-        pick = _with(await self.command(li, "submit"), _data(f"sub:{weekly.deadline_id}"),
-                     "the deadlines to pick from")
+        self.scene(
+            time(10, 0),
+            f"{li.name}报送信息周报并上传统计表 / {li.name} fills the "
+            "weekly report and uploads a spreadsheet",
+        )
+        pick = _with(
+            await self.command(li, "submit"),
+            _data(f"sub:{weekly.deadline_id}"),
+            "the deadlines to pick from",
+        )
         await self.press(li, pick, weekly.deadline_id)
         replies: list[ChatMessage] = []
         for answer in ("36", "128", "5", "2", "1.35", "0.8"):
@@ -307,50 +337,68 @@ class Story:
         optional = _with(replies, _label(label("button.skip")), "an optional question")
         await self.press(li, optional, label=label("button.skip"))
         await self.say(li, "假冒白酒120瓶")
-        replies = await self.document(li, weekly_workbook(),
-                                      f"{li.role}-信息周报-2016-12-15.xlsx")
+        replies = await self.document(li, weekly_workbook(), f"{li.role}-信息周报-2016-12-15.xlsx")
         files = _with(replies, _label(label("button.files_done")), "the attachments step")
-        preview = _with(await self.press(li, files, label=label("button.files_done")),
-                        _label(label("button.confirm")), "the preview")
+        preview = _with(
+            await self.press(li, files, label=label("button.files_done")),
+            _label(label("button.confirm")),
+            "the preview",
+        )
         await self.press(li, preview, label=label("button.confirm"))
 
-        self.scene(time(10, 30), f"{zhang.name}本周无数据,从待办列表报零报告 / {zhang.name} "
-                                 "sends a nil report from the task list")
-        welcome = _with(bound[zhang.user_id], _data(f"sub:{weekly.deadline_id}"),
-                        "the task list")
-        question = _with(await self.press(zhang, welcome, weekly.deadline_id),
-                         _label(label("button.nil")), "the first question")
+        self.scene(
+            time(10, 30),
+            f"{zhang.name}本周无数据,从待办列表报零报告 / {zhang.name} "
+            "sends a nil report from the task list",
+        )
+        welcome = _with(bound[zhang.user_id], _data(f"sub:{weekly.deadline_id}"), "the task list")
+        question = _with(
+            await self.press(zhang, welcome, weekly.deadline_id),
+            _label(label("button.nil")),
+            "the first question",
+        )
         replies = await self.press(zhang, question, label=label("button.nil"))
         asks = next((m for m in replies if label("button.confirm") in m.button_texts), None)
         if asks is not None:  # a bot that asks to confirm a 零报告 too
             await self.press(zhang, asks, label=label("button.confirm"))
 
-        self.scene(time(15, 30), f"周报截止(15:00)之后,协调员查看情况并催报 / after the "
-                                 f"15:00 deadline the coordinator checks and nudges "
-                                 f"({zhao.name} has sent nothing)")
+        self.scene(
+            time(15, 30),
+            f"周报截止(15:00)之后,协调员查看情况并催报 / after the "
+            f"15:00 deadline the coordinator checks and nudges "
+            f"({zhao.name} has sent nothing)",
+        )
         replies = await self.command(coordinator, "status")
         status = _with(replies, _data(f"st:{weekly.deadline_id}"), "the status overview")
         picture = _with(replies, lambda m: m.photo is not None, "the progress picture")
         self.save(STATUS_PICTURE, picture.photo.data if picture.photo else b"")
         await self.press(coordinator, status, weekly.deadline_id, prefix="st")
         await self.command(coordinator, "missing")
-        confirm = _with(await self.command(coordinator, "remind"),
-                        _label(label("button.remind_go")), "the confirmation")
+        confirm = _with(
+            await self.command(coordinator, "remind"),
+            _label(label("button.remind_go")),
+            "the confirmation",
+        )
         before = self.seen.get(zhao.user_id, 0)
         await self.press(coordinator, confirm, label=label("button.remind_go"))
-        if not any(m.message_id > before and label("button.fill_now") in m.button_texts
-                   for m in self.fake.sent(zhao.user_id)):
+        if not any(
+            m.message_id > before and label("button.fill_now") in m.button_texts
+            for m in self.fake.sent(zhao.user_id)
+        ):
             raise DemoError(f"{zhao.name} did not receive the nudge")
 
-        self.scene(time(16, 0), "协调员生成本周报送情况通报 / the coordinator drafts this "
-                                "week's 通报 (reporting notice)")
+        self.scene(
+            time(16, 0),
+            "协调员生成本周报送情况通报 / the coordinator drafts this "
+            "week's 通报 (reporting notice)",
+        )
         replies = await self.command(coordinator, "tongbao", "week")
-        sent = [m.document.data if m.document else m.photo.data if m.photo else None
-                for m in replies]
+        sent = [
+            m.document.data if m.document else m.photo.data if m.photo else None for m in replies
+        ]
         drafted = [data for data in sent if data is not None]
         if len(drafted) != len(TONGBAO_FILES):
-            raise DemoError(f"expected the 通报 as {len(TONGBAO_FILES)} files, got "
-                            f"{len(drafted)}")
+            raise DemoError(f"expected the 通报 as {len(TONGBAO_FILES)} files, got {len(drafted)}")
         for name, data in zip(TONGBAO_FILES, drafted, strict=True):
             self.save(name, data)
 
@@ -379,34 +427,44 @@ class Story:
         campaign = await self.services.coordination.campaign(await self.coordinator(), CAMPAIGN)
         if campaign is None:
             raise DemoError(f"campaign {CAMPAIGN} is not loaded")
-        for line in await self.services.coordination.overview(campaign.id, self.clock(),
-                                                              window=0):
+        for line in await self.services.coordination.overview(campaign.id, self.clock(), window=0):
             d = line.deadline
             if d.obligation_code == obligation and d.due.astimezone(BEIJING).date() == DEMO_DAY:
                 return d
         raise DemoError(f"no {obligation} deadline on {DEMO_DAY}")
 
     async def coordinator(self) -> Actor:
-        return await self.services.access.identify(str(COORDINATOR), COORDINATOR_NAME, None,
-                                                   self.clock())
+        return await self.services.access.identify(
+            str(COORDINATOR), COORDINATOR_NAME, None, self.clock()
+        )
 
     # -------------------------------------------------------------- actions
 
-    async def command(self, person: Person, command: str, args: str = ""
-                      ) -> list[ChatMessage]:
+    async def command(self, person: Person, command: str, args: str = "") -> list[ChatMessage]:
         text = f"/{command} {args}".strip()
-        return await self.act(person, text,
-                              lambda: self.fake.send_command(person.user_id, command, args))
+        return await self.act(
+            person, text, lambda: self.fake.send_command(person.user_id, command, args)
+        )
 
     async def say(self, person: Person, text: str) -> list[ChatMessage]:
         return await self.act(person, text, lambda: self.fake.send_text(person.user_id, text))
 
     async def document(self, person: Person, data: bytes, name: str) -> list[ChatMessage]:
-        return await self.act(person, f"📎 {name} ({len(data)} bytes)", lambda: (
-            self.fake.send_document(person.user_id, data, name, mime_type=XLSX_MIME)))
+        return await self.act(
+            person,
+            f"📎 {name} ({len(data)} bytes)",
+            lambda: self.fake.send_document(person.user_id, data, name, mime_type=XLSX_MIME),
+        )
 
-    async def press(self, person: Person, message: ChatMessage, ident: int | None = None, *,
-                    prefix: str = "sub", label: str | None = None) -> list[ChatMessage]:
+    async def press(
+        self,
+        person: Person,
+        message: ChatMessage,
+        ident: int | None = None,
+        *,
+        prefix: str = "sub",
+        label: str | None = None,
+    ) -> list[ChatMessage]:
         """Tap a button: by its label, or the one carrying `prefix:ident` (a deadline)."""
         data = f"{prefix}:{ident}" if ident is not None else None
         button = next((b for b in message.buttons if b.get("callback_data") == data), None)
@@ -414,8 +472,9 @@ class Story:
         callback_ids: list[str] = []
 
         def tap() -> object:
-            callback_ids.append(self.fake.press_button(person.user_id, message.message_id,
-                                                       data, text=label))
+            callback_ids.append(
+                self.fake.press_button(person.user_id, message.message_id, data, text=label)
+            )
             return None
 
         replies = await self.act(person, f"[{text}]", tap, edits_of=message)
@@ -425,8 +484,14 @@ class Story:
             raise DemoError(str(exc)) from None
         return replies
 
-    async def act(self, person: Person, shown: str, inject: Callable[[], object], *,
-                  edits_of: ChatMessage | None = None) -> list[ChatMessage]:
+    async def act(
+        self,
+        person: Person,
+        shown: str,
+        inject: Callable[[], object],
+        *,
+        edits_of: ChatMessage | None = None,
+    ) -> list[ChatMessage]:
         """Print what the person does, inject it, wait until the bot is done with it, print
         what the bot sent (to anyone) meanwhile; returns the new messages in their chat."""
         chat = person.user_id
@@ -488,8 +553,9 @@ class Story:
         columns = [await self.deadline("weekly-report"), await self.deadline("liaison-list")]
         cells: dict[str, list[str]] = {}
         for d in columns:
-            found = await self.services.coordination.units_of_deadline(actor, d.deadline_id,
-                                                                       self.clock())
+            found = await self.services.coordination.units_of_deadline(
+                actor, d.deadline_id, self.clock()
+            )
             if found is None:
                 raise DemoError("the coordinator cannot see the campaign")
             for line in found[1]:
@@ -497,22 +563,33 @@ class Story:
                 if line.nil:
                     state += "·" + self.t("mine.nil")
                 cells.setdefault(line.unit_name, []).append(state)
-        title = [self.services.catalogue.text("deadline.repeating", title=d.title, seq=d.seq)
-                 if d.repeats else d.title for d in columns]
-        header = ["单位 unit", *(f"{t} {d.due.astimezone(BEIJING):%m-%d %H:%M}"
-                                 for t, d in zip(title, columns, strict=True))]
+        title = [
+            self.services.catalogue.text("deadline.repeating", title=d.title, seq=d.seq)
+            if d.repeats
+            else d.title
+            for d in columns
+        ]
+        header = [
+            "单位 unit",
+            *(
+                f"{t} {d.due.astimezone(BEIJING):%m-%d %H:%M}"
+                for t, d in zip(title, columns, strict=True)
+            ),
+        ]
         rows = [[unit, *states] for unit, states in cells.items()]
         widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
         self.write(f"\n── 报送情况 status at {self.clock().astimezone(BEIJING):%m-%d %H:%M} ──")
         for i, row in enumerate([header, *rows]):
-            self.write("  " + "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True))
-                       .rstrip())
+            self.write(
+                "  " + "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
+            )
             if i == 0:
                 self.write("  " + "  ".join("─" * w for w in widths))
 
 
-def _with(replies: list[ChatMessage], wanted: Callable[[ChatMessage], bool], what: str
-          ) -> ChatMessage:
+def _with(
+    replies: list[ChatMessage], wanted: Callable[[ChatMessage], bool], what: str
+) -> ChatMessage:
     """The reply the scenario goes on with (a reminder may arrive alongside it)."""
     found = [m for m in replies if wanted(m)]
     if not found:
@@ -555,9 +632,14 @@ def weekly_workbook() -> bytes:
     assert sheet is not None
     sheet.title = "信息周报"
     sheet.append(["项目", "数量", "单位"])
-    for row in (("出动执法人员", 36, "人次"), ("检查经营户", 128, "户次"),
-                ("受理举报投诉", 5, "件"), ("立案查处案件数", 2, "件"),
-                ("案值", 1.35, "万元"), ("罚没款", 0.8, "万元")):
+    for row in (
+        ("出动执法人员", 36, "人次"),
+        ("检查经营户", 128, "户次"),
+        ("受理举报投诉", 5, "件"),
+        ("立案查处案件数", 2, "件"),
+        ("案值", 1.35, "万元"),
+        ("罚没款", 0.8, "万元"),
+    ):
         sheet.append(list(row))
     buffer = io.BytesIO()
     book.save(buffer)
@@ -583,14 +665,25 @@ def _next_steps(data_dir: Path, language: str, out: TextIO) -> None:
     as_of = datetime.combine(DEMO_DAY, time(15, 30), BEIJING).isoformat(timespec="minutes")
     t = Catalogue(language)
     cuibao = program()
-    print("\n".join([
-        "",
-        t.text("demo.next_data", language, folder=str(data_dir)),
-        t.text("demo.next_try", language),
-        f"  {cuibao} plan check {plan} --config {config}",
-        f"  {cuibao} plan load {plan} --config {config}",
-        f"  {cuibao} invite --config {config} --campaign {CAMPAIGN} --bot-username {BOT_USERNAME}",
-        f"  {cuibao} export --config {config} --campaign {CAMPAIGN} --out demo.xlsx --now {as_of}",
-        f"  {cuibao} demo --data-dir {data_dir}",
-        t.text("demo.next_now", language),
-    ]), file=out)
+    print(
+        "\n".join(
+            [
+                "",
+                t.text("demo.next_data", language, folder=str(data_dir)),
+                t.text("demo.next_try", language),
+                f"  {cuibao} plan check {plan} --config {config}",
+                f"  {cuibao} plan load {plan} --config {config}",
+                (
+                    f"  {cuibao} invite --config {config} --campaign {CAMPAIGN}"
+                    f" --bot-username {BOT_USERNAME}"
+                ),
+                (
+                    f"  {cuibao} export --config {config} --campaign {CAMPAIGN} --out demo.xlsx"
+                    f" --now {as_of}"
+                ),
+                f"  {cuibao} demo --data-dir {data_dir}",
+                t.text("demo.next_now", language),
+            ]
+        ),
+        file=out,
+    )

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from services.export import ExportedBytes, ExportError, ExportRequest
 
 
-def add_export_parser(commands: Any, common: argparse.ArgumentParser,
-                      catalogue: Catalogue | None = None) -> None:
+def add_export_parser(
+    commands: Any, common: argparse.ArgumentParser, catalogue: Catalogue | None = None
+) -> None:
     """Register `export` on the CLI's subcommands (`commands` is add_subparsers()'s)."""
     from conversation.i18n import Catalogue
 
@@ -76,8 +77,11 @@ def export_command(args: argparse.Namespace) -> int:
             target = out
             if target is None:
                 stamp = f"{now.astimezone():%Y%m%d-%H%M}"
-                target = Path(catalogue.text("export.file_name", language,
-                                             campaign=args.campaign, stamp=stamp))
+                target = Path(
+                    catalogue.text(
+                        "export.file_name", language, campaign=args.campaign, stamp=stamp
+                    )
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             archive = target.with_suffix(".zip") if args.with_files else None
             return await service.export_file(request, catalogue, target, archive), target
@@ -86,20 +90,35 @@ def export_command(args: argparse.Namespace) -> int:
         summary, path = asyncio.run(go())
     except ExportError as exc:
         raise _refused(exc, settings, catalogue, language) from None
-    print(catalogue.text("export.cli_done", language, path=str(path),
-                         units=summary.units, deadlines=summary.deadlines,
-                         submissions=summary.submissions))
+    print(
+        catalogue.text(
+            "export.cli_done",
+            language,
+            path=str(path),
+            units=summary.units,
+            deadlines=summary.deadlines,
+            submissions=summary.submissions,
+        )
+    )
     if summary.archive is not None:
-        print(catalogue.text("export.cli_archive", language, path=str(summary.archive),
-                             files=summary.files))
+        print(
+            catalogue.text(
+                "export.cli_archive", language, path=str(summary.archive), files=summary.files
+            )
+        )
     if summary.missing_files:
-        print(catalogue.text("export.cli_missing_files", language,
-                             count=summary.missing_files))
+        print(catalogue.text("export.cli_missing_files", language, count=summary.missing_files))
     return 0
 
 
-def _template_command(settings: Settings, catalogue: Catalogue, language: str,
-                      request: ExportRequest, out: Path | None, mapping: Path) -> int:
+def _template_command(
+    settings: Settings,
+    catalogue: Catalogue,
+    language: str,
+    request: ExportRequest,
+    out: Path | None,
+    mapping: Path,
+) -> int:
     from bot.cli import UsageError
     from bot.composition import open_services
     from conversation.i18n import plan_error_text
@@ -115,8 +134,9 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
         workbook = mapping.parent / template.file
         data = workbook.read_bytes()
     except FileNotFoundError as exc:
-        raise UsageError(catalogue.text("cli.not_found", language,
-                                        path=exc.filename or str(mapping))) from None
+        raise UsageError(
+            catalogue.text("cli.not_found", language, path=exc.filename or str(mapping))
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{mapping}: {exc}") from None
     except PlanError as exc:
@@ -137,8 +157,13 @@ def _template_command(settings: Settings, catalogue: Catalogue, language: str,
     return 0
 
 
-def _plan_template_command(settings: Settings, catalogue: Catalogue, language: str,
-                           request: ExportRequest, out: Path | None) -> int | None:
+def _plan_template_command(
+    settings: Settings,
+    catalogue: Catalogue,
+    language: str,
+    request: ExportRequest,
+    out: Path | None,
+) -> int | None:
     """Fill the template the campaign's plan names; None when it names none."""
     from bot.composition import open_services
     from services.export import ExportError
@@ -158,17 +183,26 @@ def _plan_template_command(settings: Settings, catalogue: Catalogue, language: s
     return 0
 
 
-def _write_filled(catalogue: Catalogue, language: str, out: Path | None,
-                  filled: ExportedBytes) -> None:
+def _write_filled(
+    catalogue: Catalogue, language: str, out: Path | None, filled: ExportedBytes
+) -> None:
     target = out or Path(filled.summary.file_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(filled.data)
-    print(catalogue.text("export.cli_template_done", language, path=str(target),
-                         deadlines=filled.summary.deadlines, units=filled.summary.units))
+    print(
+        catalogue.text(
+            "export.cli_template_done",
+            language,
+            path=str(target),
+            deadlines=filled.summary.deadlines,
+            units=filled.summary.units,
+        )
+    )
 
 
-def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, language: str
-             ) -> Exception:
+def _refused(
+    exc: ExportError, settings: Settings, catalogue: Catalogue, language: str
+) -> Exception:
     """The one line an ExportError becomes on the command line. An unknown campaign names
     the database asked and the campaigns it holds: a missing --config is the usual cause."""
     from bot.cli import UsageError, _redact
@@ -184,10 +218,15 @@ def _refused(exc: ExportError, settings: Settings, catalogue: Catalogue, languag
             return list(await campaign_codes(db.sessions))
 
     codes = asyncio.run(known())
-    return UsageError(catalogue.text(
-        "export.cli_unknown_campaign", language, campaign=exc.params.get("campaign", ""),
-        database=_redact(settings.database_url),
-        known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language)))
+    return UsageError(
+        catalogue.text(
+            "export.cli_unknown_campaign",
+            language,
+            campaign=exc.params.get("campaign", ""),
+            database=_redact(settings.database_url),
+            known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language),
+        )
+    )
 
 
 async def campaign_zone(url: str, campaign: str) -> str:

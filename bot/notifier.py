@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)
-                                  for b in row] for row in buttons])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
+    )
 
 
 class TelegramNotifier:
@@ -29,8 +30,9 @@ class TelegramNotifier:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
         *first, last = split_message(text, TELEGRAM.message_chars)
         for part in first:
             delivery = await self._send_part(int(external_id), part, None)
@@ -38,8 +40,9 @@ class TelegramNotifier:
                 return delivery
         return await self._send_part(int(external_id), last, keyboard(buttons))
 
-    async def _send_part(self, chat_id: int, text: str,
-                         markup: InlineKeyboardMarkup | None) -> Delivery:
+    async def _send_part(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Delivery:
         try:
             await self.bot.send_message(chat_id, text, reply_markup=markup)
         except Forbidden:

@@ -58,12 +58,16 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 def reminder_config(options: ReminderSettings, settings: Settings) -> ReminderConfig:
     return ReminderConfig(
-        quiet=QuietHours(options.quiet_start, options.quiet_end), digest_at=options.digest_at,
+        quiet=QuietHours(options.quiet_start, options.quiet_end),
+        digest_at=options.digest_at,
         stale_after=timedelta(seconds=options.stale_after_seconds),
         retry_after=timedelta(seconds=options.retry_after_seconds),
-        max_attempts=options.max_attempts, claim_batch=options.claim_batch,
-        concurrency=options.concurrency, calendar=settings.calendar.overrides(),
-        coordinators=tuple(str(i) for i in settings.bot.coordinators))
+        max_attempts=options.max_attempts,
+        claim_batch=options.claim_batch,
+        concurrency=options.concurrency,
+        calendar=settings.calendar.overrides(),
+        coordinators=tuple(str(i) for i in settings.bot.coordinators),
+    )
 
 
 def settings_of(settings: Settings) -> ReminderSettings:
@@ -74,8 +78,11 @@ def digest_service(settings: Settings, db: Database) -> DigestService:
     """Coordinators' own digest settings, against the deployment's time and quiet hours
     (no digest at all when reminders are off)."""
     options = settings_of(settings)
-    return DigestService(db.sessions, options.digest_at if options.enabled else None,
-                         QuietHours(options.quiet_start, options.quiet_end))
+    return DigestService(
+        db.sessions,
+        options.digest_at if options.enabled else None,
+        QuietHours(options.quiet_start, options.quiet_end),
+    )
 
 
 class CatalogueRenderer:
@@ -88,44 +95,80 @@ class CatalogueRenderer:
         t = self.catalogue.text
         lang = message.language
         if isinstance(message, Nudge):
-            key = ("nudge.returned" if message.returned else "nudge.due" if message.step == "due"
-                   else "nudge.overdue" if message.overdue else "nudge.before")
+            key = (
+                "nudge.returned"
+                if message.returned
+                else "nudge.due"
+                if message.step == "due"
+                else "nudge.overdue"
+                if message.overdue
+                else "nudge.before"
+            )
             label = "button.fix_now" if message.returned else "button.fill_now"
             text = t(key, lang, unit=message.unit_name, what=self.label(message.deadline, lang))
             return text, [[Button(t(label, lang), callback("sub", message.deadline.deadline_id))]]
         if isinstance(message, BlockedNotice):
-            return t("nudge.blocked", lang, unit=message.unit_name, person=message.person_name,
-                     what=self.label(message.deadline, lang)), []
+            return t(
+                "nudge.blocked",
+                lang,
+                unit=message.unit_name,
+                person=message.person_name,
+                what=self.label(message.deadline, lang),
+            ), []
         if isinstance(message, OverrideNotice):
             key = f"exempt.notice_{'undone' if message.undone else message.kind.value}"
-            text = t(key, lang, unit=message.unit_name, what=self.label(message.deadline, lang),
-                     reason=message.reason)
+            text = t(
+                key,
+                lang,
+                unit=message.unit_name,
+                what=self.label(message.deadline, lang),
+                reason=message.reason,
+            )
             if message.kind.value == "exempt" and not message.undone:
                 return text, []
-            return text, [[Button(t("button.fill_now", lang),
-                                  callback("sub", message.deadline.deadline_id))]]
+            return text, [
+                [Button(t("button.fill_now", lang), callback("sub", message.deadline.deadline_id))]
+            ]
         if isinstance(message, MissedNotice):
-            return t("digest.missed", lang, what=self.label(message.deadline, lang),
-                     count=len(message.units), units=self.names(message.units, lang)), []
+            return t(
+                "digest.missed",
+                lang,
+                what=self.label(message.deadline, lang),
+                count=len(message.units),
+                units=self.names(message.units, lang),
+            ), []
         return self.digest(message), []
 
     def digest(self, d: Digest) -> str:
         t, lang = self.catalogue.text, d.language
-        lines = [t("digest.header", lang, campaign=d.campaign,
-                   day=self.catalogue.date(d.day, lang))]
+        lines = [
+            t("digest.header", lang, campaign=d.campaign, day=self.catalogue.date(d.day, lang))
+        ]
         if d.upcoming:
             lines.append(t("digest.upcoming", lang))
             for x in d.upcoming:
-                lines.append(t("digest.counts", lang, what=self.label(x.deadline, lang),
-                               done=x.done, expected=x.expected))
+                lines.append(
+                    t(
+                        "digest.counts",
+                        lang,
+                        what=self.label(x.deadline, lang),
+                        done=x.done,
+                        expected=x.expected,
+                    )
+                )
                 lines += self.excepted(x, lang)
         if d.overdue:
             lines.append(t("digest.overdue", lang))
             for x in d.overdue:
                 if x.missing:
-                    lines.append(t("digest.overdue_line", lang,
-                                   what=self.label(x.deadline, lang),
-                                   units=self.names(x.missing, lang)))
+                    lines.append(
+                        t(
+                            "digest.overdue_line",
+                            lang,
+                            what=self.label(x.deadline, lang),
+                            units=self.names(x.missing, lang),
+                        )
+                    )
                 else:
                     lines.append(self.label(x.deadline, lang))
                 lines += self.excepted(x, lang)
@@ -138,8 +181,10 @@ class CatalogueRenderer:
         if x.exempt:
             lines.append(t("exempt.digest_exempt", lang, units=self.names(x.exempt, lang)))
         if x.extended:
-            units = [t("exempt.digest_until", lang, unit=name, due=self.catalogue.when(due, lang))
-                     for name, due in x.extended]
+            units = [
+                t("exempt.digest_until", lang, unit=name, due=self.catalogue.when(due, lang))
+                for name, due in x.extended
+            ]
             lines.append(t("exempt.digest_extended", lang, units=self.names(units, lang)))
         return lines
 
@@ -160,8 +205,9 @@ class ReminderNotifier(TelegramNotifier):
         self.retries = retries
         self.backoff = backoff
 
-    async def _send_part(self, chat_id: int, text: str,
-                         markup: InlineKeyboardMarkup | None) -> Delivery:
+    async def _send_part(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Delivery:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -183,7 +229,7 @@ class ReminderNotifier(TelegramNotifier):
                 if last:
                     log.warning("reminder to %s failed: %s", chat_id, exc)
                     break
-                await asyncio.sleep(self.backoff * 2 ** attempt)
+                await asyncio.sleep(self.backoff * 2**attempt)
             except TelegramError as exc:
                 log.warning("reminder to %s failed: %s", chat_id, exc)
                 return Delivery.FAILED
@@ -198,9 +244,15 @@ class ReminderLoop:
     """Runs the dispatcher in a one-off job that reschedules itself; never two runs at once
     in this process (other processes are kept apart by the claims in the database)."""
 
-    def __init__(self, app: AnyApp, dispatcher: ReminderDispatcher,
-                 clock: Callable[[], datetime], options: ReminderSettings,
-                 coordinators: Sequence[int] = (), catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        app: AnyApp,
+        dispatcher: ReminderDispatcher,
+        clock: Callable[[], datetime],
+        options: ReminderSettings,
+        coordinators: Sequence[int] = (),
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.clock = clock
@@ -225,13 +277,14 @@ class ReminderLoop:
             return
         queue = self.app.job_queue
         if queue is None:
-            raise RuntimeError('reminders need python-telegram-bot[job-queue]')
+            raise RuntimeError("reminders need python-telegram-bot[job-queue]")
         for job in queue.get_jobs_by_name(JOB_NAME):
             job.schedule_removal()
         # misfire_grace_time None: a run that starts late (a busy loop) still runs; the
         # chain of one-off jobs must never break.
-        queue.run_once(self._job, when=max(0.0, delay), name=JOB_NAME,
-                       job_kwargs={"misfire_grace_time": None})
+        queue.run_once(
+            self._job, when=max(0.0, delay), name=JOB_NAME, job_kwargs={"misfire_grace_time": None}
+        )
 
     def pending_in(self) -> float | None:
         """Seconds until the scheduled run, if one is scheduled."""
@@ -267,9 +320,14 @@ class ReminderLoop:
                 self.runs += 1
                 metrics_of(self.app).reminder_report(report.sent, report.blocked, report.failed)
                 if report.sent or report.blocked or report.failed or report.lost:
-                    log.info("reminder round: %d sent, %d blocked, %d failed, %d taken by "
-                             "another process", report.sent, report.blocked, report.failed,
-                             report.lost)
+                    log.info(
+                        "reminder round: %d sent, %d blocked, %d failed, %d taken by "
+                        "another process",
+                        report.sent,
+                        report.blocked,
+                        report.failed,
+                        report.lost,
+                    )
                 if report.next_at is not None:
                     delay = min(delay, (report.next_at - self.clock()).total_seconds())
                 if not self.dirty:
@@ -278,8 +336,11 @@ class ReminderLoop:
         except Exception as exc:
             self.failures += 1
             metrics_of(self.app).reminder_failed(self.failures)
-            log.exception("the reminder run failed (%d in a row); trying again in %g s",
-                          self.failures, self.options.retry_after_seconds)
+            log.exception(
+                "the reminder run failed (%d in a row); trying again in %g s",
+                self.failures,
+                self.options.retry_after_seconds,
+            )
             delay = min(self.options.retry_after_seconds, delay)
             await self._failing(exc)
         finally:
@@ -296,11 +357,16 @@ class ReminderLoop:
         if added:
             log.info("open-ended plans: %d deadlines added as the horizon moved", added)
         for gap in await self.calendar_gaps(now) if self.calendar_gaps else ():
-            log.warning("campaign %s has deadlines in %d, a year without holiday data: "
-                        "telling its coordinators", gap.campaign, gap.year)
+            log.warning(
+                "campaign %s has deadlines in %d, a year without holiday data: "
+                "telling its coordinators",
+                gap.campaign,
+                gap.year,
+            )
             last = package_years()[1]
-            await self._tell(gap.coordinators, "calendar.gap", campaign=gap.campaign,
-                             year=gap.year, last=last)
+            await self._tell(
+                gap.coordinators, "calendar.gap", campaign=gap.campaign, year=gap.year, last=last
+            )
         self.extended_on = now.date()
 
     async def _failing(self, exc: Exception) -> None:
@@ -310,10 +376,15 @@ class ReminderLoop:
         if self.failures < FAILURES_BEFORE_ALERT or self.failures < self.alerted * 2:
             return
         self.alerted = self.failures
-        log.error("automatic reminders have failed %d times in a row (last: %s); telling "
-                  "the coordinators", self.failures, exc)
-        await self._tell_coordinators("reminders.failing", count=self.failures,
-                                      error=f"{type(exc).__name__}: {exc}"[:300])
+        log.error(
+            "automatic reminders have failed %d times in a row (last: %s); telling "
+            "the coordinators",
+            self.failures,
+            exc,
+        )
+        await self._tell_coordinators(
+            "reminders.failing", count=self.failures, error=f"{type(exc).__name__}: {exc}"[:300]
+        )
 
     async def _recovered(self) -> None:
         if self.alerted:
@@ -333,9 +404,13 @@ class ReminderLoop:
                 log.warning("could not tell coordinator %s (%s): %s", chat_id, key, exc)
 
 
-def install_reminders(app: AnyApp, db: Database, settings: Settings,
-                      clock: Callable[[], datetime],
-                      options: ReminderSettings | None = None) -> ReminderLoop | None:
+def install_reminders(
+    app: AnyApp,
+    db: Database,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    options: ReminderSettings | None = None,
+) -> ReminderLoop | None:
     """Start the reminder job (called from post_init); None when reminders are off."""
     options = options or settings_of(settings)
     previous = app.bot_data.pop(_KEY, None)
@@ -349,17 +424,21 @@ def install_reminders(app: AnyApp, db: Database, settings: Settings,
         return None
     notifier = ReminderNotifier(app.bot, options.send_retries, options.send_backoff_seconds)
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
-    dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock,
-                                    reminder_config(options, settings))
-    dispatcher.after_digest = DigestPicture(app.bot, BoardService(db.sessions),
-                                            renderer.catalogue, clock)
-    loop = ReminderLoop(app, dispatcher, clock, options, settings.bot.coordinators,
-                        renderer.catalogue)
+    dispatcher = ReminderDispatcher(
+        db.sessions, notifier, renderer, clock, reminder_config(options, settings)
+    )
+    dispatcher.after_digest = DigestPicture(
+        app.bot, BoardService(db.sessions), renderer.catalogue, clock
+    )
+    loop = ReminderLoop(
+        app, dispatcher, clock, options, settings.bot.coordinators, renderer.catalogue
+    )
     overrides = settings.calendar.overrides()
     loop.extend = lambda now: extend_open_ended(db.sessions, now, overrides)
     coordinators = [str(i) for i in settings.bot.coordinators]
-    loop.calendar_gaps = lambda now: untold_calendar_gaps(db.sessions, now, overrides,
-                                                          coordinators)
+    loop.calendar_gaps = lambda now: untold_calendar_gaps(
+        db.sessions, now, overrides, coordinators
+    )
     app.add_handler(loop.hook, REPLAN_GROUP)
     app.bot_data[_KEY] = loop
     loop.schedule(0)

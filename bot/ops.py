@@ -37,18 +37,30 @@ class Metrics:
         r = self.registry
         self.updates = Counter("cuibao_updates", "Updates handled", registry=r)
         self.latency = Histogram(
-            "cuibao_update_seconds", "Time to handle one update",
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
-        self.nudges = Counter("cuibao_nudges", "Nudges and digests by outcome", ["outcome"],
-                              registry=r)
-        self.queue = Gauge("cuibao_update_queue_depth", "Updates waiting to be handled",
-                           registry=r)
-        self.oldest = Gauge("cuibao_oldest_update_seconds",
-                            "Age of the oldest update being waited on or handled", registry=r)
-        self.reminder_run = Gauge("cuibao_reminder_last_run_timestamp",
-                                  "When the last reminder run ended (Unix time)", registry=r)
-        self.reminder_failures = Gauge("cuibao_reminder_failures_in_a_row",
-                                       "Reminder runs that failed in a row", registry=r)
+            "cuibao_update_seconds",
+            "Time to handle one update",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.nudges = Counter(
+            "cuibao_nudges", "Nudges and digests by outcome", ["outcome"], registry=r
+        )
+        self.queue = Gauge(
+            "cuibao_update_queue_depth", "Updates waiting to be handled", registry=r
+        )
+        self.oldest = Gauge(
+            "cuibao_oldest_update_seconds",
+            "Age of the oldest update being waited on or handled",
+            registry=r,
+        )
+        self.reminder_run = Gauge(
+            "cuibao_reminder_last_run_timestamp",
+            "When the last reminder run ended (Unix time)",
+            registry=r,
+        )
+        self.reminder_failures = Gauge(
+            "cuibao_reminder_failures_in_a_row", "Reminder runs that failed in a row", registry=r
+        )
         self.in_flight: dict[int, float] = {}  # update id -> monotonic start
         self.last_reminder_run: float | None = None  # Unix time
         self.reminder_failures_in_a_row = 0
@@ -132,11 +144,13 @@ def health_routes(server: web.Application, app: Any) -> None:
     async def healthz(_request: web.Request) -> web.Response:
         health = app.bot_data.get(_HEALTH)
         if not isinstance(health, Health):
-            return web.Response(status=503, text='{"status": "starting"}',
-                                content_type="application/json")
+            return web.Response(
+                status=503, text='{"status": "starting"}', content_type="application/json"
+            )
         ok, body = await health.check()
-        return web.Response(status=200 if ok else 503, text=json.dumps(body),
-                            content_type="application/json")
+        return web.Response(
+            status=200 if ok else 503, text=json.dumps(body), content_type="application/json"
+        )
 
     async def metrics(_request: web.Request) -> web.Response:
         health = app.bot_data.get(_HEALTH)
@@ -186,7 +200,10 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
@@ -194,6 +211,9 @@ class JsonLines(logging.Formatter):
 
 def configure_logging(log_format: str) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=logging.INFO, handlers=[handler])

@@ -35,8 +35,9 @@ def add_people_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     people = commands.add_parser("people", help="people and invitation links of a campaign")
     sub = people.add_subparsers(title="people commands")
 
-    listing = sub.add_parser("list", parents=[common],
-                             help="each unit's people, last activity and unused links")
+    listing = sub.add_parser(
+        "list", parents=[common], help="each unit's people, last activity and unused links"
+    )
     listing.add_argument("--campaign", required=True)
     listing.set_defaults(run=list_command)
 
@@ -46,39 +47,48 @@ def add_people_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     revoke.set_defaults(run=revoke_command)
 
-    unbind = sub.add_parser("unbind", parents=[common],
-                            help="take a liaison or deputy off their unit")
+    unbind = sub.add_parser(
+        "unbind", parents=[common], help="take a liaison or deputy off their unit"
+    )
     unbind.add_argument("--campaign", required=True)
     unbind.add_argument("--unit", required=True, help="the unit's id")
     unbind.add_argument("--role", choices=["liaison", "deputy"], default="liaison")
-    unbind.add_argument("--replace", action="store_true",
-                        help="also print a new link for whoever takes over")
+    unbind.add_argument(
+        "--replace", action="store_true", help="also print a new link for whoever takes over"
+    )
     unbind.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
     unbind.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     unbind.set_defaults(run=unbind_command)
 
-    invite = sub.add_parser("invite", parents=[common],
-                            help="new links with a workbook to forward and QR codes (PNG)")
+    invite = sub.add_parser(
+        "invite", parents=[common], help="new links with a workbook to forward and QR codes (PNG)"
+    )
     invite.add_argument("--campaign", required=True)
     invite.add_argument("--units", help="comma-separated unit ids (default: every unit)")
-    invite.add_argument("--revoke-old", action="store_true",
-                        help="revoke those units' older links that still work")
-    invite.add_argument("--out", type=Path,
-                        help="folder for the workbook and the QR codes (default: "
-                             "./CAMPAIGN-邀请材料)")
+    invite.add_argument(
+        "--revoke-old", action="store_true", help="revoke those units' older links that still work"
+    )
+    invite.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the workbook and the QR codes (default: ./CAMPAIGN-邀请材料)",
+    )
     invite.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
     invite.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     invite.set_defaults(run=invite_command)
 
     imports = sub.add_parser(
-        "import", parents=[common],
-        help="add units from a unit list (.xlsx: 单位名称, 分组, optional 联系人, 手机)")
+        "import",
+        parents=[common],
+        help="add units from a unit list (.xlsx: 单位名称, 分组, optional 联系人, 手机)",
+    )
     imports.add_argument("unit_list", type=Path)
     target = imports.add_mutually_exclusive_group(required=True)
     target.add_argument("--plan", type=Path, help="a plan file (draft) to add the units to")
     target.add_argument("--campaign", help="a loaded campaign to add the units to")
-    imports.add_argument("--out", type=Path, help="with --plan: write the plan here "
-                                                  "(default: print it)")
+    imports.add_argument(
+        "--out", type=Path, help="with --plan: write the plan here (default: print it)"
+    )
     imports.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     imports.set_defaults(run=import_command)
 
@@ -104,16 +114,26 @@ def list_command(args: argparse.Namespace) -> int:
         nobody = "" if unit.people else ":" + catalogue.text("units.nobody")
         print(f"· {unit.name}{group}{nobody}  [{unit.code}]")
         for h in unit.people:
-            print("  " + catalogue.text("people.holder", name=h.name, when=when(h.last_active),
-                                        role=catalogue.text(f"role.{h.role.value}"),
-                                        mark="" if h.reachable else " ⚠"))
+            print(
+                "  "
+                + catalogue.text(
+                    "people.holder",
+                    name=h.name,
+                    when=when(h.last_active),
+                    role=catalogue.text(f"role.{h.role.value}"),
+                    mark="" if h.reachable else " ⚠",
+                )
+            )
         if unit.links:
             until = "、".join(dict.fromkeys(when(x.expires_at) for x in unit.links))
             print("  " + catalogue.text("people.links", count=len(unit.links), until=until))
     if holdings.coordinator_links:
         until = "、".join(when(x.expires_at) for x in holdings.coordinator_links)
-        print(catalogue.text("people.coordinator_links", count=len(holdings.coordinator_links),
-                             until=until))
+        print(
+            catalogue.text(
+                "people.coordinator_links", count=len(holdings.coordinator_links), until=until
+            )
+        )
     return 0
 
 
@@ -133,15 +153,17 @@ def revoke_command(args: argparse.Namespace) -> int:
     if not links:
         print(catalogue.text("people.revoke.none", campaign=holdings.name))
         return 0
-    _confirm(catalogue, catalogue.text("people.revoke.confirm_all", campaign=holdings.name,
-                                       count=links), args.yes)
+    _confirm(
+        catalogue,
+        catalogue.text("people.revoke.confirm_all", campaign=holdings.name, count=links),
+        args.yes,
+    )
 
     async def revoke(people: PeopleService, campaign_id: int) -> int:
         done = 0
         targets = [u.unit_id for u in holdings.units if u.code in codes] if codes else [None]
         for unit_id in targets:
-            done += await people.revoke(None, campaign_id, now, holdings.newest_link,
-                                        unit_id) or 0
+            done += await people.revoke(None, campaign_id, now, holdings.newest_link, unit_id) or 0
         return done
 
     revoked = _with_campaign(settings, catalogue, args.campaign, revoke)
@@ -163,37 +185,54 @@ def unbind_command(args: argparse.Namespace) -> int:
         unit = next(u for u in holdings.units if u.code == args.unit)
         holder = next((h for h in unit.people if h.role is role), None)
         if holder is None:
-            raise _usage(catalogue.text("people.cli.nobody", unit=unit.name,
-                                        role=catalogue.text(f"role.{role.value}")))
+            raise _usage(
+                catalogue.text(
+                    "people.cli.nobody", unit=unit.name, role=catalogue.text(f"role.{role.value}")
+                )
+            )
         return holder.membership_id, holder.person_id, holder.name, unit.name
 
-    membership, person, name, unit_name = _with_campaign(settings, catalogue, args.campaign,
-                                                         find)
+    membership, person, name, unit_name = _with_campaign(settings, catalogue, args.campaign, find)
     key = "people.replace.confirm" if args.replace else "people.unbind.confirm"
-    _confirm(catalogue, catalogue.text(key, name=name, unit=unit_name,
-                                       role=catalogue.text(f"role.{role.value}")), args.yes)
+    _confirm(
+        catalogue,
+        catalogue.text(key, name=name, unit=unit_name, role=catalogue.text(f"role.{role.value}")),
+        args.yes,
+    )
 
     async def act(services: AppServices) -> tuple[Any, Any]:
         unbound = await services.people.unbind(None, membership, person, now)
         if unbound is None or not args.replace:
             return unbound, None
         [issued] = await services.access.create_invites(
-            args.campaign, now, settings.bot.invite_days, [args.unit], revoke_older=True)
+            args.campaign, now, settings.bot.invite_days, [args.unit], revoke_older=True
+        )
         return unbound, issued
 
     unbound, issued = _with_database(settings, catalogue, act)
     if unbound is None:
         print(catalogue.text("people.already_done"))
         return 0
-    print(catalogue.text("people.cli.unbound", name=unbound.person_name, unit=unbound.unit_name,
-                         revoked=unbound.links_revoked))
+    print(
+        catalogue.text(
+            "people.cli.unbound",
+            name=unbound.person_name,
+            unit=unbound.unit_name,
+            revoked=unbound.links_revoked,
+        )
+    )
     if _tell(settings, catalogue, unbound):
         print(catalogue.text("people.cli.told"))
     else:
         print(catalogue.text("people.cli.not_told"), file=sys.stderr)
     if issued is not None:
-        print(catalogue.text("people.new_link.link", days=settings.bot.invite_days,
-                             link=f"https://t.me/{username}?start={issued.token}"))
+        print(
+            catalogue.text(
+                "people.new_link.link",
+                days=settings.bot.invite_days,
+                link=f"https://t.me/{username}?start={issued.token}",
+            )
+        )
     return 0
 
 
@@ -213,12 +252,12 @@ def invite_command(args: argparse.Namespace) -> int:
     holdings = _with_campaign(settings, catalogue, args.campaign, before)
     older = sum(len(u.links) for u in holdings.units if codes is None or u.code in codes)
     if args.revoke_old and older:
-        _confirm(catalogue, catalogue.text("people.cli.confirm_reissue", count=older),
-                 args.yes)
+        _confirm(catalogue, catalogue.text("people.cli.confirm_reissue", count=older), args.yes)
 
     async def issue(services: AppServices) -> Any:
         return await services.access.create_invites(
-            args.campaign, now, settings.bot.invite_days, codes, revoke_older=args.revoke_old)
+            args.campaign, now, settings.bot.invite_days, codes, revoke_older=args.revoke_old
+        )
 
     issued = _with_database(settings, catalogue, issue)
 
@@ -235,13 +274,23 @@ def invite_command(args: argparse.Namespace) -> int:
         for name, png in made.qr_codes:
             (codes_folder / name).write_bytes(png)
     except OSError as exc:
-        raise _usage(catalogue.text("people.cli.cannot_write", path=str(folder),
-                                    detail=exc.strerror or str(exc))) from None
+        raise _usage(
+            catalogue.text(
+                "people.cli.cannot_write", path=str(folder), detail=exc.strerror or str(exc)
+            )
+        ) from None
     for invite in issued:
         print(f"{invite.unit_name}\t{link(invite.token)}")
-    print(catalogue.text("people.cli.material_written", workbook=str(workbook),
-                         folder=str(codes_folder), count=len(made.qr_codes),
-                         days=settings.bot.invite_days), file=sys.stderr)
+    print(
+        catalogue.text(
+            "people.cli.material_written",
+            workbook=str(workbook),
+            folder=str(codes_folder),
+            count=len(made.qr_codes),
+            days=settings.bot.invite_days,
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -251,7 +300,7 @@ def import_command(args: argparse.Namespace) -> int:
     from domain.unit_list import add_units_to_plan_text, merge_unit_list
     from services.people import read_unit_list
 
-    settings, catalogue = (_setup(args) if args.campaign else (None, _catalogue_only(args)))
+    settings, catalogue = _setup(args) if args.campaign else (None, _catalogue_only(args))
     try:
         data = args.unit_list.read_bytes()
     except OSError:
@@ -276,10 +325,18 @@ def import_command(args: argparse.Namespace) -> int:
             try:
                 args.out.write_text(updated, encoding="utf-8")
             except OSError as exc:
-                raise _usage(catalogue.text("people.cli.cannot_write", path=str(args.out),
-                                            detail=exc.strerror or str(exc))) from None
-            print(catalogue.text("people.cli.plan_written", path=str(args.out),
-                                 count=len(merge.added)))
+                raise _usage(
+                    catalogue.text(
+                        "people.cli.cannot_write",
+                        path=str(args.out),
+                        detail=exc.strerror or str(exc),
+                    )
+                ) from None
+            print(
+                catalogue.text(
+                    "people.cli.plan_written", path=str(args.out), count=len(merge.added)
+                )
+            )
         return 0
     assert settings is not None
 
@@ -288,22 +345,25 @@ def import_command(args: argparse.Namespace) -> int:
 
     found = _with_campaign(settings, catalogue, args.campaign, preview)
     if not found.merge.added:
-        print(catalogue.text("people.import.nothing", campaign=found.campaign_name,
-                             known=len(found.merge.known)))
+        print(
+            catalogue.text(
+                "people.import.nothing", campaign=found.campaign_name, known=len(found.merge.known)
+            )
+        )
         return 0
     _print_merge(catalogue, found.campaign_name, found.merge, sys.stdout)
     _confirm(catalogue, "", args.yes)
 
     async def act(people: PeopleService, campaign_id: int) -> Any:
-        return await people.import_units(None, campaign_id, found.version, listed,
-                                         datetime.now(UTC))
+        return await people.import_units(
+            None, campaign_id, found.version, listed, datetime.now(UTC)
+        )
 
     report = _with_campaign(settings, catalogue, args.campaign, act)
     if report is None:
         print(catalogue.text("people.already_done"))
         return 0
-    print(catalogue.text("people.import.done", added=report.units_added,
-                         version=report.version))
+    print(catalogue.text("people.import.done", added=report.units_added, version=report.version))
     return 0
 
 
@@ -329,8 +389,9 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
-def _with_database(settings: Settings, catalogue: Catalogue,
-                   work: Callable[[AppServices], Awaitable[T]]) -> T:
+def _with_database(
+    settings: Settings, catalogue: Catalogue, work: Callable[[AppServices], Awaitable[T]]
+) -> T:
     from bot.composition import open_services
 
     async def go() -> T:
@@ -343,8 +404,12 @@ def _with_database(settings: Settings, catalogue: Catalogue,
         raise _usage(catalogue.text("cli.unknown_campaign_or_unit", value=str(exc))) from None
 
 
-def _with_campaign(settings: Settings, catalogue: Catalogue, code: str,
-                   work: Callable[[PeopleService, int], Awaitable[T]]) -> T:
+def _with_campaign(
+    settings: Settings,
+    catalogue: Catalogue,
+    code: str,
+    work: Callable[[PeopleService, int], Awaitable[T]],
+) -> T:
     async def go(services: AppServices) -> T:
         people = services.people
         campaign_id = await people.campaign_id(code)
@@ -359,8 +424,7 @@ def _codes(units: str | None) -> list[str] | None:
     return [u.strip() for u in units.split(",") if u.strip()] if units else None
 
 
-def _check_units(catalogue: Catalogue, codes: list[str] | None,
-                 holdings: CampaignPeople) -> None:
+def _check_units(catalogue: Catalogue, codes: list[str] | None, holdings: CampaignPeople) -> None:
     unknown = sorted(set(codes or ()) - {u.code for u in holdings.units})
     if unknown:
         raise LookupError(", ".join(unknown))
@@ -394,13 +458,19 @@ def _tell(settings: Settings, catalogue: Catalogue, unbound: Any) -> bool:
     from telegram.error import TelegramError
 
     language = unbound.language or settings.bot.language
-    text = catalogue.text("people.unbind.notice", language, unit=unbound.unit_name,
-                          campaign=unbound.campaign_name,
-                          role=catalogue.text(f"role.{unbound.role.value}", language))
+    text = catalogue.text(
+        "people.unbind.notice",
+        language,
+        unit=unbound.unit_name,
+        campaign=unbound.campaign_name,
+        role=catalogue.text(f"role.{unbound.role.value}", language),
+    )
 
     async def go() -> None:
-        async with Bot(settings.token.get_secret_value() if settings.token else "",
-                       base_url=settings.bot.api_base_url) as bot:
+        async with Bot(
+            settings.token.get_secret_value() if settings.token else "",
+            base_url=settings.bot.api_base_url,
+        ) as bot:
             await bot.send_message(int(unbound.external_id), text)
 
     try:
@@ -411,14 +481,20 @@ def _tell(settings: Settings, catalogue: Catalogue, unbound: Any) -> bool:
 
 
 def _print_merge(catalogue: Catalogue, campaign: str, merge: Any, out: Any) -> None:
-    print(catalogue.text("people.import.confirm", campaign=campaign, count=len(merge.added),
-                         known=len(merge.known)), file=out)
+    print(
+        catalogue.text(
+            "people.import.confirm",
+            campaign=campaign,
+            count=len(merge.added),
+            known=len(merge.known),
+        ),
+        file=out,
+    )
     for unit in merge.added:
         print(f"+ {unit.name}" + (f"({unit.group})" if unit.group else ""), file=out)
     if merge.regrouped:
-        print(catalogue.text("people.import.regrouped", units="、".join(merge.regrouped)),
-              file=out)
+        print(
+            catalogue.text("people.import.regrouped", units="、".join(merge.regrouped)), file=out
+        )
     if merge.not_listed:
-        print(catalogue.text("people.import.not_listed", count=len(merge.not_listed)),
-              file=out)
-
+        print(catalogue.text("people.import.not_listed", count=len(merge.not_listed)), file=out)

@@ -30,18 +30,35 @@ def schedule_json(plan: Plan, expansion: Expansion, catalogue: Catalogue) -> dic
 def render_schedule(plan: Plan, expansion: Expansion, catalogue: Catalogue) -> str:
     t = catalogue.text
     obligations = {o.id: o for o in plan.obligations}
-    header = [t("check.col.no"), t("check.col.due"), t("check.col.title"),
-              t("check.col.period"), t("check.col.units")]
+    header = [
+        t("check.col.no"),
+        t("check.col.due"),
+        t("check.col.title"),
+        t("check.col.period"),
+        t("check.col.units"),
+    ]
     rows = []
     for i, d in enumerate(expansion.deadlines, start=1):
         ob = obligations[d.obligation_id]
         period = f"{d.period[0]}~{d.period[1]}" if d.period else ""
-        units = (t("check.all_units", count=len(plan.units)) if ob.units is None
-                 else "、".join(plan.unit(u).name for u in ob.units))
-        rows.append([str(i), f"{d.due:%Y-%m-%d %H:%M}", f"{ob.title} {d.title_suffix}",
-                     period, units])
-    lines = [t("check.header", campaign=plan.id, name=plan.name, office=plan.office,
-               count=len(expansion.deadlines)), ""]
+        units = (
+            t("check.all_units", count=len(plan.units))
+            if ob.units is None
+            else "、".join(plan.unit(u).name for u in ob.units)
+        )
+        rows.append(
+            [str(i), f"{d.due:%Y-%m-%d %H:%M}", f"{ob.title} {d.title_suffix}", period, units]
+        )
+    lines = [
+        t(
+            "check.header",
+            campaign=plan.id,
+            name=plan.name,
+            office=plan.office,
+            count=len(expansion.deadlines),
+        ),
+        "",
+    ]
     lines += _table([header, *rows])
     if expansion.warnings:
         lines += ["", t("check.warnings")]
@@ -56,5 +73,9 @@ def width(text: str) -> int:
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True))
-            .rstrip() for row in rows]
+    return [
+        "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    ]

@@ -27,17 +27,20 @@ if TYPE_CHECKING:
 def add_status_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register `status` and `tongbao` on the CLI's subcommands."""
     now_help = "judge what is due as of T (ISO date-time) instead of now"
-    status = commands.add_parser("status", parents=[common],
-                                 help="print a campaign's progress, optionally as pictures")
+    status = commands.add_parser(
+        "status", parents=[common], help="print a campaign's progress, optionally as pictures"
+    )
     status.add_argument("--campaign", required=True, help="the campaign id")
     status.add_argument("--png", type=Path, help="also draw the board into this .png")
     status.add_argument("--now", metavar="T", help=now_help)
     status.set_defaults(run=status_command)
-    tongbao = commands.add_parser("tongbao", parents=[common],
-                                  help="draft a 报送情况通报 (.docx, .xlsx and .png)")
+    tongbao = commands.add_parser(
+        "tongbao", parents=[common], help="draft a 报送情况通报 (.docx, .xlsx and .png)"
+    )
     tongbao.add_argument("--campaign", required=True, help="the campaign id")
-    tongbao.add_argument("--period", default="all",
-                         help="deadline:ID, week, month or all (default: all so far)")
+    tongbao.add_argument(
+        "--period", default="all", help="deadline:ID, week, month or all (default: all so far)"
+    )
     tongbao.add_argument("--out", type=Path, required=True, help="the .docx to write")
     tongbao.add_argument("--now", metavar="T", help=now_help)
     tongbao.set_defaults(run=tongbao_command)
@@ -51,15 +54,28 @@ def status_command(args: argparse.Namespace) -> int:
     found = _board(settings, catalogue, language, args.campaign, now, None)
     board = found.board
     names = {cell: catalogue.text(f"picture.cell.{cell.value}", language) for cell in Cell}
-    print(catalogue.text("picture.title", language, campaign=board.campaign,
-                         when=catalogue.when(board.as_of, language)))
+    print(
+        catalogue.text(
+            "picture.title",
+            language,
+            campaign=board.campaign,
+            when=catalogue.when(board.as_of, language),
+        )
+    )
     for j, d in enumerate(board.deadlines):
         column = board.column(j)
         counts = " · ".join(f"{names[c]} {column.count(c)}" for c in Cell if column.count(c))
         rate = board.rate(j)
         label = catalogue.deadline(d.title, d.seq, d.repeats, d.due, language)
-        print(catalogue.text("status_cli.line", language, label=label, counts=counts or "—",
-                             rate="—" if rate is None else f"{rate:.0%}"))
+        print(
+            catalogue.text(
+                "status_cli.line",
+                language,
+                label=label,
+                counts=counts or "—",
+                rate="—" if rate is None else f"{rate:.0%}",
+            )
+        )
     if args.png is not None:
         texts = board_texts(board, catalogue, language, found.code)
         pages = render_board(board, texts)
@@ -71,10 +87,14 @@ def status_command(args: argparse.Namespace) -> int:
         else:
             for i, page in enumerate(pages, start=1):
                 written.append(_write(target.with_name(f"{target.stem}-{i}.png"), page))
-            written.append(_write(target.with_name(f"{target.stem}-groups.png"),
-                                  render_groups(board, texts)))
-        print(catalogue.text("status_cli.written", language, count=len(written),
-                             files=", ".join(written)))
+            written.append(
+                _write(target.with_name(f"{target.stem}-groups.png"), render_groups(board, texts))
+            )
+        print(
+            catalogue.text(
+                "status_cli.written", language, count=len(written), files=", ".join(written)
+            )
+        )
     return 0
 
 
@@ -93,8 +113,11 @@ def tongbao_command(args: argparse.Namespace) -> int:
     files = tongbao_files(found, catalogue, language, period.kind)
     docx: Path = args.out.with_suffix(".docx")
     docx.parent.mkdir(parents=True, exist_ok=True)
-    written = [_write(docx, files.docx), _write(docx.with_suffix(".xlsx"), files.xlsx),
-               _write(docx.with_suffix(".png"), files.png)]
+    written = [
+        _write(docx, files.docx),
+        _write(docx.with_suffix(".xlsx"), files.xlsx),
+        _write(docx.with_suffix(".png"), files.png),
+    ]
     print(catalogue.text("tongbao.written", language, files=", ".join(written)))
     return 0
 
@@ -110,8 +133,14 @@ def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, datetime
     return settings, catalogue, language, parse_now(typed_now, zone, catalogue)
 
 
-def _board(settings: Settings, catalogue: Catalogue, language: str, code: str,
-           now: datetime, period: Period | None) -> CampaignBoard:
+def _board(
+    settings: Settings,
+    catalogue: Catalogue,
+    language: str,
+    code: str,
+    now: datetime,
+    period: Period | None,
+) -> CampaignBoard:
     from bot.cli import UsageError
     from bot.composition import open_services
 

@@ -48,15 +48,27 @@ class AiohttpRequest(BaseRequest):
     checks them, unless SSL_CERT_FILE or SSL_CERT_DIR names others.
     """
 
-    __slots__ = ("_connect_timeout", "_media_write_timeout", "_pool_size", "_pool_timeout",
-                 "_proxies", "_read_timeout", "_session", "_write_timeout")
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool_size",
+        "_pool_timeout",
+        "_proxies",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
 
-    def __init__(self, connection_pool_size: int = 256, *,
-                 read_timeout: float | None = READ_TIMEOUT,
-                 write_timeout: float | None = WRITE_TIMEOUT,
-                 connect_timeout: float | None = CONNECT_TIMEOUT,
-                 pool_timeout: float | None = POOL_TIMEOUT,
-                 media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        *,
+        read_timeout: float | None = READ_TIMEOUT,
+        write_timeout: float | None = WRITE_TIMEOUT,
+        connect_timeout: float | None = CONNECT_TIMEOUT,
+        pool_timeout: float | None = POOL_TIMEOUT,
+        media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT,
+    ) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -76,7 +88,8 @@ class AiohttpRequest(BaseRequest):
             # thread for every request. `_proxy_for` reads the environment once per origin.
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=_tls()),
-                skip_auto_headers=("User-Agent",))
+                skip_auto_headers=("User-Agent",),
+            )
             self._proxies.clear()
 
     async def shutdown(self) -> None:
@@ -99,8 +112,7 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data is not None and request_data.contains_files
         read = _given(read_timeout, self._read_timeout)
-        write = _given(write_timeout, self._media_write_timeout if files
-                       else self._write_timeout)
+        write = _given(write_timeout, self._media_write_timeout if files else self._write_timeout)
         connect = _given(connect_timeout, self._connect_timeout)
         pool = _given(pool_timeout, self._pool_timeout)
         # The read timeout bounds each wait for data, as httpx's does, so a large download
@@ -110,8 +122,11 @@ class AiohttpRequest(BaseRequest):
         if files and read is not None and write is not None:
             total = read + write + (connect or 0) + (pool or 0)
         timeout = aiohttp.ClientTimeout(
-            total=total, connect=None if connect is None or pool is None else connect + pool,
-            sock_connect=connect, sock_read=read)
+            total=total,
+            connect=None if connect is None or pool is None else connect + pool,
+            sock_connect=connect,
+            sock_read=read,
+        )
         headers = {"User-Agent": self.USER_AGENT}
         body: bytes | aiohttp.FormData | None = None
         if request_data is not None and files:
@@ -121,9 +136,15 @@ class AiohttpRequest(BaseRequest):
             headers["Content-Type"] = "application/json"
         try:
             proxy, proxy_auth = self._proxy_for(url)
-            async with session.request(method, url, data=body, headers=headers,
-                                       timeout=timeout, proxy=proxy,
-                                       proxy_auth=proxy_auth) as response:
+            async with session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts derive from it
             raise TimedOut from exc
@@ -172,12 +193,16 @@ def httpx_only_proxy(environ: Mapping[str, str] = os.environ) -> bool:
     values = {key.lower(): value for key, value in environ.items() if value}
     if "all_proxy" in values:
         return True
-    return any(not values[key].lower().startswith("http://")
-               for key in ("https_proxy", "http_proxy") if key in values)
+    return any(
+        not values[key].lower().startswith("http://")
+        for key in ("https_proxy", "http_proxy")
+        if key in values
+    )
 
 
-def telegram_request(connection_pool_size: int = 256,
-                     environ: Mapping[str, str] = os.environ, **timeouts: Any) -> BaseRequest:
+def telegram_request(
+    connection_pool_size: int = 256, environ: Mapping[str, str] = os.environ, **timeouts: Any
+) -> BaseRequest:
     """The request object for the bot's calls (or for getUpdates, with its own instance)."""
     if httpx_only_proxy(environ):
         return HTTPXRequest(connection_pool_size=connection_pool_size, **timeouts)

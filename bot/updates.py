@@ -22,8 +22,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Many liaisons can be served at once, while two quick messages from one person (an
     answer, then the next) are never handled out of order against the same draft."""
 
-    def __init__(self, max_concurrent_updates: int = 64, metrics: Metrics | None = None
-                 ) -> None:
+    def __init__(self, max_concurrent_updates: int = 64, metrics: Metrics | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
@@ -75,8 +74,9 @@ def read_update(data: object, bot: Bot) -> Update | None:
     except Exception as exc:  # whatever de_json trips on, the update is only skipped
         update_id = data.get("update_id") if isinstance(data, dict) else None
         kinds = ",".join(k for k in data if k != "update_id") if isinstance(data, dict) else "?"
-        log.error("skipped update %s (%s): unreadable: %s: %s", update_id, kinds,
-                  type(exc).__name__, exc)
+        log.error(
+            "skipped update %s (%s): unreadable: %s: %s", update_id, kinds, type(exc).__name__, exc
+        )
         return None
 
 
@@ -107,14 +107,27 @@ class TolerantBot(ExtBot[Any]):
         if self._skip_to and (offset is None or 0 <= offset < self._skip_to):
             offset = self._skip_to
         # A long poll must be allowed to last its timeout on top of the usual read timeout.
-        base = (self._request[0].read_timeout if isinstance(read_timeout, DefaultValue)
-                else read_timeout) or 0
+        base = (
+            self._request[0].read_timeout
+            if isinstance(read_timeout, DefaultValue)
+            else read_timeout
+        ) or 0
         wait = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
-        data = {"timeout": timeout, "offset": offset, "limit": limit,
-                "allowed_updates": allowed_updates}
-        raw = await self._post("getUpdates", data, read_timeout=base + wait,
-                               write_timeout=write_timeout, connect_timeout=connect_timeout,
-                               pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        data = {
+            "timeout": timeout,
+            "offset": offset,
+            "limit": limit,
+            "allowed_updates": allowed_updates,
+        }
+        raw = await self._post(
+            "getUpdates",
+            data,
+            read_timeout=base + wait,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
         updates = []
         for item in raw if isinstance(raw, list) else []:
             update = read_update(item, self)

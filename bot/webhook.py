@@ -31,7 +31,8 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
     async def receive(request: web.Request) -> web.Response:
         if secret is not None and not hmac.compare_digest(
-                request.headers.get(SECRET_HEADER, ""), secret):
+            request.headers.get(SECRET_HEADER, ""), secret
+        ):
             return web.Response(status=403)
         try:
             data = json.loads(await request.read())
@@ -49,8 +50,15 @@ def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
     return server
 
 
-async def serve_webhook(app: AnyApplication, *, listen: str, port: int, url: str,
-                        secret: str | None, stop: asyncio.Event) -> None:
+async def serve_webhook(
+    app: AnyApplication,
+    *,
+    listen: str,
+    port: int,
+    url: str,
+    secret: str | None,
+    stop: asyncio.Event,
+) -> None:
     """Run the Application behind the webhook until `stop` is set, with the same
     post_init / post_shutdown steps as PTB's run_webhook."""
     await app.initialize()
@@ -63,8 +71,7 @@ async def serve_webhook(app: AnyApplication, *, listen: str, port: int, url: str
         await runner.setup()
         try:
             await web.TCPSite(runner, listen, port).start()
-            await app.bot.set_webhook(url, secret_token=secret,
-                                      allowed_updates=Update.ALL_TYPES)
+            await app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
             await app.start()
             try:
                 await stop.wait()
@@ -80,9 +87,11 @@ async def serve_webhook(app: AnyApplication, *, listen: str, port: int, url: str
             await app.post_shutdown(app)
 
 
-def run_webhook(app: AnyApplication, *, listen: str, port: int, url: str,
-                secret: str | None) -> None:
+def run_webhook(
+    app: AnyApplication, *, listen: str, port: int, url: str, secret: str | None
+) -> None:
     """Serve until SIGINT or SIGTERM."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

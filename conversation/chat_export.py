@@ -87,16 +87,20 @@ class _Capped(io.FileIO):
 
     def write(self, data: Any, /) -> int:
         if self.tell() + len(data) > self._limit:
-            raise ExportError("too_large_stopped", max_mb=f"{self._limit / 1024 / 1024:g}",
-                              campaign=self._campaign)
+            raise ExportError(
+                "too_large_stopped",
+                max_mb=f"{self._limit / 1024 / 1024:g}",
+                campaign=self._campaign,
+            )
         return super().write(data)
 
 
 class ChatExporter:
     """Runs chat exports in worker processes on the bot's database."""
 
-    def __init__(self, jobs: Jobs, database_url: str, files_dir: Path,
-                 max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    def __init__(
+        self, jobs: Jobs, database_url: str, files_dir: Path, max_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> None:
         self.jobs = jobs
         self.database_url = database_url
         self.files_dir = files_dir

@@ -27,8 +27,10 @@ class Offered:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Offered:
-        return cls(tuple(Button(label, payload) for label, payload in data["buttons"]),
-                   bool(data["numbers"]))
+        return cls(
+            tuple(Button(label, payload) for label, payload in data["buttons"]),
+            bool(data["numbers"]),
+        )
 
     def pick(self, typed: str) -> Button | None:
         """The button the typed text names; None when it names none."""
@@ -41,15 +43,15 @@ class Offered:
         return found[0] if len(found) == 1 else None
 
 
-def listed(text: str, buttons: Sequence[Sequence[Button]], heading: str, *, numbers: bool
-           ) -> tuple[str, Offered]:
+def listed(
+    text: str, buttons: Sequence[Sequence[Button]], heading: str, *, numbers: bool
+) -> tuple[str, Offered]:
     """The text with its buttons as a list below it: numbered, or (under a question that
     wants a typed answer) by their words alone."""
     flat = tuple(b for row in buttons for b in row)
     if numbers and [b.label for b in flat] == [str(i) for i in range(1, len(flat) + 1)]:
         return f"{text}\n{heading}", Offered(flat, numbers)  # the text numbers them already
-    items = [f"{i}. {b.label}" if numbers else f"· {b.label}"
-             for i, b in enumerate(flat, start=1)]
+    items = [f"{i}. {b.label}" if numbers else f"· {b.label}" for i, b in enumerate(flat, start=1)]
     return "\n".join([text, heading, *items]), Offered(flat, numbers)
 
 

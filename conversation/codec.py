@@ -15,8 +15,11 @@ def encode(value: Any) -> Any:
     if isinstance(value, dt.date):
         return {"__date__": value.isoformat()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__fields__": {f.name: encode(getattr(value, f.name))
-                               for f in dataclasses.fields(value)}}
+        return {
+            "__fields__": {
+                f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+            }
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):

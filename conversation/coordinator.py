@@ -62,7 +62,7 @@ async def status(t: Turn) -> None:
         text.append(f"{i}. {deadline_label(t, line.deadline)}\n   {counts_line(t, line.counts)}")
         buttons.append((str(i), callback("st", line.deadline.deadline_id)))
     text.append(t.t("status.tap"))
-    await t.say("\n".join(text), [buttons[i:i + 6] for i in range(0, len(buttons), 6)])
+    await t.say("\n".join(text), [buttons[i : i + 6] for i in range(0, len(buttons), 6)])
     await send_status_picture(t, campaign.code)
 
 
@@ -72,12 +72,17 @@ UNIT_BUTTONS = 8  # units offered as buttons under a list; /unit 名称 reaches 
 def _unit_lines(t: Turn, deadline: DeadlineView, lines: list[UnitLine]) -> str:
     out = [deadline_label(t, deadline)]
     for x in lines:
-        at = (t.catalogue.when(x.submitted_at.astimezone(deadline.due.tzinfo), t.language)
-              if x.submitted_at else "")
+        at = (
+            t.catalogue.when(x.submitted_at.astimezone(deadline.due.tzinfo), t.language)
+            if x.submitted_at
+            else ""
+        )
         nil = " · " + t.t("mine.nil") if x.nil else ""
         if x.extended_to is not None:
-            nil += " · " + t.t("exempt.until", due=t.catalogue.when(
-                x.extended_to.astimezone(deadline.due.tzinfo), t.language))
+            nil += " · " + t.t(
+                "exempt.until",
+                due=t.catalogue.when(x.extended_to.astimezone(deadline.due.tzinfo), t.language),
+            )
         out.append(f"· {x.unit_name}:{state_label(t, x.state)}{nil} {at}".rstrip())
     return "\n".join(out)
 
@@ -100,12 +105,18 @@ async def on_button(t: Turn, press: Press) -> None:
                 await t.say(t.t("problem.stale"))
                 return
             deadline, lines = found
-            buttons = [[(t.t("button.remind_missing"), callback("rm", payload.id)),
-                        (t.t("button.review"), callback("rvl", payload.id))]]
+            buttons = [
+                [
+                    (t.t("button.remind_missing"), callback("rm", payload.id)),
+                    (t.t("button.review"), callback("rvl", payload.id)),
+                ]
+            ]
             sent = [x for x in lines if x.submission_id is not None][:UNIT_BUTTONS]
-            seen = [(t.t("unitview.see", unit=x.unit_name), callback("us", x.submission_id or 0))
-                    for x in sent]
-            buttons += [seen[i:i + 2] for i in range(0, len(seen), 2)]
+            seen = [
+                (t.t("unitview.see", unit=x.unit_name), callback("us", x.submission_id or 0))
+                for x in sent
+            ]
+            buttons += [seen[i : i + 2] for i in range(0, len(seen), 2)]
             await t.say(_unit_lines(t, deadline, lines), buttons)
         case "rm":
             await _confirm_remind(t, payload.id)
@@ -146,10 +157,17 @@ async def missing(t: Turn) -> None:
         return
     text = t.t("missing.header", what=deadline_label(t, deadline), count=len(lines))
     text += "\n" + "\n".join(f"· {x.unit_name}({state_label(t, x.state)})" for x in lines)
-    units = [(t.t("unitview.button", unit=x.unit_name), callback("ur", x.unit_id))
-             for x in lines[:UNIT_BUTTONS]]
-    await t.say(text, [[(t.t("button.remind_missing"), callback("rm", deadline_id))],
-                       *[units[i:i + 2] for i in range(0, len(units), 2)]])
+    units = [
+        (t.t("unitview.button", unit=x.unit_name), callback("ur", x.unit_id))
+        for x in lines[:UNIT_BUTTONS]
+    ]
+    await t.say(
+        text,
+        [
+            [(t.t("button.remind_missing"), callback("rm", deadline_id))],
+            *[units[i : i + 2] for i in range(0, len(units), 2)],
+        ],
+    )
 
 
 async def remind(t: Turn) -> None:
@@ -168,9 +186,15 @@ async def _confirm_remind(t: Turn, deadline_id: int) -> None:
         await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
         return
     confirmation = await t.services.coordination.offer_remind(t.actor, deadline_id, t.now)
-    await t.say(t.t("remind.confirm", what=deadline_label(t, deadline), count=len(lines)),
-                [[(t.t("button.remind_go"), callback("rmok", confirmation)),
-                  (t.t("button.cancel"), callback("st", deadline_id))]])
+    await t.say(
+        t.t("remind.confirm", what=deadline_label(t, deadline), count=len(lines)),
+        [
+            [
+                (t.t("button.remind_go"), callback("rmok", confirmation)),
+                (t.t("button.cancel"), callback("st", deadline_id)),
+            ]
+        ],
+    )
 
 
 async def _remind(t: Turn, deadline_id: int) -> None:
@@ -191,15 +215,25 @@ async def _remind(t: Turn, deadline_id: int) -> None:
         if not recipients:
             unreachable.append(line.unit_name)
         for external_id in recipients:
-            outcome = await _notify(t, external_id, languages.get(external_id), "nudge.manual",
-                                    "button.fill_now", deadline, unit=line.unit_name)
+            outcome = await _notify(
+                t,
+                external_id,
+                languages.get(external_id),
+                "nudge.manual",
+                "button.fill_now",
+                deadline,
+                unit=line.unit_name,
+            )
             sent += outcome is Delivery.SENT
             if outcome is Delivery.BLOCKED:
                 blocked += 1
                 if line.unit_name not in blocked_units:
                     blocked_units.append(line.unit_name)
-    text = (t.t("remind.done_blocked", sent=sent, blocked=blocked) if blocked
-            else t.t("remind.done", sent=sent))
+    text = (
+        t.t("remind.done_blocked", sent=sent, blocked=blocked)
+        if blocked
+        else t.t("remind.done", sent=sent)
+    )
     if blocked_units:
         text += "\n" + t.t("remind.blocked", units="、".join(blocked_units))
     if unreachable:
@@ -208,16 +242,24 @@ async def _remind(t: Turn, deadline_id: int) -> None:
     await t.edit_or_say(text)
 
 
-async def _notify(t: Turn, external_id: str, language: str | None, key: str, button: str,
-                  deadline: DeadlineView, **params: str) -> Delivery:
+async def _notify(
+    t: Turn,
+    external_id: str,
+    language: str | None,
+    key: str,
+    button: str,
+    deadline: DeadlineView,
+    **params: str,
+) -> Delivery:
     """One message to a liaison, in their language, with a button that opens the form;
     someone who blocked the bot is marked so (⚠ in /units, left out of later nudges)."""
     catalogue, lang = t.catalogue, language or t.services.settings.language
-    text = catalogue.text(key, lang, what=deadline_label_in(catalogue, lang, deadline),
-                          **params)
+    text = catalogue.text(key, lang, what=deadline_label_in(catalogue, lang, deadline), **params)
     outcome = await t.services.notifier.send(
-        external_id, text,
-        [[Button(catalogue.text(button, lang), callback("sub", deadline.deadline_id))]])
+        external_id,
+        text,
+        [[Button(catalogue.text(button, lang), callback("sub", deadline.deadline_id))]],
+    )
     if outcome is Delivery.BLOCKED:
         await t.services.access.mark_unreachable(external_id)
     return outcome
@@ -239,8 +281,10 @@ async def _review_list(t: Turn, deadline_id: int) -> None:
     if not done:
         await t.say(t.t("review.none", what=deadline_label(t, deadline)))
         return
-    buttons = [[(t.t("button.return", unit=x.unit_name), callback("rv", x.submission_id or 0))]
-               for x in done[:20]]
+    buttons = [
+        [(t.t("button.return", unit=x.unit_name), callback("rv", x.submission_id or 0))]
+        for x in done[:20]
+    ]
     await t.say(t.t("review.pick", what=deadline_label(t, deadline)), buttons)
 
 
@@ -261,11 +305,24 @@ async def on_review_comment(t: Turn, message: Text) -> bool:
     languages = await t.services.access.languages_of(list(returned.recipients))
     notified = 0
     for external_id in returned.recipients:
-        outcome = await _notify(t, external_id, languages.get(external_id), "review.notice",
-                                "button.fix_now", returned.deadline, comment=comment)
+        outcome = await _notify(
+            t,
+            external_id,
+            languages.get(external_id),
+            "review.notice",
+            "button.fix_now",
+            returned.deadline,
+            comment=comment,
+        )
         notified += outcome is Delivery.SENT
-    await t.say(t.t("review.done", unit=returned.deadline.unit_name,
-                    what=deadline_label(t, returned.deadline), notified=notified))
+    await t.say(
+        t.t(
+            "review.done",
+            unit=returned.deadline.unit_name,
+            what=deadline_label(t, returned.deadline),
+            notified=notified,
+        )
+    )
     return True
 
 
@@ -295,11 +352,21 @@ async def exempt(t: Turn) -> None:
     steps = t.services.steps
     previous = await steps.get(t.actor.person_id, _EXEMPT_KEY) or {}
     serial = int(previous.get("serial", 0)) + 1
-    await steps.put(t.actor.person_id, _EXEMPT_KEY,
-                    {"serial": serial, "unit_id": unit.id, "until": asked.until,
-                     "reason": asked.reason}, t.now)
-    buttons = [[(f"{deadline_label(t, v)} · {state_label(t, v.state)}",
-                 callback("exd", v.deadline_id, str(serial)))] for v in choices]
+    await steps.put(
+        t.actor.person_id,
+        _EXEMPT_KEY,
+        {"serial": serial, "unit_id": unit.id, "until": asked.until, "reason": asked.reason},
+        t.now,
+    )
+    buttons = [
+        [
+            (
+                f"{deadline_label(t, v)} · {state_label(t, v.state)}",
+                callback("exd", v.deadline_id, str(serial)),
+            )
+        ]
+        for v in choices
+    ]
     key = "exempt.pick_extended" if asked.until else "exempt.pick_exempt"
     await t.say(t.t(key, unit=unit.name), buttons)
 
@@ -333,9 +400,15 @@ async def on_exempt_button(t: Turn, press: Press) -> None:
     if payload is None:
         await t.say(t.t("problem.stale"))
     elif payload.prefix == "exu":
-        await t.say(t.t("exempt.undo_confirm"),
-                    [[(t.t("button.exempt_undo"), callback("exuok", payload.id)),
-                      (t.t("button.cancel"), callback("exx", payload.id))]])
+        await t.say(
+            t.t("exempt.undo_confirm"),
+            [
+                [
+                    (t.t("button.exempt_undo"), callback("exuok", payload.id)),
+                    (t.t("button.cancel"), callback("exx", payload.id)),
+                ]
+            ],
+        )
     elif payload.prefix == "exuok":
         await _undo_exception(t, payload.id)
     elif payload.prefix == "exx":
@@ -355,10 +428,20 @@ async def _confirm_exception(t: Turn, request: OverrideRequest, serial: str) -> 
     if isinstance(found, OverrideProblem):
         await t.say(_problem(t, found))
         return
-    await t.say(t.t(f"exempt.confirm_{found.kind.value}", unit=found.deadline.unit_name,
-                    what=deadline_label(t, found.deadline), reason=found.reason),
-                [[(t.t("button.exempt_go"), callback("exok", request.deadline_id, serial)),
-                  (t.t("button.cancel"), callback("exx", request.deadline_id))]])
+    await t.say(
+        t.t(
+            f"exempt.confirm_{found.kind.value}",
+            unit=found.deadline.unit_name,
+            what=deadline_label(t, found.deadline),
+            reason=found.reason,
+        ),
+        [
+            [
+                (t.t("button.exempt_go"), callback("exok", request.deadline_id, serial)),
+                (t.t("button.cancel"), callback("exx", request.deadline_id)),
+            ]
+        ],
+    )
 
 
 async def _set_exception(t: Turn, request: OverrideRequest) -> None:
@@ -368,8 +451,14 @@ async def _set_exception(t: Turn, request: OverrideRequest) -> None:
         return
     key = f"exempt.done_{done.kind.value}" if done.changed else "exempt.already"
     # Replaces the confirmation, so its button does not stay there to be tapped again.
-    await t.edit_or_say(t.t(key, unit=done.deadline.unit_name,
-                            what=deadline_label(t, done.deadline), reason=done.reason))
+    await t.edit_or_say(
+        t.t(
+            key,
+            unit=done.deadline.unit_name,
+            what=deadline_label(t, done.deadline),
+            reason=done.reason,
+        )
+    )
 
 
 async def _undo_exception(t: Turn, override_id: int) -> None:
@@ -378,12 +467,12 @@ async def _undo_exception(t: Turn, override_id: int) -> None:
         await t.edit_or_say(_problem(t, undone))
         return
     key = "exempt.undone" if undone.changed else "exempt.already_undone"
-    await t.edit_or_say(t.t(key, unit=undone.deadline.unit_name,
-                            what=deadline_label(t, undone.deadline)))
+    await t.edit_or_say(
+        t.t(key, unit=undone.deadline.unit_name, what=deadline_label(t, undone.deadline))
+    )
 
 
-async def _exempt_request(t: Turn, deadline_id: int, serial: str | None
-                          ) -> OverrideRequest | None:
+async def _exempt_request(t: Turn, deadline_id: int, serial: str | None) -> OverrideRequest | None:
     """The /exempt request a button belongs to; None if a newer one replaced it."""
     stored = await t.services.steps.get(t.actor.person_id, _EXEMPT_KEY)
     if not isinstance(stored, dict) or serial != str(stored.get("serial")):
@@ -396,8 +485,11 @@ async def _exempt_request(t: Turn, deadline_id: int, serial: str | None
 def _override_label(t: Turn, x: OverrideView) -> str:
     if x.kind is OverrideKind.EXEMPT:
         return t.t("exempt.label_exempt", what=deadline_label(t, x.deadline))
-    return t.t("exempt.label_extended", what=deadline_label(t, x.deadline),
-               due=t.catalogue.when(x.original_due, t.language))
+    return t.t(
+        "exempt.label_extended",
+        what=deadline_label(t, x.deadline),
+        due=t.catalogue.when(x.original_due, t.language),
+    )
 
 
 def _problem(t: Turn, problem: OverrideProblem, **params: str) -> str:

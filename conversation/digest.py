@@ -44,8 +44,14 @@ async def on_button(t: Turn, press: Press) -> None:
     await t.ack()
     await abandon_review(t)
     payload = parse_callback(press.data)
-    action = (BUTTONS.get(payload.id) if payload is not None and payload.prefix == PREFIX
-              and payload.field is None and payload.index is None else None)
+    action = (
+        BUTTONS.get(payload.id)
+        if payload is not None
+        and payload.prefix == PREFIX
+        and payload.field is None
+        and payload.index is None
+        else None
+    )
     if action is None:
         await t.say(t.t("invalid.stale_button"))
         return
@@ -66,8 +72,14 @@ async def _apply(t: Turn, change: DigestChange) -> None:
 
 async def _refuse(t: Turn, problem: DigestProblem, argument: str) -> None:
     quiet = t.services.digest.quiet
-    await t.say(t.t(f"digest.problem_{problem.value}", value=argument,
-                    start=f"{quiet.start:%H:%M}", end=f"{quiet.end:%H:%M}"))
+    await t.say(
+        t.t(
+            f"digest.problem_{problem.value}",
+            value=argument,
+            start=f"{quiet.start:%H:%M}",
+            end=f"{quiet.end:%H:%M}",
+        )
+    )
 
 
 def _view(t: Turn, setting: DigestSetting) -> tuple[str, list[list[tuple[str, str]]]]:
@@ -81,6 +93,10 @@ def _view(t: Turn, setting: DigestSetting) -> tuple[str, list[list[tuple[str, st
         text = t.t("digest.setting_own" if setting.own_time else "digest.setting_on", time=at)
         row = [(t.t("button.digest_mute"), callback(PREFIX, _IDS[DigestAction.MUTE]))]
     if setting.own_time:
-        row.append((t.t("button.digest_default", time=default),
-                    callback(PREFIX, _IDS[DigestAction.DEFAULT])))
+        row.append(
+            (
+                t.t("button.digest_default", time=default),
+                callback(PREFIX, _IDS[DigestAction.DEFAULT]),
+            )
+        )
     return text + "\n" + t.t("digest.hint", time=default), [row]

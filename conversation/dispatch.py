@@ -32,14 +32,26 @@ Flow = Callable[[Turn], Awaitable[None]]
 ButtonFlow = Callable[[Turn, Press], Awaitable[None]]
 
 COMMANDS: dict[str, Flow] = {
-    "start": start.start, "help": start.help_command, "language": start.language,
-    "tasks": liaison.tasks, "submit": liaison.submit, "mine": liaison.history,
-    "status": coordinator.status, "missing": coordinator.missing,
-    "remind": coordinator.remind, "review": coordinator.review,
-    "units": people.units, "unit": people.unit, "revoke": people.revoke,
-    "invite": people.invite, "plan": plans.new_plan,
-    "export": export.export, "blank": intake.blank, "digest": digest.digest,
-    "exempt": coordinator.exempt, "unexempt": coordinator.unexempt,
+    "start": start.start,
+    "help": start.help_command,
+    "language": start.language,
+    "tasks": liaison.tasks,
+    "submit": liaison.submit,
+    "mine": liaison.history,
+    "status": coordinator.status,
+    "missing": coordinator.missing,
+    "remind": coordinator.remind,
+    "review": coordinator.review,
+    "units": people.units,
+    "unit": people.unit,
+    "revoke": people.revoke,
+    "invite": people.invite,
+    "plan": plans.new_plan,
+    "export": export.export,
+    "blank": intake.blank,
+    "digest": digest.digest,
+    "exempt": coordinator.exempt,
+    "unexempt": coordinator.unexempt,
     "tongbao": reports_view.tongbao,
 }
 
@@ -60,8 +72,7 @@ NOTICE_EXTENSIONS = frozenset({"docx", "txt", "toml"})
 _MENU_BUTTON = re.compile(rf"{MENU_PREFIX}:(\d{{1,3}})")
 
 
-async def handle(event: Event, sender: Sender, channel: Channel,
-                 services: AppServices) -> None:
+async def handle(event: Event, sender: Sender, channel: Channel, services: AppServices) -> None:
     """Handle one event of one person (the adapter keeps one person's events in order)."""
     t = await open_turn(event, sender, channel, services)
     match event:

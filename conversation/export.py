@@ -65,15 +65,19 @@ async def _deliver(t: Turn, campaign: CampaignRef, progress: Sent | None, key: s
             # The plan names a workbook nobody has sent yet: the standard one meanwhile.
             await t.say(t.t("export.template_missing_chat", **exported.template_missing))
         when = t.catalogue.when(t.now.astimezone(ZoneInfo(campaign.timezone)), t.language)
-        await t.document(data, exported.summary.file_name,
-                         t.t("export.caption", campaign=campaign.name, when=when))
+        await t.document(
+            data,
+            exported.summary.file_name,
+            t.t("export.caption", campaign=campaign.name, when=when),
+        )
         await _tell(progress, t.t("export.sent", campaign=campaign.name))
     finally:
         t.services.jobs.release(key)
 
 
-async def _build(t: Turn, campaign: CampaignRef, progress: Sent | None
-                 ) -> tuple[ChatExported, bytes] | None:
+async def _build(
+    t: Turn, campaign: CampaignRef, progress: Sent | None
+) -> tuple[ChatExported, bytes] | None:
     """The workbook and its bytes; None after saying on the progress message why not."""
     request = ExportRequest(campaign.code, t.now, t.language, actor=t.actor)
     try:
@@ -84,8 +88,14 @@ async def _build(t: Turn, campaign: CampaignRef, progress: Sent | None
     except ExportError as exc:
         await _tell(progress, t.t(f"export.{exc.code}", **exc.params))
     except JobFailed as exc:
-        await _tell(progress, t.t(f"export.failed_{exc.failure}", campaign=campaign.code,
-                                  seconds=round(EXPORT_LIMITS.seconds)))
+        await _tell(
+            progress,
+            t.t(
+                f"export.failed_{exc.failure}",
+                campaign=campaign.code,
+                seconds=round(EXPORT_LIMITS.seconds),
+            ),
+        )
     except Exception:
         log.exception("the export of %s failed", campaign.code)
         await _tell(progress, t.t("error.generic"))

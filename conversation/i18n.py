@@ -66,8 +66,9 @@ class Catalogue:
             return f"{day.year}年{day.month}月{day.day}日"
         return format_date(day, "medium", locale=_BABEL_LOCALE[lang])
 
-    def deadline(self, title: str, seq: int, repeats: bool, due: datetime,
-                 language: str | None = None) -> str:
+    def deadline(
+        self, title: str, seq: int, repeats: bool, due: datetime, language: str | None = None
+    ) -> str:
         """A deadline as every text names it: 信息周报第3期(12月15日 周四 15:00前), or
         信息周报 #3 (due Thu 15 Dec 15:00); the one place this label is made."""
         if repeats:
@@ -93,43 +94,68 @@ class Catalogue:
 
 # The type names a plan error's `expected` / `got` carry: the parser's own words, and
 # Python's for the export mapping. Each is a `type.*` text.
-_TYPE_KEYS = {"string": "string", "str": "string", "integer": "integer", "int": "integer",
-              "number": "number", "float": "number", "true/false": "boolean",
-              "boolean": "boolean", "bool": "boolean", "array": "array", "list": "array",
-              "table": "table", "dict": "table", "array of tables": "array_of_tables",
-              "date": "date", "time": "time", "date-time": "date_time",
-              "datetime": "date_time"}
+_TYPE_KEYS = {
+    "string": "string",
+    "str": "string",
+    "integer": "integer",
+    "int": "integer",
+    "number": "number",
+    "float": "number",
+    "true/false": "boolean",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "array": "array",
+    "list": "array",
+    "table": "table",
+    "dict": "table",
+    "array of tables": "array_of_tables",
+    "date": "date",
+    "time": "time",
+    "date-time": "date_time",
+    "datetime": "date_time",
+}
 
 
 def type_names(catalogue: Catalogue, names: str, language: str | None = None) -> str:
     """``integer or string`` in the reader's language (names not known stay as they are)."""
-    parts = [catalogue.text(f"type.{_TYPE_KEYS[n]}", language) if n in _TYPE_KEYS else n
-             for n in str(names).split(" or ")]
+    parts = [
+        catalogue.text(f"type.{_TYPE_KEYS[n]}", language) if n in _TYPE_KEYS else n
+        for n in str(names).split(" or ")
+    ]
     return catalogue.text("type.or", language).join(parts)
 
 
-def plan_error_text(catalogue: Catalogue, error: PlanError, language: str | None = None,
-                    source: str | None = None) -> str:
+def plan_error_text(
+    catalogue: Catalogue, error: PlanError, language: str | None = None, source: str | None = None
+) -> str:
     """The one line a plan (or its export mapping) is refused with: file, place, cause."""
     params = dict(error.params)
     for key in ("expected", "got"):
         if key in params:
             params[key] = type_names(catalogue, params[key], language)
     message = catalogue.text(f"plan.{error.code}", language, **params)
-    return catalogue.text("plan.error", language, source=error.source if source is None
-                          else source, where=error.where, message=message)
+    return catalogue.text(
+        "plan.error",
+        language,
+        source=error.source if source is None else source,
+        where=error.where,
+        message=message,
+    )
 
 
-def unit_list_error_text(catalogue: Catalogue, file_name: str, problem: UnitListError,
-                         language: str | None = None) -> str:
+def unit_list_error_text(
+    catalogue: Catalogue, file_name: str, problem: UnitListError, language: str | None = None
+) -> str:
     """The one line a unit list (.xlsx 通讯录) is refused with: file, row and column, cause."""
     message = catalogue.text(f"unitlist.{problem.code}", language, **problem.params)
     if problem.row and problem.column:
-        where = catalogue.text("unitlist.at_cell", language, row=problem.row,
-                               column=problem.column)
+        where = catalogue.text(
+            "unitlist.at_cell", language, row=problem.row, column=problem.column
+        )
     elif problem.row:
         where = catalogue.text("unitlist.at_row", language, row=problem.row)
     else:
         where = ""
-    return catalogue.text("unitlist.refused", language, file=file_name, where=where,
-                          message=message)
+    return catalogue.text(
+        "unitlist.refused", language, file=file_name, where=where, message=message
+    )

@@ -28,8 +28,7 @@ async def blank(t: Turn) -> None:
     if draft is None:
         await t.say(t.t("intake.not_found"))
         return
-    made = await t.services.intake.blank(t.actor, draft.draft_id, t.catalogue,
-                                                  t.language)
+    made = await t.services.intake.blank(t.actor, draft.draft_id, t.catalogue, t.language)
     if isinstance(made, Refused):
         await t.say(refusal_text(t, made))
         return
@@ -43,8 +42,11 @@ async def try_workbook(t: Turn, draft: DraftView, data: bytes) -> bool:
     outcome = await t.services.intake.fill(t.actor, draft.draft_id, data, t.now)
     # Where the form takes attachments, a sound workbook that is not one of our blanks is
     # simply an attachment; a damaged, locked or macro-laden one is refused either way.
-    if isinstance(outcome, Refused) and outcome.code == "read.not_a_blank" \
-            and draft.form.file_fields:
+    if (
+        isinstance(outcome, Refused)
+        and outcome.code == "read.not_a_blank"
+        and draft.form.file_fields
+    ):
         return False
     if isinstance(outcome, Refused):
         await t.say(refusal_text(t, outcome))
@@ -69,8 +71,11 @@ def refusal_text(t: Turn, refused: Refused) -> str:
     for p in refused.problems:
         problem = t.t(f"invalid.{p.invalid.code}", **p.invalid.params)
         if p.row:
-            lines.append(t.t("intake.invalid_line", label=p.label, row=p.row,
-                             value=p.value, problem=problem))
+            lines.append(
+                t.t(
+                    "intake.invalid_line", label=p.label, row=p.row, value=p.value, problem=problem
+                )
+            )
         else:
             lines.append(t.t("intake.missing_line", label=p.label, problem=problem))
     return "\n".join(lines)

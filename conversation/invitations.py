@@ -27,11 +27,18 @@ class Material:
         return zip_files(self.qr_codes)
 
 
-def material(catalogue: Catalogue, language: str, people: CampaignPeople,
-             issued: Sequence[IssuedInvite], link: Callable[[str], str], *,
-             qr_codes: bool = True) -> Material:
+def material(
+    catalogue: Catalogue,
+    language: str,
+    people: CampaignPeople,
+    issued: Sequence[IssuedInvite],
+    link: Callable[[str], str],
+    *,
+    qr_codes: bool = True,
+) -> Material:
     """The workbook, and (unless `qr_codes` is false) a QR code per link: each takes a few
     milliseconds of pure-Python CPU, so callers on an event loop run this in a thread."""
+
     def t(key: str, **params: object) -> str:
         return catalogue.text(key, language, **params)
 
@@ -48,12 +55,19 @@ def material(catalogue: Catalogue, language: str, people: CampaignPeople,
             unit, roles = invite.unit_name, free.get(invite.unit_code, ())
         role = "、".join(t(f"role.{r.value}") for r in roles) or t("people.material.full")
         expires = catalogue.when(invite.expires_at.astimezone(zone), language)
-        notice = t("people.material.notice_line", unit=unit, role=role, campaign=people.name,
-                   expires=expires, link=url)
+        notice = t(
+            "people.material.notice_line",
+            unit=unit,
+            role=role,
+            campaign=people.name,
+            expires=expires,
+            link=url,
+        )
         rows.append([unit, invite.unit_group, role, url, expires, notice])
         if qr_codes:
             codes.append((f"{number:03d}-{_UNSAFE.sub('_', unit)[:60]}.png", qr_png(url)))
-    headers = [t(f"people.material.{h}")
-               for h in ("unit", "group", "role", "link", "expires", "notice")]
+    headers = [
+        t(f"people.material.{h}") for h in ("unit", "group", "role", "link", "expires", "notice")
+    ]
     book = invitation_workbook(t("people.material.sheet"), headers, rows)
     return Material(book, tuple(codes))

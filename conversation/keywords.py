@@ -14,8 +14,17 @@ from conversation.i18n import LANGUAGES, Catalogue
 JOIN = "join"
 # The menu sent on 帮助 and after binding, as buttons (or numbers), by role.
 LIAISON_MENU = ("submit", "tasks", "mine", "blank", "help")
-COORDINATOR_MENU = ("status", "missing", "remind", "review", "export", "tongbao", "units",
-                    "invite", "help")
+COORDINATOR_MENU = (
+    "status",
+    "missing",
+    "remind",
+    "review",
+    "export",
+    "tongbao",
+    "units",
+    "invite",
+    "help",
+)
 MENU = tuple(dict.fromkeys(LIAISON_MENU + COORDINATOR_MENU))  # a button carries its index
 
 
@@ -30,8 +39,9 @@ def _words(catalogue: Catalogue, commands: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def command_of(text: str, catalogue: Catalogue, commands: tuple[str, ...]
-               ) -> Command | Join | None:
+def command_of(
+    text: str, catalogue: Catalogue, commands: tuple[str, ...]
+) -> Command | Join | None:
     """The command a typed text names, with its arguments; None for anything else."""
     words = unicodedata.normalize("NFKC", text).split()
     if not words:

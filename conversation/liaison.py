@@ -53,9 +53,16 @@ async def submit(t: Turn, start: int = 0) -> None:
     if draft is not None and start == 0:
         label = t.t("button.resume", what=deadline_label(t, draft.deadline))
         buttons.append([(label, callback("sub", draft.deadline.deadline_id))])
-    page = choices[start:start + SUBMIT_BUTTONS]
-    buttons += [[(deadline_label(t, v) + f" · {t.t('state.' + v.state.value)}",
-                  callback("sub", v.deadline_id))] for v in page]
+    page = choices[start : start + SUBMIT_BUTTONS]
+    buttons += [
+        [
+            (
+                deadline_label(t, v) + f" · {t.t('state.' + v.state.value)}",
+                callback("sub", v.deadline_id),
+            )
+        ]
+        for v in page
+    ]
     if len(choices) > start + SUBMIT_BUTTONS:
         buttons.append([(t.t("button.more"), callback("sm", start + SUBMIT_BUTTONS))])
     await t.say(t.t("submit.pick"), buttons)
@@ -73,11 +80,17 @@ async def history(t: Turn) -> None:
         flags = [t.t("mine.late")] if item.late else []
         flags += [t.t("mine.nil")] if item.nil else []
         flags += [t.t("state.returned")] if item.returned else []
-        lines.append(t.t("mine.line", what=deadline_label(t, item.deadline),
-                         revision=item.revision,
-                         at=t.catalogue.when(item.submitted_at.astimezone(item.deadline.due.tzinfo),
-                                             t.language),
-                         flags=(" · " + "、".join(flags)) if flags else ""))
+        lines.append(
+            t.t(
+                "mine.line",
+                what=deadline_label(t, item.deadline),
+                revision=item.revision,
+                at=t.catalogue.when(
+                    item.submitted_at.astimezone(item.deadline.due.tzinfo), t.language
+                ),
+                flags=(" · " + "、".join(flags)) if flags else "",
+            )
+        )
     await t.say("\n".join(lines))
 
 
@@ -85,8 +98,13 @@ async def show(t: Turn, result: DraftView | Rejected | Problem, edit: bool = Fal
     """Answer with the draft's next question, the validation message, or the problem."""
     settings = t.services.settings
     if isinstance(result, Problem):
-        await t.say(t.t(f"problem.{result.value}", max_mb=settings.max_file_mb,
-                        types="/".join(settings.file_extensions)))
+        await t.say(
+            t.t(
+                f"problem.{result.value}",
+                max_mb=settings.max_file_mb,
+                types="/".join(settings.file_extensions),
+            )
+        )
         return
     if isinstance(result, Rejected):
         invalid = result.invalid
@@ -119,8 +137,9 @@ async def on_button(t: Turn, press: Press) -> None:
         case "sub":
             await show(t, await reports.begin(actor, payload.id, now))
         case "ch" if payload.field is not None and payload.index is not None:
-            await show(t, await reports.choose(actor, payload.id, payload.field, payload.index,
-                                               now))
+            await show(
+                t, await reports.choose(actor, payload.id, payload.field, payload.index, now)
+            )
         case "sk" if payload.field is not None:
             await show(t, await reports.skip(actor, payload.id, payload.field, now))
         case "nil":
@@ -171,15 +190,16 @@ async def _confirm(t: Turn, draft_id: int, built_on: int | None, nil: bool = Fal
         await t.say(*superseded(t, result))
         return
     if not isinstance(result, Submitted):
-        await t.say(t.t("problem.stale" if result is Problem.NOT_FOUND
-                        else f"problem.{result.value}"))
+        await t.say(
+            t.t("problem.stale" if result is Problem.NOT_FOUND else f"problem.{result.value}")
+        )
         return
     # Said only now: the submission is committed.
-    key = "submitted.nil" if result.nil else ("submitted.late" if result.late
-                                              else "submitted.ok")
+    key = "submitted.nil" if result.nil else ("submitted.late" if result.late else "submitted.ok")
     files = t.t("submitted.files", count=result.attachments) if result.attachments else ""
-    await t.edit_or_say(t.t(key, what=deadline_label(t, result.deadline),
-                            revision=result.revision, files=files))
+    await t.edit_or_say(
+        t.t(key, what=deadline_label(t, result.deadline), revision=result.revision, files=files)
+    )
 
 
 async def on_text(t: Turn, message: Text) -> None:

@@ -62,8 +62,9 @@ def read_notice(data: bytes | str, name: str) -> NoticeRead:
         raise NoticeError("too_long", characters=len(text), max_characters=MAX_CHARACTERS)
     paragraphs = text.count("\n") + 1
     if paragraphs > MAX_PARAGRAPHS:
-        raise NoticeError("too_many_paragraphs", paragraphs=paragraphs,
-                          max_paragraphs=MAX_PARAGRAPHS)
+        raise NoticeError(
+            "too_many_paragraphs", paragraphs=paragraphs, max_paragraphs=MAX_PARAGRAPHS
+        )
     return NoticeRead(first_title(text), extract_obligations(text))
 
 
@@ -121,8 +122,9 @@ def _check_docx_size(data: bytes) -> None:
     if unpacked > MAX_DOCX_XML_BYTES:
         raise NoticeError("docx_too_large", max_mb=MAX_DOCX_XML_BYTES // 1024 // 1024)
     if paragraphs > MAX_PARAGRAPHS:
-        raise NoticeError("too_many_paragraphs", paragraphs=paragraphs,
-                          max_paragraphs=MAX_PARAGRAPHS)
+        raise NoticeError(
+            "too_many_paragraphs", paragraphs=paragraphs, max_paragraphs=MAX_PARAGRAPHS
+        )
 
 
 _PARAGRAPH = re.compile(rb"<w:p[\s/>]")
@@ -137,8 +139,14 @@ def first_title(text: str) -> str:
     return next((x.strip() for x in text.splitlines() if x.strip()), "")[:80]
 
 
-def extract_command(path: Path, *, as_json: bool, toml_out: Path | None, catalogue: Catalogue,
-                    error: type[Exception]) -> int:
+def extract_command(
+    path: Path,
+    *,
+    as_json: bool,
+    toml_out: Path | None,
+    catalogue: Catalogue,
+    error: type[Exception],
+) -> int:
     try:
         data = path.read_bytes()
     except OSError:
@@ -157,8 +165,7 @@ def extract_command(path: Path, *, as_json: bool, toml_out: Path | None, catalog
             # A plan needs at least one obligation; an empty draft would only fail later.
             print(catalogue.text("notice.nothing_to_draft", path=str(toml_out)), file=sys.stderr)
             return 0
-        toml_out.write_text(draft_for(extraction, text, path.stem, catalogue),
-                            encoding="utf-8")
+        toml_out.write_text(draft_for(extraction, text, path.stem, catalogue), encoding="utf-8")
     return 0
 
 
@@ -166,13 +173,15 @@ def draft_for(extraction: Extraction, text: str, stem: str, catalogue: Catalogue
     title = first_title(text) or stem
     t = catalogue.text
     # The placeholders go through as they are: the draft fills them in per obligation.
-    notes = DraftNotes(header=t("plan_draft.header"),
-                       assumed_issue=t("plan_draft.assumed_issue"),
-                       source=t("plan_draft.source", quote="{quote}"),
-                       not_converted=t("plan_draft.not_converted", kind="{kind}",
-                                       quote="{quote}"))
-    options = DraftOptions(campaign_id=campaign_id_for(stem), name=title,
-                           today=datetime.now(UTC).date(), notes=notes)
+    notes = DraftNotes(
+        header=t("plan_draft.header"),
+        assumed_issue=t("plan_draft.assumed_issue"),
+        source=t("plan_draft.source", quote="{quote}"),
+        not_converted=t("plan_draft.not_converted", kind="{kind}", quote="{quote}"),
+    )
+    options = DraftOptions(
+        campaign_id=campaign_id_for(stem), name=title, today=datetime.now(UTC).date(), notes=notes
+    )
     return draft_plan(extraction, options)
 
 
@@ -181,12 +190,15 @@ def render_extraction(extraction: Extraction, catalogue: Catalogue) -> str:
     deadline in words, who reports to whom, and the sentence it comes from."""
     t = catalogue.text
     issued = extraction.doc_date
-    lines = [t("extract.issued", date=issued.isoformat()) if issued
-             else t("extract.issued_unknown"),
-             t("extract.count", count=len(extraction.obligations))]
+    lines = [
+        t("extract.issued", date=issued.isoformat()) if issued else t("extract.issued_unknown"),
+        t("extract.count", count=len(extraction.obligations)),
+    ]
     for number, ob in enumerate(extraction.obligations, start=1):
-        lines += ["", f"{number}. {describe_deadline(ob, catalogue)}  "
-                      f"{ob.what or t('extract.unnamed')}"]
+        lines += [
+            "",
+            f"{number}. {describe_deadline(ob, catalogue)}  {ob.what or t('extract.unnamed')}",
+        ]
         if ob.sender or ob.recipient:
             unknown = t("extract.not_stated")
             lines.append(f"   {ob.sender or unknown} → {ob.recipient or unknown}")
@@ -217,11 +229,16 @@ def describe_deadline(ob: ExtractedObligation, catalogue: Catalogue) -> str:
         case Kind.WEEKLY:
             return t("extract.weekly_no_day") + at + window
         case Kind.MONTHLY | Kind.QUARTERLY:
-            day = (t("extract.day_not_stated") if ob.day_of_month is None
-                   else t("extract.last_day") if ob.day_of_month == -1
-                   else t("extract.day", n=ob.day_of_month))
-            months = (t("extract.in_months", months=",".join(map(str, ob.months)))
-                      if ob.months else "")
+            day = (
+                t("extract.day_not_stated")
+                if ob.day_of_month is None
+                else t("extract.last_day")
+                if ob.day_of_month == -1
+                else t("extract.day", n=ob.day_of_month)
+            )
+            months = (
+                t("extract.in_months", months=",".join(map(str, ob.months))) if ob.months else ""
+            )
             return t(f"extract.{ob.kind.value}", day=day, months=months) + at + window
         case Kind.YEARLY if ob.month_day:
             month, day = _month_day(ob.month_day)
@@ -229,8 +246,9 @@ def describe_deadline(ob: ExtractedObligation, catalogue: Catalogue) -> str:
         case Kind.YEARLY:
             return t("extract.yearly_no_day") + at
     anchor = ob.anchor or t("extract.anchor_not_stated")
-    return t(f"extract.within_{ob.kind.value.removeprefix('relative_')}", n=ob.offset,
-             anchor=anchor)
+    return t(
+        f"extract.within_{ob.kind.value.removeprefix('relative_')}", n=ob.offset, anchor=anchor
+    )
 
 
 def _month_day(month_day: str | None) -> tuple[str, str]:

@@ -53,8 +53,16 @@ def _unit_block(t: Turn, unit: UnitHolding, zone: str) -> list[str]:
         lines = [f"· {unit.name}{group}"]
     for h in unit.people:
         mark = "" if h.reachable else " ⚠"
-        lines.append("  " + t.t("people.holder", name=h.name, role=t.t(f"role.{h.role.value}"),
-                                mark=mark, when=_when(t, h.last_active, zone)))
+        lines.append(
+            "  "
+            + t.t(
+                "people.holder",
+                name=h.name,
+                role=t.t(f"role.{h.role.value}"),
+                mark=mark,
+                when=_when(t, h.last_active, zone),
+            )
+        )
     if unit.links:
         until = "、".join(dict.fromkeys(_when(t, x.expires_at, zone) for x in unit.links))
         lines.append("  " + t.t("people.links", count=len(unit.links), until=until))
@@ -70,10 +78,12 @@ async def units(t: Turn) -> None:
     for unit in people.units:
         lines += _unit_block(t, unit, people.timezone)
     if people.coordinator_links:
-        until = "、".join(_when(t, x.expires_at, people.timezone)
-                         for x in people.coordinator_links)
-        lines.append(t.t("people.coordinator_links", count=len(people.coordinator_links),
-                         until=until))
+        until = "、".join(
+            _when(t, x.expires_at, people.timezone) for x in people.coordinator_links
+        )
+        lines.append(
+            t.t("people.coordinator_links", count=len(people.coordinator_links), until=until)
+        )
     lines.append(t.t("people.how_to_manage"))
     await t.say("\n".join(lines))
 
@@ -108,11 +118,18 @@ async def _card(t: Turn, unit_id: int) -> None:
     people, held = found
     buttons: list[list[tuple[str, str]]] = []
     for h in held.people:
-        buttons.append([
-            (t.t("people.button.unbind", name=h.name), callback("pub", h.membership_id,
-                                                                str(h.person_id))),
-            (t.t("people.button.replace", name=h.name), callback("prp", h.membership_id,
-                                                                 str(h.person_id)))])
+        buttons.append(
+            [
+                (
+                    t.t("people.button.unbind", name=h.name),
+                    callback("pub", h.membership_id, str(h.person_id)),
+                ),
+                (
+                    t.t("people.button.replace", name=h.name),
+                    callback("prp", h.membership_id, str(h.person_id)),
+                ),
+            ]
+        )
     row = [(t.t("people.button.new_link"), callback("pnl", unit_id))]
     if held.links:
         row.append((t.t("people.button.revoke_unit"), callback("prv", unit_id)))
@@ -130,8 +147,10 @@ async def revoke(t: Turn) -> None:
     if not count:
         await t.say(t.t("people.revoke.none", campaign=people.name))
         return
-    await t.say(t.t("people.revoke.confirm_all", campaign=people.name, count=count),
-                _confirm(t, callback("pra", campaign.id, str(people.newest_link))))
+    await t.say(
+        t.t("people.revoke.confirm_all", campaign=people.name, count=count),
+        _confirm(t, callback("pra", campaign.id, str(people.newest_link))),
+    )
 
 
 async def invite(t: Turn) -> None:
@@ -147,20 +166,30 @@ async def invite(t: Turn) -> None:
     lines += [f"· {i.unit_name}:{link(i.token)}" for i in issued]
     await t.say("\n".join(lines))
     with_codes = len(issued) <= QR_CODES_IN_CHAT
-    made = await asyncio.to_thread(material, t.catalogue, t.language, before, issued, link,
-                                   qr_codes=with_codes)
-    await _document(t, made.workbook, t.t("people.material.file", campaign=campaign.code),
-                    t.t("people.material.caption"))
+    made = await asyncio.to_thread(
+        material, t.catalogue, t.language, before, issued, link, qr_codes=with_codes
+    )
+    await _document(
+        t,
+        made.workbook,
+        t.t("people.material.file", campaign=campaign.code),
+        t.t("people.material.caption"),
+    )
     if with_codes:
-        await _document(t, made.qr_zip, t.t("people.material.qr_file", campaign=campaign.code),
-                        t.t("people.material.qr_caption"))
+        await _document(
+            t,
+            made.qr_zip,
+            t.t("people.material.qr_file", campaign=campaign.code),
+            t.t("people.material.qr_caption"),
+        )
     else:
-        await t.say(t.t("people.material.qr_elsewhere", count=len(issued),
-                        campaign=campaign.code))
+        await t.say(t.t("people.material.qr_elsewhere", count=len(issued), campaign=campaign.code))
     older = sum(len(u.links) for u in before.units)
     if older:
-        await t.say(t.t("people.revoke.confirm_older", count=older),
-                    _confirm(t, callback("pra", campaign.id, str(before.newest_link))))
+        await t.say(
+            t.t("people.revoke.confirm_older", count=older),
+            _confirm(t, callback("pra", campaign.id, str(before.newest_link))),
+        )
 
 
 async def on_button(t: Turn, press: Press) -> None:
@@ -181,8 +210,7 @@ async def on_button(t: Turn, press: Press) -> None:
     await step(t, payload.id, number or 0)
 
 
-async def _ask_unbind(t: Turn, membership_id: int, person_id: int, replace: bool = False
-                      ) -> None:
+async def _ask_unbind(t: Turn, membership_id: int, person_id: int, replace: bool = False) -> None:
     found = await t.services.people.unit_of_membership(t.actor, membership_id, person_id)
     if found is None:
         await t.say(t.t("people.already_done"))
@@ -190,8 +218,10 @@ async def _ask_unbind(t: Turn, membership_id: int, person_id: int, replace: bool
     name, role, unit_name = found
     key = "people.replace.confirm" if replace else "people.unbind.confirm"
     prefix = "prpok" if replace else "pubok"
-    await t.say(t.t(key, name=name, role=t.t(f"role.{role.value}"), unit=unit_name),
-                _confirm(t, callback(prefix, membership_id, str(person_id))))
+    await t.say(
+        t.t(key, name=name, role=t.t(f"role.{role.value}"), unit=unit_name),
+        _confirm(t, callback(prefix, membership_id, str(person_id))),
+    )
 
 
 async def _ask_replace(t: Turn, membership_id: int, person_id: int) -> None:
@@ -207,8 +237,14 @@ async def _unbind(t: Turn, membership_id: int, person_id: int, replace: bool = F
     if replace:
         await _new_link(t, unbound.unit_id, None, replaced=unbound)
     else:
-        await t.edit_or_say(t.t("people.unbind.done", name=unbound.person_name,
-                                unit=unbound.unit_name, revoked=unbound.links_revoked))
+        await t.edit_or_say(
+            t.t(
+                "people.unbind.done",
+                name=unbound.person_name,
+                unit=unbound.unit_name,
+                revoked=unbound.links_revoked,
+            )
+        )
 
 
 async def _replace(t: Turn, membership_id: int, person_id: int) -> None:
@@ -222,8 +258,10 @@ async def _ask_revoke_unit(t: Turn, unit_id: int, _: int) -> None:
         return
     held = found[1]
     up_to = max(x.invite_id for x in held.links)
-    await t.say(t.t("people.revoke.confirm_unit", unit=held.name, count=len(held.links)),
-                _confirm(t, callback("prvok", unit_id, str(up_to))))
+    await t.say(
+        t.t("people.revoke.confirm_unit", unit=held.name, count=len(held.links)),
+        _confirm(t, callback("prvok", unit_id, str(up_to))),
+    )
 
 
 async def _revoke_unit(t: Turn, unit_id: int, up_to: int) -> None:
@@ -231,8 +269,9 @@ async def _revoke_unit(t: Turn, unit_id: int, up_to: int) -> None:
     if found is None:
         await t.say(t.t("problem.stale"))
         return
-    await _revoked(t, await t.services.people.revoke(t.actor, found[0].campaign_id, t.now,
-                                                     up_to, unit_id))
+    await _revoked(
+        t, await t.services.people.revoke(t.actor, found[0].campaign_id, t.now, up_to, unit_id)
+    )
 
 
 async def _revoke_all(t: Turn, campaign_id: int, up_to: int) -> None:
@@ -245,8 +284,10 @@ async def _ask_new_link(t: Turn, unit_id: int, _: int) -> None:
         await t.say(t.t("problem.stale"))
         return
     people, held = found
-    await t.say(t.t("people.new_link.confirm", unit=held.name, count=len(held.links)),
-                _confirm(t, callback("pnlok", unit_id, str(people.newest_link))))
+    await t.say(
+        t.t("people.new_link.confirm", unit=held.name, count=len(held.links)),
+        _confirm(t, callback("pnlok", unit_id, str(people.newest_link))),
+    )
 
 
 async def _confirmed_new_link(t: Turn, unit_id: int, up_to: int) -> None:
@@ -277,14 +318,19 @@ async def _revoked(t: Turn, count: int | None) -> None:
 async def _tell_unbound(t: Turn, unbound: Unbound) -> None:
     """The removed person hears it from the bot, in their own language."""
     language = unbound.language or t.services.settings.language
-    text = t.catalogue.text("people.unbind.notice", language, unit=unbound.unit_name,
-                            campaign=unbound.campaign_name,
-                            role=t.catalogue.text(f"role.{unbound.role.value}", language))
+    text = t.catalogue.text(
+        "people.unbind.notice",
+        language,
+        unit=unbound.unit_name,
+        campaign=unbound.campaign_name,
+        role=t.catalogue.text(f"role.{unbound.role.value}", language),
+    )
     await t.services.notifier.send(unbound.external_id, text)
 
 
-async def _new_link(t: Turn, unit_id: int, up_to: int | None,
-                    replaced: Unbound | None = None) -> None:
+async def _new_link(
+    t: Turn, unit_id: int, up_to: int | None, replaced: Unbound | None = None
+) -> None:
     """A fresh link for one unit, revoking its older ones. `up_to`: the newest link when
     the coordinator was asked; a link issued since means this was done already."""
     found = await t.services.people.unit(t.actor, unit_id, t.now)
@@ -293,15 +339,19 @@ async def _new_link(t: Turn, unit_id: int, up_to: int | None,
         return
     people, held = found
     days = t.services.settings.invite_days
-    made = await t.services.access.create_invites(people.code, t.now, days, [held.code],
-                                                  revoke_older=True, unless_newer_than=up_to)
+    made = await t.services.access.create_invites(
+        people.code, t.now, days, [held.code], revoke_older=True, unless_newer_than=up_to
+    )
     if not made:
         await t.say(t.t("people.already_done"))
         return
     [issued] = made
     url = t.channel.invitation(issued.token)
-    lead = (t.t("people.replace.done", name=replaced.person_name, unit=held.name)
-            if replaced else t.t("people.new_link.done", unit=held.name))
+    lead = (
+        t.t("people.replace.done", name=replaced.person_name, unit=held.name)
+        if replaced
+        else t.t("people.new_link.done", unit=held.name)
+    )
     await t.edit_or_say(lead + "\n" + t.t("people.new_link.link", link=url, days=days))
     [(name, png)] = material(t.catalogue, t.language, people, [issued], lambda _: url).qr_codes
     await _document(t, png, name, t.t("people.material.qr_caption"))
@@ -310,8 +360,7 @@ async def _new_link(t: Turn, unit_id: int, up_to: int | None,
 async def on_workbook(t: Turn, file: FileArrived) -> None:
     """An .xlsx: a coordinator's unit list (通讯录) is previewed here, with what it would add
     to the campaign; anything else (an export template, a liaison's file) goes on."""
-    if (not t.actor.is_coordinator or t.actor.unit_seats
-            or (file.size or 0) > UNIT_LIST_MAX_BYTES):
+    if not t.actor.is_coordinator or t.actor.unit_seats or (file.size or 0) > UNIT_LIST_MAX_BYTES:
         await plans.on_document(t, file)
         return
     data = await file.fetch()
@@ -333,40 +382,51 @@ async def on_workbook(t: Turn, file: FileArrived) -> None:
         return
     merge = preview.merge
     if not merge.added:
-        await t.say(t.t("people.import.nothing", campaign=preview.campaign_name,
-                        known=len(merge.known)))
+        await t.say(
+            t.t("people.import.nothing", campaign=preview.campaign_name, known=len(merge.known))
+        )
         return
-    await t.services.steps.put(t.actor.person_id, _IMPORT,
-                               {"campaign": campaign.id, "version": preview.version,
-                                "units": [asdict(u) for u in listed]}, t.now)
-    lines = [t.t("people.import.confirm", campaign=preview.campaign_name,
-                 count=len(merge.added), known=len(merge.known))]
+    await t.services.steps.put(
+        t.actor.person_id,
+        _IMPORT,
+        {
+            "campaign": campaign.id,
+            "version": preview.version,
+            "units": [asdict(u) for u in listed],
+        },
+        t.now,
+    )
+    lines = [
+        t.t(
+            "people.import.confirm",
+            campaign=preview.campaign_name,
+            count=len(merge.added),
+            known=len(merge.known),
+        )
+    ]
     lines += [f"+ {u.name}" + (f"({u.group})" if u.group else "") for u in merge.added]
     if merge.regrouped:
         lines.append(t.t("people.import.regrouped", units="、".join(merge.regrouped)))
     if merge.not_listed:
         lines.append(t.t("people.import.not_listed", count=len(merge.not_listed)))
-    await t.say("\n".join(lines),
-                _confirm(t, callback("pimp", campaign.id, str(preview.version))))
-
+    await t.say("\n".join(lines), _confirm(t, callback("pimp", campaign.id, str(preview.version))))
 
 
 async def _import(t: Turn, campaign_id: int, version: int) -> None:
     pending = await t.services.steps.get(t.actor.person_id, _IMPORT)
-    if (not pending or pending.get("campaign") != campaign_id
-            or pending.get("version") != version):
+    if not pending or pending.get("campaign") != campaign_id or pending.get("version") != version:
         # A newer list replaced this one: the list it previewed has to be sent again.
         await t.say(t.t("people.import.resend"))
         return
     listed = [ListedUnit(**u) for u in pending["units"]]
-    report = await t.services.people.import_units(t.actor, campaign_id, version, listed,
-                                                  t.now)
+    report = await t.services.people.import_units(t.actor, campaign_id, version, listed, t.now)
     if report is None:
         await t.say(t.t("people.already_done"))
         return
     # The list stays until another replaces it: a second tap finds its units added already.
-    await t.edit_or_say(t.t("people.import.done", added=report.units_added,
-                            version=report.version))
+    await t.edit_or_say(
+        t.t("people.import.done", added=report.units_added, version=report.version)
+    )
 
 
 async def _document(t: Turn, data: bytes, name: str, caption: str) -> None:
@@ -380,12 +440,17 @@ def _arg(t: Turn) -> str | None:
 # Each button's step, and whether its payload must carry a number after the id (a person,
 # or the newest link or plan version the question was built on).
 _ACTIONS: dict[str, tuple[Callable[[Turn, int, int], Awaitable[None]], bool]] = {
-    "pu": (_show_card, False), "pno": (_cancel, False),
-    "pub": (_ask_unbind, True), "pubok": (_unbind, True),
-    "prp": (_ask_replace, True), "prpok": (_replace, True),
-    "prv": (_ask_revoke_unit, False), "prvok": (_revoke_unit, True),
+    "pu": (_show_card, False),
+    "pno": (_cancel, False),
+    "pub": (_ask_unbind, True),
+    "pubok": (_unbind, True),
+    "prp": (_ask_replace, True),
+    "prpok": (_replace, True),
+    "prv": (_ask_revoke_unit, False),
+    "prvok": (_revoke_unit, True),
     "pra": (_revoke_all, True),
-    "pnl": (_ask_new_link, False), "pnlok": (_confirmed_new_link, True),
+    "pnl": (_ask_new_link, False),
+    "pnlok": (_confirmed_new_link, True),
     "pimp": (_import, True),
 }
 PATTERN = r"^p(u|no|ub|ubok|rp|rpok|rv|rvok|ra|nl|nlok|imp):"

@@ -18,5 +18,6 @@ async def send_status_picture(t: Turn, code: str | None) -> None:
         return
     texts = board_texts(found.board, t.catalogue, t.language, found.code)
     png = await asyncio.to_thread(chat_picture, found.board, texts)
-    await t.picture(png, f"{found.code}.png",
-                    t.t("picture.caption", campaign=found.board.campaign))
+    await t.picture(
+        png, f"{found.code}.png", t.t("picture.caption", campaign=found.board.campaign)
+    )

@@ -42,8 +42,9 @@ _KEY = "notice_review"
 _PASTE = "notice_paste"
 _PASTED = "notice"  # the stem a pasted notice goes by: says nothing about the campaign
 MAX_NOTICE_BYTES = 2 * 1024 * 1024
-_FIX = re.compile(r"^\s*(\d{1,2})\s*(日期|时间|名称|date|time|title)\s*[::]?\s*(.+?)\s*$",
-                  re.IGNORECASE)
+_FIX = re.compile(
+    r"^\s*(\d{1,2})\s*(日期|时间|名称|date|time|title)\s*[::]?\s*(.+?)\s*$", re.IGNORECASE
+)
 _UNIT_SPLIT = re.compile(r"[\n、,,;;]+")
 
 
@@ -60,9 +61,14 @@ class Review:
         return [ob for i, ob in enumerate(self.items) if i not in self.dropped]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "doc_date": encode(self.doc_date),
-                "items": encode(self.items), "awaiting_units": self.awaiting_units,
-                "dropped": sorted(self.dropped)}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "doc_date": encode(self.doc_date),
+            "items": encode(self.items),
+            "awaiting_units": self.awaiting_units,
+            "dropped": sorted(self.dropped),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Review:
@@ -72,8 +78,14 @@ class Review:
             if isinstance(fields.get("period"), dict):
                 fields["period"] = Period(**fields["period"])
             items.append(ExtractedObligation(**fields))
-        return cls(data["name"], data["title"], decode(data["doc_date"]), items,
-                   bool(data["awaiting_units"]), set(data["dropped"]))
+        return cls(
+            data["name"],
+            data["title"],
+            decode(data["doc_date"]),
+            items,
+            bool(data["awaiting_units"]),
+            set(data["dropped"]),
+        )
 
 
 async def _saved_review(t: Turn) -> Review | None:
@@ -90,8 +102,10 @@ def _describe(t: Turn, ob: ExtractedObligation) -> str:
         Kind.ONCE: ob.date.isoformat() if ob.date else (ob.month_day or "?"),
         Kind.WEEKLY: t.t("notice.weekly", weekday="一二三四五六日"[(ob.weekday or 1) - 1]),
         Kind.DAILY: "~".join(d.isoformat() for d in ob.window or () if d) or "?",
-        Kind.MONTHLY: t.t("notice.monthly", day=t.t("notice.month_end")
-                          if ob.day_of_month == -1 else ob.day_of_month),
+        Kind.MONTHLY: t.t(
+            "notice.monthly",
+            day=t.t("notice.month_end") if ob.day_of_month == -1 else ob.day_of_month,
+        ),
         Kind.RELATIVE_WORKDAYS: t.t("notice.relative_workdays", n=ob.offset),
         Kind.RELATIVE_DAYS: t.t("notice.relative_days", n=ob.offset),
     }.get(ob.kind, ob.kind.value)
@@ -107,9 +121,10 @@ def _render(t: Turn, review: Review) -> tuple[str, list[list[tuple[str, str]]]]:
         lines.append(f"{i + 1}. {_describe(t, ob)}\n   {t.t('notice.quote', quote=ob.quote)}")
         drops.append((t.t("notice.drop", n=i + 1), callback("nd", i)))
     lines.append(t.t("notice.how_to_fix"))
-    buttons = [drops[i:i + 4] for i in range(0, len(drops), 4)]
-    buttons.append([(t.t("notice.next"), callback("nok", 0)),
-                    (t.t("button.cancel"), callback("nx", 0))])
+    buttons = [drops[i : i + 4] for i in range(0, len(drops), 4)]
+    buttons.append(
+        [(t.t("notice.next"), callback("nok", 0)), (t.t("button.cancel"), callback("nx", 0))]
+    )
     return "\n".join(lines), buttons
 
 
@@ -206,8 +221,13 @@ async def _read(t: Turn, data: bytes | str, name: str) -> NoticeRead | None:
     except NoticeError as exc:
         await t.say(t.t(f"notice.{exc}", **exc.params))
     except JobFailed as exc:
-        await t.say(t.t(f"notice.failed_{exc.failure}", max_mb=NOTICE_LIMITS.memory_mb,
-                        seconds=round(NOTICE_LIMITS.seconds)))
+        await t.say(
+            t.t(
+                f"notice.failed_{exc.failure}",
+                max_mb=NOTICE_LIMITS.memory_mb,
+                seconds=round(NOTICE_LIMITS.seconds),
+            )
+        )
     return None
 
 
@@ -216,8 +236,7 @@ async def _review(t: Turn, read: NoticeRead, stem: str) -> None:
     if not extraction.obligations:
         await t.say(t.t("notice.none_found"))
         return
-    review = Review(stem, read.title or stem, extraction.doc_date,
-                    list(extraction.obligations))
+    review = Review(stem, read.title or stem, extraction.doc_date, list(extraction.obligations))
     await _save(t, review)
     await t.say(*_render(t, review))
 
@@ -230,8 +249,16 @@ async def _fix(t: Turn, review: Review, index: int, what: str, value: str) -> No
     try:
         if what in ("日期", "date"):
             day = date.fromisoformat(value.replace("/", "-"))
-            ob = replace(ob, kind=Kind.ONCE, date=day, month_day=day.strftime("%m-%d"),
-                         window=None, weekday=None, day_of_month=None, offset=None)
+            ob = replace(
+                ob,
+                kind=Kind.ONCE,
+                date=day,
+                month_day=day.strftime("%m-%d"),
+                window=None,
+                weekday=None,
+                day_of_month=None,
+                offset=None,
+            )
         elif what in ("时间", "time"):
             ob = replace(ob, time=time.fromisoformat(value).strftime("%H:%M"))
         else:
@@ -284,14 +311,18 @@ async def _create(t: Turn, review: Review, unit_text: str) -> None:
     person = None if t.actor.global_coordinator else t.actor.person_id
     for _ in range(3):  # a new campaign never becomes a revision of one created meanwhile
         taken = set(await t.services.plans.campaign_codes())
-        options = DraftOptions(campaign_id=new_campaign_id(stem, review.title, t.now.date(),
-                                                           taken),
-                               name=review.title, today=t.now.date(), units=units)
+        options = DraftOptions(
+            campaign_id=new_campaign_id(stem, review.title, t.now.date(), taken),
+            name=review.title,
+            today=t.now.date(),
+            units=units,
+        )
         text = draft_plan(extraction, options)
         name = f"{options.campaign_id}.toml"
         try:
-            report = await t.services.plans.load_text(text, name, t.now, person,
-                                                      expected_version=0)
+            report = await t.services.plans.load_text(
+                text, name, t.now, person, expected_version=0
+            )
         except RevisionConflict:
             continue
         if isinstance(report, PlanError):
@@ -317,10 +348,14 @@ async def _load_plan_file(t: Turn, data: bytes, name: str) -> None:
     elif isinstance(sent, LoadReport):
         await _loaded(t, sent, text, name)
     else:  # over an existing campaign: nothing changes before the coordinator confirms
-        lines = [revision_text(t.catalogue, sent.revision, t.language),
-                 t.t("revision.confirm_prompt")]
-        buttons = [(t.t("revision.confirm"), callback("prv", sent.pending_id)),
-                   (t.t("button.cancel"), callback("prx", sent.pending_id))]
+        lines = [
+            revision_text(t.catalogue, sent.revision, t.language),
+            t.t("revision.confirm_prompt"),
+        ]
+        buttons = [
+            (t.t("revision.confirm"), callback("prv", sent.pending_id)),
+            (t.t("button.cancel"), callback("prx", sent.pending_id)),
+        ]
         await t.say("\n".join(lines), [buttons])
 
 
@@ -348,8 +383,7 @@ async def on_revision_button(t: Turn, press: Press) -> None:
     if payload is None or payload.prefix not in ("prv", "prx"):
         await t.say(t.t("problem.stale"))
         return
-    decided = await t.services.plans.decide(t.actor, payload.id, payload.prefix == "prv",
-                                            t.now)
+    decided = await t.services.plans.decide(t.actor, payload.id, payload.prefix == "prv", t.now)
     text = _decided_text(t, decided)
     shown = press.shown_text
     if decided.outcome in (Decision.APPLIED, Decision.CANCELLED, Decision.STALE) and shown:

@@ -21,8 +21,7 @@ async def tongbao(t: Turn) -> None:
     elif args and (":" in args[-1] or len(args) > 1):
         await t.say(t.t("tongbao.bad_period", period=args[-1]) + "\n" + t.t("tongbao.usage"))
         return
-    found = await t.services.board.board(t.actor, args[0] if args else None, t.now,
-                                         period=period)
+    found = await t.services.board.board(t.actor, args[0] if args else None, t.now, period=period)
     if found is None:
         await t.say(t.t("coord.no_campaign"))
         return
@@ -30,7 +29,10 @@ async def tongbao(t: Turn) -> None:
         await t.say(t.t("tongbao.no_deadline"))
         return
     files = await asyncio.to_thread(tongbao_files, found, t.catalogue, t.language, period.kind)
-    await t.document(files.docx, f"{files.name}.docx",
-                     t.t("tongbao.caption", campaign=found.board.campaign, period=files.period))
+    await t.document(
+        files.docx,
+        f"{files.name}.docx",
+        t.t("tongbao.caption", campaign=found.board.campaign, period=files.period),
+    )
     await t.document(files.xlsx, f"{files.name}.xlsx", t.t("tongbao.caption_xlsx"))
     await t.picture(files.png, f"{files.name}.png", t.t("tongbao.caption_png"))

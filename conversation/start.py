@@ -10,7 +10,7 @@ from conversation.turn import Turn, open_turn, parse_callback, refuse_stranger
 from conversation.views import task_list
 from services.access import InviteProblem, Redeemed, Role
 
-_LANG_INDEX = {i: code for i, code in enumerate(LANGUAGES)}
+_LANG_INDEX = dict(enumerate(LANGUAGES))
 
 
 async def start(t: Turn) -> None:
@@ -24,8 +24,14 @@ async def welcome(t: Turn) -> None:
     if t.actor.is_coordinator:
         await t.say(t.t("welcome.coordinator"))
     for seat in t.actor.unit_seats:
-        await t.say(t.t("welcome.liaison", unit=seat.unit_name, campaign=seat.campaign_name,
-                        role=t.t(f"role.{seat.role.value}")))
+        await t.say(
+            t.t(
+                "welcome.liaison",
+                unit=seat.unit_name,
+                campaign=seat.campaign_name,
+                role=t.t(f"role.{seat.role.value}"),
+            )
+        )
     if t.actor.unit_seats:
         text, buttons = task_list(t, await t.services.reports.tasks(t.actor, t.now))
         await t.say(text, buttons)
@@ -40,9 +46,10 @@ async def join(t: Turn, token: str) -> None:
             return
         # Unknown, expired and used links read alike to a stranger: nothing leaks. A full
         # unit is said as such (without naming it): a new link would not help there.
-        key = {InviteProblem.ALREADY_BOUND: "invite.already_bound",
-               InviteProblem.UNIT_FULL: "invite.unit_full"}.get(result.problem,
-                                                                "invite.invalid")
+        key = {
+            InviteProblem.ALREADY_BOUND: "invite.already_bound",
+            InviteProblem.UNIT_FULL: "invite.unit_full",
+        }.get(result.problem, "invite.invalid")
         await t.say(t.t(key))
         return
     seat = result.seat
@@ -53,8 +60,14 @@ async def join(t: Turn, token: str) -> None:
         if not t.channel.capabilities.slash_commands:
             await menu(refreshed)
         return
-    await t.say(t.t("invite.bound", unit=seat.unit_name, campaign=seat.campaign_name,
-                    role=t.t(f"role.{seat.role.value}")))
+    await t.say(
+        t.t(
+            "invite.bound",
+            unit=seat.unit_name,
+            campaign=seat.campaign_name,
+            role=t.t(f"role.{seat.role.value}"),
+        )
+    )
     text, buttons = task_list(refreshed, await t.services.reports.tasks(refreshed.actor, t.now))
     await t.say(text, buttons)
     if not t.channel.capabilities.slash_commands:
@@ -66,7 +79,8 @@ async def help_command(t: Turn) -> None:
         await refuse_stranger(t)
         return
     keys = (["help.liaison"] if t.actor.unit_seats else []) + (
-        ["help.coordinator"] if t.actor.is_coordinator else [])
+        ["help.coordinator"] if t.actor.is_coordinator else []
+    )
     await t.say("\n\n".join(t.t(k) for k in keys))
     if not t.channel.capabilities.slash_commands:
         await t.say(t.t("help.keywords"))
@@ -79,18 +93,24 @@ MENU_PREFIX = "mn"
 async def menu(t: Turn) -> None:
     """The common actions of the person's roles as buttons (or a numbered list): on a
     platform without a command menu this is how they are found."""
-    names = [n for n in MENU if (t.actor.unit_seats and n in LIAISON_MENU)
-             or (t.actor.is_coordinator and n in COORDINATOR_MENU)]
+    names = [
+        n
+        for n in MENU
+        if (t.actor.unit_seats and n in LIAISON_MENU)
+        or (t.actor.is_coordinator and n in COORDINATOR_MENU)
+    ]
     buttons = [(t.t(f"command.{n}"), f"{MENU_PREFIX}:{MENU.index(n)}") for n in names]
-    await t.say(t.t("menu.heading"), [buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+    await t.say(t.t("menu.heading"), [buttons[i : i + 3] for i in range(0, len(buttons), 3)])
 
 
 async def language(t: Turn) -> None:
     if not t.actor.is_known:
         await refuse_stranger(t)
         return
-    await t.say(t.t("language.pick"), [[(t.t(f"language.{code}"), f"lang:{i}")
-                                        for i, code in _LANG_INDEX.items()]])
+    await t.say(
+        t.t("language.pick"),
+        [[(t.t(f"language.{code}"), f"lang:{i}") for i, code in _LANG_INDEX.items()]],
+    )
 
 
 async def on_language(t: Turn, press: Press) -> None:

@@ -28,8 +28,7 @@ from services.access import Actor
 from services.ports import Button
 
 # Button payloads: a short prefix, then integer ids or a field id. Anything else is refused.
-PAYLOAD = re.compile(
-    r"^([a-z]{1,6}):([0-9]{1,12})(?::([A-Za-z0-9_.-]{1,40}))?(?::([0-9]{1,3}))?$")
+PAYLOAD = re.compile(r"^([a-z]{1,6}):([0-9]{1,12})(?::([A-Za-z0-9_.-]{1,40}))?(?::([0-9]{1,3}))?$")
 
 Rows = Sequence[Sequence[tuple[str, str]]]  # rows of (label, payload)
 
@@ -46,8 +45,12 @@ def parse_callback(data: str | None) -> Payload | None:
     m = PAYLOAD.fullmatch(data or "")
     if not m:
         return None
-    return Payload(m.group(1), int(m.group(2)), m.group(3),
-                   int(m.group(4)) if m.group(4) is not None else None)
+    return Payload(
+        m.group(1),
+        int(m.group(2)),
+        m.group(3),
+        int(m.group(4)) if m.group(4) is not None else None,
+    )
 
 
 def callback(prefix: str, ident: int, field: str | None = None, index: int | None = None) -> str:
@@ -111,8 +114,9 @@ class Turn:
     def t(self, key: str, **params: Any) -> str:
         return self.catalogue.text(key, self.language, **params)
 
-    async def say(self, text: str, buttons: Rows = (), *, typed_answer: bool = False
-                  ) -> Sent | None:
+    async def say(
+        self, text: str, buttons: Rows = (), *, typed_answer: bool = False
+    ) -> Sent | None:
         """Send a text (in several messages if it is longer than one holds: the links of
         sixty units, say); the buttons go with the last one. Where the platform shows no
         buttons they become a numbered list (`typed_answer`: the message asks for a typed
@@ -121,22 +125,28 @@ class Turn:
         if rows and not self.channel.capabilities.buttons:
             heading = self.t("choices.heading_words" if typed_answer else "choices.heading")
             text, offered = listed(text, rows, heading, numbers=not typed_answer)
-            await self.services.steps.put(self.actor.person_id, CHOICES, offered.to_json(),
-                                          self.now)
+            await self.services.steps.put(
+                self.actor.person_id, CHOICES, offered.to_json(), self.now
+            )
             rows = ()
         *first, last = split_message(text, self.channel.capabilities.message_chars)
         for part in first:
             await self.channel.deliver(Message(part))
         return await self.channel.deliver(Message(last, rows))
 
-    async def edit_or_say(self, text: str, buttons: Rows = (), *, typed_answer: bool = False
-                          ) -> None:
+    async def edit_or_say(
+        self, text: str, buttons: Rows = (), *, typed_answer: bool = False
+    ) -> None:
         """Replace the message whose button was pressed (keeps the chat short on a phone);
         a new message where that cannot be done."""
         capabilities = self.channel.capabilities
         fits = len(split_message(text, capabilities.message_chars)) == 1
-        if (isinstance(self.event, Press) and capabilities.can_edit and fits
-                and (capabilities.buttons or not buttons)):
+        if (
+            isinstance(self.event, Press)
+            and capabilities.can_edit
+            and fits
+            and (capabilities.buttons or not buttons)
+        ):
             await self.channel.deliver(Edit(text, _rows(buttons)))
         else:
             await self.say(text, buttons, typed_answer=typed_answer)
@@ -160,8 +170,7 @@ def _rows(buttons: Rows) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(Button(label, data) for label, data in row) for row in buttons if row)
 
 
-async def open_turn(event: Event, sender: Sender, channel: Channel,
-                    services: AppServices) -> Turn:
+async def open_turn(event: Event, sender: Sender, channel: Channel, services: AppServices) -> Turn:
     """Identify the sender: a person row is made for anyone who writes, with no rights."""
     now = services.clock()
     actor = await services.access.identify(sender.user_id, sender.display_name, None, now)

@@ -40,13 +40,21 @@ async def show_record(t: Turn, unit_id: int) -> None:
     people = "、".join(f"{name}({t.t(f'role.{role}')})" for name, role in record.people)
     lines.append(t.t("unitview.people", people=people or t.t("units.nobody")))
     if record.last_activity is not None:
-        when = t.catalogue.when(record.last_activity.astimezone(ZoneInfo(record.timezone)),
-                                t.language)
+        when = t.catalogue.when(
+            record.last_activity.astimezone(ZoneInfo(record.timezone)), t.language
+        )
         lines.append(t.t("unitview.last_activity", when=when))
-    lines.append(t.t("unitview.counts", on_time=record.count(State.SUBMITTED),
-                     late=record.count(State.LATE), missing=record.count(State.OVERDUE),
-                     returned=record.count(State.RETURNED), exempt=record.count(State.EXEMPT),
-                     nil=sum(1 for x in record.lines if x.nil and x.state.is_done)))
+    lines.append(
+        t.t(
+            "unitview.counts",
+            on_time=record.count(State.SUBMITTED),
+            late=record.count(State.LATE),
+            missing=record.count(State.OVERDUE),
+            returned=record.count(State.RETURNED),
+            exempt=record.count(State.EXEMPT),
+            nil=sum(1 for x in record.lines if x.nil and x.state.is_done),
+        )
+    )
     if not record.lines:
         lines.append(t.t("unitview.nothing_due"))
     buttons: list[tuple[str, str]] = []
@@ -54,7 +62,7 @@ async def show_record(t: Turn, unit_id: int) -> None:
         lines.append(f"{i}. {_line(t, line)}")
         if line.submission_id is not None and len(buttons) < BUTTONS_PER_RECORD:
             buttons.append((t.t("unitview.open", n=i), callback(SUBMISSION, line.submission_id)))
-    await t.say("\n".join(lines), [buttons[i:i + 5] for i in range(0, len(buttons), 5)])
+    await t.say("\n".join(lines), [buttons[i : i + 5] for i in range(0, len(buttons), 5)])
 
 
 def _line(t: Turn, line: RecordLine) -> str:
@@ -71,8 +79,14 @@ async def show_submission(t: Turn, submission_id: int) -> None:
     if detail is None:
         await t.say(t.t("problem.stale"))
         return
-    lines = [t.t("unitview.submission", unit=detail.unit_name,
-                 what=deadline_label(t, detail.deadline), revision=detail.revision)]
+    lines = [
+        t.t(
+            "unitview.submission",
+            unit=detail.unit_name,
+            what=deadline_label(t, detail.deadline),
+            revision=detail.revision,
+        )
+    ]
     if detail.nil:
         lines.append(t.t("draft.nil_report"))
     lines += [f"· {spec.label}:{show_value(t, spec, value)}" for spec, value in detail.answers]
@@ -87,4 +101,3 @@ async def show_submission(t: Turn, submission_id: int) -> None:
 
 def record_button(t: Turn, unit_id: int, unit_name: str) -> tuple[str, str]:
     return t.t("unitview.button", unit=unit_name), callback(RECORD, unit_id)
-

@@ -31,8 +31,11 @@ def deadline_label_in(catalogue: Catalogue, language: str, d: DeadlineView) -> s
 def period_label(t: Turn, d: DeadlineView) -> str:
     if d.period is None:
         return ""
-    return t.t("deadline.period", start=t.catalogue.date(d.period[0], t.language),
-               end=t.catalogue.date(d.period[1], t.language))
+    return t.t(
+        "deadline.period",
+        start=t.catalogue.date(d.period[0], t.language),
+        end=t.catalogue.date(d.period[1], t.language),
+    )
 
 
 def state_label(t: Turn, state: State) -> str:
@@ -82,35 +85,48 @@ def _prompt_header(t: Turn, draft: DraftView) -> str:
     return f"{lead}{header}" + (f"\n{period}" if period else "")
 
 
-def draft_prompt(t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[str]
-                 ) -> tuple[str, Buttons]:
+def draft_prompt(
+    t: Turn, draft: DraftView, max_mb: int, extensions: Sequence[str]
+) -> tuple[str, Buttons]:
     """The question a draft is waiting for, with its buttons."""
     did = draft.draft_id
     cancel = [(t.t("button.cancel"), callback("x", did))]
-    nil = ([(t.t("button.nil"), callback("nil", did, str(draft.built_on)))]
-           if draft.form.allow_nil and draft.step != PREVIEW_STEP else [])
+    nil = (
+        [(t.t("button.nil"), callback("nil", did, str(draft.built_on)))]
+        if draft.form.allow_nil and draft.step != PREVIEW_STEP
+        else []
+    )
     if draft.step == PREVIEW_STEP:
         return preview(t, draft)
     if draft.step == FILES_STEP:
         names = "\n".join(f"  · {a.name} ({_size(a.size)})" for a in draft.attachments)
-        text = "\n".join(filter(None, [
-            _prompt_header(t, draft),
-            t.t("draft.ask_files", types="/".join(extensions), max_mb=max_mb),
-            t.t("draft.files_so_far", names=names) if names else "",
-        ]))
-        return text, [[(t.t("button.files_done"), callback("fd", did))],
-                      *_remove_buttons(t, draft), cancel]
+        text = "\n".join(
+            filter(
+                None,
+                [
+                    _prompt_header(t, draft),
+                    t.t("draft.ask_files", types="/".join(extensions), max_mb=max_mb),
+                    t.t("draft.files_so_far", names=names) if names else "",
+                ],
+            )
+        )
+        return text, [
+            [(t.t("button.files_done"), callback("fd", did))],
+            *_remove_buttons(t, draft),
+            cancel,
+        ]
     spec = draft.form.field(draft.step)
     done, total = progress(draft.form, draft.state)
     # The question's own place in the form: reopened from the preview it is not "done + 1".
     number = draft.form.typed_fields.index(spec) + 1
-    lines = [_prompt_header(t, draft),
-             t.t("draft.ask", n=number, total=total, label=spec.label)
-             + (f"({spec.unit})" if spec.unit else "")]
+    lines = [
+        _prompt_header(t, draft),
+        t.t("draft.ask", n=number, total=total, label=spec.label)
+        + (f"({spec.unit})" if spec.unit else ""),
+    ]
     if spec.help:
         lines.append(t.t("draft.help", help=spec.help))
-    lines.append(t.t(f"draft.hint.{spec.type.value}", places=spec.places,
-                     max=spec.text_limit))
+    lines.append(t.t(f"draft.hint.{spec.type.value}", places=spec.places, max=spec.text_limit))
     buttons: Buttons = []
     if spec.type is FieldType.CHOICE:
         buttons += [[(o, callback("ch", did, spec.id, i))] for i, o in enumerate(spec.options)]
@@ -156,9 +172,11 @@ def preview(t: Turn, draft: DraftView) -> tuple[str, Buttons]:
     built_on = str(draft.built_on)
     buttons: Buttons = [[(t.t("button.confirm"), callback("ok", did, built_on))]]
     if not draft.state.nil:
-        edits = [(t.t("button.edit_field", label=spec.label[:14]), callback("ed", did, spec.id))
-                 for spec in draft.form.typed_fields]
-        buttons += [edits[i:i + 2] for i in range(0, len(edits), 2)]
+        edits = [
+            (t.t("button.edit_field", label=spec.label[:14]), callback("ed", did, spec.id))
+            for spec in draft.form.typed_fields
+        ]
+        buttons += [edits[i : i + 2] for i in range(0, len(edits), 2)]
         if draft.form.file_fields:
             buttons.append([(t.t("button.edit_files"), callback("ed", did, "files"))])
         buttons += _remove_buttons(t, draft)
@@ -175,19 +193,26 @@ BUTTON_NAME_CHARS = 24
 
 def _remove_buttons(t: Turn, draft: DraftView) -> Buttons:
     """One button per attachment, to remove a wrong one (after a confirmation)."""
-    return [[(t.t("button.remove_file", name=_short(a.name)),
-              callback("del", draft.draft_id, str(a.id)))] for a in draft.attachments]
+    return [
+        [
+            (
+                t.t("button.remove_file", name=_short(a.name)),
+                callback("del", draft.draft_id, str(a.id)),
+            )
+        ]
+        for a in draft.attachments
+    ]
 
 
-def remove_question(t: Turn, draft_id: int, attachment: AttachmentView
-                    ) -> tuple[str, Buttons]:
+def remove_question(t: Turn, draft_id: int, attachment: AttachmentView) -> tuple[str, Buttons]:
     return t.t("attachment.remove_ask", name=attachment.name), [
         [(t.t("button.remove_confirm"), callback("delok", draft_id, str(attachment.id)))],
-        [(t.t("button.keep_file"), callback("vw", draft_id))]]
+        [(t.t("button.keep_file"), callback("vw", draft_id))],
+    ]
 
 
 def _short(name: str) -> str:
-    return name if len(name) <= BUTTON_NAME_CHARS else name[:BUTTON_NAME_CHARS - 1] + "…"
+    return name if len(name) <= BUTTON_NAME_CHARS else name[: BUTTON_NAME_CHARS - 1] + "…"
 
 
 def superseded(t: Turn, refused: Superseded) -> tuple[str, Buttons]:
@@ -195,28 +220,56 @@ def superseded(t: Turn, refused: Superseded) -> tuple[str, Buttons]:
     that the draft does not, and the two ways on (its content, or the draft's anyway)."""
     draft, revision = refused.draft, refused.revision
     at = t.catalogue.when(refused.at.astimezone(draft.deadline.due.tzinfo), t.language)
-    lines = [t.t("superseded.header", what=deadline_label(t, draft.deadline),
-                 revision=revision, by=refused.by or "-", at=at)]
+    lines = [
+        t.t(
+            "superseded.header",
+            what=deadline_label(t, draft.deadline),
+            revision=revision,
+            by=refused.by or "-",
+            at=at,
+        )
+    ]
     if refused.nil:
         lines.append(t.t("superseded.was_nil", revision=revision))
     if refused.changes:
         lines.append(t.t("superseded.changes", revision=revision))
-        lines += [t.t("superseded.change", label=c.field.label, revision=revision,
-                      theirs=show_value(t, c.field, c.theirs)[:PREVIEW_VALUE_CHARS],
-                      mine=show_value(t, c.field, c.mine)[:PREVIEW_VALUE_CHARS])
-                  for c in refused.changes]
+        lines += [
+            t.t(
+                "superseded.change",
+                label=c.field.label,
+                revision=revision,
+                theirs=show_value(t, c.field, c.theirs)[:PREVIEW_VALUE_CHARS],
+                mine=show_value(t, c.field, c.mine)[:PREVIEW_VALUE_CHARS],
+            )
+            for c in refused.changes
+        ]
     lines.append(t.t("superseded.what_now", revision=revision, next=revision + 1))
     did, again = draft.draft_id, "nil" if refused.mine_nil else "ok"
     return "\n".join(lines), [
         [(t.t("button.take_newer", revision=revision), callback("rb", did))],
-        [(t.t("button.nil_anyway" if refused.mine_nil else "button.submit_anyway",
-              next=revision + 1), callback(again, did, str(revision)))],
-        [(t.t("button.cancel"), callback("x", did))]]
+        [
+            (
+                t.t(
+                    "button.nil_anyway" if refused.mine_nil else "button.submit_anyway",
+                    next=revision + 1,
+                ),
+                callback(again, did, str(revision)),
+            )
+        ],
+        [(t.t("button.cancel"), callback("x", did))],
+    ]
 
 
 def counts_line(t: Turn, c: Counts) -> str:
-    line = t.t("status.counts", expected=c.expected, done=c.done, late=c.late, nil=c.nil,
-               returned=c.returned, missing=c.missing)
+    line = t.t(
+        "status.counts",
+        expected=c.expected,
+        done=c.done,
+        late=c.late,
+        nil=c.nil,
+        returned=c.returned,
+        missing=c.missing,
+    )
     if c.exempt or c.extended:
         line += " " + t.t("exempt.counts", exempt=c.exempt, extended=c.extended)
     return line

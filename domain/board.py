@@ -29,17 +29,31 @@ class Cell(StrEnum):
         return self in (Cell.ON_TIME, Cell.NIL)
 
 
-def cell_of(due: datetime, now: datetime, *, submitted_at: datetime | None, returned: bool,
-            nil: bool, exempt: bool = False) -> Cell:
+def cell_of(
+    due: datetime,
+    now: datetime,
+    *,
+    submitted_at: datetime | None,
+    returned: bool,
+    nil: bool,
+    exempt: bool = False,
+) -> Cell:
     """The cell of a unit's newest revision (none: submitted_at is None). A late nil report
     counts as 迟报: lateness is what a 通报 names."""
     late = submitted_at is not None and submitted_at > due
-    return cell(passed=now > due, submitted=submitted_at is not None, late=late,
-                returned=returned, nil=nil, exempt=exempt)
+    return cell(
+        passed=now > due,
+        submitted=submitted_at is not None,
+        late=late,
+        returned=returned,
+        nil=nil,
+        exempt=exempt,
+    )
 
 
-def cell(*, passed: bool, submitted: bool, late: bool, returned: bool, nil: bool,
-         exempt: bool = False) -> Cell:
+def cell(
+    *, passed: bool, submitted: bool, late: bool, returned: bool, nil: bool, exempt: bool = False
+) -> Cell:
     """The same, from the comparisons already made (the board makes them in SQL)."""
     if not submitted:
         if exempt:
@@ -99,9 +113,14 @@ class Board:
     def only(self, deadline_ids: set[int]) -> Board:
         """The same board with the named deadlines only."""
         keep = [j for j, d in enumerate(self.deadlines) if d.deadline_id in deadline_ids]
-        return Board(self.campaign, self.office, self.as_of, self.units,
-                     tuple(self.deadlines[j] for j in keep),
-                     tuple(tuple(row[j] for j in keep) for row in self.cells))
+        return Board(
+            self.campaign,
+            self.office,
+            self.as_of,
+            self.units,
+            tuple(self.deadlines[j] for j in keep),
+            tuple(tuple(row[j] for j in keep) for row in self.cells),
+        )
 
 
 @dataclass(frozen=True)
@@ -137,9 +156,25 @@ def ranking(board: Board) -> list[UnitRecord]:
     records = []
     for unit, row in zip(board.units, board.cells, strict=True):
         cells = [c for c in row if c is not None]
-        records.append(UnitRecord(
-            unit.name, unit.group, cells.count(Cell.ON_TIME), cells.count(Cell.LATE),
-            cells.count(Cell.NIL), cells.count(Cell.RETURNED), cells.count(Cell.MISSING)))
-    order = sorted(range(len(records)), key=lambda i: (
-        -records[i].on_time_rate, records[i].missing, records[i].returned, records[i].late, i))
+        records.append(
+            UnitRecord(
+                unit.name,
+                unit.group,
+                cells.count(Cell.ON_TIME),
+                cells.count(Cell.LATE),
+                cells.count(Cell.NIL),
+                cells.count(Cell.RETURNED),
+                cells.count(Cell.MISSING),
+            )
+        )
+    order = sorted(
+        range(len(records)),
+        key=lambda i: (
+            -records[i].on_time_rate,
+            records[i].missing,
+            records[i].returned,
+            records[i].late,
+            i,
+        ),
+    )
     return [records[i] for i in order if records[i].owed]

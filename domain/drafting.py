@@ -25,15 +25,26 @@ class DraftState:
     base: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"answers": self.answers, "skipped": list(self.skipped), "nil": self.nil,
-                "files_done": self.files_done, "editing": self.editing, "base": self.base}
+        return {
+            "answers": self.answers,
+            "skipped": list(self.skipped),
+            "nil": self.nil,
+            "files_done": self.files_done,
+            "editing": self.editing,
+            "base": self.base,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DraftState:
         base = data.get("base")
-        return cls(answers=dict(data.get("answers", {})), skipped=tuple(data.get("skipped", ())),
-                   nil=bool(data.get("nil", False)), files_done=bool(data.get("files_done")),
-                   editing=data.get("editing"), base=base if isinstance(base, int) else None)
+        return cls(
+            answers=dict(data.get("answers", {})),
+            skipped=tuple(data.get("skipped", ())),
+            nil=bool(data.get("nil", False)),
+            files_done=bool(data.get("files_done")),
+            editing=data.get("editing"),
+            base=base if isinstance(base, int) else None,
+        )
 
     def answered(self, field_id: str, value: Answer) -> DraftState:
         answers = {**self.answers, field_id: value}

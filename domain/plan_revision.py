@@ -126,10 +126,20 @@ class PlanRevision:
     @property
     def structural(self) -> bool:
         """Anything about units, obligations or deadlines (else only other settings)."""
-        return any((self.renames_campaign, self.units_added, self.units_renamed,
-                    self.units_retired, self.obligations_added, self.obligations_retitled,
-                    self.obligations_retired, self.deadlines_added, self.deadlines_moved,
-                    self.deadlines_cancelled))
+        return any(
+            (
+                self.renames_campaign,
+                self.units_added,
+                self.units_renamed,
+                self.units_retired,
+                self.obligations_added,
+                self.obligations_retitled,
+                self.obligations_retired,
+                self.deadlines_added,
+                self.deadlines_moved,
+                self.deadlines_cancelled,
+            )
+        )
 
 
 def follows_plan(old_due: datetime, new_due: datetime, now: datetime) -> bool:
@@ -144,12 +154,18 @@ def drops(due: datetime, cancelled: bool, now: datetime) -> bool:
     return due > now and not cancelled
 
 
-def plan_revision(stored: StoredCampaign, plan: Plan, sha256: str,
-                  deadlines: Sequence[PlannedDeadline], now: datetime) -> PlanRevision:
+def plan_revision(
+    stored: StoredCampaign,
+    plan: Plan,
+    sha256: str,
+    deadlines: Sequence[PlannedDeadline],
+    now: datetime,
+) -> PlanRevision:
     """The difference between the stored campaign and `plan` (whose text hashes to
     `sha256` and expands to `deadlines` at `now`)."""
-    base = PlanRevision(stored.code, stored.version, plan.timezone, sha256 == stored.sha256,
-                        stored.name, plan.name)
+    base = PlanRevision(
+        stored.code, stored.version, plan.timezone, sha256 == stored.sha256, stored.name, plan.name
+    )
     if base.unchanged:
         return base
     units = {u.code: u for u in stored.units}
@@ -159,23 +175,34 @@ def plan_revision(stored: StoredCampaign, plan: Plan, sha256: str,
         if old is None or not old.active:
             added.append(UnitChange(unit.id, unit.name))
         elif old.name != unit.name:
-            renamed.append(UnitChange(unit.id, unit.name, old.name, old.people,
-                                      old.submissions))
+            renamed.append(UnitChange(unit.id, unit.name, old.name, old.people, old.submissions))
     wanted = {u.id for u in plan.units}
-    retired = [UnitChange(u.code, u.name, people=u.people, submissions=u.submissions)
-               for u in stored.units if u.active and u.code not in wanted]
+    retired = [
+        UnitChange(u.code, u.name, people=u.people, submissions=u.submissions)
+        for u in stored.units
+        if u.active and u.code not in wanted
+    ]
 
     obligations = {o.code: o for o in stored.obligations}
-    titles = {o.code: o.title for o in stored.obligations} | {o.id: o.title
-                                                              for o in plan.obligations}
-    ob_added = [ObligationChange(o.id, o.title) for o in plan.obligations
-                if o.id not in obligations or not obligations[o.id].active]
-    ob_retitled = [ObligationChange(o.id, o.title, obligations[o.id].title)
-                   for o in plan.obligations if o.id in obligations
-                   and obligations[o.id].active and obligations[o.id].title != o.title]
+    titles = {o.code: o.title for o in stored.obligations} | {
+        o.id: o.title for o in plan.obligations
+    }
+    ob_added = [
+        ObligationChange(o.id, o.title)
+        for o in plan.obligations
+        if o.id not in obligations or not obligations[o.id].active
+    ]
+    ob_retitled = [
+        ObligationChange(o.id, o.title, obligations[o.id].title)
+        for o in plan.obligations
+        if o.id in obligations and obligations[o.id].active and obligations[o.id].title != o.title
+    ]
     planned_obligations = {o.id for o in plan.obligations}
-    ob_retired = [ObligationChange(o.code, o.title) for o in stored.obligations
-                  if o.active and o.code not in planned_obligations]
+    ob_retired = [
+        ObligationChange(o.code, o.title)
+        for o in stored.obligations
+        if o.active and o.code not in planned_obligations
+    ]
 
     existing = {(d.obligation, d.key): d for d in stored.deadlines}
     d_added, moved = [], []
@@ -184,16 +211,47 @@ def plan_revision(stored: StoredCampaign, plan: Plan, sha256: str,
         if old_d is None:
             d_added.append(DeadlineChange(d.obligation, titles[d.obligation], d.key, d.due))
         elif old_d.due != d.due and follows_plan(old_d.due, d.due, now):
-            moved.append(DeadlineChange(d.obligation, titles[d.obligation], d.key, d.due,
-                                        old_d.due, old_d.submissions, old_d.drafts))
-    cancelled = [DeadlineChange(d.obligation, titles.get(d.obligation, d.obligation), d.key,
-                                d.due, None, d.submissions, d.drafts)
-                 for d in existing.values() if drops(d.due, d.cancelled, now)]
+            moved.append(
+                DeadlineChange(
+                    d.obligation,
+                    titles[d.obligation],
+                    d.key,
+                    d.due,
+                    old_d.due,
+                    old_d.submissions,
+                    old_d.drafts,
+                )
+            )
+    cancelled = [
+        DeadlineChange(
+            d.obligation,
+            titles.get(d.obligation, d.obligation),
+            d.key,
+            d.due,
+            None,
+            d.submissions,
+            d.drafts,
+        )
+        for d in existing.values()
+        if drops(d.due, d.cancelled, now)
+    ]
     return PlanRevision(
-        stored.code, stored.version, plan.timezone, False, stored.name, plan.name,
-        _in_use_first(added), _in_use_first(renamed), _in_use_first(retired),
-        tuple(ob_added), tuple(ob_retitled), tuple(ob_retired),
-        tuple(d_added), _in_use_first(moved), _in_use_first(cancelled))
+        stored.code,
+        stored.version,
+        plan.timezone,
+        False,
+        stored.name,
+        plan.name,
+        _in_use_first(added),
+        _in_use_first(renamed),
+        _in_use_first(retired),
+        tuple(ob_added),
+        tuple(ob_retitled),
+        tuple(ob_retired),
+        tuple(d_added),
+        _in_use_first(moved),
+        _in_use_first(cancelled),
+    )
 
 
 _Change = TypeVar("_Change", UnitChange, DeadlineChange)

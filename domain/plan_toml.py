@@ -146,8 +146,7 @@ def parse_plan(text: str, source: str = "<plan>", *, check_reminders: bool = Tru
     except tomllib.TOMLDecodeError as exc:
         bad = _impossible_date(text)
         if bad is not None:
-            raise PlanError("no_such_date", f"line {bad[0]}", {"value": bad[1]},
-                            source) from None
+            raise PlanError("no_such_date", f"line {bad[0]}", {"value": bad[1]}, source) from None
         line = getattr(exc, "lineno", None) or _line_of(str(exc))
         detail = {"detail": _toml_detail(exc)}
         raise PlanError("toml_syntax", f"line {line}", detail, source) from None
@@ -181,8 +180,7 @@ def _plan(root: _Node, check_reminders: bool = True) -> Plan:
     units = _units(root)
     forms = _forms(root)
     calendar = _calendar(root.child("calendar", None))
-    ctx = _Context(period, issued, default_time, {u.id for u in units}, forms,
-                   check_reminders)
+    ctx = _Context(period, issued, default_time, {u.id for u in units}, forms, check_reminders)
     obligations = _obligations(root, ctx)
     export = _export(root, forms, obligations)
     root.done()
@@ -204,8 +202,9 @@ def _plan(root: _Node, check_reminders: bool = True) -> Plan:
     )
 
 
-def _export(root: _Node, forms: dict[str, Form], obligations: tuple[Obligation, ...]
-            ) -> ExportTemplate | None:
+def _export(
+    root: _Node, forms: dict[str, Form], obligations: tuple[Obligation, ...]
+) -> ExportTemplate | None:
     """`[export]`: the coordinator's own workbook and which cells the export fills."""
     node = root.child("export", None)
     if node is None:
@@ -270,14 +269,20 @@ def _calendar(node: _Node | None) -> CalendarOverrides:
         values = node.get(key, list, [])
         for i, value in enumerate(values):
             if not isinstance(value, date) or isinstance(value, datetime):
-                raise PlanError("wrong_type", f"{node.at(key)}[{i}]", {"expected": "date",
-                                                                     "got": _type_name(value)})
+                raise PlanError(
+                    "wrong_type",
+                    f"{node.at(key)}[{i}]",
+                    {"expected": "date", "got": _type_name(value)},
+                )
         days[key] = frozenset(values)
     years = node.get("complete_years", list, [])
     for i, value in enumerate(years):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise PlanError("wrong_type", f"{node.at('complete_years')}[{i}]",
-                            {"expected": "integer", "got": _type_name(value)})
+            raise PlanError(
+                "wrong_type",
+                f"{node.at('complete_years')}[{i}]",
+                {"expected": "integer", "got": _type_name(value)},
+            )
     node.done()
     both = days["workdays"] & days["holidays"]
     if both:
@@ -316,8 +321,9 @@ def _field(node: _Node) -> Field:
     try:
         kind = FieldType(kind_text)
     except ValueError:
-        raise node.fail("type", "bad_choice", value=kind_text,
-                        allowed=", ".join(t.value for t in FieldType)) from None
+        raise node.fail(
+            "type", "bad_choice", value=kind_text, allowed=", ".join(t.value for t in FieldType)
+        ) from None
     bounds = {k: node.get(k, (int, float), None) for k in ("min", "max")}
     options = tuple(node.get("options", list, []))
     if kind in (FieldType.CHOICE, FieldType.MULTICHOICE) and not options:
@@ -394,13 +400,15 @@ def _reminders(node: _Node, check: bool) -> tuple[str, ...] | None:
     where = node.at("reminders")
     for i, entry in enumerate(entries):
         if not isinstance(entry, str):
-            raise PlanError("wrong_type", f"{where}[{i}]",
-                            {"expected": "string", "got": _type_name(entry)})
+            raise PlanError(
+                "wrong_type", f"{where}[{i}]", {"expected": "string", "got": _type_name(entry)}
+            )
     try:
         parse_rules(entries)
     except ReminderSyntaxError as exc:
-        raise PlanError(f"reminder_{exc.code}", f"{where}[{exc.index}]",
-                        {"value": exc.entry, **exc.params}) from None
+        raise PlanError(
+            f"reminder_{exc.code}", f"{where}[{exc.index}]", {"value": exc.entry, **exc.params}
+        ) from None
     return tuple(entries)
 
 
@@ -417,8 +425,9 @@ def _schedule(node: _Node, ctx: _Context) -> Schedule:
 def _once(node: _Node, ctx: _Context) -> Once:
     if "dates" in node.data:
         node.seen.add("dates")
-        days = tuple(_date_item(node, "dates", i, v)
-                     for i, v in enumerate(node.get("dates", list)))
+        days = tuple(
+            _date_item(node, "dates", i, v) for i, v in enumerate(node.get("dates", list))
+        )
         if not days:
             raise node.fail("dates", "empty")
         return Once(tuple(sorted(set(days))))
@@ -444,8 +453,9 @@ def _weekly(node: _Node, ctx: _Context) -> Weekly:
         raise node.fail("weekday", "out_of_range", low=1, high=7, value=weekday)
     on_holiday = node.text("on_holiday", None)
     if on_holiday not in (None, *HOLIDAY_CHOICES):
-        raise node.fail("on_holiday", "bad_choice", value=on_holiday,
-                        allowed=", ".join(HOLIDAY_CHOICES))
+        raise node.fail(
+            "on_holiday", "bad_choice", value=on_holiday, allowed=", ".join(HOLIDAY_CHOICES)
+        )
     return Weekly(weekday, _window(node, ctx.period), on_holiday)
 
 
@@ -483,13 +493,20 @@ def _period(node: _Node) -> PeriodRule | None:
         return None
     if isinstance(value, str):
         if value not in ("previous_month", "previous_quarter", "previous_year", "current_month"):
-            raise node.fail("period", "bad_choice", value=value,
-                            allowed="previous_month, previous_quarter, previous_year, "
-                                    "current_month, {start_day, end_day}")
+            raise node.fail(
+                "period",
+                "bad_choice",
+                value=value,
+                allowed="previous_month, previous_quarter, previous_year, "
+                "current_month, {start_day, end_day}",
+            )
         return PeriodRule(value)
     sub = _Node(value, node.at("period"))
-    rule = PeriodRule("cutoff", _day_of_month(sub, "start_day", workday=False),
-                      _day_of_month(sub, "end_day", workday=False))
+    rule = PeriodRule(
+        "cutoff",
+        _day_of_month(sub, "start_day", workday=False),
+        _day_of_month(sub, "end_day", workday=False),
+    )
     sub.done()
     return rule
 
@@ -555,8 +572,17 @@ def _type_name(value: Any) -> str:
 
 
 def _type_names(kinds: tuple[type, ...]) -> str:
-    names = {str: "string", int: "integer", float: "number", bool: "true/false", list: "array",
-             dict: "table", date: "date", time: "time", datetime: "date-time"}
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "true/false",
+        list: "array",
+        dict: "table",
+        date: "date",
+        time: "time",
+        datetime: "date-time",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 

@@ -34,19 +34,27 @@ Unit = Literal["wd", "d", "h", "m"]
 LIMITS: dict[str, int] = {"wd": 30, "d": 30, "h": 72, "m": 4320}
 MAX_REPEAT = 10
 # Every `ReminderSyntaxError.code`; the catalogue has a text "plan.reminder_<code>" for each.
-ERROR_CODES = ("syntax", "range", "clock", "clock_missing", "clock_not_allowed",
-               "repeat_not_allowed", "two_series", "duplicate")
+ERROR_CODES = (
+    "syntax",
+    "range",
+    "clock",
+    "clock_missing",
+    "clock_not_allowed",
+    "repeat_not_allowed",
+    "two_series",
+    "duplicate",
+)
 _ENTRY = re.compile(
     r"(?P<sign>[-+])(?P<amount>\d{1,5})(?P<unit>wd|d|h|m)"
-    r"(?:@(?P<hour>\d{1,2}):(?P<minute>\d{2}))?(?:x(?P<repeat>\d{1,3}))?")
+    r"(?:@(?P<hour>\d{1,2}):(?P<minute>\d{2}))?(?:x(?P<repeat>\d{1,3}))?"
+)
 
 
 class ReminderSyntaxError(ValueError):
     """A `reminders` entry that cannot be read; `code` (one of ERROR_CODES) names the
     problem for the catalogue and `params` fills its placeholders."""
 
-    def __init__(self, index: int, entry: str, code: str, detail: str,
-                 **params: Any) -> None:
+    def __init__(self, index: int, entry: str, code: str, detail: str, **params: Any) -> None:
         super().__init__(f"reminders[{index}] {entry!r}: {detail}")
         self.index = index
         self.entry = entry
@@ -83,8 +91,11 @@ class Rule:
     def reach(self) -> timedelta:
         """How far from the deadline this entry's last nudge can fall, generously."""
         if self.unit in ("h", "m"):
-            return timedelta(hours=self.amount) if self.unit == "h" else timedelta(
-                minutes=self.amount)
+            return (
+                timedelta(hours=self.amount)
+                if self.unit == "h"
+                else timedelta(minutes=self.amount)
+            )
         count = self.amount * self.repeat
         # Working days: weekends plus the longest holiday (春节, 国庆: 7-9 days off).
         days = count * 7 // 5 + 12 if self.unit == "wd" else count
@@ -97,14 +108,20 @@ def parse_entry(entry: str, index: int = 0) -> Rule:
         return Rule(0)
     m = _ENTRY.fullmatch(text)
     if m is None:
-        raise ReminderSyntaxError(index, entry, "syntax",
-                                  'expected "0", "-2h", "-3wd@09:00" or "+1wd@09:00x5"')
+        raise ReminderSyntaxError(
+            index, entry, "syntax", 'expected "0", "-2h", "-3wd@09:00" or "+1wd@09:00x5"'
+        )
     sign = -1 if m["sign"] == "-" else 1
     amount, unit = int(m["amount"]), m["unit"]
     if not 1 <= amount <= LIMITS[unit]:
-        raise ReminderSyntaxError(index, entry, "range",
-                                  f"{unit} must be between 1 and {LIMITS[unit]}",
-                                  low=1, high=LIMITS[unit])
+        raise ReminderSyntaxError(
+            index,
+            entry,
+            "range",
+            f"{unit} must be between 1 and {LIMITS[unit]}",
+            low=1,
+            high=LIMITS[unit],
+        )
     at: time | None = None
     if m["hour"] is not None:
         hour, minute = int(m["hour"]), int(m["minute"])
@@ -113,21 +130,32 @@ def parse_entry(entry: str, index: int = 0) -> Rule:
         at = time(hour, minute)
     day_based = unit in ("wd", "d")
     if day_based and at is None:
-        raise ReminderSyntaxError(index, entry, "clock_missing",
-                                  f'"{unit}" needs a clock time, e.g. @09:00')
+        raise ReminderSyntaxError(
+            index, entry, "clock_missing", f'"{unit}" needs a clock time, e.g. @09:00'
+        )
     if not day_based and at is not None:
-        raise ReminderSyntaxError(index, entry, "clock_not_allowed",
-                                  f'"{unit}" counts from the deadline\'s own time: no @')
+        raise ReminderSyntaxError(
+            index,
+            entry,
+            "clock_not_allowed",
+            f'"{unit}" counts from the deadline\'s own time: no @',
+        )
     repeat = 1
     if m["repeat"] is not None:
         repeat = int(m["repeat"])
         if sign < 0 or not day_based:
-            raise ReminderSyntaxError(index, entry, "repeat_not_allowed",
-                                      'only "+…wd@HH:MM" and "+…d@HH:MM" repeat')
+            raise ReminderSyntaxError(
+                index, entry, "repeat_not_allowed", 'only "+…wd@HH:MM" and "+…d@HH:MM" repeat'
+            )
         if not 1 <= repeat <= MAX_REPEAT:
-            raise ReminderSyntaxError(index, entry, "range",
-                                      f"x must be between 1 and {MAX_REPEAT}",
-                                      low=1, high=MAX_REPEAT)
+            raise ReminderSyntaxError(
+                index,
+                entry,
+                "range",
+                f"x must be between 1 and {MAX_REPEAT}",
+                low=1,
+                high=MAX_REPEAT,
+            )
     return Rule(sign, amount, cast(Unit, unit), at, repeat)
 
 
@@ -140,14 +168,16 @@ def parse_rules(entries: Sequence[str]) -> tuple[Rule, ...]:
         rule = parse_entry(str(entry), index)
         if rule.sign > 0 and rule.day_based:
             if series:
-                raise ReminderSyntaxError(index, entry, "two_series",
-                                          "only one overdue series per obligation")
+                raise ReminderSyntaxError(
+                    index, entry, "two_series", "only one overdue series per obligation"
+                )
             series = True
         clash = names.intersection(rule.names)
         if clash:
             step = sorted(clash)[0]
-            raise ReminderSyntaxError(index, entry, "duplicate",
-                                      f"step {step} is already in the list", step=step)
+            raise ReminderSyntaxError(
+                index, entry, "duplicate", f"step {step} is already in the list", step=step
+            )
         names.update(rule.names)
         rules.append(rule)
     return tuple(rules)

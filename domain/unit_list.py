@@ -41,8 +41,15 @@ class UnitMerge:
 
 def merge_unit_list(plan: Plan, listed: Sequence[ListedUnit]) -> UnitMerge:
     by_name = {u.name: u for u in plan.units}
-    placeholder = next((u.id for u in plan.units if u.name.startswith(PLACEHOLDER)
-                        and not any(u.id in (o.units or ()) for o in plan.obligations)), None)
+    placeholder = next(
+        (
+            u.id
+            for u in plan.units
+            if u.name.startswith(PLACEHOLDER)
+            and not any(u.id in (o.units or ()) for o in plan.obligations)
+        ),
+        None,
+    )
     taken = {u.id for u in plan.units}
     added: list[NewUnit] = []
     n = 0
@@ -60,16 +67,22 @@ def merge_unit_list(plan: Plan, listed: Sequence[ListedUnit]) -> UnitMerge:
         tuple(x.name for x in listed if x.name in by_name),
         tuple(x.name for x in listed if x.name in by_name and by_name[x.name].group != x.group),
         tuple(u.name for u in plan.units if u.name not in names and u.id != placeholder),
-        placeholder if added else None)
+        placeholder if added else None,
+    )
 
 
-def add_units_to_plan_text(text: str, added: Sequence[NewUnit],
-                           placeholder: str | None = None) -> str:
+def add_units_to_plan_text(
+    text: str, added: Sequence[NewUnit], placeholder: str | None = None
+) -> str:
     """The plan's text with `[[units]]` tables appended (contacts as comments: a plan has
     no place for them); a draft's placeholder unit block is taken out."""
     if placeholder is not None:
-        block = re.compile(r'^\[\[units\]\]\nid = ' + re.escape(json.dumps(placeholder))
-                           + r'\nname = "[^"\n]*"\n\n?', re.MULTILINE)
+        block = re.compile(
+            r"^\[\[units\]\]\nid = "
+            + re.escape(json.dumps(placeholder))
+            + r'\nname = "[^"\n]*"\n\n?',
+            re.MULTILINE,
+        )
         text = block.sub("", text, count=1)
     lines = [text.rstrip("\n"), ""]
     for unit in added:

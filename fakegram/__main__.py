@@ -14,17 +14,27 @@ from fakegram.server import FakeTelegram
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fakegram",
-        description="Fake Telegram Bot API server on 127.0.0.1 (state in memory).")
+        description="Fake Telegram Bot API server on 127.0.0.1 (state in memory).",
+    )
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", help="bot token to accept (random by default)")
     parser.add_argument("--bot-username", default="cuibao_test_bot")
     parser.add_argument("--users", type=int, default=0, help="create N simulated users")
-    parser.add_argument("--flood", type=float, default=None,
-                        help="answer 429 past this many sends per second overall")
-    parser.add_argument("--flood-per-chat", type=float, default=None,
-                        help="answer 429 past this many sends per second per chat")
-    parser.add_argument("--json", action="store_true",
-                        help="print the connection details as one JSON line")
+    parser.add_argument(
+        "--flood",
+        type=float,
+        default=None,
+        help="answer 429 past this many sends per second overall",
+    )
+    parser.add_argument(
+        "--flood-per-chat",
+        type=float,
+        default=None,
+        help="answer 429 past this many sends per second per chat",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the connection details as one JSON line"
+    )
     return parser
 
 
@@ -38,11 +48,14 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps(fake.describe(), ensure_ascii=False), flush=True)
         else:
-            print(f"fakegram listening on {fake.url}\n"
-                  f"  token:         {fake.token}\n"
-                  f"  base_url:      {fake.base_url}\n"
-                  f"  base_file_url: {fake.base_file_url}\n"
-                  f"  control API:   {fake.control_url}/info", flush=True)
+            print(
+                f"fakegram listening on {fake.url}\n"
+                f"  token:         {fake.token}\n"
+                f"  base_url:      {fake.base_url}\n"
+                f"  base_file_url: {fake.base_file_url}\n"
+                f"  control API:   {fake.control_url}/info",
+                flush=True,
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,8 +29,11 @@ def _summary(params: JSONDict, uploads: dict[str, Upload]) -> JSONDict:
     """Parameters as logged in ``calls``: uploads are described, not copied."""
     summary = dict(params)
     for name, upload in uploads.items():
-        summary[name] = {"upload": upload.file_name, "mime_type": upload.mime_type,
-                         "size": len(upload.data)}
+        summary[name] = {
+            "upload": upload.file_name,
+            "mime_type": upload.mime_type,
+            "size": len(upload.data),
+        }
     return summary
 
 
@@ -72,8 +75,9 @@ class BotApi:
         world.stats.record(canonical, status)
         return telegram_response(payload, status)
 
-    async def _dispatch(self, method: str, params: JSONDict, uploads: dict[str, Upload],
-                        handler: Any) -> Any:
+    async def _dispatch(
+        self, method: str, params: JSONDict, uploads: dict[str, Upload], handler: Any
+    ) -> Any:
         world = self.world
         raw_chat = params.get("chat_id")
         chat_id = raw_chat if isinstance(raw_chat, int) else None
@@ -93,5 +97,6 @@ class BotApi:
         stored = self.world.files_by_path.get(request.match_info["path"])
         if request.match_info["token"] != self.world.token or stored is None:
             return telegram_response(ApiError(404, "Not Found").payload(), 404)
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or "application/octet-stream")
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )

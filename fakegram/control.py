@@ -33,8 +33,9 @@ def _endpoint(func: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]
             return web.json_response({"ok": False, "error": str(exc)}, status=408, dumps=_dumps)
         except KeyError as exc:
             message = exc.args[0] if exc.args else "not found"
-            return web.json_response({"ok": False, "error": str(message)}, status=404,
-                                     dumps=_dumps)
+            return web.json_response(
+                {"ok": False, "error": str(message)}, status=404, dumps=_dumps
+            )
         except (LookupError, ValueError, TypeError, binascii.Error) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400, dumps=_dumps)
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
@@ -117,26 +118,36 @@ class ControlApi:
         body = await _body(request)
         if "count" in body:
             users = self.world.add_users(
-                int(body["count"]), first_name=str(body.get("first_name", "User")),
-                language_code=body.get("language_code", "zh-hans"))
+                int(body["count"]),
+                first_name=str(body.get("first_name", "User")),
+                language_code=body.get("language_code", "zh-hans"),
+            )
         else:
-            users = [self.world.add_user(
-                spec.get("id"), spec.get("first_name"), username=spec.get("username"),
-                last_name=spec.get("last_name"),
-                language_code=spec.get("language_code", "zh-hans"))
-                for spec in body.get("users", [body])]
+            users = [
+                self.world.add_user(
+                    spec.get("id"),
+                    spec.get("first_name"),
+                    username=spec.get("username"),
+                    last_name=spec.get("last_name"),
+                    language_code=spec.get("language_code", "zh-hans"),
+                )
+                for spec in body.get("users", [body])
+            ]
         return [user.to_json() for user in users]
 
     async def user_text(self, request: web.Request) -> Any:
         body = await _body(request)
-        return self.world.send_text(_int(request, "user_id"), str(body["text"]),
-                                    reply_to_message_id=body.get("reply_to_message_id"),
-                                    ).to_json()
+        return self.world.send_text(
+            _int(request, "user_id"),
+            str(body["text"]),
+            reply_to_message_id=body.get("reply_to_message_id"),
+        ).to_json()
 
     async def user_command(self, request: web.Request) -> Any:
         body = await _body(request)
-        return self.world.send_command(_int(request, "user_id"), str(body["command"]),
-                                       str(body.get("args") or "")).to_json()
+        return self.world.send_command(
+            _int(request, "user_id"), str(body["command"]), str(body.get("args") or "")
+        ).to_json()
 
     async def user_start(self, request: web.Request) -> Any:
         body = await _body(request)
@@ -145,22 +156,31 @@ class ControlApi:
     async def user_callback(self, request: web.Request) -> Any:
         body = await _body(request)
         callback_id = self.world.press_button(
-            _int(request, "user_id"), int(body["message_id"]), body.get("data"),
-            text=body.get("text"), strict=bool(body.get("strict", True)))
+            _int(request, "user_id"),
+            int(body["message_id"]),
+            body.get("data"),
+            text=body.get("text"),
+            strict=bool(body.get("strict", True)),
+        )
         return {"callback_query_id": callback_id}
 
     async def user_document(self, request: web.Request) -> Any:
         body = await _body(request)
         return self.world.send_document(
-            _int(request, "user_id"), base64.b64decode(body["data_b64"], validate=True),
-            str(body["file_name"]), str(body.get("mime_type") or "application/octet-stream"),
-            caption=body.get("caption")).to_json()
+            _int(request, "user_id"),
+            base64.b64decode(body["data_b64"], validate=True),
+            str(body["file_name"]),
+            str(body.get("mime_type") or "application/octet-stream"),
+            caption=body.get("caption"),
+        ).to_json()
 
     async def user_photo(self, request: web.Request) -> Any:
         body = await _body(request)
         return self.world.send_photo(
-            _int(request, "user_id"), base64.b64decode(body["data_b64"], validate=True),
-            caption=body.get("caption")).to_json()
+            _int(request, "user_id"),
+            base64.b64decode(body["data_b64"], validate=True),
+            caption=body.get("caption"),
+        ).to_json()
 
     async def raw_update(self, request: web.Request) -> Any:
         """Queue any JSON object as an update (e.g. one in an older Bot API's shape)."""
@@ -169,8 +189,13 @@ class ControlApi:
 
     async def chat_info(self, request: web.Request) -> Any:
         chat = self.world.chat(_int(request, "chat_id"))
-        return {**chat.to_api(), "blocked": chat.blocked, "actions": chat.actions,
-                "reply_keyboard": chat.reply_keyboard, "menu_button": chat.menu_button}
+        return {
+            **chat.to_api(),
+            "blocked": chat.blocked,
+            "actions": chat.actions,
+            "reply_keyboard": chat.reply_keyboard,
+            "menu_button": chat.menu_button,
+        }
 
     async def chat_messages(self, request: web.Request) -> Any:
         chat_id = _int(request, "chat_id")
@@ -188,12 +213,16 @@ class ControlApi:
         timeout = _query_float(request, "timeout", 5.0)
 
         def probe() -> list[JSONDict] | None:
-            found = [m for m in self.world.sent(chat_id) if m.message_id > after
-                     and (contains is None or contains in m.content)]
+            found = [
+                m
+                for m in self.world.sent(chat_id)
+                if m.message_id > after and (contains is None or contains in m.content)
+            ]
             return [m.to_json() for m in found] if len(found) >= count else None
 
         return await self.world.wait_until(
-            probe, timeout, describe=f"{count} bot messages in chat {chat_id}")
+            probe, timeout, describe=f"{count} bot messages in chat {chat_id}"
+        )
 
     async def chat_block(self, request: web.Request) -> Any:
         body = await _body(request)
@@ -210,8 +239,9 @@ class ControlApi:
 
     async def get_commands(self, request: web.Request) -> Any:
         scope = request.query.get("scope")
-        return self.world.commands(json.loads(scope) if scope else None,
-                                   request.query.get("language_code", ""))
+        return self.world.commands(
+            json.loads(scope) if scope else None, request.query.get("language_code", "")
+        )
 
     async def list_faults(self, request: web.Request) -> Any:
         return [rule.to_json() for rule in self.world.faults.rules]
@@ -219,9 +249,13 @@ class ControlApi:
     async def add_fault(self, request: web.Request) -> Any:
         body = await _body(request)
         self.world.fail_next(
-            str(body["method"]), int(body.get("times", 1)),
-            error_code=int(body.get("error_code", 400)), description=body.get("description"),
-            chat_id=body.get("chat_id"), retry_after=body.get("retry_after"))
+            str(body["method"]),
+            int(body.get("times", 1)),
+            error_code=int(body.get("error_code", 400)),
+            description=body.get("description"),
+            chat_id=body.get("chat_id"),
+            retry_after=body.get("retry_after"),
+        )
         return True
 
     async def clear_faults(self, request: web.Request) -> Any:
@@ -231,14 +265,17 @@ class ControlApi:
     async def set_flood(self, request: web.Request) -> Any:
         body = await _body(request)
         self.world.set_flood_limit(
-            body.get("per_second"), per_chat_per_second=body.get("per_chat_per_second"),
-            burst=body.get("burst"), retry_after=body.get("retry_after"),
-            mode=str(body.get("mode", "bucket")), methods=body.get("methods"))
+            body.get("per_second"),
+            per_chat_per_second=body.get("per_chat_per_second"),
+            burst=body.get("burst"),
+            retry_after=body.get("retry_after"),
+            mode=str(body.get("mode", "bucket")),
+            methods=body.get("methods"),
+        )
         return self.world.flood.config.to_json()
 
     async def get_stats(self, request: web.Request) -> Any:
-        return {**self.world.stats.to_json(),
-                "pending_updates": self.world.updates.pending_count}
+        return {**self.world.stats.to_json(), "pending_updates": self.world.updates.pending_count}
 
     async def reset_stats(self, request: web.Request) -> Any:
         self.world.stats.reset()

@@ -17,7 +17,7 @@ DEFAULT_DESCRIPTIONS = {
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
     409: "Conflict: terminated by other getUpdates request; make sure that only one bot "
-         "instance is running",
+    "instance is running",
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -26,14 +26,24 @@ DEFAULT_DESCRIPTIONS = {
 }
 
 # Methods that Telegram's flood control applies to; reads such as getUpdates are not limited.
-DEFAULT_FLOOD_METHODS = frozenset({
-    "sendMessage", "sendDocument", "sendPhoto", "sendMediaGroup", "copyMessage",
-    "forwardMessage", "editMessageText", "editMessageReplyMarkup", "editMessageCaption",
-})
+DEFAULT_FLOOD_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
 
 
-def make_error(error_code: int, description: str | None = None,
-               retry_after: int | None = None) -> ApiError:
+def make_error(
+    error_code: int, description: str | None = None, retry_after: int | None = None
+) -> ApiError:
     if error_code == 429 and retry_after is None:
         retry_after = 1
     text = description or DEFAULT_DESCRIPTIONS.get(error_code, f"Error {error_code}")
@@ -50,13 +60,18 @@ class FaultRule:
     retry_after: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "remaining": self.remaining,
-                "error_code": self.error_code, "description": self.description,
-                "chat_id": self.chat_id, "retry_after": self.retry_after}
+        return {
+            "method": self.method,
+            "remaining": self.remaining,
+            "error_code": self.error_code,
+            "description": self.description,
+            "chat_id": self.chat_id,
+            "retry_after": self.retry_after,
+        }
 
 
 class FaultInjector:
-    """"The next N calls of method M (optionally to chat C) fail with X"."""
+    """ "The next N calls of method M (optionally to chat C) fail with X"."""
 
     def __init__(self) -> None:
         self.rules: list[FaultRule] = []
@@ -135,9 +150,14 @@ class FloodConfig:
     methods: frozenset[str] = DEFAULT_FLOOD_METHODS
 
     def to_json(self) -> dict[str, Any]:
-        return {"per_second": self.per_second, "per_chat_per_second": self.per_chat_per_second,
-                "burst": self.burst, "retry_after": self.retry_after, "mode": self.mode,
-                "methods": sorted(self.methods)}
+        return {
+            "per_second": self.per_second,
+            "per_chat_per_second": self.per_chat_per_second,
+            "burst": self.burst,
+            "retry_after": self.retry_after,
+            "mode": self.mode,
+            "methods": sorted(self.methods),
+        }
 
 
 class FloodLimiter:
@@ -209,8 +229,10 @@ class Stats:
         return {
             "calls": dict(self.calls),
             "statuses": {str(code): n for code, n in self.statuses.items()},
-            "errors": [{"method": m, "error_code": c, "count": n}
-                       for (m, c), n in sorted(self.errors.items())],
+            "errors": [
+                {"method": m, "error_code": c, "count": n}
+                for (m, c), n in sorted(self.errors.items())
+            ],
             "flood_429": self.flood_429,
             "injected": self.injected,
         }

@@ -41,8 +41,9 @@ class _Builder:
     def entity(self, kind: str, start: int, **extra: Any) -> None:
         # Telegram silently drops empty entities.
         if self.offset > start:
-            self.entities.append({"type": kind, "offset": start, "length": self.offset - start,
-                                  **extra})
+            self.entities.append(
+                {"type": kind, "offset": start, "length": self.offset - start, **extra}
+            )
 
     def result(self) -> tuple[str, list[JSONDict]]:
         for entity in self.entities:
@@ -54,9 +55,18 @@ class _Builder:
 # --------------------------------------------------------------------------- HTML
 
 _SIMPLE_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "code": "code", "pre": "pre",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
 }
 _OTHER_TAGS = {"a", "span", "blockquote", "tg-emoji"}
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*?)?)\s*/?>")
@@ -90,15 +100,18 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
                 attrs = _attrs(raw_attrs)
                 if name == "span" and attrs.get("class") != "tg-spoiler":
                     raise MarkupError(
-                        f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
+                        f'Tag "span" must have class "tg-spoiler" at byte offset {at}'
+                    )
                 stack.append((name, attrs, out.offset, len(out.entities)))
             else:
                 if not stack:
-                    raise MarkupError(f'Unexpected end tag at byte offset {at}')
+                    raise MarkupError(f"Unexpected end tag at byte offset {at}")
                 open_name, attrs, start, first_child = stack.pop()
                 if open_name != name:
-                    raise MarkupError(f'Unmatched end tag at byte offset {at}, expected '
-                                      f'"</{open_name}>", found "</{name}>"')
+                    raise MarkupError(
+                        f"Unmatched end tag at byte offset {at}, expected "
+                        f'"</{open_name}>", found "</{name}>"'
+                    )
                 _close_html_tag(out, open_name, attrs, start, first_child)
             pos = match.end()
         elif char == "&":
@@ -111,8 +124,10 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
                 out.add(html.unescape(entity.group(0)))
                 pos = entity.end()
         else:
-            nxt = min((i for i in (text.find("<", pos), text.find("&", pos)) if i != -1),
-                      default=len(text))
+            nxt = min(
+                (i for i in (text.find("<", pos), text.find("&", pos)) if i != -1),
+                default=len(text),
+            )
             out.add(text[pos:nxt])
             pos = nxt
     if stack:
@@ -137,8 +152,11 @@ def _close_html_tag(
         # <pre><code class="language-x"> is one pre entity carrying the language.
         language = None
         for child in out.entities[first_child:]:
-            if (child["type"] == "code" and child["offset"] == start
-                    and child["offset"] + child["length"] == out.offset):
+            if (
+                child["type"] == "code"
+                and child["offset"] == start
+                and child["offset"] + child["length"] == out.offset
+            ):
                 language = child.get("_language")
                 out.entities.remove(child)
                 break
@@ -157,15 +175,27 @@ def _close_html_tag(
 # --------------------------------------------------------------------------- MarkdownV2
 
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_NAMES = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough",
-               "||": "Spoiler", "[": "TextUrl"}
-_MDV2_TYPES = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough",
-               "||": "spoiler"}
+_MDV2_NAMES = {
+    "*": "Bold",
+    "_": "Italic",
+    "__": "Underline",
+    "~": "Strikethrough",
+    "||": "Spoiler",
+    "[": "TextUrl",
+}
+_MDV2_TYPES = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
 
 
 def _reserved(text: str, pos: int) -> MarkupError:
-    return MarkupError(f"Character '{text[pos]}' is reserved and must be escaped with the "
-                       "preceding '\\'")
+    return MarkupError(
+        f"Character '{text[pos]}' is reserved and must be escaped with the preceding '\\'"
+    )
 
 
 def _read_code(text: str, pos: int, end_marker: str) -> tuple[str, int]:
@@ -196,8 +226,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
             quote_start = None
         if char == "\\":
             if pos + 1 >= len(text):
-                raise MarkupError("Character '\\' is reserved and must be escaped with the "
-                                  "preceding '\\'")
+                raise MarkupError(
+                    "Character '\\' is reserved and must be escaped with the preceding '\\'"
+                )
             out.add(text[pos + 1])
             pos += 2
         elif text.startswith("```", pos):
@@ -205,8 +236,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
             try:
                 body, pos = _read_code(text, pos + 3, "```")
             except KeyError:
-                raise MarkupError("Can't find end of Pre entity at byte offset "
-                                  f"{_byte_offset(text, pos)}") from None
+                raise MarkupError(
+                    f"Can't find end of Pre entity at byte offset {_byte_offset(text, pos)}"
+                ) from None
             language, sep, rest = body.partition("\n")
             if sep and language and " " not in language:
                 body = rest
@@ -219,8 +251,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
             try:
                 body, pos = _read_code(text, pos + 1, "`")
             except KeyError:
-                raise MarkupError("Can't find end of Code entity at byte offset "
-                                  f"{_byte_offset(text, pos)}") from None
+                raise MarkupError(
+                    f"Can't find end of Code entity at byte offset {_byte_offset(text, pos)}"
+                ) from None
             out.add(body)
             out.entity("code", start)
         elif char == ">" and at_line_start:
@@ -230,16 +263,18 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
         elif char == "]" and stack and stack[-1][0] == "[":
             _, start, _src = stack.pop()
             if not text.startswith("(", pos + 1):
-                raise MarkupError(f"Can't find end of TextUrl entity at byte offset "
-                                  f"{_byte_offset(text, _src)}")
+                raise MarkupError(
+                    f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, _src)}"
+                )
             try:
                 url, pos = _read_code(text, pos + 2, ")")
             except KeyError:
-                raise MarkupError("Can't find end of a URL at byte offset "
-                                  f"{_byte_offset(text, pos)}") from None
+                raise MarkupError(
+                    f"Can't find end of a URL at byte offset {_byte_offset(text, pos)}"
+                ) from None
             out.entity("text_link", start, url=url)
         else:
-            marker = text[pos:pos + 2] if text[pos:pos + 2] in ("__", "||") else char
+            marker = text[pos : pos + 2] if text[pos : pos + 2] in ("__", "||") else char
             if marker in _MDV2_TYPES or marker == "[":
                 if stack and stack[-1][0] == marker and marker != "[":
                     _, start, _src = stack.pop()
@@ -256,8 +291,10 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
         out.entity("blockquote", quote_start)
     if stack:
         marker, _, src = stack[-1]
-        raise MarkupError(f"Can't find end of {_MDV2_NAMES[marker]} entity at byte offset "
-                          f"{_byte_offset(text, src)}")
+        raise MarkupError(
+            f"Can't find end of {_MDV2_NAMES[marker]} entity at byte offset "
+            f"{_byte_offset(text, src)}"
+        )
     return out.result()
 
 
@@ -280,9 +317,11 @@ def parse_markdown(text: str) -> tuple[str, list[JSONDict]]:
             closing = "]" if marker == "[" else marker
             end = text.find(closing, pos + len(marker))
             if end == -1:
-                raise MarkupError("Can't find end of the entity starting at byte offset "
-                                  f"{_byte_offset(text, pos)}")
-            body = text[pos + len(marker):end]
+                raise MarkupError(
+                    "Can't find end of the entity starting at byte offset "
+                    f"{_byte_offset(text, pos)}"
+                )
+            body = text[pos + len(marker) : end]
             start = out.offset
             pos = end + len(closing)
             if marker == "[":

@@ -18,26 +18,61 @@ JSONDict = dict[str, Any]
 # Telegram's own limit for bot uploads is 50 MB; leave headroom for multipart overhead.
 MAX_REQUEST_BYTES = 55 * 1024 * 1024
 
-_INT_PARAMS = frozenset({
-    "chat_id", "message_id", "offset", "limit", "timeout", "user_id", "reply_to_message_id",
-    "cache_time", "max_connections", "message_thread_id", "from_chat_id",
-})
-_BOOL_PARAMS = frozenset({
-    "disable_notification", "show_alert", "drop_pending_updates", "protect_content",
-    "disable_web_page_preview", "disable_content_type_detection", "allow_sending_without_reply",
-    "has_spoiler", "show_caption_above_media", "allow_paid_broadcast",
-})
-_JSON_PARAMS = frozenset({
-    "reply_markup", "scope", "commands", "entities", "caption_entities", "allowed_updates",
-    "link_preview_options", "reply_parameters", "menu_button",
-})
+_INT_PARAMS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "user_id",
+        "reply_to_message_id",
+        "cache_time",
+        "max_connections",
+        "message_thread_id",
+        "from_chat_id",
+    }
+)
+_BOOL_PARAMS = frozenset(
+    {
+        "disable_notification",
+        "show_alert",
+        "drop_pending_updates",
+        "protect_content",
+        "disable_web_page_preview",
+        "disable_content_type_detection",
+        "allow_sending_without_reply",
+        "has_spoiler",
+        "show_caption_above_media",
+        "allow_paid_broadcast",
+    }
+)
+_JSON_PARAMS = frozenset(
+    {
+        "reply_markup",
+        "scope",
+        "commands",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "link_preview_options",
+        "reply_parameters",
+        "menu_button",
+    }
+)
 
 
 class ApiError(Exception):
     """A Telegram error answer: ``{"ok": false, "error_code": ..., "description": ...}``."""
 
-    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None,
-                 migrate_to_chat_id: int | None = None) -> None:
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
@@ -45,8 +80,11 @@ class ApiError(Exception):
         self.migrate_to_chat_id = migrate_to_chat_id
 
     def payload(self) -> JSONDict:
-        body: JSONDict = {"ok": False, "error_code": self.error_code,
-                          "description": self.description}
+        body: JSONDict = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
         parameters: JSONDict = {}
         if self.retry_after is not None:
             parameters["retry_after"] = self.retry_after
@@ -107,8 +145,9 @@ async def read_request(request: web.Request) -> tuple[JSONDict, dict[str, Upload
             form = await request.post()
             for name, value in form.items():
                 if isinstance(value, web.FileField):
-                    uploads[name] = Upload(name, value.filename, value.content_type,
-                                           value.file.read())
+                    uploads[name] = Upload(
+                        name, value.filename, value.content_type, value.file.read()
+                    )
                 else:
                     raw[name] = value
     params = {name: coerce(name, value) for name, value in raw.items() if value is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
@@ -29,8 +29,14 @@ class FakeTelegram(WaitingWorld):
     its own port (ephemeral by default), so several can run in one process.
     """
 
-    def __init__(self, *, port: int = 0, token: str | None = None,
-                 bot_username: str = "cuibao_test_bot", bot_name: str = "催报") -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        token: str | None = None,
+        bot_username: str = "cuibao_test_bot",
+        bot_name: str = "催报",
+    ) -> None:
         if token is None:
             token = f"{DEFAULT_BOT_ID}:AAF{secrets.token_urlsafe(24)}"
         prefix = token.split(":", 1)[0]
@@ -66,16 +72,24 @@ class FakeTelegram(WaitingWorld):
         return f"{self.url}/_control"
 
     def describe(self) -> dict[str, Any]:
-        return {"token": self.token, "base_url": self.base_url,
-                "base_file_url": self.base_file_url, "control_url": self.control_url,
-                "bot": self.bot.to_api()}
+        return {
+            "token": self.token,
+            "base_url": self.base_url,
+            "base_file_url": self.base_file_url,
+            "control_url": self.control_url,
+            "bot": self.bot.to_api(),
+        }
 
     def application_builder(self) -> ApplicationBuilder:
         """A PTB ``ApplicationBuilder`` already pointed at this server."""
         from telegram.ext import ApplicationBuilder
 
-        return (ApplicationBuilder().token(self.token).base_url(self.base_url)
-                .base_file_url(self.base_file_url))
+        return (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(self.base_url)
+            .base_file_url(self.base_file_url)
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,8 +101,9 @@ class FakeTelegram(WaitingWorld):
         ControlApi(self, self.describe).add_routes(app)
         # handler_cancellation: a long poll abandoned by a stopping bot must not linger;
         # shutdown_timeout: stop() wakes pollers first, so nothing legitimate takes long.
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                               shutdown_timeout=2.0)
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
+        )
         await runner.setup()
         site = web.TCPSite(runner, HOST, self._requested_port)
         try:
@@ -108,10 +123,14 @@ class FakeTelegram(WaitingWorld):
         await self._runner.cleanup()
         self._runner = None
 
-    async def __aenter__(self) -> FakeTelegram:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()

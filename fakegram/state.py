@@ -73,10 +73,18 @@ class StoredFile:
 
     def to_api(self) -> JSONDict:
         if self.kind == "photo":
-            return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                    "file_size": self.file_size, "width": self.width, "height": self.height}
-        data: JSONDict = {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                          "file_size": self.file_size}
+            return {
+                "file_id": self.file_id,
+                "file_unique_id": self.file_unique_id,
+                "file_size": self.file_size,
+                "width": self.width,
+                "height": self.height,
+            }
+        data: JSONDict = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.file_size,
+        }
         if self.file_name is not None:
             data["file_name"] = self.file_name
         if self.mime_type is not None:
@@ -84,9 +92,14 @@ class StoredFile:
         return data
 
     def to_json(self) -> JSONDict:
-        return {**self.to_api(), "kind": self.kind, "file_path": self.file_path,
-                "file_name": self.file_name, "mime_type": self.mime_type,
-                "data_b64": base64.b64encode(self.data).decode("ascii")}
+        return {
+            **self.to_api(),
+            "kind": self.kind,
+            "file_path": self.file_path,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "data_b64": base64.b64encode(self.data).decode("ascii"),
+        }
 
 
 @dataclass
@@ -100,8 +113,13 @@ class Edit:
     reply_markup: JSONDict | None = None
 
     def to_json(self) -> JSONDict:
-        return {"method": self.method, "date": self.date, "text": self.text,
-                "caption": self.caption, "reply_markup": self.reply_markup}
+        return {
+            "method": self.method,
+            "date": self.date,
+            "text": self.text,
+            "caption": self.caption,
+            "reply_markup": self.reply_markup,
+        }
 
 
 @dataclass
@@ -157,8 +175,10 @@ class ChatMessage:
         loose = [b for b in self.buttons if text in str(b.get("text")) and "callback_data" in b]
         found = exact or loose
         if not found:
-            raise LookupError(f"no callback button {text!r} on message {self.message_id}; "
-                              f"buttons: {self.button_texts}")
+            raise LookupError(
+                f"no callback button {text!r} on message {self.message_id}; "
+                f"buttons: {self.button_texts}"
+            )
         return str(found[0]["callback_data"])
 
     @property
@@ -172,15 +192,23 @@ class ChatMessage:
 
     def to_json(self) -> JSONDict:
         return {
-            "chat_id": self.chat_id, "message_id": self.message_id, "date": self.date,
-            "from_bot": self.from_bot, "from": self.sender, "text": self.text,
-            "raw_text": self.raw_text, "parse_mode": self.parse_mode,
-            "entities": self.entities, "caption": self.caption,
-            "raw_caption": self.raw_caption, "reply_markup": self.reply_markup,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "date": self.date,
+            "from_bot": self.from_bot,
+            "from": self.sender,
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "parse_mode": self.parse_mode,
+            "entities": self.entities,
+            "caption": self.caption,
+            "raw_caption": self.raw_caption,
+            "reply_markup": self.reply_markup,
             "document": self.document.to_json() if self.document else None,
             "photo": self.photo.to_json() if self.photo else None,
             "reply_to_message_id": self.reply_to_message_id,
-            "edits": [edit.to_json() for edit in self.edits], "edit_date": self.edit_date,
+            "edits": [edit.to_json() for edit in self.edits],
+            "edit_date": self.edit_date,
             "deleted": self.deleted,
         }
 
@@ -194,8 +222,13 @@ class CallbackAnswer:
     date: int
 
     def to_json(self) -> JSONDict:
-        return {"text": self.text, "show_alert": self.show_alert, "url": self.url,
-                "cache_time": self.cache_time, "date": self.date}
+        return {
+            "text": self.text,
+            "show_alert": self.show_alert,
+            "url": self.url,
+            "cache_time": self.cache_time,
+            "date": self.date,
+        }
 
 
 @dataclass
@@ -212,9 +245,15 @@ class CallbackRecord:
         return self.answer is not None
 
     def to_json(self) -> JSONDict:
-        return {"id": self.id, "user_id": self.user_id, "chat_id": self.chat_id,
-                "message_id": self.message_id, "data": self.data, "answered": self.answered,
-                "answer": self.answer.to_json() if self.answer else None}
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "data": self.data,
+            "answered": self.answered,
+            "answer": self.answer.to_json() if self.answer else None,
+        }
 
 
 @dataclass

@@ -24,10 +24,14 @@ JSONDict = dict[str, Any]
 # Telegram's default when allowed_updates is unset or empty.
 _NOT_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; "
-                    "use deleteWebhook to delete the webhook first")
-POLL_CONFLICT = ("Conflict: terminated by other getUpdates request; make sure that only one "
-                 "bot instance is running")
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one "
+    "bot instance is running"
+)
 
 
 @dataclass
@@ -119,8 +123,9 @@ class UpdateQueue:
     def reopen(self) -> None:
         self._closing = False
 
-    async def get_updates(self, offset: int | None, limit: int, poll_seconds: float,
-                          allowed: Any) -> list[JSONDict]:
+    async def get_updates(
+        self, offset: int | None, limit: int, poll_seconds: float, allowed: Any
+    ) -> list[JSONDict]:
         if self.webhook.url:
             raise ApiError(409, WEBHOOK_CONFLICT)
         self.set_allowed(allowed)
@@ -160,8 +165,9 @@ class WebhookDelivery:
         if url:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or parts.hostname not in _LOOPBACK:
-                raise bad_request("bad webhook: fakegram only delivers to http(s) URLs on "
-                                  "127.0.0.1/localhost")
+                raise bad_request(
+                    "bad webhook: fakegram only delivers to http(s) URLs on 127.0.0.1/localhost"
+                )
         webhook = self._queue.webhook
         webhook.url = url
         webhook.secret_token = params.get("secret_token") or None
@@ -178,8 +184,11 @@ class WebhookDelivery:
 
     def info(self) -> JSONDict:
         webhook = self._queue.webhook
-        data: JSONDict = {"url": webhook.url, "has_custom_certificate": False,
-                          "pending_update_count": self._queue.pending_count}
+        data: JSONDict = {
+            "url": webhook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": self._queue.pending_count,
+        }
         if webhook.url:
             data["max_connections"] = webhook.max_connections
             data["ip_address"] = "127.0.0.1"
@@ -226,8 +235,12 @@ class WebhookDelivery:
         if webhook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = webhook.secret_token
         try:
-            async with self._session.post(webhook.url, data=json.dumps(update), headers=headers,
-                                          timeout=aiohttp.ClientTimeout(total=10)) as response:
+            async with self._session.post(
+                webhook.url,
+                data=json.dumps(update),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as response:
                 if 200 <= response.status < 300:
                     return True
                 message = f"Wrong response from the webhook: {response.status} {response.reason}"

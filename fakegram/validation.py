@@ -15,18 +15,30 @@ JSONDict = dict[str, Any]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
-_BUTTON_ACTIONS = frozenset({
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
-})
+_BUTTON_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
 _UPLOAD_LIMITS = {"document": 50 * 1024 * 1024, "photo": 10 * 1024 * 1024}
-NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message")
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 
 
-def formatted(params: JSONDict, field: str, entities_field: str) -> tuple[
-        str | None, str | None, list[JSONDict]]:
+def formatted(
+    params: JSONDict, field: str, entities_field: str
+) -> tuple[str | None, str | None, list[JSONDict]]:
     """(raw text, plain text, entities) for ``text`` or ``caption`` with its parse_mode."""
     raw = opt_str(params, field)
     if raw is None:
@@ -61,12 +73,14 @@ def caption(params: JSONDict) -> tuple[str | None, str | None, list[JSONDict]]:
 
 def _check_inline_button(button: Any) -> None:
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request("can't parse inline keyboard button: Field \"text\" must be of type "
-                          "String")
+        raise bad_request(
+            'can\'t parse inline keyboard button: Field "text" must be of type String'
+        )
     actions = _BUTTON_ACTIONS.intersection(button)
     if not actions:
-        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in "
-                          "the inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
@@ -86,8 +100,10 @@ def reply_markup(params: JSONDict, *, inline_only: bool = False) -> JSONDict | N
     if "inline_keyboard" in markup:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("can't parse inline keyboard markup JSON object: Field "
-                              "\"inline_keyboard\" must be of type Array")
+            raise bad_request(
+                "can't parse inline keyboard markup JSON object: Field "
+                '"inline_keyboard" must be of type Array'
+            )
         for row in rows:
             for button in row:
                 _check_inline_button(button)
@@ -97,14 +113,18 @@ def reply_markup(params: JSONDict, *, inline_only: bool = False) -> JSONDict | N
     if "keyboard" in markup:
         rows = markup["keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("can't parse keyboard markup JSON object: Field \"keyboard\" "
-                              "must be of type Array")
+            raise bad_request(
+                'can\'t parse keyboard markup JSON object: Field "keyboard" must be of type Array'
+            )
         for row in rows:
             for button in row:
-                if not (isinstance(button, str)
-                        or (isinstance(button, dict) and isinstance(button.get("text"), str))):
-                    raise bad_request("can't parse keyboard button: Field \"text\" must be of "
-                                      "type String")
+                if not (
+                    isinstance(button, str)
+                    or (isinstance(button, dict) and isinstance(button.get("text"), str))
+                ):
+                    raise bad_request(
+                        'can\'t parse keyboard button: Field "text" must be of type String'
+                    )
         return markup
     if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
         return markup
@@ -138,8 +158,9 @@ def reply_target(chat: ChatState, params: JSONDict) -> int | None:
     return message_id
 
 
-def input_file(world: World, params: JSONDict, uploads: dict[str, Upload], field: str,
-               kind: str) -> StoredFile:
+def input_file(
+    world: World, params: JSONDict, uploads: dict[str, Upload], field: str, kind: str
+) -> StoredFile:
     """A file given as multipart upload, attach://name, or an existing file_id."""
     value = params.get(field)
     upload = uploads.get(field)
@@ -160,12 +181,12 @@ def input_file(world: World, params: JSONDict, uploads: dict[str, Upload], field
         stored = world.files.get(value)
         if stored is not None:
             if stored.kind != kind:
-                raise bad_request(f"can't use file of type {stored.kind.title()} as "
-                                  f"{kind.title()}")
+                raise bad_request(
+                    f"can't use file of type {stored.kind.title()} as {kind.title()}"
+                )
             return stored
         if value.startswith(("http://", "https://")):
             # The fake never fetches URLs: it must stay offline.
             raise bad_request("failed to get HTTP URL content")
         raise bad_request("wrong file identifier/HTTP URL specified")
     raise bad_request(f"there is no {field} in the request")
-

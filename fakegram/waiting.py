@@ -22,8 +22,11 @@ class WaitingWorld(World):
     and the timeout message can then describe what the chat contained."""
 
     async def wait_until(
-        self, probe: Callable[[], T | None], timeout: float = 5.0,  # noqa: ASYNC109
-        *, describe: str | Callable[[], str] = "condition",
+        self,
+        probe: Callable[[], T | None],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        describe: str | Callable[[], str] = "condition",
     ) -> T:
         """Re-evaluate ``probe`` on every change until it returns something truthy."""
         loop_time = asyncio.get_running_loop().time
@@ -39,13 +42,18 @@ class WaitingWorld(World):
             await self.changed.wait(remaining)
 
     def _describe_chat(self, chat_id: int) -> str:
-        lines = [f"  #{m.message_id} {'bot' if m.from_bot else 'user'}: {m.content[:120]!r}"
-                 + (f" buttons={m.button_texts}" if m.buttons else "")
-                 for m in self.history(chat_id)[-15:]]
+        lines = [
+            f"  #{m.message_id} {'bot' if m.from_bot else 'user'}: {m.content[:120]!r}"
+            + (f" buttons={m.button_texts}" if m.buttons else "")
+            for m in self.history(chat_id)[-15:]
+        ]
         return "\n".join(lines) or "  (no messages)"
 
     async def wait_for(
-        self, chat_id: int, predicate: Callable[[ChatMessage], bool] | None = None, *,
+        self,
+        chat_id: int,
+        predicate: Callable[[ChatMessage], bool] | None = None,
+        *,
         timeout: float = 5.0,  # noqa: ASYNC109
         after: int | ChatMessage | None = None,
     ) -> ChatMessage:
@@ -58,12 +66,20 @@ class WaitingWorld(World):
                     return message
             return None
 
-        return await self.wait_until(probe, timeout, describe=lambda: (
-            f"a bot message in chat {chat_id} after #{after_id} matching the predicate; "
-            f"chat so far:\n{self._describe_chat(chat_id)}"))
+        return await self.wait_until(
+            probe,
+            timeout,
+            describe=lambda: (
+                f"a bot message in chat {chat_id} after #{after_id} matching the predicate; "
+                f"chat so far:\n{self._describe_chat(chat_id)}"
+            ),
+        )
 
     async def wait_for_messages(
-        self, chat_id: int, count: int, *,
+        self,
+        chat_id: int,
+        count: int,
+        *,
         timeout: float = 5.0,  # noqa: ASYNC109
         after: int | ChatMessage | None = None,
     ) -> list[ChatMessage]:
@@ -74,18 +90,30 @@ class WaitingWorld(World):
             found = [m for m in self.sent(chat_id) if m.message_id > after_id]
             return found if found and len(found) >= count else None
 
-        return await self.wait_until(probe, timeout, describe=lambda: (
-            f"{count} bot messages in chat {chat_id} after #{after_id}; chat so far:\n"
-            f"{self._describe_chat(chat_id)}"))
+        return await self.wait_until(
+            probe,
+            timeout,
+            describe=lambda: (
+                f"{count} bot messages in chat {chat_id} after #{after_id}; chat so far:\n"
+                f"{self._describe_chat(chat_id)}"
+            ),
+        )
 
     async def wait_for_callback_answer(
-        self, callback_id: str, timeout: float = 5.0,  # noqa: ASYNC109
+        self,
+        callback_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> CallbackAnswer:
-        return await self.wait_until(lambda: self.callbacks[callback_id].answer, timeout,
-                                     describe=f"an answer to callback query {callback_id}")
+        return await self.wait_until(
+            lambda: self.callbacks[callback_id].answer,
+            timeout,
+            describe=f"an answer to callback query {callback_id}",
+        )
 
     async def wait_for_action(
-        self, chat_id: int, action: str | None = None,
+        self,
+        chat_id: int,
+        action: str | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> str:
         def probe() -> str | None:
@@ -93,5 +121,6 @@ class WaitingWorld(World):
             matching = [a for a in actions if action is None or a == action]
             return matching[-1] if matching else None
 
-        return await self.wait_until(probe, timeout,
-                                     describe=f"chat action {action or '(any)'} in {chat_id}")
+        return await self.wait_until(
+            probe, timeout, describe=f"chat action {action or '(any)'} in {chat_id}"
+        )

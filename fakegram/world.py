@@ -49,8 +49,11 @@ def scope_key(scope: Mapping[str, Any] | _HasToDict | None) -> str:
         data = dict(scope)
     else:
         data = scope.to_dict()
-    if "chat_id" in data and isinstance(data["chat_id"], str) and data["chat_id"].lstrip(
-            "-").isdigit():
+    if (
+        "chat_id" in data
+        and isinstance(data["chat_id"], str)
+        and data["chat_id"].lstrip("-").isdigit()
+    ):
         data["chat_id"] = int(data["chat_id"])
     return "|".join(f"{key}={data[key]}" for key in sorted(data))
 
@@ -66,9 +69,9 @@ def image_size(data: bytes) -> tuple[int, int]:
                 pos += 1
                 continue
             marker = data[pos + 1]
-            length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
             if marker in (0xC0, 0xC1, 0xC2):
-                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+                height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
                 return int(width), int(height)
             pos += 2 + length
     # Unknown format: Telegram would re-encode it anyway; any positive size will do.
@@ -100,33 +103,49 @@ class World:
 
     # ------------------------------------------------------------------ users and chats
 
-    def add_user(self, user_id: int | None = None, first_name: str | None = None, *,
-                 username: str | None = None, last_name: str | None = None,
-                 language_code: str | None = DEFAULT_LANGUAGE) -> SimUser:
+    def add_user(
+        self,
+        user_id: int | None = None,
+        first_name: str | None = None,
+        *,
+        username: str | None = None,
+        last_name: str | None = None,
+        language_code: str | None = DEFAULT_LANGUAGE,
+    ) -> SimUser:
         if user_id is None:
             user_id = next(self._ids)
             while user_id in self.users:
                 user_id = next(self._ids)
         elif user_id in self.users:
             raise ValueError(f"fakegram: user {user_id} already exists")
-        user = SimUser(user_id, first_name or f"User{user_id}", username, last_name,
-                       language_code)
+        user = SimUser(user_id, first_name or f"User{user_id}", username, last_name, language_code)
         self.users[user_id] = user
         # A private chat's id is the user's id.
         self.chats[user_id] = ChatState(user_id, "private", user)
         return user
 
-    def add_users(self, count: int, *, first_name: str = "User",
-                  language_code: str | None = DEFAULT_LANGUAGE,
-                  with_usernames: bool = True) -> list[SimUser]:
+    def add_users(
+        self,
+        count: int,
+        *,
+        first_name: str = "User",
+        language_code: str | None = DEFAULT_LANGUAGE,
+        with_usernames: bool = True,
+    ) -> list[SimUser]:
         users = []
         for _ in range(count):
             user_id = next(self._ids)
             while user_id in self.users:
                 user_id = next(self._ids)
             username = f"user{user_id}" if with_usernames else None
-            users.append(self.add_user(user_id, f"{first_name}{user_id}", username=username,
-                                       language_code=language_code))
+            users.append(
+                self.add_user(
+                    user_id,
+                    f"{first_name}{user_id}",
+                    username=username,
+                    language_code=language_code,
+                )
+            )
         return users
 
     def user(self, user_id: int) -> SimUser:
@@ -164,19 +183,31 @@ class World:
         chat.blocked = blocked
         if notify:
             old, new = ("member", "kicked") if blocked else ("kicked", "member")
-            self.updates.push("my_chat_member", {
-                "chat": chat.to_api(), "from": chat.user.to_api(), "date": now_ts(),
-                "old_chat_member": {"status": old, "user": self.bot.to_api(),
-                                    **({"until_date": 0} if old == "kicked" else {})},
-                "new_chat_member": {"status": new, "user": self.bot.to_api(),
-                                    **({"until_date": 0} if new == "kicked" else {})},
-            })
+            self.updates.push(
+                "my_chat_member",
+                {
+                    "chat": chat.to_api(),
+                    "from": chat.user.to_api(),
+                    "date": now_ts(),
+                    "old_chat_member": {
+                        "status": old,
+                        "user": self.bot.to_api(),
+                        **({"until_date": 0} if old == "kicked" else {}),
+                    },
+                    "new_chat_member": {
+                        "status": new,
+                        "user": self.bot.to_api(),
+                        **({"until_date": 0} if new == "kicked" else {}),
+                    },
+                },
+            )
         self.changed.notify()
 
     # ------------------------------------------------------------------ files
 
-    def store_file(self, kind: str, data: bytes, file_name: str | None,
-                   mime_type: str | None) -> StoredFile:
+    def store_file(
+        self, kind: str, data: bytes, file_name: str | None, mime_type: str | None
+    ) -> StoredFile:
         seq = next(self._file_seq)
         prefix = "BQ" if kind == "document" else "AgAC"
         file_id = f"{prefix}fg{seq:06d}{secrets.token_hex(8)}"
@@ -186,8 +217,7 @@ class World:
             ext = "." + file_name.rsplit(".", 1)[1][:10]
         path = f"{kind}s/file_{seq}{ext}"
         width, height = image_size(data) if kind == "photo" else (0, 0)
-        stored = StoredFile(file_id, unique, kind, data, file_name, mime_type, path,
-                            width, height)
+        stored = StoredFile(file_id, unique, kind, data, file_name, mime_type, path, width, height)
         self.files[file_id] = stored
         self.files_by_path[path] = stored
         return stored
@@ -199,16 +229,21 @@ class World:
 
     def add_message(self, chat: ChatState, *, from_bot: bool, **fields: Any) -> ChatMessage:
         sender = self.bot.to_api() if from_bot else chat.user.to_api()
-        message = ChatMessage(chat.id, chat.allocate_message_id(), now_ts(), from_bot, sender,
-                              **fields)
+        message = ChatMessage(
+            chat.id, chat.allocate_message_id(), now_ts(), from_bot, sender, **fields
+        )
         chat.messages[message.message_id] = message
         self.changed.notify()
         return message
 
     def message_to_api(self, message: ChatMessage, *, nested: bool = False) -> JSONDict:
         chat = self.chats[message.chat_id]
-        data: JSONDict = {"message_id": message.message_id, "from": message.sender,
-                          "chat": chat.to_api(), "date": message.date}
+        data: JSONDict = {
+            "message_id": message.message_id,
+            "from": message.sender,
+            "chat": chat.to_api(),
+            "date": message.date,
+        }
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
         if message.text is not None:
@@ -259,8 +294,9 @@ class World:
     def callback(self, callback_id: str) -> CallbackRecord:
         return self.callbacks[callback_id]
 
-    def commands(self, scope: Mapping[str, Any] | _HasToDict | None = None,
-                 language_code: str = "") -> list[JSONDict]:
+    def commands(
+        self, scope: Mapping[str, Any] | _HasToDict | None = None, language_code: str = ""
+    ) -> list[JSONDict]:
         """Commands set with setMyCommands for exactly this scope and language."""
         return list(self.command_sets.get((scope_key(scope), language_code), []))
 
@@ -272,17 +308,31 @@ class World:
         self.updates.push("message", self.message_to_api(message))
         return message
 
-    def send_text(self, user_id: int, text: str, *, reply_to_message_id: int | None = None,
-                  entities: list[JSONDict] | None = None) -> ChatMessage:
+    def send_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        reply_to_message_id: int | None = None,
+        entities: list[JSONDict] | None = None,
+    ) -> ChatMessage:
         """The user types ``text``; commands get ``bot_command`` entities like in the app."""
         if entities is None:
             entities = [
-                {"type": "bot_command", "offset": len(text[:m.start()].encode("utf-16-le")) // 2,
-                 "length": len(m.group(0).encode("utf-16-le")) // 2}
+                {
+                    "type": "bot_command",
+                    "offset": len(text[: m.start()].encode("utf-16-le")) // 2,
+                    "length": len(m.group(0).encode("utf-16-le")) // 2,
+                }
                 for m in _COMMAND_RE.finditer(text)
             ]
-        return self._user_message(user_id, text=text, raw_text=text, entities=entities,
-                                  reply_to_message_id=reply_to_message_id)
+        return self._user_message(
+            user_id,
+            text=text,
+            raw_text=text,
+            entities=entities,
+            reply_to_message_id=reply_to_message_id,
+        )
 
     def send_command(self, user_id: int, command: str, args: str = "") -> ChatMessage:
         text = "/" + command.lstrip("/")
@@ -292,15 +342,26 @@ class World:
         """``/start`` as sent by a t.me/<bot>?start=<payload> deep link."""
         return self.send_command(user_id, "start", payload or "")
 
-    def send_document(self, user_id: int, data: bytes, file_name: str,
-                      mime_type: str = "application/octet-stream", *,
-                      caption: str | None = None) -> ChatMessage:
+    def send_document(
+        self,
+        user_id: int,
+        data: bytes,
+        file_name: str,
+        mime_type: str = "application/octet-stream",
+        *,
+        caption: str | None = None,
+    ) -> ChatMessage:
         stored = self.store_file("document", data, file_name, mime_type)
-        return self._user_message(user_id, document=stored, caption=caption,
-                                  raw_caption=caption)
+        return self._user_message(user_id, document=stored, caption=caption, raw_caption=caption)
 
-    def send_photo(self, user_id: int, data: bytes, *, caption: str | None = None,
-                   mime_type: str = "image/jpeg") -> ChatMessage:
+    def send_photo(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "image/jpeg",
+    ) -> ChatMessage:
         stored = self.store_file("photo", data, None, mime_type)
         return self._user_message(user_id, photo=stored, caption=caption, raw_caption=caption)
 
@@ -315,8 +376,15 @@ class World:
         self.changed.notify()
         return message
 
-    def press_button(self, user_id: int, message_id: int, data: str | None = None, *,
-                     text: str | None = None, strict: bool = True) -> str:
+    def press_button(
+        self,
+        user_id: int,
+        message_id: int,
+        data: str | None = None,
+        *,
+        text: str | None = None,
+        strict: bool = True,
+    ) -> str:
         """The user taps an inline button; returns the callback query id.
 
         Pick the button by ``data`` or by (part of) its ``text``.  With ``strict`` the button
@@ -332,46 +400,67 @@ class World:
                 raise ValueError("press_button needs data= or text=")
             data = message.callback_data(text)
         elif strict and data not in [b.get("callback_data") for b in message.buttons]:
-            raise LookupError(f"message {message_id} has no button with callback_data "
-                              f"{data!r}; buttons: {message.buttons}")
+            raise LookupError(
+                f"message {message_id} has no button with callback_data "
+                f"{data!r}; buttons: {message.buttons}"
+            )
         callback_id = f"{user.id}{next(self._callback_seq):08d}"
-        self.callbacks[callback_id] = CallbackRecord(callback_id, user.id, user.id,
-                                                     message_id, data)
-        self.updates.push("callback_query", {
-            "id": callback_id, "from": user.to_api(),
-            "message": self.message_to_api(message),
-            "chat_instance": f"ci{user.id}", "data": data,
-        })
+        self.callbacks[callback_id] = CallbackRecord(
+            callback_id, user.id, user.id, message_id, data
+        )
+        self.updates.push(
+            "callback_query",
+            {
+                "id": callback_id,
+                "from": user.to_api(),
+                "message": self.message_to_api(message),
+                "chat_instance": f"ci{user.id}",
+                "data": data,
+            },
+        )
         return callback_id
 
     def answer_callback(self, callback_id: str, answer: CallbackAnswer) -> None:
         record = self.callbacks.get(callback_id)
         if record is None or record.answered:
-            raise bad_request("query is too old and response timeout expired or query ID is "
-                              "invalid")
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         record.answer = answer
         self.changed.notify()
 
     # ------------------------------------------------------------------ faults
 
-    def fail_next(self, method: str, times: int = 1, *, error_code: int = 400,
-                  description: str | None = None, chat_id: int | None = None,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        error_code: int = 400,
+        description: str | None = None,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         """The next ``times`` calls of ``method`` (to ``chat_id`` if given) fail.
 
         ``description`` defaults to Telegram's wording for ``error_code``; 429 errors carry
         ``parameters.retry_after`` (default 1 s).
         """
-        self.faults.add(FaultRule(method, times, error_code, description, chat_id,
-                                  retry_after))
+        self.faults.add(FaultRule(method, times, error_code, description, chat_id, retry_after))
 
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def set_flood_limit(self, per_second: float | None = None, *,
-                        per_chat_per_second: float | None = None, burst: float | None = None,
-                        retry_after: int | None = None, mode: str = "bucket",
-                        methods: Iterable[str] | None = None) -> None:
+    def set_flood_limit(
+        self,
+        per_second: float | None = None,
+        *,
+        per_chat_per_second: float | None = None,
+        burst: float | None = None,
+        retry_after: int | None = None,
+        mode: str = "bucket",
+        methods: Iterable[str] | None = None,
+    ) -> None:
         """Answer 429 past ``per_second`` sends overall (and ``per_chat_per_second`` per chat).
 
         ``mode="bucket"`` is a token bucket holding ``burst`` (default ``per_second``) tokens,
@@ -381,6 +470,13 @@ class World:
         """
         if mode not in ("bucket", "window"):
             raise ValueError("mode must be 'bucket' or 'window'")
-        self.flood.configure(flood_config(
-            methods, per_second=per_second, per_chat_per_second=per_chat_per_second,
-            burst=burst, retry_after=retry_after, mode=mode))
+        self.flood.configure(
+            flood_config(
+                methods,
+                per_second=per_second,
+                per_chat_per_second=per_chat_per_second,
+                burst=burst,
+                retry_after=retry_after,
+                mode=mode,
+            )
+        )

@@ -12,8 +12,7 @@ from conversation.services import AppServices
 _KEY = "cuibao.services"
 
 
-class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
-                                    dict[Any, Any]]):
+class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def services(self) -> AppServices:
         services: AppServices = self.bot_data[_KEY]
@@ -25,6 +24,5 @@ def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> AppSe
     return services
 
 
-def install(application: Application[Any, Any, Any, Any, Any, Any],
-            services: AppServices) -> None:
+def install(application: Application[Any, Any, Any, Any, Any, Any], services: AppServices) -> None:
     application.bot_data[_KEY] = services

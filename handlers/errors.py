@@ -21,8 +21,9 @@ async def on_error(update: object, context: CustomContext) -> None:
     log.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id,
-                                           context.services.catalogue.text("error.generic"))
+            await context.bot.send_message(
+                update.effective_chat.id, context.services.catalogue.text("error.generic")
+            )
         except Exception:  # the chat may be the very thing that failed
             log.exception("could not tell the user about the error")
     await tell_operators(context, update_id)
@@ -38,8 +39,12 @@ async def tell_operators(context: CustomContext, update_id: int | None) -> None:
         return
     _told[key] = now
     services = context.services
-    text = services.catalogue.text("error.operator", kind=kind, where=where,
-                                   update=update_id if update_id is not None else "-")
+    text = services.catalogue.text(
+        "error.operator",
+        kind=kind,
+        where=where,
+        update=update_id if update_id is not None else "-",
+    )
     for operator in services.settings.operators:
         try:
             await context.bot.send_message(int(operator), text)

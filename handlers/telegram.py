@@ -69,8 +69,11 @@ TELEGRAM = Capabilities(
 
 
 def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in buttons if row]
+    rows = [
+        [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+        for row in buttons
+        if row
+    ]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -111,8 +114,9 @@ class TelegramChannel:
         query = self.update.callback_query
         match reply:
             case Message(text, buttons):
-                sent = await self.bot.send_message(self.chat_id, text,
-                                                   reply_markup=keyboard(buttons))
+                sent = await self.bot.send_message(
+                    self.chat_id, text, reply_markup=keyboard(buttons)
+                )
                 return SentMessage(sent)
             case Edit(text, buttons) if query is not None and query.message is not None:
                 try:
@@ -127,18 +131,23 @@ class TelegramChannel:
                 if query is not None:
                     await query.answer(text)
             case Document(data, name, caption):
-                await self.bot.send_document(self.chat_id, InputFile(data, filename=name),
-                                             caption=caption or None)
+                await self.bot.send_document(
+                    self.chat_id, InputFile(data, filename=name), caption=caption or None
+                )
             case Picture(png, name, caption):
                 await send_picture(self.bot, self.chat_id, png, name, caption)
             case Busy(activity):
-                action = (ChatAction.TYPING if activity is Activity.TYPING
-                          else ChatAction.UPLOAD_DOCUMENT)
+                action = (
+                    ChatAction.TYPING
+                    if activity is Activity.TYPING
+                    else ChatAction.UPLOAD_DOCUMENT
+                )
                 with contextlib.suppress(TelegramError):  # only a hint
                     await self.bot.send_chat_action(self.chat_id, action)
             case Menu(coordinator):
-                await set_menu_for(self.bot, self.chat_id, coordinator,
-                                   self.context.services.catalogue)
+                await set_menu_for(
+                    self.bot, self.chat_id, coordinator, self.context.services.catalogue
+                )
         return None
 
 
@@ -155,15 +164,25 @@ def event_of(update: Update) -> Event | None:
     edited = update.edited_message is not None
     if message.document is not None:
         doc = message.document
-        return FileArrived(doc.file_name or "file", doc.file_size,
-                           doc.mime_type or "application/octet-stream",
-                           _fetcher(message.get_bot(), doc.file_id), message.caption or "",
-                           edited=edited)
+        return FileArrived(
+            doc.file_name or "file",
+            doc.file_size,
+            doc.mime_type or "application/octet-stream",
+            _fetcher(message.get_bot(), doc.file_id),
+            message.caption or "",
+            edited=edited,
+        )
     if message.photo:
         photo = message.photo[-1]  # the largest size Telegram made
-        return FileArrived(f"photo-{photo.file_unique_id}.jpg", photo.file_size, "image/jpeg",
-                           _fetcher(message.get_bot(), photo.file_id), message.caption or "",
-                           is_picture=True, edited=edited)
+        return FileArrived(
+            f"photo-{photo.file_unique_id}.jpg",
+            photo.file_size,
+            "image/jpeg",
+            _fetcher(message.get_bot(), photo.file_id),
+            message.caption or "",
+            is_picture=True,
+            edited=edited,
+        )
     if message.text is not None:
         text = message.text
         if text.startswith("/") and not edited:
@@ -184,6 +203,7 @@ def _fetcher(bot: Bot, file_id: str) -> Callable[[], asyncio.Future[bytes]]:
     async def fetch() -> bytes:
         telegram_file = await bot.get_file(file_id)
         return bytes(await telegram_file.download_as_bytearray())
+
     return fetch  # type: ignore[return-value]
 
 
@@ -216,8 +236,9 @@ class DigestPicture:
     """The progress picture after a coordinator's daily digest (the reminder dispatcher's
     `after_digest`)."""
 
-    def __init__(self, bot: Bot, boards: BoardService, catalogue: Catalogue,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, bot: Bot, boards: BoardService, catalogue: Catalogue, clock: Callable[[], datetime]
+    ) -> None:
         self.bot, self.boards, self.catalogue, self.clock = bot, boards, catalogue, clock
 
     async def __call__(self, campaign_id: int, external_id: str, language: str | None) -> None:
@@ -226,6 +247,5 @@ class DigestPicture:
             return
         texts = board_texts(found.board, self.catalogue, language, found.code)
         png = await asyncio.to_thread(chat_picture, found.board, texts)
-        caption = self.catalogue.text("picture.caption", language,
-                                      campaign=found.board.campaign)
+        caption = self.catalogue.text("picture.caption", language, campaign=found.board.campaign)
         await send_picture(self.bot, int(external_id), png, f"{found.code}.png", caption)

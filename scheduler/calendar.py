@@ -40,8 +40,9 @@ class WorkdayCalendar:
         self.missing_years: set[int] = set()
 
     @classmethod
-    def with_days(cls, workdays: Iterable[date] = (), holidays: Iterable[date] = ()
-                  ) -> WorkdayCalendar:
+    def with_days(
+        cls, workdays: Iterable[date] = (), holidays: Iterable[date] = ()
+    ) -> WorkdayCalendar:
         return cls(CalendarOverrides(frozenset(workdays), frozenset(holidays)))
 
     def is_workday(self, day: date) -> bool:

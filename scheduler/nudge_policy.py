@@ -34,9 +34,25 @@ from domain.plan import Cadence
 from domain.reminder_grammar import ReminderSyntaxError, Rule, parse_entry, parse_rules
 from scheduler.calendar import WorkdayCalendar
 
-__all__ = ["DEFAULTS", "Placement", "Policy", "QuietHours", "ReminderSyntaxError", "Rule",
-           "Step", "current", "default_policy", "due_now", "for_role", "next_instant",
-           "nominal", "parse_entry", "parse_policy", "policy_for", "schedule"]
+__all__ = [
+    "DEFAULTS",
+    "Placement",
+    "Policy",
+    "QuietHours",
+    "ReminderSyntaxError",
+    "Rule",
+    "Step",
+    "current",
+    "default_policy",
+    "due_now",
+    "for_role",
+    "next_instant",
+    "nominal",
+    "parse_entry",
+    "parse_policy",
+    "policy_for",
+    "schedule",
+]
 
 DEFAULTS: dict[Cadence, tuple[str, ...]] = {
     Cadence.ONCE: ("-3wd@09:00", "-1wd@09:00", "-2h", "0", "+1wd@09:00x5"),
@@ -133,8 +149,7 @@ class Placement:
         return [(at(time(0)), at(q.start)), (at(q.end), last)]
 
     def allows(self, instant: datetime) -> bool:
-        return (self.calendar.is_workday(instant.date())
-                and self.quiet.allows(instant.time()))
+        return self.calendar.is_workday(instant.date()) and self.quiet.allows(instant.time())
 
     def next_allowed(self, instant: datetime) -> datetime:
         """`instant` if a nudge may go out then, else the first instant after it that may."""
@@ -161,25 +176,31 @@ class Placement:
         return self.windows(following, tz)[-1][1]
 
 
-def nominal(rule: Rule, due: datetime, calendar: WorkdayCalendar
-            ) -> list[tuple[str, datetime]]:
+def nominal(rule: Rule, due: datetime, calendar: WorkdayCalendar) -> list[tuple[str, datetime]]:
     """Where an entry would put its nudges before quiet hours and days off are considered."""
     tz = due.tzinfo
     if rule.sign == 0:
         return [("due", due)]
     if rule.unit in ("h", "m"):
-        delta = timedelta(hours=rule.amount) if rule.unit == "h" else timedelta(
-            minutes=rule.amount)
+        delta = (
+            timedelta(hours=rule.amount) if rule.unit == "h" else timedelta(minutes=rule.amount)
+        )
         return [(rule.names[0], due + rule.sign * delta)]
     assert rule.at is not None
     if rule.sign < 0:
-        day = (calendar.workdays_before(due.date(), rule.amount) if rule.unit == "wd"
-               else due.date() - timedelta(days=rule.amount))
+        day = (
+            calendar.workdays_before(due.date(), rule.amount)
+            if rule.unit == "wd"
+            else due.date() - timedelta(days=rule.amount)
+        )
         return [(rule.names[0], datetime.combine(day, rule.at, tzinfo=tz))]
     out = []
     for i, name in enumerate(rule.names, start=1):
-        day = (calendar.add_workdays(due.date(), rule.amount * i) if rule.unit == "wd"
-               else due.date() + timedelta(days=rule.amount * i))
+        day = (
+            calendar.add_workdays(due.date(), rule.amount * i)
+            if rule.unit == "wd"
+            else due.date() + timedelta(days=rule.amount * i)
+        )
         out.append((name, datetime.combine(day, rule.at, tzinfo=tz)))
     return out
 
@@ -203,8 +224,11 @@ def schedule(policy: Policy, due: datetime, placement: Placement) -> tuple[Step,
             continue
         if moved_back and placed and placed[-1][1].date() == at.date():
             continue
-        if rule.sign > 0 and rule.day_based and any(
-                r.sign >= 0 and t.date() == at.date() for _, t, r in placed):
+        if (
+            rule.sign > 0
+            and rule.day_based
+            and any(r.sign >= 0 and t.date() == at.date() for _, t, r in placed)
+        ):
             continue
         placed.append((name, at, rule))
     steps: list[Step] = []

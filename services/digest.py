@@ -75,8 +75,12 @@ def parse_change(text: str) -> DigestChange | DigestProblem:
 
 
 class DigestService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], default_at: time | None,
-                 quiet: QuietHours | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        default_at: time | None,
+        quiet: QuietHours | None = None,
+    ) -> None:
         self.sessions = sessions
         self.default_at = default_at  # None: the deployment sends no digest
         self.quiet = quiet or QuietHours()
@@ -88,8 +92,9 @@ class DigestService:
         async with self.sessions() as s:
             return self._setting(await s.get(m.DigestPreference, actor.person_id))
 
-    async def change(self, actor: Actor, change: DigestChange, now: datetime
-                     ) -> DigestSetting | DigestProblem | None:
+    async def change(
+        self, actor: Actor, change: DigestChange, now: datetime
+    ) -> DigestSetting | DigestProblem | None:
         """Apply a change and return the setting once it is committed; None for someone
         who is not a coordinator, a problem (nothing changed) for a change refused."""
         if not actor.is_coordinator:
@@ -100,13 +105,17 @@ class DigestService:
             return DigestProblem.QUIET
         async with self.sessions.begin() as s:
             if change.action is DigestAction.DEFAULT:
-                await s.execute(delete(m.DigestPreference).where(
-                    m.DigestPreference.person_id == actor.person_id))
+                await s.execute(
+                    delete(m.DigestPreference).where(
+                        m.DigestPreference.person_id == actor.person_id
+                    )
+                )
                 return self._setting(None)
             pref = await s.get(m.DigestPreference, actor.person_id, with_for_update=True)
             if pref is None:
-                pref = m.DigestPreference(person_id=actor.person_id, muted=False,
-                                          local_time=None, updated_at=now)
+                pref = m.DigestPreference(
+                    person_id=actor.person_id, muted=False, local_time=None, updated_at=now
+                )
                 s.add(pref)
             pref.muted = change.action is DigestAction.MUTE
             if change.action is DigestAction.AT:

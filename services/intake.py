@@ -79,14 +79,16 @@ class _Loaded:
 
 
 class IntakeService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry,
-                 max_bytes: int) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry, max_bytes: int
+    ) -> None:
         self.sessions = sessions
         self.plans = plans
         self.max_bytes = max_bytes
 
-    async def blank(self, actor: Actor, draft_id: int, texts: Texts, language: str | None
-                    ) -> Blank | Refused:
+    async def blank(
+        self, actor: Actor, draft_id: int, texts: Texts, language: str | None
+    ) -> Blank | Refused:
         """The blank for one of the actor's drafts, prefilled with what it holds."""
         async with self.sessions() as s:
             loaded = await self._own_draft(s, actor, draft_id)
@@ -94,8 +96,9 @@ class IntakeService:
                 return loaded
         return _blank(loaded, texts, language)
 
-    async def fill(self, actor: Actor, draft_id: int, data: bytes, now: datetime
-                   ) -> Filled | Refused:
+    async def fill(
+        self, actor: Actor, draft_id: int, data: bytes, now: datetime
+    ) -> Filled | Refused:
         """Read a filled-in blank into the actor's draft: all values, or none."""
         read = read_blank(data, max_bytes=self.max_bytes)
         if isinstance(read, ReadProblem):
@@ -119,11 +122,13 @@ class IntakeService:
         answered = sum(1 for v in checked.values() if v is not None)
         return Filled(draft_id, answered, len(checked) - answered)
 
-    async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int
-                         ) -> _Loaded | Refused:
+    async def _own_draft(self, s: AsyncSession, actor: Actor, draft_id: int) -> _Loaded | Refused:
         draft = await s.get(m.Draft, draft_id)
-        if (draft is None or draft.person_id != actor.person_id
-                or draft.unit_id not in actor.unit_ids()):
+        if (
+            draft is None
+            or draft.person_id != actor.person_id
+            or draft.unit_id not in actor.unit_ids()
+        ):
             return Refused("not_found", {})
         deadline = await s.get_one(m.Deadline, draft.deadline_id)
         if deadline.cancelled:
@@ -164,20 +169,32 @@ def _blank(loaded: _Loaded, texts: Texts, language: str | None) -> Blank:
     form, deadline = loaded.form, loaded.deadline
     due = deadline.due_at.astimezone(ZoneInfo(loaded.campaign.timezone))
     title = f"{form.title} · {loaded.obligation.title} #{deadline.seq}"
-    notes = [t("intake.blank_how"), t("intake.blank_due", unit=loaded.unit.name,
-                                       due=f"{due:%Y-%m-%d %H:%M}")]
+    notes = [
+        t("intake.blank_how"),
+        t("intake.blank_due", unit=loaded.unit.name, due=f"{due:%Y-%m-%d %H:%M}"),
+    ]
     if deadline.period_start and deadline.period_end:
-        notes.append(t("deadline.period", start=deadline.period_start.isoformat(),
-                       end=deadline.period_end.isoformat()))
+        notes.append(
+            t(
+                "deadline.period",
+                start=deadline.period_start.isoformat(),
+                end=deadline.period_end.isoformat(),
+            )
+        )
     state = DraftState.from_json(loaded.draft.state)
-    values = {k: _prefill(form.field(k), v) for k, v in state.answers.items()
-              if v is not None and any(f.id == k for f in form.typed_fields)}
+    values = {
+        k: _prefill(form.field(k), v)
+        for k, v in state.answers.items()
+        if v is not None and any(f.id == k for f in form.typed_fields)
+    }
     spec = BlankSpec(
-        form.id, title, tuple(notes),
-        (t("intake.col_label"), t("intake.col_value"), t("intake.col_unit"),
-         t("intake.col_hint")),
+        form.id,
+        title,
+        tuple(notes),
+        (t("intake.col_label"), t("intake.col_value"), t("intake.col_unit"), t("intake.col_hint")),
         tuple(BlankLine(f.id, f.label, f.unit, _hint(f, t)) for f in form.typed_fields),
-        values)
+        values,
+    )
     name = t("intake.blank_file_name", form=form.title, unit=loaded.unit.name)
     return Blank(name, write_blank(spec))
 

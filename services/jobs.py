@@ -74,8 +74,12 @@ async def run(function: Callable[..., T], *args: Any, limits: Limits) -> T:
 async def run_measured(function: Callable[..., Any], *args: Any, limits: Limits) -> Finished:
     """As `run`, with the time and the worker's peak memory (for benchmarks and logs)."""
     receiver, sender = _SPAWN.Pipe(duplex=False)
-    process = _SPAWN.Process(target=_work, args=(sender, function, args, limits.memory_mb),
-                             daemon=True, name=f"cuibao-job-{function.__name__}")
+    process = _SPAWN.Process(
+        target=_work,
+        args=(sender, function, args, limits.memory_mb),
+        daemon=True,
+        name=f"cuibao-job-{function.__name__}",
+    )
     started = time.monotonic()
     try:
         # Not on the loop: starting writes the arguments (a 2 MB notice) into a pipe the
@@ -114,8 +118,9 @@ def _wait(receiver: Connection, seconds: float) -> tuple[Any, ...]:
         return ("failed", Failure.CRASHED, 0.0)
 
 
-def _work(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...],
-          memory_mb: int) -> None:
+def _work(
+    sender: Connection, function: Callable[..., Any], args: tuple[Any, ...], memory_mb: int
+) -> None:
     """The worker process: limit itself, run, send back one reply."""
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):  # a platform without RLIMIT_AS

@@ -66,8 +66,7 @@ def cell_centre(row: int, column: int) -> tuple[int, int]:
     """The pixel in the middle of a page's cell: `row` counts group rows too, `column`
     the deadlines on that page."""
     pitch = CELL + GAP
-    return (MARGIN + NAME_WIDTH + column * pitch + CELL // 2,
-            GRID_TOP + row * pitch + CELL // 2)
+    return (MARGIN + NAME_WIDTH + column * pitch + CELL // 2, GRID_TOP + row * pitch + CELL // 2)
 
 
 @dataclass(frozen=True)
@@ -133,10 +132,11 @@ def render_board(board: Board, texts: BoardTexts) -> list[bytes]:
     """The board as PNG pages: at most ROWS_PER_PAGE rows and COLUMNS_PER_PAGE deadlines
     each (the group header repeated where a page starts inside a group)."""
     rows = _rows(board, texts)
-    row_pages = [rows[i:i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [[]]
+    row_pages = [rows[i : i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [[]]
     n = len(board.deadlines)
-    col_pages = [list(range(j, min(j + COLUMNS_PER_PAGE, n)))
-                 for j in range(0, n, COLUMNS_PER_PAGE)] or [[]]
+    col_pages = [
+        list(range(j, min(j + COLUMNS_PER_PAGE, n))) for j in range(0, n, COLUMNS_PER_PAGE)
+    ] or [[]]
     pages = [(r, c) for c in col_pages for r in row_pages]
     out = []
     for number, (page_rows, columns) in enumerate(pages, start=1):
@@ -151,20 +151,19 @@ def render_board(board: Board, texts: BoardTexts) -> list[bytes]:
 def render_groups(board: Board, texts: BoardTexts) -> bytes:
     """One page: a row per 分组, each deadline's completion rate in that group as a shade
     from red (none) to green (all) with the percentage written in it."""
-    rows = [_Row(name or texts.ungrouped, None, tuple(members))
-            for name, members in board.groups()]
+    rows = [
+        _Row(name or texts.ungrouped, None, tuple(members)) for name, members in board.groups()
+    ]
     columns = list(range(min(len(board.deadlines), COLUMNS_PER_PAGE)))
     start = max(len(board.deadlines) - COLUMNS_PER_PAGE, 0)
     columns = [start + j for j in columns]
-    return _draw(board, texts, rows[:ROWS_PER_PAGE], columns, texts.groups_note,
-                 by_group=True)
+    return _draw(board, texts, rows[:ROWS_PER_PAGE], columns, texts.groups_note, by_group=True)
 
 
 def pages_needed(board: Board) -> int:
     groups = len(board.groups())
     rows = len(board.units) + (groups if groups > 1 or board.groups()[0][0] else 0)
-    return max(1, -(-rows // ROWS_PER_PAGE)) * max(1, -(-len(board.deadlines)
-                                                       // COLUMNS_PER_PAGE))
+    return max(1, -(-rows // ROWS_PER_PAGE)) * max(1, -(-len(board.deadlines) // COLUMNS_PER_PAGE))
 
 
 def _rows(board: Board, texts: BoardTexts) -> list[_Row]:
@@ -204,25 +203,38 @@ def page_width_for_title(title: str) -> int:
     return math.ceil(_font(TITLE).getlength(displayable(title))) + 2 * MARGIN
 
 
-def _draw(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
-          footer: str, *, by_group: bool = False) -> bytes:
+def _draw(
+    board: Board,
+    texts: BoardTexts,
+    rows: Sequence[_Row],
+    columns: Sequence[int],
+    footer: str,
+    *,
+    by_group: bool = False,
+) -> bytes:
     with _DRAWING:
         return _draw_page(board, texts, rows, columns, footer, by_group)
 
 
-def _draw_page(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: Sequence[int],
-               footer: str, by_group: bool) -> bytes:
+def _draw_page(
+    board: Board,
+    texts: BoardTexts,
+    rows: Sequence[_Row],
+    columns: Sequence[int],
+    footer: str,
+    by_group: bool,
+) -> bytes:
     pitch = CELL + GAP
     grid_top = GRID_TOP
     # Wide enough for the grid and, up to what a phone shows well, for the whole title.
     title_width = page_width_for_title(texts.title)
-    width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, min(title_width, 1280),
-                720)
+    width = max(MARGIN * 2 + NAME_WIDTH + pitch * len(columns) + 60, min(title_width, 1280), 720)
     height = grid_top + pitch * (len(rows) + 1) + (SMALL + 16) + MARGIN + (SMALL + 8)
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.text((MARGIN, MARGIN), fit(texts.title, TITLE, width - 2 * MARGIN), fill=INK,
-              font=_font(TITLE))
+    draw.text(
+        (MARGIN, MARGIN), fit(texts.title, TITLE, width - 2 * MARGIN), fill=INK, font=_font(TITLE)
+    )
     if not by_group:  # a summary's cells are rates, written in them
         _legend(draw, texts, MARGIN, MARGIN + TITLE + 12, width - MARGIN)
     left = MARGIN + NAME_WIDTH
@@ -232,13 +244,20 @@ def _draw_page(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: S
         y = grid_top + r * pitch
         if row.unit is None:
             draw.rectangle((MARGIN, y, left + pitch * len(columns), y + CELL), fill=GROUP_BAND)
-        draw.text((MARGIN + (0 if row.unit is None else 10), y + CELL // 2),
-                  fit(row.label, TEXT, NAME_WIDTH - 14), fill=INK, font=_font(TEXT),
-                  anchor="lm")
+        draw.text(
+            (MARGIN + (0 if row.unit is None else 10), y + CELL // 2),
+            fit(row.label, TEXT, NAME_WIDTH - 14),
+            fill=INK,
+            font=_font(TEXT),
+            anchor="lm",
+        )
         for k, j in enumerate(columns):
             x = left + k * pitch
-            box = (x, y + 3, x + CELL, y + CELL - 3) if row.unit is None else (
-                x, y, x + CELL, y + CELL)
+            box = (
+                (x, y + 3, x + CELL, y + CELL - 3)
+                if row.unit is None
+                else (x, y, x + CELL, y + CELL)
+            )
             if row.unit is not None:
                 cell = board.cells[row.unit][j]
                 draw.rectangle(box, fill=COLOURS[cell], outline=GRID if cell is None else None)
@@ -246,24 +265,41 @@ def _draw_page(board: Board, texts: BoardTexts, rows: Sequence[_Row], columns: S
             rate = board.rate(j, row.members)
             if by_group and rate is not None:
                 draw.rectangle(box, fill=_rate_colour(rate))
-                draw.text((x + CELL // 2, y + CELL // 2), f"{round(rate * 100)}",
-                          fill=BACKGROUND, font=_font(12), anchor="mm")
+                draw.text(
+                    (x + CELL // 2, y + CELL // 2),
+                    f"{round(rate * 100)}",
+                    fill=BACKGROUND,
+                    font=_font(12),
+                    anchor="mm",
+                )
     y = grid_top + len(rows) * pitch + 4
-    draw.text((MARGIN, y + CELL // 2), fit(texts.rate, TEXT, NAME_WIDTH - 14), fill=INK,
-              font=_font(TEXT), anchor="lm")
+    draw.text(
+        (MARGIN, y + CELL // 2),
+        fit(texts.rate, TEXT, NAME_WIDTH - 14),
+        fill=INK,
+        font=_font(TEXT),
+        anchor="lm",
+    )
     for k, j in enumerate(columns):
         rate = board.rate(j)
         label = "—" if rate is None else f"{round(rate * 100)}"
-        draw.text((left + k * pitch + CELL // 2, y + CELL // 2), label, fill=INK,
-                  font=_font(13), anchor="mm")
+        draw.text(
+            (left + k * pitch + CELL // 2, y + CELL // 2),
+            label,
+            fill=INK,
+            font=_font(13),
+            anchor="mm",
+        )
     if footer:
-        draw.text((MARGIN, y + pitch + 8), fit(footer, SMALL, width - 2 * MARGIN), fill=INK,
-                  font=small)
+        draw.text(
+            (MARGIN, y + pitch + 8), fit(footer, SMALL, width - 2 * MARGIN), fill=INK, font=small
+        )
     buffer = io.BytesIO()
     # Mapped onto a fixed palette (every cell colour exactly, greys for the text's edges):
     # an 8-bit PNG encodes three times faster than RGB and is half the size.
     image.quantize(palette=_palette(), dither=Image.Dither.NONE).save(
-        buffer, "PNG", compress_level=3)
+        buffer, "PNG", compress_level=3
+    )
     return buffer.getvalue()
 
 
@@ -278,8 +314,7 @@ def _palette() -> Image.Image:
     return palette
 
 
-def _legend(draw: ImageDraw.ImageDraw, texts: BoardTexts, x0: int, y0: int, right: int
-            ) -> None:
+def _legend(draw: ImageDraw.ImageDraw, texts: BoardTexts, x0: int, y0: int, right: int) -> None:
     x, y = x0, y0
     for cell, label in texts.legend.items():
         label = displayable(label)
@@ -291,21 +326,28 @@ def _legend(draw: ImageDraw.ImageDraw, texts: BoardTexts, x0: int, y0: int, righ
         x += span
 
 
-def _column_heads(image: Image.Image, board: Board, columns: Sequence[int], left: int,
-                  bottom: int) -> None:
+def _column_heads(
+    image: Image.Image, board: Board, columns: Sequence[int], left: int, bottom: int
+) -> None:
     """Deadline labels written upwards above their column, as a spreadsheet's tilted heads."""
     pitch = CELL + GAP
     for k, j in enumerate(columns):
-        image.paste(_turned(column_label(board.deadlines[j])),
-                    (left + k * pitch, bottom - HEADER_HEIGHT))
+        image.paste(
+            _turned(column_label(board.deadlines[j])), (left + k * pitch, bottom - HEADER_HEIGHT)
+        )
 
 
 @functools.lru_cache(maxsize=256)
 def _turned(text: str) -> Image.Image:
     """A column's label written upwards (kept: every page of a board repeats them)."""
     strip = Image.new("RGB", (HEADER_HEIGHT - 4, CELL), BACKGROUND)
-    ImageDraw.Draw(strip).text((2, CELL // 2), fit(text, SMALL, HEADER_HEIGHT - 8), fill=INK,
-                               font=_font(SMALL), anchor="lm")
+    ImageDraw.Draw(strip).text(
+        (2, CELL // 2),
+        fit(text, SMALL, HEADER_HEIGHT - 8),
+        fill=INK,
+        font=_font(SMALL),
+        anchor="lm",
+    )
     return strip.rotate(90, expand=True)
 
 
@@ -322,12 +364,19 @@ def board_texts(board: Board, texts: Texts, language: str | None, code: str = ""
         return texts.text(key, language)
 
     return BoardTexts(
-        title=texts.text("picture.title", language, campaign=board.campaign,
-                         when=texts.when(board.as_of, language)),
+        title=texts.text(
+            "picture.title",
+            language,
+            campaign=board.campaign,
+            when=texts.when(board.as_of, language),
+        ),
         legend={cell: texts.text(f"picture.cell.{cell.value}", language) for cell in Cell},
-        rate=t("picture.rate"), page=t("picture.page"), continued=t("picture.continued"),
+        rate=t("picture.rate"),
+        page=t("picture.page"),
+        continued=t("picture.continued"),
         ungrouped=t("picture.ungrouped"),
-        groups_note=texts.text("picture.groups_note", language, campaign=code))
+        groups_note=texts.text("picture.groups_note", language, campaign=code),
+    )
 
 
 def chat_picture(board: Board, texts: BoardTexts) -> bytes:

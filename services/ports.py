@@ -23,5 +23,6 @@ class Delivery(StrEnum):
 class Notifier(Protocol):
     """Sends one message to a person's private chat on whatever platform they use."""
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery: ...
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery: ...

@@ -19,13 +19,13 @@ class StepService:
         async with self.sessions() as s:
             return await StepRepo(s).get(person_id, kind)
 
-    async def put(self, person_id: int, kind: str, payload: dict[str, Any],
-                  now: datetime) -> None:
+    async def put(self, person_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
         async with self.sessions.begin() as s:
             await StepRepo(s).put(person_id, kind, payload, now)
 
-    async def put_for(self, platform: str, external_id: str, kind: str,
-                      payload: dict[str, Any], now: datetime) -> bool:
+    async def put_for(
+        self, platform: str, external_id: str, kind: str, payload: dict[str, Any], now: datetime
+    ) -> bool:
         """The same for someone known by their platform id (a nudge's recipient); False
         if nobody goes by it."""
         async with self.sessions.begin() as s:

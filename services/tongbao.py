@@ -74,35 +74,46 @@ class TongbaoFiles:
     name: str  # the file name without extension, e.g. 安全生产大排查报送情况通报-2026-12-04
 
 
-def make_tongbao(found: CampaignBoard, texts: Texts, language: str | None, kind: PeriodKind
-                 ) -> Tongbao:
+def make_tongbao(
+    found: CampaignBoard, texts: Texts, language: str | None, kind: PeriodKind
+) -> Tongbao:
     board = found.board
     issued = board.as_of.date()
     if kind is PeriodKind.DEADLINE and board.deadlines:
         d = board.deadlines[0]
-        title = texts.text("tongbao.period_seq", language, title=d.title, seq=d.seq) \
-            if d.repeats else d.title
-        period = texts.text("tongbao.period_deadline", language, title=title,
-                            due=texts.when(d.due, language))
+        title = (
+            texts.text("tongbao.period_seq", language, title=d.title, seq=d.seq)
+            if d.repeats
+            else d.title
+        )
+        period = texts.text(
+            "tongbao.period_deadline", language, title=title, due=texts.when(d.due, language)
+        )
     elif found.span is not None:
-        period = texts.text(f"tongbao.period_{kind.value}", language,
-                            start=texts.date(found.span[0], language),
-                            end=texts.date(found.span[1], language),
-                            month=f"{found.span[0].year}年{found.span[0].month}月")
+        period = texts.text(
+            f"tongbao.period_{kind.value}",
+            language,
+            start=texts.date(found.span[0], language),
+            end=texts.date(found.span[1], language),
+            month=f"{found.span[0].year}年{found.span[0].month}月",
+        )
     else:
         period = texts.text("tongbao.period_all", language, day=texts.date(issued, language))
     return Tongbao(board.campaign, board.office, issued, period, tuple(ranking(board)))
 
 
-def tongbao_files(found: CampaignBoard, texts: Texts, language: str | None, kind: PeriodKind
-                  ) -> TongbaoFiles:
+def tongbao_files(
+    found: CampaignBoard, texts: Texts, language: str | None, kind: PeriodKind
+) -> TongbaoFiles:
     """The three files of one 通报 (CPU-bound: run it in a worker thread)."""
     tb = make_tongbao(found, texts, language, kind)
-    name = texts.text("tongbao.file_name", language, campaign=tb.campaign,
-                      day=tb.issued.isoformat())
+    name = texts.text(
+        "tongbao.file_name", language, campaign=tb.campaign, day=tb.issued.isoformat()
+    )
     png = chat_picture(found.board, board_texts(found.board, texts, language, found.code))
-    return TongbaoFiles(docx_bytes(tb, texts, language), xlsx_bytes(tb, texts, language),
-                        png, tb.period, name)
+    return TongbaoFiles(
+        docx_bytes(tb, texts, language), xlsx_bytes(tb, texts, language), png, tb.period, name
+    )
 
 
 def table_head(texts: Texts, language: str | None) -> list[str]:
@@ -110,12 +121,32 @@ def table_head(texts: Texts, language: str | None) -> list[str]:
 
 
 def table_row(rank: int, r: UnitRecord) -> list[Any]:
-    return [rank, r.name, r.group, r.owed, r.on_time, r.late, r.nil, r.returned, r.missing,
-            f"{r.on_time_rate:.1%}"]
+    return [
+        rank,
+        r.name,
+        r.group,
+        r.owed,
+        r.on_time,
+        r.late,
+        r.nil,
+        r.returned,
+        r.missing,
+        f"{r.on_time_rate:.1%}",
+    ]
 
 
-_COLUMNS = ("rank", "unit", "group", "owed", "on_time", "late", "nil", "returned", "missing",
-            "rate")
+_COLUMNS = (
+    "rank",
+    "unit",
+    "group",
+    "owed",
+    "on_time",
+    "late",
+    "nil",
+    "returned",
+    "missing",
+    "rate",
+)
 
 
 def docx_bytes(tb: Tongbao, texts: Texts, language: str | None) -> bytes:
@@ -125,31 +156,41 @@ def docx_bytes(tb: Tongbao, texts: Texts, language: str | None) -> bytes:
     names = "、" if (language or "zh").startswith("zh") else ", "
     doc = Document()
     _set_style_font(doc.styles["Normal"], BODY_FONT, 16)
-    _paragraph(doc, t("tongbao.number", year=tb.issued.year), BODY_FONT, 16,
-               WD_ALIGN_PARAGRAPH.CENTER)
-    _paragraph(doc, t("tongbao.title", campaign=tb.campaign, period=tb.period), TITLE_FONT,
-               22, WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph(
+        doc, t("tongbao.number", year=tb.issued.year), BODY_FONT, 16, WD_ALIGN_PARAGRAPH.CENTER
+    )
+    _paragraph(
+        doc,
+        t("tongbao.title", campaign=tb.campaign, period=tb.period),
+        TITLE_FONT,
+        22,
+        WD_ALIGN_PARAGRAPH.CENTER,
+    )
     _paragraph(doc, t("tongbao.to"), BODY_FONT, 16)
     owed = sum(r.owed for r in tb.records)
     on_time = sum(r.on_time + r.nil for r in tb.records)
     body: list[str | tuple[str, str]] = [
         t("tongbao.opening", campaign=tb.campaign, office=tb.office, period=tb.period),
         ("h", t("tongbao.h_overall")),
-        t("tongbao.overall", units=len(tb.records), owed=owed, on_time=on_time,
-          nil=sum(r.nil for r in tb.records), late=sum(r.late for r in tb.records),
-          returned=sum(r.returned for r in tb.records),
-          missing=sum(r.missing for r in tb.records),
-          rate=f"{on_time / owed:.1%}" if owed else "—"),
+        t(
+            "tongbao.overall",
+            units=len(tb.records),
+            owed=owed,
+            on_time=on_time,
+            nil=sum(r.nil for r in tb.records),
+            late=sum(r.late for r in tb.records),
+            returned=sum(r.returned for r in tb.records),
+            missing=sum(r.missing for r in tb.records),
+            rate=f"{on_time / owed:.1%}" if owed else "—",
+        ),
         ("h", t("tongbao.h_units")),
     ]
     if tb.clean:
         body.append(t("tongbao.clean", units=names.join(tb.clean), count=len(tb.clean)))
     if tb.late or tb.missing or tb.returned:
-        for key, units in (("late", tb.late), ("missing", tb.missing),
-                           ("returned", tb.returned)):
+        for key, units in (("late", tb.late), ("missing", tb.missing), ("returned", tb.returned)):
             if units:
-                body.append(t(f"tongbao.named_{key}", units=names.join(units),
-                              count=len(units)))
+                body.append(t(f"tongbao.named_{key}", units=names.join(units), count=len(units)))
         body += [("h", t("tongbao.h_demands")), t("tongbao.demands")]
     else:
         body.append(t("tongbao.all_on_time"))
@@ -159,11 +200,15 @@ def docx_bytes(tb: Tongbao, texts: Texts, language: str | None) -> bytes:
         else:
             _paragraph(doc, item, BODY_FONT, 16, indent=True)
     _paragraph(doc, t("tongbao.table_title"), HEADING_FONT, 14, WD_ALIGN_PARAGRAPH.CENTER)
-    _table(doc, table_head(texts, language),
-           [table_row(i, r) for i, r in enumerate(tb.records, start=1)])
+    _table(
+        doc,
+        table_head(texts, language),
+        [table_row(i, r) for i, r in enumerate(tb.records, start=1)],
+    )
     _paragraph(doc, "", BODY_FONT, 16)
-    _paragraph(doc, tb.office or t("tongbao.office_placeholder"), BODY_FONT, 16,
-               WD_ALIGN_PARAGRAPH.RIGHT)
+    _paragraph(
+        doc, tb.office or t("tongbao.office_placeholder"), BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT
+    )
     _paragraph(doc, texts.date(tb.issued, language), BODY_FONT, 16, WD_ALIGN_PARAGRAPH.RIGHT)
     buffer = io.BytesIO()
     doc.save(buffer)
@@ -208,8 +253,15 @@ def _run_font(run: Any, name: str, size: float) -> None:
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
 
 
-def _paragraph(doc: Any, text: str, font: str, size: float,
-               align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY, *, indent: bool = False) -> None:
+def _paragraph(
+    doc: Any,
+    text: str,
+    font: str,
+    size: float,
+    align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY,
+    *,
+    indent: bool = False,
+) -> None:
     p = doc.add_paragraph()
     p.alignment = align
     if indent:

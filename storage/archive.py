@@ -14,6 +14,7 @@ import unicodedata
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
@@ -55,8 +56,9 @@ class FileArchive:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
-                                    allowZip64=True, strict_timestamps=False)
+        self._zip = zipfile.ZipFile(
+            path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True, strict_timestamps=False
+        )
         self._taken: set[str] = set()
         self.count = 0
 
@@ -80,7 +82,7 @@ class FileArchive:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> FileArchive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -58,9 +58,10 @@ def backup(url: str, files_dir: Path, out: Path, now: datetime) -> BackupReport:
         target = out / POSTGRES_FILE
         _run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}", _libpq(url)])
     count = _copy_files(files_dir, out / FILES)
-    (out / MANIFEST).write_text(json.dumps(
-        {"backend": backend, "made_at": now.isoformat(), "files": count}, indent=1),
-        encoding="utf-8")
+    (out / MANIFEST).write_text(
+        json.dumps({"backend": backend, "made_at": now.isoformat(), "files": count}, indent=1),
+        encoding="utf-8",
+    )
     return BackupReport(out, backend, target.stat().st_size, count)
 
 
@@ -72,8 +73,7 @@ def restore(url: str, files_dir: Path, folder: Path) -> BackupReport:
     made = json.loads(manifest.read_text(encoding="utf-8"))
     backend = _backend(url)
     if made.get("backend") != backend:
-        raise BackupError("backup_other_backend", made=str(made.get("backend")),
-                          target=backend)
+        raise BackupError("backup_other_backend", made=str(made.get("backend")), target=backend)
     if backend == "sqlite":
         source_path = folder / SQLITE_FILE
         source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
@@ -86,8 +86,17 @@ def restore(url: str, files_dir: Path, folder: Path) -> BackupReport:
             source.close()
     else:
         source_path = folder / POSTGRES_FILE
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              f"--dbname={_libpq(url)}", str(source_path)])
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                f"--dbname={_libpq(url)}",
+                str(source_path),
+            ]
+        )
     if files_dir.exists():
         shutil.rmtree(files_dir)
     count = _copy_files(folder / FILES, files_dir)

@@ -34,13 +34,13 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str, migrate: bool = True, **engine_kwargs: Any
-                   ) -> AsyncIterator[Database]:
+    async def open(
+        cls, url: str, migrate: bool = True, **engine_kwargs: Any
+    ) -> AsyncIterator[Database]:
         """Connect and (by default) migrate: a first run creates the SQLite file and schema.
         `engine_kwargs` go to `create_async_engine` (e.g. `connect_args`)."""
         if make_url(url).get_backend_name() == "postgresql":
-            engine_kwargs = {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS},
-                             **engine_kwargs}
+            engine_kwargs = {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}, **engine_kwargs}
         engine = create_engine(url, **engine_kwargs)
         try:
             await _reach(engine, url)

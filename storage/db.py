@@ -23,14 +23,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def async_url(url: str) -> URL:
     """Pick the asyncio driver for a plain URL (`sqlite:///x.db`, `postgresql://…`)."""
     parsed = make_url(url)
-    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
-              "postgres": "postgresql+asyncpg"}.get(parsed.drivername)
+    driver = {
+        "sqlite": "sqlite+aiosqlite",
+        "postgresql": "postgresql+asyncpg",
+        "postgres": "postgresql+asyncpg",
+    }.get(parsed.drivername)
     return parsed.set(drivername=driver) if driver else parsed
 
 
 # The drivers cuibao runs on: SQLite through aiosqlite, PostgreSQL through asyncpg.
-SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
-                               "postgresql+asyncpg"})
+SUPPORTED_DRIVERS = frozenset(
+    {"sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg"}
+)
 
 
 def url_problem(url: str) -> str | None:
@@ -82,8 +86,9 @@ def create_engine(url: str, *, reader: bool = False, **kwargs: Any) -> AsyncEngi
     # One connection per process: SQLite has one writer at a time anyway, and a
     # read-then-write transaction on a second connection fails at once with "database is
     # locked" instead of waiting. Sessions queue for it instead.
-    return _sqlite_engine(target, {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120,
-                                   **kwargs})
+    return _sqlite_engine(
+        target, {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
+    )
 
 
 def _sqlite_engine(target: URL, kwargs: dict[str, Any]) -> AsyncEngine:
@@ -135,8 +140,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 def _reads_only_if_single_read(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
     # Without a transaction each write would commit on its own: refuse rather than do that.
-    if conn.get_execution_options().get(SINGLE_READ) and not statement.lstrip()[:6].upper() \
-            .startswith("SELECT"):
+    if conn.get_execution_options().get(SINGLE_READ) and not statement.lstrip()[
+        :6
+    ].upper().startswith("SELECT"):
         raise RuntimeError(f"a write in a single_read session: {statement[:60]!r}")
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 # Extensions are taken from this allow-list only, so a name like "../../x.exe" or
 # "报表.xlsx\x00.sh" can never shape a path.
-SAFE_EXTENSIONS = frozenset({"doc", "docx", "xls", "xlsx", "wps", "et", "pdf", "jpg", "jpeg",
-                             "png", "zip", "txt", "csv"})
+SAFE_EXTENSIONS = frozenset(
+    {"doc", "docx", "xls", "xlsx", "wps", "et", "pdf", "jpg", "jpeg", "png", "zip", "txt", "csv"}
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, data: bytes, campaign: int, unit: int, deadline: int, extension: str
-            ) -> StoredFile:
+    def put(
+        self, data: bytes, campaign: int, unit: int, deadline: int, extension: str
+    ) -> StoredFile:
         ext = extension if extension in SAFE_EXTENSIONS else "bin"
         key = f"c{campaign}/u{unit}/d{deadline}/{secrets.token_hex(16)}.{ext}"
         path = self.root / key
@@ -72,8 +74,11 @@ class FileStore:
         wall-clock seconds: file times are the file system's, not an injected clock."""
         if not self.root.is_dir():
             return []
-        return [path.relative_to(self.root).as_posix() for path in self.root.rglob("*")
-                if path.is_file() and path.stat().st_mtime < cutoff]
+        return [
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file() and path.stat().st_mtime < cutoff
+        ]
 
     def path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -18,8 +18,30 @@ HEAD_BYTES = 8192
 _SAME_AS = {"et": "xls", "dps": "ppt", "jpeg": "jpg", "tiff": "tif"}
 # Extensions whose signature puremagic knows; others (a type added in config that has none)
 # are not checked by content.
-_SIGNED = frozenset({"pdf", "doc", "xls", "ppt", "wps", "et", "dps", "docx", "xlsx", "pptx",
-                     "zip", "rar", "7z", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff"})
+_SIGNED = frozenset(
+    {
+        "pdf",
+        "doc",
+        "xls",
+        "ppt",
+        "wps",
+        "et",
+        "dps",
+        "docx",
+        "xlsx",
+        "pptx",
+        "zip",
+        "rar",
+        "7z",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "bmp",
+        "tif",
+        "tiff",
+    }
+)
 # Plain text has no signature: it must simply not be binary.
 _TEXT = frozenset({"txt", "csv", "toml"})
 

@@ -14,8 +14,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from storage.spreadsheets import clean_text, display_width, needs_quote, sheet_name
 
 
-def invitation_workbook(title: str, headers: Sequence[str],
-                        rows: Sequence[Sequence[str]]) -> bytes:
+def invitation_workbook(
+    title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
+) -> bytes:
     """One sheet: a header row, then one row per link; text only, never a formula."""
     book = Workbook()
     ws = book.active

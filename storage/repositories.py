@@ -62,8 +62,7 @@ class UnitRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def of_campaign(self, campaign_id: int, active_only: bool = False
-                          ) -> Sequence[m.Unit]:
+    async def of_campaign(self, campaign_id: int, active_only: bool = False) -> Sequence[m.Unit]:
         q = select(m.Unit).where(m.Unit.campaign_id == campaign_id)
         if active_only:
             q = q.where(m.Unit.active.is_(True))
@@ -110,7 +109,8 @@ class DeadlineRepo:
         if not deadline_ids:
             return set()
         submitted = select(m.Submission.deadline_id).where(
-            m.Submission.deadline_id.in_(deadline_ids))
+            m.Submission.deadline_id.in_(deadline_ids)
+        )
         drafted = select(m.Draft.deadline_id).where(m.Draft.deadline_id.in_(deadline_ids))
         return set((await self.s.scalars(submitted.union(drafted))).all())
 
@@ -128,8 +128,11 @@ class DeadlineRepo:
             await self.s.execute(delete(m.Deadline).where(m.Deadline.id.in_(ids)))
 
     async def count(self, campaign_id: int) -> int:
-        q = select(func.count()).select_from(m.Deadline).where(
-            m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
+        q = (
+            select(func.count())
+            .select_from(m.Deadline)
+            .where(m.Deadline.campaign_id == campaign_id, m.Deadline.cancelled.is_(False))
+        )
         return int(await self.s.scalar(q) or 0)
 
 
@@ -138,7 +141,11 @@ class DeadlineRepo:
 # entities to track, no statement to rebuild, the compiled form cached by SQLAlchemy).
 
 _people, _memberships, _campaigns, _units = (
-    _table(m.Person), _table(m.Membership), _table(m.Campaign), _table(m.Unit))
+    _table(m.Person),
+    _table(m.Membership),
+    _table(m.Campaign),
+    _table(m.Unit),
+)
 _drafts, _deadlines, _obligations = _table(m.Draft), _table(m.Deadline), _table(m.Obligation)
 _submissions, _attachments = _table(m.Submission), _table(m.Attachment)
 _overrides = _table(m.UnitDeadlineOverride)
@@ -166,19 +173,34 @@ class PersonRecord:
 
 # A person and every role they hold, one row per membership (or one row of NULLs).
 _PERSON_WITH_SEATS = (
-    select(_people.c.id, _people.c.display_name, _people.c.language, _people.c.reachable,
-           _campaigns.c.id.label("campaign_id"), _campaigns.c.code, _campaigns.c.name,
-           _memberships.c.role, _units.c.id.label("unit_id"),
-           _units.c.name.label("unit_name"))
-    .select_from(_people
-                 .outerjoin(_memberships, _memberships.c.person_id == _people.c.id)
-                 .outerjoin(_campaigns, _campaigns.c.id == _memberships.c.campaign_id)
-                 .outerjoin(_units, _units.c.id == _memberships.c.unit_id))
-    .where(_people.c.platform == bindparam("platform"),
-           _people.c.external_id == bindparam("external_id"))
-    .order_by(_campaigns.c.id))
-_TOUCH_PERSON = (update(_people).where(_people.c.id == bindparam("person_id"))
-                 .values(display_name=bindparam("name"), reachable=True))
+    select(
+        _people.c.id,
+        _people.c.display_name,
+        _people.c.language,
+        _people.c.reachable,
+        _campaigns.c.id.label("campaign_id"),
+        _campaigns.c.code,
+        _campaigns.c.name,
+        _memberships.c.role,
+        _units.c.id.label("unit_id"),
+        _units.c.name.label("unit_name"),
+    )
+    .select_from(
+        _people.outerjoin(_memberships, _memberships.c.person_id == _people.c.id)
+        .outerjoin(_campaigns, _campaigns.c.id == _memberships.c.campaign_id)
+        .outerjoin(_units, _units.c.id == _memberships.c.unit_id)
+    )
+    .where(
+        _people.c.platform == bindparam("platform"),
+        _people.c.external_id == bindparam("external_id"),
+    )
+    .order_by(_campaigns.c.id)
+)
+_TOUCH_PERSON = (
+    update(_people)
+    .where(_people.c.id == bindparam("person_id"))
+    .values(display_name=bindparam("name"), reachable=True)
+)
 
 
 def _new_id(result: Result[Any]) -> int:
@@ -192,21 +214,33 @@ class PersonRepo:
         self.s = session
 
     async def with_seats(self, platform: str, external_id: str) -> PersonRecord | None:
-        rows = (await self.s.execute(_PERSON_WITH_SEATS, {
-            "platform": platform, "external_id": external_id})).all()
+        rows = (
+            await self.s.execute(
+                _PERSON_WITH_SEATS, {"platform": platform, "external_id": external_id}
+            )
+        ).all()
         if not rows:
             return None
         first = rows[0]
-        seats = tuple(SeatRow(r.campaign_id, r.code, r.name, r.role, r.unit_id,
-                              r.unit_name or "") for r in rows if r.campaign_id is not None)
-        return PersonRecord(first.id, first.display_name, first.language, first.reachable,
-                            seats)
+        seats = tuple(
+            SeatRow(r.campaign_id, r.code, r.name, r.role, r.unit_id, r.unit_name or "")
+            for r in rows
+            if r.campaign_id is not None
+        )
+        return PersonRecord(first.id, first.display_name, first.language, first.reachable, seats)
 
-    async def add(self, platform: str, external_id: str, display_name: str,
-                  now: datetime) -> int:
-        return _new_id(await self.s.execute(insert(_people).values(
-            platform=platform, external_id=external_id, display_name=display_name,
-            reachable=True, created_at=now)))
+    async def add(self, platform: str, external_id: str, display_name: str, now: datetime) -> int:
+        return _new_id(
+            await self.s.execute(
+                insert(_people).values(
+                    platform=platform,
+                    external_id=external_id,
+                    display_name=display_name,
+                    reachable=True,
+                    created_at=now,
+                )
+            )
+        )
 
     async def touch(self, person_id: int, display_name: str) -> None:
         """A new display name, and reachable again (they wrote, so they unblocked us)."""
@@ -254,33 +288,60 @@ class DraftRecord:
 
 
 _newer = _submissions.alias("newer")
-_NEWEST_REVISION = (select(func.max(_newer.c.revision))
-                    .where(_newer.c.deadline_id == _deadlines.c.id,
-                           _newer.c.unit_id == _units.c.id)
-                    .scalar_subquery())
+_NEWEST_REVISION = (
+    select(func.max(_newer.c.revision))
+    .where(_newer.c.deadline_id == _deadlines.c.id, _newer.c.unit_id == _units.c.id)
+    .scalar_subquery()
+)
 _RECORD_COLUMNS = (
-    _drafts.c.id.label("draft_id"), _drafts.c.person_id, _drafts.c.state,
-    _deadlines.c.id.label("deadline_id"), _deadlines.c.campaign_id, _deadlines.c.seq,
-    _deadlines.c.due_at, _deadlines.c.period_start, _deadlines.c.period_end,
-    _deadlines.c.cancelled, _obligations.c.id.label("obligation_id"),
-    _obligations.c.code.label("obligation_code"), _obligations.c.title,
-    _obligations.c.form_code, _obligations.c.unit_codes,
-    _campaigns.c.code.label("campaign_code"), _campaigns.c.timezone,
-    _campaigns.c.current_version.label("plan_version"), _units.c.id.label("unit_id"),
-    _units.c.code.label("unit_code"), _units.c.name.label("unit_name"),
-    _units.c.active.label("unit_active"), _submissions.c.revision, _submissions.c.status,
-    _submissions.c.nil, _submissions.c.submitted_at, _submissions.c.review_comment,
+    _drafts.c.id.label("draft_id"),
+    _drafts.c.person_id,
+    _drafts.c.state,
+    _deadlines.c.id.label("deadline_id"),
+    _deadlines.c.campaign_id,
+    _deadlines.c.seq,
+    _deadlines.c.due_at,
+    _deadlines.c.period_start,
+    _deadlines.c.period_end,
+    _deadlines.c.cancelled,
+    _obligations.c.id.label("obligation_id"),
+    _obligations.c.code.label("obligation_code"),
+    _obligations.c.title,
+    _obligations.c.form_code,
+    _obligations.c.unit_codes,
+    _campaigns.c.code.label("campaign_code"),
+    _campaigns.c.timezone,
+    _campaigns.c.current_version.label("plan_version"),
+    _units.c.id.label("unit_id"),
+    _units.c.code.label("unit_code"),
+    _units.c.name.label("unit_name"),
+    _units.c.active.label("unit_active"),
+    _submissions.c.revision,
+    _submissions.c.status,
+    _submissions.c.nil,
+    _submissions.c.submitted_at,
+    _submissions.c.review_comment,
     _submissions.c.answers,
-    select(func.count()).where(_attachments.c.draft_id == _drafts.c.id)
-    .scalar_subquery().label("files"),
+    select(func.count())
+    .where(_attachments.c.draft_id == _drafts.c.id)
+    .scalar_subquery()
+    .label("files"),
     # In DraftRecord's field order: records are built from rows by position.
-    _drafts.c.shown_step, _conversations.c.shown_draft_id.label("on_screen"),
-    _overrides.c.kind.label("override_kind"), _overrides.c.due_at.label("override_due_at"))
-_NEWEST_SUBMISSION = and_(_submissions.c.deadline_id == _deadlines.c.id,
-                          _submissions.c.unit_id == _units.c.id,
-                          _submissions.c.revision == _NEWEST_REVISION)
-_STANDING_OVERRIDE = and_(_overrides.c.deadline_id == _deadlines.c.id,
-                          _overrides.c.unit_id == _units.c.id, _overrides.c.revoked_at.is_(None))
+    _drafts.c.shown_step,
+    _conversations.c.shown_draft_id.label("on_screen"),
+    _overrides.c.kind.label("override_kind"),
+    _overrides.c.due_at.label("override_due_at"),
+)
+_NEWEST_SUBMISSION = and_(
+    _submissions.c.deadline_id == _deadlines.c.id,
+    _submissions.c.unit_id == _units.c.id,
+    _submissions.c.revision == _NEWEST_REVISION,
+)
+_STANDING_OVERRIDE = and_(
+    _overrides.c.deadline_id == _deadlines.c.id,
+    _overrides.c.unit_id == _units.c.id,
+    _overrides.c.revoked_at.is_(None),
+)
 
 
 def _draft_rooted() -> Select[Any]:
@@ -291,42 +352,76 @@ def _draft_rooted() -> Select[Any]:
         .join(_units, _units.c.id == _drafts.c.unit_id)
         .outerjoin(_submissions, _NEWEST_SUBMISSION)
         .outerjoin(_overrides, _STANDING_OVERRIDE)
-        .outerjoin(_conversations, _conversations.c.person_id == _drafts.c.person_id))
+        .outerjoin(_conversations, _conversations.c.person_id == _drafts.c.person_id)
+    )
 
 
 _DRAFT_BY_ID = _draft_rooted().where(_drafts.c.id == bindparam("draft_id"))
 # The draft whose prompt the person was shown last: a typed answer is for it.
-_SHOWN_DRAFT = _draft_rooted().where(_conversations.c.person_id == bindparam("person_id"),
-                                     _drafts.c.id == _conversations.c.shown_draft_id)
+_SHOWN_DRAFT = _draft_rooted().where(
+    _conversations.c.person_id == bindparam("person_id"),
+    _drafts.c.id == _conversations.c.shown_draft_id,
+)
 # The draft a typed answer is for: the person's most recently touched one.
-_NEWEST_DRAFT = (_draft_rooted().where(_drafts.c.person_id == bindparam("person_id"))
-                 .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
+_NEWEST_DRAFT = (
+    _draft_rooted()
+    .where(_drafts.c.person_id == bindparam("person_id"))
+    .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc())
+    .limit(1)
+)
 _NEWEST_DRAFT_IN_UNITS = (
-    _draft_rooted().where(_drafts.c.person_id == bindparam("person_id"),
-                          _drafts.c.unit_id.in_(bindparam("unit_ids", expanding=True)))
-    .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc()).limit(1))
+    _draft_rooted()
+    .where(
+        _drafts.c.person_id == bindparam("person_id"),
+        _drafts.c.unit_id.in_(bindparam("unit_ids", expanding=True)),
+    )
+    .order_by(_drafts.c.updated_at.desc(), _drafts.c.id.desc())
+    .limit(1)
+)
 # A deadline for the one unit (of those given) in its campaign, and this person's draft.
-_DEADLINE_FOR_UNIT = select(*_RECORD_COLUMNS).select_from(
-    _deadlines.join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
-    .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
-    .join(_units, (_units.c.campaign_id == _deadlines.c.campaign_id)
-          & _units.c.id.in_(bindparam("unit_ids", expanding=True)))
-    .outerjoin(_drafts, (_drafts.c.deadline_id == _deadlines.c.id)
-               & (_drafts.c.unit_id == _units.c.id)
-               & (_drafts.c.person_id == bindparam("person_id")))
-    .outerjoin(_submissions, _NEWEST_SUBMISSION)
-    .outerjoin(_overrides, _STANDING_OVERRIDE)
-    .outerjoin(_conversations, _conversations.c.person_id == bindparam("person_id"))
-).where(_deadlines.c.id == bindparam("deadline_id")).limit(1)
-_SET_DRAFT_STATE = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
-                    .values(state=bindparam("new_state"), updated_at=bindparam("at"),
-                            shown_step=bindparam("step")))
-_SET_SHOWN_STEP = (update(_drafts).where(_drafts.c.id == bindparam("draft_id"))
-                   .values(shown_step=bindparam("step")))
-_DRAFT_ATTACHMENTS = (select(_attachments.c.id, _attachments.c.original_name,
-                             _attachments.c.size, _attachments.c.storage_key)
-                      .where(_attachments.c.draft_id == bindparam("draft_id"))
-                      .order_by(_attachments.c.id))
+_DEADLINE_FOR_UNIT = (
+    select(*_RECORD_COLUMNS)
+    .select_from(
+        _deadlines.join(_obligations, _obligations.c.id == _deadlines.c.obligation_id)
+        .join(_campaigns, _campaigns.c.id == _deadlines.c.campaign_id)
+        .join(
+            _units,
+            (_units.c.campaign_id == _deadlines.c.campaign_id)
+            & _units.c.id.in_(bindparam("unit_ids", expanding=True)),
+        )
+        .outerjoin(
+            _drafts,
+            (_drafts.c.deadline_id == _deadlines.c.id)
+            & (_drafts.c.unit_id == _units.c.id)
+            & (_drafts.c.person_id == bindparam("person_id")),
+        )
+        .outerjoin(_submissions, _NEWEST_SUBMISSION)
+        .outerjoin(_overrides, _STANDING_OVERRIDE)
+        .outerjoin(_conversations, _conversations.c.person_id == bindparam("person_id"))
+    )
+    .where(_deadlines.c.id == bindparam("deadline_id"))
+    .limit(1)
+)
+_SET_DRAFT_STATE = (
+    update(_drafts)
+    .where(_drafts.c.id == bindparam("draft_id"))
+    .values(state=bindparam("new_state"), updated_at=bindparam("at"), shown_step=bindparam("step"))
+)
+_SET_SHOWN_STEP = (
+    update(_drafts)
+    .where(_drafts.c.id == bindparam("draft_id"))
+    .values(shown_step=bindparam("step"))
+)
+_DRAFT_ATTACHMENTS = (
+    select(
+        _attachments.c.id,
+        _attachments.c.original_name,
+        _attachments.c.size,
+        _attachments.c.storage_key,
+    )
+    .where(_attachments.c.draft_id == bindparam("draft_id"))
+    .order_by(_attachments.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -348,36 +443,52 @@ class DraftRepo:
         """The draft whose prompt the person was shown last, if it is still there."""
         return await self._one(_SHOWN_DRAFT, {"person_id": person_id})
 
-    async def newest(self, person_id: int, unit_ids: Sequence[int] | None = None
-                     ) -> DraftRecord | None:
+    async def newest(
+        self, person_id: int, unit_ids: Sequence[int] | None = None
+    ) -> DraftRecord | None:
         """The person's most recently touched draft (among `unit_ids`' if given)."""
         if unit_ids is None:
             return await self._one(_NEWEST_DRAFT, {"person_id": person_id})
         if not unit_ids:
             return None
-        return await self._one(_NEWEST_DRAFT_IN_UNITS, {"person_id": person_id,
-                                                        "unit_ids": list(unit_ids)})
+        return await self._one(
+            _NEWEST_DRAFT_IN_UNITS, {"person_id": person_id, "unit_ids": list(unit_ids)}
+        )
 
-    async def for_deadline(self, deadline_id: int, person_id: int, unit_ids: Sequence[int]
-                           ) -> DraftRecord | None:
+    async def for_deadline(
+        self, deadline_id: int, person_id: int, unit_ids: Sequence[int]
+    ) -> DraftRecord | None:
         """A deadline for whichever of `unit_ids` belongs to its campaign, with the person's
         draft for it (draft fields None when there is none)."""
         if not unit_ids:
             return None
-        return await self._one(_DEADLINE_FOR_UNIT, {
-            "deadline_id": deadline_id, "person_id": person_id, "unit_ids": list(unit_ids)})
+        return await self._one(
+            _DEADLINE_FOR_UNIT,
+            {"deadline_id": deadline_id, "person_id": person_id, "unit_ids": list(unit_ids)},
+        )
 
-    async def add(self, person_id: int, deadline_id: int, unit_id: int,
-                  state: dict[str, Any], now: datetime) -> int:
-        return _new_id(await self.s.execute(insert(_drafts).values(
-            person_id=person_id, deadline_id=deadline_id, unit_id=unit_id, state=state,
-            updated_at=now)))
+    async def add(
+        self, person_id: int, deadline_id: int, unit_id: int, state: dict[str, Any], now: datetime
+    ) -> int:
+        return _new_id(
+            await self.s.execute(
+                insert(_drafts).values(
+                    person_id=person_id,
+                    deadline_id=deadline_id,
+                    unit_id=unit_id,
+                    state=state,
+                    updated_at=now,
+                )
+            )
+        )
 
-    async def set_state(self, draft_id: int, state: dict[str, Any], step: str,
-                        now: datetime) -> None:
+    async def set_state(
+        self, draft_id: int, state: dict[str, Any], step: str, now: datetime
+    ) -> None:
         """The new state, and the step it shows next (in the same UPDATE)."""
-        await self.s.execute(_SET_DRAFT_STATE, {"draft_id": draft_id, "new_state": state,
-                                                "step": step, "at": now})
+        await self.s.execute(
+            _SET_DRAFT_STATE, {"draft_id": draft_id, "new_state": state, "step": step, "at": now}
+        )
 
     async def set_shown_step(self, draft_id: int, step: str) -> None:
         await self.s.execute(_SET_SHOWN_STEP, {"draft_id": draft_id, "step": step})
@@ -388,13 +499,19 @@ class DraftRepo:
 
     async def hand_over(self, draft_id: int, submission_id: int) -> None:
         """The draft's files now belong to the submission made from it."""
-        await self.s.execute(update(_attachments).where(_attachments.c.draft_id == draft_id)
-                             .values(submission_id=submission_id, draft_id=None))
+        await self.s.execute(
+            update(_attachments)
+            .where(_attachments.c.draft_id == draft_id)
+            .values(submission_id=submission_id, draft_id=None)
+        )
 
     async def drop_attachment(self, draft_id: int, attachment_id: int) -> bool:
         """Delete one file row of a draft; False if it was not there (any more)."""
-        result = await self.s.execute(delete(_attachments).where(
-            _attachments.c.id == attachment_id, _attachments.c.draft_id == draft_id))
+        result = await self.s.execute(
+            delete(_attachments).where(
+                _attachments.c.id == attachment_id, _attachments.c.draft_id == draft_id
+            )
+        )
         return cast(CursorResult[Any], result).rowcount == 1
 
     async def drop_attachments(self, draft_id: int) -> None:
@@ -418,10 +535,11 @@ class ConversationRow:
     review_asked_at: datetime | None
 
 
-_CONVERSATION = (select(_conversations.c.shown_draft_id,
-                        _conversations.c.review_submission_id,
-                        _conversations.c.review_asked_at)
-                 .where(_conversations.c.person_id == bindparam("person_id")))
+_CONVERSATION = select(
+    _conversations.c.shown_draft_id,
+    _conversations.c.review_submission_id,
+    _conversations.c.review_asked_at,
+).where(_conversations.c.person_id == bindparam("person_id"))
 
 
 class ConversationRepo:
@@ -438,27 +556,34 @@ class ConversationRepo:
         await self._set(person_id, now, shown_draft_id=draft_id)
 
     async def ask_reason(self, person_id: int, submission_id: int, now: datetime) -> None:
-        await self._set(person_id, now, review_submission_id=submission_id,
-                        review_asked_at=now)
+        await self._set(person_id, now, review_submission_id=submission_id, review_asked_at=now)
 
     async def drop_reason(self, person_id: int) -> bool:
         """Forget a pending 退回; True if there was one (and this call took it)."""
         result = await self.s.execute(
             update(_conversations)
-            .where(_conversations.c.person_id == person_id,
-                   _conversations.c.review_submission_id.is_not(None))
-            .values(review_submission_id=None, review_asked_at=None))
+            .where(
+                _conversations.c.person_id == person_id,
+                _conversations.c.review_submission_id.is_not(None),
+            )
+            .values(review_submission_id=None, review_asked_at=None)
+        )
         return cast(CursorResult[Any], result).rowcount == 1
 
     async def _set(self, person_id: int, now: datetime, **values: Any) -> None:
         # Insert-or-update in one statement: two processes may write the same person.
         dialect = self.s.get_bind().dialect.name
-        upsert = (postgresql.insert(_conversations) if dialect == "postgresql"
-                  else sqlite.insert(_conversations))
+        upsert = (
+            postgresql.insert(_conversations)
+            if dialect == "postgresql"
+            else sqlite.insert(_conversations)
+        )
         statement = upsert.values(person_id=person_id, updated_at=now, **values)
-        await self.s.execute(statement.on_conflict_do_update(
-            index_elements=[_conversations.c.person_id],
-            set_={**values, "updated_at": now}))
+        await self.s.execute(
+            statement.on_conflict_do_update(
+                index_elements=[_conversations.c.person_id], set_={**values, "updated_at": now}
+            )
+        )
 
 
 class ConfirmationRepo:
@@ -472,28 +597,42 @@ class ConfirmationRepo:
         (a double tap on the button that asks gives one confirmation, not two)."""
         open_one = await self.s.scalar(
             select(_confirmations.c.id)
-            .where(_confirmations.c.person_id == person_id, _confirmations.c.kind == kind,
-                   _confirmations.c.subject_id == subject_id,
-                   _confirmations.c.consumed_at.is_(None))
-            .order_by(_confirmations.c.id.desc()).limit(1))
+            .where(
+                _confirmations.c.person_id == person_id,
+                _confirmations.c.kind == kind,
+                _confirmations.c.subject_id == subject_id,
+                _confirmations.c.consumed_at.is_(None),
+            )
+            .order_by(_confirmations.c.id.desc())
+            .limit(1)
+        )
         if open_one is not None:
             return int(open_one)
-        return _new_id(await self.s.execute(insert(_confirmations).values(
-            person_id=person_id, kind=kind, subject_id=subject_id, created_at=now)))
+        return _new_id(
+            await self.s.execute(
+                insert(_confirmations).values(
+                    person_id=person_id, kind=kind, subject_id=subject_id, created_at=now
+                )
+            )
+        )
 
-    async def consume(self, confirmation_id: int, person_id: int, kind: str, now: datetime
-                      ) -> int | None:
+    async def consume(
+        self, confirmation_id: int, person_id: int, kind: str, now: datetime
+    ) -> int | None:
         """The subject of an open confirmation, which is consumed by this call; None when
         it is unknown, someone else's, or already carried out."""
         subject = await self.s.scalar(
-            select(_confirmations.c.subject_id)
-            .where(_confirmations.c.id == confirmation_id,
-                   _confirmations.c.person_id == person_id, _confirmations.c.kind == kind))
+            select(_confirmations.c.subject_id).where(
+                _confirmations.c.id == confirmation_id,
+                _confirmations.c.person_id == person_id,
+                _confirmations.c.kind == kind,
+            )
+        )
         if subject is None:
             return None
         result = await self.s.execute(
             update(_confirmations)
-            .where(_confirmations.c.id == confirmation_id,
-                   _confirmations.c.consumed_at.is_(None))
-            .values(consumed_at=now))
+            .where(_confirmations.c.id == confirmation_id, _confirmations.c.consumed_at.is_(None))
+            .values(consumed_at=now)
+        )
         return int(subject) if cast(CursorResult[Any], result).rowcount == 1 else None

@@ -31,7 +31,7 @@ def _rowcount(result: Any) -> int:
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), max(1, size)):
-        yield list(items[i:i + size])
+        yield list(items[i : i + size])
 
 
 class SentLog:
@@ -58,24 +58,29 @@ class SentLog:
         if not rows:
             return {}
         t = _table()
-        stmt = self._insert_new(rows).returning(t.c.id, t.c.deadline_id, t.c.unit_id,
-                                                t.c.person_id, t.c.step)
-        return {(r.deadline_id, r.unit_id, r.person_id, r.step): r.id
-                for r in (await self.s.execute(stmt)).all()}
+        stmt = self._insert_new(rows).returning(
+            t.c.id, t.c.deadline_id, t.c.unit_id, t.c.person_id, t.c.step
+        )
+        return {
+            (r.deadline_id, r.unit_id, r.person_id, r.step): r.id
+            for r in (await self.s.execute(stmt)).all()
+        }
 
     async def claim_unitless(self, row: dict[str, Any], campaign_id: int) -> int | None:
         """A claim without a unit (NULLs never collide in a unique key): lock the
         recipient's row and look first; a digest counts once per campaign. None if another
         process has it."""
         person_id, step = row["person_id"], row["step"]
-        await self.s.execute(select(m.Person.id).where(m.Person.id == person_id)
-                             .with_for_update())
+        await self.s.execute(select(m.Person.id).where(m.Person.id == person_id).with_for_update())
         same = select(m.SentReminder.id).where(
-            m.SentReminder.person_id == person_id, m.SentReminder.step == step,
-            m.SentReminder.unit_id.is_(None))
+            m.SentReminder.person_id == person_id,
+            m.SentReminder.step == step,
+            m.SentReminder.unit_id.is_(None),
+        )
         if step.startswith("digest-"):
-            same = same.join(m.Deadline, m.Deadline.id == m.SentReminder.deadline_id
-                             ).where(m.Deadline.campaign_id == campaign_id)
+            same = same.join(m.Deadline, m.Deadline.id == m.SentReminder.deadline_id).where(
+                m.Deadline.campaign_id == campaign_id
+            )
         else:
             same = same.where(m.SentReminder.deadline_id == row["deadline_id"])
         if await self.s.scalar(select(exists(same))):
@@ -92,43 +97,66 @@ class SentLog:
         error = f"{STALE_MARK}{row.claimed_by}" if stale else row.error
         result = await self.s.execute(
             update(m.SentReminder)
-            .where(m.SentReminder.id == row.id, m.SentReminder.status == row.status,
-                   m.SentReminder.attempts == row.attempts,
-                   m.SentReminder.claimed_by == row.claimed_by)
-            .values(status=CLAIMED, claimed_at=now, claimed_by=worker,
-                    attempts=row.attempts + 1, error=error)
-            .execution_options(synchronize_session=False))
+            .where(
+                m.SentReminder.id == row.id,
+                m.SentReminder.status == row.status,
+                m.SentReminder.attempts == row.attempts,
+                m.SentReminder.claimed_by == row.claimed_by,
+            )
+            .values(
+                status=CLAIMED,
+                claimed_at=now,
+                claimed_by=worker,
+                attempts=row.attempts + 1,
+                error=error,
+            )
+            .execution_options(synchronize_session=False)
+        )
         return _rowcount(result) == 1
 
     async def give_up(self, row: m.SentReminder, max_attempts: int) -> None:
         await self.s.execute(
             update(m.SentReminder)
-            .where(m.SentReminder.id == row.id, m.SentReminder.status == CLAIMED,
-                   m.SentReminder.claimed_by == row.claimed_by)
-            .values(status=FAILED, attempts=max_attempts,
-                    error=(row.error or "") + "; gave up: claim went stale twice")
-            .execution_options(synchronize_session=False))
+            .where(
+                m.SentReminder.id == row.id,
+                m.SentReminder.status == CLAIMED,
+                m.SentReminder.claimed_by == row.claimed_by,
+            )
+            .values(
+                status=FAILED,
+                attempts=max_attempts,
+                error=(row.error or "") + "; gave up: claim went stale twice",
+            )
+            .execution_options(synchronize_session=False)
+        )
 
     async def record(self, worker: str, outcomes: list[dict[str, Any]]) -> None:
         """Outcomes of this worker's claims, in one statement: dicts of b_id, b_status,
         b_sent_at and b_error (None keeps an earlier error)."""
         t = _table()
-        stmt = (update(t)
-                .where(t.c.id == bindparam("b_id"), t.c.status == CLAIMED,
-                       t.c.claimed_by == worker)
-                .values(status=bindparam("b_status"),
-                        sent_at=bindparam("b_sent_at", type_=t.c.sent_at.type),
-                        error=func.coalesce(bindparam("b_error", type_=Text()), t.c.error)))
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("b_id"), t.c.status == CLAIMED, t.c.claimed_by == worker)
+            .values(
+                status=bindparam("b_status"),
+                sent_at=bindparam("b_sent_at", type_=t.c.sent_at.type),
+                error=func.coalesce(bindparam("b_error", type_=Text()), t.c.error),
+            )
+        )
         conn = await self.s.connection()
         await conn.execute(stmt, outcomes)
 
-    async def unreachable(self, person_id: int, notices: list[dict[str, Any]]
-                          ) -> dict[int, int] | None:
+    async def unreachable(
+        self, person_id: int, notices: list[dict[str, Any]]
+    ) -> dict[int, int] | None:
         """Mark the person unreachable; if this call flipped the flag, claim the notices to
         the coordinators (person id -> claim id). None if someone else flipped it."""
         flipped = await self.s.execute(
-            update(m.Person).where(m.Person.id == person_id, m.Person.reachable.is_(True))
-            .values(reachable=False).execution_options(synchronize_session=False))
+            update(m.Person)
+            .where(m.Person.id == person_id, m.Person.reachable.is_(True))
+            .values(reachable=False)
+            .execution_options(synchronize_session=False)
+        )
         if _rowcount(flipped) != 1:
             return None
         if not notices:

@@ -41,7 +41,8 @@ MAX_TEXT = 32_767  # characters per cell
 RISKY_STARTS = frozenset("=+-@\t\r")
 _ERROR_VALUES = frozenset(ERROR_CODES)  # "#REF!" and the like: Excel would read an error
 _SHEET_NAME_MAX = 31
-_SHEET_NAME_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_SHEET_NAME_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
+
 
 class Kind(StrEnum):
     """What a column holds: it decides the width and, for long text, wrapping."""
@@ -103,8 +104,14 @@ _TONES: dict[Tone, tuple[str | None, str | None]] = {  # (fill, font colour)
     Tone.NIL: ("DDEBF7", "1F4E78"),
     Tone.NOT_EXPECTED: (None, "A6A6A6"),
 }
-_MIN_WIDTH = {Kind.TEXT: 12, Kind.LONGTEXT: 40, Kind.NUMBER: 10, Kind.DATE: 12,
-              Kind.DATETIME: 17, Kind.STATUS: 13}
+_MIN_WIDTH = {
+    Kind.TEXT: 12,
+    Kind.LONGTEXT: 40,
+    Kind.NUMBER: 10,
+    Kind.DATE: 12,
+    Kind.DATETIME: 17,
+    Kind.STATUS: 13,
+}
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -135,7 +142,7 @@ def sheet_name(wanted: str, taken: Iterable[str]) -> str:
     while candidate.casefold() in used:
         n += 1
         suffix = f"({n})"
-        candidate = base[:_SHEET_NAME_MAX - len(suffix)] + suffix
+        candidate = base[: _SHEET_NAME_MAX - len(suffix)] + suffix
     return candidate
 
 
@@ -257,10 +264,13 @@ class SheetWriter:
         for note in self.spec.notes:
             self._top([self._styled(0, "note", note)])
         for band in self.spec.bands:
-            self._top([self._styled(i, "header", v) or self._empty(i, "header")
-                       for i, v in enumerate(band)])
-        self._top([self._styled(i, "header", c.header)
-                   for i, c in enumerate(self.spec.columns)])
+            self._top(
+                [
+                    self._styled(i, "header", v) or self._empty(i, "header")
+                    for i, v in enumerate(band)
+                ]
+            )
+        self._top([self._styled(i, "header", c.header) for i, c in enumerate(self.spec.columns)])
 
     def _empty(self, column: int, style: str) -> Cell:
         """A styled cell with no value (shading across a header or total line)."""
@@ -360,8 +370,9 @@ class SheetWriter:
 
     def total(self, values: Sequence[CellValue]) -> None:
         """A bold, shaded line: 合计 and counts."""
-        self._append([self._styled(i, "total", v) or self._empty(i, "total")
-                      for i, v in enumerate(values)])
+        self._append(
+            [self._styled(i, "total", v) or self._empty(i, "total") for i, v in enumerate(values)]
+        )
 
     def blank(self) -> None:
         self._append([])
@@ -444,8 +455,11 @@ def write_blank(spec: BlankSpec) -> bytes:
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.border = _BOX
     for line in spec.lines:
-        ws.append(_safe_row([line.label, spec.values.get(line.field_id), line.unit, line.hint,
-                             line.field_id]))
+        ws.append(
+            _safe_row(
+                [line.label, spec.values.get(line.field_id), line.unit, line.hint, line.field_id]
+            )
+        )
         row = ws.max_row
         ws.cell(row, 2).fill = PatternFill("solid", fgColor="FFF2CC")  # fill in here
         for col in range(1, 5):
@@ -482,15 +496,15 @@ def read_blank(data: bytes, *, max_bytes: int) -> FilledBlank | ReadProblem:
     if checked is not None:
         return checked
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                             keep_links=False)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception:  # openpyxl raises many kinds on a damaged file
         return ReadProblem.CORRUPT
     try:
         if not book.worksheets:
             return ReadProblem.NOT_A_BLANK
-        rows = book.worksheets[0].iter_rows(max_col=_KEY_COLUMN, max_row=MAX_BLANK_ROWS,
-                                            values_only=True)
+        rows = book.worksheets[0].iter_rows(
+            max_col=_KEY_COLUMN, max_row=MAX_BLANK_ROWS, values_only=True
+        )
         form_id: str | None = None
         values: list[BlankValue] = []
         for index, cells in enumerate(rows, start=1):
@@ -500,7 +514,7 @@ def read_blank(data: bytes, *, max_bytes: int) -> FilledBlank | ReadProblem:
                 prefix = BLANK_MARKER + ":"
                 if not key.startswith(prefix):
                     return ReadProblem.NOT_A_BLANK
-                form_id = key[len(prefix):]
+                form_id = key[len(prefix) :]
             elif key:
                 values.append(BlankValue(index, key, _as_text(cells[0]), _as_text(cells[1])))
         if form_id is None:
@@ -531,8 +545,15 @@ def _check_package(data: bytes) -> ReadProblem | None:
                     return ReadProblem.CORRUPT
                 if info.filename.lower() == "[content_types].xml" and b"macroEnabled" in text:
                     return ReadProblem.MACROS
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, KeyError,
-            NotImplementedError, EOFError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        KeyError,
+        NotImplementedError,
+        EOFError,
+    ):
         return ReadProblem.NOT_XLSX
     return None
 
@@ -591,8 +612,9 @@ class TemplateRefused:
     fill: int | None = None  # which of the fills (mapped sheets) it concerns
 
 
-def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
-                  ) -> bytes | TemplateRefused:
+def fill_template(
+    data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
+) -> bytes | TemplateRefused:
     """The coordinator's workbook with the values written in, its layout and styles kept
     (rows past the prepared ones copy the first data row's style). Values are written
     as in the export: numbers as numbers, dates as dates, text never as a formula.
@@ -610,8 +632,9 @@ def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
         return TemplateRefused(ReadProblem.CORRUPT)
     for n, fill in enumerate(fills):
         if fill.sheet is not None and fill.sheet not in book.sheetnames:
-            return TemplateRefused(TemplateProblem.NO_SUCH_SHEET, fill.sheet,
-                                   tuple(book.sheetnames), n)
+            return TemplateRefused(
+                TemplateProblem.NO_SUCH_SHEET, fill.sheet, tuple(book.sheetnames), n
+            )
         ws = book[fill.sheet] if fill.sheet is not None else book.worksheets[0]
         if fill.first_row + len(fill.rows) - 1 > MAX_SHEET_ROW:
             return TemplateRefused(TemplateProblem.TOO_MANY_ROWS, str(fill.first_row), fill=n)
@@ -621,8 +644,7 @@ def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
             writes += [(f"{col}{fill.first_row + k}", v) for col, v in row.items()]
         for ref, _ in writes:
             if ref in merged:
-                return TemplateRefused(TemplateProblem.MERGED_CELL, f"{ws.title}!{ref}",
-                                       fill=n)
+                return TemplateRefused(TemplateProblem.MERGED_CELL, f"{ws.title}!{ref}", fill=n)
         for k, row in enumerate(fill.rows[1:], start=1):  # rows the template did not style
             for col in row:
                 cell, model = ws[f"{col}{fill.first_row + k}"], ws[f"{col}{fill.first_row}"]
@@ -637,9 +659,11 @@ def fill_template(data: bytes, fills: Sequence[TemplateFill], *, max_bytes: int
 
 def _inner_cells(cell_range: Any) -> list[str]:
     """The cells of a merged range that cannot be written (all but the top-left one)."""
-    cells = [f"{get_column_letter(c)}{r}" for r in range(cell_range.min_row,
-                                                          cell_range.max_row + 1)
-             for c in range(cell_range.min_col, cell_range.max_col + 1)]
+    cells = [
+        f"{get_column_letter(c)}{r}"
+        for r in range(cell_range.min_row, cell_range.max_row + 1)
+        for c in range(cell_range.min_col, cell_range.max_col + 1)
+    ]
     return cells[1:]
 
 

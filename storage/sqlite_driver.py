@@ -37,8 +37,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, cast
 
 
-def _one_trip(conn: Any, begin: str | None, operation: str, parameters: Any, many: bool
-              ) -> tuple[Any, ...]:
+def _one_trip(
+    conn: Any, begin: str | None, operation: str, parameters: Any, many: bool
+) -> tuple[Any, ...]:
     """Begin the transaction if one is pending, run a statement, read all its rows, close
     the cursor."""
     if begin is not None:
@@ -58,8 +59,9 @@ def _one_trip(conn: Any, begin: str | None, operation: str, parameters: Any, man
         cursor.close()
 
 
-def _waiting_trip(conn: Any, begin: str | None, operation: str, parameters: Any,
-                  many: bool) -> tuple[Any, ...]:
+def _waiting_trip(
+    conn: Any, begin: str | None, operation: str, parameters: Any, many: bool
+) -> tuple[Any, ...]:
     """In aiosqlite's thread: the same, waiting up to BUSY_TIMEOUT_MS for the lock."""
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     try:
@@ -73,8 +75,11 @@ def _locked(error: BaseException) -> bool:
 
     # SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT).
     code = getattr(error, "sqlite_errorcode", None)
-    return isinstance(error, sqlite3.OperationalError) and code is not None \
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
         and code & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 def _one_trip_module() -> Any:
@@ -93,10 +98,13 @@ def _one_trip_module() -> Any:
         return None
     if not all(hasattr(aiosqlite.Connection, name) for name in ("_execute", "_conn")):
         return None  # pragma: no cover - another aiosqlite
-    slots = {name for k in AsyncAdapt_aiosqlite_cursor.__mro__
-             for name in getattr(k, "__slots__", ())}
-    if not {"_adapt_connection", "_connection", "_cursor", "_rows",
-            "_soft_closed_memoized"} <= slots:
+    slots = {
+        name for k in AsyncAdapt_aiosqlite_cursor.__mro__ for name in getattr(k, "__slots__", ())
+    }
+    if (
+        not {"_adapt_connection", "_connection", "_cursor", "_rows", "_soft_closed_memoized"}
+        <= slots
+    ):
         return None  # pragma: no cover - SQLAlchemy 2.0's adapter is built otherwise
 
     class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -161,8 +169,9 @@ def _one_trip_module() -> Any:
                 if not _locked(error) or raw.in_transaction:
                     raise
                 async with adapted._execute_mutex:
-                    found = await connection._execute(_waiting_trip, raw, begin, operation,
-                                                      parameters, many)
+                    found = await connection._execute(
+                        _waiting_trip, raw, begin, operation, parameters, many
+                    )
             self._description, rows, self._rowcount, self._lastrowid = found
             self._rows = collections.deque(rows)
 
@@ -208,8 +217,6 @@ def _one_trip_module() -> Any:
     return OneTripDBAPI(aiosqlite, sqlite3)
 
 
-
-
 # The versions this driver was written and tested against: it subclasses SQLAlchemy's
 # aiosqlite adapter and reaches into aiosqlite's connection, neither of them public API.
 # Outside these it is not used (the stock driver is, with a warning), and
@@ -242,9 +249,13 @@ def one_trip_driver() -> Any:
     if os.environ.get(SWITCH, "").strip().lower() == "stock":
         return None
     if not versions_tested():
-        log.warning("SQLite: SQLAlchemy %s / aiosqlite %s are not the versions the on-loop "
-                    "driver was tested with (%s); using the stock aiosqlite driver",
-                    _installed("sqlalchemy"), _installed("aiosqlite"), TESTED)
+        log.warning(
+            "SQLite: SQLAlchemy %s / aiosqlite %s are not the versions the on-loop "
+            "driver was tested with (%s); using the stock aiosqlite driver",
+            _installed("sqlalchemy"),
+            _installed("aiosqlite"),
+            TESTED,
+        )
         return None
     return _one_trip_module()
 

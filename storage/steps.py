@@ -18,31 +18,39 @@ class StepRepo:
 
     async def get(self, person_id: int, kind: str) -> dict[str, Any] | None:
         row = await self.session.scalar(
-            select(m.ChatStep.payload).where(m.ChatStep.person_id == person_id,
-                                             m.ChatStep.kind == kind))
+            select(m.ChatStep.payload).where(
+                m.ChatStep.person_id == person_id, m.ChatStep.kind == kind
+            )
+        )
         return dict(row) if row is not None else None
 
-    async def put(self, person_id: int, kind: str, payload: dict[str, Any],
-                  now: datetime) -> None:
+    async def put(self, person_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
         # Insert-or-update in one statement: two processes may write the same person.
         dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert(m.ChatStep) if dialect == "postgresql"
-                  else sqlite.insert(m.ChatStep))
-        statement = insert.values(person_id=person_id, kind=kind, payload=payload,
-                                  updated_at=now)
-        await self.session.execute(statement.on_conflict_do_update(
-            index_elements=[m.ChatStep.person_id, m.ChatStep.kind],
-            set_={"payload": payload, "updated_at": now}))
+        insert = (
+            postgresql.insert(m.ChatStep) if dialect == "postgresql" else sqlite.insert(m.ChatStep)
+        )
+        statement = insert.values(person_id=person_id, kind=kind, payload=payload, updated_at=now)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[m.ChatStep.person_id, m.ChatStep.kind],
+                set_={"payload": payload, "updated_at": now},
+            )
+        )
 
     async def person_of(self, platform: str, external_id: str) -> int | None:
         return await self.session.scalar(
-            select(m.Person.id).where(m.Person.platform == platform,
-                                      m.Person.external_id == external_id))
+            select(m.Person.id).where(
+                m.Person.platform == platform, m.Person.external_id == external_id
+            )
+        )
 
     async def take(self, person_id: int, kind: str) -> dict[str, Any] | None:
         """Remove the step and return what it held (None if there was none): of two
         processes taking the same step, only one gets it."""
         row = await self.session.scalar(
-            delete(m.ChatStep).where(m.ChatStep.person_id == person_id,
-                                     m.ChatStep.kind == kind).returning(m.ChatStep.payload))
+            delete(m.ChatStep)
+            .where(m.ChatStep.person_id == person_id, m.ChatStep.kind == kind)
+            .returning(m.ChatStep.payload)
+        )
         return dict(row) if row is not None else None

@@ -30,9 +30,13 @@ class Column(StrEnum):
 # What people write at the head of each column (compared with every space taken out).
 HEADERS: dict[str, Column] = {
     "单位名称": Column.NAME,
-    "分组": Column.GROUP, "组别": Column.GROUP,
-    "联系人": Column.CONTACT, "联络员": Column.CONTACT,
-    "手机": Column.PHONE, "手机号": Column.PHONE, "手机号码": Column.PHONE,
+    "分组": Column.GROUP,
+    "组别": Column.GROUP,
+    "联系人": Column.CONTACT,
+    "联络员": Column.CONTACT,
+    "手机": Column.PHONE,
+    "手机号": Column.PHONE,
+    "手机号码": Column.PHONE,
 }
 REQUIRED = (Column.NAME, Column.GROUP)
 _SPACE = re.compile(r"\s+")
@@ -57,15 +61,21 @@ def read_unit_list(data: bytes, *, max_bytes: int = 5 * 1024 * 1024) -> list[Lis
     units: list[ListedUnit] = []
     seen: dict[str, int] = {}
     for index, cells in enumerate(rows, start=header_row + 1):
-        values = {c: _SPACE.sub(" ", _as_text(cells[i]) if i < len(cells) else "").strip()
-                  for c, i in columns.items()}
+        values = {
+            c: _SPACE.sub(" ", _as_text(cells[i]) if i < len(cells) else "").strip()
+            for c, i in columns.items()
+        }
         if not any(values.values()):
             continue  # blank lines between groups
         name = values[Column.NAME]
 
         def fail(code: str, column: Column, **params: str) -> UnitListError:
-            return UnitListError(code, index, get_column_letter(columns[column] + 1),  # noqa: B023
-                                 params)
+            return UnitListError(
+                code,
+                index,  # noqa: B023 - called at once, inside this iteration
+                get_column_letter(columns[column] + 1),
+                params,
+            )
 
         if not name:
             raise fail("empty_name", Column.NAME)
@@ -79,8 +89,11 @@ def read_unit_list(data: bytes, *, max_bytes: int = 5 * 1024 * 1024) -> list[Lis
         if phone and not _MOBILE.match(phone):
             raise fail("bad_phone", Column.PHONE, value=values[Column.PHONE])
         seen[name] = index
-        units.append(ListedUnit(name, values[Column.GROUP], values.get(Column.CONTACT, "")[:50],
-                                phone, index))
+        units.append(
+            ListedUnit(
+                name, values[Column.GROUP], values.get(Column.CONTACT, "")[:50], phone, index
+            )
+        )
         if len(units) > MAX_UNITS:
             raise UnitListError("too_many", index, "", {"max": str(MAX_UNITS)})
     if not units:
@@ -88,8 +101,9 @@ def read_unit_list(data: bytes, *, max_bytes: int = 5 * 1024 * 1024) -> list[Lis
     return units
 
 
-def _header(data: bytes, max_bytes: int = 5 * 1024 * 1024
-            ) -> tuple[list[tuple[object, ...]], int, dict[Column, int]] | None:
+def _header(
+    data: bytes, max_bytes: int = 5 * 1024 * 1024
+) -> tuple[list[tuple[object, ...]], int, dict[Column, int]] | None:
     """The sheet's rows after the header, the header's row number and each column's index;
     None when no row near the top names 单位名称."""
     if len(data) > max_bytes:
@@ -100,15 +114,18 @@ def _header(data: bytes, max_bytes: int = 5 * 1024 * 1024
     if problem is not None:
         raise UnitListError(problem.value)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                             keep_links=False)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception:  # openpyxl raises many kinds on a damaged file
         raise UnitListError(ReadProblem.CORRUPT.value) from None
     try:
         if not book.worksheets:
             return None
-        rows = [tuple(r) for r in book.worksheets[0].iter_rows(
-            max_row=MAX_UNITS + HEADER_ROWS + 1, values_only=True)]
+        rows = [
+            tuple(r)
+            for r in book.worksheets[0].iter_rows(
+                max_row=MAX_UNITS + HEADER_ROWS + 1, values_only=True
+            )
+        ]
     except Exception:
         raise UnitListError(ReadProblem.CORRUPT.value) from None
     finally:
@@ -123,7 +140,11 @@ def _header(data: bytes, max_bytes: int = 5 * 1024 * 1024
             continue
         for needed in REQUIRED:
             if needed not in columns:
-                raise UnitListError("missing_column", number, "",
-                                    {"column": "分组" if needed is Column.GROUP else "单位名称"})
+                raise UnitListError(
+                    "missing_column",
+                    number,
+                    "",
+                    {"column": "分组" if needed is Column.GROUP else "单位名称"},
+                )
         return rows[number:], number, columns
     return None

@@ -59,17 +59,24 @@ def cell_value(spec: Field, value: Any) -> CellValue:
 
 _Reader = tuple[str, Any, Callable[[Any], CellValue]]  # Any: no narrowing on `is`
 _PASS_THROUGH: dict[FieldType, type] = {
-    FieldType.INTEGER: int, FieldType.TEXT: str, FieldType.LONGTEXT: str,
-    FieldType.CHOICE: str}
+    FieldType.INTEGER: int,
+    FieldType.TEXT: str,
+    FieldType.LONGTEXT: str,
+    FieldType.CHOICE: str,
+}
 
 
 def field_readers(form: Form) -> tuple[_Reader, ...]:
     """Per field: its id, the stored type that already is the cell value, and the
     conversion for anything else (the common case costs one type check per answer)."""
-    return tuple((f.id, _PASS_THROUGH.get(f.type, type(None)),
-                  functools.partial(decimal_cell if f.type is FieldType.DECIMAL
-                                    else cell_value, f))
-                 for f in form.fields)
+    return tuple(
+        (
+            f.id,
+            _PASS_THROUGH.get(f.type, type(None)),
+            functools.partial(decimal_cell if f.type is FieldType.DECIMAL else cell_value, f),
+        )
+        for f in form.fields
+    )
 
 
 def decimal_cell(spec: Field, value: Any) -> CellValue:
@@ -87,8 +94,7 @@ def decimal_cell(spec: Field, value: Any) -> CellValue:
 def kind_of(spec: Field) -> Kind:
     if spec.is_numeric:
         return Kind.NUMBER
-    return {FieldType.LONGTEXT: Kind.LONGTEXT, FieldType.DATE: Kind.DATE}.get(spec.type,
-                                                                             Kind.TEXT)
+    return {FieldType.LONGTEXT: Kind.LONGTEXT, FieldType.DATE: Kind.DATE}.get(spec.type, Kind.TEXT)
 
 
 @dataclass
@@ -99,8 +105,7 @@ class Cumulative:
     per_unit: dict[int, list[Decimal]] = field(default_factory=dict)
     reports: dict[int, int] = field(default_factory=dict)
 
-    def add(self, unit_id: int, cells: Sequence[CellValue], numeric_at: Sequence[int]
-            ) -> None:
+    def add(self, unit_id: int, cells: Sequence[CellValue], numeric_at: Sequence[int]) -> None:
         """One valid report: the numbers at `numeric_at` among its cells."""
         sums = self.per_unit.get(unit_id)
         if sums is None:
@@ -114,5 +119,3 @@ class Cumulative:
 
 def as_written(spec: Field, total: Decimal) -> int | Decimal:
     return int(total) if spec.type is FieldType.INTEGER else total
-
-

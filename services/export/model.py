@@ -91,19 +91,27 @@ class PlanTemplate:
     data: bytes | None
 
 
-def template_problem(template: ExportTemplate, data: bytes, units: int = 1,
-                     max_bytes: int = TEMPLATE_MAX_BYTES) -> ExportError | None:
+def template_problem(
+    template: ExportTemplate, data: bytes, units: int = 1, max_bytes: int = TEMPLATE_MAX_BYTES
+) -> ExportError | None:
     """Why `data` cannot serve as the workbook `template` maps for a plan of `units` units
     (a missing sheet, a mapped cell inside a merged range, rows past Excel's last one,
     macros, a corrupt file …), found by filling it once with blanks; None when it can.
     Blocking (openpyxl): run it in a worker thread."""
+
     def blank_rows(sheet: TemplateSheet) -> list[dict[str, CellValue]]:
         row: dict[str, CellValue] = dict.fromkeys(sheet.columns.values(), "")
         return [row] * (max(units, 1) + (1 if sheet.totals else 0))
 
-    fills = [TemplateFill(sheet.sheet, dict.fromkeys(sheet.cells.values(), ""),
-                          sheet.first_row, blank_rows(sheet))
-             for sheet in template.sheets]
+    fills = [
+        TemplateFill(
+            sheet.sheet,
+            dict.fromkeys(sheet.cells.values(), ""),
+            sheet.first_row,
+            blank_rows(sheet),
+        )
+        for sheet in template.sheets
+    ]
     filled = fill_template(data, fills, max_bytes=max_bytes)
     return refusal(filled, max_bytes) if isinstance(filled, TemplateRefused) else None
 
@@ -112,12 +120,17 @@ def refusal(refused: TemplateRefused, max_bytes: int) -> ExportError:
     """The refusal as an ExportError; its `at` param is the mapping key to blame."""
     code = refused.problem.value
     if isinstance(refused.problem, ReadProblem):
-        return ExportError(f"template_read.{code}", where=refused.where,
-                           max_mb=max_bytes // (1024 * 1024), at="file")
+        return ExportError(
+            f"template_read.{code}",
+            where=refused.where,
+            max_mb=max_bytes // (1024 * 1024),
+            at="file",
+        )
     sheet = f"sheets[{refused.fill}]" if refused.fill is not None else "file"
-    key = {TemplateProblem.NO_SUCH_SHEET: f"{sheet}.sheet",
-           TemplateProblem.TOO_MANY_ROWS: f"{sheet}.first_row"}.get(refused.problem, sheet)
-    return ExportError(f"template_{code}", where=refused.where, at=key,
-                       sheets="、".join(refused.sheets))
-
-
+    key = {
+        TemplateProblem.NO_SUCH_SHEET: f"{sheet}.sheet",
+        TemplateProblem.TOO_MANY_ROWS: f"{sheet}.first_row",
+    }.get(refused.problem, sheet)
+    return ExportError(
+        f"template_{code}", where=refused.where, at=key, sheets="、".join(refused.sheets)
+    )

@@ -21,19 +21,26 @@ from storage import models as m
 
 
 def latest_revisions(layout: Layout, deadline_ids: set[int] | None) -> Any:
-    q = (select(m.Submission.deadline_id, m.Submission.unit_id,
-                func.max(m.Submission.revision).label("revision"))
-         .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
-         .where(m.Deadline.campaign_id == layout.campaign_id, m.Deadline.cancelled.is_(False)))
+    q = (
+        select(
+            m.Submission.deadline_id,
+            m.Submission.unit_id,
+            func.max(m.Submission.revision).label("revision"),
+        )
+        .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+        .where(m.Deadline.campaign_id == layout.campaign_id, m.Deadline.cancelled.is_(False))
+    )
     if deadline_ids is not None:
         q = q.where(m.Submission.deadline_id.in_(sorted(deadline_ids)))
     return q.group_by(m.Submission.deadline_id, m.Submission.unit_id).subquery()
 
 
 def newest(latest: Any) -> Any:
-    return and_(m.Submission.deadline_id == latest.c.deadline_id,
-                m.Submission.unit_id == latest.c.unit_id,
-                m.Submission.revision == latest.c.revision)
+    return and_(
+        m.Submission.deadline_id == latest.c.deadline_id,
+        m.Submission.unit_id == latest.c.unit_id,
+        m.Submission.revision == latest.c.revision,
+    )
 
 
 class GridRow(NamedTuple):
@@ -67,30 +74,52 @@ Row = TypeVar("Row", GridRow, SheetRow)
 def grid_query(layout: Layout) -> Executable:
     """Newest revisions in 提交情况 order: unit by unit, each unit's deadlines in time."""
     latest = latest_revisions(layout, {d.id for d in layout.grid} if layout.selected else None)
-    return (select(m.Submission.unit_id, m.Submission.deadline_id, m.Submission.status,
-                   m.Submission.nil, m.Submission.submitted_at)
-            .join(latest, newest(latest))
-            .join(m.Unit, m.Unit.id == m.Submission.unit_id)
-            .where(m.Unit.active.is_(True))
-            .order_by(m.Unit.position, m.Unit.id))
+    return (
+        select(
+            m.Submission.unit_id,
+            m.Submission.deadline_id,
+            m.Submission.status,
+            m.Submission.nil,
+            m.Submission.submitted_at,
+        )
+        .join(latest, newest(latest))
+        .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+        .where(m.Unit.active.is_(True))
+        .order_by(m.Unit.position, m.Unit.id)
+    )
 
 
 def sheet_query(layout: Layout) -> Executable:
     """Newest revisions with their answers and files, deadline by deadline in sheet order."""
     covered = {d.id for _, c, _ in layout.sheets for d in c}
     latest = latest_revisions(layout, covered if layout.selected else None)
-    return (select(m.Submission.deadline_id, m.Submission.unit_id, m.Submission.status,
-                   m.Submission.nil, m.Submission.submitted_at, m.Submission.answers,
-                   m.Submission.review_comment, m.Attachment.field_id,
-                   m.Attachment.original_name, m.Attachment.storage_key)
-            .join(latest, newest(latest))
-            .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
-            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-            .join(m.Unit, m.Unit.id == m.Submission.unit_id)
-            .outerjoin(m.Attachment, m.Attachment.submission_id == m.Submission.id)
-            .where(m.Unit.active.is_(True))
-            .order_by(m.Obligation.position, m.Obligation.id, m.Deadline.due_at,
-                      m.Deadline.id, m.Attachment.id))
+    return (
+        select(
+            m.Submission.deadline_id,
+            m.Submission.unit_id,
+            m.Submission.status,
+            m.Submission.nil,
+            m.Submission.submitted_at,
+            m.Submission.answers,
+            m.Submission.review_comment,
+            m.Attachment.field_id,
+            m.Attachment.original_name,
+            m.Attachment.storage_key,
+        )
+        .join(latest, newest(latest))
+        .join(m.Deadline, m.Deadline.id == m.Submission.deadline_id)
+        .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+        .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+        .outerjoin(m.Attachment, m.Attachment.submission_id == m.Submission.id)
+        .where(m.Unit.active.is_(True))
+        .order_by(
+            m.Obligation.position,
+            m.Obligation.id,
+            m.Deadline.due_at,
+            m.Deadline.id,
+            m.Attachment.id,
+        )
+    )
 
 
 class LoopFeed(Generic[Row]):
@@ -98,8 +127,13 @@ class LoopFeed(Generic[Row]):
     event loop (where the async connection lives) when the worker asks for it, and each
     row comes out as `shape` (its columns in the query's order)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, conn: AsyncConnection,
-                 query: Executable, shape: type[Row]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        conn: AsyncConnection,
+        query: Executable,
+        shape: type[Row],
+    ) -> None:
         self._loop = loop
         self._conn = conn
         self._query = query
@@ -143,8 +177,9 @@ class Groups(Generic[Row]):
     """Consecutive rows sharing a key, taken in the caller's order; a row whose key the
     caller never asks for (or asks for too late) is skipped."""
 
-    def __init__(self, rows: Iterator[Row], key: Callable[[Row], int],
-                 rank: dict[int, int]) -> None:
+    def __init__(
+        self, rows: Iterator[Row], key: Callable[[Row], int], rank: dict[int, int]
+    ) -> None:
         self._rows: Iterator[Row] = rows
         self._key: Callable[[Row], int] = key
         self._rank = rank
@@ -161,5 +196,3 @@ class Groups(Generic[Row]):
                 found.append(self._next)
             self._next = next(self._rows, None)
         return found
-
-

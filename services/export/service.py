@@ -46,8 +46,9 @@ from storage.spreadsheets import (
 
 
 class ExportService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry,
-                 files: FileStore) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], plans: PlanRegistry, files: FileStore
+    ) -> None:
         self.sessions = sessions
         self.plans = plans
         self.files = files
@@ -58,20 +59,23 @@ class ExportService:
         summary = await self._export(request, texts, buffer, None)
         return ExportedBytes(buffer.getvalue(), summary)
 
-    async def export_to(self, request: ExportRequest, texts: Texts, sink: IO[bytes]
-                        ) -> ExportSummary:
+    async def export_to(
+        self, request: ExportRequest, texts: Texts, sink: IO[bytes]
+    ) -> ExportSummary:
         """The workbook written to `sink`, which may refuse to grow past a size by raising
         (the chat's 50 MB): the export stops there."""
         return await self._export(request, texts, sink, None)
 
-    async def export_file(self, request: ExportRequest, texts: Texts, out: Path,
-                          archive: Path | None = None) -> ExportSummary:
+    async def export_file(
+        self, request: ExportRequest, texts: Texts, out: Path, archive: Path | None = None
+    ) -> ExportSummary:
         """The workbook at `out`; with `archive`, also a .zip of the submitted files laid
         out as 单位/截止事项/原文件名, the workbook at its root."""
         return await self._export(request, texts, out, archive)
 
-    async def _export(self, request: ExportRequest, texts: Texts,
-                      sink: Path | IO[bytes], archive: Path | None) -> ExportSummary:
+    async def _export(
+        self, request: ExportRequest, texts: Texts, sink: Path | IO[bytes], archive: Path | None
+    ) -> ExportSummary:
         async with self.sessions() as s:
             layout = await self._layout(s, request, texts)
             conn = await s.connection()
@@ -81,32 +85,45 @@ class ExportService:
             writer = Writer(layout, self.files, archive)
             return await asyncio.to_thread(writer.run, grid_rows, sheet_rows, sink)
 
-    async def fill_template(self, request: ExportRequest, texts: Texts,
-                            template: ExportTemplate, data: bytes, *,
-                            max_bytes: int = TEMPLATE_MAX_BYTES) -> ExportedBytes:
+    async def fill_template(
+        self,
+        request: ExportRequest,
+        texts: Texts,
+        template: ExportTemplate,
+        data: bytes,
+        *,
+        max_bytes: int = TEMPLATE_MAX_BYTES,
+    ) -> ExportedBytes:
         """The coordinator's own workbook (`data`) filled as `template` maps it, for one
         deadline per mapped sheet: the chosen one (--deadline), else the latest passed.
         Reads a fixed number of statements (campaign, plan, units, deadlines, and the
         newest revisions of the chosen deadlines)."""
         async with self.sessions() as s:
             layout = await self._layout(s, request, texts)
-            check_against(template, {o.code: o.form for o in layout.obligations},
-                          template.file)
+            check_against(template, {o.code: o.form for o in layout.obligations}, template.file)
             chosen = [pick_deadline(layout, sheet.obligation) for sheet in template.sheets]
             latest = await latest_submissions(s, deadline_ids=sorted({d.id for d in chosen}))
-            rows = {key: TemplateRow(sub.status, sub.nil, sub.submitted_at,
-                                     dict(sub.answers or {}))
-                    for key, sub in latest.items()}
-        fills = [template_fill(layout, sheet, d, rows)
-                 for sheet, d in zip(template.sheets, chosen, strict=True)]
+            rows = {
+                key: TemplateRow(sub.status, sub.nil, sub.submitted_at, dict(sub.answers or {}))
+                for key, sub in latest.items()
+            }
+        fills = [
+            template_fill(layout, sheet, d, rows)
+            for sheet, d in zip(template.sheets, chosen, strict=True)
+        ]
         filled = await asyncio.to_thread(fill_template, data, fills, max_bytes=max_bytes)
         if isinstance(filled, TemplateRefused):
             raise refusal(filled, max_bytes)
         stamp = f"{layout.now:%Y%m%d-%H%M}"
         summary = ExportSummary(
-            layout.campaign_code, layout.campaign_name,
+            layout.campaign_code,
+            layout.campaign_name,
             layout.t("export.template_file_name", campaign=layout.campaign_code, stamp=stamp),
-            len(layout.units), len({d.id for d in chosen}), len(rows), ())
+            len(layout.units),
+            len({d.id for d in chosen}),
+            len(rows),
+            (),
+        )
         return ExportedBytes(filled, summary)
 
     async def plan_template(self, request: ExportRequest) -> PlanTemplate | None:
@@ -116,14 +133,16 @@ class ExportService:
             plan = await self.plans.plan(s, campaign.id)
             if plan.export is None:
                 return None
-            row = await s.scalar(select(m.ExportTemplate)
-                                 .where(m.ExportTemplate.campaign_id == campaign.id))
+            row = await s.scalar(
+                select(m.ExportTemplate).where(m.ExportTemplate.campaign_id == campaign.id)
+            )
         name = plan.export.file_name
         data = row.data if row is not None and row.file_name == name else None
         return PlanTemplate(plan.export, name, data)
 
-    async def export_plan_template(self, request: ExportRequest, texts: Texts
-                                   ) -> ExportedBytes | None:
+    async def export_plan_template(
+        self, request: ExportRequest, texts: Texts
+    ) -> ExportedBytes | None:
         """The campaign's own template filled, when its plan names one that is stored;
         None when the plan names none (use the standard workbook). Raises
         ExportError("template_missing") when the plan names a workbook not stored yet."""
@@ -131,8 +150,7 @@ class ExportService:
         if found is None:
             return None
         if found.data is None:
-            raise ExportError("template_missing", file=found.file_name,
-                              campaign=request.campaign)
+            raise ExportError("template_missing", file=found.file_name, campaign=request.campaign)
         return await self.fill_template(request, texts, found.mapping, found.data)
 
     async def _campaign(self, s: AsyncSession, request: ExportRequest) -> m.Campaign:
@@ -143,20 +161,24 @@ class ExportService:
             raise ExportError("unknown_campaign", campaign=request.campaign)
         return campaign
 
-    async def _layout(self, s: AsyncSession, request: ExportRequest, texts: Texts
-                      ) -> Layout:
+    async def _layout(self, s: AsyncSession, request: ExportRequest, texts: Texts) -> Layout:
         campaign = await self._campaign(s, request)
         plan = await self.plans.plan(s, campaign.id)
         tz = ZoneInfo(campaign.timezone)
         unit_rows = await s.scalars(
-            select(m.Unit).where(m.Unit.campaign_id == campaign.id, m.Unit.active.is_(True))
-            .order_by(m.Unit.position, m.Unit.id))
+            select(m.Unit)
+            .where(m.Unit.campaign_id == campaign.id, m.Unit.active.is_(True))
+            .order_by(m.Unit.position, m.Unit.id)
+        )
         units = [UnitLine(u.id, u.code, u.name, u.group) for u in unit_rows]
-        pairs = (await s.execute(
-            select(m.Deadline, m.Obligation)
-            .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-            .where(m.Deadline.campaign_id == campaign.id, m.Deadline.cancelled.is_(False))
-            .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id))).all()
+        pairs = (
+            await s.execute(
+                select(m.Deadline, m.Obligation)
+                .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
+                .where(m.Deadline.campaign_id == campaign.id, m.Deadline.cancelled.is_(False))
+                .order_by(m.Deadline.due_at, m.Obligation.position, m.Deadline.id)
+            )
+        ).all()
         obligations: dict[int, ObligationSheet] = {}
         per_obligation: dict[int, int] = {}
         for _, o in pairs:
@@ -166,14 +188,18 @@ class ExportService:
                 codes = frozenset(o.unit_codes) if o.unit_codes is not None else None
                 obligations[o.id] = ObligationSheet(o.id, o.code, o.title, o.position, form, codes)
         deadlines = [
-            DeadlineColumn(d.id, obligations[o.id], d.seq, d.due_at,
-                      d.due_at.astimezone(tz).replace(tzinfo=None),
-                      (d.period_start, d.period_end) if d.period_start and d.period_end
-                      else None, per_obligation[o.id] > 1)
-            for d, o in pairs]
+            DeadlineColumn(
+                d.id,
+                obligations[o.id],
+                d.seq,
+                d.due_at,
+                d.due_at.astimezone(tz).replace(tzinfo=None),
+                (d.period_start, d.period_end) if d.period_start and d.period_end else None,
+                per_obligation[o.id] > 1,
+            )
+            for d, o in pairs
+        ]
         chosen = select_deadlines(deadlines, request.deadline, tz)
         layout = plan_layout(campaign, tz, request, texts, units, deadlines, chosen)
         layout.overrides = await overrides_for(s, campaign_id=campaign.id)
         return layout
-
-

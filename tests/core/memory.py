@@ -121,8 +121,9 @@ class MemoryNotifier:
     def __init__(self, platform: MemoryPlatform) -> None:
         self.platform = platform
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
         self.platform.post(self.platform.chat(int(external_id)), text=text, buttons=buttons)
         return Delivery.SENT
 
@@ -197,8 +198,11 @@ class MemoryPlatform:
         lines = message.text.splitlines()
         headings = {WORDS.text("choices.heading"), WORDS.text("choices.heading_words")}
         after = max((i for i, line in enumerate(lines) if line in headings), default=len(lines))
-        options = [re.split(r"\. |· ", line, maxsplit=1) for line in lines[after + 1:]
-                   if re.match(r"^(\d+\. |· )", line)]
+        options = [
+            re.split(r"\. |· ", line, maxsplit=1)
+            for line in lines[after + 1 :]
+            if re.match(r"^(\d+\. |· )", line)
+        ]
         found = [o for o in options if o[1] == label] or [o for o in options if label in o[1]]
         assert found, f"no option {label!r} under {message.text!r}"
         number, words = found[0]
@@ -215,6 +219,7 @@ class MemoryPlatform:
     async def file(self, user: int, data: bytes, name: str, mime: str) -> list[Shown]:
         async def fetch() -> bytes:
             return data
+
         return await self.send(user, FileArrived(name, len(data), mime, fetch))
 
     def last(self, user: int) -> Shown:
@@ -222,26 +227,39 @@ class MemoryPlatform:
 
 
 @asynccontextmanager
-async def memory_platform(tmp_path: Path, now: datetime, plan: Path, coordinator: int,
-                          database_url: str | None = None,
-                          capabilities: Capabilities = MEMORY) -> AsyncIterator[MemoryPlatform]:
+async def memory_platform(
+    tmp_path: Path,
+    now: datetime,
+    plan: Path,
+    coordinator: int,
+    database_url: str | None = None,
+    capabilities: Capabilities = MEMORY,
+) -> AsyncIterator[MemoryPlatform]:
     """The composition root's services on a real database, driven by the memory platform."""
     clock = Clock(now)
     platform = MemoryPlatform(clock, capabilities)
     url = database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
     async with Database.open(url) as db:
         text = plan.read_text(encoding="utf-8")
-        await load_plan(db.sessions, parse_plan(text, plan.name), plan.name, text,
-                        datetime(2016, 11, 1, tzinfo=UTC))
-        settings = Settings(bot=BotSettings(coordinators=(coordinator,)),
-                            database=DatabaseSettings(url="sqlite://"),
-                            files=FileSettings(dir=str(tmp_path / "files")),
-                            reminders={"enabled": False}, base_dir=tmp_path)
+        await load_plan(
+            db.sessions,
+            parse_plan(text, plan.name),
+            plan.name,
+            text,
+            datetime(2016, 11, 1, tzinfo=UTC),
+        )
+        settings = Settings(
+            bot=BotSettings(coordinators=(coordinator,)),
+            database=DatabaseSettings(url="sqlite://"),
+            files=FileSettings(dir=str(tmp_path / "files")),
+            reminders={"enabled": False},
+            base_dir=tmp_path,
+        )
         notifier: Notifier = MemoryNotifier(platform)
         if not capabilities.buttons:  # nudges list their choices like replies do
-            notifier = ListingNotifier(notifier, "telegram", StepService(db.sessions),
-                                       Catalogue(), clock)
-        platform.services = build_services(settings, db, clock, notifier,
-                                           spawn=platform.spawn)
+            notifier = ListingNotifier(
+                notifier, "telegram", StepService(db.sessions), Catalogue(), clock
+            )
+        platform.services = build_services(settings, db, clock, notifier, spawn=platform.spawn)
         platform.names[coordinator] = "王协调"
         yield platform

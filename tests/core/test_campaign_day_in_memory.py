@@ -56,15 +56,18 @@ async def open_weekly_3(platform: MemoryPlatform, user: int) -> list:  # type: i
 
 @pytest.mark.parametrize("capabilities", [MEMORY, PLAIN], ids=["buttons", "numbered"])
 async def test_the_core_runs_a_campaign_day_without_telegram(
-        tmp_path: Path, capabilities: Capabilities) -> None:
-    async with memory_platform(tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR,
-                               capabilities=capabilities) as platform:
+    tmp_path: Path, capabilities: Capabilities
+) -> None:
+    async with memory_platform(
+        tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR, capabilities=capabilities
+    ) as platform:
         # Two units bind themselves by their invitations; the menus follow the role.
         links = await invitations(platform)
         assert {UNIT_A, UNIT_B, UNIT_C} <= set(links)
         [bound, _tasks, *menu] = await platform.join(A_LIAISON, "李明", links[UNIT_A])
-        assert bound.text == ("绑定成功!您现在是“德宽路市场监管所”在"
-                              "“2017年元旦春节期间打假专项行动”中的信息联络员。")
+        assert bound.text == (
+            "绑定成功!您现在是“德宽路市场监管所”在“2017年元旦春节期间打假专项行动”中的信息联络员。"
+        )
         await platform.join(B_LIAISON, "张华", links[UNIT_B])
         await platform.join(C_LIAISON, "陈静", links[UNIT_C])
         assert platform.chat(A_LIAISON).menu_coordinator is False
@@ -77,9 +80,12 @@ async def test_the_core_runs_a_campaign_day_without_telegram(
         assert "(1/8)请填写:出动执法人员(人次)\n请输入整数,如 12。" in question.text
         for answer in ANSWERS:
             *_, question = await platform.text(A_LIAISON, answer)
-        [files] = await platform.file(A_LIAISON, spreadsheet(), "周报.xlsx",
-                                      "application/vnd.openxmlformats-officedocument"
-                                      ".spreadsheetml.sheet")
+        [files] = await platform.file(
+            A_LIAISON,
+            spreadsheet(),
+            "周报.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
         assert "已上传:\n  · 周报.xlsx" in files.text
         [preview] = await platform.press(A_LIAISON, files, "附件已传完")
         assert "· 📎 周报.xlsx" in preview.text
@@ -136,9 +142,18 @@ async def test_the_core_runs_a_campaign_day_without_telegram(
         services = platform.services
         assert services is not None
         async with services.reports.sessions() as s:
-            rows = (await s.execute(select(m.Submission.unit_id, m.Submission.revision,
-                                           m.Submission.status, m.Submission.nil)
-                                    .order_by(m.Submission.id))).all()
-        assert [tuple(r) for r in rows] == [(1, 1, "returned", False), (2, 1, "submitted", True),
-                                            (1, 2, "submitted", False)]
-
+            rows = (
+                await s.execute(
+                    select(
+                        m.Submission.unit_id,
+                        m.Submission.revision,
+                        m.Submission.status,
+                        m.Submission.nil,
+                    ).order_by(m.Submission.id)
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, 1, "returned", False),
+            (2, 1, "submitted", True),
+            (1, 2, "submitted", False),
+        ]

@@ -38,12 +38,15 @@ def test_under_a_typed_question_a_number_is_an_answer_and_words_still_choose() -
 
 
 async def test_a_liaison_without_buttons_picks_by_number_and_answers_with_numbers(
-        tmp_path: Path) -> None:
-    async with memory_platform(tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR,
-                               capabilities=PLAIN) as platform:
+    tmp_path: Path,
+) -> None:
+    async with memory_platform(
+        tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR, capabilities=PLAIN
+    ) as platform:
         messages = await platform.command(COORDINATOR, "invite")
-        link = next(line for line in messages[0].text.splitlines()
-                    if line.startswith("· 德宽路市场监管所")).split(":", 1)[1]
+        link = next(
+            line for line in messages[0].text.splitlines() if line.startswith("· 德宽路市场监管所")
+        ).split(":", 1)[1]
         await platform.join(LIAISON, "李明", link)
 
         [menu] = await platform.command(LIAISON, "submit")
@@ -60,15 +63,18 @@ async def test_a_liaison_without_buttons_picks_by_number_and_answers_with_number
 
 
 async def test_without_slash_commands_words_are_commands_and_help_brings_the_menu(
-        tmp_path: Path) -> None:
-    async with memory_platform(tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR,
-                               capabilities=PLAIN) as platform:
+    tmp_path: Path,
+) -> None:
+    async with memory_platform(
+        tmp_path, CAMPAIGN_DAY, DAGUAN, COORDINATOR, capabilities=PLAIN
+    ) as platform:
         [*_, menu] = await platform.text(COORDINATOR, "帮助")
         assert menu.text.startswith("常用功能:\n请回复编号(或选项文字)选择:\n1. ")
         number, _ = platform.option(menu, "报送情况")
         status, _picture = await platform.text(COORDINATOR, number)
         assert status.text.startswith(
-            "“2017年元旦春节期间打假专项行动”报送情况:\n1. 信息周报第1期")
+            "“2017年元旦春节期间打假专项行动”报送情况:\n1. 信息周报第1期"
+        )
         assert status.text.endswith("点击编号查看各单位情况。\n请回复编号(或选项文字)选择:")
         # The same by its word, with an argument, and a slash command typed by hand.
         [unknown] = await platform.text(COORDINATOR, "状态 no-such-campaign")

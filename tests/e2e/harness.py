@@ -65,17 +65,26 @@ class Harness:
         self.fake.send_start(user_id, payload)
         return await self._replies(user_id, mark)
 
-    async def document(self, user_id: int, data: bytes, name: str,
-                       mime: str = "application/octet-stream") -> list[ChatMessage]:
+    async def document(
+        self, user_id: int, data: bytes, name: str, mime: str = "application/octet-stream"
+    ) -> list[ChatMessage]:
         mark = self._mark(user_id)
         self.fake.send_document(user_id, data, name, mime_type=mime)
         return await self._replies(user_id, mark)
 
-    async def press(self, user_id: int, message: ChatMessage, *, text: str | None = None,
-                    data: str | None = None, strict: bool = True) -> list[ChatMessage]:
+    async def press(
+        self,
+        user_id: int,
+        message: ChatMessage,
+        *,
+        text: str | None = None,
+        data: str | None = None,
+        strict: bool = True,
+    ) -> list[ChatMessage]:
         mark = self._mark(user_id)
-        callback_id = self.fake.press_button(user_id, message.message_id, data, text=text,
-                                             strict=strict)
+        callback_id = self.fake.press_button(
+            user_id, message.message_id, data, text=text, strict=strict
+        )
         await self.fake.wait_for_callback_answer(callback_id)
         return await self._replies(user_id, mark, edits_of=message)
 
@@ -88,8 +97,9 @@ class Harness:
         sent = self.fake.sent(user_id)
         return sent[-1].message_id if sent else 0
 
-    async def _replies(self, user_id: int, after: int, edits_of: ChatMessage | None = None
-                       ) -> list[ChatMessage]:
+    async def _replies(
+        self, user_id: int, after: int, edits_of: ChatMessage | None = None
+    ) -> list[ChatMessage]:
         """Messages the bot sent after `after`, once it has gone quiet for this update."""
         edits_before = len(edits_of.edits) if edits_of else 0
 
@@ -151,33 +161,58 @@ class Harness:
             q = select(model).where(*where).order_by(*model.__table__.primary_key.columns)
             return list((await s.scalars(q)).all())
 
-    async def deadline_id(self, obligation: str, seq: int = 1,
-                          campaign: str = "daguan-2017-anticounterfeit") -> int:
+    async def deadline_id(
+        self, obligation: str, seq: int = 1, campaign: str = "daguan-2017-anticounterfeit"
+    ) -> int:
         """The id of one deadline, as buttons carry it."""
         async with self.db.sessions() as s:
             found = await s.scalar(
                 select(m.Deadline.id)
                 .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
                 .join(m.Campaign, m.Campaign.id == m.Deadline.campaign_id)
-                .where(m.Campaign.code == campaign, m.Obligation.code == obligation,
-                       m.Deadline.seq == seq))
+                .where(
+                    m.Campaign.code == campaign,
+                    m.Obligation.code == obligation,
+                    m.Deadline.seq == seq,
+                )
+            )
         assert found is not None, f"no deadline {obligation} #{seq} in {campaign}"
         return int(found)
 
     async def snapshot(self) -> Snapshot:
         """What a refused input must leave untouched: drafts, submissions, attachments and
         the files on disk (ids, states and contents, not timestamps of reads)."""
-        drafts = [(d.id, d.person_id, d.deadline_id, d.unit_id, d.state)
-                  for d in await self.rows(m.Draft)]
-        submissions = [(x.id, x.deadline_id, x.unit_id, x.revision, x.status, x.nil, x.answers,
-                        x.late, x.review_comment) for x in await self.rows(m.Submission)]
-        attachments = [(a.id, a.draft_id, a.submission_id, a.original_name, a.size, a.sha256,
-                        a.storage_key) for a in await self.rows(m.Attachment)]
-        memberships = [(x.id, x.person_id, x.unit_id, x.role)
-                       for x in await self.rows(m.Membership)]
+        drafts = [
+            (d.id, d.person_id, d.deadline_id, d.unit_id, d.state)
+            for d in await self.rows(m.Draft)
+        ]
+        submissions = [
+            (
+                x.id,
+                x.deadline_id,
+                x.unit_id,
+                x.revision,
+                x.status,
+                x.nil,
+                x.answers,
+                x.late,
+                x.review_comment,
+            )
+            for x in await self.rows(m.Submission)
+        ]
+        attachments = [
+            (a.id, a.draft_id, a.submission_id, a.original_name, a.size, a.sha256, a.storage_key)
+            for a in await self.rows(m.Attachment)
+        ]
+        memberships = [
+            (x.id, x.person_id, x.unit_id, x.role) for x in await self.rows(m.Membership)
+        ]
         root = self.settings.files_dir
-        files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
-                       ) if root.exists() else []
+        files = (
+            sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+            if root.exists()
+            else []
+        )
         return Snapshot(drafts, submissions, attachments, memberships, files)
 
 
@@ -192,8 +227,13 @@ class Snapshot:
 
 async def _load(db: Database, plan: Path) -> None:
     text = plan.read_text(encoding="utf-8")
-    await load_plan(db.sessions, parse_plan(text, plan.name), plan.name, text,
-                    datetime(2016, 11, 1, tzinfo=UTC))
+    await load_plan(
+        db.sessions,
+        parse_plan(text, plan.name),
+        plan.name,
+        text,
+        datetime(2016, 11, 1, tzinfo=UTC),
+    )
 
 
 async def _sleep() -> None:
@@ -203,20 +243,34 @@ async def _sleep() -> None:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, now: datetime, *, database_url: str | None = None,
-                      plan: Path = DAGUAN, **settings: Any) -> AsyncIterator[Harness]:
+async def running_bot(
+    tmp_path: Path,
+    now: datetime,
+    *,
+    database_url: str | None = None,
+    plan: Path = DAGUAN,
+    **settings: Any,
+) -> AsyncIterator[Harness]:
     clock = Clock(now)
-    async with FakeTelegram() as fake, Database.open(
-            database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
+    async with (
+        FakeTelegram() as fake,
+        Database.open(database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db,
+    ):
         await _load(db, plan)
         config = Settings(
-            bot=BotSettings(api_base_url=fake.base_url, api_file_url=fake.base_file_url,
-                            coordinators=(COORDINATOR,)),
+            bot=BotSettings(
+                api_base_url=fake.base_url,
+                api_file_url=fake.base_file_url,
+                coordinators=(COORDINATOR,),
+            ),
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files"), **settings.pop("files", {})),
             # Automatic nudges would interleave with what a test drives; tests of them ask.
             reminders=settings.pop("reminders", {"enabled": False}),
-            base_dir=tmp_path, token=SecretStr(fake.token), **settings)
+            base_dir=tmp_path,
+            token=SecretStr(fake.token),
+            **settings,
+        )
         fake.add_user(COORDINATOR, "王协调")
         app = build_application(config, clock=clock, database=db)
         async with serving(app):

@@ -22,14 +22,16 @@ from storage.filestore import FileStore
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-async def attach(db_url: str, files: Path, external_id: str, draft_id: int, now: datetime
-                 ) -> None:
+async def attach(db_url: str, files: Path, external_id: str, draft_id: int, now: datetime) -> None:
     async with Database.open(db_url) as db:
         actor = await AccessService(db.sessions).identify(external_id, "", None, now)
-        reports = ReportService(db.sessions, PlanRegistry(), FileStore(files),
-                                UploadLimits(20 * 1024 * 1024, frozenset({"pdf"})))
-        result = await reports.attach(actor, draft_id, "report.pdf", "application/pdf", PDF,
-                                      now)
+        reports = ReportService(
+            db.sessions,
+            PlanRegistry(),
+            FileStore(files),
+            UploadLimits(20 * 1024 * 1024, frozenset({"pdf"})),
+        )
+        result = await reports.attach(actor, draft_id, "report.pdf", "application/pdf", PDF, now)
         print(type(result).__name__)
 
 

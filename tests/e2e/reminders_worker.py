@@ -41,25 +41,46 @@ DATES = (date(2025, 3, 14), date(2025, 3, 17))
 def bulk_plan(units: int, dates: Sequence[date] = DATES) -> str:
     """A plan with `units` units and one one-off obligation due on each of `dates`."""
     lines = [
-        "[campaign]", f'id = "{BULK}"', 'name = "批量催报测试"', 'office = "测试局"',
-        'coordinator = "测试中心"', "issued = 2025-03-01", "start = 2025-03-01",
-        "end = 2025-03-31", "",
+        "[campaign]",
+        f'id = "{BULK}"',
+        'name = "批量催报测试"',
+        'office = "测试局"',
+        'coordinator = "测试中心"',
+        "issued = 2025-03-01",
+        "start = 2025-03-01",
+        "end = 2025-03-31",
+        "",
     ]
     for i in range(units):
         lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
-    lines += ["[forms.stats]", 'title = "统计表"', "[[forms.stats.fields]]", 'id = "cases"',
-              'label = "案件数"', 'type = "integer"', "",
-              "[[obligations]]", 'id = "report"', 'title = "专项报表"', 'form = "stats"',
-              f"schedule = {{ kind = \"once\", dates = [{', '.join(map(str, dates))}] }}", ""]
+    lines += [
+        "[forms.stats]",
+        'title = "统计表"',
+        "[[forms.stats.fields]]",
+        'id = "cases"',
+        'label = "案件数"',
+        'type = "integer"',
+        "",
+        "[[obligations]]",
+        'id = "report"',
+        'title = "专项报表"',
+        'form = "stats"',
+        f'schedule = {{ kind = "once", dates = [{", ".join(map(str, dates))}] }}',
+        "",
+    ]
     return "\n".join(lines)
 
 
-async def seed(db: Database, external_ids: Sequence[int], dates: Sequence[date] = DATES
-               ) -> None:
+async def seed(db: Database, external_ids: Sequence[int], dates: Sequence[date] = DATES) -> None:
     """Load the bulk plan with one unit per external id, each its unit's liaison."""
     text = bulk_plan(len(external_ids), dates)
-    await load_plan(db.sessions, parse_plan(text, "bulk.toml"), "bulk.toml", text,
-                    datetime(2025, 3, 1, tzinfo=UTC))
+    await load_plan(
+        db.sessions,
+        parse_plan(text, "bulk.toml"),
+        "bulk.toml",
+        text,
+        datetime(2025, 3, 1, tzinfo=UTC),
+    )
     await bind_liaisons(db, external_ids)
 
 
@@ -67,18 +88,41 @@ async def bind_liaisons(db: Database, external_ids: Sequence[int]) -> None:
     """Make each external id the liaison of one unit of the bulk plan, in order."""
     async with db.sessions.begin() as s:
         campaign_id = await s.scalar(select(m.Campaign.id).where(m.Campaign.code == BULK))
-        units = (await s.scalars(select(m.Unit.id).where(m.Unit.campaign_id == campaign_id)
-                                 .order_by(m.Unit.position))).all()
+        units = (
+            await s.scalars(
+                select(m.Unit.id)
+                .where(m.Unit.campaign_id == campaign_id)
+                .order_by(m.Unit.position)
+            )
+        ).all()
         created = datetime(2025, 3, 1, tzinfo=UTC)
-        await s.execute(insert(m.Person), [
-            {"platform": "telegram", "external_id": str(x), "display_name": f"联络员{x}",
-             "reachable": True, "created_at": created} for x in external_ids])
-        people = {x: pid for x, pid in (await s.execute(
-            select(m.Person.external_id, m.Person.id))).all()}
-        await s.execute(insert(m.Membership), [
-            {"campaign_id": campaign_id, "person_id": people[str(x)], "unit_id": unit,
-             "role": "liaison", "created_at": created}
-            for x, unit in zip(external_ids, units, strict=True)])
+        await s.execute(
+            insert(m.Person),
+            [
+                {
+                    "platform": "telegram",
+                    "external_id": str(x),
+                    "display_name": f"联络员{x}",
+                    "reachable": True,
+                    "created_at": created,
+                }
+                for x in external_ids
+            ],
+        )
+        people = dict((await s.execute(select(m.Person.external_id, m.Person.id))).all())
+        await s.execute(
+            insert(m.Membership),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "person_id": people[str(x)],
+                    "unit_id": unit,
+                    "role": "liaison",
+                    "created_at": created,
+                }
+                for x, unit in zip(external_ids, units, strict=True)
+            ],
+        )
 
 
 @dataclass
@@ -96,8 +140,9 @@ class RunningClock:
 class RecordingNotifier:
     sent: list[str] = field(default_factory=list)
 
-    async def send(self, external_id: str, text: str,
-                   buttons: Sequence[Sequence[Button]] = ()) -> Delivery:
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
         await asyncio.sleep(0.001)  # a little latency, so two processes interleave
         self.sent.append(f"{external_id}|{buttons[0][0].data if buttons else text}")
         return Delivery.SENT
@@ -120,8 +165,12 @@ async def dispatch(args: argparse.Namespace) -> None:
     notifier = RecordingNotifier()
     async with Database.open(args.db, migrate=False, **_engine_kwargs(args.schema)) as db:
         dispatcher = ReminderDispatcher(
-            db.sessions, notifier, LabelRenderer(), RunningClock(datetime.fromisoformat(args.now)),
-            ReminderConfig(digest_at=None, concurrency=2, claim_batch=20))
+            db.sessions,
+            notifier,
+            LabelRenderer(),
+            RunningClock(datetime.fromisoformat(args.now)),
+            ReminderConfig(digest_at=None, concurrency=2, claim_batch=20),
+        )
         await asyncio.sleep(max(0.0, args.start - wallclock.time()))
         lost = 0
         while True:
@@ -143,11 +192,16 @@ async def bot(args: argparse.Namespace) -> None:
         bot=BotSettings(api_base_url=args.base_url, api_file_url=args.file_url),
         database=DatabaseSettings(url=args.db),
         rate_limit=RateLimitSettings(overall_per_second=args.rate),
-        token=SecretStr(args.token))
+        token=SecretStr(args.token),
+    )
     clock = RunningClock(datetime.fromisoformat(args.now))
-    options = ReminderSettings(digest_at=None, concurrency=args.concurrency,
-                               claim_batch=args.batch, retry_after_seconds=1,
-                               send_backoff_seconds=0.1)
+    options = ReminderSettings(
+        digest_at=None,
+        concurrency=args.concurrency,
+        claim_batch=args.batch,
+        retry_after_seconds=1,
+        send_backoff_seconds=0.1,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,13 +11,16 @@ RIGHT = b"%PDF-1.4\n1 0 obj <<>> endobj\n% the right report\ntrailer <<>>\n%%EOF
 WRONG = b"%PDF-1.4\n1 0 obj <<>> endobj\n% a private letter\ntrailer <<>>\n%%EOF\n"
 
 
-async def test_a_wrong_attachment_is_removed_and_everything_else_is_kept(bot: Harness
-                                                                         ) -> None:
+async def test_a_wrong_attachment_is_removed_and_everything_else_is_kept(bot: Harness) -> None:
     await liaison_at(bot, 9)
     await bot.document(A, RIGHT, "周报.pdf", "application/pdf")
     [files] = await bot.document(A, WRONG, "私人信件.pdf", "application/pdf")
-    assert files.button_texts == ["附件已传完", "🗑 删除附件:周报.pdf",
-                                  "🗑 删除附件:私人信件.pdf", "取消"]
+    assert files.button_texts == [
+        "附件已传完",
+        "🗑 删除附件:周报.pdf",
+        "🗑 删除附件:私人信件.pdf",
+        "取消",
+    ]
     right, wrong = await bot.rows(m.Attachment)
     before = await bot.snapshot()
 
@@ -36,8 +39,7 @@ async def test_a_wrong_attachment_is_removed_and_everything_else_is_kept(bot: Ha
     assert len(after.files) == 1
 
     # The confirmation tapped again (a double tap): nothing more is removed, no error.
-    [again] = await bot.press(A, ask, data=f"delok:{right.draft_id}:{wrong.id}",
-                              strict=False)
+    [again] = await bot.press(A, ask, data=f"delok:{right.draft_id}:{wrong.id}", strict=False)
     assert again.text == "这个附件已经删除了。"
     assert await bot.snapshot() == after
 

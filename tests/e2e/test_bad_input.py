@@ -20,11 +20,15 @@ ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
 QUESTIONS = {
     1: f"{STATS}\n(1/8)请填写:出动执法人员(人次)\n请输入整数,如 12。",
     5: f"{STATS}\n(5/8)请填写:案值(万元)\n请输入数字,最多 4 位小数,如 3.5。",
-    8: (f"{STATS}\n(8/8)请填写:收缴物资\n说明:品名及数量,如:假冒白酒120瓶\n"
-        "请输入文字(不超过 200 字)。"),
+    8: (
+        f"{STATS}\n(8/8)请填写:收缴物资\n说明:品名及数量,如:假冒白酒120瓶\n"
+        "请输入文字(不超过 200 字)。"
+    ),
 }
-FILES_PROMPT = (f"{STATS}\n请上传附件(可多个,格式 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png,"
-                "每个不超过 {max_mb} MB),传完后点“附件已传完”。")
+FILES_PROMPT = (
+    f"{STATS}\n请上传附件(可多个,格式 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png,"
+    "每个不超过 {max_mb} MB),传完后点“附件已传完”。"
+)
 STRANGER_TEXT = "您好!本机器人仅供受邀的联络员和牵头单位使用。如需使用,请向牵头单位索取邀请链接。"
 STALE = "该按钮已过期,请重新发送 /submit 或 /tasks。"
 COORDINATORS_ONLY = "此功能仅供牵头单位使用。"
@@ -44,15 +48,14 @@ async def liaison_at(bot: Harness, question: int) -> ChatMessage:
     await bind(bot, (A, "李明", UNIT_A))
     [pick] = await bot.command(A, "submit")
     [prompt] = await bot.press(A, pick, text="信息周报第3期")
-    for answer in ANSWERS[:question - 1]:
+    for answer in ANSWERS[: question - 1]:
         *_, prompt = await bot.text(A, answer)
     if question in QUESTIONS:
         assert prompt.text == QUESTIONS[question]
     return prompt
 
 
-async def assert_answer_refused(bot: Harness, question: int, answer: str, message: str
-                                ) -> None:
+async def assert_answer_refused(bot: Harness, question: int, answer: str, message: str) -> None:
     await liaison_at(bot, question)
     before = await bot.snapshot()
 
@@ -69,8 +72,10 @@ def downloads(bot: Harness) -> int:
 
 # ---- typed answers ---------------------------------------------------------------------
 
+
 async def test_letters_for_a_number_are_refused_and_the_question_is_asked_again(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await assert_answer_refused(bot, 1, "abc", NOT_A_NUMBER)
 
 
@@ -87,12 +92,14 @@ async def test_nan_is_not_taken_for_a_number(bot: Harness) -> None:
 
 
 async def test_a_ten_thousand_character_answer_is_refused_with_its_length(bot: Harness) -> None:
-    await assert_answer_refused(bot, 8, "假" * 10_000,
-                                "内容太长(10000 字),请控制在 200 字以内,或作为附件上传。")
+    await assert_answer_refused(
+        bot, 8, "假" * 10_000, "内容太长(10000 字),请控制在 200 字以内,或作为附件上传。"
+    )
 
 
 async def test_editing_an_earlier_answer_does_not_answer_the_current_question(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await liaison_at(bot, 2)
     [first] = [x for x in bot.fake.history(A) if not x.from_bot and x.text == "12"]
     before = await bot.snapshot()
@@ -102,15 +109,17 @@ async def test_editing_an_earlier_answer_does_not_answer_the_current_question(
     [hint] = await bot.fake.wait_for_messages(A, 1, after=mark)
     await bot.idle()
 
-    assert hint.text == ("修改已发送的消息不会改变已填的内容。"
-                         "如需修改,请在提交前的核对页点击相应项目。")
+    assert hint.text == (
+        "修改已发送的消息不会改变已填的内容。如需修改,请在提交前的核对页点击相应项目。"
+    )
     assert await bot.snapshot() == before
     [draft] = await bot.rows(m.Draft)
     assert draft.state["answers"] == {"inspectors": 12}
 
 
 async def test_two_answers_of_four_thousand_characters_still_give_a_preview_to_confirm(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await bind(bot, (A, "李明", UNIT_A))
     [tasks] = await bot.command(A, "tasks")
     summary = await bot.deadline_id("stage-summary", 1)
@@ -129,27 +138,31 @@ async def test_two_answers_of_four_thousand_characters_still_give_a_preview_to_c
     assert (done.text or "").startswith("✅ 已提交:阶段工作小结第1期")
     [submission] = await bot.rows(m.Submission)
     assert (submission.answers["experience"], submission.answers["cases_typical"]) == (
-        experience, cases)
+        experience,
+        cases,
+    )
 
 
 # ---- files -----------------------------------------------------------------------------
+
 
 async def test_an_exe_upload_is_refused_before_it_is_downloaded(bot: Harness) -> None:
     files = await liaison_at(bot, 9)
     assert files.text == FILES_PROMPT.format(max_mb=20)
     before, fetched = await bot.snapshot(), downloads(bot)
 
-    [refusal] = await bot.document(A, b"MZ\x90\x00" + b"\x00" * 100, "统计报表.exe",
-                                   "application/x-msdownload")
+    [refusal] = await bot.document(
+        A, b"MZ\x90\x00" + b"\x00" * 100, "统计报表.exe", "application/x-msdownload"
+    )
 
-    assert refusal.text == ("不支持该文件类型。"
-                            "请上传 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png 格式的文件。")
+    assert refusal.text == (
+        "不支持该文件类型。请上传 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png 格式的文件。"
+    )
     assert downloads(bot) == fetched
     assert await bot.snapshot() == before
 
 
-async def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(tmp_path: Path
-                                                                         ) -> None:
+async def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(tmp_path: Path) -> None:
     async with running_bot(tmp_path, CAMPAIGN_DAY, files={"max_mb": 1}) as bot:
         files = await liaison_at(bot, 9)
         assert files.text == FILES_PROMPT.format(max_mb=1)
@@ -178,6 +191,7 @@ async def test_a_file_for_a_form_without_attachments_is_refused_as_such(bot: Har
 
 # ---- buttons ---------------------------------------------------------------------------
 
+
 async def fill_liaison_list(bot: Harness) -> tuple[ChatMessage, ChatMessage]:
     """A's liaison fills the liaison list up to its preview; returns (first question,
     preview)."""
@@ -187,13 +201,13 @@ async def fill_liaison_list(bot: Harness) -> tuple[ChatMessage, ChatMessage]:
     await bot.text(A, "李明")
     await bot.press(A, bot.last(A), text="跳过")
     [preview] = await bot.text(A, "0556-5542026")
-    assert preview.text == (f"{LIAISON_LIST}\n请核对后提交:\n· 联络员姓名:李明\n"
-                            "· 职务:(未填)\n· 联系电话:0556-5542026")
+    assert preview.text == (
+        f"{LIAISON_LIST}\n请核对后提交:\n· 联络员姓名:李明\n· 职务:(未填)\n· 联系电话:0556-5542026"
+    )
     return question, preview
 
 
-async def test_confirming_an_old_preview_after_submitting_changes_nothing(bot: Harness
-                                                                          ) -> None:
+async def test_confirming_an_old_preview_after_submitting_changes_nothing(bot: Harness) -> None:
     _, preview = await fill_liaison_list(bot)
     confirm = preview.callback_data("确认提交")
     await bot.press(A, preview, text="确认提交")
@@ -206,8 +220,7 @@ async def test_confirming_an_old_preview_after_submitting_changes_nothing(bot: H
     assert len(before.submissions) == 1
 
 
-async def test_confirming_an_old_preview_after_discarding_changes_nothing(bot: Harness
-                                                                          ) -> None:
+async def test_confirming_an_old_preview_after_discarding_changes_nothing(bot: Harness) -> None:
     _, preview = await fill_liaison_list(bot)
     confirm = preview.callback_data("确认提交")
     [discarded] = await bot.press(A, preview, text="取消")
@@ -222,7 +235,8 @@ async def test_confirming_an_old_preview_after_discarding_changes_nothing(bot: H
 
 
 async def test_the_cancel_button_of_a_submitted_form_does_not_discard_the_next_one(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     old_question, preview = await fill_liaison_list(bot)
     await bot.press(A, preview, text="确认提交")
     [pick] = await bot.command(A, "submit")
@@ -241,8 +255,18 @@ async def test_forged_buttons_are_refused_as_expired_and_change_nothing(bot: Har
     question = await liaison_at(bot, 2)
     before = await bot.snapshot()
 
-    for data in ["ok:999999", "zz:1", "sub:abc", "sub:999999", "x:999999", "ed:999999:name",
-                 "nil:1:2:3:4", "sub:1;drop", "ok:-1", "sk:1:../../etc/passwd"]:
+    for data in [
+        "ok:999999",
+        "zz:1",
+        "sub:abc",
+        "sub:999999",
+        "x:999999",
+        "ed:999999:name",
+        "nil:1:2:3:4",
+        "sub:1;drop",
+        "ok:-1",
+        "sk:1:../../etc/passwd",
+    ]:
         [refusal] = await bot.press(A, question, data=data, strict=False)
         assert refusal.text == STALE, data
 
@@ -250,7 +274,8 @@ async def test_forged_buttons_are_refused_as_expired_and_change_nothing(bot: Har
 
 
 async def test_a_forged_choice_on_the_own_form_is_refused_and_the_question_repeated(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     question = await liaison_at(bot, 2)
     [draft] = await bot.rows(m.Draft)
     before = await bot.snapshot()
@@ -264,13 +289,24 @@ async def test_a_forged_choice_on_the_own_form_is_refused_and_the_question_repea
 
 # ---- who may ask for what --------------------------------------------------------------
 
-COORDINATOR_COMMANDS = ["status", "missing", "remind", "review", "units", "unit", "revoke",
-                        "invite", "digest", "export"]
+COORDINATOR_COMMANDS = [
+    "status",
+    "missing",
+    "remind",
+    "review",
+    "units",
+    "unit",
+    "revoke",
+    "invite",
+    "digest",
+    "export",
+]
 LIAISON_COMMANDS = ["tasks", "submit", "mine"]
 
 
 async def test_every_command_from_an_unknown_user_gets_the_same_one_line_refusal(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     bot.add_user(STRANGER, "陌生人")
     before = await bot.snapshot()
 
@@ -282,7 +318,8 @@ async def test_every_command_from_an_unknown_user_gets_the_same_one_line_refusal
         assert [x.text for x in await bot.text(STRANGER, text)] == [STRANGER_TEXT]
     assert [x.text for x in await bot.document(STRANGER, b"PK", "a.xlsx")] == [STRANGER_TEXT]
     assert [x.text for x in await bot.start(STRANGER, "forged-token")] == [
-        "该邀请链接无效或已过期。请向牵头单位索取新的链接。"]
+        "该邀请链接无效或已过期。请向牵头单位索取新的链接。"
+    ]
 
     assert await bot.snapshot() == before
 
@@ -299,8 +336,7 @@ async def test_buttons_pressed_by_an_unknown_user_get_the_same_refusal(bot: Harn
     assert await bot.snapshot() == before
 
 
-async def test_a_coordinator_command_from_a_liaison_is_refused_in_one_line(bot: Harness
-                                                                           ) -> None:
+async def test_a_coordinator_command_from_a_liaison_is_refused_in_one_line(bot: Harness) -> None:
     await bind(bot, (A, "李明", UNIT_A))
     before = await bot.snapshot()
 
@@ -311,8 +347,7 @@ async def test_a_coordinator_command_from_a_liaison_is_refused_in_one_line(bot: 
     assert await bot.snapshot() == before
 
 
-async def test_a_liaison_reaches_only_the_own_unit_s_deadlines_and_drafts(bot: Harness
-                                                                          ) -> None:
+async def test_a_liaison_reaches_only_the_own_unit_s_deadlines_and_drafts(bot: Harness) -> None:
     await bind(bot, (A, "李明", UNIT_A), (B, "张华", UNIT_B))
     await bot.load(QINGXI)
     weekly_3 = await bot.deadline_id("weekly-report", 3)
@@ -329,13 +364,25 @@ async def test_a_liaison_reaches_only_the_own_unit_s_deadlines_and_drafts(bot: H
     [tasks] = await bot.command(A, "tasks")
     before = await bot.snapshot()
 
-    for data in [f"sub:{elsewhere}", f"ok:{b_draft.id}", f"x:{b_draft.id}",
-                 f"nil:{b_draft.id}", f"fd:{b_draft.id}", f"ed:{b_draft.id}:inspectors",
-                 f"sk:{b_draft.id}:seized", f"ch:{b_draft.id}:inspected:0"]:
+    for data in [
+        f"sub:{elsewhere}",
+        f"ok:{b_draft.id}",
+        f"x:{b_draft.id}",
+        f"nil:{b_draft.id}",
+        f"fd:{b_draft.id}",
+        f"ed:{b_draft.id}:inspectors",
+        f"sk:{b_draft.id}:seized",
+        f"ch:{b_draft.id}:inspected:0",
+    ]:
         [refusal] = await bot.press(A, tasks, data=data, strict=False)
         assert refusal.text == STALE, data
-    for data in [f"st:{weekly_3}", f"rv:{b_submission.id}", f"rvl:{weekly_3}",
-                 f"rm:{weekly_3}", f"rmok:{weekly_3}"]:
+    for data in [
+        f"st:{weekly_3}",
+        f"rv:{b_submission.id}",
+        f"rvl:{weekly_3}",
+        f"rm:{weekly_3}",
+        f"rmok:{weekly_3}",
+    ]:
         [refusal] = await bot.press(A, tasks, data=data, strict=False)
         assert refusal.text == COORDINATORS_ONLY, data
     assert await bot.snapshot() == before
@@ -364,7 +411,8 @@ async def submitted_by_b(bot: Harness) -> None:
 
 
 async def test_a_return_abandoned_for_another_command_takes_no_later_text_as_its_reason(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await submitted_by_b(bot)
     await bot.command(COORDINATOR, "missing")
     before, notices = await bot.snapshot(), len(bot.fake.sent(B))
@@ -377,7 +425,8 @@ async def test_a_return_abandoned_for_another_command_takes_no_later_text_as_its
 
 
 async def test_a_return_left_for_half_an_hour_takes_no_later_text_as_its_reason(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await submitted_by_b(bot)
     bot.clock.advance(minutes=31)
     before, notices = await bot.snapshot(), len(bot.fake.sent(B))
@@ -404,6 +453,7 @@ async def test_a_return_reason_within_half_an_hour_is_sent_once(bot: Harness) ->
 
 # ---- continuity and language -----------------------------------------------------------
 
+
 async def test_a_half_filled_form_survives_a_restart_of_the_bot(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
     async with running_bot(tmp_path, CAMPAIGN_DAY, database_url=database_url) as bot:
@@ -417,15 +467,19 @@ async def test_a_half_filled_form_survives_a_restart_of_the_bot(tmp_path: Path) 
 
         [question] = await bot.text(A, "2")
 
-        assert question.text == (f"{STATS}\n(5/8)请填写:案值(万元)\n"
-                                 "请输入数字,最多 4 位小数,如 3.5。")
+        assert question.text == (
+            f"{STATS}\n(5/8)请填写:案值(万元)\n请输入数字,最多 4 位小数,如 3.5。"
+        )
         [draft] = await bot.rows(m.Draft)
-        assert draft.state["answers"] == {"inspectors": 12, "inspected": 35, "complaints": 3,
-                                          "cases": 2}
+        assert draft.state["answers"] == {
+            "inspectors": 12,
+            "inspected": 35,
+            "complaints": 3,
+            "cases": 2,
+        }
 
 
-async def test_a_liaison_who_picks_english_gets_the_next_prompts_in_english(
-        bot: Harness) -> None:
+async def test_a_liaison_who_picks_english_gets_the_next_prompts_in_english(bot: Harness) -> None:
     await bind(bot, (A, "李明", UNIT_A))
     [choose] = await bot.command(A, "language")
     assert choose.text == "请选择语言 / Choose a language:"
@@ -438,8 +492,10 @@ async def test_a_liaison_who_picks_english_gets_the_next_prompts_in_english(
     [question] = await bot.press(A, pick, text="信息周报 #3")
     refusal, again = await bot.text(A, "twelve")
 
-    assert question.text == ("【打假统计报表】信息周报 #3 (due Thu 15 Dec 15:00)\n"
-                             "(1/8) 出动执法人员(人次)\nType a whole number, e.g. 12.")
+    assert question.text == (
+        "【打假统计报表】信息周报 #3 (due Thu 15 Dec 15:00)\n"
+        "(1/8) 出动执法人员(人次)\nType a whole number, e.g. 12."
+    )
     assert refusal.text == "Please type a number (like 12 or 3.5), without other words."
     assert again.text == question.text
     [refused] = await bot.command(A, "status")

@@ -17,8 +17,11 @@ from tests.e2e.harness import COORDINATOR, running_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 BJ = ZoneInfo("Asia/Shanghai")
-QINGXI_2027 = (ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml").read_text(
-    encoding="utf-8").replace("2018", "2027")
+QINGXI_2027 = (
+    (ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml")
+    .read_text(encoding="utf-8")
+    .replace("2018", "2027")
+)
 NOW = datetime(2027, 3, 29, 10, tzinfo=BJ)
 
 
@@ -33,13 +36,19 @@ async def _one_more_run(loop: ReminderLoop) -> None:
 
 
 async def test_coordinators_are_told_once_about_a_year_without_holiday_data(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     assert package_years()[1] == 2026  # a newer chinesecalendar knows 2027: pick 2028
     async with running_bot(tmp_path, NOW) as bot:
         plan = parse_plan(QINGXI_2027, "qingxi-2027.toml")
         await load_plan(bot.db.sessions, plan, "qingxi-2027.toml", QINGXI_2027, NOW)
-        loop = install_reminders(bot.app, bot.db, bot.settings, bot.clock,
-                                 ReminderSettings(digest_at=None, replan_delay_seconds=0))
+        loop = install_reminders(
+            bot.app,
+            bot.db,
+            bot.settings,
+            bot.clock,
+            ReminderSettings(digest_at=None, replan_delay_seconds=0),
+        )
         assert loop is not None
 
         await _one_more_run(loop)
@@ -49,8 +58,9 @@ async def test_coordinators_are_told_once_about_a_year_without_holiday_data(
         told = [m.text or "" for m in bot.fake.sent(COORDINATOR) if "📅" in (m.text or "")]
         # The last deadline, 2027-12-31, is nudged into January 2028: both years, once each.
         assert len(told) == 2
-        assert told[0].startswith("📅 活动「2027年打假工作」有截止时间或催报落在 2027 年,"
-                                  "而节假日数据只到 2026 年")
+        assert told[0].startswith(
+            "📅 活动「2027年打假工作」有截止时间或催报落在 2027 年,而节假日数据只到 2026 年"
+        )
         assert "complete_years = [2027]" in told[0]
         assert "落在 2028 年" in told[1] and "complete_years = [2028]" in told[1]
 
@@ -60,8 +70,13 @@ async def test_a_year_declared_complete_in_the_config_is_not_announced(tmp_path:
     async with running_bot(tmp_path, NOW, calendar=calendar) as bot:
         plan = parse_plan(QINGXI_2027, "qingxi-2027.toml")
         await load_plan(bot.db.sessions, plan, "qingxi-2027.toml", QINGXI_2027, NOW)
-        loop = install_reminders(bot.app, bot.db, bot.settings, bot.clock,
-                                 ReminderSettings(digest_at=None, replan_delay_seconds=0))
+        loop = install_reminders(
+            bot.app,
+            bot.db,
+            bot.settings,
+            bot.clock,
+            ReminderSettings(digest_at=None, replan_delay_seconds=0),
+        )
         assert loop is not None
 
         await _one_more_run(loop)

@@ -22,10 +22,16 @@ WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
 STATS = f"【打假统计报表】{WEEKLY_3}"
 # The eight typed questions of the stats form, then the files step.
 ANSWERS = ["12", "35", "3", "2", "1.5", "0.8", "2", "假冒白酒120瓶"]
-FILES_PROMPT = (f"{STATS}\n请上传附件(可多个,格式 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png,"
-                "每个不超过 20 MB),传完后点“附件已传完”。")
-UNREACHABLE = ("以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
-               "菱湖市场监管所、花山市场监管所、海口市场监管所")
+FILES_PROMPT = (
+    f"{STATS}\n请上传附件(可多个,格式 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png,"
+    "每个不超过 20 MB),传完后点“附件已传完”。"
+)
+UNREACHABLE = (
+    "以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
+    "菱湖市场监管所、花山市场监管所、海口市场监管所"
+)
+
+
 def _workbook(rows: int) -> bytes:
     """A real .xlsx (the unit's own 统计报表, not one of cuibao's blanks)."""
     book = Workbook()
@@ -46,12 +52,22 @@ CORRECTED_SIZE = f"{len(CORRECTED) // 1024} KB"
 
 
 def preview_text(answers: list[str], files: list[str], note: str = "") -> str:
-    labels = ["出动执法人员", "检查经营户", "受理举报投诉", "立案查处案件数", "案值", "罚没款",
-              "挽回经济损失", "收缴物资"]
+    labels = [
+        "出动执法人员",
+        "检查经营户",
+        "受理举报投诉",
+        "立案查处案件数",
+        "案值",
+        "罚没款",
+        "挽回经济损失",
+        "收缴物资",
+    ]
     units = [" 人次", " 户次", " 件", " 件", " 万元", " 万元", " 万元", ""]
     lines = [STATS, "请核对后提交:"]
-    lines += [f"· {label}:{value}{unit}" for label, value, unit in zip(
-        labels, answers, units, strict=True)]
+    lines += [
+        f"· {label}:{value}{unit}"
+        for label, value, unit in zip(labels, answers, units, strict=True)
+    ]
     lines += [f"· 📎 {name}" for name in files]
     return "\n".join(lines + ([note] if note else []))
 
@@ -59,10 +75,12 @@ def preview_text(answers: list[str], files: list[str], note: str = "") -> str:
 async def join_units(bot: Harness) -> None:
     """A's liaison and deputy, B's and C's liaisons bind themselves with /invite links."""
     links = await bot.invite_links()
-    for user, name, unit, role in [(A_LIAISON, "李明", UNIT_A, "信息联络员"),
-                                   (B_LIAISON, "张华", UNIT_B, "信息联络员"),
-                                   (A_DEPUTY, "王芳", UNIT_A, "副联络员"),
-                                   (C_LIAISON, "陈静", UNIT_C, "信息联络员")]:
+    for user, name, unit, role in [
+        (A_LIAISON, "李明", UNIT_A, "信息联络员"),
+        (B_LIAISON, "张华", UNIT_B, "信息联络员"),
+        (A_DEPUTY, "王芳", UNIT_A, "副联络员"),
+        (C_LIAISON, "陈静", UNIT_C, "信息联络员"),
+    ]:
         bound, _tasks = await bot.join(user, name, links[unit])
         assert bound.text == f"绑定成功!您现在是“{unit}”在“{CAMPAIGN}”中的{role}。"
 
@@ -80,19 +98,24 @@ async def fill_weekly_3_with_a_spreadsheet(bot: Harness, user: int) -> ChatMessa
     for answer in ANSWERS:
         *_, question = await bot.text(user, answer)
     assert question.text == FILES_PROMPT
-    [files] = await bot.document(user, SPREADSHEET, "周报 第3期.xlsx",
-                                 "application/vnd.openxmlformats-officedocument"
-                                 ".spreadsheetml.sheet")
+    [files] = await bot.document(
+        user,
+        SPREADSHEET,
+        "周报 第3期.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     assert files.text == FILES_PROMPT + f"\n已上传:\n  · 周报 第3期.xlsx ({SIZE})"
     [preview] = await bot.press(user, files, text="附件已传完")
     return preview
 
 
 async def test_a_second_person_on_a_unit_link_becomes_deputy_and_a_third_is_told_it_is_full(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     links = await bot.invite_links()
-    assert sorted(links) == sorted([UNIT_A, UNIT_B, UNIT_C, "菱湖市场监管所", "花山市场监管所",
-                                    "海口市场监管所"])
+    assert sorted(links) == sorted(
+        [UNIT_A, UNIT_B, UNIT_C, "菱湖市场监管所", "花山市场监管所", "海口市场监管所"]
+    )
 
     first, _ = await bot.join(A_LIAISON, "李明", links[UNIT_A])
     second, _ = await bot.join(A_DEPUTY, "王芳", links[UNIT_A])
@@ -102,19 +125,23 @@ async def test_a_second_person_on_a_unit_link_becomes_deputy_and_a_third_is_told
     assert first.text == f"绑定成功!您现在是“{UNIT_A}”在“{CAMPAIGN}”中的信息联络员。"
     assert second.text == f"绑定成功!您现在是“{UNIT_A}”在“{CAMPAIGN}”中的副联络员。"
     assert other.text == f"绑定成功!您现在是“{UNIT_B}”在“{CAMPAIGN}”中的信息联络员。"
-    assert refused.text == ("该单位已绑定信息联络员和副联络员,不能再绑定。"
-                            "如需更换人员,请联系牵头单位。")
+    assert refused.text == (
+        "该单位已绑定信息联络员和副联络员,不能再绑定。如需更换人员,请联系牵头单位。"
+    )
     roles = [(x.unit_id, x.role) for x in await bot.rows(m.Membership)]
     assert roles == [(1, "liaison"), (1, "deputy"), (2, "liaison")]
     [units] = await bot.command(COORDINATOR, "units")
     assert units.text is not None
-    assert units.text.splitlines()[1:4] == [f"· {UNIT_A}(市场监管所)",
-                                            "  李明(信息联络员)最近活动 12月14日(周三) 10:00",
-                                            "  王芳(副联络员)最近活动 12月14日(周三) 10:00"]
+    assert units.text.splitlines()[1:4] == [
+        f"· {UNIT_A}(市场监管所)",
+        "  李明(信息联络员)最近活动 12月14日(周三) 10:00",
+        "  王芳(副联络员)最近活动 12月14日(周三) 10:00",
+    ]
     # The refused person is still a stranger: the same one line as anyone uninvited.
     [stranger] = await bot.command(LATECOMER, "tasks")
-    assert stranger.text == ("您好!本机器人仅供受邀的联络员和牵头单位使用。"
-                             "如需使用,请向牵头单位索取邀请链接。")
+    assert stranger.text == (
+        "您好!本机器人仅供受邀的联络员和牵头单位使用。如需使用,请向牵头单位索取邀请链接。"
+    )
 
 
 async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness) -> None:
@@ -135,15 +162,17 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报0、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
-    assert units.text == "\n".join([
-        WEEKLY_3,
-        f"· {UNIT_A}:已提交 12月14日(周三) 10:00",
-        f"· {UNIT_B}:已提交 · 零报告 12月14日(周三) 10:00",
-        f"· {UNIT_C}:未提交",
-        "· 菱湖市场监管所:未提交",
-        "· 花山市场监管所:未提交",
-        "· 海口市场监管所:未提交",
-    ])
+    assert units.text == "\n".join(
+        [
+            WEEKLY_3,
+            f"· {UNIT_A}:已提交 12月14日(周三) 10:00",
+            f"· {UNIT_B}:已提交 · 零报告 12月14日(周三) 10:00",
+            f"· {UNIT_C}:未提交",
+            "· 菱湖市场监管所:未提交",
+            "· 花山市场监管所:未提交",
+            "· 海口市场监管所:未提交",
+        ]
+    )
 
     # Before the deadline the coordinator returns A's report from that list.
     bot.clock.advance(hours=2)
@@ -154,20 +183,23 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     assert ask.text == "请回复退回原因(将原文发给该单位联络员):"
     [returned] = await bot.text(COORDINATOR, "案值应为15万元,请核对后重报")
     assert returned.text == f"已退回 {UNIT_A} 的 {WEEKLY_3},已通知 2 人。"
-    notice = ("【退回】" + WEEKLY_3 + " 被牵头单位退回。原因:案值应为15万元,请核对后重报\n"
-              "请修改后重新提交。")
+    notice = (
+        "【退回】" + WEEKLY_3 + " 被牵头单位退回。原因:案值应为15万元,请核对后重报\n"
+        "请修改后重新提交。"
+    )
     for person in (A_LIAISON, A_DEPUTY):
         assert bot.last(person).text == notice
         assert bot.last(person).button_texts == ["修改后重新提交"]
 
     # A's liaison corrects one figure: the form opens on the previous answers.
     [again] = await bot.press(A_LIAISON, bot.last(A_LIAISON), text="修改后重新提交")
-    carried_note = ("本次提交将作为第 2 版,之前的版本会保留。\n"
-                    "本版还没有附件(上一版的附件不会自动带入);如需附件,请点“修改附件”上传。")
+    carried_note = (
+        "本次提交将作为第 2 版,之前的版本会保留。\n"
+        "本版还没有附件(上一版的附件不会自动带入);如需附件,请点“修改附件”上传。"
+    )
     assert again.text == preview_text(ANSWERS, [], carried_note)
     [question] = await bot.press(A_LIAISON, again, text="案值")
-    assert question.text == (f"{STATS}\n(5/8)请填写:案值(万元)\n"
-                             "请输入数字,最多 4 位小数,如 3.5。")
+    assert question.text == (f"{STATS}\n(5/8)请填写:案值(万元)\n请输入数字,最多 4 位小数,如 3.5。")
     [corrected] = await bot.text(A_LIAISON, "15")
     fixed = [*ANSWERS[:4], "15", *ANSWERS[5:]]
     assert corrected.text == preview_text(fixed, [], carried_note)
@@ -175,8 +207,11 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     assert files.text == FILES_PROMPT
     await bot.document(A_LIAISON, CORRECTED, "周报 第3期(更正).xlsx")
     [preview] = await bot.press(A_LIAISON, bot.last(A_LIAISON), text="附件已传完")
-    assert preview.text == preview_text(fixed, [f"周报 第3期(更正).xlsx ({CORRECTED_SIZE})"],
-                                        "本次提交将作为第 2 版,之前的版本会保留。")
+    assert preview.text == preview_text(
+        fixed,
+        [f"周报 第3期(更正).xlsx ({CORRECTED_SIZE})"],
+        "本次提交将作为第 2 版,之前的版本会保留。",
+    )
     [resubmitted] = await bot.press(A_LIAISON, preview, text="确认提交")
     assert resubmitted.text == f"✅ 已提交:{WEEKLY_3}(第 2 版,附件 1 个)。谢谢!"
 
@@ -185,13 +220,15 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报0、零报告1) 退回0 未报4" in (status.text or "")
     [missing] = await bot.command(COORDINATOR, "missing")
-    assert missing.text == "\n".join([
-        f"{WEEKLY_3}:未报单位 4 个",
-        f"· {UNIT_C}(逾期未报)",
-        "· 菱湖市场监管所(逾期未报)",
-        "· 花山市场监管所(逾期未报)",
-        "· 海口市场监管所(逾期未报)",
-    ])
+    assert missing.text == "\n".join(
+        [
+            f"{WEEKLY_3}:未报单位 4 个",
+            f"· {UNIT_C}(逾期未报)",
+            "· 菱湖市场监管所(逾期未报)",
+            "· 花山市场监管所(逾期未报)",
+            "· 海口市场监管所(逾期未报)",
+        ]
+    )
 
     [confirm] = await bot.command(COORDINATOR, "remind")
     assert confirm.text == f"将向 4 个未报单位的联络员发送催报:{WEEKLY_3}。确认吗?"
@@ -215,23 +252,29 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
     await bot.press(A_LIAISON, again, text="罚没款")
     [preview] = await bot.text(A_LIAISON, "1")
     final = [*fixed[:5], "1", *fixed[6:]]
-    assert preview.text == preview_text(final, [], (
-        "本次提交将作为第 3 版,之前的版本会保留。\n"
-        "本版还没有附件(上一版的附件不会自动带入);如需附件,请点“修改附件”上传。"))
+    assert preview.text == preview_text(
+        final,
+        [],
+        (
+            "本次提交将作为第 3 版,之前的版本会保留。\n"
+            "本版还没有附件(上一版的附件不会自动带入);如需附件,请点“修改附件”上传。"
+        ),
+    )
     [late] = await bot.press(A_LIAISON, preview, text="确认提交")
-    assert late.text == (f"✅ 已提交:{WEEKLY_3}(第 3 版)。"
-                         "注意:已过截止时间,记为迟报。")
+    assert late.text == (f"✅ 已提交:{WEEKLY_3}(第 3 版)。注意:已过截止时间,记为迟报。")
     [status, _picture] = await bot.command(COORDINATOR, "status")
     assert f"3. {WEEKLY_3}\n   应报6 已报2(迟报1、零报告1) 退回0 未报4" in (status.text or "")
     [units] = await bot.press(COORDINATOR, status, text="3")
     assert f"· {UNIT_A}:迟报 12月15日(周四) 15:30" in (units.text or "").splitlines()
     [history] = await bot.command(A_LIAISON, "mine")
-    assert history.text == "\n".join([
-        "本单位的报送记录(最近的在前):",
-        f"· {WEEKLY_3} 第3版 12月15日(周四) 15:30 · 迟报",
-        f"· {WEEKLY_3} 第2版 12月14日(周三) 12:00 · 已退回",
-        f"· {WEEKLY_3} 第1版 12月14日(周三) 10:00 · 已退回",
-    ])
+    assert history.text == "\n".join(
+        [
+            "本单位的报送记录(最近的在前):",
+            f"· {WEEKLY_3} 第3版 12月15日(周四) 15:30 · 迟报",
+            f"· {WEEKLY_3} 第2版 12月14日(周三) 12:00 · 已退回",
+            f"· {WEEKLY_3} 第1版 12月14日(周三) 10:00 · 已退回",
+        ]
+    )
 
     # The database: every revision kept, the files stored under generated names.
     weekly_3 = await bot.deadline_id("weekly-report", 3)
@@ -243,24 +286,45 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
         (weekly_3, 1, 3, "submitted", False, True),
     ]
     first, nil, second, third = subs
-    assert first.answers == {"inspectors": 12, "inspected": 35, "complaints": 3, "cases": 2,
-                             "case_value": "1.5", "fines": "0.8", "losses_recovered": "2",
-                             "seized": "假冒白酒120瓶"}
+    assert first.answers == {
+        "inspectors": 12,
+        "inspected": 35,
+        "complaints": 3,
+        "cases": 2,
+        "case_value": "1.5",
+        "fines": "0.8",
+        "losses_recovered": "2",
+        "seized": "假冒白酒120瓶",
+    }
     assert second.answers == {**first.answers, "case_value": "15"}
     assert third.answers == {**second.answers, "fines": "1"}
     assert nil.answers == {}
-    assert (first.review_comment, second.review_comment) == ("案值应为15万元,请核对后重报",
-                                                             "罚没款应为1万元")
+    assert (first.review_comment, second.review_comment) == (
+        "案值应为15万元,请核对后重报",
+        "罚没款应为1万元",
+    )
     attachments = await bot.rows(m.Attachment)
-    assert [(a.submission_id, a.draft_id, a.original_name, a.size, a.sha256)
-            for a in attachments] == [
-        (first.id, None, "周报 第3期.xlsx", len(SPREADSHEET),
-         hashlib.sha256(SPREADSHEET).hexdigest()),
-        (second.id, None, "周报 第3期(更正).xlsx", len(CORRECTED),
-         hashlib.sha256(CORRECTED).hexdigest()),
+    assert [
+        (a.submission_id, a.draft_id, a.original_name, a.size, a.sha256) for a in attachments
+    ] == [
+        (
+            first.id,
+            None,
+            "周报 第3期.xlsx",
+            len(SPREADSHEET),
+            hashlib.sha256(SPREADSHEET).hexdigest(),
+        ),
+        (
+            second.id,
+            None,
+            "周报 第3期(更正).xlsx",
+            len(CORRECTED),
+            hashlib.sha256(CORRECTED).hexdigest(),
+        ),
     ]
-    assert attachments[0].mime_type == ("application/vnd.openxmlformats-officedocument"
-                                        ".spreadsheetml.sheet")
+    assert attachments[0].mime_type == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     files_dir = bot.settings.files_dir
     for attachment, data in zip(attachments, [SPREADSHEET, CORRECTED], strict=True):
         stored = files_dir / attachment.storage_key
@@ -271,14 +335,16 @@ async def test_a_campaign_day_from_invitations_to_a_late_correction(bot: Harness
         assert "第3期" not in str(stored)
         assert stored.suffix == ".xlsx"
     assert sorted(p for p in files_dir.rglob("*") if p.is_file()) == sorted(
-        files_dir / a.storage_key for a in attachments)
+        files_dir / a.storage_key for a in attachments
+    )
     # Only C's freshly opened form is still a draft.
     drafts = await bot.rows(m.Draft)
     assert [(d.unit_id, d.deadline_id) for d in drafts] == [(3, weekly_3)]
 
 
 async def test_a_liaison_who_blocked_the_bot_is_named_to_the_coordinator_and_marked(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await join_units(bot)
     bot.clock.advance(hours=29.5)  # 12月15日 15:30: nobody has sent the weekly report
     bot.fake.block_chat(C_LIAISON)
@@ -286,18 +352,21 @@ async def test_a_liaison_who_blocked_the_bot_is_named_to_the_coordinator_and_mar
     [confirm] = await bot.command(COORDINATOR, "remind")
     [reminded] = await bot.press(COORDINATOR, confirm, text="确认催报")
 
-    assert reminded.text == ("已发送催报 3 条;1 人已屏蔽机器人,无法送达。\n"
-                             f"以下单位有联络员已屏蔽机器人,未收到催报,请电话联系:{UNIT_C}\n"
-                             + UNREACHABLE)
+    assert reminded.text == (
+        "已发送催报 3 条;1 人已屏蔽机器人,无法送达。\n"
+        f"以下单位有联络员已屏蔽机器人,未收到催报,请电话联系:{UNIT_C}\n" + UNREACHABLE
+    )
     [units] = await bot.command(COORDINATOR, "units")
     lines = (units.text or "").splitlines()
     assert lines[lines.index(f"· {UNIT_C}(市场监管所)") + 1].startswith("  陈静(信息联络员 ⚠)")
     # Next time the unit is listed among those to phone, without another failed send.
     [confirm] = await bot.command(COORDINATOR, "remind")
     [reminded] = await bot.press(COORDINATOR, confirm, text="确认催报")
-    assert reminded.text == ("已发送催报 3 条。\n"
-                             "以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
-                             f"{UNIT_C}、菱湖市场监管所、花山市场监管所、海口市场监管所")
+    assert reminded.text == (
+        "已发送催报 3 条。\n"
+        "以下单位没有可联系的联络员(尚未绑定,或已屏蔽机器人),请电话联系:"
+        f"{UNIT_C}、菱湖市场监管所、花山市场监管所、海口市场监管所"
+    )
     # Writing to the bot again makes the liaison reachable.
     bot.fake.unblock_chat(C_LIAISON)
     await bot.command(C_LIAISON, "tasks")
@@ -307,7 +376,8 @@ async def test_a_liaison_who_blocked_the_bot_is_named_to_the_coordinator_and_mar
 
 
 async def test_a_liaison_who_chose_english_is_nudged_and_told_of_a_return_in_english(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await join_units(bot)
     [choose] = await bot.command(A_LIAISON, "language")
     await bot.press(A_LIAISON, choose, text="English")
@@ -322,21 +392,27 @@ async def test_a_liaison_who_chose_english_is_nudged_and_told_of_a_return_in_eng
     await bot.text(COORDINATOR, "本周有查处,不是零报告")
 
     nudge = await bot.fake.wait_for(A_LIAISON, lambda x: "Reminder" in x.content)
-    assert nudge.text == (f"[Reminder] {UNIT_A}: 信息周报 #3 (due Thu 15 Dec 15:00) has not "
-                          "been submitted yet. Please report as soon as you can.")
+    assert nudge.text == (
+        f"[Reminder] {UNIT_A}: 信息周报 #3 (due Thu 15 Dec 15:00) has not "
+        "been submitted yet. Please report as soon as you can."
+    )
     assert nudge.button_texts == ["Report now"]
     deputy_nudge = await bot.fake.wait_for(A_DEPUTY, lambda x: "催报" in x.content)
     assert deputy_nudge.text == f"【催报】{UNIT_A}:{WEEKLY_3} 尚未报送,请尽快填报。"
-    assert bot.last(B_LIAISON).text == (f"【退回】{WEEKLY_3} 被牵头单位退回。"
-                                        "原因:本周有查处,不是零报告\n请修改后重新提交。")
+    assert bot.last(B_LIAISON).text == (
+        f"【退回】{WEEKLY_3} 被牵头单位退回。原因:本周有查处,不是零报告\n请修改后重新提交。"
+    )
 
 
 async def test_sixty_units_get_their_invitation_links_in_messages_telegram_accepts(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     text = DAGUAN.read_text(encoding="utf-8")
     start, end = text.index("[[units]]"), text.index("# ---- forms")
-    units = "".join(f'[[units]]\nid = "u{i:02d}"\nname = "第{i:02d}个乡镇街道市场监督管理所"\n\n'
-                    for i in range(1, 61))
+    units = "".join(
+        f'[[units]]\nid = "u{i:02d}"\nname = "第{i:02d}个乡镇街道市场监督管理所"\n\n'
+        for i in range(1, 61)
+    )
     plan = tmp_path / "sixty.toml"
     plan.write_text(text[:start] + units + text[end:], encoding="utf-8")
 

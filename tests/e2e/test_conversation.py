@@ -20,7 +20,8 @@ from tests.e2e.test_intake import _fill as fill_blank
 
 
 async def test_a_return_reason_typed_after_a_restart_still_returns_the_report(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     database_url = f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
     async with running_bot(tmp_path, CAMPAIGN_DAY, database_url=database_url) as bot:
         await submitted_by_b(bot)
@@ -35,8 +36,12 @@ async def test_a_return_reason_typed_after_a_restart_still_returns_the_report(
 
         assert done.text == f"已退回 {UNIT_B} 的 {WEEKLY_3},已通知 1 人。"
         [submission] = await bot.rows(m.Submission)
-        assert (submission.id, submission.revision, submission.status,
-                submission.review_comment) == (before.id, 1, "returned", "本周有查处")
+        assert (
+            submission.id,
+            submission.revision,
+            submission.status,
+            submission.review_comment,
+        ) == (before.id, 1, "returned", "本周有查处")
         assert "本周有查处" in bot.last(B).content
         [conversation] = await bot.rows(m.Conversation, m.Conversation.person_id == 1)
         assert conversation.review_submission_id is None
@@ -75,8 +80,7 @@ async def two_reports_open(bot: Harness, answers_3: list[str]) -> tuple[int, int
     return await bot.deadline_id("weekly-report", 3), await bot.deadline_id("weekly-report", 4)
 
 
-async def test_a_typed_answer_goes_to_the_reopened_report_not_the_newest(bot: Harness
-                                                                          ) -> None:
+async def test_a_typed_answer_goes_to_the_reopened_report_not_the_newest(bot: Harness) -> None:
     weekly_3, weekly_4 = await two_reports_open(bot, ["12"])
     question = await open_report(bot, "信息周报第3期")
     assert question.text == f"{STATS_3}\n(2/8)请填写:检查经营户(户次)\n请输入整数,如 12。"
@@ -117,16 +121,25 @@ async def test_blank_and_the_filled_workbook_go_to_the_reopened_report(bot: Harn
     [blank] = await bot.command(A, "blank")
     assert blank.document is not None
     book = load_workbook(io.BytesIO(blank.document.data))
-    assert "信息周报 #3" in " ".join(str(c.value) for row in book.worksheets[0].iter_rows()
-                                    for c in row if c.value is not None)
-    read, files = await bot.document(A, fill_blank(blank.document.data, FIGURES), "周报.xlsx",
-                                     XLSX)
+    assert "信息周报 #3" in " ".join(
+        str(c.value) for row in book.worksheets[0].iter_rows() for c in row if c.value is not None
+    )
+    read, files = await bot.document(
+        A, fill_blank(blank.document.data, FIGURES), "周报.xlsx", XLSX
+    )
 
     assert read.text == "已从表格读入 7 项(空着 1 项)。"
     assert (files.text or "").startswith(f"{STATS_3}\n请上传附件")
     after = await drafts_by_deadline(bot)
     assert after[weekly_3]["answers"] == {
-        "inspectors": 36, "inspected": 128, "complaints": 5, "cases": 2, "case_value": "1.35",
-        "fines": "0.8", "losses_recovered": None, "seized": "假冒白酒120瓶"}
+        "inspectors": 36,
+        "inspected": 128,
+        "complaints": 5,
+        "cases": 2,
+        "case_value": "1.35",
+        "fines": "0.8",
+        "losses_recovered": None,
+        "seized": "假冒白酒120瓶",
+    }
     assert after[weekly_4] == before[weekly_4]
     assert await bot.rows(m.Attachment) == []

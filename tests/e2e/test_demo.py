@@ -27,7 +27,8 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "demo-data"
 
     assert run_demo(data) == 0
@@ -54,19 +55,34 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     # passed by then (weekly #1–#3) can be 未报, not the 29 that have passed since.
     assert "--out demo.xlsx --now 2016-12-15T15:30+08:00" in out
     workbook = tmp_path / "demo.xlsx"
-    exported = _cli(capsys, "export", "--config", str(data / CONFIG_NAME), "--campaign",
-                    CAMPAIGN, "--out", str(workbook), "--now", "2016-12-15T15:30+08:00")
+    exported = _cli(
+        capsys,
+        "export",
+        "--config",
+        str(data / CONFIG_NAME),
+        "--campaign",
+        CAMPAIGN,
+        "--out",
+        str(workbook),
+        "--now",
+        "2016-12-15T15:30+08:00",
+    )
     assert "3 份报送" in exported
     grid = load_workbook(workbook)["提交情况"]
-    unreported = [c.column for row in grid.iter_rows() for c in row
-                  if c.value == "未报" and str(row[0].value).endswith("市场监管所")]
+    unreported = [
+        c.column
+        for row in grid.iter_rows()
+        for c in row
+        if c.value == "未报" and str(row[0].value).endswith("市场监管所")
+    ]
     assert len(unreported) > 0 and len(set(unreported)) <= 3
     assert "催报 → 赵强(集贤路市场监管所) ◀ 【催报】集贤路市场监管所" in out
     assert "[立即填报]" in out
     # The closing table and the hints.
     table = out.split("── 报送情况", 1)[1]
-    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()
-            if "市场监管所" in line}
+    rows = {
+        line.split()[0]: line.split()[1:] for line in table.splitlines() if "市场监管所" in line
+    }
     assert rows["德宽路市场监管所"] == ["已提交", "已提交"]
     assert rows["玉琳路市场监管所"] == ["已提交·零报告", "未提交"]
     assert rows["集贤路市场监管所"] == ["逾期未报", "未提交"]
@@ -85,10 +101,12 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
     assert [p.suffix for p in (data / "files").rglob("*") if p.is_file()] == [".xlsx"]
     schedule = _cli(capsys, "plan", "check", str(data / PLAN_NAME), "--config", config)
     assert "共 32 个截止时间" in schedule
-    assert "第 1 版与该文件相同" in _cli(capsys, "plan", "load", str(data / PLAN_NAME),
-                                         "--config", config)
-    links = _cli(capsys, "invite", "--config", config, "--campaign", CAMPAIGN,
-                 "--bot-username", "x").splitlines()
+    assert "第 1 版与该文件相同" in _cli(
+        capsys, "plan", "load", str(data / PLAN_NAME), "--config", config
+    )
+    links = _cli(
+        capsys, "invite", "--config", config, "--campaign", CAMPAIGN, "--bot-username", "x"
+    ).splitlines()
     assert len(links) == 6
     assert all("https://t.me/x?start=" in line for line in links)
 
@@ -102,7 +120,8 @@ def test_the_demo_plays_a_campaign_day_and_leaves_a_data_dir_the_cli_accepts(
 
 
 def test_the_demo_refuses_a_folder_holding_files_it_did_not_make(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / CONFIG_NAME).write_text("[bot]\n", encoding="utf-8")
 
     assert run_demo(tmp_path) == 1
@@ -112,9 +131,11 @@ def test_the_demo_refuses_a_folder_holding_files_it_did_not_make(
 
 
 def test_a_config_edited_by_hand_since_the_last_demo_is_left_alone(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / MANIFEST_NAME).write_text(json.dumps({"paths": [CONFIG_NAME, DB_NAME]}),
-                                          encoding="utf-8")
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / MANIFEST_NAME).write_text(
+        json.dumps({"paths": [CONFIG_NAME, DB_NAME]}), encoding="utf-8"
+    )
     (tmp_path / CONFIG_NAME).write_text("# my own settings\n", encoding="utf-8")
     (tmp_path / DB_NAME).write_bytes(b"")
 
@@ -126,7 +147,8 @@ def test_a_config_edited_by_hand_since_the_last_demo_is_left_alone(
 
 
 def test_the_hints_name_cuibao_as_the_user_ran_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     venv = tmp_path / ".venv" / "bin"
     venv.mkdir(parents=True)
     (venv / "cuibao").write_text("#!/bin/sh\n", encoding="utf-8")

@@ -21,7 +21,8 @@ def _forget_reports() -> None:
 
 
 async def test_a_failed_reply_is_apologised_for_and_the_operator_is_told_once(
-        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     links = await bot.invite_links()
     await bot.join(C_LIAISON, "陈静", links["集贤路市场监管所"])
     told_before = len(bot.fake.sent(COORDINATOR))

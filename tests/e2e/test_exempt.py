@@ -22,12 +22,15 @@ async def _told(bot: Harness, words: str) -> str:
     """The liaison's message containing `words`, once the reminder loop has sent it."""
     found = await bot.fake.wait_until(
         lambda: next((m.text for m in bot.fake.sent(LIAISON) if words in (m.text or "")), None),
-        5.0, describe=f"a message to the liaison with {words!r}")
+        5.0,
+        describe=f"a message to the liaison with {words!r}",
+    )
     return str(found)
 
 
 async def test_the_coordinator_exempts_a_unit_after_confirming_and_its_liaison_is_told(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with running_bot(tmp_path, datetime(2016, 12, 14, 10, tzinfo=BJ)) as bot:
         links = await bot.invite_links()
         await bot.join(LIAISON, "李明", links[UNIT])
@@ -38,8 +41,9 @@ async def test_the_coordinator_exempts_a_unit_after_confirming_and_its_liaison_i
         [pick] = await bot.command(COORDINATOR, "exempt", f"{UNIT} 停业整顿")
         assert pick.text == f"选择 {UNIT} 免报哪一项:"
         [confirm] = await bot.press(COORDINATOR, pick, text="信息联络员名单")
-        assert confirm.text == (f"将 {UNIT} 设为免报:{ROSTER}。理由:停业整顿。"
-                                "该单位不再被催报,也不计入未报。确认吗?")
+        assert confirm.text == (
+            f"将 {UNIT} 设为免报:{ROSTER}。理由:停业整顿。该单位不再被催报,也不计入未报。确认吗?"
+        )
         assert await bot.rows(m.UnitDeadlineOverride) == []  # nothing before the confirmation
 
         go = confirm.callback_data("确认")
@@ -47,8 +51,7 @@ async def test_the_coordinator_exempts_a_unit_after_confirming_and_its_liaison_i
         assert done.message_id == confirm.message_id and done.buttons == []
         assert done.text == f"已设为免报:{UNIT},{ROSTER}。理由:停业整顿。将通知该单位联络员。"
         told = await _told(bot, "免报")
-        assert told == (f"{UNIT}:牵头单位已同意本单位免报 {ROSTER}(理由:停业整顿)。"
-                        "此项不再催报。")
+        assert told == (f"{UNIT}:牵头单位已同意本单位免报 {ROSTER}(理由:停业整顿)。此项不再催报。")
 
         # A second tap that was already on its way: nothing changes, and it says so.
         [again] = await bot.press(COORDINATOR, confirm, data=go, strict=False)
@@ -56,13 +59,15 @@ async def test_the_coordinator_exempts_a_unit_after_confirming_and_its_liaison_i
         assert len(await bot.rows(m.UnitDeadlineOverride)) == 1
 
         [status, _picture] = await bot.command(COORDINATOR, "status")
-        roster_line = next(line for line in (status.text or "").splitlines()
-                           if "应报" in line and "免报1" in line)
+        roster_line = next(
+            line for line in (status.text or "").splitlines() if "应报" in line and "免报1" in line
+        )
         assert roster_line.strip().startswith("应报5")
 
 
 async def test_an_extension_and_its_undo_reach_the_liaison_and_strangers_cannot_do_either(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with running_bot(tmp_path, datetime(2016, 12, 14, 10, tzinfo=BJ)) as bot:
         links = await bot.invite_links()
         await bot.join(LIAISON, "李明", links[UNIT])
@@ -88,8 +93,9 @@ async def test_an_extension_and_its_undo_reach_the_liaison_and_strangers_cannot_
         [ask] = await bot.press(COORDINATOR, listing, text="撤销延期")
         assert ask.button_texts == ["确认撤销", "取消"]
         [undone] = await bot.press(COORDINATOR, ask, text="确认撤销")
-        assert undone.text == (f"已撤销:{UNIT} 的 {ROSTER} 恢复按原截止时间报送。"
-                               "已通知该单位联络员。")
+        assert undone.text == (
+            f"已撤销:{UNIT} 的 {ROSTER} 恢复按原截止时间报送。已通知该单位联络员。"
+        )
         assert "恢复按原截止时间报送" in await _told(bot, "撤销")
         [none] = await bot.command(COORDINATOR, "unexempt", UNIT)
         assert none.text == f"{UNIT} 目前没有免报或延期。"

@@ -26,13 +26,15 @@ async def _liaison_list(bot: Harness, user_id: int) -> None:
 
 
 async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_document(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await _liaison_list(bot, 2001)
 
     [progress, sent] = await bot.command(COORDINATOR, "export")
 
     assert [e.text for e in progress.edits] == [
-        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"]
+        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"
+    ]
     assert sent.document is not None
     assert sent.document.file_name is not None
     assert sent.document.file_name.startswith("daguan-2017-anticounterfeit-汇总报表-")
@@ -47,8 +49,7 @@ async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_documen
     assert "李明" in row and "0556-5542026" in row
 
 
-async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
-        bot: Harness) -> None:
+async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(bot: Harness) -> None:
 
     [_, named] = await bot.command(COORDINATOR, "export", "daguan-2017-anticounterfeit")
     [unknown] = await bot.command(COORDINATOR, "export", "no-such-campaign")
@@ -58,8 +59,7 @@ async def test_export_names_a_campaign_and_refuses_one_that_does_not_exist(
     assert "没有找到" in (unknown.text or "")
 
 
-async def test_a_liaison_asking_for_the_export_is_refused_and_gets_no_file(
-        bot: Harness) -> None:
+async def test_a_liaison_asking_for_the_export_is_refused_and_gets_no_file(bot: Harness) -> None:
     await _liaison_list(bot, 2002)
     before = len(bot.fake.chat_actions(2002))
 
@@ -86,8 +86,7 @@ async def _revise_plan(bot: Harness) -> ChatMessage:
     return loaded
 
 
-async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
-        bot: Harness) -> None:
+async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(bot: Harness) -> None:
     loaded = await _revise_plan(bot)
     assert "方案指定了导出模板 模板.xlsx,但还没有这个文件" in (loaded.text or "")
 
@@ -97,8 +96,9 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(
     assert load_workbook(io.BytesIO(standard.document.data)).sheetnames[0] == "提交情况"
 
     [stored] = await bot.document(COORDINATOR, _template(), "模板.xlsx")
-    assert stored.text == ("已保存导出模板 模板.xlsx(用于:2017年元旦春节期间打假专项行动)。"
-                           "/export 将按此模板填表。")
+    assert stored.text == (
+        "已保存导出模板 模板.xlsx(用于:2017年元旦春节期间打假专项行动)。/export 将按此模板填表。"
+    )
 
     [_, filled] = await bot.command(COORDINATOR, "export")
     assert filled.document is not None
@@ -117,8 +117,7 @@ def _zip_of_text() -> bytes:
     return out.getvalue()
 
 
-async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(
-        bot: Harness) -> None:
+async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(bot: Harness) -> None:
     await _revise_plan(bot)
 
     [unnamed] = await bot.document(COORDINATOR, _template(), "周报.xlsx")

@@ -20,8 +20,10 @@ LIAISON = 2001
 
 def _big_notice(characters: int) -> bytes:
     """A notice of about `characters` characters: real notices one after another."""
-    texts = [p.read_text(encoding="utf-8")
-             for p in sorted((ROOT / "tests" / "data" / "notices").glob("*.txt"))]
+    texts = [
+        p.read_text(encoding="utf-8")
+        for p in sorted((ROOT / "tests" / "data" / "notices").glob("*.txt"))
+    ]
     whole = "\n".join(texts)
     return (whole * (characters // len(whole) + 1))[:characters].encode("utf-8")
 
@@ -56,7 +58,8 @@ def _coordinator_messages(bot: Harness) -> list[ChatMessage]:
 
 
 async def test_another_users_reply_arrives_while_a_big_notice_is_still_being_read(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     links = await bot.invite_links()
     await bot.join(LIAISON, "李联络", links["德宽路市场监管所"])
     before = len(_coordinator_messages(bot))
@@ -64,8 +67,9 @@ async def test_another_users_reply_arrives_while_a_big_notice_is_still_being_rea
 
     bot.fake.send_document(COORDINATOR, _big_notice(150_000), "大通知.txt", "text/plain")
     # Once the bot has fetched the file, reading it is all that is left to do.
-    await _poll(lambda: sum(1 for c in bot.fake.calls
-                            if c.method == "getFile" and c.status) > getfiles)
+    await _poll(
+        lambda: sum(1 for c in bot.fake.calls if c.method == "getFile" and c.status) > getfiles
+    )
     mark = len(bot.fake.sent(LIAISON))
     bot.fake.send_command(LIAISON, "tasks")
     await _poll(lambda: len(bot.fake.sent(LIAISON)) > mark)
@@ -78,29 +82,32 @@ async def test_another_users_reply_arrives_while_a_big_notice_is_still_being_rea
 
 
 async def test_a_notice_past_the_character_bound_is_refused_and_creates_nothing(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     campaigns = await bot.rows(m.Campaign)
 
-    [refused] = await bot.document(COORDINATOR, _big_notice(250_000), "长通知.txt",
-                                   "text/plain")
+    [refused] = await bot.document(COORDINATOR, _big_notice(250_000), "长通知.txt", "text/plain")
     [after] = await bot.text(COORDINATOR, "德宽路所")
 
-    assert refused.text == ("通知有 250000 个字,超过可读取的 200000 字,未读取。"
-                            "请只发送通知正文(删去附件、名单等)。")
+    assert refused.text == (
+        "通知有 250000 个字,超过可读取的 200000 字,未读取。请只发送通知正文(删去附件、名单等)。"
+    )
     assert "项报送要求" not in (after.text or "")  # no review was opened
     assert [c.id for c in await bot.rows(m.Campaign)] == [c.id for c in campaigns]
 
 
 async def test_a_small_docx_of_a_million_empty_paragraphs_is_refused_before_it_is_parsed(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     campaigns = await bot.rows(m.Campaign)
     bomb = _docx_of_paragraphs(1_200_000)
     assert len(bomb) < 200_000
 
     [refused] = await bot.document(COORDINATOR, bomb, "通知.docx")
 
-    assert refused.text == ("通知有 1200000 段,超过可读取的 20000 段,未读取。"
-                            "请只发送通知正文(删去附件、名单等)。")
+    assert refused.text == (
+        "通知有 1200000 段,超过可读取的 20000 段,未读取。请只发送通知正文(删去附件、名单等)。"
+    )
     assert [c.id for c in await bot.rows(m.Campaign)] == [c.id for c in campaigns]
 
 
@@ -109,8 +116,9 @@ async def test_a_docx_that_unpacks_past_the_xml_bound_is_refused(bot: Harness) -
 
     [refused] = await bot.document(COORDINATOR, bomb, "通知.docx")
 
-    assert refused.text == ("该 .docx 解压后超过 16 MB,未读取。"
-                            "请另存为 .txt 或只保留通知正文后再试。")
+    assert refused.text == (
+        "该 .docx 解压后超过 16 MB,未读取。请另存为 .txt 或只保留通知正文后再试。"
+    )
 
 
 async def test_a_second_export_while_the_first_is_built_is_told_to_wait(bot: Harness) -> None:
@@ -131,7 +139,8 @@ async def test_a_second_export_while_the_first_is_built_is_told_to_wait(bot: Har
 
 
 async def test_the_coordinators_next_command_is_answered_while_the_export_is_built(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     before = len(_coordinator_messages(bot))
 
     bot.fake.send_command(COORDINATOR, "export")
@@ -141,7 +150,8 @@ async def test_the_coordinators_next_command_is_answered_while_the_export_is_bui
 
     progress, help_text, workbook = _coordinator_messages(bot)[before:]
     assert [e.text for e in progress.edits] == [
-        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"]
+        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"
+    ]
     assert help_text.document is None and help_text.text
     assert workbook.document is not None
 
@@ -151,7 +161,9 @@ async def test_an_export_past_the_size_a_bot_may_send_stops_and_says_so(bot: Har
 
     [progress] = await bot.command(COORDINATOR, "export")
 
-    assert progress.text == ("报表超过 Telegram 允许机器人发送的 0.00390625 MB,已停止生成。"
-                             "请在服务器上运行:cuibao export --campaign "
-                             "daguan-2017-anticounterfeit")
+    assert progress.text == (
+        "报表超过 Telegram 允许机器人发送的 0.00390625 MB,已停止生成。"
+        "请在服务器上运行:cuibao export --campaign "
+        "daguan-2017-anticounterfeit"
+    )
     assert all(x.document is None for x in _coordinator_messages(bot))

@@ -20,13 +20,17 @@ MISSING = "\n".join(f"· 第{i:04d}号市场监管所:信息周报第3期未报"
 
 @pytest.mark.parametrize("sender", [TelegramNotifier, ReminderNotifier])
 async def test_a_text_longer_than_one_message_arrives_whole_in_parts_with_its_buttons_last(
-        sender: type[TelegramNotifier]) -> None:
+    sender: type[TelegramNotifier],
+) -> None:
     async with FakeTelegram() as fake:
         reader = fake.add_user(first_name="王协调")
-        async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
-                       request=AiohttpRequest()) as bot:
-            delivery = await sender(bot).send(str(reader.id), MISSING,
-                                              [[Button("查看", "st:1")]])
+        async with Bot(
+            fake.token,
+            base_url=fake.base_url,
+            base_file_url=fake.base_file_url,
+            request=AiohttpRequest(),
+        ) as bot:
+            delivery = await sender(bot).send(str(reader.id), MISSING, [[Button("查看", "st:1")]])
 
         sent = fake.sent(reader.id)
 

@@ -14,13 +14,20 @@ async def _deadlines_of(bot: Harness, code: str) -> int:
     async with bot.db.sessions() as s:
         campaign = await s.scalar(select(m.Campaign).where(m.Campaign.code == code))
         assert campaign is not None
-        return int(await s.scalar(select(func.count()).select_from(m.Deadline).where(
-            m.Deadline.campaign_id == campaign.id)) or 0)
+        return int(
+            await s.scalar(
+                select(func.count())
+                .select_from(m.Deadline)
+                .where(m.Deadline.campaign_id == campaign.id)
+            )
+            or 0
+        )
 
 
 async def test_a_notice_sent_as_a_file_becomes_a_campaign_after_review(bot: Harness) -> None:
-    [found] = await bot.document(COORDINATOR, NOTICE.read_bytes(), "daguan-notice.txt",
-                                 "text/plain")
+    [found] = await bot.document(
+        COORDINATOR, NOTICE.read_bytes(), "daguan-notice.txt", "text/plain"
+    )
     assert "找到 8 项" in (found.text or "")
     assert "原文:" in (found.text or "")
 
@@ -53,9 +60,11 @@ async def test_an_item_can_be_dropped_and_another_fixed_before_creating(bot: Har
 
 
 async def test_a_plan_file_sent_by_a_coordinator_is_checked_before_it_is_loaded(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     plan = (ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     broken = plan.replace('form = "stats"', 'form = "statz"')
 
     [refused] = await bot.document(COORDINATOR, broken.encode(), "qingxi.toml")
@@ -77,5 +86,9 @@ async def test_a_liaison_cannot_create_a_campaign_by_sending_a_plan_file(bot: Ha
 
     assert all("已载入" not in (r.text or "") for r in replies)
     async with bot.db.sessions() as s:
-        assert await s.scalar(select(m.Campaign).where(
-            m.Campaign.code == "qingxi-2018-anticounterfeit")) is None
+        assert (
+            await s.scalar(
+                select(m.Campaign).where(m.Campaign.code == "qingxi-2018-anticounterfeit")
+            )
+            is None
+        )

@@ -22,7 +22,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PHONE_HELP = 'help = "手机或座机,如 0556-5542026"\n'
 # The liaison list of the Daguan plan, with a choice and a field named like the export's
 # own 备注 column.
-EXTRA_FIELDS = PHONE_HELP + """[[forms.liaison.fields]]
+EXTRA_FIELDS = (
+    PHONE_HELP
+    + """[[forms.liaison.fields]]
 id = "duty"
 label = "在岗情况"
 type = "choice"
@@ -33,8 +35,8 @@ label = "备注"
 type = "text"
 required = false
 """
-DUTY = ("信息联络员名单(12月15日 周四 17:30前)\n(4/5)请填写:在岗情况\n"
-        "请点击下面的选项。")
+)
+DUTY = "信息联络员名单(12月15日 周四 17:30前)\n(4/5)请填写:在岗情况\n请点击下面的选项。"
 NOT_AN_OPTION = "请从给出的选项中选择。"
 
 
@@ -78,13 +80,16 @@ def _fill(data: bytes, values: dict[str, object]) -> bytes:
 
 
 async def test_a_workbook_with_an_ethiopic_digit_for_a_choice_is_refused_by_line(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with running_bot(tmp_path, CAMPAIGN_DAY, plan=_plan(tmp_path)) as bot:
         await _at_duty(bot)
         [blank] = await bot.command(A, "blank")
         assert blank.document is not None
-        filled = _fill(blank.document.data, {"联络员姓名": "李明", "联系电话": "0556-5542026",
-                                             "在岗情况": "፩"})
+        filled = _fill(
+            blank.document.data,
+            {"联络员姓名": "李明", "联系电话": "0556-5542026", "在岗情况": "፩"},
+        )
         before = await bot.snapshot()
 
         replies = await bot.document(A, filled, "名单.xlsx", XLSX)
@@ -116,7 +121,8 @@ async def test_an_empty_file_is_refused_and_nothing_is_stored(bot: Harness) -> N
 
 
 async def test_a_300_character_file_name_keeps_its_extension_in_the_store_and_the_archive(
-        bot: Harness, tmp_path: Path) -> None:
+    bot: Harness, tmp_path: Path
+) -> None:
     await liaison_at(bot, 9)
     name = "关于" + "打假" * 146 + "报告.pdf"
     assert len(name) == 300
@@ -129,8 +135,12 @@ async def test_a_300_character_file_name_keeps_its_extension_in_the_store_and_th
     await bot.press(A, bot.last(A), text="确认提交")
     archive = tmp_path / "out.zip"
     export = ExportService(bot.db.sessions, PlanRegistry(), FileStore(bot.settings.files_dir))
-    await export.export_file(ExportRequest("daguan-2017-anticounterfeit", bot.clock()),
-                             Catalogue(), tmp_path / "out.xlsx", archive)
+    await export.export_file(
+        ExportRequest("daguan-2017-anticounterfeit", bot.clock()),
+        Catalogue(),
+        tmp_path / "out.xlsx",
+        archive,
+    )
     with zipfile.ZipFile(archive) as z:
         [stored] = [n for n in z.namelist() if n.startswith(UNIT_A)]
     assert stored.endswith(".pdf")
@@ -148,15 +158,20 @@ async def test_a_deadline_with_an_open_draft_is_listed_once_in_submit(bot: Harne
 
 
 async def test_a_form_field_named_like_the_exports_own_column_gets_its_own_header(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with running_bot(tmp_path, CAMPAIGN_DAY, plan=_plan(tmp_path)) as bot:
         exported = await bot.command(COORDINATOR, "export")
 
         workbook = next(x.document for x in exported if x.document is not None)
         book = load_workbook(io.BytesIO(workbook.data), read_only=True)
         sheet = book["信息联络员名单"]
-        headers = [c for row in sheet.iter_rows(values_only=True) for c in row
-                   if c in ("备注", "备注(表单)", "在岗情况")]
+        headers = [
+            c
+            for row in sheet.iter_rows(values_only=True)
+            for c in row
+            if c in ("备注", "备注(表单)", "在岗情况")
+        ]
         book.close()
         assert sorted(headers) == ["在岗情况", "备注", "备注(表单)"]
 
@@ -164,12 +179,13 @@ async def test_a_form_field_named_like_the_exports_own_column_gets_its_own_heade
 # ---- file type by content ----------------------------------------------------------------
 
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 240
-CONTENT_REFUSED = ("文件内容与扩展名不符(可能是改了扩展名的其他文件)。"
-                   "请上传真实的 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png 格式文件。")
+CONTENT_REFUSED = (
+    "文件内容与扩展名不符(可能是改了扩展名的其他文件)。"
+    "请上传真实的 doc/docx/xls/xlsx/wps/pdf/jpg/jpeg/png 格式文件。"
+)
 
 
-async def test_an_exe_renamed_report_pdf_is_refused_and_nothing_is_stored(bot: Harness
-                                                                         ) -> None:
+async def test_an_exe_renamed_report_pdf_is_refused_and_nothing_is_stored(bot: Harness) -> None:
     await liaison_at(bot, 9)
     before = await bot.snapshot()
 
@@ -193,8 +209,10 @@ async def test_an_exe_renamed_notice_docx_from_a_coordinator_is_refused(bot: Har
 
     [refusal] = await bot.document(COORDINATOR, EXE, "关于开展打假专项行动的通知.docx")
 
-    assert refusal.text == ("关于开展打假专项行动的通知.docx:文件内容与扩展名不符"
-                            "(可能是改了扩展名的其他文件),未处理。请发送原始文件。")
+    assert refusal.text == (
+        "关于开展打假专项行动的通知.docx:文件内容与扩展名不符"
+        "(可能是改了扩展名的其他文件),未处理。请发送原始文件。"
+    )
     assert [c.id for c in await bot.rows(m.Campaign)] == [c.id for c in campaigns]
     assert bot.app.user_data.get(COORDINATOR, {}) == {}  # no review was started
 
@@ -207,15 +225,20 @@ async def test_an_exe_renamed_notice_txt_from_a_coordinator_is_refused(bot: Harn
 
 async def test_two_form_fields_of_one_label_get_numbered_headers(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
-    plan.write_text(plan.read_text(encoding="utf-8").replace('label = "在岗情况"',
-                                                             'label = "联系电话"'),
-                    encoding="utf-8")
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace('label = "在岗情况"', 'label = "联系电话"'),
+        encoding="utf-8",
+    )
     async with running_bot(tmp_path, CAMPAIGN_DAY, plan=plan) as bot:
         exported = await bot.command(COORDINATOR, "export")
 
         workbook = next(x.document for x in exported if x.document is not None)
         book = load_workbook(io.BytesIO(workbook.data), read_only=True)
-        headers = [c for row in book["信息联络员名单"].iter_rows(values_only=True) for c in row
-                   if isinstance(c, str) and c.startswith("联系电话")]
+        headers = [
+            c
+            for row in book["信息联络员名单"].iter_rows(values_only=True)
+            for c in row
+            if isinstance(c, str) and c.startswith("联系电话")
+        ]
         book.close()
         assert headers == ["联系电话", "联系电话 (2)"]

@@ -25,12 +25,15 @@ def free_port() -> int:
 
 
 async def test_health_and_metrics_are_served_and_turn_red_when_reminders_keep_failing(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     port = free_port()
     ops = {"listen": f"127.0.0.1:{port}"}
     reminders = {"enabled": True, "digest_at": "off"}  # nobody is bound: nothing to send
-    async with running_bot(tmp_path, CAMPAIGN_DAY, ops=ops, reminders=reminders) as bot, \
-            aiohttp.ClientSession() as http:
+    async with (
+        running_bot(tmp_path, CAMPAIGN_DAY, ops=ops, reminders=reminders) as bot,
+        aiohttp.ClientSession() as http,
+    ):
         await bot.command(COORDINATOR, "status")
         base = f"http://127.0.0.1:{port}"
         async with http.get(f"{base}/healthz") as response:
@@ -40,8 +43,9 @@ async def test_health_and_metrics_are_served_and_turn_red_when_reminders_keep_fa
         assert body["queue_depth"] == 0
         async with http.get(f"{base}/metrics") as response:
             metrics = await response.text()
-        handled = next(line for line in metrics.splitlines()
-                       if line.startswith("cuibao_updates_total "))
+        handled = next(
+            line for line in metrics.splitlines() if line.startswith("cuibao_updates_total ")
+        )
         assert float(handled.split()[1]) >= 1
         assert "cuibao_update_seconds_bucket" in metrics
         assert "王协调" not in metrics  # no names, no content
@@ -54,10 +58,11 @@ async def test_health_and_metrics_are_served_and_turn_red_when_reminders_keep_fa
         assert body["reminders"]["failures_in_a_row"] == 3
 
 
-async def test_the_webhook_server_answers_health_checks_beside_the_webhook(
-        tmp_path: Path) -> None:
-    async with running_bot(tmp_path, CAMPAIGN_DAY) as bot, \
-            TestClient(TestServer(webhook_app(bot.app, "s3cret"))) as client:
+async def test_the_webhook_server_answers_health_checks_beside_the_webhook(tmp_path: Path) -> None:
+    async with (
+        running_bot(tmp_path, CAMPAIGN_DAY) as bot,
+        TestClient(TestServer(webhook_app(bot.app, "s3cret"))) as client,
+    ):
         health = await client.get("/healthz")
         assert health.status == 200
         assert (await health.json())["database"] == "ok"
@@ -71,8 +76,9 @@ def test_json_log_lines_carry_the_message_and_the_exception_but_nothing_else() -
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("cuibao.errors", logging.ERROR, __file__, 1,
-                                   "update %s failed", (42,), sys.exc_info())
+        record = logging.LogRecord(
+            "cuibao.errors", logging.ERROR, __file__, 1, "update %s failed", (42,), sys.exc_info()
+        )
     line = json.loads(JsonLines().format(record))
     assert set(line) == {"time", "level", "logger", "message", "exception"}
     assert line["message"] == "update 42 failed" and line["level"] == "ERROR"

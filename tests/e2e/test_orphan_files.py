@@ -28,18 +28,27 @@ def stored(files: Path) -> list[Path]:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 async def test_a_file_whose_process_died_before_its_row_was_committed_is_swept_at_start(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     files = tmp_path / "files"
     async with running_bot(tmp_path, CAMPAIGN_DAY) as bot:
         await liaison_at(bot, 9)  # the weekly report, waiting for its files
         [draft] = await bot.rows(m.Draft)
 
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.e2e.orphan_worker",
-        f"sqlite:///{tmp_path / 'cuibao.sqlite3'}", str(files), str(A), str(draft.id),
+        sys.executable,
+        "-m",
+        "tests.e2e.orphan_worker",
+        f"sqlite:///{tmp_path / 'cuibao.sqlite3'}",
+        str(files),
+        str(A),
+        str(draft.id),
         CAMPAIGN_DAY.isoformat(),
-        cwd=ROOT, env={**os.environ, CRASH_ENV: "file_written"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT,
+        env={**os.environ, CRASH_ENV: "file_written"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out, err = await worker.communicate()
     assert worker.returncode == -signal.SIGKILL, (out, err)
     [orphan] = stored(files)
@@ -62,8 +71,7 @@ async def test_a_file_whose_process_died_before_its_row_was_committed_is_swept_a
         assert stored(files) == [files / attachment.storage_key]
 
 
-async def test_an_old_file_that_an_attachment_refers_to_is_kept_at_start(tmp_path: Path
-                                                                       ) -> None:
+async def test_an_old_file_that_an_attachment_refers_to_is_kept_at_start(tmp_path: Path) -> None:
     files = tmp_path / "files"
     async with running_bot(tmp_path, CAMPAIGN_DAY) as bot:
         await liaison_at(bot, 9)

@@ -74,7 +74,8 @@ async def test_the_daily_digest_is_followed_by_the_progress_picture(tmp_path: Pa
     async with running_bot(tmp_path, bj(8, 0), reminders=options) as bot:
         # The digest goes to coordinators bound to the campaign, as test_digest's are.
         tokens = await AccessService(bot.db.sessions).create_invites(
-            "daguan-2017-anticounterfeit", bot.clock(), 14, role=Role.COORDINATOR)
+            "daguan-2017-anticounterfeit", bot.clock(), 14, role=Role.COORDINATOR
+        )
         await bot.join(OTHER, "赵协调", tokens[0].token)
         await running_loop(bot)
         bot.clock.now = bj(8, 30)

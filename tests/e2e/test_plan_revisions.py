@@ -15,11 +15,16 @@ from tests.e2e.harness import COORDINATOR, DAGUAN, LINK, ROOT, Harness
 
 CAMPAIGN = "daguan-2017-anticounterfeit"
 DAGUAN_NOTICE = (ROOT / "tests" / "data" / "seeds" / "000_120f0acc1c4bbbb9.txt").read_text(
-    encoding="utf-8")
-STATISTICS_NOTICE = ("关于报送2016年度安全生产统计数据的通知\n\n各单位:\n"
-                     "请于2016年12月20日前将统计报表报送区局办公室。\n\n区安委办\n2016年12月12日")
-FIRE_NOTICE = ("关于开展冬季消防检查的通知\n\n各所:\n请于2016年12月28日前报送检查情况总结。"
-               "每周五17:00前报送检查进度。\n\n区局\n2016年12月13日")
+    encoding="utf-8"
+)
+STATISTICS_NOTICE = (
+    "关于报送2016年度安全生产统计数据的通知\n\n各单位:\n"
+    "请于2016年12月20日前将统计报表报送区局办公室。\n\n区安委办\n2016年12月12日"
+)
+FIRE_NOTICE = (
+    "关于开展冬季消防检查的通知\n\n各所:\n请于2016年12月28日前报送检查情况总结。"
+    "每周五17:00前报送检查进度。\n\n区局\n2016年12月13日"
+)
 LIAISON, SECOND_COORDINATOR = 3001, 3002
 PLAN_TEXT = DAGUAN.read_text(encoding="utf-8")
 
@@ -30,8 +35,11 @@ def _edit(text: str, old: str, new: str) -> str:
 
 
 # 玉琳路所 renamed (its liaison bound, a report in), the final summary a day later.
-REVISED = _edit(_edit(PLAN_TEXT, 'name = "玉琳路市场监管所"', 'name = "甲所"'),
-                "date = 2017-02-23 }", "date = 2017-02-24 }")
+REVISED = _edit(
+    _edit(PLAN_TEXT, 'name = "玉琳路市场监管所"', 'name = "甲所"'),
+    "date = 2017-02-23 }",
+    "date = 2017-02-24 }",
+)
 
 
 async def _paste_campaign(bot: Harness, user: int, notice: str, units: str) -> str:
@@ -84,37 +92,66 @@ async def _campaign_rows(bot: Harness, code: str) -> CampaignRows:
     async with bot.db.sessions() as s:
         c = await s.scalar(select(m.Campaign).where(m.Campaign.code == code))
         assert c is not None
-        units = [(u.id, u.code, u.name, u.group, u.position, u.active) for u in await s.scalars(
-            select(m.Unit).where(m.Unit.campaign_id == c.id).order_by(m.Unit.id))]
-        members = [(x.id, x.person_id, x.unit_id, x.role) for x in await s.scalars(
-            select(m.Membership).where(m.Membership.campaign_id == c.id)
-            .order_by(m.Membership.id))]
-        obligations = [(o.id, o.code, o.title, o.active) for o in await s.scalars(
-            select(m.Obligation).where(m.Obligation.campaign_id == c.id)
-            .order_by(m.Obligation.id))]
-        deadlines = [(d.id, d.obligation_id, d.key, d.due_at, d.cancelled, d.plan_version)
-                     for d in await s.scalars(select(m.Deadline).where(
-                         m.Deadline.campaign_id == c.id).order_by(m.Deadline.id))]
-        submissions = [(x.id, x.deadline_id, x.unit_id, x.revision, x.status, x.nil)
-                       for x in await s.scalars(
-                           select(m.Submission).join(m.Unit, m.Unit.id == m.Submission.unit_id)
-                           .where(m.Unit.campaign_id == c.id).order_by(m.Submission.id))]
-    return CampaignRows(c.name, c.current_version, units, members, obligations, deadlines,
-                        submissions)
+        units = [
+            (u.id, u.code, u.name, u.group, u.position, u.active)
+            for u in await s.scalars(
+                select(m.Unit).where(m.Unit.campaign_id == c.id).order_by(m.Unit.id)
+            )
+        ]
+        members = [
+            (x.id, x.person_id, x.unit_id, x.role)
+            for x in await s.scalars(
+                select(m.Membership)
+                .where(m.Membership.campaign_id == c.id)
+                .order_by(m.Membership.id)
+            )
+        ]
+        obligations = [
+            (o.id, o.code, o.title, o.active)
+            for o in await s.scalars(
+                select(m.Obligation)
+                .where(m.Obligation.campaign_id == c.id)
+                .order_by(m.Obligation.id)
+            )
+        ]
+        deadlines = [
+            (d.id, d.obligation_id, d.key, d.due_at, d.cancelled, d.plan_version)
+            for d in await s.scalars(
+                select(m.Deadline).where(m.Deadline.campaign_id == c.id).order_by(m.Deadline.id)
+            )
+        ]
+        submissions = [
+            (x.id, x.deadline_id, x.unit_id, x.revision, x.status, x.nil)
+            for x in await s.scalars(
+                select(m.Submission)
+                .join(m.Unit, m.Unit.id == m.Submission.unit_id)
+                .where(m.Unit.campaign_id == c.id)
+                .order_by(m.Submission.id)
+            )
+        ]
+    return CampaignRows(
+        c.name, c.current_version, units, members, obligations, deadlines, submissions
+    )
 
 
 async def _versions(bot: Harness, code: str = CAMPAIGN) -> int:
     async with bot.db.sessions() as s:
-        return int(await s.scalar(
-            select(func.count()).select_from(m.PlanVersion)
-            .join(m.Campaign, m.Campaign.id == m.PlanVersion.campaign_id)
-            .where(m.Campaign.code == code)) or 0)
+        return int(
+            await s.scalar(
+                select(func.count())
+                .select_from(m.PlanVersion)
+                .join(m.Campaign, m.Campaign.id == m.PlanVersion.campaign_id)
+                .where(m.Campaign.code == code)
+            )
+            or 0
+        )
 
 
 async def _coordinator_of(bot: Harness, user: int, campaign: str) -> None:
     """Someone made coordinator of one campaign only (not of the whole deployment)."""
     [invite] = await AccessService(bot.db.sessions).create_invites(
-        campaign, bot.clock.now, 7, None, Role.COORDINATOR)
+        campaign, bot.clock.now, 7, None, Role.COORDINATOR
+    )
     await bot.join(user, "刘协调", invite.token)
 
 
@@ -145,12 +182,12 @@ async def test_two_campaigns_created_from_pasted_notices_stay_separate(bot: Harn
     assert [x[3] for x in (await _campaign_rows(bot, fourth)).members] == ["coordinator"]
 
 
-async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: Harness
-                                                                             ) -> None:
+async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: Harness) -> None:
     codes = []
     for units in ("甲所", "乙所"):
-        [found] = await bot.document(COORDINATOR, DAGUAN_NOTICE.encode(), "打假通知.txt",
-                                     "text/plain")
+        [found] = await bot.document(
+            COORDINATOR, DAGUAN_NOTICE.encode(), "打假通知.txt", "text/plain"
+        )
         await bot.press(COORDINATOR, found, text="无误,下一步")
         created = await bot.text(COORDINATOR, units)
         assert created[-1].document is not None
@@ -174,7 +211,8 @@ async def _send_revision(bot: Harness, text: str) -> ChatMessage:
 
 
 async def test_a_plan_file_over_a_campaign_shows_the_difference_and_waits_for_confirm(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await _bound_liaison_with_a_report(bot)
     before = await _campaign_rows(bot, CAMPAIGN)
     snapshot = await bot.snapshot()
@@ -204,8 +242,9 @@ async def test_tapping_confirm_twice_applies_the_revision_once(bot: Harness) -> 
     shown = await _send_revision(bot, REVISED)
     mark = bot.last(COORDINATOR).message_id
 
-    taps = [bot.fake.press_button(COORDINATOR, shown.message_id, text="确认修改")
-            for _ in range(2)]
+    taps = [
+        bot.fake.press_button(COORDINATOR, shown.message_id, text="确认修改") for _ in range(2)
+    ]
     for tap in taps:
         await bot.fake.wait_for_callback_answer(tap)
     await bot.idle()
@@ -217,8 +256,9 @@ async def test_tapping_confirm_twice_applies_the_revision_once(bot: Harness) -> 
     assert replies == ["这次修改已经生效,无需再次确认。"]
 
 
-async def test_a_cancelled_revision_changes_nothing_and_its_confirm_is_refused(bot: Harness
-                                                                              ) -> None:
+async def test_a_cancelled_revision_changes_nothing_and_its_confirm_is_refused(
+    bot: Harness,
+) -> None:
     before = await _campaign_rows(bot, CAMPAIGN)
     shown = await _send_revision(bot, REVISED)
     prv = shown.buttons[0]["callback_data"]
@@ -242,10 +282,12 @@ async def test_the_same_plan_file_again_is_unchanged_without_a_question(bot: Har
 
 
 async def test_a_revision_confirmed_after_another_was_applied_is_refused_as_stale(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     older = await _send_revision(bot, REVISED)
-    newer = await _send_revision(bot, _edit(PLAN_TEXT, 'name = "集贤路市场监管所"',
-                                            'name = "乙所"'))
+    newer = await _send_revision(
+        bot, _edit(PLAN_TEXT, 'name = "集贤路市场监管所"', 'name = "乙所"')
+    )
     await bot.press(COORDINATOR, newer, text="确认修改")
     after_newer = await _campaign_rows(bot, CAMPAIGN)
 
@@ -258,15 +300,20 @@ async def test_a_revision_confirmed_after_another_was_applied_is_refused_as_stal
 
 
 async def test_a_coordinator_of_another_campaign_can_neither_propose_nor_confirm(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     own = await _paste_campaign(bot, COORDINATOR, STATISTICS_NOTICE, "甲所")
     await _coordinator_of(bot, SECOND_COORDINATOR, own)
     before = await _campaign_rows(bot, CAMPAIGN)
 
     [refused] = await bot.document(SECOND_COORDINATOR, REVISED.encode(), "daguan.toml")
     shown = await _send_revision(bot, REVISED)  # the campaign's own coordinator proposes
-    forged = await bot.press(SECOND_COORDINATOR, bot.last(SECOND_COORDINATOR),
-                             data=shown.buttons[0]["callback_data"], strict=False)
+    forged = await bot.press(
+        SECOND_COORDINATOR,
+        bot.last(SECOND_COORDINATOR),
+        data=shown.buttons[0]["callback_data"],
+        strict=False,
+    )
 
     assert refused.text == "活动“daguan-2017-anticounterfeit”已存在,且不是由您负责,不能修改。"
     assert forged[-1].text == refused.text

@@ -41,8 +41,9 @@ def _setup(folder: Path, fake: FakeTelegram, edits: dict[str, str] | None = None
     replacements = {
         "coordinators = []": f"coordinators = [{NEWCOMER}]",
         'api_base_url = "https://api.telegram.org/bot"': f'api_base_url = "{fake.base_url}"',
-        'api_file_url = "https://api.telegram.org/file/bot"':
-            f'api_file_url = "{fake.base_file_url}"',
+        'api_file_url = "https://api.telegram.org/file/bot"': (
+            f'api_file_url = "{fake.base_file_url}"'
+        ),
         **(edits or {}),
     }
     for old, new in replacements.items():
@@ -53,8 +54,13 @@ def _setup(folder: Path, fake: FakeTelegram, edits: dict[str, str] | None = None
 
 async def _cuibao(folder: Path, token: str, *argv: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        CUIBAO, *argv, cwd=folder, env=_env(token), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        CUIBAO,
+        *argv,
+        cwd=folder,
+        env=_env(token),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -63,12 +69,15 @@ async def _cuibao(folder: Path, token: str, *argv: str) -> tuple[int, str, str]:
 def _env(token: str) -> dict[str, str]:
     import os
 
-    return {**{k: v for k, v in os.environ.items() if k not in PROXIES},
-            "TELEGRAM_BOT_TOKEN": token}
+    return {
+        **{k: v for k, v in os.environ.items() if k not in PROXIES},
+        "TELEGRAM_BOT_TOKEN": token,
+    }
 
 
 async def test_the_readme_steps_run_the_bot_and_a_new_coordinator_gets_the_menu_on_start(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with FakeTelegram() as fake:
         _setup(tmp_path, fake)
         plan = str(ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml")
@@ -76,8 +85,13 @@ async def test_the_readme_steps_run_the_bot_and_a_new_coordinator_gets_the_menu_
         assert (code, "Traceback" in err) == (0, False), err
 
         process = await asyncio.create_subprocess_exec(
-            CUIBAO, "run", cwd=tmp_path, env=_env(fake.token),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            CUIBAO,
+            "run",
+            cwd=tmp_path,
+            env=_env(fake.token),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             # Polling started: the liaisons' menu is set, the coordinator's could not be.
             await _polling(fake)
@@ -86,8 +100,9 @@ async def test_the_readme_steps_run_the_bot_and_a_new_coordinator_gets_the_menu_
 
             fake.add_user(NEWCOMER, "王协调")
             fake.send_command(NEWCOMER, "start")
-            menu = await fake.wait_until(lambda: fake.commands(coordinator_scope), 10.0,
-                                         describe="the coordinator's menu")
+            menu = await fake.wait_until(
+                lambda: fake.commands(coordinator_scope), 10.0, describe="the coordinator's menu"
+            )
             assert [c["command"] for c in menu][:3] == ["status", "missing", "remind"]
             await fake.wait_until(lambda: fake.sent(NEWCOMER), 10.0)
         finally:
@@ -95,13 +110,15 @@ async def test_the_readme_steps_run_the_bot_and_a_new_coordinator_gets_the_menu_
             _, err_bytes = await asyncio.wait_for(process.communicate(), 60)
         log = err_bytes.decode()
         assert "Traceback" not in log, log
-        said = [line for line in log.splitlines()
-                if f"协调人 {NEWCOMER} 还没有打开过本机器人" in line]
+        said = [
+            line for line in log.splitlines() if f"协调人 {NEWCOMER} 还没有打开过本机器人" in line
+        ]
         assert len(said) == 1, log
         assert "请让其先向机器人发送 /start" in said[0]
 
-        code, out, err = await _cuibao(tmp_path, fake.token, "invite", "--campaign",
-                                       "daguan-2017-anticounterfeit")
+        code, out, err = await _cuibao(
+            tmp_path, fake.token, "invite", "--campaign", "daguan-2017-anticounterfeit"
+        )
         assert (code, out.count("https://t.me/cuibao_test_bot?start=")) == (0, 6), err
 
 
@@ -121,26 +138,45 @@ def _closed_port() -> int:
 
 
 MISTAKES = [
-    pytest.param({'quiet_start = "21:00"': "quiet_start = 21"},
-                 "reminders.quiet_start: 21 不是有效时间", id="bare-number-time"),
-    pytest.param({'url = "sqlite:///cuibao.sqlite3"': 'url = "/srv/cuibao/cuibao.sqlite3"'},
-                 "database.url: \"/srv/cuibao/cuibao.sqlite3\" 是文件路径", id="plain-path"),
-    pytest.param({'url = "sqlite:///cuibao.sqlite3"': 'url = "mysql://u:p@db/cuibao"'},
-                 "cuibao 只支持 SQLite", id="mysql"),
-    pytest.param({'url = "sqlite:///cuibao.sqlite3"':
-                  'url = "postgresql://cuibao:pw@127.0.0.1:{port}/cuibao"'},
-                 "无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao",
-                 id="postgres-down"),
-    pytest.param({'url = "sqlite:///cuibao.sqlite3"': 'url = "sqlite:///data/cuibao.sqlite3"'},
-                 "数据库所在的文件夹", id="missing-folder"),
-    pytest.param({'mode = "polling"': 'mode = "webhook"'},
-                 '[bot] mode = "webhook" 需要', id="webhook-without-url"),
+    pytest.param(
+        {'quiet_start = "21:00"': "quiet_start = 21"},
+        "reminders.quiet_start: 21 不是有效时间",
+        id="bare-number-time",
+    ),
+    pytest.param(
+        {'url = "sqlite:///cuibao.sqlite3"': 'url = "/srv/cuibao/cuibao.sqlite3"'},
+        'database.url: "/srv/cuibao/cuibao.sqlite3" 是文件路径',
+        id="plain-path",
+    ),
+    pytest.param(
+        {'url = "sqlite:///cuibao.sqlite3"': 'url = "mysql://u:p@db/cuibao"'},
+        "cuibao 只支持 SQLite",
+        id="mysql",
+    ),
+    pytest.param(
+        {
+            'url = "sqlite:///cuibao.sqlite3"': 'url = "postgresql://cuibao:pw@127.0.0.1:{port}/cuibao"'
+        },
+        "无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao",
+        id="postgres-down",
+    ),
+    pytest.param(
+        {'url = "sqlite:///cuibao.sqlite3"': 'url = "sqlite:///data/cuibao.sqlite3"'},
+        "数据库所在的文件夹",
+        id="missing-folder",
+    ),
+    pytest.param(
+        {'mode = "polling"': 'mode = "webhook"'},
+        '[bot] mode = "webhook" 需要',
+        id="webhook-without-url",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("edits", "expected"), MISTAKES)
 async def test_each_setup_mistake_stops_cuibao_run_with_one_line(
-        tmp_path: Path, edits: dict[str, str], expected: str) -> None:
+    tmp_path: Path, edits: dict[str, str], expected: str
+) -> None:
     port = _closed_port()
     async with FakeTelegram() as fake:
         _setup(tmp_path, fake, {k: v.format(port=port) for k, v in edits.items()})
@@ -149,4 +185,3 @@ async def test_each_setup_mistake_stops_cuibao_run_with_one_line(
     assert (code, out, err.count("\n")) == (1, "", 1), err
     assert expected.format(port=port) in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
-

@@ -31,10 +31,10 @@ WEEKLY_3 = "信息周报第3期(12月15日 周四 15:00前)"
 ROSTER = "信息联络员名单(12月15日 周四 17:30前)"
 
 
-def start_reminders(bot: Harness, clock: Callable[[], datetime] | None = None,
-                    **options: object) -> ReminderLoop:
-    settings = ReminderSettings(**{"digest_at": None, "replan_delay_seconds": 0,
-                                   **options})  # type: ignore[arg-type]
+def start_reminders(
+    bot: Harness, clock: Callable[[], datetime] | None = None, **options: object
+) -> ReminderLoop:
+    settings = ReminderSettings(**{"digest_at": None, "replan_delay_seconds": 0, **options})  # type: ignore[arg-type]
     loop = install_reminders(bot.app, bot.db, bot.settings, clock or bot.clock, settings)
     assert loop is not None
     return loop
@@ -52,12 +52,17 @@ async def quiet(loop: ReminderLoop) -> None:
 
 def deliveries(fake: FakeTelegram, chats: list[int]) -> Counter[tuple[int, str]]:
     """How often each chat got a nudge, per deadline (its button's sub:<id>)."""
-    return Counter((chat, m.buttons[0]["callback_data"]) for chat in chats
-                   for m in fake.sent(chat) if m.buttons)
+    return Counter(
+        (chat, m.buttons[0]["callback_data"])
+        for chat in chats
+        for m in fake.sent(chat)
+        if m.buttons
+    )
 
 
 async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_form(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with running_bot(tmp_path, datetime(2016, 12, 14, 10, tzinfo=BJ)) as bot:
         links = await bot.invite_links()
         loop = start_reminders(bot)
@@ -65,12 +70,17 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
         assert [j.name for j in bot.app.job_queue.get_jobs_by_name(JOB_NAME)] == [JOB_NAME]
 
         await bot.join(2001, "李明", links["德宽路市场监管所"])  # the update replans
-        await bot.fake.wait_until(lambda: len([m for m in bot.fake.sent(2001) if m.buttons
-                                               and "催报" in m.content]) == 2, 5.0)
+        await bot.fake.wait_until(
+            lambda: (
+                len([m for m in bot.fake.sent(2001) if m.buttons and "催报" in m.content]) == 2
+            ),
+            5.0,
+        )
         nudges = {m.text: m for m in bot.fake.sent(2001) if "催报" in m.content}
         assert sorted(nudges) == [
             f"【催报提醒】德宽路市场监管所:{WEEKLY_3} 即将截止,请按时填报。",
-            f"【催报提醒】德宽路市场监管所:{ROSTER} 即将截止,请按时填报。"]
+            f"【催报提醒】德宽路市场监管所:{ROSTER} 即将截止,请按时填报。",
+        ]
         weekly = nudges[f"【催报提醒】德宽路市场监管所:{WEEKLY_3} 即将截止,请按时填报。"]
         assert weekly.button_texts == ["立即填报"]
         weekly_id = await bot.deadline_id("weekly-report", 3)
@@ -88,8 +98,9 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
 
         bot.clock.now = datetime(2016, 12, 15, 13, 0, tzinfo=BJ)
         replan(bot.app)
-        two_hours = await bot.fake.wait_for(2001, lambda m: "信息周报" in m.content
-                                            and "即将截止" in m.content, after=question)
+        two_hours = await bot.fake.wait_for(
+            2001, lambda m: "信息周报" in m.content and "即将截止" in m.content, after=question
+        )
         assert two_hours.text == f"【催报提醒】德宽路市场监管所:{WEEKLY_3} 即将截止,请按时填报。"
         await quiet(loop)
         texts = [m.text for m in bot.fake.sent(2001) if "催报" in m.content]
@@ -97,7 +108,8 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
 
 
 async def test_429s_and_5xx_answers_delay_reminders_but_lose_or_duplicate_none(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     plan = tmp_path / "bulk.toml"
     plan.write_text(bulk_plan(100), encoding="utf-8")
     rate = RateLimitSettings(overall_per_second=80, max_retries=5)
@@ -109,11 +121,13 @@ async def test_429s_and_5xx_answers_delay_reminders_but_lose_or_duplicate_none(
         for code in (500, 502, 503, 504):
             bot.fake.fail_next("sendMessage", 2, error_code=code)
         # The clock runs: a send that failed for good is tried again a second later.
-        loop = start_reminders(bot, RunningClock(NOW), retry_after_seconds=1,
-                               send_backoff_seconds=0.05)
+        loop = start_reminders(
+            bot, RunningClock(NOW), retry_after_seconds=1, send_backoff_seconds=0.05
+        )
 
-        await bot.fake.wait_until(lambda: len(deliveries(bot.fake, chats)) == 200, 30.0,
-                                  describe="200 nudges")
+        await bot.fake.wait_until(
+            lambda: len(deliveries(bot.fake, chats)) == 200, 30.0, describe="200 nudges"
+        )
         bot.fake.fail_next("sendMessage", 2, error_code=502)  # nothing left to break
         await quiet(loop)  # the round is over: a duplicate would have been sent by now
 
@@ -133,19 +147,39 @@ async def _until_all_marked_sent(db_url: str, count: int) -> None:
     raise AssertionError("the nudges were not all marked sent")
 
 
-async def _bot_process(fake: FakeTelegram, db_url: str, now: datetime
-                       ) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.e2e.reminders_worker", "bot", "--db", db_url,
-        "--base-url", fake.base_url, "--file-url", fake.base_file_url, "--token", fake.token,
-        "--now", now.isoformat(), "--rate", "100", "--concurrency", "1",
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return process
+async def _bot_process(
+    fake: FakeTelegram, db_url: str, now: datetime
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.e2e.reminders_worker",
+        "bot",
+        "--db",
+        db_url,
+        "--base-url",
+        fake.base_url,
+        "--file-url",
+        fake.base_file_url,
+        "--token",
+        fake.token,
+        "--now",
+        now.isoformat(),
+        "--rate",
+        "100",
+        "--concurrency",
+        "1",
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 async def test_a_bot_killed_mid_round_delivers_every_reminder_after_a_restart(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with FakeTelegram() as fake:
         chats = [u.id for u in fake.add_users(250)]
         db_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
@@ -153,8 +187,11 @@ async def test_a_bot_killed_mid_round_delivers_every_reminder_after_a_restart(
             await seed(db, chats)  # 250 units × 2 deadlines: 500 nudges due at once
 
         first = await _bot_process(fake, db_url, NOW)
-        await fake.wait_until(lambda: fake.stats.calls["sendMessage"] >= 150, 30.0,
-                              describe="150 nudges from the first process")
+        await fake.wait_until(
+            lambda: fake.stats.calls["sendMessage"] >= 150,
+            30.0,
+            describe="150 nudges from the first process",
+        )
         first.kill()  # SIGKILL: no cleanup, a claim may be in flight
         await first.wait()
         at_kill = len(deliveries(fake, chats))
@@ -162,8 +199,9 @@ async def test_a_bot_killed_mid_round_delivers_every_reminder_after_a_restart(
         # Restarted later: the dead process's claims have gone stale by then.
         second = await _bot_process(fake, db_url, NOW + timedelta(minutes=10))
         try:
-            await fake.wait_until(lambda: len(deliveries(fake, chats)) == 500, 30.0,
-                                  describe="all 500 nudges")
+            await fake.wait_until(
+                lambda: len(deliveries(fake, chats)) == 500, 30.0, describe="all 500 nudges"
+            )
             # Every claim marked sent: nothing is left for the process to send again.
             await _until_all_marked_sent(db_url, 500)
         finally:

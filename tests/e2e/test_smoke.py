@@ -15,7 +15,8 @@ async def test_a_stranger_gets_one_polite_refusal_and_nothing_else(bot: Harness)
 
 
 async def test_an_invited_liaison_fills_the_liaison_list_and_the_coordinator_sees_it(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     links = await bot.invite_links()
     bot.add_user(2001, "李联络")
 
@@ -40,7 +41,8 @@ async def test_an_invited_liaison_fills_the_liaison_list_and_the_coordinator_see
 
 
 async def test_the_bot_talks_to_the_bot_api_over_aiohttp_for_both_calls_and_polling(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     # (No proxy in the test environment; telegram_request's choice is tested apart.)
     assert isinstance(bot.app.bot.request, AiohttpRequest)
     assert all(isinstance(r, AiohttpRequest) for r in bot.app.bot._request)

@@ -20,8 +20,9 @@ C_LIAISON = 2005
 ERROR = "抱歉,处理时出错了,请稍后再试。已提交的内容不受影响。"
 
 
-async def double_tap(bot: Harness, user: int, message: ChatMessage, text: str
-                     ) -> list[ChatMessage]:
+async def double_tap(
+    bot: Harness, user: int, message: ChatMessage, text: str
+) -> list[ChatMessage]:
     """Two taps on one button, the second sent before the first is answered (a phone on a
     slow network); returns what the bot sent or edited after them."""
     mark = bot.fake.sent(user)[-1].message_id
@@ -50,7 +51,8 @@ async def test_a_double_tap_on_confirm_remind_sends_each_nudge_once(bot: Harness
     assert len(nudges(bot, C_LIAISON)) == 1
     assert confirm.text is not None and confirm.text.startswith("已发送催报 1 条。")
     assert [x.text for x in replies] == [
-        "这次催报已经发送过,不会重复发送。如需再次催报,请重新发送 /remind。"]
+        "这次催报已经发送过,不会重复发送。如需再次催报,请重新发送 /remind。"
+    ]
     [consumed] = await bot.rows(m.Confirmation)
     assert consumed.consumed_at is not None
     # A new /remind is a new confirmation, which sends again once.
@@ -91,8 +93,9 @@ async def test_a_double_tap_on_a_language_button_is_no_error(bot: Harness) -> No
 async def digest_bot(tmp_path: Path) -> AsyncIterator[Harness]:
     options = ReminderSettings(digest_at=time(8, 30), replan_delay_seconds=0)
     # 07:00 in Beijing: before the day's digest, which would come in between.
-    async with running_bot(tmp_path, CAMPAIGN_DAY - timedelta(hours=3),
-                           reminders=options) as harness:
+    async with running_bot(
+        tmp_path, CAMPAIGN_DAY - timedelta(hours=3), reminders=options
+    ) as harness:
         yield harness
 
 

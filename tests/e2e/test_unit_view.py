@@ -17,7 +17,8 @@ from tests.e2e.test_campaign_day import (
 
 
 async def test_a_unit_record_lists_its_deadlines_and_opens_a_submission_with_its_file(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     await join_units(bot)
     preview = await fill_weekly_3_with_a_spreadsheet(bot, A_LIAISON)
     await bot.press(A_LIAISON, preview, text="确认提交")
@@ -36,8 +37,10 @@ async def test_a_unit_record_lists_its_deadlines_and_opens_a_submission_with_its
 
     [answers, document] = await bot.press(COORDINATOR, record, text="查看 1")
     assert (answers.text or "").splitlines()[:3] == [
-        f"【{UNIT_A}】{WEEKLY_3} 第 1 版:", f"· 出动执法人员:{ANSWERS[0]} 人次",
-        f"· 检查经营户:{ANSWERS[1]} 户次"]
+        f"【{UNIT_A}】{WEEKLY_3} 第 1 版:",
+        f"· 出动执法人员:{ANSWERS[0]} 人次",
+        f"· 检查经营户:{ANSWERS[1]} 户次",
+    ]
     assert document.document is not None
     assert document.document.file_name == "周报 第3期.xlsx"
     assert document.document.data == SPREADSHEET

@@ -24,8 +24,14 @@ from tests.e2e.harness import COORDINATOR, Clock, Harness
 
 # A poll as an older (self-hosted) Bot API server sends it: without the fields PTB 22
 # requires, so Update.de_json raises.
-OLD_POLL = {"poll": {"id": "5", "question": "今天开会吗?", "is_closed": False,
-                     "options": [{"text": "是", "voter_count": 0}]}}
+OLD_POLL = {
+    "poll": {
+        "id": "5",
+        "question": "今天开会吗?",
+        "is_closed": False,
+        "options": [{"text": "是", "voter_count": 0}],
+    }
+}
 UNREADABLE = "skipped update"
 
 
@@ -34,7 +40,8 @@ def skipped(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 async def test_an_unreadable_update_is_skipped_and_the_next_one_is_served(
-        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     bad = bot.fake.updates.push_raw(OLD_POLL)
 
@@ -49,7 +56,8 @@ async def test_an_unreadable_update_is_skipped_and_the_next_one_is_served(
 
 
 async def test_an_unreadable_update_last_in_its_batch_is_acknowledged(
-        bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     await bot.command(COORDINATOR, "help")
     bot.fake.updates.push_raw(OLD_POLL)
@@ -70,22 +78,38 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[Harness]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with FakeTelegram() as fake, Database.open(
-            f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db:
+    async with (
+        FakeTelegram() as fake,
+        Database.open(f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db,
+    ):
         config = Settings(
-            bot=BotSettings(api_base_url=fake.base_url, api_file_url=fake.base_file_url,
-                            coordinators=(COORDINATOR,)),
+            bot=BotSettings(
+                api_base_url=fake.base_url,
+                api_file_url=fake.base_file_url,
+                coordinators=(COORDINATOR,),
+            ),
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files")),
-            reminders={"enabled": False}, base_dir=tmp_path, token=SecretStr(fake.token))
+            reminders={"enabled": False},
+            base_dir=tmp_path,
+            token=SecretStr(fake.token),
+        )
         fake.add_user(COORDINATOR, "王协调")
         app = build_application(config, clock=Clock(CAMPAIGN_DAY), database=db)
         stop = asyncio.Event()
-        serving = asyncio.create_task(serve_webhook(
-            app, listen="127.0.0.1", port=port, url=f"http://127.0.0.1:{port}/hook",
-            secret="s3cret", stop=stop))
-        await fake.wait_until(lambda: fake.updates.webhook.url or None, 5.0,
-                              describe="the webhook to be set")
+        serving = asyncio.create_task(
+            serve_webhook(
+                app,
+                listen="127.0.0.1",
+                port=port,
+                url=f"http://127.0.0.1:{port}/hook",
+                secret="s3cret",
+                stop=stop,
+            )
+        )
+        await fake.wait_until(
+            lambda: fake.updates.webhook.url or None, 5.0, describe="the webhook to be set"
+        )
         try:
             yield Harness(fake, app, db, Clock(CAMPAIGN_DAY), config)
         finally:
@@ -95,7 +119,8 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def test_in_webhook_mode_an_unreadable_update_is_acknowledged_and_the_next_served(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     async with webhook_bot(tmp_path) as bot:
         bad = bot.fake.updates.push_raw(OLD_POLL)
@@ -110,14 +135,22 @@ async def test_in_webhook_mode_an_unreadable_update_is_acknowledged_and_the_next
     assert line.exc_info is None
 
 
-async def test_in_webhook_mode_a_post_without_the_secret_token_is_refused(
-        tmp_path: Path) -> None:
+async def test_in_webhook_mode_a_post_without_the_secret_token_is_refused(tmp_path: Path) -> None:
     async with webhook_bot(tmp_path) as bot, aiohttp.ClientSession() as session:
         url = bot.fake.updates.webhook.url
-        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/help",
-                                              "chat": {"id": COORDINATOR, "type": "private"}}}
-        async with session.post(url, json=update) as missing, session.post(
-                url, json=update, headers={SECRET_HEADER: "wrong"}) as wrong:
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/help",
+                "chat": {"id": COORDINATOR, "type": "private"},
+            },
+        }
+        async with (
+            session.post(url, json=update) as missing,
+            session.post(url, json=update, headers={SECRET_HEADER: "wrong"}) as wrong,
+        ):
             statuses = (missing.status, wrong.status)
         await bot.idle()
 

@@ -36,8 +36,9 @@ async def bot(fake: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterat
     transport: dict[str, Any] = {}
     if request.param == "aiohttp":
         transport = {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(1)}
-    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
-                   **transport) as client:
+    async with Bot(
+        fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url, **transport
+    ) as client:
         yield client
 
 

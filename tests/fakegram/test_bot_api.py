@@ -30,10 +30,12 @@ async def test_get_me_describes_the_fake_bot(fake: FakeTelegram, bot: Bot) -> No
 
 
 async def test_an_html_message_is_stored_with_plain_text_and_entities(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
-    message = await bot.send_message(user.id, "😀 <b>截止</b> &lt;明天&gt;",
-                                     parse_mode=ParseMode.HTML)
+    message = await bot.send_message(
+        user.id, "😀 <b>截止</b> &lt;明天&gt;", parse_mode=ParseMode.HTML
+    )
 
     stored = fake.last_sent(user.id)
     assert stored is not None
@@ -44,7 +46,8 @@ async def test_an_html_message_is_stored_with_plain_text_and_entities(
 
 
 async def test_malformed_markup_is_rejected_like_telegram_does(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     with pytest.raises(BadRequest, match="Can't parse entities: unsupported start tag"):
         await bot.send_message(user.id, "a <script> b", parse_mode=ParseMode.HTML)
@@ -69,7 +72,8 @@ async def test_sending_to_an_unknown_chat_raises_chat_not_found(bot: Bot) -> Non
 
 
 async def test_an_identical_edit_raises_message_is_not_modified(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
     message = await bot.send_message(user.id, "v1", reply_markup=keyboard)
@@ -105,14 +109,17 @@ async def test_the_reply_keyboard_is_tracked_until_removed(fake: FakeTelegram, b
     shown = fake.reply_keyboard(user.id)
     assert shown is not None
     assert [b["text"] if isinstance(b, dict) else b for b in shown["keyboard"][0]] == [
-        "提交报告", "帮助"]
+        "提交报告",
+        "帮助",
+    ]
 
     await bot.send_message(user.id, "done", reply_markup=ReplyKeyboardRemove())
     assert fake.reply_keyboard(user.id) is None
 
 
 async def test_callback_data_longer_than_64_bytes_is_rejected(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="数" * 22)]])
     with pytest.raises(BadRequest, match="Button_data_invalid"):
@@ -128,9 +135,11 @@ async def test_commands_are_kept_per_scope_and_language(fake: FakeTelegram, bot:
     assert [c["command"] for c in fake.commands()] == ["start", "report"]
     assert fake.commands(language_code="en") == [{"command": "start", "description": "Start"}]
     assert fake.commands(BotCommandScopeChat(user.id)) == [
-        {"command": "admin", "description": "管理"}]
+        {"command": "admin", "description": "管理"}
+    ]
     assert fake.commands({"type": "chat", "chat_id": user.id}) == fake.commands(
-        BotCommandScopeChat(user.id))
+        BotCommandScopeChat(user.id)
+    )
     assert fake.commands(BotCommandScopeAllPrivateChats()) == []
     assert [c.command for c in await bot.get_my_commands(language_code="en")] == ["start"]
 
@@ -155,7 +164,11 @@ async def test_get_chat_returns_the_private_chat(fake: FakeTelegram, bot: Bot) -
     user = fake.add_user(first_name="王五", username="wangwu")
     chat = await bot.get_chat(user.id)
     assert (chat.id, chat.type, chat.first_name, chat.username) == (
-        user.id, "private", "王五", "wangwu")
+        user.id,
+        "private",
+        "王五",
+        "wangwu",
+    )
 
 
 async def test_a_wrong_token_is_reported_as_invalid_token(fake: FakeTelegram) -> None:
@@ -166,16 +179,21 @@ async def test_a_wrong_token_is_reported_as_invalid_token(fake: FakeTelegram) ->
 
 
 async def test_unknown_methods_and_json_bodies_get_telegram_shaped_answers(
-        fake: FakeTelegram) -> None:
+    fake: FakeTelegram,
+) -> None:
     user = fake.add_user()
     async with aiohttp.ClientSession() as session:
         url = f"{fake.base_url}{fake.token}"
         async with session.post(f"{url}/sendTeleport", json={}) as response:
             assert response.status == 404
-            assert await response.json() == {"ok": False, "error_code": 404,
-                                             "description": "Not Found"}
-        async with session.post(f"{url}/sendmessage",
-                                json={"chat_id": user.id, "text": "via json"}) as response:
+            assert await response.json() == {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found",
+            }
+        async with session.post(
+            f"{url}/sendmessage", json={"chat_id": user.id, "text": "via json"}
+        ) as response:
             body = await response.json()
     assert body["ok"] is True
     assert body["result"]["text"] == "via json"

@@ -59,7 +59,8 @@ async def test_faults_and_flood_limits_can_be_set_over_http(fake: FakeTelegram) 
         await control.block_chat((await control.add_user(77))["id"])
 
     assert [(r.method, r.remaining, r.retry_after, r.chat_id) for r in fake.faults.rules] == [
-        ("sendMessage", 2, 3, 5)]
+        ("sendMessage", 2, 3, 5)
+    ]
     assert config["per_second"] == 30 and config["mode"] == "bucket"
     assert fake.chat(77).blocked
 
@@ -101,12 +102,14 @@ async def test_two_servers_run_side_by_side_on_their_own_ports() -> None:
 
 
 async def test_a_webhook_receives_updates_with_the_secret_token(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     received: list[tuple[str | None, dict[str, object]]] = []
 
     async def hook(request: web.Request) -> web.Response:
-        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
-                         await request.json()))
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
         return web.Response(text="ok")
 
     receiver = web.Application()
@@ -137,8 +140,17 @@ async def test_a_webhook_receives_updates_with_the_secret_token(
 
 async def test_the_cli_prints_the_base_url_and_token() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fakegram", "--port", "0", "--json", "--users", "2",
-        cwd=REPO, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "fakegram",
+        "--port",
+        "0",
+        "--json",
+        "--users",
+        "2",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 15)

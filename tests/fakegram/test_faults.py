@@ -13,7 +13,8 @@ from fakegram import FakeTelegram
 
 
 async def test_a_blocked_chat_answers_403_and_ptb_raises_forbidden(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     fake.block_chat(user.id)
 
@@ -29,7 +30,8 @@ async def test_a_blocked_chat_answers_403_and_ptb_raises_forbidden(
 
 
 async def test_blocking_with_notify_sends_a_my_chat_member_update(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     fake.block_chat(user.id, notify=True)
 
@@ -38,8 +40,7 @@ async def test_blocking_with_notify_sends_a_my_chat_member_update(
     assert update.my_chat_member.new_chat_member.status == "kicked"
 
 
-async def test_retry_after_is_reported_to_ptb_as_RetryAfter(
-        fake: FakeTelegram, bot: Bot) -> None:
+async def test_retry_after_is_reported_to_ptb_as_RetryAfter(fake: FakeTelegram, bot: Bot) -> None:
     user = fake.add_user()
     fake.fail_next("sendMessage", error_code=429, retry_after=7)
 
@@ -52,7 +53,8 @@ async def test_retry_after_is_reported_to_ptb_as_RetryAfter(
 
 
 async def test_injected_faults_can_target_one_chat_and_run_out(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     alice, bob = fake.add_users(2)
     fake.fail_next("sendmessage", times=2, chat_id=alice.id, description="Bad Request: boom")
 
@@ -95,7 +97,8 @@ async def test_the_flood_limit_counts_429s(fake: FakeTelegram, bot: Bot) -> None
 
 
 async def test_the_per_chat_limit_only_throttles_the_busy_chat(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     busy, quiet = fake.add_users(2)
     fake.set_flood_limit(per_chat_per_second=1)
 

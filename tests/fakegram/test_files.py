@@ -21,8 +21,12 @@ def tiny_png(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height)))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
 
 
 async def test_an_uploaded_document_can_be_downloaded_by_the_bot(fake: FakeTelegram) -> None:
@@ -36,7 +40,8 @@ async def test_an_uploaded_document_can_be_downloaded_by_the_bot(fake: FakeTeleg
         data = bytes(await file.download_as_bytearray())
         await message.reply_text(
             f"{message.document.file_name}|{message.document.mime_type}|{len(data)}|"
-            f"{data == content}|{message.caption}")
+            f"{data == content}|{message.caption}"
+        )
 
     app = fake.application_builder().build()
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
@@ -51,15 +56,16 @@ async def test_a_document_sent_by_the_bot_keeps_its_bytes(fake: FakeTelegram, bo
     user = fake.add_user()
     payload = b"PK\x03\x04 fake xlsx bytes"
     message = await bot.send_document(
-        user.id, InputFile(payload, filename="报表.xlsx"), caption="<b>周报</b>",
-        parse_mode="HTML")
+        user.id, InputFile(payload, filename="报表.xlsx"), caption="<b>周报</b>", parse_mode="HTML"
+    )
 
     stored = fake.last_sent(user.id)
     assert stored is not None and stored.document is not None
     assert stored.document_bytes == payload
     assert stored.document.file_name == "报表.xlsx"
     assert stored.document.mime_type == (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     assert stored.caption == "周报" and stored.raw_caption == "<b>周报</b>"
     assert message.document is not None
     assert message.document.file_size == len(payload)
@@ -67,7 +73,8 @@ async def test_a_document_sent_by_the_bot_keeps_its_bytes(fake: FakeTelegram, bo
 
 
 async def test_a_known_file_id_can_be_resent_and_a_bad_one_is_rejected(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     first = await bot.send_document(user.id, b"abc", filename="a.txt")
     assert first.document is not None
@@ -82,7 +89,8 @@ async def test_a_known_file_id_can_be_resent_and_a_bad_one_is_rejected(
 
 
 async def test_a_photo_from_a_user_has_its_size_and_can_be_downloaded(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     png = tiny_png(3, 2)
     fake.send_photo(user.id, png, caption="现场照片")

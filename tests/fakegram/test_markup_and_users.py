@@ -12,8 +12,10 @@ from fakegram.markup import MarkupError, parse_html, parse_markdown_v2
 
 
 def test_html_entities_use_utf16_offsets_and_pre_code_becomes_one_entity() -> None:
-    text, entities = parse_html('𝄞<i>斜</i> <a href="https://t.me/x">链接</a>\n'
-                                '<pre><code class="language-python">x = 1</code></pre>')
+    text, entities = parse_html(
+        '𝄞<i>斜</i> <a href="https://t.me/x">链接</a>\n'
+        '<pre><code class="language-python">x = 1</code></pre>'
+    )
     assert text == "𝄞斜 链接\nx = 1"
     assert entities == [
         {"type": "italic", "offset": 2, "length": 1},
@@ -22,11 +24,14 @@ def test_html_entities_use_utf16_offsets_and_pre_code_becomes_one_entity() -> No
     ]
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
-    ("<br>", 'Unsupported start tag "br" at byte offset 0'),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("<br>", 'Unsupported start tag "br" at byte offset 0'),
+    ],
+)
 def test_broken_html_is_described_like_telegram(source: str, message: str) -> None:
     with pytest.raises(MarkupError, match=message):
         parse_html(source)
@@ -71,14 +76,16 @@ def test_commands_inside_text_get_bot_command_entities() -> None:
 async def test_a_newer_get_updates_terminates_the_one_still_waiting(fake: FakeTelegram) -> None:
     url = f"{fake.base_url}{fake.token}/getUpdates"
     async with aiohttp.ClientSession() as session:
+
         async def poll(seconds: int) -> dict[str, object]:
             async with session.post(url, data={"timeout": str(seconds)}) as response:
                 body: dict[str, object] = await response.json()
                 return body
 
         waiting = asyncio.create_task(poll(10))
-        await fake.wait_until(lambda: fake.updates.polls == 1 or None, 5.0,
-                              describe="the first poll parked")
+        await fake.wait_until(
+            lambda: fake.updates.polls == 1 or None, 5.0, describe="the first poll parked"
+        )
         newer = await poll(0)
         older = await asyncio.wait_for(waiting, 5)
 

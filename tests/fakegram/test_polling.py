@@ -18,7 +18,8 @@ from tests.fakegram.conftest import polling
 
 
 async def test_a_command_injected_by_a_user_reaches_a_polling_application(
-        fake: FakeTelegram) -> None:
+    fake: FakeTelegram,
+) -> None:
     user = fake.add_user(first_name="李四", username="lisi")
 
     async def hello(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -60,8 +61,14 @@ async def test_a_button_press_is_answered_and_the_message_edited(fake: FakeTeleg
 
     async def menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="yes"),
-                                          InlineKeyboardButton("取消", callback_data="no")]])
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("确认", callback_data="yes"),
+                    InlineKeyboardButton("取消", callback_data="no"),
+                ]
+            ]
+        )
         await update.effective_message.reply_text("确认提交？", reply_markup=keyboard)
 
     async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -110,7 +117,8 @@ async def test_plain_text_and_replies_reach_message_handlers(fake: FakeTelegram)
 
 
 async def test_get_updates_long_polls_until_an_update_arrives(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     user = fake.add_user()
     poll = asyncio.create_task(bot.get_updates(timeout=10))
     await asyncio.sleep(0.05)

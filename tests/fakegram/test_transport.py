@@ -43,9 +43,15 @@ class Recorder:
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append(Seen(request.method, request.path, str(request.url)
-                              if request.url.is_absolute() else request.path_qs,
-                              dict(request.headers), await request.read()))
+        self.seen.append(
+            Seen(
+                request.method,
+                request.path,
+                str(request.url) if request.url.is_absolute() else request.path_qs,
+                dict(request.headers),
+                await request.read(),
+            )
+        )
         if self.answer is not None:
             return await self.answer(request)
         method = request.path.rsplit("/", 1)[-1]
@@ -72,8 +78,18 @@ async def recorder() -> AsyncIterator[Recorder]:
 
 @pytest.fixture(autouse=True)
 def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE",
-                 "SSL_CERT_DIR", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -82,7 +98,8 @@ def bot_on(url: str, request: AiohttpRequest | None = None) -> Bot:
 
 
 async def test_a_message_goes_as_utf8_json_with_its_keyboard_as_objects(
-        recorder: Recorder) -> None:
+    recorder: Recorder,
+) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("确认提交", callback_data="ok:1")]])
     async with bot_on(recorder.url) as bot:
         sent = await bot.send_message(42, "本周报表:查办案件 3 件", reply_markup=keyboard)
@@ -93,15 +110,18 @@ async def test_a_message_goes_as_utf8_json_with_its_keyboard_as_objects(
     assert request.headers["User-Agent"].startswith("python-telegram-bot")
     assert "本周报表".encode() in request.body  # not percent- or \\u-escaped
     assert json.loads(request.body) == {
-        "chat_id": 42, "text": "本周报表:查办案件 3 件",
-        "reply_markup": {"inline_keyboard": [[{"text": "确认提交", "callback_data": "ok:1"}]]}}
+        "chat_id": 42,
+        "text": "本周报表:查办案件 3 件",
+        "reply_markup": {"inline_keyboard": [[{"text": "确认提交", "callback_data": "ok:1"}]]},
+    }
     assert sent.message_id == 1
 
 
 async def test_a_file_goes_as_multipart_with_its_name_and_bytes(recorder: Recorder) -> None:
     async with bot_on(recorder.url) as bot:
-        await bot.send_document(42, b"PK\x03\x04 xlsx bytes", filename="汇总报表.xlsx",
-                                caption="汇总")
+        await bot.send_document(
+            42, b"PK\x03\x04 xlsx bytes", filename="汇总报表.xlsx", caption="汇总"
+        )
 
     request = recorder.seen[-1]
     assert request.headers["Content-Type"].startswith("multipart/form-data")
@@ -112,9 +132,15 @@ async def test_a_file_goes_as_multipart_with_its_name_and_bytes(recorder: Record
 
 async def test_telegram_errors_keep_their_meaning(recorder: Recorder) -> None:
     async def flood(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": False, "error_code": 429,
-                                  "description": "Too Many Requests: retry after 7",
-                                  "parameters": {"retry_after": 7}}, status=429)
+        return web.json_response(
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 7",
+                "parameters": {"retry_after": 7},
+            },
+            status=429,
+        )
 
     async with bot_on(recorder.url) as bot:
         recorder.answer = flood
@@ -148,8 +174,12 @@ async def test_a_long_download_that_keeps_arriving_is_not_cut_off(recorder: Reco
         return response
 
     recorder.answer = trickle
-    timeouts = {"read_timeout": 0.5, "write_timeout": 0.3, "connect_timeout": 0.3,
-                "pool_timeout": 0.1}  # 1.2 s together
+    timeouts = {
+        "read_timeout": 0.5,
+        "write_timeout": 0.3,
+        "connect_timeout": 0.3,
+        "pool_timeout": 0.1,
+    }  # 1.2 s together
     async with AiohttpRequest(**timeouts) as request:
         data = await request.retrieve(f"{recorder.url}/file/bot{TOKEN}/documents/big.xlsx")
 
@@ -157,10 +187,11 @@ async def test_a_long_download_that_keeps_arriving_is_not_cut_off(recorder: Reco
 
 
 def test_certificates_are_checked_against_certifi_unless_the_environment_names_others(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = Path(certifi.where()).read_text(encoding="ascii")
-    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----"):]
-    first = first[:first.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") :]
+    first = first[: first.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
     own = tmp_path / "ca.pem"
     own.write_text(first + "\n", encoding="ascii")
 
@@ -177,45 +208,54 @@ async def test_nobody_listening_is_a_network_error() -> None:
 
 
 async def test_an_http_proxy_from_the_environment_carries_the_requests(
-        recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     telegram = "http://api.telegram.invalid"  # unresolvable: only the proxy can answer
     monkeypatch.setenv("HTTP_PROXY", recorder.url)
     async with bot_on(telegram) as bot:
         await bot.send_message(42, "催报")
 
     assert [seen.url for seen in recorder.seen] == [
-        f"{telegram}/bot{TOKEN}/getMe", f"{telegram}/bot{TOKEN}/sendMessage"]
+        f"{telegram}/bot{TOKEN}/getMe",
+        f"{telegram}/bot{TOKEN}/sendMessage",
+    ]
 
 
 async def test_no_proxy_keeps_a_host_off_the_proxy(
-        recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nobody there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     async with bot_on(recorder.url) as bot:
         await bot.send_message(42, "催报")
 
-    assert [seen.path for seen in recorder.seen] == [f"/bot{TOKEN}/getMe",
-                                                     f"/bot{TOKEN}/sendMessage"]
+    assert [seen.path for seen in recorder.seen] == [
+        f"/bot{TOKEN}/getMe",
+        f"/bot{TOKEN}/sendMessage",
+    ]
 
 
-@pytest.mark.parametrize(("environ", "httpx"), [
-    ({}, False),
-    ({"HTTPS_PROXY": "http://127.0.0.1:7890"}, False),
-    ({"http_proxy": "http://127.0.0.1:7890", "no_proxy": "localhost"}, False),
-    ({"HTTPS_PROXY": "socks5://127.0.0.1:7891"}, True),
-    ({"https_proxy": "https://proxy.example:443"}, True),
-    ({"ALL_PROXY": "http://127.0.0.1:7890"}, True),
-    ({"all_proxy": "socks5h://127.0.0.1:7891"}, True),
-])
-def test_a_proxy_aiohttp_cannot_use_falls_back_to_httpx(environ: dict[str, str],
-                                                         httpx: bool) -> None:
+@pytest.mark.parametrize(
+    ("environ", "httpx"),
+    [
+        ({}, False),
+        ({"HTTPS_PROXY": "http://127.0.0.1:7890"}, False),
+        ({"http_proxy": "http://127.0.0.1:7890", "no_proxy": "localhost"}, False),
+        ({"HTTPS_PROXY": "socks5://127.0.0.1:7891"}, True),
+        ({"https_proxy": "https://proxy.example:443"}, True),
+        ({"ALL_PROXY": "http://127.0.0.1:7890"}, True),
+        ({"all_proxy": "socks5h://127.0.0.1:7891"}, True),
+    ],
+)
+def test_a_proxy_aiohttp_cannot_use_falls_back_to_httpx(
+    environ: dict[str, str], httpx: bool
+) -> None:
     assert httpx_only_proxy(environ) is httpx
     request = telegram_request(environ=environ)
     assert isinstance(request, HTTPXRequest if httpx else AiohttpRequest)
 
 
-async def test_a_request_object_can_be_shut_down_and_started_again(
-        recorder: Recorder) -> None:
+async def test_a_request_object_can_be_shut_down_and_started_again(recorder: Recorder) -> None:
     request = AiohttpRequest()
     for _ in range(2):
         async with request:

@@ -59,11 +59,13 @@ async def _names(url: str) -> set[str]:
 
 
 def test_a_backup_restores_the_database_and_the_files(
-        database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = tmp_path / "files"
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "{database}"\n[files]\ndir = "{files}"\n',
-                      encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "{database}"\n[files]\ndir = "{files}"\n', encoding="utf-8"
+    )
     assert main(["plan", "load", str(DAGUAN), "--config", str(config)]) == 0
     (files / "1" / "1").mkdir(parents=True)
     (files / "1" / "1" / "a.pdf").write_bytes(b"%PDF-1.4 report")
@@ -86,7 +88,8 @@ def test_a_backup_restores_the_database_and_the_files(
 
 
 def test_restore_asks_first_and_a_backup_never_writes_into_a_used_folder(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     database = f"sqlite:///{tmp_path / 'cuibao.sqlite3'}"
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "{database}"\n', encoding="utf-8")
@@ -100,7 +103,9 @@ def test_restore_asks_first_and_a_backup_never_writes_into_a_used_folder(
     assert main(["restore", str(used), "--config", str(config)]) == 1  # no --yes, no tty
     assert main(["restore", str(used), "--yes", "--config", str(config)]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"{used} 已存在且不是空文件夹:请换一个新文件夹。",
-                   "恢复会覆盖当前数据库和附件:确认无误后加 --yes 再运行。",
-                   f"{used} 里没有 cuibao 备份(缺少 backup.json)。"]
+    assert err == [
+        f"{used} 已存在且不是空文件夹:请换一个新文件夹。",
+        "恢复会覆盖当前数据库和附件:确认无误后加 --yes 再运行。",
+        f"{used} 里没有 cuibao 备份(缺少 backup.json)。",
+    ]
     assert (used / "keep.txt").read_text() == "mine"

@@ -42,7 +42,8 @@ class Chat:
             found = await s.scalar(
                 select(m.Deadline.id)
                 .join(m.Obligation, m.Obligation.id == m.Deadline.obligation_id)
-                .where(m.Obligation.code == obligation, m.Deadline.seq == seq))
+                .where(m.Obligation.code == obligation, m.Deadline.seq == seq)
+            )
         assert found is not None
         return found
 
@@ -61,13 +62,18 @@ async def chat(database: Database, tmp_path: Path) -> Chat:
     [invite] = await access.create_invites("daguan-2017-anticounterfeit", NOW, 14, ["dekuan"])
     newcomer = await access.identify(LIAISON, "王联络员", None, NOW)
     assert isinstance(await access.redeem(invite.token, newcomer, NOW), Redeemed)
-    reports = ReportService(database.sessions, PlanRegistry(), FileStore(tmp_path / "files"),
-                            UploadLimits(1024 * 1024, frozenset({"pdf"})))
+    reports = ReportService(
+        database.sessions,
+        PlanRegistry(),
+        FileStore(tmp_path / "files"),
+        UploadLimits(1024 * 1024, frozenset({"pdf"})),
+    )
     return Chat(database, access, reports, await access.identify(LIAISON, "王联络员", None, NOW))
 
 
 async def test_a_typed_answer_costs_one_select_to_identify_and_a_select_and_an_update_to_save(
-        chat: Chat) -> None:
+    chat: Chat,
+) -> None:
     await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
 
     with recorded_statements(chat.db.engine) as identifying:
@@ -87,7 +93,8 @@ async def test_a_typed_answer_costs_one_select_to_identify_and_a_select_and_an_u
 
 
 async def test_a_whole_weekly_report_is_one_select_and_one_write_per_answer_then_three_to_submit(
-        chat: Chat) -> None:
+    chat: Chat,
+) -> None:
     opened = await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
     assert isinstance(opened, DraftView)
 
@@ -104,7 +111,11 @@ async def test_a_whole_weekly_report_is_one_select_and_one_write_per_answer_then
     assert [sql.split()[0] for sql in submitting] == ["SELECT", "INSERT", "DELETE"]
     assert isinstance(submitted, Submitted)
     assert (submitted.revision, submitted.late, submitted.nil, submitted.attachments) == (
-        1, False, False, 0)
+        1,
+        False,
+        False,
+        0,
+    )
     assert submitted.deadline.state.value == "submitted"
     async with chat.db.sessions() as s:
         stored = await s.scalar(select(m.Submission))
@@ -114,12 +125,14 @@ async def test_a_whole_weekly_report_is_one_select_and_one_write_per_answer_then
 
 
 async def test_a_reloaded_plan_is_read_once_and_its_new_form_shown_at_the_next_answer(
-        chat: Chat) -> None:
+    chat: Chat,
+) -> None:
     opened = await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
     assert isinstance(opened, DraftView)
     assert opened.form.field("inspected").label == "检查经营户"
     edited = DAGUAN.read_text(encoding="utf-8").replace(
-        'label = "检查经营户"', 'label = "检查经营户(含网店)"')
+        'label = "检查经营户"', 'label = "检查经营户(含网店)"'
+    )
 
     await _load(chat.db, edited)
     with recorded_statements(chat.db.engine) as first:
@@ -133,24 +146,26 @@ async def test_a_reloaded_plan_is_read_once_and_its_new_form_shown_at_the_next_a
     assert [sql.split()[0] for sql in second] == ["SELECT", "UPDATE"]
 
 
-async def test_an_obligation_a_plan_edit_makes_repeat_is_numbered_from_then_on(
-        chat: Chat) -> None:
+async def test_an_obligation_a_plan_edit_makes_repeat_is_numbered_from_then_on(chat: Chat) -> None:
     _, before = await chat.reports.submit_menu(chat.actor, NOW)
     twice = DAGUAN.read_text(encoding="utf-8").replace(
         'schedule = { kind = "once", date = 2016-12-15 }',
-        'schedule = { kind = "once", dates = [2016-12-15, 2016-12-20] }')
+        'schedule = { kind = "once", dates = [2016-12-15, 2016-12-20] }',
+    )
 
     await _load(chat.db, twice)
     _, after = await chat.reports.submit_menu(chat.actor, NOW)
 
     def liaison_lists(views: list[DeadlineView]) -> list[tuple[int, bool]]:
         return [(v.seq, v.repeats) for v in views if v.obligation_code == "liaison-list"]
+
     assert liaison_lists(before) == [(1, False)]
     assert liaison_lists(after) == [(1, True), (2, True)]
 
 
 async def test_identifying_writes_only_for_a_newcomer_a_new_name_or_someone_who_had_blocked_us(
-        chat: Chat) -> None:
+    chat: Chat,
+) -> None:
     with recorded_statements(chat.db.engine) as known:
         await chat.identify()
     with recorded_statements(chat.db.engine) as renamed:

@@ -17,7 +17,8 @@ from storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN_TEXT = (ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml").read_text(
-    encoding="utf-8")
+    encoding="utf-8"
+)
 REVISED_TEXT = DAGUAN_TEXT.replace('name = "玉琳路市场监管所"', 'name = "甲所"')
 CAMPAIGN = "daguan-2017-anticounterfeit"
 
@@ -52,8 +53,15 @@ async def _bind_liaison(url: str) -> None:
         person = m.Person(external_id="3001", display_name="李明", created_at=now)
         s.add(person)
         await s.flush()
-        s.add(m.Membership(campaign_id=unit.campaign_id, person_id=person.id, unit_id=unit.id,
-                           role="liaison", created_at=now))
+        s.add(
+            m.Membership(
+                campaign_id=unit.campaign_id,
+                person_id=person.id,
+                unit_id=unit.id,
+                role="liaison",
+                created_at=now,
+            )
+        )
 
 
 def _stored(url: str) -> tuple[int, str]:
@@ -68,7 +76,8 @@ def _stored(url: str) -> tuple[int, str]:
 
 
 def test_plan_load_over_a_campaign_prints_the_difference_and_needs_yes(
-        setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     config, plan, url = setup
 
     code = main(["plan", "load", str(plan), "--config", str(config)])
@@ -82,7 +91,8 @@ def test_plan_load_over_a_campaign_prints_the_difference_and_needs_yes(
 
 
 def test_plan_load_with_yes_applies_the_difference_it_prints(
-        setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     config, plan, url = setup
 
     code = main(["plan", "load", str(plan), "--config", str(config), "--yes"])
@@ -94,8 +104,10 @@ def test_plan_load_with_yes_applies_the_difference_it_prints(
 
 
 def test_plan_load_at_a_terminal_asks_and_a_no_changes_nothing(
-        setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    setup: tuple[Path, Path, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config, plan, url = setup
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
 
@@ -109,7 +121,8 @@ def test_plan_load_at_a_terminal_asks_and_a_no_changes_nothing(
 
 
 def test_plan_load_of_the_same_file_again_is_unchanged_without_a_question(
-        setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    setup: tuple[Path, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     config, plan, url = setup
     plan.write_text(DAGUAN_TEXT, encoding="utf-8")
 

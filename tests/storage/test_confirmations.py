@@ -13,15 +13,17 @@ from storage.repositories import ConfirmationRepo
 
 async def _person(database: Database, now: datetime) -> int:
     async with database.sessions.begin() as s:
-        person = m.Person(platform="telegram", external_id="900001", display_name="王协调",
-                          created_at=now)
+        person = m.Person(
+            platform="telegram", external_id="900001", display_name="王协调", created_at=now
+        )
         s.add(person)
         await s.flush()
         return person.id
 
 
 async def test_two_concurrent_takers_of_one_confirmation_carry_it_out_once(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     person = await _person(database, now)
     async with database.sessions.begin() as s:
         offered = await ConfirmationRepo(s).offer(person, "remind", 7, now)

@@ -19,7 +19,8 @@ async def _people(session: AsyncSession) -> int:
 
 
 async def test_a_reader_snapshot_lets_the_bot_commit_meanwhile_and_stays_consistent(
-        database: Database, target: Target) -> None:
+    database: Database, target: Target
+) -> None:
     reader = target.engine(reader=True)
     try:
         async with sessionmaker(reader)() as snapshot:

@@ -25,7 +25,7 @@ from tests.storage.test_export import STATS, Campaign, _campaign
 
 NOW = datetime(2016, 12, 9, 2, 0, tzinfo=UTC)  # Friday after the second weekly report
 BEIJING = ZoneInfo("Asia/Shanghai")
-MAPPING = '''
+MAPPING = """
 file = "模板.xlsx"
 [[sheets]]
 obligation = "weekly-report"
@@ -34,7 +34,7 @@ first_row = 5
 totals = true
 columns = { unit = "A", status = "B", inspectors = "C", case_value = "D", seized = "E" }
 cells = { campaign = "A1", period = "A2", due = "D2" }
-'''
+"""
 
 
 @cache
@@ -48,8 +48,9 @@ def _template() -> bytes:
     assert ws is not None
     ws.title = "汇总表"
     ws.merge_cells("A1:E1")
-    for col, header in zip("ABCDE", ["单位", "状态", "出动人次", "案值(万元)", "物资"],
-                           strict=True):
+    for col, header in zip(
+        "ABCDE", ["单位", "状态", "出动人次", "案值(万元)", "物资"], strict=True
+    ):
         ws[f"{col}4"] = header
     thin = Side(style="thin")
     for col in "ABCDE":
@@ -70,23 +71,29 @@ async def weekly(database: Database, tmp_path: Path) -> Campaign:
     c = await _campaign(database, tmp_path)
     await c.submit("weekly-report", 1, "dekuan", _at(1, 14), STATS)
     await c.submit("weekly-report", 2, "dekuan", _at(8, 14), {**STATS, "seized": "=1+1"})
-    await c.submit("weekly-report", 2, "yulin", _at(8, 16),
-                   {**STATS, "inspectors": 4, "case_value": "0.25"})
+    await c.submit(
+        "weekly-report", 2, "yulin", _at(8, 16), {**STATS, "inspectors": 4, "case_value": "0.25"}
+    )
     await c.submit("weekly-report", 2, "jixian", _at(8, 9), nil=True)
     return c
 
 
-async def _fill(c: Campaign, deadline: str | None = None, mapping: str = MAPPING,
-                data: bytes | None = None) -> tuple[Workbook, int]:
+async def _fill(
+    c: Campaign, deadline: str | None = None, mapping: str = MAPPING, data: bytes | None = None
+) -> tuple[Workbook, int]:
     service = ExportService(c.db.sessions, PlanRegistry(), c.files)
     filled = await service.fill_template(
-        ExportRequest("daguan-2017-anticounterfeit", NOW, "zh-CN", deadline), Catalogue(),
-        parse_template(mapping, "mapping.toml"), data or _template())
+        ExportRequest("daguan-2017-anticounterfeit", NOW, "zh-CN", deadline),
+        Catalogue(),
+        parse_template(mapping, "mapping.toml"),
+        data or _template(),
+    )
     return load_workbook(io.BytesIO(filled.data)), filled.summary.deadlines
 
 
 async def test_the_template_gets_one_row_per_unit_and_keeps_its_own_layout(
-        weekly: Campaign) -> None:
+    weekly: Campaign,
+) -> None:
     book, deadlines = await _fill(weekly)
     ws = book["汇总表"]
 
@@ -112,7 +119,8 @@ async def test_the_template_gets_one_row_per_unit_and_keeps_its_own_layout(
 
 
 async def test_a_chosen_deadline_fills_the_template_instead_of_the_latest(
-        weekly: Campaign) -> None:
+    weekly: Campaign,
+) -> None:
     book, _ = await _fill(weekly, "weekly-report#1")
 
     ws = book["汇总表"]
@@ -121,12 +129,16 @@ async def test_a_chosen_deadline_fills_the_template_instead_of_the_latest(
     assert ws["B6"].value == "逾期未报"
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    (("sheet = \"汇总表\"", "sheet = \"周报\""), "template_no_such_sheet"),
-    (("period = \"A2\"", "period = \"B1\""), "template_merged_cell"),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (('sheet = "汇总表"', 'sheet = "周报"'), "template_no_such_sheet"),
+        (('period = "A2"', 'period = "B1"'), "template_merged_cell"),
+    ],
+)
 async def test_a_mapping_that_does_not_fit_the_template_is_refused_clearly(
-        weekly: Campaign, change: tuple[str, str], code: str) -> None:
+    weekly: Campaign, change: tuple[str, str], code: str
+) -> None:
     with pytest.raises(ExportError) as refused:
         await _fill(weekly, mapping=MAPPING.replace(*change))
 
@@ -135,7 +147,8 @@ async def test_a_mapping_that_does_not_fit_the_template_is_refused_clearly(
 
 
 async def test_a_mapping_naming_a_field_the_form_does_not_have_is_refused(
-        weekly: Campaign) -> None:
+    weekly: Campaign,
+) -> None:
     with pytest.raises(PlanError) as refused:
         await _fill(weekly, mapping=MAPPING.replace("seized = ", "weight = "))
 
@@ -158,7 +171,8 @@ async def test_a_template_with_macros_is_not_used(weekly: Campaign) -> None:
 
 
 def test_the_export_command_fills_the_template_named_by_the_mapping(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
 
     from tests.storage.test_export import _cli_campaign
@@ -172,10 +186,21 @@ def test_the_export_command_fills_the_template_named_by_the_mapping(
     common.add_argument("--lang")
     parser = argparse.ArgumentParser(parents=[common])
     add_export_parser(parser.add_subparsers(), common)
-    args = parser.parse_args(["export", "--config", str(config), "--campaign",
-                              "daguan-2017-anticounterfeit", "--template",
-                              str(tmp_path / "mapping.toml"), "--out", str(out),
-                              "--now", "2016-12-02T10:00:00+08:00"])
+    args = parser.parse_args(
+        [
+            "export",
+            "--config",
+            str(config),
+            "--campaign",
+            "daguan-2017-anticounterfeit",
+            "--template",
+            str(tmp_path / "mapping.toml"),
+            "--out",
+            str(out),
+            "--now",
+            "2016-12-02T10:00:00+08:00",
+        ]
+    )
 
     assert args.run(args) == 0
     assert f"已按模板写入 {out}:1 个截止事项,6 个单位。" in capsys.readouterr().out

@@ -27,8 +27,7 @@ SOURCE = DAGUAN.name
 
 FIRST_LOAD = datetime(2016, 11, 30, 8, 0, tzinfo=UTC)  # before the campaign starts
 UNITS = ["dekuan", "yulin", "jixian", "linghu", "huashan", "haikou"]
-OBLIGATIONS = ["liaison-list", "weekly-report", "daily-report", "stage-summary",
-               "final-summary"]
+OBLIGATIONS = ["liaison-list", "weekly-report", "daily-report", "stage-summary", "final-summary"]
 
 
 def _utc(day: date, hour: int, minute: int = 0) -> datetime:
@@ -42,14 +41,18 @@ def _days(start: date, count: int, step: int = 1) -> list[date]:
 # What the notice says, in UTC (Beijing is UTC+8 with no summer time):
 # 17:30 -> 09:30Z, 15:00 -> 07:00Z, 12:00 -> 04:00Z.
 WEEKLY_DAYS = _days(date(2016, 12, 1), 13, step=7)  # every Thursday, Dec 1 .. Feb 23
-DAILY_DAYS = (_days(date(2016, 12, 19), 5) + _days(date(2017, 1, 9), 5)
-              + _days(date(2017, 2, 10), 5))
+DAILY_DAYS = (
+    _days(date(2016, 12, 19), 5) + _days(date(2017, 1, 9), 5) + _days(date(2017, 2, 10), 5)
+)
 EXPECTED: dict[tuple[str, str], tuple[int, datetime]] = {
     ("liaison-list", "single"): (1, _utc(date(2016, 12, 15), 9, 30)),
-    **{("weekly-report", d.isoformat()): (i, _utc(d, 7))
-       for i, d in enumerate(WEEKLY_DAYS, start=1)},
-    **{("daily-report", d.isoformat()): (i, _utc(d, 4))
-       for i, d in enumerate(DAILY_DAYS, start=1)},
+    **{
+        ("weekly-report", d.isoformat()): (i, _utc(d, 7))
+        for i, d in enumerate(WEEKLY_DAYS, start=1)
+    },
+    **{
+        ("daily-report", d.isoformat()): (i, _utc(d, 4)) for i, d in enumerate(DAILY_DAYS, start=1)
+    },
     ("stage-summary", "2016-12-27"): (1, _utc(date(2016, 12, 27), 9, 30)),
     ("stage-summary", "2017-01-17"): (2, _utc(date(2017, 1, 17), 9, 30)),
     ("final-summary", "single"): (1, _utc(date(2017, 2, 23), 9, 30)),
@@ -66,8 +69,9 @@ def _edited(text: str = DAGUAN_TEXT) -> str:
     text = _edit(text, 'time = "15:00"', 'time = "16:00"')
     text = _edit(text, "date = 2017-02-23 }", "date = 2017-02-24 }")
     text = _edit(text, "dates = [2016-12-27, 2017-01-17]", "dates = [2016-12-27, 2017-01-18]")
-    text = _edit(text, '[[units]]\nid = "haikou"\nname = "海口市场监管所"\ngroup = "市场监管所"\n',
-                 "")
+    text = _edit(
+        text, '[[units]]\nid = "haikou"\nname = "海口市场监管所"\ngroup = "市场监管所"\n', ""
+    )
     start = text.index('[[obligations]]\nid = "daily-report"')
     end = text.index("[[obligations]]", start + 1)
     return text[:start] + text[end:]
@@ -76,8 +80,7 @@ def _edited(text: str = DAGUAN_TEXT) -> str:
 EDITED_TEXT = _edited()
 
 
-async def _load(db: Database, text: str, now: datetime, plan: Plan | None = None
-                ) -> LoadReport:
+async def _load(db: Database, text: str, now: datetime, plan: Plan | None = None) -> LoadReport:
     return await load_plan(db.sessions, plan or parse_plan(text, SOURCE), SOURCE, text, now)
 
 
@@ -96,8 +99,11 @@ async def _snapshot(db: Database) -> Snapshot:
 
 async def _deadlines(db: Database) -> dict[tuple[str, str], m.Deadline]:
     async with db.sessions() as s:
-        rows = await s.execute(select(m.Obligation.code, m.Deadline)
-                               .join(m.Obligation, m.Deadline.obligation_id == m.Obligation.id))
+        rows = await s.execute(
+            select(m.Obligation.code, m.Deadline).join(
+                m.Obligation, m.Deadline.obligation_id == m.Obligation.id
+            )
+        )
         return {(code, d.key): d for code, d in rows}
 
 
@@ -106,9 +112,16 @@ async def _submit(db: Database, deadline_id: int, unit_code: str, at: datetime) 
     async with db.sessions.begin() as s:
         unit_id = await s.scalar(select(m.Unit.id).where(m.Unit.code == unit_code))
         assert unit_id is not None
-        submission = m.Submission(deadline_id=deadline_id, unit_id=unit_id, revision=1,
-                                  status="submitted", nil=False, answers={"cases": 2},
-                                  submitted_at=at, late=False)
+        submission = m.Submission(
+            deadline_id=deadline_id,
+            unit_id=unit_id,
+            revision=1,
+            status="submitted",
+            nil=False,
+            answers={"cases": 2},
+            submitted_at=at,
+            late=False,
+        )
         s.add(submission)
         await s.flush()
         return submission.id
@@ -120,36 +133,55 @@ async def _count(db: Database, model: type[m.Base]) -> int:
 
 
 async def test_loading_daguan_stores_six_units_five_obligations_and_32_deadlines_in_utc(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     report = await _load(database, DAGUAN_TEXT, FIRST_LOAD)
 
     assert (report.campaign, report.version, report.unchanged) == (
-        "daguan-2017-anticounterfeit", 1, False)
+        "daguan-2017-anticounterfeit",
+        1,
+        False,
+    )
     assert (report.units_added, report.deadlines_added) == (6, 32)
-    assert (report.units_retired, report.deadlines_updated, report.deadlines_removed,
-            report.deadlines_cancelled) == (0, 0, 0, 0)
+    assert (
+        report.units_retired,
+        report.deadlines_updated,
+        report.deadlines_removed,
+        report.deadlines_cancelled,
+    ) == (0, 0, 0, 0)
     async with database.sessions() as s:
         campaign = await s.scalar(select(m.Campaign))
         units = (await s.scalars(select(m.Unit).order_by(m.Unit.position))).all()
-        obligations = (await s.scalars(select(m.Obligation)
-                                       .order_by(m.Obligation.position))).all()
+        obligations = (await s.scalars(select(m.Obligation).order_by(m.Obligation.position))).all()
         versions = (await s.scalars(select(m.PlanVersion))).all()
     assert campaign is not None
     assert (campaign.code, campaign.timezone, campaign.start, campaign.end) == (
-        "daguan-2017-anticounterfeit", "Asia/Shanghai", date(2016, 12, 1), date(2017, 2, 28))
+        "daguan-2017-anticounterfeit",
+        "Asia/Shanghai",
+        date(2016, 12, 1),
+        date(2017, 2, 28),
+    )
     assert (campaign.current_version, campaign.created_at, campaign.updated_at) == (
-        1, FIRST_LOAD, FIRST_LOAD)
+        1,
+        FIRST_LOAD,
+        FIRST_LOAD,
+    )
     assert [u.code for u in units] == UNITS
     assert [u.position for u in units] == list(range(6))
-    assert all(u.active and u.group == "市场监管所" and u.campaign_id == campaign.id
-               for u in units)
+    assert all(
+        u.active and u.group == "市场监管所" and u.campaign_id == campaign.id for u in units
+    )
     assert [o.code for o in obligations] == OBLIGATIONS
     assert [o.cadence for o in obligations] == ["once", "weekly", "daily", "once", "once"]
-    assert [o.local_time for o in obligations] == [time(17, 30), time(15), time(12),
-                                                   time(17, 30), time(17, 30)]
+    assert [o.local_time for o in obligations] == [
+        time(17, 30),
+        time(15),
+        time(12),
+        time(17, 30),
+        time(17, 30),
+    ]
     assert all(o.active and o.unit_codes is None for o in obligations)
-    assert [(v.version, v.source_name, v.loaded_at) for v in versions] == [
-        (1, SOURCE, FIRST_LOAD)]
+    assert [(v.version, v.source_name, v.loaded_at) for v in versions] == [(1, SOURCE, FIRST_LOAD)]
     assert versions[0].source_text == DAGUAN_TEXT
     assert versions[0].sha256 == hashlib.sha256(DAGUAN_TEXT.encode()).hexdigest()
 
@@ -158,25 +190,35 @@ async def test_loading_daguan_stores_six_units_five_obligations_and_32_deadlines
     for d in deadlines.values():
         assert d.due_at.utcoffset() == timedelta(0)
         assert (d.cancelled, d.plan_version, d.period_start, d.period_end) == (
-            False, 1, None, None)
+            False,
+            1,
+            None,
+            None,
+        )
         assert d.campaign_id == campaign.id
     async with database.sessions() as s:
         assert await DeadlineRepo(s).count(campaign.id) == 32
 
 
 async def test_an_obligation_for_every_unit_stores_sql_null_unit_codes_so_a_query_finds_it(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     # The model's comment: unit_codes None means every unit; the column is nullable.
     await _load(database, DAGUAN_TEXT, FIRST_LOAD)
     async with database.sessions() as s:
-        every_unit = (await s.scalars(select(m.Obligation.code)
-                                      .where(m.Obligation.unit_codes.is_(None))
-                                      .order_by(m.Obligation.position))).all()
+        every_unit = (
+            await s.scalars(
+                select(m.Obligation.code)
+                .where(m.Obligation.unit_codes.is_(None))
+                .order_by(m.Obligation.position)
+            )
+        ).all()
     assert every_unit == OBLIGATIONS
 
 
 async def test_loading_the_same_text_again_is_reported_unchanged_and_writes_nothing(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     await _load(database, DAGUAN_TEXT, FIRST_LOAD)
     before = await _snapshot(database)
 
@@ -192,7 +234,8 @@ async def test_loading_the_same_text_again_is_reported_unchanged_and_writes_noth
 
 
 async def test_an_edited_plan_mid_campaign_changes_only_future_deadlines_and_keeps_history(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     await _load(database, DAGUAN_TEXT, FIRST_LOAD)
     old = await _deadlines(database)
     # Reports already in: a past weekly one, and two on deadlines the edit drops.
@@ -234,7 +277,11 @@ async def test_an_edited_plan_mid_campaign_changes_only_future_deadlines_and_kee
     assert (final.due_at, final.plan_version) == (_utc(date(2017, 2, 24), 9, 30), 2)
     jan18 = new["stage-summary", "2017-01-18"]
     assert (jan18.seq, jan18.due_at, jan18.plan_version, jan18.cancelled) == (
-        2, _utc(date(2017, 1, 18), 9, 30), 2, False)
+        2,
+        _utc(date(2017, 1, 18), 9, 30),
+        2,
+        False,
+    )
     # Dropped but already reported on: cancelled and kept, with the report.
     for kept in (stage_jan17, daily_jan12):
         row = next(d for d in new.values() if d.id == kept.id)
@@ -242,8 +289,9 @@ async def test_an_edited_plan_mid_campaign_changes_only_future_deadlines_and_kee
     assert after["submissions"] == before["submissions"]
     # Dropped, in the future, nothing reported: gone.
     daily_left = sorted(k for (ob, k) in new if ob == "daily-report")
-    assert daily_left == sorted([d.isoformat() for d in DAILY_DAYS if d not in future_daily]
-                                + ["2017-01-12"])
+    assert daily_left == sorted(
+        [d.isoformat() for d in DAILY_DAYS if d not in future_daily] + ["2017-01-12"]
+    )
     assert len(new) == 32 + 1 - 7
     async with database.sessions() as s:
         campaign = await s.scalar(select(m.Campaign))
@@ -254,11 +302,15 @@ async def test_an_edited_plan_mid_campaign_changes_only_future_deadlines_and_kee
     assert units == {code: code != "haikou" for code in UNITS}
     assert obligations == {code: code != "daily-report" for code in OBLIGATIONS}
     assert (campaign.current_version, campaign.created_at, campaign.updated_at) == (
-        2, FIRST_LOAD, now)
+        2,
+        FIRST_LOAD,
+        now,
+    )
 
 
 async def test_every_plan_version_is_kept_and_reloading_the_original_restores_it(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     await _load(database, DAGUAN_TEXT, FIRST_LOAD)
     stage_jan17 = (await _deadlines(database))["stage-summary", "2017-01-17"]
     await _submit(database, stage_jan17.id, "yulin", now - timedelta(hours=1))
@@ -270,21 +322,25 @@ async def test_every_plan_version_is_kept_and_reloading_the_original_restores_it
     assert (report.version, report.unchanged) == (3, False)
     assert report.units_retired == 0
     async with database.sessions() as s:
-        versions = (await s.scalars(select(m.PlanVersion)
-                                    .order_by(m.PlanVersion.version))).all()
+        versions = (await s.scalars(select(m.PlanVersion).order_by(m.PlanVersion.version))).all()
         campaign = await s.scalar(select(m.Campaign))
         units = {u.code: u.active for u in await s.scalars(select(m.Unit))}
         obligations = {o.code: o.active for o in await s.scalars(select(m.Obligation))}
     assert [(v.version, v.source_text, v.loaded_at) for v in versions] == [
-        (1, DAGUAN_TEXT, FIRST_LOAD), (2, EDITED_TEXT, now), (3, DAGUAN_TEXT, later)]
+        (1, DAGUAN_TEXT, FIRST_LOAD),
+        (2, EDITED_TEXT, now),
+        (3, DAGUAN_TEXT, later),
+    ]
     assert [v.sha256 for v in versions] == [
-        hashlib.sha256(t.encode()).hexdigest() for t in (DAGUAN_TEXT, EDITED_TEXT, DAGUAN_TEXT)]
+        hashlib.sha256(t.encode()).hexdigest() for t in (DAGUAN_TEXT, EDITED_TEXT, DAGUAN_TEXT)
+    ]
     assert campaign is not None and campaign.current_version == 3
     assert all(units.values()) and all(obligations.values())
     deadlines = await _deadlines(database)
     # The future is the original plan again; the cancelled stage summary is back, same row.
     assert {k: (d.seq, d.due_at) for k, d in deadlines.items() if d.due_at > later} == {
-        k: v for k, v in EXPECTED.items() if v[1] > later}
+        k: v for k, v in EXPECTED.items() if v[1] > later
+    }
     assert deadlines["stage-summary", "2017-01-17"].id == stage_jan17.id
     assert not deadlines["stage-summary", "2017-01-17"].cancelled
     assert ("stage-summary", "2017-01-18") not in deadlines
@@ -313,7 +369,8 @@ async def test_a_failed_first_load_leaves_the_database_empty(database: Database)
 
 
 async def test_a_failed_reload_leaves_the_database_exactly_as_it_was(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     await _load(database, DAGUAN_TEXT, FIRST_LOAD)
     stage_jan17 = (await _deadlines(database))["stage-summary", "2017-01-17"]
     await _submit(database, stage_jan17.id, "yulin", now - timedelta(hours=1))

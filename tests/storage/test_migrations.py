@@ -29,8 +29,9 @@ def _table_names(conn: Connection) -> set[str]:
 
 
 def _person(external_id: str, created_at: datetime) -> m.Person:
-    return m.Person(platform="telegram", external_id=external_id, display_name="",
-                    created_at=created_at)
+    return m.Person(
+        platform="telegram", external_id=external_id, display_name="", created_at=created_at
+    )
 
 
 async def test_upgrade_creates_every_table_of_the_models(database: Database) -> None:
@@ -41,17 +42,28 @@ async def test_upgrade_creates_every_table_of_the_models(database: Database) -> 
 
 
 async def test_on_postgresql_the_tables_and_alembic_version_land_in_the_test_schema(
-        pg_url: Target) -> None:
+    pg_url: Target,
+) -> None:
     async with pg_url.open() as db, db.engine.connect() as conn:
         assert await conn.scalar(text("SELECT current_schema()")) == pg_url.schema
-        here = (await conn.execute(text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
-            {"s": pg_url.schema})).scalars().all()
+        here = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"
+                    ),
+                    {"s": pg_url.schema},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert set(here) == TABLES | {"alembic_version"}
 
 
-async def test_running_the_upgrade_twice_changes_nothing(database: Database, now: datetime
-                                                         ) -> None:
+async def test_running_the_upgrade_twice_changes_nothing(
+    database: Database, now: datetime
+) -> None:
     async with database.sessions.begin() as s:
         s.add(_person("42", now))
     with recorded_statements(database.engine) as sent:
@@ -66,7 +78,8 @@ async def test_running_the_upgrade_twice_changes_nothing(database: Database, now
 
 
 async def test_upgrade_on_an_empty_database_then_downgrade_to_base_and_back(
-        target: Target) -> None:
+    target: Target,
+) -> None:
     async with target.open(migrate=False) as db:
         assert await db.revision() is None
         await upgrade(db.engine)
@@ -82,16 +95,20 @@ async def test_upgrade_on_an_empty_database_then_downgrade_to_base_and_back(
 
 
 def _autogenerate_diff(conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(conn, opts={
-        "compare_type": True,
-        "compare_server_default": True,
-        "render_as_batch": conn.dialect.name == "sqlite",
-    })
+    context = MigrationContext.configure(
+        conn,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "render_as_batch": conn.dialect.name == "sqlite",
+        },
+    )
     return list(compare_metadata(context, m.Base.metadata))
 
 
 async def test_autogenerate_finds_no_difference_between_models_and_migrations(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     async with database.engine.connect() as conn:
         diff = await conn.run_sync(_autogenerate_diff)
     assert diff == []
@@ -101,9 +118,20 @@ async def test_an_aware_instant_comes_back_aware_in_utc_and_equal(database: Data
     beijing = datetime(2017, 1, 11, 10, 0, 0, 123456, tzinfo=BEIJING)
     utc = datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)
     async with database.sessions.begin() as s:
-        s.add(m.Campaign(code="c", name="n", office="o", coordinator="k",
-                         timezone="Asia/Shanghai", start=date(2016, 12, 1), end=None,
-                         current_version=1, created_at=beijing, updated_at=utc))
+        s.add(
+            m.Campaign(
+                code="c",
+                name="n",
+                office="o",
+                coordinator="k",
+                timezone="Asia/Shanghai",
+                start=date(2016, 12, 1),
+                end=None,
+                current_version=1,
+                created_at=beijing,
+                updated_at=utc,
+            )
+        )
     async with database.sessions() as s:  # a fresh session: values come from the database
         campaign = await s.scalar(select(m.Campaign))
     assert campaign is not None
@@ -115,7 +143,8 @@ async def test_an_aware_instant_comes_back_aware_in_utc_and_equal(database: Data
 
 
 async def test_instants_in_different_zones_compare_and_sort_as_instants_in_sql(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     # In local wall-clock text "b" (11:00+08) would sort after "a" (04:00Z): it is earlier.
     a = datetime(2017, 1, 11, 4, 0, tzinfo=UTC)
     b = datetime(2017, 1, 11, 11, 0, tzinfo=BEIJING)  # 03:00Z
@@ -123,13 +152,21 @@ async def test_instants_in_different_zones_compare_and_sort_as_instants_in_sql(
     async with database.sessions.begin() as s:
         s.add_all([_person("a", a), _person("b", b), _person("c", c)])
     async with database.sessions() as s:
-        ordered = (await s.scalars(select(m.Person.external_id)
-                                   .order_by(m.Person.created_at))).all()
-        later = (await s.scalars(select(m.Person.external_id)
-                                 .where(m.Person.created_at > b)
-                                 .order_by(m.Person.external_id))).all()
-        at_a = (await s.scalars(select(m.Person.external_id).where(
-            m.Person.created_at == a.astimezone(BEIJING)))).all()
+        ordered = (
+            await s.scalars(select(m.Person.external_id).order_by(m.Person.created_at))
+        ).all()
+        later = (
+            await s.scalars(
+                select(m.Person.external_id)
+                .where(m.Person.created_at > b)
+                .order_by(m.Person.external_id)
+            )
+        ).all()
+        at_a = (
+            await s.scalars(
+                select(m.Person.external_id).where(m.Person.created_at == a.astimezone(BEIJING))
+            )
+        ).all()
     assert ordered == ["b", "a", "c"]
     assert later == ["a", "c"]
     assert at_a == ["a"]
@@ -142,14 +179,14 @@ async def test_a_naive_datetime_is_refused_and_nothing_is_written(database: Data
     assert isinstance(raised.value.orig, ValueError)
     async with database.sessions() as s:
         with pytest.raises(StatementError, match="naive datetime"):
-            await s.execute(select(m.Person).where(
-                m.Person.created_at > datetime(2017, 1, 11)))
+            await s.execute(select(m.Person).where(m.Person.created_at > datetime(2017, 1, 11)))
     async with database.engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(m.Person)) == 0
 
 
 async def test_concurrent_upgrades_of_one_postgresql_schema_migrate_it_once(
-        pg_url: Target) -> None:
+    pg_url: Target,
+) -> None:
     engines = [pg_url.engine() for _ in range(3)]
     try:
         await asyncio.gather(*(upgrade(e) for e in engines))
@@ -167,7 +204,8 @@ class _Interrupted(Exception):
 
 
 async def test_an_upgrade_that_fails_halfway_leaves_no_table_behind_and_can_be_retried(
-        target: Target) -> None:
+    target: Target,
+) -> None:
     def interrupt(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.strip().upper().startswith("CREATE TABLE DEADLINES"):
             raise _Interrupted(statement)

@@ -24,8 +24,9 @@ CAMPAIGN = "daguan-2017-anticounterfeit"
 
 async def _campaign(db: Database, now: datetime) -> int:
     text = DAGUAN.read_text(encoding="utf-8")
-    await load_plan(db.sessions, parse_plan(text, DAGUAN.name), DAGUAN.name, text,
-                    now - timedelta(days=60))
+    await load_plan(
+        db.sessions, parse_plan(text, DAGUAN.name), DAGUAN.name, text, now - timedelta(days=60)
+    )
     found = await PeopleService(db.sessions).campaign_id(CAMPAIGN)
     assert found is not None
     return found
@@ -44,7 +45,8 @@ async def _rows(db: Database, model: type[m.Base]) -> list[object]:
 
 
 async def test_a_revocation_reaches_only_the_links_there_were_when_it_was_asked(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     access, people = AccessService(database.sessions), PeopleService(database.sessions)
     first = await access.create_invites(CAMPAIGN, now, 14)
@@ -60,7 +62,8 @@ async def test_a_revocation_reaches_only_the_links_there_were_when_it_was_asked(
 
 
 async def test_unbinding_twice_unbinds_once_and_the_submission_stays_theirs(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     access, people = AccessService(database.sessions), PeopleService(database.sessions)
     [link] = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"])
@@ -69,8 +72,16 @@ async def test_unbinding_twice_unbinds_once_and_the_submission_stays_theirs(
         person = await s.scalar(select(m.Person).where(m.Person.external_id == "1"))
         deadline = await s.scalar(select(m.Deadline).where(m.Deadline.campaign_id == campaign_id))
         assert person is not None and deadline is not None
-        s.add(m.Submission(deadline_id=deadline.id, unit_id=seat.unit_id, revision=1,
-                           answers={}, submitted_by=person.id, submitted_at=now))
+        s.add(
+            m.Submission(
+                deadline_id=deadline.id,
+                unit_id=seat.unit_id,
+                revision=1,
+                answers={},
+                submitted_by=person.id,
+                submitted_at=now,
+            )
+        )
     held = await people.holder(campaign_id, "dekuan", Role.LIAISON)
     assert held is not None
 
@@ -78,7 +89,10 @@ async def test_unbinding_twice_unbinds_once_and_the_submission_stays_theirs(
     again = await people.unbind(None, *held, now)
 
     assert gone is not None and (gone.unit_name, gone.role, gone.links_revoked) == (
-        "德宽路市场监管所", Role.LIAISON, 1)
+        "德宽路市场监管所",
+        Role.LIAISON,
+        1,
+    )
     assert again is None
     assert await people.holder(campaign_id, "dekuan", Role.LIAISON) is None
     [submission] = await _rows(database, m.Submission)
@@ -88,17 +102,20 @@ async def test_unbinding_twice_unbinds_once_and_the_submission_stays_theirs(
     assert await access.redeem(link.token, stranger, now) == Refused(InviteProblem.UNKNOWN)
 
 
-async def test_a_new_link_confirmed_twice_is_issued_once(database: Database,
-                                                         now: datetime) -> None:
+async def test_a_new_link_confirmed_twice_is_issued_once(
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     access, people = AccessService(database.sessions), PeopleService(database.sessions)
     [old] = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"])
     asked = (await people.holdings(campaign_id, now)).newest_link
 
-    first = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"], revoke_older=True,
-                                        unless_newer_than=asked)
-    second = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"], revoke_older=True,
-                                         unless_newer_than=asked)
+    first = await access.create_invites(
+        CAMPAIGN, now, 14, ["dekuan"], revoke_older=True, unless_newer_than=asked
+    )
+    second = await access.create_invites(
+        CAMPAIGN, now, 14, ["dekuan"], revoke_older=True, unless_newer_than=asked
+    )
 
     assert len(first) == 1 and second == []
     assert len(await _rows(database, m.Invite)) == 2
@@ -107,12 +124,14 @@ async def test_a_new_link_confirmed_twice_is_issued_once(database: Database,
 
 
 async def test_a_link_of_a_retired_unit_is_refused_like_an_expired_one(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     await _campaign(database, now)
     access = AccessService(database.sessions)
     [link] = await access.create_invites(CAMPAIGN, now, 14, ["haikou"])
     text = DAGUAN.read_text(encoding="utf-8").replace(
-        '[[units]]\nid = "haikou"\nname = "海口市场监管所"\ngroup = "市场监管所"\n', "")
+        '[[units]]\nid = "haikou"\nname = "海口市场监管所"\ngroup = "市场监管所"\n', ""
+    )
     await load_plan(database.sessions, parse_plan(text, DAGUAN.name), DAGUAN.name, text, now)
     actor = await access.identify("1", "a", None, now)
 
@@ -121,7 +140,8 @@ async def test_a_link_of_a_retired_unit_is_refused_like_an_expired_one(
 
 
 async def test_a_unit_whose_liaison_left_binds_its_next_person_as_liaison(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     access, people = AccessService(database.sessions), PeopleService(database.sessions)
     [link] = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"])
@@ -138,7 +158,8 @@ async def test_a_unit_whose_liaison_left_binds_its_next_person_as_liaison(
 
 
 async def test_last_activity_is_the_newest_submission_or_draft_else_the_binding(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     access, people = AccessService(database.sessions), PeopleService(database.sessions)
     [link] = await access.create_invites(CAMPAIGN, now, 14, ["dekuan"])
@@ -148,17 +169,27 @@ async def test_last_activity_is_the_newest_submission_or_draft_else_the_binding(
         person = await s.scalar(select(m.Person).where(m.Person.external_id == "1"))
         deadline = await s.scalar(select(m.Deadline).where(m.Deadline.campaign_id == campaign_id))
         assert person is not None and deadline is not None and seat.unit_id is not None
-        s.add(m.Draft(person_id=person.id, deadline_id=deadline.id, unit_id=seat.unit_id,
-                      state={}, updated_at=now + timedelta(hours=3)))
+        s.add(
+            m.Draft(
+                person_id=person.id,
+                deadline_id=deadline.id,
+                unit_id=seat.unit_id,
+                state={},
+                updated_at=now + timedelta(hours=3),
+            )
+        )
 
     [unit] = [u for u in (await people.holdings(campaign_id, now)).units if u.code == "dekuan"]
 
     assert [(h.role, h.last_active) for h in unit.people] == [
-        (Role.LIAISON, now + timedelta(hours=3)), (Role.DEPUTY, now + timedelta(hours=1))]
+        (Role.LIAISON, now + timedelta(hours=3)),
+        (Role.DEPUTY, now + timedelta(hours=1)),
+    ]
 
 
 async def test_a_unit_list_adds_units_as_a_new_version_and_never_retires_or_renames(
-        database: Database, now: datetime) -> None:
+    database: Database, now: datetime
+) -> None:
     campaign_id = await _campaign(database, now)
     people = PeopleService(database.sessions)
     listed = [ListedUnit("德宽路市场监管所", "股室", row=2), ListedUnit("综合科", "股室", row=3)]
@@ -168,12 +199,16 @@ async def test_a_unit_list_adds_units_as_a_new_version_and_never_retires_or_rena
     report = await people.import_units(None, campaign_id, preview.version, listed, now)
     again = await people.import_units(None, campaign_id, preview.version, listed, now)
 
-    assert report is not None and (report.version, report.units_added,
-                                   report.units_retired) == (2, 1, 0)
+    assert report is not None and (report.version, report.units_added, report.units_retired) == (
+        2,
+        1,
+        0,
+    )
     assert again is None
     assert preview.merge.regrouped == ("德宽路市场监管所",)
-    units = {u.name: (u.group, u.active) for u in await _rows(database, m.Unit)
-             if isinstance(u, m.Unit)}
+    units = {
+        u.name: (u.group, u.active) for u in await _rows(database, m.Unit) if isinstance(u, m.Unit)
+    }
     assert units["综合科"] == ("股室", True)
     assert units["德宽路市场监管所"] == ("市场监管所", True)
     assert all(active for _, active in units.values()) and len(units) == 7

@@ -59,19 +59,27 @@ def test_a_plan_names_its_template_in_an_export_table() -> None:
     assert plan.export.sheets[0].columns["seized"] == "E"
 
 
-@pytest.mark.parametrize(("old", "new", "code", "where"), [
-    ('file = "模板.xlsx"', 'file = "../模板.xlsx"', "bad_template_file", "export.file"),
-    ('file = "模板.xlsx"', 'file = "/tmp/模板.xlsx"', "bad_template_file", "export.file"),
-    ('file = "模板.xlsx"', 'file = "模板.xls"', "template_not_xlsx", "export.file"),
-    ('status = "B"', 'status = "A"', "duplicate_cell", "export.sheets[0].columns.status"),
-    ('due = "D2"', 'due = "A1"', "duplicate_cell", "export.sheets[0].cells.due"),
-    ('obligation = "weekly-report"', 'obligation = "weekly"', "bad_choice",
-     "export.sheets[0].obligation"),
-    ("seized = ", "weight = ", "bad_choice", "export.sheets[0].columns.weight"),
-    ("first_row = 5", "first_row = 0", "out_of_range", "export.sheets[0].first_row"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "code", "where"),
+    [
+        ('file = "模板.xlsx"', 'file = "../模板.xlsx"', "bad_template_file", "export.file"),
+        ('file = "模板.xlsx"', 'file = "/tmp/模板.xlsx"', "bad_template_file", "export.file"),
+        ('file = "模板.xlsx"', 'file = "模板.xls"', "template_not_xlsx", "export.file"),
+        ('status = "B"', 'status = "A"', "duplicate_cell", "export.sheets[0].columns.status"),
+        ('due = "D2"', 'due = "A1"', "duplicate_cell", "export.sheets[0].cells.due"),
+        (
+            'obligation = "weekly-report"',
+            'obligation = "weekly"',
+            "bad_choice",
+            "export.sheets[0].obligation",
+        ),
+        ("seized = ", "weight = ", "bad_choice", "export.sheets[0].columns.weight"),
+        ("first_row = 5", "first_row = 0", "out_of_range", "export.sheets[0].first_row"),
+    ],
+)
 def test_a_bad_export_table_refuses_the_whole_plan_with_its_key_path(
-        old: str, new: str, code: str, where: str) -> None:
+    old: str, new: str, code: str, where: str
+) -> None:
     with pytest.raises(PlanError) as refused:
         parse_plan(_plan_text(MAPPING.replace(old, new)), "plan.toml")
 
@@ -79,12 +87,18 @@ def test_a_bad_export_table_refuses_the_whole_plan_with_its_key_path(
     assert refused.value.source == "plan.toml"
 
 
-async def _load(db: Database, template: bytes | None, text: str | None = None
-                ) -> TemplateState | None:
+async def _load(
+    db: Database, template: bytes | None, text: str | None = None
+) -> TemplateState | None:
     text = text or _plan_text()
-    report = await load_plan(db.sessions, parse_plan(text, "plan.toml"), "plan.toml", text,
-                             LOADED, template=None if template is None
-                             else TemplateFile("模板.xlsx", template))
+    report = await load_plan(
+        db.sessions,
+        parse_plan(text, "plan.toml"),
+        "plan.toml",
+        text,
+        LOADED,
+        template=None if template is None else TemplateFile("模板.xlsx", template),
+    )
     return report.template
 
 
@@ -95,7 +109,8 @@ async def _stored(db: Database) -> list[tuple[str, int]]:
 
 
 async def test_loading_the_plan_stores_the_template_and_a_reload_keeps_it(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     assert await _load(database, _template()) is TemplateState.STORED
     assert await _load(database, None) is TemplateState.KEPT  # e.g. the plan sent in chat
     assert await _load(database, _template()) is TemplateState.KEPT  # the same bytes
@@ -106,7 +121,8 @@ async def test_loading_the_plan_stores_the_template_and_a_reload_keeps_it(
 
 
 async def test_a_plan_sent_without_its_workbook_reports_it_missing_until_it_is_sent(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     plans = PlanService(database.sessions)
     text = _plan_text()
     report = await plans.load_text(text, "plan.toml", LOADED)
@@ -125,8 +141,12 @@ async def test_a_plan_sent_without_its_workbook_reports_it_missing_until_it_is_s
     coordinator = Actor(1, "1", None, (Seat(campaign_id, CAMPAIGN, "", Role.COORDINATOR),))
     stranger = Actor(2, "2", None, (Seat(campaign_id + 1, "other", "", Role.COORDINATOR),))
     async with database.sessions.begin() as s:
-        s.add_all([m.Person(id=1, external_id="1", created_at=NOW),
-                   m.Person(id=2, external_id="2", created_at=NOW)])
+        s.add_all(
+            [
+                m.Person(id=1, external_id="1", created_at=NOW),
+                m.Person(id=2, external_id="2", created_at=NOW),
+            ]
+        )
 
     not_theirs = await plans.attach_template(stranger, "模板.xlsx", _template(), NOW)
     wrong_name = await plans.attach_template(coordinator, "周报.xlsx", _template(), NOW)
@@ -143,19 +163,23 @@ async def test_a_plan_sent_without_its_workbook_reports_it_missing_until_it_is_s
 
 
 async def test_a_workbook_without_the_mapped_sheet_is_refused_and_nothing_is_stored(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     plans = PlanService(database.sessions)
     text = _plan_text(MAPPING.replace('sheet = "汇总表"', 'sheet = "周报"'))
     await plans.load_text(text, "plan.toml", LOADED)
     async with database.sessions.begin() as s:
         s.add(m.Person(id=1, external_id="1", created_at=NOW))
 
-    refused = await plans.attach_template(Actor(1, "1", None, (), global_coordinator=True),
-                                          "模板.xlsx", _template(), NOW)
+    refused = await plans.attach_template(
+        Actor(1, "1", None, (), global_coordinator=True), "模板.xlsx", _template(), NOW
+    )
 
     assert refused.problem is not None
     assert (refused.problem.code, refused.problem.params["where"]) == (
-        "template_no_such_sheet", "周报")
+        "template_no_such_sheet",
+        "周报",
+    )
     assert await _stored(database) == []
 
 
@@ -169,7 +193,8 @@ def _folder(tmp_path: Path, mapping: str = MAPPING, workbook: bytes | None = Non
 
 
 def test_plan_check_refuses_a_plan_whose_template_is_not_beside_it(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan = _folder(tmp_path)
 
     assert main(["plan", "check", str(plan)]) == 1
@@ -179,14 +204,17 @@ def test_plan_check_refuses_a_plan_whose_template_is_not_beside_it(
     assert "找不到文件" in err and "模板.xlsx" in err
 
 
-@pytest.mark.parametrize(("old", "new", "where", "said"), [
-    ('period = "A2"', 'period = "B1"', "export.sheets[0]", "汇总表!B1"),
-    ('sheet = "汇总表"', 'sheet = "汇总"', "export.sheets[0].sheet", "汇总表、说明"),
-    ("first_row = 5", "first_row = 1048572", "export.sheets[0].first_row", "1048572"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "where", "said"),
+    [
+        ('period = "A2"', 'period = "B1"', "export.sheets[0]", "汇总表!B1"),
+        ('sheet = "汇总表"', 'sheet = "汇总"', "export.sheets[0].sheet", "汇总表、说明"),
+        ("first_row = 5", "first_row = 1048572", "export.sheets[0].first_row", "1048572"),
+    ],
+)
 def test_plan_check_refuses_a_template_the_mapping_does_not_fit_naming_the_key(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, where: str,
-        said: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, where: str, said: str
+) -> None:
     plan = _folder(tmp_path, MAPPING.replace(old, new), _template())
 
     assert main(["plan", "check", str(plan)]) == 1
@@ -198,11 +226,15 @@ def test_plan_check_refuses_a_template_the_mapping_does_not_fit_naming_the_key(
 
 
 def test_plan_load_stores_the_template_and_export_fills_it_unless_asked_for_the_standard(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan = _folder(tmp_path, workbook=_template())
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite3"}"\n'
-                      f'[files]\ndir = "{tmp_path / "files"}"\n', encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite3"}"\n'
+        f'[files]\ndir = "{tmp_path / "files"}"\n',
+        encoding="utf-8",
+    )
     (plan.parent / "模板.xlsx").unlink()  # stored in the database: no longer needed here
     assert main(["plan", "load", str(plan), "--config", str(config)]) == 1
     assert "找不到文件" in capsys.readouterr().err
@@ -212,8 +244,15 @@ def test_plan_load_stores_the_template_and_export_fills_it_unless_asked_for_the_
     assert "导出模板 模板.xlsx 已保存" in capsys.readouterr().out
     (plan.parent / "模板.xlsx").unlink()
     filled, standard = tmp_path / "filled.xlsx", tmp_path / "standard.xlsx"
-    common = ["export", "--config", str(config), "--campaign", CAMPAIGN,
-              "--now", "2016-12-09T10:00:00+08:00"]
+    common = [
+        "export",
+        "--config",
+        str(config),
+        "--campaign",
+        CAMPAIGN,
+        "--now",
+        "2016-12-09T10:00:00+08:00",
+    ]
 
     assert main([*common, "--out", str(filled)]) == 0
     assert main([*common, "--standard", "--out", str(standard)]) == 0
@@ -224,11 +263,13 @@ def test_plan_load_stores_the_template_and_export_fills_it_unless_asked_for_the_
 
 
 async def test_a_workbook_is_attached_to_a_plan_stored_before_a_check_it_would_fail(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     plans = PlanService(database.sessions)
     await plans.load_text(_plan_text(), "plan.toml", LOADED)
-    stale = _plan_text().replace('time = "15:00"', 'time = "15:00"\nreminders = ["-31wd@09:00"]',
-                                 1)
+    stale = _plan_text().replace(
+        'time = "15:00"', 'time = "15:00"\nreminders = ["-31wd@09:00"]', 1
+    )
     with pytest.raises(PlanError):
         parse_plan(stale, "plan.toml")  # refused today, but a stored version stays usable
     async with database.sessions.begin() as s:
@@ -237,8 +278,9 @@ async def test_a_workbook_is_attached_to_a_plan_stored_before_a_check_it_would_f
         version.source_text = stale
         s.add(m.Person(id=1, external_id="1", created_at=NOW))
 
-    attached = await plans.attach_template(Actor(1, "1", None, (), global_coordinator=True),
-                                           "模板.xlsx", _template(), NOW)
+    attached = await plans.attach_template(
+        Actor(1, "1", None, (), global_coordinator=True), "模板.xlsx", _template(), NOW
+    )
 
     assert attached.problem is None
     assert attached.campaigns == ("2017年元旦春节期间打假专项行动",)

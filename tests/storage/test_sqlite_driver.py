@@ -65,7 +65,8 @@ async def test_the_one_trip_driver_is_the_one_in_use(sqlite: Database) -> None:
 
 
 async def test_the_switch_falls_back_to_the_stock_driver_which_works_the_same(
-        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(SWITCH, "stock")
     one_trip_driver.cache_clear()
     try:
@@ -73,8 +74,11 @@ async def test_the_switch_falls_back_to_the_stock_driver_which_works_the_same(
             assert db.engine.dialect.loaded_dbapi is not None
             assert not hasattr(db.engine.dialect.loaded_dbapi, "_one_trip")
             async with db.sessions.begin() as s:
-                s.add(m.Person(platform="telegram", external_id="1", display_name="x",
-                               created_at=NOW))
+                s.add(
+                    m.Person(
+                        platform="telegram", external_id="1", display_name="x", created_at=NOW
+                    )
+                )
             async with db.sessions() as s:
                 assert await s.scalar(select(func.count()).select_from(m.Person)) == 1
             assert type(db.engine.dialect.loaded_dbapi).__name__ != "OneTripDBAPI"
@@ -83,7 +87,8 @@ async def test_the_switch_falls_back_to_the_stock_driver_which_works_the_same(
 
 
 async def test_a_transaction_holds_the_write_lock_from_its_first_statement_to_its_end(
-        sqlite: Database, path: Path) -> None:
+    sqlite: Database, path: Path
+) -> None:
     async with sqlite.sessions.begin() as s:
         assert not write_locked(path)  # nothing sent yet
         await s.execute(select(m.Campaign.id))
@@ -94,7 +99,8 @@ async def test_a_transaction_holds_the_write_lock_from_its_first_statement_to_it
 
 
 async def test_a_single_read_takes_no_lock_and_refuses_to_write(
-        sqlite: Database, path: Path) -> None:
+    sqlite: Database, path: Path
+) -> None:
     async with sqlite.sessions() as s:
         await single_read(s)
         await s.execute(select(m.Campaign.id))
@@ -102,8 +108,9 @@ async def test_a_single_read_takes_no_lock_and_refuses_to_write(
     async with sqlite.sessions() as s:
         await single_read(s)
         with pytest.raises((RuntimeError, StatementError), match="single_read"):
-            await s.execute(insert(m.Person).values(external_id="1", display_name="1",
-                                                    created_at=NOW))
+            await s.execute(
+                insert(m.Person).values(external_id="1", display_name="1", created_at=NOW)
+            )
 
     assert not held
     async with sqlite.sessions() as s:
@@ -111,7 +118,8 @@ async def test_a_single_read_takes_no_lock_and_refuses_to_write(
 
 
 async def test_a_failed_statement_undoes_what_its_transaction_had_written(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     with pytest.raises(IntegrityError):
         async with database.sessions.begin() as s:
             s.add(person("1"))
@@ -124,15 +132,19 @@ async def test_a_failed_statement_undoes_what_its_transaction_had_written(
 
 
 async def test_new_ids_row_counts_and_many_rows_come_back_as_the_driver_reports_them(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     async with database.sessions.begin() as s:
         first, second = person("1"), person("2")
         s.add_all([first, second])
         await s.flush()
-        await s.execute(insert(m.Person), [
-            {"external_id": str(i), "display_name": "", "created_at": NOW} for i in range(3, 9)])
-        renamed = await s.execute(update(m.Person).where(m.Person.id > first.id)
-                                  .values(display_name="x"))
+        await s.execute(
+            insert(m.Person),
+            [{"external_id": str(i), "display_name": "", "created_at": NOW} for i in range(3, 9)],
+        )
+        renamed = await s.execute(
+            update(m.Person).where(m.Person.id > first.id).values(display_name="x")
+        )
         names = (await s.scalars(select(m.Person.external_id).order_by(m.Person.id))).all()
 
     assert second.id == first.id + 1
@@ -140,8 +152,7 @@ async def test_new_ids_row_counts_and_many_rows_come_back_as_the_driver_reports_
     assert names == [str(i) for i in range(1, 9)]
 
 
-async def test_statements_run_on_the_event_loop_thread_not_the_drivers(
-        sqlite: Database) -> None:
+async def test_statements_run_on_the_event_loop_thread_not_the_drivers(sqlite: Database) -> None:
     async with sqlite.sessions() as s:
         raw = (await s.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
         raw._conn.create_function("thread_ident", 0, threading.get_ident)
@@ -162,13 +173,16 @@ async def ticks_while(work: asyncio.Task[object]) -> int:
 def lock_from_another_process(path: Path) -> sqlite3.Connection:
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO people (platform, external_id, display_name, reachable, "
-                  "created_at) VALUES ('telegram', 'cli', 'cli', 1, '2017-01-11')")
+    other.execute(
+        "INSERT INTO people (platform, external_id, display_name, reachable, "
+        "created_at) VALUES ('telegram', 'cli', 'cli', 1, '2017-01-11')"
+    )
     return other
 
 
 async def test_a_write_waits_for_another_process_lock_off_the_loop_and_then_commits(
-        sqlite: Database, path: Path) -> None:
+    sqlite: Database, path: Path
+) -> None:
     other = lock_from_another_process(path)
 
     async def write() -> None:
@@ -189,7 +203,8 @@ async def test_a_write_waits_for_another_process_lock_off_the_loop_and_then_comm
 
 
 async def test_a_lock_held_past_the_busy_timeout_fails_the_write_and_changes_nothing(
-        sqlite: Database, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite: Database, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT_MS", 200)
     other = lock_from_another_process(path)
     try:
@@ -207,15 +222,15 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_write_and_changes_not
 
 
 async def test_opening_a_database_another_process_has_locked_does_not_block_the_loop(
-        path: Path) -> None:
+    path: Path,
+) -> None:
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("CREATE TABLE t (x)")  # a fresh file, not in WAL mode yet
     other.execute("BEGIN")  # a reader: switching the file to WAL must wait for it
     other.execute("SELECT * FROM t").fetchall()
 
     async def open_and_read() -> None:
-        async with Database.open(f"sqlite:///{path}", migrate=False) as db, \
-                db.sessions() as s:
+        async with Database.open(f"sqlite:///{path}", migrate=False) as db, db.sessions() as s:
             await s.execute(select(1))
 
     work: asyncio.Task[object] = asyncio.ensure_future(open_and_read())

@@ -12,8 +12,14 @@ BEFORE, AFTER = DUE - timedelta(hours=1), DUE + timedelta(hours=1)
 
 def test_a_cell_is_on_time_late_nil_returned_missing_not_due_or_exempt() -> None:
     def cell(at: datetime | None, now: datetime = AFTER, **kw: bool) -> Cell:
-        return cell_of(DUE, now, submitted_at=at, returned=kw.get("returned", False),
-                       nil=kw.get("nil", False), exempt=kw.get("exempt", False))
+        return cell_of(
+            DUE,
+            now,
+            submitted_at=at,
+            returned=kw.get("returned", False),
+            nil=kw.get("nil", False),
+            exempt=kw.get("exempt", False),
+        )
 
     assert cell(BEFORE) is Cell.ON_TIME
     assert cell(AFTER) is Cell.LATE
@@ -27,9 +33,14 @@ def test_a_cell_is_on_time_late_nil_returned_missing_not_due_or_exempt() -> None
 
 def test_the_ranking_puts_the_best_on_time_rate_first_and_leaves_out_what_is_not_owed() -> None:
     o, late, miss, nil = Cell.ON_TIME, Cell.LATE, Cell.MISSING, Cell.NIL
-    board = Board("c", "o", DUE, tuple(BoardUnit(n, "") for n in "甲乙丙丁戊"),
-                  (BoardDeadline(1, "周报", 1, True, DUE), BoardDeadline(2, "周报", 2, True, DUE)),
-                  ((late, o), (o, nil), (miss, o), (late, late), (None, Cell.EXEMPT)))
+    board = Board(
+        "c",
+        "o",
+        DUE,
+        tuple(BoardUnit(n, "") for n in "甲乙丙丁戊"),
+        (BoardDeadline(1, "周报", 1, True, DUE), BoardDeadline(2, "周报", 2, True, DUE)),
+        ((late, o), (o, nil), (miss, o), (late, late), (None, Cell.EXEMPT)),
+    )
 
     ranked = ranking(board)
 
@@ -40,8 +51,13 @@ def test_the_ranking_puts_the_best_on_time_rate_first_and_leaves_out_what_is_not
 
 
 def test_the_completion_rate_of_a_deadline_leaves_out_exempt_and_unconcerned_units() -> None:
-    board = Board("c", "o", DUE, tuple(BoardUnit(n, "") for n in "甲乙丙丁"),
-                  (BoardDeadline(1, "周报", 1, False, DUE),),
-                  ((Cell.ON_TIME,), (Cell.MISSING,), (Cell.EXEMPT,), (None,)))
+    board = Board(
+        "c",
+        "o",
+        DUE,
+        tuple(BoardUnit(n, "") for n in "甲乙丙丁"),
+        (BoardDeadline(1, "周报", 1, False, DUE),),
+        ((Cell.ON_TIME,), (Cell.MISSING,), (Cell.EXEMPT,), (None,)),
+    )
 
     assert board.rate(0) == 0.5

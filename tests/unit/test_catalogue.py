@@ -11,8 +11,18 @@ from conversation.i18n import LANGUAGES, Catalogue, _messages, normalise_languag
 
 ROOT = Path(__file__).resolve().parents[2]
 LITERAL_KEY = re.compile(r"""(?:\bt|\.text|\bt\.t)\(\s*["']([a-z_]+(?:\.[a-z_\-]+)+)["']""")
-PREFIXES = ("plan.", "warning.", "invalid.", "problem.", "state.", "role.", "command.",
-            "draft.hint.", "notice.", "language.")
+PREFIXES = (
+    "plan.",
+    "warning.",
+    "invalid.",
+    "problem.",
+    "state.",
+    "role.",
+    "command.",
+    "draft.hint.",
+    "notice.",
+    "language.",
+)
 
 
 def _keys_in_code() -> set[str]:
@@ -48,9 +58,11 @@ def test_dynamic_key_families_are_complete() -> None:
     from domain.status import State
     from services.reports import Problem
 
-    needed = ({f"draft.hint.{t.value}" for t in FieldType}
-              | {f"state.{s.value}" for s in State}
-              | {f"problem.{p.value}" for p in Problem})
+    needed = (
+        {f"draft.hint.{t.value}" for t in FieldType}
+        | {f"state.{s.value}" for s in State}
+        | {f"problem.{p.value}" for p in Problem}
+    )
 
     assert needed - set(_messages("zh-CN")) == set()
 

@@ -19,8 +19,11 @@ from scheduler.calendar import WorkdayCalendar, package_years
 
 ROOT = Path(__file__).resolve().parents[2]
 # Qingxi's plan moved to 2027: "5 working days after issue" needs 2027's calendar.
-QINGXI_2027 = (ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml").read_text(
-    encoding="utf-8").replace("2018", "2027")
+QINGXI_2027 = (
+    (ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml")
+    .read_text(encoding="utf-8")
+    .replace("2018", "2027")
+)
 OVERRIDES_2027 = "holidays = [2027-04-05]\nworkdays = []\n"
 MISSING_2027 = "日历数据中没有 2027 年的法定节假日安排"
 
@@ -51,13 +54,15 @@ def test_the_holiday_package_stops_before_2027() -> None:
 
 
 def test_overrides_alone_keep_the_warning_and_a_year_declared_complete_silences_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     assert _warnings(tmp_path, QINGXI_2027) != []
     (tmp_path / "config.toml").write_text(f"[calendar]\n{OVERRIDES_2027}", encoding="utf-8")
     assert _warnings(tmp_path, QINGXI_2027) != []
 
     (tmp_path / "config.toml").write_text(
-        f"[calendar]\n{OVERRIDES_2027}complete_years = [2027]\n", encoding="utf-8")
+        f"[calendar]\n{OVERRIDES_2027}complete_years = [2027]\n", encoding="utf-8"
+    )
 
     assert _warnings(tmp_path, QINGXI_2027) == []
 
@@ -70,26 +75,32 @@ def test_a_plan_can_declare_a_year_complete_too(tmp_path: Path) -> None:
 
 
 def test_a_complete_year_still_counts_its_declared_holidays() -> None:
-    calendar = WorkdayCalendar(CalendarOverrides(holidays=frozenset({date(2027, 4, 5)}),
-                                                 complete_years=frozenset({2027})))
+    calendar = WorkdayCalendar(
+        CalendarOverrides(holidays=frozenset({date(2027, 4, 5)}), complete_years=frozenset({2027}))
+    )
 
     assert calendar.add_workdays(date(2027, 4, 2), 1) == date(2027, 4, 6)
     assert calendar.missing_years == set()
 
 
-def test_cuibao_calendar_shows_the_data_years_and_the_overrides_in_force(
-        tmp_path: Path) -> None:
+def test_cuibao_calendar_shows_the_data_years_and_the_overrides_in_force(tmp_path: Path) -> None:
     first, last = package_years()
     (tmp_path / "config.toml").write_text(
         "[calendar]\nholidays = [2027-02-06, 2027-02-08]\nworkdays = [2027-02-07]\n"
-        "complete_years = [2027]\n", encoding="utf-8")
+        "complete_years = [2027]\n",
+        encoding="utf-8",
+    )
 
     lines = _out("calendar").splitlines()
 
     assert lines[0].startswith("节假日数据:chinesecalendar ") and f"{first}–{last} 年" in lines[0]
-    assert lines[1:3] == ["配置 config.toml 的 [calendar] 覆盖:",
-                          "  2027 年:调休上班日 2027-02-07;节假日 2027-02-06, 2027-02-08;"
-                          "已声明完整(complete_years),不再警告"]
+    assert lines[1:3] == [
+        "配置 config.toml 的 [calendar] 覆盖:",
+        (
+            "  2027 年:调休上班日 2027-02-07;节假日 2027-02-06, 2027-02-08;"
+            "已声明完整(complete_years),不再警告"
+        ),
+    ]
 
 
 def test_cuibao_calendar_warns_about_a_coming_year_nobody_has_filled_in() -> None:

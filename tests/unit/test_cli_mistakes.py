@@ -54,72 +54,98 @@ def _closed_port() -> int:
 
 # -------------------------------------------------------------------- the database
 
+
 def test_a_plain_path_as_database_url_is_refused_saying_how_to_write_it(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = _config(tmp_path, '[database]\nurl = "/var/lib/cuibao/cuibao.sqlite3"\n')
 
     line = _one_line(capsys, "db", "upgrade", "--config", config)
 
-    assert line == (f'配置文件有误:{config}: database.url: "/var/lib/cuibao/cuibao.sqlite3" '
-                    '是文件路径,不是数据库地址:SQLite 请写成 url = "sqlite:///路径"'
-                    '(如 "sqlite:///cuibao.sqlite3"),PostgreSQL 写成 '
-                    '"postgresql://用户:密码@主机:5432/库名"')
+    assert line == (
+        f'配置文件有误:{config}: database.url: "/var/lib/cuibao/cuibao.sqlite3" '
+        '是文件路径,不是数据库地址:SQLite 请写成 url = "sqlite:///路径"'
+        '(如 "sqlite:///cuibao.sqlite3"),PostgreSQL 写成 '
+        '"postgresql://用户:密码@主机:5432/库名"'
+    )
 
 
 def test_a_mysql_url_is_refused_naming_the_databases_cuibao_runs_on(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = _config(tmp_path, '[database]\nurl = "mysql://cuibao:pw@db/cuibao"\n')
 
     line = _one_line(capsys, "plan", "load", str(DAGUAN), "--config", config, "--lang", "en")
 
-    assert line == (f'configuration error: {config}: database.url: "mysql://cuibao:pw@db/cuibao"'
-                    ': cuibao runs on SQLite ("sqlite:///cuibao.sqlite3") and PostgreSQL '
-                    '("postgresql://USER:PASSWORD@HOST:5432/DATABASE") only')
+    assert line == (
+        f'configuration error: {config}: database.url: "mysql://cuibao:pw@db/cuibao"'
+        ': cuibao runs on SQLite ("sqlite:///cuibao.sqlite3") and PostgreSQL '
+        '("postgresql://USER:PASSWORD@HOST:5432/DATABASE") only'
+    )
 
 
-@pytest.mark.parametrize("command", [("db", "upgrade"), ("plan", "load", str(DAGUAN)),
-                                     ("invite", "--campaign", CAMPAIGN, "--bot-username", "b"),
-                                     ("export", "--campaign", CAMPAIGN)])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("db", "upgrade"),
+        ("plan", "load", str(DAGUAN)),
+        ("invite", "--campaign", CAMPAIGN, "--bot-username", "b"),
+        ("export", "--campaign", CAMPAIGN),
+    ],
+)
 def test_postgresql_out_of_reach_is_one_line_naming_the_key_and_hiding_the_password(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
     port = _closed_port()
-    config = _config(tmp_path, f'[database]\nurl = "postgresql://cuibao:s3cret@127.0.0.1:{port}'
-                               '/cuibao"\n')
+    config = _config(
+        tmp_path, f'[database]\nurl = "postgresql://cuibao:s3cret@127.0.0.1:{port}/cuibao"\n'
+    )
 
     line = _one_line(capsys, *command, "--config", config)
 
-    assert line.startswith(f"无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao"
-                           "(配置项 [database] url):")
+    assert line.startswith(
+        f"无法打开数据库 postgresql://cuibao:***@127.0.0.1:{port}/cuibao(配置项 [database] url):"
+    )
     assert "请确认数据库服务已启动" in line and "s3cret" not in line
 
 
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("plan", "load", str(DAGUAN))])
 def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_refused_and_no_folder_is_made(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
     config = _config(tmp_path, '[database]\nurl = "sqlite:///data/cuibao.sqlite3"\n')
 
     line = _one_line(capsys, *command, "--config", config)
 
-    assert line == (f"数据库所在的文件夹 {tmp_path / 'data'} 不存在(配置项 [database] url = "
-                    '"sqlite:///data/cuibao.sqlite3"):请检查路径是否写错,或先创建该文件夹。')
+    assert line == (
+        f"数据库所在的文件夹 {tmp_path / 'data'} 不存在(配置项 [database] url = "
+        '"sqlite:///data/cuibao.sqlite3"):请检查路径是否写错,或先创建该文件夹。'
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
-@pytest.mark.parametrize("command", [
-    ("invite", "--campaign", CAMPAIGN, "--bot-username", "cuibao_bot"),
-    ("export", "--campaign", CAMPAIGN),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("invite", "--campaign", CAMPAIGN, "--bot-username", "cuibao_bot"),
+        ("export", "--campaign", CAMPAIGN),
+    ],
+)
 def test_a_read_only_command_in_the_wrong_folder_creates_no_database(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
     line = _one_line(capsys, *command)
 
-    assert line == (f"没有数据库 {tmp_path / 'cuibao.sqlite3'}:先用 cuibao plan load 载入计划;"
-                    "若机器人的数据在别处,请用 --config 指向它的配置文件。")
+    assert line == (
+        f"没有数据库 {tmp_path / 'cuibao.sqlite3'}:先用 cuibao plan load 载入计划;"
+        "若机器人的数据在别处,请用 --config 指向它的配置文件。"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_plan_load_and_db_upgrade_may_create_the_database(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert main(["plan", "load", str(DAGUAN)]) == 0
     assert (tmp_path / "cuibao.sqlite3").is_file()
     capsys.readouterr()
@@ -130,10 +156,12 @@ def test_plan_load_and_db_upgrade_may_create_the_database(
 
 # -------------------------------------------------------------------- the config file
 
+
 def _relative_due(*argv: str) -> str:
     """The due time of Qingxi's "5 working days after the plan was issued" deadline."""
-    return next(d["due"] for d in json.loads(_stdout(*argv))["deadlines"]
-                if d["obligation"] == "work-plan")
+    return next(
+        d["due"] for d in json.loads(_stdout(*argv))["deadlines"] if d["obligation"] == "work-plan"
+    )
 
 
 def _stdout(*argv: str) -> str:
@@ -148,11 +176,12 @@ def _stdout(*argv: str) -> str:
 
 @pytest.mark.parametrize("how", ["local", "environment", "option"])
 def test_plan_check_reads_the_config_the_way_every_command_does(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     check = ("plan", "check", str(QINGXI), "--json", "--now", "2018-06-01T00:00")
     plain = _relative_due(*check)
     # A working day inside the five, declared a holiday: the deadline moves one day on.
-    holiday = '[calendar]\nholidays = [2018-04-09]\n'
+    holiday = "[calendar]\nholidays = [2018-04-09]\n"
     if how == "local":
         (tmp_path / "config.toml").write_text(holiday, encoding="utf-8")
         argv = check
@@ -166,30 +195,38 @@ def test_plan_check_reads_the_config_the_way_every_command_does(
         else:
             argv = (*check, "--config", str(other / "c.toml"))
 
-    assert (plain, _relative_due(*argv)) == ("2018-04-10T17:30:00+08:00",
-                                             "2018-04-11T17:30:00+08:00")
+    assert (plain, _relative_due(*argv)) == (
+        "2018-04-10T17:30:00+08:00",
+        "2018-04-11T17:30:00+08:00",
+    )
 
 
 # -------------------------------------------------------------------- --now and argparse
+
 
 def test_now_without_an_offset_is_wall_clock_time_in_the_campaigns_zone() -> None:
     catalogue = Catalogue()
 
     assert parse_now("2016-12-15T15:30", "Asia/Shanghai", catalogue) == datetime(
-        2016, 12, 15, 7, 30, tzinfo=UTC)
+        2016, 12, 15, 7, 30, tzinfo=UTC
+    )
     assert parse_now("2016-12-15T15:30+08:00", "Europe/Paris", catalogue) == datetime(
-        2016, 12, 15, 7, 30, tzinfo=UTC)
+        2016, 12, 15, 7, 30, tzinfo=UTC
+    )
 
 
 def test_an_export_as_of_a_naive_time_equals_the_one_with_the_campaigns_offset(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from openpyxl import load_workbook
 
     assert main(["plan", "load", str(DAGUAN)]) == 0
-    for name, now in (("naive", "2016-12-15T15:30"), ("offset", "2016-12-15T15:30+08:00"),
-                      ("utc", "2016-12-15T15:30+00:00")):
-        assert main(["export", "--campaign", CAMPAIGN, "--out", f"{name}.xlsx",
-                     "--now", now]) == 0
+    for name, now in (
+        ("naive", "2016-12-15T15:30"),
+        ("offset", "2016-12-15T15:30+08:00"),
+        ("utc", "2016-12-15T15:30+00:00"),
+    ):
+        assert main(["export", "--campaign", CAMPAIGN, "--out", f"{name}.xlsx", "--now", now]) == 0
     capsys.readouterr()
 
     def cells(name: str) -> list[object]:
@@ -200,28 +237,36 @@ def test_an_export_as_of_a_naive_time_equals_the_one_with_the_campaigns_offset(
     assert cells("naive") != cells("utc")  # 23:30 in Beijing: the weekly report is overdue
 
 
-def test_a_bad_now_is_one_line_in_the_users_language(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_now_is_one_line_in_the_users_language(capsys: pytest.CaptureFixture[str]) -> None:
     line = _one_line(capsys, "plan", "check", str(DAGUAN), "--now", "yesterday")
 
     assert line.startswith('--now:"yesterday" 不是有效的日期时间')
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["invite"], "cuibao invite:缺少必需的参数:--campaign(用 cuibao invite --help 查看用法)"),
-    (["invite", "--lang", "en"],
-     "cuibao invite: missing required arguments: --campaign (see cuibao invite --help)"),
-    (["run", "--verbose"], "cuibao:无法识别的参数:--verbose(用 cuibao --help 查看用法)"),
-    (["--lang", "fr", "run"],
-     "cuibao:参数 --lang 的值 'fr' 无效(可选:'zh-CN', 'en')(用 cuibao --help 查看用法)"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["invite"], "cuibao invite:缺少必需的参数:--campaign(用 cuibao invite --help 查看用法)"),
+        (
+            ["invite", "--lang", "en"],
+            "cuibao invite: missing required arguments: --campaign (see cuibao invite --help)",
+        ),
+        (["run", "--verbose"], "cuibao:无法识别的参数:--verbose(用 cuibao --help 查看用法)"),
+        (
+            ["--lang", "fr", "run"],
+            "cuibao:参数 --lang 的值 'fr' 无效(可选:'zh-CN', 'en')(用 cuibao --help 查看用法)",
+        ),
+    ],
+)
 def test_a_usage_error_is_one_localized_line_and_exit_code_1(
-        capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
     assert _one_line(capsys, *argv) == expected
 
 
 def test_an_unknown_command_is_one_localized_line_listing_the_commands(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     line = _one_line(capsys, "serve")
 
     assert line.startswith("cuibao:无效的选项 'serve'(可选:'plan', 'run', 'invite', ")
@@ -229,7 +274,8 @@ def test_an_unknown_command_is_one_localized_line_listing_the_commands(
 
 
 def test_the_help_is_in_chinese_unless_english_is_asked_for(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(SystemExit) as done:
         main(["invite", "--help"])
     chinese = capsys.readouterr().out
@@ -259,12 +305,21 @@ def test_version_and_a_command_group_alone(capsys: pytest.CaptureFixture[str]) -
 
 # -------------------------------------------------------------------- webhook
 
+
 @pytest.mark.parametrize("path", ["/tg", "/cuibao/tg/", "/"])
 async def test_the_webhook_server_takes_updates_on_the_public_url_s_path_or_any_other(
-        path: str) -> None:
+    path: str,
+) -> None:
     app = ApplicationBuilder().token("123:abc").updater(None).build()
-    update = {"update_id": 7, "message": {"message_id": 1, "date": 0, "text": "hi",
-                                          "chat": {"id": 5, "type": "private"}}}
+    update = {
+        "update_id": 7,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "hi",
+            "chat": {"id": 5, "type": "private"},
+        },
+    }
     async with TestClient(TestServer(webhook_app(app, None))) as client:
         response = await client.post(path, json=update)
 
@@ -274,8 +329,8 @@ async def test_the_webhook_server_takes_updates_on_the_public_url_s_path_or_any_
 
 @pytest.mark.parametrize("url", ["", "http://bot.example.gov.cn/tg", "bot.example.gov.cn/tg"])
 def test_webhook_mode_without_a_public_https_url_is_refused_at_start(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        url: str) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     config = _config(tmp_path, f'[bot]\nmode = "webhook"\nwebhook_url = "{url}"\n')
 

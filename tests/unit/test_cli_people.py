@@ -21,8 +21,9 @@ CAMPAIGN = "daguan-2017-anticounterfeit"
 
 
 @pytest.fixture
-def config(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     path = tmp_path / "config.toml"
     path.write_text('[database]\nurl = "sqlite:///cuibao.sqlite3"\n', encoding="utf-8")
@@ -64,16 +65,29 @@ def _links(out: str) -> dict[str, str]:
 
 
 def test_people_invite_writes_the_workbook_and_a_qr_code_per_link(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
-    code, out, err = _run(capsys, *_people(config, "invite", "--campaign", CAMPAIGN,
-                                           "--bot-username", "cuibao_bot",
-                                           "--out", str(tmp_path / "kit")))
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    code, out, err = _run(
+        capsys,
+        *_people(
+            config,
+            "invite",
+            "--campaign",
+            CAMPAIGN,
+            "--bot-username",
+            "cuibao_bot",
+            "--out",
+            str(tmp_path / "kit"),
+        ),
+    )
 
     assert code == 0
     assert len(_links(out)) == 6
     workbook = tmp_path / "kit" / f"{CAMPAIGN}-邀请链接.xlsx"
-    assert err == (f"已写入 {workbook}(可转发的链接表)和 {tmp_path / 'kit' / '二维码'}/"
-                   "(二维码 6 张,可打印)。链接 14 天内有效。\n")
+    assert err == (
+        f"已写入 {workbook}(可转发的链接表)和 {tmp_path / 'kit' / '二维码'}/"
+        "(二维码 6 张,可打印)。链接 14 天内有效。\n"
+    )
     sheet = load_workbook(workbook).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
@@ -86,10 +100,23 @@ def test_people_invite_writes_the_workbook_and_a_qr_code_per_link(
 
 
 def test_people_invite_with_revoke_old_asks_and_leaves_only_the_new_links(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    invite = _people(config, "invite", "--campaign", CAMPAIGN, "--bot-username", "b",
-                     "--out", str(tmp_path / "kit"), "--units", "dekuan,yulin")
+    capsys: pytest.CaptureFixture[str],
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invite = _people(
+        config,
+        "invite",
+        "--campaign",
+        CAMPAIGN,
+        "--bot-username",
+        "b",
+        "--out",
+        str(tmp_path / "kit"),
+        "--units",
+        "dekuan,yulin",
+    )
     _run(capsys, *invite)
 
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
@@ -99,16 +126,29 @@ def test_people_invite_with_revoke_old_asks_and_leaves_only_the_new_links(
 
     assert declined[0] == 1 and declined[2] == "已取消,未做任何改动。\n"
     assert code == 0
-    assert out.startswith("这些单位此前生成的 2 个邀请链接仍然有效,将被撤销,"
-                          "只保留这次的新链接。\n")
+    assert out.startswith(
+        "这些单位此前生成的 2 个邀请链接仍然有效,将被撤销,只保留这次的新链接。\n"
+    )
     assert _sql(config, "SELECT count(*) FROM invites WHERE revoked_at IS NOT NULL") == [(2,)]
     assert _sql(config, "SELECT count(*) FROM invites WHERE revoked_at IS NULL") == [(2,)]
 
 
 def test_people_list_shows_each_units_people_and_unused_links(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
-    _, out, _ = _run(capsys, *_people(config, "invite", "--campaign", CAMPAIGN,
-                                      "--bot-username", "b", "--out", str(tmp_path / "k")))
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    _, out, _ = _run(
+        capsys,
+        *_people(
+            config,
+            "invite",
+            "--campaign",
+            CAMPAIGN,
+            "--bot-username",
+            "b",
+            "--out",
+            str(tmp_path / "k"),
+        ),
+    )
     _bind(config, _links(out)["德宽路市场监管所"], "11")
 
     code, listing, _ = _run(capsys, *_people(config, "list", "--campaign", CAMPAIGN))
@@ -123,10 +163,24 @@ def test_people_list_shows_each_units_people_and_unused_links(
 
 
 def test_people_revoke_asks_first_and_a_no_changes_nothing(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    _run(capsys, *_people(config, "invite", "--campaign", CAMPAIGN, "--bot-username", "b",
-                          "--out", str(tmp_path / "k")))
+    capsys: pytest.CaptureFixture[str],
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _run(
+        capsys,
+        *_people(
+            config,
+            "invite",
+            "--campaign",
+            CAMPAIGN,
+            "--bot-username",
+            "b",
+            "--out",
+            str(tmp_path / "k"),
+        ),
+    )
     revoke = _people(config, "revoke", "--campaign", CAMPAIGN)
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal: nothing is done
@@ -142,9 +196,21 @@ def test_people_revoke_asks_first_and_a_no_changes_nothing(
 
 
 def test_people_unbind_takes_a_liaison_off_and_replace_prints_a_new_link(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
-    _, out, _ = _run(capsys, *_people(config, "invite", "--campaign", CAMPAIGN,
-                                      "--bot-username", "b", "--out", str(tmp_path / "k")))
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    _, out, _ = _run(
+        capsys,
+        *_people(
+            config,
+            "invite",
+            "--campaign",
+            CAMPAIGN,
+            "--bot-username",
+            "b",
+            "--out",
+            str(tmp_path / "k"),
+        ),
+    )
     link = _links(out)["德宽路市场监管所"]
     _bind(config, link, "11")
     _bind(config, link, "12")
@@ -155,13 +221,18 @@ def test_people_unbind_takes_a_liaison_off_and_replace_prints_a_new_link(
     replaced = _run(capsys, *unbind, "--role", "deputy", "--replace", "--bot-username", "b")
 
     assert code == 0
-    assert out.splitlines()[-1] == ("已解绑“德宽路市场监管所”的 联络员11;作废本单位邀请链接 1 个。"
-                                    "已报送的材料仍保留并记在其名下。")
+    assert out.splitlines()[-1] == (
+        "已解绑“德宽路市场监管所”的 联络员11;作废本单位邀请链接 1 个。"
+        "已报送的材料仍保留并记在其名下。"
+    )
     assert err == "未设置 TELEGRAM_BOT_TOKEN,无法通知本人;对方已失去报送权限。\n"
     assert gone == (1, "", "“德宽路市场监管所”目前没有信息联络员。\n")
     assert replaced[0] == 0
-    assert replaced[1].splitlines()[-1].startswith(
-        "新链接(14 天内有效,请转发给接替的人):https://t.me/b?start=")
+    assert (
+        replaced[1]
+        .splitlines()[-1]
+        .startswith("新链接(14 天内有效,请转发给接替的人):https://t.me/b?start=")
+    )
     assert _sql(config, "SELECT count(*) FROM memberships") == [(0,)]
 
 
@@ -177,46 +248,60 @@ def _unit_list(path: Path, *rows: list[object]) -> Path:
 
 
 def test_people_import_adds_a_unit_list_to_a_plan_file_or_to_the_campaign(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
-    listed = _unit_list(tmp_path / "通讯录.xlsx", ["德宽路市场监管所", "市场监管所"],
-                        ["综合科", "股室", "周敏", "13912345678"])
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
+    listed = _unit_list(
+        tmp_path / "通讯录.xlsx",
+        ["德宽路市场监管所", "市场监管所"],
+        ["综合科", "股室", "周敏", "13912345678"],
+    )
     out_plan = tmp_path / "new.toml"
 
-    to_plan = _run(capsys, "people", "import", str(listed), "--plan", str(DAGUAN),
-                   "--out", str(out_plan))
+    to_plan = _run(
+        capsys, "people", "import", str(listed), "--plan", str(DAGUAN), "--out", str(out_plan)
+    )
     printed = _run(capsys, "people", "import", str(listed), "--plan", str(DAGUAN))
     checked = _run(capsys, "plan", "check", str(out_plan))
-    to_campaign = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN,
-                                        "--yes"))
+    to_campaign = _run(
+        capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN, "--yes")
+    )
     again = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN))
 
-    assert to_plan[:2] == (0, f"已写入 {out_plan}:新增 1 个单位。"
-                              "用 cuibao plan check 检查后再载入。\n")
+    assert to_plan[:2] == (
+        0,
+        f"已写入 {out_plan}:新增 1 个单位。用 cuibao plan check 检查后再载入。\n",
+    )
     assert '# 周敏 13912345678\nid = "u001"\nname = "综合科"\ngroup = "股室"\n' in (
-        out_plan.read_text(encoding="utf-8"))
+        out_plan.read_text(encoding="utf-8")
+    )
     assert printed[1] == out_plan.read_text(encoding="utf-8")
     assert checked[0] == 0
     assert to_campaign[0] == 0
-    assert to_campaign[1].splitlines()[-1] == ("已新增 1 个单位(方案第 2 版)。"
-                                               "发送 /invite 生成它们的邀请链接。")
-    assert again == (0, "通讯录中的单位都已在“2017年元旦春节期间打假专项行动”中(2 个),"
-                        "无需导入。\n", "")
+    assert to_campaign[1].splitlines()[-1] == (
+        "已新增 1 个单位(方案第 2 版)。发送 /invite 生成它们的邀请链接。"
+    )
+    assert again == (
+        0,
+        "通讯录中的单位都已在“2017年元旦春节期间打假专项行动”中(2 个),无需导入。\n",
+        "",
+    )
     assert _sql(config, "SELECT name, active FROM units WHERE code = 'u001'") == [("综合科", 1)]
 
 
 def test_a_bad_unit_list_is_one_line_naming_row_and_column(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
     listed = _unit_list(tmp_path / "通讯录.xlsx", ["综合科", "股室"], ["", "股室"])
 
-    result = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN,
-                                   "--yes"))
+    result = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN, "--yes"))
 
     assert result == (1, "", f"通讯录 {listed} 未导入:第 3 行 A 列:单位名称为空\n")
     assert _sql(config, "SELECT count(*) FROM units") == [(6,)]
 
 
 def test_an_unknown_campaign_or_a_missing_database_is_one_line(
-        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "other" / "config.toml"
     elsewhere.parent.mkdir()
     elsewhere.write_text('[database]\nurl = "sqlite:///none.sqlite3"\n', encoding="utf-8")
@@ -226,10 +311,16 @@ def test_an_unknown_campaign_or_a_missing_database_is_one_line(
 
     assert unknown == (1, "", "找不到活动或单位:nope\n")
     listed = _unit_list(tmp_path / "list.xlsx", ["综合科", "股室", None, "123"])
-    english = _run(capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN,
-                                    "--lang", "en"))
-    assert english == (1, "", f"Unit list {listed} not imported: row 2, column D: “123” is "
-                              "not a mobile number (11 digits, e.g. 13812345678)\n")
+    english = _run(
+        capsys, *_people(config, "import", str(listed), "--campaign", CAMPAIGN, "--lang", "en")
+    )
+    assert english == (
+        1,
+        "",
+        (
+            f"Unit list {listed} not imported: row 2, column D: “123” is "
+            "not a mobile number (11 digits, e.g. 13812345678)\n"
+        ),
+    )
     assert missing[0] == 1 and missing[2].startswith("没有数据库 ")
     assert not (elsewhere.parent / "none.sqlite3").exists()
-

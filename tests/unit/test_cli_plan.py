@@ -77,8 +77,10 @@ def test_plan_check_json_prints_the_32_daguan_deadlines_with_iso_offsets(
     assert all(d["period"] is None for d in result["deadlines"])
     # The notice was issued two weeks into the campaign it announces; one Thursday falls in
     # the Spring Festival holiday.
-    assert result["warnings"][0] == ("“weekly-report”有 2 个截止时间早于方案印发日期 2016-12-15"
-                                     "(最早 2016-12-01):联络员一加入就是逾期,请核对日期或 start")
+    assert result["warnings"][0] == (
+        "“weekly-report”有 2 个截止时间早于方案印发日期 2016-12-15"
+        "(最早 2016-12-01):联络员一加入就是逾期,请核对日期或 start"
+    )
     holiday = "1 个每周截止日落在法定节假日:weekly-report 2017-02-02"
     assert result["warnings"][1].startswith(holiday)
     assert len(result["warnings"]) == 2
@@ -92,8 +94,15 @@ def test_the_installed_console_script_prints_the_same_json(
     main(argv)
     in_process = json.loads(capsys.readouterr().out)
 
-    run = subprocess.run([str(script), *argv], cwd=ROOT, capture_output=True, text=True,
-                         encoding="utf-8", timeout=60, check=False)
+    run = subprocess.run(
+        [str(script), *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
 
     assert (run.returncode, run.stderr) == (0, "")
     assert json.loads(run.stdout) == in_process
@@ -126,8 +135,10 @@ def test_plan_check_prints_the_table_in_english_with_lang_en(
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert lines[:2] == [
-        "Campaign daguan-2017-anticounterfeit: "
-        "2017年元旦春节期间打假专项行动 (大观区市场监督管理局)",
+        (
+            "Campaign daguan-2017-anticounterfeit: "
+            "2017年元旦春节期间打假专项行动 (大观区市场监督管理局)"
+        ),
         "32 deadlines",
     ]
     assert lines[3].split() == ["No.", "Due", "What", "Period", "Units"]
@@ -187,8 +198,10 @@ BROKEN = [
         id="impossible-date",
     ),
     pytest.param(
-        ('recipient = "12315投诉举报中心"\nnote = "安排',
-         'recipent = "12315投诉举报中心"\nnote = "安排'),
+        (
+            'recipient = "12315投诉举报中心"\nnote = "安排',
+            'recipent = "12315投诉举报中心"\nnote = "安排',
+        ),
         "obligations[0].recipent: 无法识别的键(拼写错了吗?)",
         "obligations[0].recipent: unknown key (a typo?)",
         id="unknown-key",
@@ -222,8 +235,11 @@ BROKEN = [
 
 @pytest.mark.parametrize(("edit", "chinese", "english"), BROKEN)
 def test_a_broken_plan_exits_1_with_one_chinese_line_naming_file_place_and_problem(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    edit: tuple[str, str], chinese: str, english: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: tuple[str, str],
+    chinese: str,
+    english: str,
 ) -> None:
     path = write_plan(tmp_path, edited(*edit))
 
@@ -236,8 +252,11 @@ def test_a_broken_plan_exits_1_with_one_chinese_line_naming_file_place_and_probl
 
 @pytest.mark.parametrize(("edit", "chinese", "english"), BROKEN)
 def test_a_broken_plan_exits_1_with_one_english_line_with_lang_en(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    edit: tuple[str, str], chinese: str, english: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: tuple[str, str],
+    chinese: str,
+    english: str,
 ) -> None:
     path = write_plan(tmp_path, edited(*edit))
 

@@ -123,7 +123,10 @@ def test_a_weekly_rule_starting_on_its_weekday_includes_the_start() -> None:
     expansion = expand(Weekly(4, Window(date(2016, 12, 1), date(2016, 12, 22))))
 
     assert days_of(expansion) == [
-        date(2016, 12, 1), date(2016, 12, 8), date(2016, 12, 15), date(2016, 12, 22)
+        date(2016, 12, 1),
+        date(2016, 12, 8),
+        date(2016, 12, 15),
+        date(2016, 12, 22),
     ]
 
 
@@ -174,8 +177,11 @@ def test_a_daily_rule_with_several_windows_covers_each_window_day_by_day() -> No
     expansion = expand(Daily(windows))
 
     assert days_of(expansion) == [
-        date(2016, 12, 19), date(2016, 12, 20), date(2016, 12, 21),
-        date(2017, 1, 9), date(2017, 1, 10),
+        date(2016, 12, 19),
+        date(2016, 12, 20),
+        date(2016, 12, 21),
+        date(2017, 1, 9),
+        date(2017, 1, 10),
     ]
 
 
@@ -188,7 +194,10 @@ def test_overlapping_daily_windows_give_each_day_once() -> None:
     expansion = expand(Daily(windows))
 
     assert days_of(expansion) == [
-        date(2016, 12, 19), date(2016, 12, 20), date(2016, 12, 21), date(2016, 12, 22)
+        date(2016, 12, 19),
+        date(2016, 12, 20),
+        date(2016, 12, 21),
+        date(2016, 12, 22),
     ]
 
 
@@ -212,7 +221,10 @@ def test_a_daily_window_crossing_new_year_runs_through_it() -> None:
     expansion = expand(Daily((Window(date(2016, 12, 30), date(2017, 1, 2)),)))
 
     assert days_of(expansion) == [
-        date(2016, 12, 30), date(2016, 12, 31), date(2017, 1, 1), date(2017, 1, 2)
+        date(2016, 12, 30),
+        date(2016, 12, 31),
+        date(2017, 1, 1),
+        date(2017, 1, 2),
     ]
 
 
@@ -223,7 +235,10 @@ def test_a_workdays_only_daily_rule_skips_new_year_and_the_weekend_across_the_ye
 
     # 12-31, 01-01 weekend; 01-02 元旦 observed
     assert days_of(expansion) == [
-        date(2016, 12, 29), date(2016, 12, 30), date(2017, 1, 3), date(2017, 1, 4)
+        date(2016, 12, 29),
+        date(2016, 12, 30),
+        date(2017, 1, 3),
+        date(2017, 1, 4),
     ]
 
 
@@ -235,7 +250,10 @@ def test_a_workdays_only_daily_rule_includes_the_tiaoxiu_sunday_and_skips_chunji
     assert days_of(expansion) == [
         date(2017, 1, 20),
         date(2017, 1, 22),  # Sunday, 调休 working day
-        date(2017, 1, 23), date(2017, 1, 24), date(2017, 1, 25), date(2017, 1, 26),
+        date(2017, 1, 23),
+        date(2017, 1, 24),
+        date(2017, 1, 25),
+        date(2017, 1, 26),
         date(2017, 2, 3),
         date(2017, 2, 4),  # Saturday, 调休 working day
         date(2017, 2, 6),
@@ -255,7 +273,10 @@ def test_a_monthly_rule_falls_on_its_day_in_every_month_of_the_window() -> None:
     expansion = expand(Monthly(25, Window(date(2016, 12, 1), date(2017, 3, 31))))
 
     assert days_of(expansion) == [
-        date(2016, 12, 25), date(2017, 1, 25), date(2017, 2, 25), date(2017, 3, 25)
+        date(2016, 12, 25),
+        date(2017, 1, 25),
+        date(2017, 2, 25),
+        date(2017, 3, 25),
     ]
 
 
@@ -267,17 +288,24 @@ def test_a_monthly_window_starting_after_the_day_begins_in_the_next_month() -> N
 
 @pytest.mark.parametrize(
     ("year", "february_end"),
-    [(2020, date(2020, 2, 29)), (2024, date(2024, 2, 29)), (2017, date(2017, 2, 28)),
-     (2023, date(2023, 2, 28)), (2100, date(2100, 2, 28))],
+    [
+        (2020, date(2020, 2, 29)),
+        (2024, date(2024, 2, 29)),
+        (2017, date(2017, 2, 28)),
+        (2023, date(2023, 2, 28)),
+        (2100, date(2100, 2, 28)),
+    ],
 )
 def test_a_last_day_monthly_rule_falls_on_the_real_end_of_february(
     year: int, february_end: date
 ) -> None:
-    expansion = expand(Monthly(LAST_DAY, Window(date(year, 1, 1), date(year, 4, 30))),
-                       end=None)
+    expansion = expand(Monthly(LAST_DAY, Window(date(year, 1, 1), date(year, 4, 30))), end=None)
 
     assert days_of(expansion) == [
-        date(year, 1, 31), february_end, date(year, 3, 31), date(year, 4, 30)
+        date(year, 1, 31),
+        february_end,
+        date(year, 3, 31),
+        date(year, 4, 30),
     ]
 
 
@@ -285,9 +313,18 @@ def test_day_31_falls_on_the_30th_in_thirty_day_months_and_on_february_end() -> 
     expansion = expand(Monthly(31, Window(date(2024, 1, 1), date(2024, 12, 31))))
 
     assert days_of(expansion) == [
-        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30),
-        date(2024, 5, 31), date(2024, 6, 30), date(2024, 7, 31), date(2024, 8, 31),
-        date(2024, 9, 30), date(2024, 10, 31), date(2024, 11, 30), date(2024, 12, 31),
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 3, 31),
+        date(2024, 4, 30),
+        date(2024, 5, 31),
+        date(2024, 6, 30),
+        date(2024, 7, 31),
+        date(2024, 8, 31),
+        date(2024, 9, 30),
+        date(2024, 10, 31),
+        date(2024, 11, 30),
+        date(2024, 12, 31),
     ]
 
 
@@ -485,8 +522,12 @@ def test_a_year_without_calendar_data_falls_back_with_a_warning_instead_of_faili
     expansion = expand(Daily((window,), workdays_only=True), start=date(2027, 1, 1))
 
     assert days_of(expansion) == [
-        date(2027, 1, 1), date(2027, 1, 4), date(2027, 1, 5), date(2027, 1, 6),
-        date(2027, 1, 7), date(2027, 1, 8),
+        date(2027, 1, 1),
+        date(2027, 1, 4),
+        date(2027, 1, 5),
+        date(2027, 1, 6),
+        date(2027, 1, 7),
+        date(2027, 1, 8),
     ]
     assert expansion.warnings == (Notice("calendar_missing_year", {"year": 2027}),)
 
@@ -524,8 +565,12 @@ def test_plan_overrides_beat_the_package_data() -> None:
     expansion = expand(Daily((window,), workdays_only=True), calendar=overrides)
 
     assert days_of(expansion) == [
-        date(2017, 1, 20), date(2017, 1, 23), date(2017, 1, 24), date(2017, 1, 25),
-        date(2017, 1, 26), date(2017, 1, 28),
+        date(2017, 1, 20),
+        date(2017, 1, 23),
+        date(2017, 1, 24),
+        date(2017, 1, 25),
+        date(2017, 1, 26),
+        date(2017, 1, 28),
     ]
 
 
@@ -552,8 +597,9 @@ def test_an_explicit_calendar_is_used_instead_of_the_plans_own() -> None:
 
 
 def test_due_instants_are_aware_in_the_plans_zone_at_the_obligations_time() -> None:
-    expansion = expand_plan(a_plan(an_obligation(Once((date(2016, 12, 15),)), at=time(15, 0))),
-                            NOW)
+    expansion = expand_plan(
+        a_plan(an_obligation(Once((date(2016, 12, 15),)), at=time(15, 0))), NOW
+    )
 
     due = expansion.deadlines[0].due
     assert due.tzinfo == SHANGHAI
@@ -572,7 +618,10 @@ def test_deadlines_are_ordered_by_due_instant_then_by_obligation_order() -> None
     expansion = expand_plan(plan, NOW)
 
     assert [d.obligation_id for d in expansion.deadlines] == [
-        "day-before", "same-time-b", "same-time-a", "late-in-day"
+        "day-before",
+        "same-time-b",
+        "same-time-a",
+        "late-in-day",
     ]
 
 
@@ -643,12 +692,12 @@ def test_the_daguan_expansion_does_not_depend_on_now() -> None:
 
 
 def test_deadlines_before_the_issue_date_are_warned_about_not_dropped() -> None:
-    text = DAGUAN.read_text(encoding="utf-8").replace("issued = 2016-12-15",
-                                                      "issued = 2017-03-15")
+    text = DAGUAN.read_text(encoding="utf-8").replace("issued = 2016-12-15", "issued = 2017-03-15")
     plan = parse_plan(text, DAGUAN.name)
 
     expansion = expand_plan(plan, NOW)
 
     assert len(expansion.deadlines) == 32
-    assert {w.params["obligation"] for w in expansion.warnings
-            if w.code == "before_issued"} == {o.id for o in plan.obligations}
+    assert {w.params["obligation"] for w in expansion.warnings if w.code == "before_issued"} == {
+        o.id for o in plan.obligations
+    }

@@ -37,9 +37,20 @@ def _zip() -> bytes:
     return out.getvalue()
 
 
-GENUINE = {"pdf": PDF, "doc": OLE, "xls": OLE, "wps": OLE, "et": OLE, "png": PNG, "jpg": JPG,
-           "jpeg": JPG, "zip": _zip(), "txt": "通知正文".encode(), "csv": b"a,b\n1,2\n",
-           "toml": "[campaign]\nname = \"打假\"\n".encode("gb18030")}
+GENUINE = {
+    "pdf": PDF,
+    "doc": OLE,
+    "xls": OLE,
+    "wps": OLE,
+    "et": OLE,
+    "png": PNG,
+    "jpg": JPG,
+    "jpeg": JPG,
+    "zip": _zip(),
+    "txt": "通知正文".encode(),
+    "csv": b"a,b\n1,2\n",
+    "toml": '[campaign]\nname = "打假"\n'.encode("gb18030"),
+}
 
 
 @pytest.mark.parametrize("extension", sorted(GENUINE))
@@ -57,11 +68,22 @@ def test_an_exe_renamed_to_an_accepted_type_is_refused(extension: str) -> None:
     assert not content_matches(extension, EXE)
 
 
-@pytest.mark.parametrize(("extension", "data"), [
-    ("pdf", PNG), ("png", PDF), ("jpg", OLE), ("doc", PDF), ("docx", OLE), ("xlsx", PDF),
-    ("pdf", b"just some text"), ("txt", PNG)])
+@pytest.mark.parametrize(
+    ("extension", "data"),
+    [
+        ("pdf", PNG),
+        ("png", PDF),
+        ("jpg", OLE),
+        ("doc", PDF),
+        ("docx", OLE),
+        ("xlsx", PDF),
+        ("pdf", b"just some text"),
+        ("txt", PNG),
+    ],
+)
 def test_a_file_of_another_accepted_type_under_a_wrong_extension_is_refused(
-        extension: str, data: bytes) -> None:
+    extension: str, data: bytes
+) -> None:
     assert not content_matches(extension, data)
 
 

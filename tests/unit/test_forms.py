@@ -26,19 +26,26 @@ ANY_INTEGER = Field("delta", "增减", FieldType.INTEGER)
 BOUNDED = Field("score", "评分", FieldType.INTEGER, min=Decimal(1), max=Decimal(100))
 VALUE = Field("case_value", "案值", FieldType.DECIMAL, unit="万元", min=Decimal(0), places=4)
 RATE = Field("rate", "比例", FieldType.DECIMAL, min=Decimal("0.5"), max=Decimal("99.5"))
-RECOVERED = Field("recovered", "挽回经济损失", FieldType.DECIMAL, unit="万元", required=False,
-                  min=Decimal(0))
+RECOVERED = Field(
+    "recovered", "挽回经济损失", FieldType.DECIMAL, unit="万元", required=False, min=Decimal(0)
+)
 SEIZED = Field("seized", "收缴物资", FieldType.TEXT)
 OPTIONAL_TEXT = Field("title", "职务", FieldType.TEXT, required=False)
 SHORT_TEXT = Field("name", "联络员姓名", FieldType.TEXT, max_length=20)
 EXPERIENCE = Field("experience", "经验做法", FieldType.LONGTEXT)
 STATUS = Field("status", "整改情况", FieldType.CHOICE, options=("已整改", "整改中", "未整改"))
-STATUS_CN = Field("status", "整改情况", FieldType.CHOICE,
-                  options=("已整改", "整改中（限期）", "未整改"))
-KINDS = Field("kinds", "问题类型", FieldType.MULTICHOICE,
-              options=("假冒伪劣", "商标侵权", "无证经营", "其他"))
-OPTIONAL_KINDS = Field("kinds", "问题类型", FieldType.MULTICHOICE, required=False,
-                       options=("假冒伪劣", "商标侵权"))
+STATUS_CN = Field(
+    "status", "整改情况", FieldType.CHOICE, options=("已整改", "整改中（限期）", "未整改")
+)
+KINDS = Field(
+    "kinds",
+    "问题类型",
+    FieldType.MULTICHOICE,
+    options=("假冒伪劣", "商标侵权", "无证经营", "其他"),
+)
+OPTIONAL_KINDS = Field(
+    "kinds", "问题类型", FieldType.MULTICHOICE, required=False, options=("假冒伪劣", "商标侵权")
+)
 WHEN = Field("when", "检查日期", FieldType.DATE)
 DOCUMENT = Field("document", "总结材料", FieldType.FILE)
 
@@ -301,8 +308,13 @@ def test_a_forged_option_index_is_not_an_option(index: int) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "2016-12-15", "2016/12/15", "2016.12.15",
-        "2016年12月15日", "2016年12月15号", "2016年12月15", "２０１６年１２月１５日",
+        "2016-12-15",
+        "2016/12/15",
+        "2016.12.15",
+        "2016年12月15日",
+        "2016年12月15号",
+        "2016年12月15",
+        "２０１６年１２月１５日",
     ],
 )
 def test_a_full_date_is_read_in_several_formats(raw: str) -> None:

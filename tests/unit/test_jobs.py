@@ -74,9 +74,10 @@ async def test_one_person_holds_one_slot_at_a_time() -> None:
 
 
 def test_the_worker_modules_do_not_import_telegram() -> None:
-    code = ("import sys, conversation.notices, conversation.chat_export; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, conversation.notices, conversation.chat_export; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "[]"

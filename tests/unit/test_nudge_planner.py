@@ -31,27 +31,68 @@ def world(submitted: bool = False, logged: bool = False) -> World:
     text = DAGUAN.read_text(encoding="utf-8")
     plan = parse_plan(text, DAGUAN.name)
     campaign = m.Campaign(id=1, code=plan.id, name=plan.name, timezone="Asia/Shanghai")
-    obligation = m.Obligation(id=10, campaign_id=1, code="weekly-report", title="信息周报",
-                              form_code="stats", cadence="weekly", local_time=time(15),
-                              unit_codes=None, position=0, active=True)
-    deadline = m.Deadline(id=100, campaign_id=1, obligation_id=10, seq=3,
-                          due_at=DUE.astimezone(UTC), cancelled=False)
-    unit = m.Unit(id=1, campaign_id=1, code="dekuan", name="德宽路市场监管所", group="",
-                  position=0, active=True)
-    context = CampaignContext(campaign, plan, Placement(WorkdayCalendar()), BJ,
-                              {10: default_policy(Cadence.WEEKLY)})
+    obligation = m.Obligation(
+        id=10,
+        campaign_id=1,
+        code="weekly-report",
+        title="信息周报",
+        form_code="stats",
+        cadence="weekly",
+        local_time=time(15),
+        unit_codes=None,
+        position=0,
+        active=True,
+    )
+    deadline = m.Deadline(
+        id=100, campaign_id=1, obligation_id=10, seq=3, due_at=DUE.astimezone(UTC), cancelled=False
+    )
+    unit = m.Unit(
+        id=1,
+        campaign_id=1,
+        code="dekuan",
+        name="德宽路市场监管所",
+        group="",
+        position=0,
+        active=True,
+    )
+    context = CampaignContext(
+        campaign, plan, Placement(WorkdayCalendar()), BJ, {10: default_policy(Cadence.WEEKLY)}
+    )
     latest: dict[tuple[int, int], m.Submission] = {}
     if submitted:
-        latest[(100, 1)] = m.Submission(id=1, deadline_id=100, unit_id=1, revision=1,
-                                        status="submitted", nil=False, answers={},
-                                        submitted_at=DUE.astimezone(UTC), late=False)
+        latest[(100, 1)] = m.Submission(
+            id=1,
+            deadline_id=100,
+            unit_id=1,
+            revision=1,
+            status="submitted",
+            nil=False,
+            answers={},
+            submitted_at=DUE.astimezone(UTC),
+            late=False,
+        )
     log: dict[tuple[int, int | None, int, str], m.SentReminder] = {}
     if logged:
-        log[(100, 1, 7, "due")] = m.SentReminder(id=1, deadline_id=100, unit_id=1,
-                                                 person_id=7, step="due", status="sent",
-                                                 claimed_at=DUE, claimed_by="x", attempts=1)
-    return World({1: context}, [(deadline, obligation)], {1: [unit]},
-                 {1: [Recipient(7, "2001", "李明", None)]}, latest, log, set())
+        log[(100, 1, 7, "due")] = m.SentReminder(
+            id=1,
+            deadline_id=100,
+            unit_id=1,
+            person_id=7,
+            step="due",
+            status="sent",
+            claimed_at=DUE,
+            claimed_by="x",
+            attempts=1,
+        )
+    return World(
+        {1: context},
+        [(deadline, obligation)],
+        {1: [unit]},
+        {1: [Recipient(7, "2001", "李明", None)]},
+        latest,
+        log,
+        set(),
+    )
 
 
 def test_at_the_deadline_a_missing_unit_gets_the_due_nudge() -> None:

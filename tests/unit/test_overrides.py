@@ -37,30 +37,53 @@ def test_an_exempt_unit_owes_nothing_but_a_report_it_sent_anyway_still_counts() 
 
 
 def test_exempt_units_are_counted_apart_from_the_expected_ones() -> None:
-    counts = tally([(State.EXEMPT, False), (State.OVERDUE, False), (State.PENDING, False),
-                    (State.SUBMITTED, True)], extended=1)
+    counts = tally(
+        [
+            (State.EXEMPT, False),
+            (State.OVERDUE, False),
+            (State.PENDING, False),
+            (State.SUBMITTED, True),
+        ],
+        extended=1,
+    )
 
     assert (counts.expected, counts.missing, counts.done, counts.exempt, counts.extended) == (
-        3, 2, 1, 1, 1)
+        3,
+        2,
+        1,
+        1,
+        1,
+    )
 
 
-@pytest.mark.parametrize(("words", "expected"), [
-    (["德宽路所", "停业", "整顿"], ChatRequest("德宽路所", None, "停业 整顿")),
-    (["德宽路所", "2026-12-20", "15:00", "人员外出"],
-     ChatRequest("德宽路所", "2026-12-20 15:00", "人员外出")),
-    (["德宽路所", "2026-12-20", "人员外出"], ChatRequest("德宽路所", "2026-12-20", "人员外出")),
-    (["德宽路所", "2026-12-40", "人员外出"], OverrideProblem.BAD_TIME),
-    (["德宽路所", "2026-12-20", "15:00"], OverrideProblem.NO_REASON),
-    (["德宽路所"], None),
-])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["德宽路所", "停业", "整顿"], ChatRequest("德宽路所", None, "停业 整顿")),
+        (
+            ["德宽路所", "2026-12-20", "15:00", "人员外出"],
+            ChatRequest("德宽路所", "2026-12-20 15:00", "人员外出"),
+        ),
+        (
+            ["德宽路所", "2026-12-20", "人员外出"],
+            ChatRequest("德宽路所", "2026-12-20", "人员外出"),
+        ),
+        (["德宽路所", "2026-12-40", "人员外出"], OverrideProblem.BAD_TIME),
+        (["德宽路所", "2026-12-20", "15:00"], OverrideProblem.NO_REASON),
+        (["德宽路所"], None),
+    ],
+)
 def test_the_exempt_command_reads_unit_optional_time_and_reason(
-        words: list[str], expected: ChatRequest | OverrideProblem | None) -> None:
+    words: list[str], expected: ChatRequest | OverrideProblem | None
+) -> None:
     assert parse_chat_request(words) == expected
 
 
 def test_a_day_alone_keeps_the_deadline_s_time_of_day() -> None:
     bj = ZoneInfo("Asia/Shanghai")
-    assert Until(date(2016, 12, 20), None).instant(DUE, bj) == datetime(2016, 12, 20, 17, 30,
-                                                                        tzinfo=bj)
-    assert Until(date(2016, 12, 20), time(9)).instant(DUE, bj) == datetime(2016, 12, 20, 9,
-                                                                           tzinfo=bj)
+    assert Until(date(2016, 12, 20), None).instant(DUE, bj) == datetime(
+        2016, 12, 20, 17, 30, tzinfo=bj
+    )
+    assert Until(date(2016, 12, 20), time(9)).instant(DUE, bj) == datetime(
+        2016, 12, 20, 9, tzinfo=bj
+    )

@@ -32,16 +32,21 @@ from services.pictures import (
 NOW = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
 
 
-def _board(units: int, deadlines: int, cells: list[list[Cell | None]] | None = None,
-           groups: int = 1) -> Board:
-    heads = tuple(BoardDeadline(j + 1, "信息周报", j + 1, True, NOW + timedelta(days=7 * j))
-                  for j in range(deadlines))
-    rows = tuple(BoardUnit(f"第{i + 1}街道办事处", f"第{i * groups // units + 1}片区"
-                           if groups > 1 else "") for i in range(units))
-    grid = cells or [[list(Cell)[(i + j) % len(Cell)] for j in range(deadlines)]
-                     for i in range(units)]
-    return Board("安全生产大排查", "县应急管理局", NOW, rows, heads,
-                 tuple(tuple(r) for r in grid))
+def _board(
+    units: int, deadlines: int, cells: list[list[Cell | None]] | None = None, groups: int = 1
+) -> Board:
+    heads = tuple(
+        BoardDeadline(j + 1, "信息周报", j + 1, True, NOW + timedelta(days=7 * j))
+        for j in range(deadlines)
+    )
+    rows = tuple(
+        BoardUnit(f"第{i + 1}街道办事处", f"第{i * groups // units + 1}片区" if groups > 1 else "")
+        for i in range(units)
+    )
+    grid = cells or [
+        [list(Cell)[(i + j) % len(Cell)] for j in range(deadlines)] for i in range(units)
+    ]
+    return Board("安全生产大排查", "县应急管理局", NOW, rows, heads, tuple(tuple(r) for r in grid))
 
 
 def _texts(board: Board):  # type: ignore[no-untyped-def]
@@ -109,8 +114,14 @@ def test_the_chat_gets_the_whole_board_when_small_and_the_summary_by_group_when_
 
 
 def test_a_character_outside_the_font_is_drawn_as_a_box_not_dropped() -> None:
-    board = Board("排查", "", NOW, (BoardUnit("𠀾燊镇", ""),),
-                  (BoardDeadline(1, "周报", 1, False, NOW),), ((Cell.MISSING,),))
+    board = Board(
+        "排查",
+        "",
+        NOW,
+        (BoardUnit("𠀾燊镇", ""),),
+        (BoardDeadline(1, "周报", 1, False, NOW),),
+        ((Cell.MISSING,),),
+    )
 
     [page] = render_board(board, _texts(board))
 

@@ -26,7 +26,8 @@ def _deadlines(plan_text: str) -> list[str]:
 
 
 def test_the_daguan_draft_yields_the_same_32_deadlines_as_the_hand_written_plan(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     draft = tmp_path / "draft.toml"
 
     assert main(["plan", "extract", str(DAGUAN_NOTICE), "--toml-out", str(draft)]) == 0
@@ -38,8 +39,7 @@ def test_the_daguan_draft_yields_the_same_32_deadlines_as_the_hand_written_plan(
     assert got == _deadlines(example.read_text(encoding="utf-8"))
 
 
-def test_each_drafted_obligation_carries_its_source_sentence_as_a_comment(
-        tmp_path: Path) -> None:
+def test_each_drafted_obligation_carries_its_source_sentence_as_a_comment(tmp_path: Path) -> None:
     draft = tmp_path / "draft.toml"
 
     main(["plan", "extract", str(DAGUAN_NOTICE), "--toml-out", str(draft)])
@@ -50,12 +50,21 @@ def test_each_drafted_obligation_carries_its_source_sentence_as_a_comment(
     assert text.count("[[obligations]]") == 8
 
 
-def test_a_notice_with_no_deadline_writes_no_draft(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_notice_with_no_deadline_writes_no_draft(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     draft = tmp_path / "draft.toml"
 
-    code = main(["plan", "extract", str(SEEDS / "002_9e06cbdb44fd6dbb.txt"), "--json",
-                 "--toml-out", str(draft)])
+    code = main(
+        [
+            "plan",
+            "extract",
+            str(SEEDS / "002_9e06cbdb44fd6dbb.txt"),
+            "--json",
+            "--toml-out",
+            str(draft),
+        ]
+    )
 
     assert code == 0
     assert not draft.exists()
@@ -64,9 +73,9 @@ def test_a_notice_with_no_deadline_writes_no_draft(tmp_path: Path,
     assert "未写出" in out.err
 
 
-def test_a_docx_notice_is_read_paragraphs_and_tables_alike(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]
-                                                           ) -> None:
+def test_a_docx_notice_is_read_paragraphs_and_tables_alike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     document = Document()
     document.add_paragraph("关于开展安全生产大检查的通知")
     document.add_paragraph("各乡镇:请于2024年3月15日前将自查报告报县应急管理局。")
@@ -89,20 +98,25 @@ def test_a_gbk_text_notice_is_decoded() -> None:
     assert notice_text(text.encode("gb18030"), "n.txt") == text
 
 
-@pytest.mark.parametrize(("data", "name", "problem"), [
-    (b"not a zip", "n.docx", "docx"),
-    (b"\xd0\xcf\x11\xe0", "n.doc", "doc"),
-])
-def test_an_unreadable_notice_is_refused_with_a_reason(data: bytes, name: str,
-                                                       problem: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "name", "problem"),
+    [
+        (b"not a zip", "n.docx", "docx"),
+        (b"\xd0\xcf\x11\xe0", "n.doc", "doc"),
+    ],
+)
+def test_an_unreadable_notice_is_refused_with_a_reason(
+    data: bytes, name: str, problem: str
+) -> None:
     with pytest.raises(NoticeError) as caught:
         notice_text(data, name)
 
     assert str(caught.value) == problem
 
 
-def test_a_missing_notice_file_exits_1_with_one_line(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_notice_file_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["plan", "extract", str(tmp_path / "nope.txt")])
 
     assert code == 1

@@ -42,14 +42,21 @@ def test_plan_load_refuses_a_draft_with_placeholders_in_one_line_and_accepts_it_
 ) -> None:
     draft = _draft(tmp_path, capsys)
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite3"}"\n'
-                      f'[files]\ndir = "{tmp_path / "files"}"\n', encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite3"}"\n'
+        f'[files]\ndir = "{tmp_path / "files"}"\n',
+        encoding="utf-8",
+    )
 
     assert main(["plan", "load", str(draft), "--config", str(config), "--lang", "en"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == (f'{draft}: 1 placeholder(s) "待填写" still to fill in (units[0].name): '
-                   "fill them in before loading")
+    assert err == (
+        f'{draft}: 1 placeholder(s) "待填写" still to fill in (units[0].name): '
+        "fill them in before loading"
+    )
 
-    draft.write_text(draft.read_text(encoding="utf-8").replace("待填写:报送单位", "杭州市水利局"),
-                     encoding="utf-8")
+    draft.write_text(
+        draft.read_text(encoding="utf-8").replace("待填写:报送单位", "杭州市水利局"),
+        encoding="utf-8",
+    )
     assert main(["plan", "load", str(draft), "--config", str(config)]) == 0

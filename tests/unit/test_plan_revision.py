@@ -24,7 +24,8 @@ from scheduler.deadlines import expand_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN_TEXT = (ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml").read_text(
-    encoding="utf-8")
+    encoding="utf-8"
+)
 NOW = datetime(2017, 1, 11, 2, 0, tzinfo=UTC)  # mid-campaign
 
 
@@ -37,20 +38,31 @@ def _planned(plan: Plan) -> list[PlannedDeadline]:
     return [PlannedDeadline(d.obligation_id, d.key, d.due) for d in expansion.deadlines]
 
 
-def _stored(text: str = DAGUAN_TEXT, *, people: dict[str, int] | None = None,
-            reports: dict[str, int] | None = None,
-            work: dict[tuple[str, str], int] | None = None) -> StoredCampaign:
+def _stored(
+    text: str = DAGUAN_TEXT,
+    *,
+    people: dict[str, int] | None = None,
+    reports: dict[str, int] | None = None,
+    work: dict[tuple[str, str], int] | None = None,
+) -> StoredCampaign:
     """The campaign as a first load of `text` leaves it, with people and reports added."""
     plan = parse_plan(text, "daguan.toml")
     people, reports, work = people or {}, reports or {}, work or {}
     return StoredCampaign(
-        plan.id, plan.name, 1, _sha(text),
-        tuple(StoredUnit(u.id, u.name, True, people.get(u.id, 0), reports.get(u.id, 0))
-              for u in plan.units),
+        plan.id,
+        plan.name,
+        1,
+        _sha(text),
+        tuple(
+            StoredUnit(u.id, u.name, True, people.get(u.id, 0), reports.get(u.id, 0))
+            for u in plan.units
+        ),
         tuple(StoredObligation(o.id, o.title, True) for o in plan.obligations),
-        tuple(StoredDeadline(d.obligation, d.key, d.due, False,
-                             work.get((d.obligation, d.key), 0))
-              for d in _planned(plan)))
+        tuple(
+            StoredDeadline(d.obligation, d.key, d.due, False, work.get((d.obligation, d.key), 0))
+            for d in _planned(plan)
+        ),
+    )
 
 
 def _revise(stored: StoredCampaign, text: str) -> PlanRevision:
@@ -79,10 +91,13 @@ def test_a_renamed_unit_with_a_bound_liaison_and_reports_is_listed_as_in_use() -
     revision = _revise(stored, text)
 
     assert not revision.unchanged
-    assert [(c.code, c.old_name, c.name, c.people, c.submissions, c.in_use)
-            for c in revision.units_renamed] == [
+    assert [
+        (c.code, c.old_name, c.name, c.people, c.submissions, c.in_use)
+        for c in revision.units_renamed
+    ] == [
         ("yulin", "玉琳路市场监管所", "甲所", 1, 3, True),
-        ("jixian", "集贤路市场监管所", "乙所", 0, 0, False)]
+        ("jixian", "集贤路市场监管所", "乙所", 0, 0, False),
+    ]
     assert revision.units_added == revision.units_retired == ()
     assert revision.deadlines_moved == revision.deadlines_cancelled == ()
 
@@ -94,39 +109,43 @@ def test_units_added_and_retired_are_told_apart_from_renamed_ones() -> None:
     revision = _revise(stored, text)
 
     assert [(c.code, c.name) for c in revision.units_added] == [("newport", "海口市场监管所")]
-    assert [(c.code, c.people, c.in_use) for c in revision.units_retired] == [
-        ("haikou", 2, True)]
+    assert [(c.code, c.people, c.in_use) for c in revision.units_retired] == [("haikou", 2, True)]
     assert revision.units_renamed == ()
 
 
 def test_only_future_deadlines_move_and_dropped_ones_with_reports_are_flagged() -> None:
     stored = _stored(work={("stage-summary", "2017-01-17"): 4})
     # 2017-01-17 -> 01-18 (future: moves); 2016-12-27 -> 12-28 (past: history, not touched)
-    text = _edit(DAGUAN_TEXT, "dates = [2016-12-27, 2017-01-17]",
-                 "dates = [2016-12-28, 2017-01-18]")
+    text = _edit(
+        DAGUAN_TEXT, "dates = [2016-12-27, 2017-01-17]", "dates = [2016-12-28, 2017-01-18]"
+    )
     text = _edit(text, "date = 2017-02-23 }", "date = 2017-02-24 }")
 
     revision = _revise(stored, text)
 
     assert [(c.obligation, c.key) for c in revision.deadlines_added] == [
-        ("stage-summary", "2016-12-28"), ("stage-summary", "2017-01-18")]
+        ("stage-summary", "2016-12-28"),
+        ("stage-summary", "2017-01-18"),
+    ]
     moved = revision.deadlines_moved
-    assert [(c.obligation, c.key, c.old_due.date() if c.old_due else None, c.due.date())
-            for c in moved] == [("final-summary", "single", date(2017, 2, 23),
-                                 date(2017, 2, 24))]
+    assert [
+        (c.obligation, c.key, c.old_due.date() if c.old_due else None, c.due.date()) for c in moved
+    ] == [("final-summary", "single", date(2017, 2, 23), date(2017, 2, 24))]
     assert [(c.key, c.submissions, c.in_use) for c in revision.deadlines_cancelled] == [
-        ("2017-01-17", 4, True)]
+        ("2017-01-17", 4, True)
+    ]
 
 
 def test_a_retitled_and_a_retired_obligation_are_listed() -> None:
     text = _edit(DAGUAN_TEXT, 'title = "信息周报"', 'title = "每周情况"')
     start = text.index('[[obligations]]\nid = "daily-report"')
-    text = text[:start] + text[text.index("[[obligations]]", start + 1):]
+    text = text[:start] + text[text.index("[[obligations]]", start + 1) :]
 
     revision = _revise(_stored(), text)
 
     assert [(c.code, c.old_title, c.title) for c in revision.obligations_retitled] == [
-        ("weekly-report", "信息周报", "每周情况")]
+        ("weekly-report", "信息周报", "每周情况")
+    ]
     assert [c.code for c in revision.obligations_retired] == ["daily-report"]
     # Its future deadlines go with it; the past ones stay as history.
     assert {c.obligation for c in revision.deadlines_cancelled} == {"daily-report"}
@@ -146,10 +165,11 @@ def test_changes_touching_work_come_first_so_a_cut_list_still_shows_them() -> No
 
 
 def test_a_campaign_id_comes_from_the_file_names_ascii_part() -> None:
-    assert new_campaign_id("daguan-notice", "大关打假通知", date(2016, 12, 14), set()) == \
-        "daguan-notice"
-    assert new_campaign_id("2016年Daguan 通知", "大关", date(2016, 12, 14), set()) == \
-        "2016-daguan"
+    assert (
+        new_campaign_id("daguan-notice", "大关打假通知", date(2016, 12, 14), set())
+        == "daguan-notice"
+    )
+    assert new_campaign_id("2016年Daguan 通知", "大关", date(2016, 12, 14), set()) == "2016-daguan"
 
 
 def test_a_chinese_or_pasted_notice_gets_a_stable_hash_of_its_title_never_a_constant() -> None:

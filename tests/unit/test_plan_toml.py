@@ -75,7 +75,9 @@ def test_the_daguan_example_reads_its_campaign() -> None:
         "12315投诉举报中心",
     )
     assert (plan.issued, plan.timezone, plan.default_time) == (
-        date(2016, 12, 15), "Asia/Shanghai", time(17, 30)
+        date(2016, 12, 15),
+        "Asia/Shanghai",
+        time(17, 30),
     )
     assert plan.period == Window(date(2016, 12, 1), date(2017, 2, 28))
     assert plan.calendar == CalendarOverrides()
@@ -90,8 +92,14 @@ def test_the_daguan_example_reads_its_phases_and_units() -> None:
         Phase("集中整治", Window(date(2016, 12, 11), date(2017, 2, 15))),
         Phase("总结提高", Window(date(2017, 2, 16), date(2017, 2, 28))),
     )
-    assert [u.id for u in plan.units] == ["dekuan", "yulin", "jixian", "linghu", "huashan",
-                                          "haikou"]
+    assert [u.id for u in plan.units] == [
+        "dekuan",
+        "yulin",
+        "jixian",
+        "linghu",
+        "huashan",
+        "haikou",
+    ]
     assert plan.unit("linghu").name == "菱湖市场监管所"
     assert {u.group for u in plan.units} == {"市场监管所"}
 
@@ -104,7 +112,10 @@ def test_the_daguan_example_reads_its_forms_and_fields() -> None:
     assert list(plan.forms) == ["liaison", "stats", "summary"]
     assert (stats.title, stats.allow_nil) == ("打假统计报表", True)
     assert (case_value.type, case_value.unit, case_value.min, case_value.places) == (
-        FieldType.DECIMAL, "万元", Decimal(0), 4
+        FieldType.DECIMAL,
+        "万元",
+        Decimal(0),
+        4,
     )
     assert [f.id for f in stats.file_fields] == ["attachment"]
     assert plan.forms["liaison"].field("title").required is False
@@ -116,15 +127,25 @@ def test_the_daguan_example_reads_every_obligations_schedule_and_time() -> None:
 
     assert [(o.id, o.form, o.schedule, o.time) for o in plan.obligations] == [
         ("liaison-list", "liaison", Once((date(2016, 12, 15),)), time(17, 30)),
-        ("weekly-report", "stats",
-         Weekly(4, Window(date(2016, 12, 1), date(2017, 2, 28))), time(15, 0)),
-        ("daily-report", "stats", Daily((
-            Window(date(2016, 12, 19), date(2016, 12, 23)),
-            Window(date(2017, 1, 9), date(2017, 1, 13)),
-            Window(date(2017, 2, 10), date(2017, 2, 14)),
-        )), time(12, 0)),
-        ("stage-summary", "summary",
-         Once((date(2016, 12, 27), date(2017, 1, 17))), time(17, 30)),
+        (
+            "weekly-report",
+            "stats",
+            Weekly(4, Window(date(2016, 12, 1), date(2017, 2, 28))),
+            time(15, 0),
+        ),
+        (
+            "daily-report",
+            "stats",
+            Daily(
+                (
+                    Window(date(2016, 12, 19), date(2016, 12, 23)),
+                    Window(date(2017, 1, 9), date(2017, 1, 13)),
+                    Window(date(2017, 2, 10), date(2017, 2, 14)),
+                )
+            ),
+            time(12, 0),
+        ),
+        ("stage-summary", "summary", Once((date(2016, 12, 27), date(2017, 1, 17))), time(17, 30)),
         ("final-summary", "summary", Once((date(2017, 2, 23),)), time(17, 30)),
     ]
     assert all(o.units is None for o in plan.obligations)
@@ -141,8 +162,10 @@ def test_a_relative_schedule_defaults_to_working_days_from_the_issue_date() -> N
 
 
 def test_a_relative_schedule_in_calendar_days_from_a_named_anchor() -> None:
-    schedule = '{ kind = "relative", offset = 10, unit = "days", anchor = 2017-02-14, ' \
-               'anchor_label = "集中行动结束" }'
+    schedule = (
+        '{ kind = "relative", offset = 10, unit = "days", anchor = 2017-02-14, '
+        'anchor_label = "集中行动结束" }'
+    )
 
     plan = parse_plan(final_schedule(schedule), SOURCE)
 
@@ -174,7 +197,9 @@ def test_a_quarterly_schedule_defaults_to_the_first_month_of_each_quarter() -> N
     plan = parse_plan(final_schedule(schedule), SOURCE)
 
     assert plan.obligations[-1].schedule == Quarterly(
-        (1, 4, 7, 10), 10, Window(date(2016, 12, 1), date(2018, 12, 31)),
+        (1, 4, 7, 10),
+        10,
+        Window(date(2016, 12, 1), date(2018, 12, 31)),
         PeriodRule("previous_quarter"),
     )
 
@@ -200,8 +225,9 @@ def test_a_daily_schedule_may_be_limited_to_working_days() -> None:
 
 
 def test_string_dates_are_accepted_and_once_dates_are_sorted_without_repeats() -> None:
-    text = edited("dates = [2016-12-27, 2017-01-17]",
-                  'dates = ["2017-01-17", 2016-12-27, 2017-01-17]')
+    text = edited(
+        "dates = [2016-12-27, 2017-01-17]", 'dates = ["2017-01-17", 2016-12-27, 2017-01-17]'
+    )
 
     plan = parse_plan(text, SOURCE)
 
@@ -212,8 +238,9 @@ def test_string_dates_are_accepted_and_once_dates_are_sorted_without_repeats() -
 
 def test_an_obligation_for_some_units_lists_them_and_all_means_every_unit() -> None:
     text = edited('form = "liaison"\n', 'form = "liaison"\nunits = ["dekuan", "haikou"]\n')
-    text = text.replace('form = "stats"\ntime = "15:00"\n',
-                        'form = "stats"\ntime = "15:00"\nunits = "all"\n')
+    text = text.replace(
+        'form = "stats"\ntime = "15:00"\n', 'form = "stats"\ntime = "15:00"\nunits = "all"\n'
+    )
 
     plan = parse_plan(text, SOURCE)
 
@@ -223,8 +250,11 @@ def test_an_obligation_for_some_units_lists_them_and_all_means_every_unit() -> N
 
 
 def test_a_calendar_table_declares_extra_working_days_and_holidays() -> None:
-    text = edited(FORMS_BANNER, "[calendar]\nworkdays = [2017-01-21]\n"
-                                "holidays = [2017-01-26, 2017-02-03]\n\n" + FORMS_BANNER)
+    text = edited(
+        FORMS_BANNER,
+        "[calendar]\nworkdays = [2017-01-21]\n"
+        "holidays = [2017-01-26, 2017-02-03]\n\n" + FORMS_BANNER,
+    )
 
     plan = parse_plan(text, SOURCE)
 
@@ -263,15 +293,30 @@ def test_a_choice_field_without_options_is_missing_its_options() -> None:
     [
         ("weekday = 4", 'weekday = "4"', "obligations[1].schedule.weekday", "integer", "string"),
         ("weekday = 4", "weekday = 4.0", "obligations[1].schedule.weekday", "integer", "number"),
-        ("weekday = 4", "weekday = true", "obligations[1].schedule.weekday", "integer",
-         "true/false"),
+        (
+            "weekday = 4",
+            "weekday = true",
+            "obligations[1].schedule.weekday",
+            "integer",
+            "true/false",
+        ),
         (COORDINATOR, "coordinator = 12315\n", "campaign.coordinator", "string", "integer"),
         ("allow_nil = true", 'allow_nil = "是"', "forms.stats.allow_nil", "true/false", "string"),
-        ("issued = 2016-12-15", "issued = 2016-12-15T09:00:00", "campaign.issued",
-         "date or string", "date-time"),
+        (
+            "issued = 2016-12-15",
+            "issued = 2016-12-15T09:00:00",
+            "campaign.issued",
+            "date or string",
+            "date-time",
+        ),
         ('time = "15:00"', "time = 1500", "obligations[1].time", "string or time", "integer"),
-        ("max_length = 30", 'max_length = "30"', "forms.liaison.fields[1].max_length",
-         "integer", "string"),
+        (
+            "max_length = 30",
+            'max_length = "30"',
+            "forms.liaison.fields[1].max_length",
+            "integer",
+            "string",
+        ),
     ],
 )
 def test_a_value_of_the_wrong_type_names_the_expected_and_actual_types(
@@ -284,7 +329,9 @@ def test_a_schedule_that_is_not_a_table_is_the_wrong_type() -> None:
     text = edited(FINAL_SCHEDULE, 'schedule = "2017年2月23日"')
 
     assert error_of(text) == (
-        "wrong_type", "obligations[4].schedule", {"expected": "table", "got": "string"}
+        "wrong_type",
+        "obligations[4].schedule",
+        {"expected": "table", "got": "string"},
     )
 
 
@@ -304,8 +351,10 @@ def test_a_toml_date_that_does_not_exist_is_named_by_line() -> None:
 
 
 def test_a_campaign_start_on_november_31_is_named_by_line() -> None:
-    text = edited("start = 2016-12-01                         # 自",
-                  "start = 2016-11-31                         # 自")
+    text = edited(
+        "start = 2016-12-01                         # 自",
+        "start = 2016-11-31                         # 自",
+    )
 
     assert error_of(text) == ("no_such_date", "line 13", {"value": "2016-11-31"})
 
@@ -325,7 +374,9 @@ def test_an_impossible_date_in_a_comment_is_not_blamed_for_a_syntax_error() -> N
 
 def test_an_impossible_date_written_as_a_string_is_named_by_key_path() -> None:
     assert error_of(edited("issued = 2016-12-15", 'issued = "2016-12-32"')) == (
-        "no_such_date", "campaign.issued", {"value": "2016-12-32"}
+        "no_such_date",
+        "campaign.issued",
+        {"value": "2016-12-32"},
     )
 
 
@@ -333,7 +384,9 @@ def test_an_impossible_string_date_in_a_dates_list_is_named_by_its_index() -> No
     text = edited("dates = [2016-12-27, 2017-01-17]", 'dates = [2016-12-27, "2017-02-30"]')
 
     assert error_of(text) == (
-        "no_such_date", "obligations[3].schedule.dates[1]", {"value": "2017-02-30"}
+        "no_such_date",
+        "obligations[3].schedule.dates[1]",
+        {"value": "2017-02-30"},
     )
 
 
@@ -343,15 +396,24 @@ def test_an_impossible_string_date_in_a_dates_list_is_named_by_its_index() -> No
 @pytest.mark.parametrize(
     ("old", "new", "where"),
     [
-        ('recipient = "12315投诉举报中心"\nnote = "安排',
-         'recipent = "12315投诉举报中心"\nnote = "安排', "obligations[0].recipent"),
+        (
+            'recipient = "12315投诉举报中心"\nnote = "安排',
+            'recipent = "12315投诉举报中心"\nnote = "安排',
+            "obligations[0].recipent",
+        ),
         ('timezone = "Asia/Shanghai"', 'timezon = "Asia/Shanghai"', "campaign.timezon"),
-        (DAILY_WINDOWS, "workday_only = true, " + DAILY_WINDOWS,
-         "obligations[2].schedule.workday_only"),
+        (
+            DAILY_WINDOWS,
+            "workday_only = true, " + DAILY_WINDOWS,
+            "obligations[2].schedule.workday_only",
+        ),
         ("max_length = 30", "maxlength = 30", "forms.liaison.fields[1].maxlength"),
         ('name = "动员部署"', 'name = "动员部署"\nstage = 1', "phases[0].stage"),
-        ('name = "花山市场监管所"', 'name = "花山市场监管所"\nphone = "0556-5542026"',
-         "units[4].phone"),
+        (
+            'name = "花山市场监管所"',
+            'name = "花山市场监管所"\nphone = "0556-5542026"',
+            "units[4].phone",
+        ),
         (FORMS_BANNER, "[calender]\nworkdays = [2017-01-21]\n\n" + FORMS_BANNER, "calender"),
     ],
 )
@@ -390,20 +452,29 @@ def test_a_relative_offset_in_an_unknown_unit_lists_the_allowed_ones() -> None:
 def test_an_unknown_schedule_kind_lists_the_known_ones() -> None:
     text = edited(WEEKLY_SCHEDULE, WEEKLY_SCHEDULE.replace('"weekly"', '"biweekly"'))
 
-    assert error_of(text) == ("bad_choice", "obligations[1].schedule.kind", {
-        "value": "biweekly",
-        "allowed": "once, weekly, daily, monthly, quarterly, yearly, relative",
-    })
+    assert error_of(text) == (
+        "bad_choice",
+        "obligations[1].schedule.kind",
+        {
+            "value": "biweekly",
+            "allowed": "once, weekly, daily, monthly, quarterly, yearly, relative",
+        },
+    )
 
 
 def test_an_unknown_field_type_lists_the_known_ones() -> None:
-    text = edited('label = "出动执法人员"\ntype = "integer"',
-                  'label = "出动执法人员"\ntype = "number"')
+    text = edited(
+        'label = "出动执法人员"\ntype = "integer"', 'label = "出动执法人员"\ntype = "number"'
+    )
 
-    assert error_of(text) == ("bad_choice", "forms.stats.fields[0].type", {
-        "value": "number",
-        "allowed": "integer, decimal, text, longtext, choice, multichoice, date, file",
-    })
+    assert error_of(text) == (
+        "bad_choice",
+        "forms.stats.fields[0].type",
+        {
+            "value": "number",
+            "allowed": "integer, decimal, text, longtext, choice, multichoice, date, file",
+        },
+    )
 
 
 def test_an_unknown_period_name_is_refused() -> None:
@@ -412,7 +483,9 @@ def test_an_unknown_period_name_is_refused() -> None:
     code, where, params = error_of(text)
 
     assert (code, where, params["value"]) == (
-        "bad_choice", "obligations[4].schedule.period", "last_month"
+        "bad_choice",
+        "obligations[4].schedule.period",
+        "last_month",
     )
 
 
@@ -438,7 +511,9 @@ def test_a_weekday_outside_monday_to_sunday_is_out_of_range(weekday: int) -> Non
     text = edited("weekday = 4", f"weekday = {weekday}")
 
     assert error_of(text) == (
-        "out_of_range", "obligations[1].schedule.weekday", {"low": 1, "high": 7, "value": weekday}
+        "out_of_range",
+        "obligations[1].schedule.weekday",
+        {"low": 1, "high": 7, "value": weekday},
     )
 
 
@@ -447,7 +522,9 @@ def test_a_day_of_month_outside_1_to_31_is_out_of_range(day: int) -> None:
     text = final_schedule(f'{{ kind = "monthly", day = {day} }}')
 
     assert error_of(text) == (
-        "out_of_range", "obligations[4].schedule.day", {"low": 1, "high": 31, "value": day}
+        "out_of_range",
+        "obligations[4].schedule.day",
+        {"low": 1, "high": 31, "value": day},
     )
 
 
@@ -455,7 +532,9 @@ def test_a_day_of_month_in_words_other_than_month_end_is_out_of_range() -> None:
     text = final_schedule('{ kind = "monthly", day = "15日" }')
 
     assert error_of(text) == (
-        "out_of_range", "obligations[4].schedule.day", {"low": 1, "high": 31, "value": "15日"}
+        "out_of_range",
+        "obligations[4].schedule.day",
+        {"low": 1, "high": 31, "value": "15日"},
     )
 
 
@@ -463,7 +542,9 @@ def test_a_quarter_month_13_is_out_of_range() -> None:
     text = final_schedule('{ kind = "quarterly", months = [3, 13], day = 10 }')
 
     assert error_of(text) == (
-        "out_of_range", "obligations[4].schedule.months", {"low": 1, "high": 12, "value": (3, 13)}
+        "out_of_range",
+        "obligations[4].schedule.months",
+        {"low": 1, "high": 12, "value": (3, 13)},
     )
 
 
@@ -471,7 +552,9 @@ def test_a_yearly_month_13_is_out_of_range() -> None:
     text = final_schedule('{ kind = "yearly", month = 13, day = 1 }')
 
     assert error_of(text) == (
-        "out_of_range", "obligations[4].schedule.month", {"low": 1, "high": 12, "value": 13}
+        "out_of_range",
+        "obligations[4].schedule.month",
+        {"low": 1, "high": 12, "value": 13},
     )
 
 
@@ -479,7 +562,9 @@ def test_a_negative_relative_offset_is_out_of_range() -> None:
     text = final_schedule('{ kind = "relative", offset = -1 }')
 
     assert error_of(text) == (
-        "out_of_range", "obligations[4].schedule.offset", {"low": 0, "high": "∞", "value": -1}
+        "out_of_range",
+        "obligations[4].schedule.offset",
+        {"low": 0, "high": "∞", "value": -1},
     )
 
 
@@ -494,8 +579,10 @@ def test_a_clock_time_that_is_not_hh_mm_is_a_bad_time(clock: str) -> None:
 
 
 def test_a_campaign_ending_before_it_starts_is_refused_at_its_end() -> None:
-    text = edited("end = 2017-02-28                           # 至",
-                  "end = 2016-11-28                           # 至")
+    text = edited(
+        "end = 2017-02-28                           # 至",
+        "end = 2016-11-28                           # 至",
+    )
 
     assert error_of(text) == ("end_before_start", "campaign.end", {})
 
@@ -546,18 +633,23 @@ def test_a_campaign_id_in_chinese_is_not_an_id() -> None:
 
 
 def test_a_day_both_working_and_off_is_refused() -> None:
-    text = edited(FORMS_BANNER, "[calendar]\nworkdays = [2017-01-22]\n"
-                                "holidays = [2017-01-22]\n\n" + FORMS_BANNER)
+    text = edited(
+        FORMS_BANNER,
+        "[calendar]\nworkdays = [2017-01-22]\nholidays = [2017-01-22]\n\n" + FORMS_BANNER,
+    )
 
     assert error_of(text) == ("day_both_ways", "calendar.workdays", {"value": "2017-01-22"})
 
 
 def test_a_calendar_day_written_as_a_string_is_the_wrong_type() -> None:
-    text = edited(FORMS_BANNER, '[calendar]\nworkdays = [2017-01-22, "2017-02-04"]\n\n'
-                                + FORMS_BANNER)
+    text = edited(
+        FORMS_BANNER, '[calendar]\nworkdays = [2017-01-22, "2017-02-04"]\n\n' + FORMS_BANNER
+    )
 
     assert error_of(text) == (
-        "wrong_type", "calendar.workdays[1]", {"expected": "date", "got": "string"}
+        "wrong_type",
+        "calendar.workdays[1]",
+        {"expected": "date", "got": "string"},
     )
 
 
@@ -580,7 +672,9 @@ def test_a_key_without_an_equals_sign_is_a_syntax_error_on_its_line() -> None:
     text = edited("weekday = 4,", "weekday 4,")
 
     assert error_of(text) == (
-        "toml_syntax", "line 209", {"detail": "Expected '=' after a key in a key/value pair"}
+        "toml_syntax",
+        "line 209",
+        {"detail": "Expected '=' after a key in a key/value pair"},
     )
 
 
@@ -588,7 +682,9 @@ def test_a_half_closed_array_of_tables_header_is_a_syntax_error_on_its_line() ->
     text = edited('[[phases]]\nname = "集中整治"', '[[phases]\nname = "集中整治"')
 
     assert error_of(text) == (
-        "toml_syntax", "line 22", {"detail": "Expected ']]' at the end of an array declaration"}
+        "toml_syntax",
+        "line 22",
+        {"detail": "Expected ']]' at the end of an array declaration"},
     )
 
 
@@ -606,4 +702,7 @@ def test_a_plan_error_prints_as_source_place_and_code() -> None:
 
 def test_a_date_in_another_shape_is_a_format_error_not_an_impossible_day() -> None:
     assert error_of(edited("issued = 2016-12-15", 'issued = "2016/12/15"')) == (
-        "bad_date", "campaign.issued", {"value": "2016/12/15"})
+        "bad_date",
+        "campaign.issued",
+        {"value": "2016/12/15"},
+    )

@@ -16,13 +16,34 @@ from storage.spreadsheets import Column, ExportBook, Kind, Mark, SheetSpec, Tone
 
 
 def _spec(name: str = "表") -> SheetSpec:
-    return SheetSpec(name, "标题", ("说明",), (Column("单位"), Column("数值", Kind.NUMBER),
-                                             Column("日期", Kind.DATE),
-                                             Column("说明", Kind.LONGTEXT)))
+    return SheetSpec(
+        name,
+        "标题",
+        ("说明",),
+        (
+            Column("单位"),
+            Column("数值", Kind.NUMBER),
+            Column("日期", Kind.DATE),
+            Column("说明", Kind.LONGTEXT),
+        ),
+    )
 
 
-@pytest.mark.parametrize("text", ["=1+2", "+1", "-1", "@A1", "\tx", "\rx", "#REF!", "#N/A",
-                                  "=HYPERLINK(\"http://x\")", "=cmd|' /C calc'!A0"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+2",
+        "+1",
+        "-1",
+        "@A1",
+        "\tx",
+        "\rx",
+        "#REF!",
+        "#N/A",
+        '=HYPERLINK("http://x")',
+        "=cmd|' /C calc'!A0",
+    ],
+)
 def test_text_starting_like_a_formula_is_stored_as_quoted_text(text: str) -> None:
     book = ExportBook()
     book.sheet(_spec()).row([text, None, None, text])
@@ -58,9 +79,20 @@ def test_a_sheet_past_the_row_limit_continues_on_a_second_sheet_with_its_headers
 
     assert wb.sheetnames == ["信息周报", "信息周报(2)"]
     assert [r[0] for r in wb["信息周报"].iter_rows(values_only=True)] == [
-        "标题", "说明", "单位", "u0", "u1", "u2"]
+        "标题",
+        "说明",
+        "单位",
+        "u0",
+        "u1",
+        "u2",
+    ]
     assert [r[0] for r in wb["信息周报(2)"].iter_rows(values_only=True)] == [
-        "标题", "说明", "单位", "u3", "u4"]
+        "标题",
+        "说明",
+        "单位",
+        "u3",
+        "u4",
+    ]
     assert wb["信息周报(2)"].freeze_panes == "B4"
 
 
@@ -72,17 +104,20 @@ def test_sheet_names_are_made_valid_and_unique() -> None:
     assert sheet_name("", []) == "Sheet"
 
 
-@pytest.mark.parametrize(("name", "safe"), [
-    ("../../etc/passwd", "_.._etc_passwd"),
-    ("..", "_"),
-    ("C:\\Windows\\x.exe", "C__Windows_x.exe"),
-    ("/abs/path.xlsx", "_abs_path.xlsx"),
-    ("CON.txt", "_CON.txt"),
-    ("nul", "_nul"),
-    ("a\x00b\x1fc.pdf", "a_b_c.pdf"),
-    ("  报表 .xlsx. ", "报表 .xlsx"),
-    ("", "_"),
-])
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("..", "_"),
+        ("C:\\Windows\\x.exe", "C__Windows_x.exe"),
+        ("/abs/path.xlsx", "_abs_path.xlsx"),
+        ("CON.txt", "_CON.txt"),
+        ("nul", "_nul"),
+        ("a\x00b\x1fc.pdf", "a_b_c.pdf"),
+        ("  报表 .xlsx. ", "报表 .xlsx"),
+        ("", "_"),
+    ],
+)
 def test_a_file_name_becomes_one_harmless_path_component(name: str, safe: str) -> None:
     assert safe_component(name) == safe
 
@@ -94,16 +129,23 @@ def test_a_long_name_is_cut_to_a_safe_length_keeping_its_extension() -> None:
     assert len(name.encode("utf-8")) <= 120
 
 
-def test_the_archive_numbers_duplicates_also_when_they_differ_only_in_case(
-        tmp_path: Path) -> None:
+def test_the_archive_numbers_duplicates_also_when_they_differ_only_in_case(tmp_path: Path) -> None:
     source = tmp_path / "f"
     source.write_bytes(b"x")
     with FileArchive(tmp_path / "a.zip") as archive:
-        names = [archive.add(source, ["单位", "周报"], n)
-                 for n in ("表.xlsx", "表.xlsx", "Report.PDF", "report.pdf", "noext", "noext")]
+        names = [
+            archive.add(source, ["单位", "周报"], n)
+            for n in ("表.xlsx", "表.xlsx", "Report.PDF", "report.pdf", "noext", "noext")
+        ]
 
-    assert names == ["单位/周报/表.xlsx", "单位/周报/表 (2).xlsx", "单位/周报/Report.PDF",
-                     "单位/周报/report (2).pdf", "单位/周报/noext", "单位/周报/noext (2)"]
+    assert names == [
+        "单位/周报/表.xlsx",
+        "单位/周报/表 (2).xlsx",
+        "单位/周报/Report.PDF",
+        "单位/周报/report (2).pdf",
+        "单位/周报/noext",
+        "单位/周报/noext (2)",
+    ]
     with zipfile.ZipFile(tmp_path / "a.zip") as z:
         assert z.namelist() == names
     assert unique_names(["所", "所", "../所"]) == ["所", "所 (2)", "_所"]

@@ -17,7 +17,8 @@ from storage.unit_list import UnitListError, read_unit_list
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = (ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml").read_text(
-    encoding="utf-8")
+    encoding="utf-8"
+)
 
 
 def _book(*rows: list[object]) -> bytes:
@@ -32,28 +33,36 @@ def _book(*rows: list[object]) -> bytes:
 
 
 def test_headers_are_found_below_a_title_in_any_order_with_spaces_ignored() -> None:
-    data = _book(["某某区通讯录"], [],
-                 ["手 机", "联系人", "分组 ", "\u3000单位名称"],
-                 [13812345678, "李明", "市场监管所", " 德宽路市场监管所 "],
-                 [None, None, None, None],
-                 ["138-1234-5679", None, "", "综合科"])
+    data = _book(
+        ["某某区通讯录"],
+        [],
+        ["手 机", "联系人", "分组 ", "\u3000单位名称"],
+        [13812345678, "李明", "市场监管所", " 德宽路市场监管所 "],
+        [None, None, None, None],
+        ["138-1234-5679", None, "", "综合科"],
+    )
 
     assert read_unit_list(data) == [
         ListedUnit("德宽路市场监管所", "市场监管所", "李明", "13812345678", 4),
-        ListedUnit("综合科", "", "", "13812345679", 6)]
+        ListedUnit("综合科", "", "", "13812345679", 6),
+    ]
 
 
-@pytest.mark.parametrize(("rows", "code", "row", "column"), [
-    ([["单位名称", "分组"], ["", "股室"]], "empty_name", 2, "A"),
-    ([["单位名称", "分组"], ["甲", "股室"], ["甲", "股室"]], "duplicate", 3, "A"),
-    ([["分组", "单位名称", "手机"], ["股室", "甲", "12345"]], "bad_phone", 2, "C"),
-    ([["单位名称", "分组"], ["甲", "组" * 101]], "too_long", 2, "B"),
-    ([["单位名称", "联系人"], ["甲", "李明"]], "missing_column", 1, ""),
-    ([["单位名称", "分组"]], "no_units", 1, ""),
-    ([["名称", "分组"], ["甲", "股室"]], "no_header", 0, ""),
-])
+@pytest.mark.parametrize(
+    ("rows", "code", "row", "column"),
+    [
+        ([["单位名称", "分组"], ["", "股室"]], "empty_name", 2, "A"),
+        ([["单位名称", "分组"], ["甲", "股室"], ["甲", "股室"]], "duplicate", 3, "A"),
+        ([["分组", "单位名称", "手机"], ["股室", "甲", "12345"]], "bad_phone", 2, "C"),
+        ([["单位名称", "分组"], ["甲", "组" * 101]], "too_long", 2, "B"),
+        ([["单位名称", "联系人"], ["甲", "李明"]], "missing_column", 1, ""),
+        ([["单位名称", "分组"]], "no_units", 1, ""),
+        ([["名称", "分组"], ["甲", "股室"]], "no_header", 0, ""),
+    ],
+)
 def test_a_bad_list_is_refused_naming_the_row_and_column(
-        rows: list[list[object]], code: str, row: int, column: str) -> None:
+    rows: list[list[object]], code: str, row: int, column: str
+) -> None:
     with pytest.raises(UnitListError) as caught:
         read_unit_list(_book(*rows))
 
@@ -72,8 +81,10 @@ def test_a_file_that_is_not_a_workbook_is_refused_as_such() -> None:
 
 def test_new_units_are_appended_to_the_plan_text_and_known_ones_left_alone() -> None:
     plan = parse_plan(DAGUAN, "daguan.toml")
-    listed = [ListedUnit("德宽路市场监管所", "股室"), ListedUnit("综合科", "股室", "周敏",
-                                                               "13912345678")]
+    listed = [
+        ListedUnit("德宽路市场监管所", "股室"),
+        ListedUnit("综合科", "股室", "周敏", "13912345678"),
+    ]
 
     merge = merge_unit_list(plan, listed)
     text = add_units_to_plan_text(DAGUAN, merge.added)
@@ -89,8 +100,7 @@ def test_new_units_are_appended_to_the_plan_text_and_known_ones_left_alone() -> 
 def test_a_drafts_placeholder_unit_is_replaced_by_the_list() -> None:
     notice = ROOT / "tests" / "data" / "notices" / "commerce_district_consumption.txt"
     extraction = extract_obligations(notice.read_text(encoding="utf-8"))
-    draft = draft_plan(extraction, DraftOptions(campaign_id="x", name="x",
-                                                today=date(2017, 1, 3)))
+    draft = draft_plan(extraction, DraftOptions(campaign_id="x", name="x", today=date(2017, 1, 3)))
     plan = parse_plan(draft, "x.toml")
     merge = merge_unit_list(plan, [ListedUnit("综合科", "股室")])
 

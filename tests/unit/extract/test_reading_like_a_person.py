@@ -38,7 +38,9 @@ def _plan(text: str):  # type: ignore[no-untyped-def]
 
 def test_an_anchor_the_plan_knows_is_resolved_to_the_campaign_end_or_a_phase_end() -> None:
     text = (
-        "关于开展专项行动的通知\n" + CAMPAIGN + PHASES
+        "关于开展专项行动的通知\n"
+        + CAMPAIGN
+        + PHASES
         + "1.各市应于排查摸底阶段结束后5个工作日内报送问题台账。\n"
         "2.专项行动结束后10个工作日内报送工作总结。\n" + ISSUED
     )
@@ -63,8 +65,10 @@ def test_the_start_of_a_named_concentrated_action_anchors_a_deadline_after_it() 
 
 def test_an_anchor_the_plan_cannot_know_is_never_dated_and_plan_check_says_so() -> None:
     text = (
-        "关于做好食品安全风险监测工作的通知\n" + CAMPAIGN
-        + "承检机构取得检验报告后2个工作日内将问题样品信息报送市卫生健康委食品处。\n" + ISSUED
+        "关于做好食品安全风险监测工作的通知\n"
+        + CAMPAIGN
+        + "承检机构取得检验报告后2个工作日内将问题样品信息报送市卫生健康委食品处。\n"
+        + ISSUED
     )
     plan = _plan(text)
     (obligation,) = plan.obligations
@@ -87,7 +91,8 @@ def test_an_anchor_label_carries_no_list_number() -> None:
 
 def test_a_weekly_report_set_up_for_a_phase_runs_only_within_that_phase() -> None:
     text = (
-        CAMPAIGN + PHASES
+        CAMPAIGN
+        + PHASES
         + "集中整治阶段实行周报制度,每周五下班前各市水利局将本周整治进展情况表报送省河长办。\n"
         + ISSUED
     )
@@ -142,7 +147,10 @@ def test_a_cadence_stated_once_governs_the_bare_deadlines_after_it_in_the_passag
         "各校每月25日前报送本月读书活动开展情况,制定下月宣传计划,并于15日前报学区办公室。\n"
     ).obligations
     assert [(o.kind, o.day_of_month) for o in found] == [
-        (Kind.MONTHLY, 4), (Kind.MONTHLY, 8), (Kind.MONTHLY, 25), (Kind.MONTHLY, 15)
+        (Kind.MONTHLY, 4),
+        (Kind.MONTHLY, 8),
+        (Kind.MONTHLY, 25),
+        (Kind.MONTHLY, 15),
     ]
     assert found[1].period == found[0].period
 
@@ -204,7 +212,9 @@ def test_a_yearly_duty_by_a_month_end_is_yearly() -> None:
 def test_the_draft_takes_name_office_start_and_end_from_the_notice() -> None:
     text = (
         "省水利厅关于印发《全省河湖专项行动方案》的通知\n\n各市水利局:\n"
-        + CAMPAIGN + "请各市水利局于3月25日前将联络员名单报送省河湖长制办公室。\n" + ISSUED
+        + CAMPAIGN
+        + "请各市水利局于3月25日前将联络员名单报送省河湖长制办公室。\n"
+        + ISSUED
     )
     plan = _plan(text)
     assert (plan.name, plan.office) == ("全省河湖专项行动方案", "省水利厅")
