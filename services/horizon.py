@@ -15,6 +15,7 @@ from domain.plan import CalendarOverrides
 from domain.plan_toml import parse_plan
 from scheduler.calendar import WorkdayCalendar, package_years
 from scheduler.deadlines import expand_plan
+from services.access import Role
 from storage import models as m
 from storage.repositories import CampaignRepo, DeadlineRepo, ObligationRepo
 
@@ -121,7 +122,7 @@ async def untold_calendar_gaps(
                             .join(m.Membership, m.Membership.person_id == m.Person.id)
                             .where(
                                 m.Membership.campaign_id == campaign.id,
-                                m.Membership.role == "coordinator",
+                                m.Membership.role == Role.COORDINATOR,
                             )
                         )
                     ).all()

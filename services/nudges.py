@@ -42,6 +42,7 @@ from scheduler.nudge_policy import (
     default_policy,
     policy_for,
 )
+from services.access import Role
 from services.catalog import PlanRegistry, latest_submissions, overrides_for
 from services.nudge_planner import (
     BlockedNotice,
@@ -318,9 +319,9 @@ class ReminderDispatcher:
         coordinators: dict[int, dict[int, Recipient]] = {cid: {} for cid in campaigns}
         for ms, p in (await s.execute(q)).all():
             person = Recipient(
-                p.id, p.external_id, p.display_name, p.language, ms.role == "deputy"
+                p.id, p.external_id, p.display_name, p.language, ms.role == Role.DEPUTY
             )
-            if ms.role == "coordinator":
+            if ms.role == Role.COORDINATOR:
                 coordinators[ms.campaign_id][p.id] = person
             elif ms.unit_id is not None:
                 by_unit.setdefault(ms.unit_id, []).append(person)
