@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
@@ -265,8 +265,8 @@ async def seed(db: Database, units: int, deadlines: int) -> Campaign:
         ).all()
     found = [(i, due, form == "summary") for i, due, form in rows]
     assert len(found) == deadlines, (len(found), deadlines)
-    submissions = m.Submission.__table__
-    attachments = m.Attachment.__table__
+    submissions = cast(Table, m.Submission.__table__)
+    attachments = cast(Table, m.Attachment.__table__)
     batch: list[dict[str, Any]] = []
     async with db.engine.begin() as conn:
         for d, (deadline_id, due, summary) in enumerate(found):

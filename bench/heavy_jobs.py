@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import signal
@@ -271,7 +272,7 @@ async def run(args: argparse.Namespace) -> None:
                             fake,
                             others,
                             f"{label} ({len(data) / 1024:.0f} KB)",
-                            lambda d=data, n=file_name: coordinator_document(fake, d, n),
+                            functools.partial(coordinator_document, fake, data, file_name),
                         )
                     )
                     print(f"  {phases[-1].name}: done", flush=True)

@@ -142,7 +142,7 @@ async def database(postgres: str | None) -> AsyncIterator[Database]:
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        options = {"connect_args": {"server_settings": {"search_path": schema}}}
+        options: dict[str, Any] = {"connect_args": {"server_settings": {"search_path": schema}}}
         async with Database.open(postgres, **options) as db:
             yield db
     finally:

@@ -182,8 +182,11 @@ def _show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace]
 def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     catalogue = catalogue or Catalogue()
     # Every parser, the subcommands' too, is a _Parser speaking this language.
-    parser_class = type("_LocalParser", (_Parser,), {"catalogue": catalogue})
-    h = lambda key: _h(catalogue, key)  # noqa: E731
+    parser_class: type[_Parser] = type("_LocalParser", (_Parser,), {"catalogue": catalogue})
+
+    def h(key: str) -> str:
+        return _h(catalogue, key)
+
     # The options are accepted before and after the command; SUPPRESS keeps a value given
     # before the command from being reset by the subcommand's own default.
     common = parser_class(add_help=False)

@@ -484,7 +484,7 @@ def _day_of_month(node: _Node, key: str = "day", *, workday: bool = True) -> int
         return LAST_WORKDAY
     if isinstance(value, str) or not (1 <= value <= 31 or value == LAST_DAY):
         raise node.fail(key, "out_of_range", low=1, high=31, value=value)
-    return value
+    return int(value)
 
 
 def _period(node: _Node) -> PeriodRule | None:

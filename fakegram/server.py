@@ -80,7 +80,7 @@ class FakeTelegram(WaitingWorld):
             "bot": self.bot.to_api(),
         }
 
-    def application_builder(self) -> ApplicationBuilder:
+    def application_builder(self) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
         """A PTB ``ApplicationBuilder`` already pointed at this server."""
         from telegram.ext import ApplicationBuilder
 

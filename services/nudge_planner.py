@@ -49,7 +49,8 @@ class ReminderConfig:
     worker: str = field(default_factory=worker_name)
 
     def backoff(self, attempts: int) -> timedelta:
-        return min(self.retry_cap, self.retry_after * 4 ** max(0, attempts - 1))
+        grown: timedelta = self.retry_after * 4 ** max(0, attempts - 1)
+        return min(self.retry_cap, grown)
 
 
 # ---- what is sent (rendered at the edge, in the recipient's language) ---------------------

@@ -250,7 +250,7 @@ class SheetWriter:
 
     @property
     def name(self) -> str:
-        return self._sheet.title
+        return str(self._sheet.title)
 
     def _open_part(self) -> None:
         self._part += 1

@@ -32,6 +32,6 @@ def test_the_code_is_formatted_as_ruff_format_writes_it() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_finds_nothing_with_untyped_defs_disallowed() -> None:
+def test_mypy_strict_finds_nothing_in_the_code_the_tests_and_the_benches() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

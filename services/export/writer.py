@@ -54,7 +54,10 @@ class Writer:
         return (self.labels.exported, *extra)
 
     def run(
-        self, grid_rows: LoopFeed, sheet_rows: LoopFeed, sink: Path | IO[bytes]
+        self,
+        grid_rows: LoopFeed[GridRow],
+        sheet_rows: LoopFeed[SheetRow],
+        sink: Path | IO[bytes],
     ) -> ExportSummary:
         book = ExportBook()
         with contextlib.closing(grid_rows.rows()) as rows:

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.composition import build_services
-from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from bot.config import (
+    BotSettings,
+    DatabaseSettings,
+    FileSettings,
+    ReminderSettings,
+    Settings,
+)
 from conversation.dispatch import handle
 from conversation.events import Command, Event, FileArrived, Join, Press, Sender, Text
 from conversation.i18n import Catalogue
@@ -23,7 +29,6 @@ from conversation.notify import ListingNotifier
 from conversation.replies import (
     Ack,
     Busy,
-    Button,
     Capabilities,
     Document,
     Edit,
@@ -36,7 +41,7 @@ from conversation.replies import (
 from conversation.services import AppServices
 from domain.plan_toml import parse_plan
 from services.plans import load_plan
-from services.ports import Delivery, Notifier
+from services.ports import Button, Delivery, Notifier
 from services.steps import StepService
 from storage.database import Database
 
@@ -252,7 +257,7 @@ async def memory_platform(
             bot=BotSettings(coordinators=(coordinator,)),
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files")),
-            reminders={"enabled": False},
+            reminders=ReminderSettings(enabled=False),
             base_dir=tmp_path,
         )
         notifier: Notifier = MemoryNotifier(platform)

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 import time as wallclock
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -185,8 +184,14 @@ async def bot(args: argparse.Namespace) -> None:
     from pydantic import SecretStr
 
     from bot.app import build_application
-    from bot.config import BotSettings, DatabaseSettings, RateLimitSettings, Settings
-    from bot.nudge_loop import ReminderSettings, install_reminders
+    from bot.config import (
+        BotSettings,
+        DatabaseSettings,
+        RateLimitSettings,
+        ReminderSettings,
+        Settings,
+    )
+    from bot.nudge_loop import install_reminders
 
     settings = Settings(
         bot=BotSettings(api_base_url=args.base_url, api_file_url=args.file_url),
@@ -241,4 +246,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -342,14 +342,14 @@ async def test_a_unit_list_adds_only_new_units_to_the_campaign_after_confirmatio
         "+ 综合科(股室)\n+ 执法稽查科(股室)\n"
         "活动中另有 5 个单位不在通讯录中,保留不动。"
     )
-    data = preview.callback_data("确认")
-    [done] = await bot.press(COORDINATOR, preview, data=data)
+    confirm = preview.callback_data("确认")
+    [done] = await bot.press(COORDINATOR, preview, data=confirm)
     assert done.text == "已新增 2 个单位(方案第 2 版)。发送 /invite 生成它们的邀请链接。"
     units = [(u.name, u.group, u.active) for u in await bot.rows(m.Unit)]
     assert units[-2:] == [("综合科", "股室", True), ("执法稽查科", "股室", True)]
     assert all(active for _, _, active in units) and len(units) == 8
 
-    assert await _tap_again(bot, preview, data) == ALREADY
+    assert await _tap_again(bot, preview, confirm) == ALREADY
     assert len(await bot.rows(m.Unit)) == 8
     assert len(await bot.rows(m.PlanVersion)) == 2
 

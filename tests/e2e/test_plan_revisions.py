@@ -50,7 +50,7 @@ async def _paste_campaign(bot: Harness, user: int, notice: str, units: str) -> s
     created = await bot.text(user, units)
     assert "已载入" in (created[0].text or ""), created[0].text
     assert created[-1].document is not None
-    return created[-1].document.file_name.removesuffix(".toml")
+    return (created[-1].document.file_name or "").removesuffix(".toml")
 
 
 async def _links(bot: Harness, campaign: str) -> dict[str, str]:
@@ -84,7 +84,8 @@ class CampaignRows:
     submissions: list[Any]
 
     def unit_name(self, code: str) -> str:
-        return next(u[2] for u in self.units if u[1] == code)
+        name: str = next(u[2] for u in self.units if u[1] == code)
+        return name
 
 
 async def _campaign_rows(bot: Harness, code: str) -> CampaignRows:
@@ -191,7 +192,7 @@ async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: 
         await bot.press(COORDINATOR, found, text="无误,下一步")
         created = await bot.text(COORDINATOR, units)
         assert created[-1].document is not None
-        codes.append(created[-1].document.file_name.removesuffix(".toml"))
+        codes.append((created[-1].document.file_name or "").removesuffix(".toml"))
     first, second = codes
 
     assert first != second and "campaign" not in codes

@@ -12,13 +12,14 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import RateLimitSettings
-from bot.nudge_loop import JOB_NAME, ReminderLoop, ReminderSettings, install_reminders, replan
+from bot.config import RateLimitSettings, ReminderSettings
+from bot.nudge_loop import JOB_NAME, ReminderLoop, install_reminders, replan
 from fakegram import FakeTelegram
 from storage import models as m
 from storage.database import Database
@@ -38,6 +39,11 @@ def start_reminders(
     loop = install_reminders(bot.app, bot.db, bot.settings, clock or bot.clock, settings)
     assert loop is not None
     return loop
+
+
+def _jobs(bot: Harness) -> list[Any]:
+    assert bot.app.job_queue is not None
+    return list(bot.app.job_queue.get_jobs_by_name(JOB_NAME))
 
 
 async def quiet(loop: ReminderLoop) -> None:
@@ -67,7 +73,7 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
         links = await bot.invite_links()
         loop = start_reminders(bot)
         await quiet(loop)  # nobody is bound yet: nothing to send
-        assert [j.name for j in bot.app.job_queue.get_jobs_by_name(JOB_NAME)] == [JOB_NAME]
+        assert [j.name for j in _jobs(bot)] == [JOB_NAME]
 
         await bot.join(2001, "李明", links["德宽路市场监管所"])  # the update replans
         await bot.fake.wait_until(
@@ -76,7 +82,7 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
             ),
             5.0,
         )
-        nudges = {m.text: m for m in bot.fake.sent(2001) if "催报" in m.content}
+        nudges = {m.text or "": m for m in bot.fake.sent(2001) if "催报" in m.content}
         assert sorted(nudges) == [
             f"【催报提醒】德宽路市场监管所:{WEEKLY_3} 即将截止,请按时填报。",
             f"【催报提醒】德宽路市场监管所:{ROSTER} 即将截止,请按时填报。",
@@ -91,7 +97,7 @@ async def test_a_liaison_who_joins_is_nudged_at_once_and_the_button_opens_the_fo
 
         # Nothing is due before 12-15 13:00: the job sleeps, at most the safety interval.
         await quiet(loop)
-        [job] = bot.app.job_queue.get_jobs_by_name(JOB_NAME)
+        [job] = _jobs(bot)
         assert job.next_t is not None
         wait = (job.next_t - datetime.now(job.next_t.tzinfo)).total_seconds()
         assert 290 < wait <= 300

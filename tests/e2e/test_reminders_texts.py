@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
-from bot.nudge_loop import CatalogueRenderer, ReminderSettings, settings_of
+from bot.config import ReminderSettings, Settings
+from bot.nudge_loop import CatalogueRenderer, settings_of
 from conversation.i18n import Catalogue
 from services.nudges import (
     BlockedNotice,

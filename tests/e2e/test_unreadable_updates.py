@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import build_application
-from bot.config import BotSettings, DatabaseSettings, FileSettings, Settings
+from bot.config import BotSettings, DatabaseSettings, FileSettings, ReminderSettings, Settings
 from bot.webhook import SECRET_HEADER, serve_webhook
 from fakegram import FakeTelegram
 from storage.database import Database
@@ -90,7 +90,7 @@ async def webhook_bot(tmp_path: Path) -> AsyncIterator[Harness]:
             ),
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files")),
-            reminders={"enabled": False},
+            reminders=ReminderSettings(enabled=False),
             base_dir=tmp_path,
             token=SecretStr(fake.token),
         )

@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pytest
@@ -174,7 +175,7 @@ async def test_a_long_download_that_keeps_arriving_is_not_cut_off(recorder: Reco
         return response
 
     recorder.answer = trickle
-    timeouts = {
+    timeouts: dict[str, Any] = {
         "read_timeout": 0.5,
         "write_timeout": 0.3,
         "connect_timeout": 0.3,

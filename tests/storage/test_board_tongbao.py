@@ -136,8 +136,9 @@ async def test_the_tongbao_names_who_was_late_or_missing_and_ranks_every_unit(
     ]
     assert [r[1] for r in rows[1:]] == [UNITS[0], UNITS[2], UNITS[4], UNITS[1], UNITS[3], UNITS[5]]
     assert rows[1][9] == "100.0%" and rows[6][8] == "1"
-    fonts = doc.paragraphs[5].runs[0]._element.rPr.rFonts
-    assert fonts.get(qn("w:eastAsia")) == BODY_FONT
+    properties = doc.paragraphs[5].runs[0]._element.rPr
+    assert properties is not None and properties.rFonts is not None
+    assert properties.rFonts.get(qn("w:eastAsia")) == BODY_FONT
 
 
 async def test_the_tongbao_sheet_and_picture_carry_the_same_ranking(daguan: Campaign) -> None:

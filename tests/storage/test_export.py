@@ -234,7 +234,7 @@ def _row(ws: Worksheet, first: str) -> tuple[Cell, ...]:
     """The first row whose first cell is `first`."""
     for row in ws.iter_rows():
         if row[0].value == first:
-            return row
+            return tuple(row)
     raise AssertionError(f"no row starting with {first!r} in {ws.title}")
 
 

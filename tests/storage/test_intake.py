@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,7 +300,7 @@ def _damaged(blank: bytes) -> bytes:
     return _zip(members)
 
 
-BAD_FILES = {
+BAD_FILES: dict[str, Callable[[bytes], bytes]] = {
     "not_xlsx": lambda blank: b"%PDF-1.4 not a spreadsheet",
     "truncated": lambda blank: blank[: len(blank) // 2],
     "encrypted": lambda blank: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512,

@@ -155,6 +155,7 @@ async def test_new_ids_row_counts_and_many_rows_come_back_as_the_driver_reports_
 async def test_statements_run_on_the_event_loop_thread_not_the_drivers(sqlite: Database) -> None:
     async with sqlite.sessions() as s:
         raw = (await s.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        assert raw is not None
         raw._conn.create_function("thread_ident", 0, threading.get_ident)
         ran_on = await s.scalar(select(func.thread_ident()))
 
@@ -199,6 +200,7 @@ async def test_a_write_waits_for_another_process_lock_off_the_loop_and_then_comm
     async with sqlite.sessions() as s:
         assert set((await s.scalars(select(m.Person.external_id))).all()) == {"cli", "bot"}
         raw = (await s.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        assert raw is not None
         assert raw._conn.execute("PRAGMA busy_timeout").fetchone() == (0,)
 
 

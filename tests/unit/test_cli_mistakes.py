@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from telegram import Update
 from telegram.ext import ApplicationBuilder
 
 from bot.cli import main, parse_now
@@ -159,9 +160,10 @@ def test_plan_load_and_db_upgrade_may_create_the_database(
 
 def _relative_due(*argv: str) -> str:
     """The due time of Qingxi's "5 working days after the plan was issued" deadline."""
-    return next(
+    due: str = next(
         d["due"] for d in json.loads(_stdout(*argv))["deadlines"] if d["obligation"] == "work-plan"
     )
+    return due
 
 
 def _stdout(*argv: str) -> str:
@@ -184,7 +186,7 @@ def test_plan_check_reads_the_config_the_way_every_command_does(
     holiday = "[calendar]\nholidays = [2018-04-09]\n"
     if how == "local":
         (tmp_path / "config.toml").write_text(holiday, encoding="utf-8")
-        argv = check
+        argv: tuple[str, ...] = check
     else:
         other = tmp_path / "elsewhere"
         other.mkdir()
@@ -324,7 +326,8 @@ async def test_the_webhook_server_takes_updates_on_the_public_url_s_path_or_any_
         response = await client.post(path, json=update)
 
     assert response.status == 200
-    assert app.update_queue.get_nowait().update_id == 7
+    queued = app.update_queue.get_nowait()
+    assert isinstance(queued, Update) and queued.update_id == 7
 
 
 @pytest.mark.parametrize("url", ["", "http://bot.example.gov.cn/tg", "bot.example.gov.cn/tg"])

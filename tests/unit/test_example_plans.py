@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def _annotated(plan: Plan, ob: dict) -> list[tuple[date, time]]:
+def _annotated(plan: Plan, ob: dict[str, Any]) -> list[tuple[date, time]]:
     """The dated deadlines an annotated obligation stands for, expanded over its window."""
     clock = time.fromisoformat(ob["time"]) if ob.get("time") else plan.default_time
     window = ob.get("window") or [None, None]
