@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +25,7 @@ from telegram.ext import (
 
 from bot.composition import Clock, build_services, utc_now
 from bot.config import Settings
+from bot.dingtalk_app import running_dingtalk
 from bot.notifier import TelegramNotifier
 from bot.nudge_loop import install_reminders
 from bot.ops import (
@@ -46,6 +49,7 @@ from storage.database import Database
 log = logging.getLogger("cuibao")
 
 CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
+_DINGTALK = "cuibao.dingtalk"
 MENUS_GROUP = -1  # before the handlers: a coordinator's first message gets their menu
 
 
@@ -138,12 +142,19 @@ def _post_init(
         )
         if settings.ops.listen:
             await start_ops_server(app, settings.ops.listen)
+        if settings.dingtalk.client_id:  # both platforms, one process, one database
+            stack = contextlib.AsyncExitStack()
+            await stack.enter_async_context(running_dingtalk(settings, db, clock))
+            app.bot_data[_DINGTALK] = stack
 
     return post_init
 
 
 def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
     async def post_shutdown(app: CuibaoApp) -> None:
+        stack = app.bot_data.pop(_DINGTALK, None)
+        if isinstance(stack, contextlib.AsyncExitStack):
+            await stack.aclose()
         await stop_ops_server(app)
         context = app.bot_data.pop("cuibao.db_context", None)
         if owns_database and context is not None:
@@ -153,7 +164,11 @@ def _post_shutdown(owns_database: bool) -> Callable[[CuibaoApp], Any]:
 
 
 def run(settings: Settings) -> None:
-    """Serve until interrupted: long polling by default, a webhook when configured."""
+    """Serve until interrupted: long polling by default, a webhook when configured; DingTalk
+    too (or alone) when `[dingtalk]` names an app."""
+    if settings.token is None and settings.dingtalk.client_id:
+        asyncio.run(_serve_dingtalk_only(settings))
+        return
     app = build_application(settings)
     if settings.bot.mode == "webhook":
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -208,3 +223,14 @@ async def until_idle(app: CuibaoApp, seconds: float) -> None:
         # PTB signals neither an empty queue nor a finished update: look every 5 ms.
         while not is_idle(app):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
+
+
+async def _serve_dingtalk_only(settings: Settings) -> None:
+    """A process that serves DingTalk alone (no Telegram token): until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Database.open(settings.database_url) as db, running_dingtalk(settings, db):
+        log.info("serving DingTalk (Stream mode) for app %s", settings.dingtalk.client_id)
+        await stop.wait()

@@ -494,7 +494,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     catalogue = _catalogue(args, settings)
-    if settings.token is None:
+    dingtalk = bool(settings.dingtalk.client_id)
+    if dingtalk and settings.dingtalk_secret is None:
+        raise UsageError(catalogue.text("cli.no_dingtalk_secret"))
+    if settings.token is None and not dingtalk:
         raise UsageError(catalogue.text("cli.no_token"))
     database_url(settings, catalogue, create=True)
     webhook_problem = _webhook_problem(settings)
@@ -510,6 +513,9 @@ def _run(args: argparse.Namespace) -> int:
     # A start that cannot reach Telegram is said in one line below; PTB would log it first
     # as a hundred-line traceback.
     logging.getLogger("telegram.ext").addFilter(_not_a_failed_start)
+    if settings.token is None:  # DingTalk only
+        run(settings)
+        return 0
     with _reaching_telegram(settings, catalogue):
         run(settings)
     return 0

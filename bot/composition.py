@@ -59,6 +59,7 @@ def build_services(
     *,
     bot_username: str = "",
     spawn: Spawn | None = None,
+    platform: str = "telegram",
 ) -> AppServices:
     """Every use case on one database, configured once."""
     plans = PlanRegistry()
@@ -78,11 +79,16 @@ def build_services(
         operators=tuple(str(i) for i in settings.bot.operators or settings.bot.coordinators),
     )
     reminders = settings.reminders
+    coordinators = (
+        list(settings.dingtalk.coordinators)
+        if platform == "dingtalk"
+        else [str(i) for i in settings.bot.coordinators]
+    )
     calendar = settings.calendar.overrides()
     return AppServices(
         settings=chat,
         catalogue=Catalogue(settings.bot.language),
-        access=AccessService(db.sessions, [str(i) for i in settings.bot.coordinators]),
+        access=AccessService(db.sessions, coordinators, platform),
         reports=ReportService(db.sessions, plans, files, limits),
         coordination=CoordinationService(db.sessions),
         plans=PlanService(db.sessions, calendar),

@@ -28,6 +28,7 @@ from domain.plan import CalendarOverrides
 CONFIG_ENV = "CUIBAO_CONFIG"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CUIBAO_WEBHOOK_SECRET"
+DINGTALK_SECRET_ENV = "DINGTALK_CLIENT_SECRET"
 
 
 class _Section(BaseModel):
@@ -141,6 +142,19 @@ def wall_clock_time(value: object) -> time:
     raise PydanticCustomError("time_parsing", 'Input should be a time written "HH:MM"')
 
 
+class DingTalkSettings(_Section):
+    # The app's Client ID (AppKey); its secret comes from DINGTALK_CLIENT_SECRET. Empty:
+    # no DingTalk. robot_code defaults to the client id, as for an internal app's robot.
+    client_id: str = ""
+    robot_code: str = ""
+    # Staff ids (userid) of coordinators on DingTalk.
+    coordinators: tuple[str, ...] = ()
+    # Where the OpenAPI and the Stream gateway are (专有钉钉 and tests point elsewhere).
+    api_base_url: str = "https://api.dingtalk.com"
+    oapi_base_url: str = "https://oapi.dingtalk.com"
+    per_second: float = Field(default=15.0, gt=0, le=1000)  # robot messages, the whole app
+
+
 class OpsSettings(_Section):
     # host:port for /healthz and /metrics in polling mode ("" = not served); in webhook
     # mode they are served beside the webhook as well.
@@ -160,6 +174,8 @@ class Settings(_Section):
     base_dir: Path = Path()
     token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
+    dingtalk: DingTalkSettings = DingTalkSettings()
+    dingtalk_secret: SecretStr | None = None
 
     @property
     def database_url(self) -> str:
@@ -191,7 +207,12 @@ class ConfigError(Exception):
 
 
 # Settings fields that never come from the file: the secrets come from the environment.
-_NOT_IN_FILE = {"base_dir": "", "token": TOKEN_ENV, "webhook_secret": WEBHOOK_SECRET_ENV}
+_NOT_IN_FILE = {
+    "base_dir": "",
+    "token": TOKEN_ENV,
+    "webhook_secret": WEBHOOK_SECRET_ENV,
+    "dingtalk_secret": DINGTALK_SECRET_ENV,
+}
 
 # pydantic's error types, as the few things a person has to be told; the rest fall back
 # to pydantic's own (English) message.
@@ -262,6 +283,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     secrets = {
         "token": env.get(TOKEN_ENV) or None,
         "webhook_secret": env.get(WEBHOOK_SECRET_ENV) or None,
+        "dingtalk_secret": env.get(DINGTALK_SECRET_ENV) or None,
     }
     try:
         return Settings.model_validate({**data, "base_dir": base_dir, **secrets})

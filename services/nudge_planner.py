@@ -47,6 +47,7 @@ class ReminderConfig:
     coordinators: tuple[str, ...] = ()  # external ids of the deployment-wide coordinators
     override_notice_for: timedelta = timedelta(days=2)  # telling a unit of a 免报 / 延期
     worker: str = field(default_factory=worker_name)
+    platform: str = "telegram"  # whose people this dispatcher nudges
 
     def backoff(self, attempts: int) -> timedelta:
         grown: timedelta = self.retry_after * 4 ** max(0, attempts - 1)

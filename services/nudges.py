@@ -312,7 +312,11 @@ class ReminderDispatcher:
         q = (
             select(m.Membership, m.Person)
             .join(m.Person, m.Person.id == m.Membership.person_id)
-            .where(m.Membership.campaign_id.in_(list(campaigns)), m.Person.reachable.is_(True))
+            .where(
+                m.Membership.campaign_id.in_(list(campaigns)),
+                m.Person.reachable.is_(True),
+                m.Person.platform == self.config.platform,  # another platform's own loop
+            )
             .order_by(m.Membership.id)
         )
         by_unit: dict[int, list[Recipient]] = {}
@@ -327,7 +331,9 @@ class ReminderDispatcher:
                 by_unit.setdefault(ms.unit_id, []).append(person)
         if self.config.coordinators:
             q2 = select(m.Person).where(
-                m.Person.external_id.in_(self.config.coordinators), m.Person.reachable.is_(True)
+                m.Person.external_id.in_(self.config.coordinators),
+                m.Person.reachable.is_(True),
+                m.Person.platform == self.config.platform,
             )
             for p in (await s.scalars(q2)).all():
                 for found in coordinators.values():

@@ -413,3 +413,14 @@ class ChatStep(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """A message a platform delivered, by its own id: DingTalk may deliver one again (after
+    a reconnect), and it is handled once, in this process or another, after a restart too."""
+
+    __tablename__ = "inbound_messages"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

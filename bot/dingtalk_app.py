@@ -1,0 +1,131 @@
+"""DingTalk's side of the composition root: the use cases for people on DingTalk, the
+OpenAPI client, the adapter and the Stream connection, on the process's one database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.composition import Clock, build_services, utc_now
+from bot.config import Settings
+from bot.nudge_loop import CatalogueRenderer, reminder_config
+from conversation.i18n import Catalogue
+from conversation.notify import ListingNotifier
+from conversation.services import AppServices
+from dingtalk.adapter import PLATFORM, DingTalkAdapter, DingTalkNotifier, Repeats
+from dingtalk.api import DingTalkApi
+from dingtalk.protocol import ROBOT_TOPIC
+from dingtalk.stream import StreamClient
+from services.inbox import InboxService
+from services.nudges import ReminderDispatcher
+from services.steps import StepService
+from storage.database import Database
+
+log = logging.getLogger("cuibao.dingtalk")
+
+
+@dataclass
+class DingTalkBot:
+    services: AppServices
+    api: DingTalkApi
+    adapter: DingTalkAdapter
+    stream: StreamClient
+
+
+@asynccontextmanager
+async def running_dingtalk(
+    settings: Settings, db: Database, clock: Clock = utc_now
+) -> AsyncIterator[DingTalkBot]:
+    """Serve DingTalk (Stream mode) until the block ends."""
+    config = settings.dingtalk
+    if not config.client_id or settings.dingtalk_secret is None:
+        raise ValueError("DingTalk needs [dingtalk] client_id and DINGTALK_CLIENT_SECRET")
+    secret = settings.dingtalk_secret.get_secret_value()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(work: Coroutine[Any, Any, None]) -> object:
+        task = asyncio.ensure_future(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    async with aiohttp.ClientSession() as http:
+        api = DingTalkApi(
+            http,
+            config.client_id,
+            secret,
+            config.robot_code or None,
+            api_base=config.api_base_url,
+            oapi_base=config.oapi_base_url,
+            per_second=config.per_second,
+        )
+        repeats = Repeats()
+        notifier = ListingNotifier(
+            DingTalkNotifier(api, repeats),
+            PLATFORM,
+            StepService(db.sessions),
+            Catalogue(settings.bot.language),
+            clock,
+        )
+        services = build_services(settings, db, clock, notifier, spawn=spawn, platform=PLATFORM)
+        adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats)
+        stream = StreamClient(
+            http,
+            config.client_id,
+            secret,
+            {ROBOT_TOPIC: adapter.on_robot_message},
+            api_base=config.api_base_url,
+        )
+        runner = asyncio.create_task(stream.run())
+        nudging = (
+            asyncio.create_task(nudge_forever(settings, db, notifier, clock))
+            if settings.reminders.enabled
+            else None
+        )
+        try:
+            yield DingTalkBot(services, api, adapter, stream)
+        finally:
+            await stream.stop()
+            for task in (runner, nudging):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def nudge_forever(
+    settings: Settings, db: Database, notifier: ListingNotifier, clock: Clock
+) -> None:
+    """Automatic nudges and digests for the people on DingTalk: the same dispatcher (and
+    the same claims, so exactly once beside any other process) on a plain asyncio loop."""
+    options = settings.reminders
+    config = dataclasses.replace(
+        reminder_config(options, settings),
+        platform=PLATFORM,
+        coordinators=tuple(settings.dingtalk.coordinators),
+    )
+    renderer = CatalogueRenderer(Catalogue(settings.bot.language))
+    dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock, config)
+    failures = 0
+    while True:
+        delay = float(options.safety_interval_seconds)
+        try:
+            report = await dispatcher.run()
+            failures = 0
+            if report.next_at is not None:
+                delay = min(delay, (report.next_at - clock()).total_seconds())
+        except Exception:
+            failures += 1
+            log.exception("DingTalk nudges: the run failed (%d in a row)", failures)
+            delay = min(delay, float(options.retry_after_seconds))
+        await asyncio.sleep(max(1.0, delay))

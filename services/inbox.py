@@ -1,0 +1,32 @@
+"""Deliveries a platform may repeat, handled once: the first process to record a message
+id handles it; a redelivery (after a reconnect, or to another process) is skipped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import models as m
+
+
+class InboxService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def first_time(self, platform: str, message_id: str, now: datetime) -> bool:
+        """Record the message; True only for the call that recorded it."""
+        async with self.sessions.begin() as s:
+            dialect = s.get_bind().dialect.name
+            insert = (
+                postgresql.insert(m.InboundMessage)
+                if dialect == "postgresql"
+                else sqlite.insert(m.InboundMessage)
+            )
+            result = await s.execute(
+                insert.values(
+                    platform=platform, message_id=message_id, received_at=now
+                ).on_conflict_do_nothing()
+            )
+            return bool(getattr(result, "rowcount", 0))
