@@ -1,0 +1,76 @@
+"""The kinds of language a blind check on unseen notices misread, each as a rule of its kind."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.extract import Kind, Period, extract_obligations
+
+HEAD = "关于做好防汛工作的通知\n自2026年4月1日起至12月31日开展。\n"
+TAIL = "\n县水利局\n2026年3月20日\n"
+CAMPAIGN = (date(2026, 4, 1), date(2026, 12, 31))
+PREVIOUS_QUARTER = Period("prev-quarter-start", "prev-quarter-end")
+
+
+def _found(body: str):  # type: ignore[no-untyped-def]
+    return extract_obligations(HEAD + body + TAIL).obligations
+
+
+def test_a_window_written_for_one_item_does_not_govern_the_next_item_in_the_sentence() -> None:
+    weekly, quarterly = _found(
+        "1.汛期(4月1日至9月30日)各乡镇每周五报送雨情,每季度结束后10日内报送上一季度水毁台账。\n"
+    )
+    assert weekly.window == (date(2026, 4, 1), date(2026, 9, 30))
+    assert quarterly.window == CAMPAIGN
+    assert quarterly.period == PREVIOUS_QUARTER
+
+
+def test_a_phase_window_on_an_earlier_line_does_not_govern_a_later_item() -> None:
+    daily, monthly = _found(
+        "1.汛期(4月1日至9月30日)各站每日8时前报送水情。\n"
+        "2.各乡镇每月最后一个工作日报送本月工作情况。\n"
+    )
+    assert daily.window == (date(2026, 4, 1), date(2026, 9, 30))
+    assert monthly.window == CAMPAIGN
+    assert monthly.last_workday
+
+
+def test_a_leading_range_sets_the_scene_for_every_item_of_its_sentence() -> None:
+    weekly, monthly = _found("4月1日至9月30日期间,各站每周一报送水情,每月5日前报送上月统计。\n")
+    assert weekly.window == monthly.window == (date(2026, 4, 1), date(2026, 9, 30))
+
+
+def test_a_phase_heading_governs_the_items_written_after_it_on_its_line() -> None:
+    (weekly,) = _found("(二)集中整治阶段(7月1日至10月31日)。各县每周五16时前报送本周整治进展。\n")
+    assert weekly.window == (date(2026, 7, 1), date(2026, 10, 31))
+
+
+def test_the_current_month_quarter_and_week_are_the_period_the_deadline_falls_in() -> None:
+    monthly, quarterly, weekly = _found(
+        "各县每月25日前报送当月统计表;每季度末月20日前报送本季度分析;每周五报送本周进展。\n"
+    )
+    assert monthly.period == Period("cur-1", "cur-last")
+    assert quarterly.period == Period("cur-quarter-start", "cur-quarter-end")
+    assert weekly.period == Period("cur-w1", "cur-w7")
+
+
+def test_the_previous_period_written_with_yi_is_still_the_previous_period() -> None:
+    quarterly, yearly = _found(
+        "各乡镇每季度结束后10日内报送上一季度台账;每年3月底前录入上一年度数据。\n"
+    )
+    assert quarterly.period == PREVIOUS_QUARTER
+    assert yearly.period == Period("prev-year-start", "prev-year-end")
+
+
+def test_a_period_named_for_one_item_is_not_given_to_its_neighbour() -> None:
+    first, second = _found("各县每月5日前报送上月统计表,每月25日前报送当月进度。\n")
+    assert first.period == Period("prev-1", "prev-last")
+    assert second.period == Period("cur-1", "cur-last")
+
+
+def test_a_list_number_glued_to_a_month_is_still_a_deadline() -> None:
+    found = _found("1.各县报送名单。\n2.9月10日报送中期评估报告。\n12.11月20日前报送总结。\n")
+    assert [(o.kind, o.date) for o in found] == [
+        (Kind.ONCE, date(2026, 9, 10)),
+        (Kind.ONCE, date(2026, 11, 20)),
+    ]
