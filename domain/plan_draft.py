@@ -164,6 +164,11 @@ def _schedule(ob: ExtractedObligation, extraction: Extraction) -> str | None:
         case Kind.YEARLY if ob.month_day:
             month, mday = (int(x) for x in ob.month_day.split("-"))
             return f'kind = "yearly", month = {month}, day = {mday}{window}{_period(ob)}'
+        case Kind.RELATIVE_HOURS if ob.offset is not None:
+            # 发生事故后2小时内报告: an event-anchored duty `plan check` reports, not a comment.
+            label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""
+            return (f'kind = "relative", offset = {ob.offset}, unit = "hours", '
+                    f'anchor = "{EVENT_ANCHOR}"{label}')
         case Kind.RELATIVE_WORKDAYS | Kind.RELATIVE_DAYS if ob.offset is not None:
             unit = "workdays" if ob.kind is Kind.RELATIVE_WORKDAYS else "days"
             label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""

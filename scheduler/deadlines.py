@@ -72,6 +72,7 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
     warnings: list[Notice] = []
     deadlines: list[Deadline] = []
     on_holidays: list[tuple[str, date]] = []
+    days_off: list[tuple[str, date]] = []
     for obligation in plan.obligations:
         # Sorted, so occurrence numbers follow the calendar even if windows are listed
         # out of order in the plan.
@@ -95,6 +96,9 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
         if isinstance(obligation.schedule, Weekly) and obligation.schedule.on_holiday is None:
             on_holidays += [(obligation.id, day) for day, _ in days
                             if day.isoweekday() <= 5 and not calendar.is_workday(day)]
+        if isinstance(obligation.schedule, _DATED):
+            # 每月15日 / 9月12日前 on a Saturday or in 国庆: said once, like the weeklies.
+            days_off += [(obligation.id, day) for day, _ in days if not calendar.is_workday(day)]
         early = [day for day, _ in days if day < plan.issued]
         if early:
             # Often a typo in a year or a start; else the units are late the day they join.
@@ -106,11 +110,19 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
         listed = "; ".join(f"{ob} {day.isoformat()}" for ob, day in on_holidays)
         warnings.append(Notice("weekly_on_holiday", {"count": len(on_holidays),
                                                       "deadlines": listed}))
+    if days_off:
+        listed = "; ".join(f"{ob} {day.isoformat()}" for ob, day in days_off)
+        warnings.append(Notice("dated_on_day_off", {"count": len(days_off),
+                                                     "deadlines": listed}))
     for year in sorted(calendar.missing_years):
         warnings.append(Notice("calendar_missing_year", {"year": year}))
     order = {o.id: i for i, o in enumerate(plan.obligations)}
     deadlines.sort(key=lambda d: (d.due, order[d.obligation_id]))
     return Expansion(tuple(deadlines), tuple(warnings))
+
+
+# Dated rules whose day is written, not moved: a weekend or holiday among them is worth a word.
+_DATED = (Once, Monthly, Quarterly, Yearly)
 
 
 def _single_occurrence(schedule: Schedule) -> str | None:

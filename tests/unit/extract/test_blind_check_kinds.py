@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+import pytest
 
 from domain.extract import Kind, Period, extract_obligations
+from domain.plan import Relative
+from domain.plan_draft import DraftOptions, draft_plan
+from domain.plan_errors import PlanError
+from domain.plan_toml import parse_plan
+from scheduler.deadlines import expand_plan
 
 HEAD = "关于做好防汛工作的通知\n自2026年4月1日起至12月31日开展。\n"
 TAIL = "\n县水利局\n2026年3月20日\n"
@@ -74,3 +81,52 @@ def test_a_list_number_glued_to_a_month_is_still_a_deadline() -> None:
         (Kind.ONCE, date(2026, 9, 10)),
         (Kind.ONCE, date(2026, 11, 20)),
     ]
+
+
+# plan check: what the draft makes of them --------------------------------------------------
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _plan(body: str):  # type: ignore[no-untyped-def]
+    extraction = extract_obligations(HEAD + body + TAIL)
+    draft = draft_plan(extraction, DraftOptions("c", "fallback name", date(2026, 1, 1)))
+    return parse_plan(draft, "draft.toml")
+
+
+def test_a_duty_hours_after_an_event_is_an_obligation_plan_check_says_depends_on_an_event() -> (
+    None
+):
+    plan = _plan("发生事故后,事发单位应于2小时内电话报告县应急局,24小时内报送书面报告。\n")
+    schedules = [o.schedule for o in plan.obligations]
+    assert [(s.offset, s.hours, s.anchor) for s in schedules if isinstance(s, Relative)] == [
+        (2, True, None),
+        (24, True, None),
+    ]
+    warnings = [w for w in expand_plan(plan, NOW).warnings if w.code == "event_anchor"]
+    assert len(warnings) == 2
+    assert "事故" in warnings[0].params["event"]
+
+
+def test_hours_after_a_dated_anchor_are_refused_by_the_plan_format() -> None:
+    extraction = extract_obligations(
+        HEAD + "发生事故后,事发单位应于2小时内报告县应急局。\n" + TAIL
+    )
+    draft = draft_plan(extraction, DraftOptions("c", "fallback name", date(2026, 1, 1)))
+    assert 'anchor = "event"' in draft
+    with pytest.raises(PlanError):
+        parse_plan(draft.replace('anchor = "event"', "anchor = 2026-05-01"), "draft.toml")
+
+
+def test_monthly_and_one_off_deadlines_on_a_weekend_or_holiday_are_listed_in_one_warning() -> None:
+    plan = _plan(
+        "1.各乡镇每月15日前报送上月统计表。\n2.9月12日前报送检查情况分析。\n"
+        "3.10月1日前报送自查表。\n4.各乡镇每月最后一个工作日报送本月进度。\n"
+    )
+    warnings = [w for w in expand_plan(plan, NOW).warnings if w.code == "dated_on_day_off"]
+    assert len(warnings) == 1
+    listed = warnings[0].params["deadlines"]
+    assert "2026-08-15" in listed  # a Saturday
+    assert "2026-09-12" in listed  # a Saturday
+    assert "2026-10-01" in listed  # 国庆
+    assert "-30" not in listed and "-31" not in listed  # the last working day never is
