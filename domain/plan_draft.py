@@ -77,14 +77,18 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
     start = min([issued, *dates])
     end = max(dates) if dates else None
     if extraction.campaign is not None:
-        # 3月15日起至12月31日: the campaign's own dates, widened only to hold its deadlines.
-        start = min([extraction.campaign[0], *dates])
+        # 自6月10日起至12月31日: the campaign's own start, even when a list or a plan is due
+        # before it; the end is widened only to hold its deadlines.
+        start = extraction.campaign[0]
         end = max([extraction.campaign[1], *dates])
     # 每年12月10日前 in a campaign that ends in October: hold its first occurrence.
     yearly = [_with_year(ob.month_day, start) for ob in usable if ob.kind is Kind.YEARLY]
     end = max([d for d in yearly if d is not None], default=end) if end is None else max(
         [end, *(d for d in yearly if d is not None)])
-    coordinator = _most_common([ob.recipient for ob in usable]) or PLACEHOLDER
+    # Who collects the dated reports: an event's first call (属地应急管理部门, 值班室) is not the
+    # campaign's coordinator, and 县防办邮箱xx@163.com is 县防办.
+    dated = [ob for ob in usable if ob.kind not in _EVENT_KINDS] or usable
+    coordinator = _most_common([_office(ob.recipient) for ob in dated]) or PLACEHOLDER
     office = options.office if options.office != PLACEHOLDER else extraction.issuer
     notes = options.notes
     lines = [
@@ -218,6 +222,7 @@ _NAMED_PERIODS = {
     ("prev-1", "prev-last"): "previous_month",
     ("prev-quarter-start", "prev-quarter-end"): "previous_quarter",
     ("prev-year-start", "prev-year-end"): "previous_year",
+    ("cur-1", "cur-last"): "current_month",
 }
 
 
@@ -231,6 +236,16 @@ def _with_year(month_day: str | None, doc_date: date | None) -> date | None:
         return None
     # A deadline earlier in the year than the notice belongs to the next year.
     return candidate if candidate >= doc_date else candidate.replace(year=doc_date.year + 1)
+
+
+_EVENT_KINDS = (Kind.RELATIVE_HOURS, Kind.RELATIVE_DAYS, Kind.RELATIVE_WORKDAYS)
+_MAILBOX = re.compile(r"(?:的)?(?:电子)?(?:邮箱|信箱|电子邮件)\S*$|[\w.+-]+@[\w.-]+$")
+
+
+def _office(recipient: str | None) -> str | None:
+    if not recipient:
+        return None
+    return _MAILBOX.sub("", recipient).strip() or None
 
 
 def _most_common(values: Iterable[str | None]) -> str | None:

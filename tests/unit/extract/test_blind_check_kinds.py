@@ -130,3 +130,32 @@ def test_monthly_and_one_off_deadlines_on_a_weekend_or_holiday_are_listed_in_one
     assert "2026-09-12" in listed  # a Saturday
     assert "2026-10-01" in listed  # 国庆
     assert "-30" not in listed and "-31" not in listed  # the last working day never is
+
+
+# titles and the draft's header ---------------------------------------------------------------
+
+
+def test_a_report_made_by_telephone_is_titled_as_that_report() -> None:
+    phoned, written = _found("发生事故后,事发单位应于2小时内电话报告县应急局,24小时内书面报告。\n")
+    assert (phoned.what, written.what) == ("电话报告", "书面报告")
+
+
+def test_a_self_inspection_thing_keeps_its_self() -> None:
+    listed, rated = _found(
+        "3.重点企业自查表及整改台账10月1日前报县局。\n4.各校自评报告于9月1日前报学区。\n"
+    )
+    assert (listed.what, rated.what) == ("自查表及整改台账", "自评报告")
+
+
+def test_the_draft_starts_when_the_notice_says_and_names_who_collects_the_dated_reports() -> None:
+    text = (
+        "关于开展检查的通知\n各乡镇:\n决定自6月10日起至9月30日开展专项检查。\n"
+        "1.各乡镇于6月8日前将联络员名单发至县安委办邮箱aqb@163.com。\n"
+        "2.各乡镇每周五报送进展情况至县安委办。\n"
+        "3.发生事故后,事发单位应于2小时内报告属地应急管理部门。\n"
+        "4.发生险情后,事发单位应于1小时内报告属地应急管理部门。\n"
+        "\n县应急管理局\n2026年6月3日\n"
+    )
+    draft = draft_plan(extract_obligations(text), DraftOptions("c", "n", date(2026, 1, 1)))
+    assert "start = 2026-06-10" in draft
+    assert 'coordinator = "县安委办"' in draft
