@@ -110,6 +110,7 @@ class Relative:
     workdays: bool
     anchor: date | None  # None: an event the plan cannot date (取得检验报告后)
     anchor_label: str = ""
+    hours: bool = False  # 发生事故后2小时内报告: offset in hours, only after an event
 
 
 Schedule = Once | Weekly | Daily | Monthly | Quarterly | Yearly | Relative

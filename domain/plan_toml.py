@@ -534,14 +534,17 @@ def _relative(node: _Node, ctx: _Context) -> Relative:
     if offset < 0:
         raise node.fail("offset", "out_of_range", low=0, high="∞", value=offset)
     unit = node.text("unit", "workdays")
-    if unit not in ("workdays", "days"):
-        raise node.fail("unit", "bad_choice", value=unit, allowed="workdays, days")
     # anchor = "event": the date depends on something the plan cannot know (案件办结后).
     event = node.data.get("anchor") == EVENT_ANCHOR
+    # Hours count only from an event (发生事故后2小时内): a dated anchor takes days.
+    units = ("workdays", "days", "hours") if event else ("workdays", "days")
+    if unit not in units:
+        raise node.fail("unit", "bad_choice", value=unit, allowed=", ".join(units))
     if event:
         node.seen.add("anchor")
     anchor = None if event else node.day("anchor", ctx.issued)
-    return Relative(offset, unit == "workdays", anchor, node.text("anchor_label", ""))
+    label = node.text("anchor_label", "")
+    return Relative(offset, unit == "workdays", anchor, label, hours=unit == "hours")
 
 
 EVENT_ANCHOR = "event"

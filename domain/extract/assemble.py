@@ -220,7 +220,7 @@ def _build(
                 )
                 for _, info in windows
             ]
-    period = _period(findings, trigger)
+    period = _period(ctx, findings)
     if trigger.kind in _RECURRING_KINDS:
         return [
             replace(
@@ -265,10 +265,13 @@ def _ranges(
     ]
 
 
-def _period(findings: SentenceFindings, trigger: Trigger) -> Period | None:
-    if not findings.periods:
+def _period(ctx: Context, findings: SentenceFindings) -> Period | None:
+    """The statistics period named in this deadline's own stretch of the sentence: between
+    the previous deadline's verb and the next deadline, so one item never takes another's."""
+    own = [p for p in findings.periods if ctx.floor <= p.start < ctx.bound]
+    if not own:
         return None
-    nearest = min(findings.periods, key=lambda p: abs(p.start - trigger.end))
+    nearest = min(own, key=lambda p: abs(p.start - ctx.trigger.end))
     return nearest.period
 
 
@@ -283,7 +286,7 @@ def _window(
     before = text[max(ctx.start, trigger.start - 6) : trigger.start]
     if last_once is not None and _AFTER_PREVIOUS.search(before):
         return last_once, None
-    ranges = _ranges(findings, resolved)
+    ranges = _own_ranges(ctx, findings, resolved)
     if ranges:
         info = ranges[0][1]
         return info.first, info.last
@@ -302,6 +305,23 @@ def _window(
     return ctx.doc.campaign
 
 
+def _own_ranges(
+    ctx: Context, findings: SentenceFindings, resolved: dict[int, Resolved]
+) -> list[tuple[DateItem, Resolved]]:
+    """Ranges that govern this deadline: in its own stretch of the sentence, or in a leading
+    clause that sets the scene for the whole sentence (4月1日至9月30日期间,…). A range written
+    for the deadline before (汛期(4月1日至9月30日)每周五报送…,每季度…) stays with it."""
+    text = ctx.doc.text
+    first_trigger = min((t.start for t in findings.triggers), default=ctx.trigger.start)
+    own = []
+    for item, info in _ranges(findings, resolved):
+        in_stretch = ctx.floor <= item.start < ctx.bound
+        leading = item.end <= first_trigger and "," in text[item.end : first_trigger]
+        if in_stretch or leading:
+            own.append((item, info))
+    return own
+
+
 def _named_phase(ctx: Context) -> Phase | None:
     """集中整治期间 / 集中整治阶段实行周报: the stage of that name, when the notice dates it."""
     for during in _DURING.finditer(ctx.doc.text, ctx.start, ctx.trigger.start):
@@ -309,7 +329,14 @@ def _named_phase(ctx: Context) -> Phase | None:
         for phase in ctx.doc.phases:
             if label in phase.label or phase.label in label:
                 return phase
-    before = ctx.doc.text[ctx.start : ctx.trigger.start]
+    # The phase's passage: its heading line governs the sentences written on that line
+    # ((二)集中整治阶段(7月1日至10月31日)。各县每周五…), never the lines after another item.
+    text = ctx.doc.text
+    line_start = text.rfind("\n", 0, ctx.start) + 1
+    heading = text[line_start : ctx.start]
+    if find_triggers(text, line_start, ctx.start).triggers:
+        heading = ""
+    before = heading + text[ctx.floor : ctx.trigger.start]
     for phase in ctx.doc.phases:
         at = before.find(phase.label)
         if at >= 0 and not _PHASE_EDGE.match(before, at + len(phase.label)):

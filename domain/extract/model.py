@@ -74,7 +74,12 @@ class ExtractedObligation:
             "period": (
                 {"from": self.period.start, "to": self.period.end} if self.period else None
             ),
-        }
+        } | self._rule()
+
+    def _rule(self) -> dict[str, Any]:
+        """The annotations write 月底 and 最后1个工作日 alike as day_of_month -1 (the key the
+        scorer compares); one extra key, only there, says it is the last working day."""
+        return {"rule": "last_workday"} if self.last_workday else {}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ from domain.extract.numerals import numeral_runs
 # Characters NFKC leaves alone that notices use interchangeably with ASCII ones.
 _EXTRA = str.maketrans({"〜": "~", "–": "-", "―": "—", "－": "-", "\u3000": " "})
 _DROPPED = {"\r", "\u200b", "\u200c", "\u200d", "\ufeff"}
+# A list number glued to a month, 2.9月10日报送: the dot is the enumerator's, not a decimal's.
+_GLUED_ENUMERATOR = re.compile(r"(?m)^([ \t]*\d{1,2})\.(?=\d{1,2}月)")
 
 
 @dataclass(frozen=True)
@@ -79,4 +82,5 @@ def normalize(original: str) -> Normalized:
         cursor = end
     text_parts.append(first[cursor:])
     final_origin.extend(origin[cursor:])
-    return Normalized("".join(text_parts), original, tuple(final_origin))
+    text = _GLUED_ENUMERATOR.sub(r"\1、", "".join(text_parts))  # same length: origins hold
+    return Normalized(text, original, tuple(final_origin))

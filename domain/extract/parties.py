@@ -7,6 +7,7 @@ import re
 from domain.extract.context import Context
 from domain.extract.model import Kind
 from domain.extract.phrases import (
+    SELF_WORD,
     after_subject,
     find_verbs,
     leading_subject,
@@ -21,7 +22,9 @@ from domain.extract.sentences import Span, clause_end, clause_start
 
 # 通过X系统报送 / 以书面形式报送 name the channel, not the thing sent.
 _BY_MEANS = re.compile(r"[\s,]*(?:通过|以|经|按|在|向|用)")
-_ANCHOR_CUT = re.compile(r"[于在自从]")
+_ANCHOR_CUT = re.compile(rf"[于在从]|自(?!{SELF_WORD})")
+# 2小时内电话报告: the means alone is no title; the report made that way is.
+_MEANS_ONLY = re.compile(r"电话|书面|口头|传真|短信|网络|网上")
 _CONDITION_ENDS = ("的", "后", "时")
 _ANCHOR_LEAD = re.compile(r"(?:请|须|需|应|应当|要|务必|并|均|统一)+")
 _MAKING = re.compile(r"形成|制定|制订|填写|撰写|编制|整理|汇总|确定|梳理|起草|填报")
@@ -60,6 +63,19 @@ def quote(ctx: Context, first: int) -> str:
 
 
 def what(ctx: Context) -> str | None:
+    """The thing to submit; a bare means (电话) names the report made that way (电话报告)."""
+    found = _what(ctx)
+    if found is None:
+        return None
+    if _MEANS_ONLY.fullmatch(found):
+        return found + ctx.doc.text[ctx.verb.start : ctx.verb.end]  # 电话报告, 网络直报
+    # 各企业自查表及…于: 自 read as "from" ends the subject; the thing is still 自查表.
+    if re.match(SELF_WORD, found) and "自" + found in ctx.doc.text[ctx.start : ctx.end]:
+        return "自" + found
+    return found
+
+
+def _what(ctx: Context) -> str | None:
     text, trigger, verb = ctx.doc.text, ctx.trigger, ctx.verb
     clause = max(ctx.floor, clause_start(text, min(trigger.start, verb.start), ctx.start))
     if verb.start > trigger.end:

@@ -17,6 +17,7 @@ _HAND_OVER = re.compile(r"[将把][^,。;]{1,30}$")
 _NOT_BEFORE_BARE = set("通公预举情简快海电回汇日周月季年旬画捷喜谎瞒漏迟错误虚晚谍警抄未")
 # Before 报告 these make the noun (自查报告, 总结报告, 书面报告 ...), not the verb.
 _REPORT_NOUN_BEFORE = set("查结析估题作研况展验面度终职述测价性改")
+_WITHIN_MEANS = re.compile(r"(?:之内|以内|内)\s*(?:以|用)?(?:书面|电话|口头)(?:形式|方式)?$")
 _PAST_AFTER = re.compile(r"了|过(?!程)")
 # 报告制度 / 报送机制 name an arrangement; the verb is not being used.
 _NOUN_AFTER = re.compile(r"制度|机制|流程|渠道|率|人员|专员")
@@ -38,6 +39,8 @@ _MAILBOX = re.compile(r"^(?P<box>.*?(?:邮箱|信箱))")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _TOWARD = re.compile(r"向(?P<t>[^,。;:、()\s]{2,30}?)(?:报送|上报|报告|提交|反馈|汇报|报)")
 _THROUGH = re.compile(r"通过“?(?P<t>[^,。;:“”]{2,30}?(?:系统|平台|邮箱|网站|APP|小程序))”?")
+# 自 is "from" (自6月起), except in the 自查 / 自评 / 自检 words that name the thing itself.
+SELF_WORD = r"(?:查|评|检|纠|测|愿)"
 _BOUNDARY = r"(?=[要应须需务请于在每将按自从,、:;。\s和与及等对负均统汇)]|$)"
 _SUBJECT_SUFFIX = rf"(?:{ORG_SUFFIX}|地区|地|级)"
 _NAME_CHAR = r"(?:[^,。;:、()\s各于在将每前报送]|\([^()]{0,8}\))"
@@ -83,6 +86,8 @@ def _accept(text: str, match: re.Match[str]) -> bool:
     # 整改报告上报X: a 报告 followed by the verb is the thing sent.
     if word == "报告" and _VERB.match(text, match.end()):
         return False
+    if word == "报告" and _WITHIN_MEANS.search(text, max(0, start - 8), start):
+        return True  # 24小时内书面报告: right after a time limit, the means and the verb
     if word == "报告" and before in _REPORT_NOUN_BEFORE:
         # 自查报告 is a noun, but 书面报告县局 is the verb.
         return _ORG_END.search(recipient_after(text, match.end()) or "") is not None

@@ -33,7 +33,7 @@ def schedule(o: ExtractedObligation) -> str:
         day = f" 周{_WEEKDAYS[o.weekday - 1]}" if o.weekday else ""
         return f"weekly{day}{at}{_window(o)}"
     if o.kind in (Kind.MONTHLY, Kind.QUARTERLY):
-        day = _day(o.day_of_month)
+        day = "last working day" if o.last_workday else _day(o.day_of_month)
         months = f" in months {','.join(map(str, o.months))}" if o.months else ""
         return f"{o.kind.value} {day}{months}{at}{_window(o)}"
     if o.kind is Kind.YEARLY:

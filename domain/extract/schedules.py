@@ -237,10 +237,15 @@ _WEEK_PERIOD = re.compile(
 )
 # 报送上月… / 上季度… / 上1年度… / 上周…: the whole previous period, by name.
 _NAMED_PERIODS = (
-    (re.compile(r"上1?个?月(?![\d份])"), Period("prev-1", "prev-last")),
-    (re.compile(r"上1?个?季度?(?!\d)"), Period("prev-quarter-start", "prev-quarter-end")),
-    (re.compile(r"(?:上1?个?年度|上年度?)(?!\d)"), Period("prev-year-start", "prev-year-end")),
-    (re.compile(rf"上1?个?(?:周|星期)(?!{WD})"), Period("prev-w1", "prev-w7")),
+    (re.compile(r"上[1一]?个?月(?![\d份])"), Period("prev-1", "prev-last")),
+    (re.compile(r"上[1一]?个?季度?(?!\d)"), Period("prev-quarter-start", "prev-quarter-end")),
+    (re.compile(r"(?:上[1一]?个?年度|上年度?)(?!\d)"), Period("prev-year-start", "prev-year-end")),
+    (re.compile(rf"上[1一]?个?(?:周|星期)(?!{WD})"), Period("prev-w1", "prev-w7")),
+    # 报送当月… / 本季度…: the period the deadline falls in (本月25日 is a date, not a period).
+    (re.compile(r"(?:本|当)月(?![\d份底末初])"), Period("cur-1", "cur-last")),
+    (re.compile(r"(?:本|当)季度?(?![\d末初])"), Period("cur-quarter-start", "cur-quarter-end")),
+    (re.compile(r"(?:本|当)年度(?!\d)"), Period("cur-year-start", "cur-year-end")),
+    (re.compile(rf"(?:本|当)(?:周|星期)(?!{WD})"), Period("cur-w1", "cur-w7")),
 )
 _RELATIVE_MONTH = {"上": "prev", "本": "cur", "当": "cur", "下": "next", "次": "next"}
 

@@ -401,9 +401,10 @@ def test_an_open_ended_monthly_window_stops_a_horizon_after_now_with_a_warning()
     expansion = expand_plan(plan, now)
 
     assert days_of(expansion) == [date(2024, m, 15) for m in range(1, 13)]
-    assert expansion.warnings == (
+    # (2024-06-15 is a Saturday: that has its own warning, dated_on_day_off.)
+    assert [w for w in expansion.warnings if w.code != "dated_on_day_off"] == [
         Notice("open_ended", {"obligation": "monthly", "until": "2024-12-15"}),
-    )
+    ]
 
 
 def test_the_open_ended_horizon_is_counted_from_now_in_the_plans_zone() -> None:
@@ -421,7 +422,8 @@ def test_a_monthly_window_without_end_is_bounded_by_the_campaign_end_without_war
     expansion = expand(Monthly(15, Window(date(2017, 1, 1))), end=date(2017, 3, 31))
 
     assert days_of(expansion) == [date(2017, 1, 15), date(2017, 2, 15), date(2017, 3, 15)]
-    assert expansion.warnings == ()
+    # (2017-01-15 is a Sunday: that has its own warning, dated_on_day_off.)
+    assert "open_ended" not in [w.code for w in expansion.warnings]
 
 
 def test_an_open_ended_daily_rule_is_flagged_like_any_other_open_ended_rule() -> None:

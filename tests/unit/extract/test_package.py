@@ -31,6 +31,15 @@ def test_the_json_has_exactly_the_annotation_schema() -> None:
     assert data["obligations"][1]["date"] == "2016-12-15"
 
 
+def test_the_last_working_day_keeps_day_minus_one_and_says_it_is_the_last_working_day() -> None:
+    notice = "各所:\n每月最后1个工作日前报送本月统计表;每月月底前报送台账。\n发布时间:2016-12-15\n"
+    working, month_end = extract_obligations(notice).to_json()["obligations"]
+    assert working["day_of_month"] == month_end["day_of_month"] == -1
+    assert set(working) == SCHEMA_KEYS | {"rule"}
+    assert working["rule"] == "last_workday"
+    assert set(month_end) == SCHEMA_KEYS
+
+
 def test_the_json_round_trips_through_the_json_module() -> None:
     data = extract_obligations(NOTICE).to_json()
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
