@@ -29,7 +29,8 @@ class DraftNotes:
         "报送单位换成实际单位,再运行 `cuibao plan check` 和 `cuibao plan load`。\n"
         "Draft written by `cuibao plan extract` from the notice below. Check every "
         "obligation against its source sentence, replace the placeholder units with the "
-        "real ones, then run `cuibao plan check` and `cuibao plan load`.")
+        "real ones, then run `cuibao plan check` and `cuibao plan load`."
+    )
     assumed_issue: str = "推定:通知未写明发文日期 / ASSUMED: the notice states no date of issue"
     source: str = "原文:{quote}"
     not_converted: str = "未转换(没有对应的规则)/ Not converted (no rule for it): {kind}: {quote}"
@@ -83,8 +84,11 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
         end = max([extraction.campaign[1], *dates])
     # 每年12月10日前 in a campaign that ends in October: hold its first occurrence.
     yearly = [_with_year(ob.month_day, start) for ob in usable if ob.kind is Kind.YEARLY]
-    end = max([d for d in yearly if d is not None], default=end) if end is None else max(
-        [end, *(d for d in yearly if d is not None)])
+    end = (
+        max([d for d in yearly if d is not None], default=end)
+        if end is None
+        else max([end, *(d for d in yearly if d is not None)])
+    )
     # Who collects the dated reports: an event's first call (属地应急管理部门, 值班室) is not the
     # campaign's coordinator, and 县防办邮箱xx@163.com is 县防办.
     dated = [ob for ob in usable if ob.kind not in _EVENT_KINDS] or usable
@@ -129,17 +133,20 @@ def draft_plan(extraction: Extraction, options: DraftOptions) -> str:
     for index, ob in enumerate(usable, start=1):
         schedule = _schedule(ob, extraction)
         assert schedule is not None
-        lines += [_comment(notes.source.format(quote=ob.quote)), "[[obligations]]",
-                  f"id = {_s(f'obligation-{index}')}",
-                  f"title = {_s(ob.what or '报送材料')}", 'form = "report"']
+        lines += [
+            _comment(notes.source.format(quote=ob.quote)),
+            "[[obligations]]",
+            f"id = {_s(f'obligation-{index}')}",
+            f"title = {_s(ob.what or '报送材料')}",
+            'form = "report"',
+        ]
         if ob.time:
             lines.append(f"time = {_s(ob.time)}")
         if ob.recipient:
             lines.append(f"recipient = {_s(ob.recipient)}")
         lines += [f"note = {_s(ob.quote)}", f"schedule = {{ {schedule} }}", ""]
     for ob in skipped:
-        lines += [_comment(notes.not_converted.format(kind=ob.kind.value, quote=ob.quote)),
-                  ""]
+        lines += [_comment(notes.not_converted.format(kind=ob.kind.value, quote=ob.quote)), ""]
     return "\n".join(lines)
 
 
@@ -147,8 +154,11 @@ def _schedule(ob: ExtractedObligation, extraction: Extraction) -> str | None:
     window = ""
     if ob.window:
         start, end = ob.window
-        window = "".join(f", {key} = {d.isoformat()}"
-                         for key, d in (("start", start), ("end", end)) if d is not None)
+        window = "".join(
+            f", {key} = {d.isoformat()}"
+            for key, d in (("start", start), ("end", end))
+            if d is not None
+        )
     match ob.kind:
         case Kind.ONCE:
             day = ob.date or _with_year(ob.month_day, extraction.doc_date)
@@ -163,21 +173,27 @@ def _schedule(ob: ExtractedObligation, extraction: Extraction) -> str | None:
             return f'kind = "monthly", day = {dom}{window}{_period(ob)}'
         case Kind.QUARTERLY if ob.day_of_month:
             months = list(ob.months or (1, 4, 7, 10))
-            return (f'kind = "quarterly", months = {months}, day = {ob.day_of_month}{window}'
-                    f"{_period(ob)}")
+            return (
+                f'kind = "quarterly", months = {months}, day = {ob.day_of_month}{window}'
+                f"{_period(ob)}"
+            )
         case Kind.YEARLY if ob.month_day:
             month, mday = (int(x) for x in ob.month_day.split("-"))
             return f'kind = "yearly", month = {month}, day = {mday}{window}{_period(ob)}'
         case Kind.RELATIVE_HOURS if ob.offset is not None:
             # 发生事故后2小时内报告: an event-anchored duty `plan check` reports, not a comment.
             label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""
-            return (f'kind = "relative", offset = {ob.offset}, unit = "hours", '
-                    f'anchor = "{EVENT_ANCHOR}"{label}')
+            return (
+                f'kind = "relative", offset = {ob.offset}, unit = "hours", '
+                f'anchor = "{EVENT_ANCHOR}"{label}'
+            )
         case Kind.RELATIVE_WORKDAYS | Kind.RELATIVE_DAYS if ob.offset is not None:
             unit = "workdays" if ob.kind is Kind.RELATIVE_WORKDAYS else "days"
             label = f", anchor_label = {_s(ob.anchor)}" if ob.anchor else ""
-            return (f'kind = "relative", offset = {ob.offset}, unit = "{unit}"'
-                    f"{_anchor(ob.anchor, extraction)}{label}")
+            return (
+                f'kind = "relative", offset = {ob.offset}, unit = "{unit}"'
+                f"{_anchor(ob.anchor, extraction)}{label}"
+            )
     return None
 
 

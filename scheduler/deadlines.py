@@ -63,8 +63,7 @@ class Expansion:
     warnings: tuple[Notice, ...]
 
 
-def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = None
-                ) -> Expansion:
+def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = None) -> Expansion:
     """Every deadline of every obligation, ordered by due instant then obligation order."""
     calendar = calendar or WorkdayCalendar(plan.calendar)
     tz = ZoneInfo(plan.timezone)
@@ -78,8 +77,11 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
         # out of order in the plan.
         days = sorted(_days(obligation.schedule, plan, calendar, horizon), key=lambda x: x[0])
         if _open_ended(obligation.schedule, plan) and days:
-            warnings.append(Notice("open_ended", {"obligation": obligation.id,
-                                                  "until": days[-1][0].isoformat()}))
+            warnings.append(
+                Notice(
+                    "open_ended", {"obligation": obligation.id, "until": days[-1][0].isoformat()}
+                )
+            )
         single = _single_occurrence(obligation.schedule)
         for seq, (day, period) in enumerate(days, start=1):
             due = datetime.combine(day, obligation.time, tzinfo=tz)
@@ -89,31 +91,49 @@ def expand_plan(plan: Plan, now: datetime, calendar: WorkdayCalendar | None = No
         if event:
             assert isinstance(obligation.schedule, Relative)
             # 取得检验报告后2个工作日内: never dated silently; the coordinator sets it.
-            warnings.append(Notice("event_anchor", {
-                "obligation": obligation.id, "event": obligation.schedule.anchor_label or "?"}))
+            warnings.append(
+                Notice(
+                    "event_anchor",
+                    {
+                        "obligation": obligation.id,
+                        "event": obligation.schedule.anchor_label or "?",
+                    },
+                )
+            )
         elif not days:
             warnings.append(Notice("no_deadlines", {"obligation": obligation.id}))
         if isinstance(obligation.schedule, Weekly) and obligation.schedule.on_holiday is None:
-            on_holidays += [(obligation.id, day) for day, _ in days
-                            if day.isoweekday() <= 5 and not calendar.is_workday(day)]
+            on_holidays += [
+                (obligation.id, day)
+                for day, _ in days
+                if day.isoweekday() <= 5 and not calendar.is_workday(day)
+            ]
         if isinstance(obligation.schedule, _DATED):
             # 每月15日 / 9月12日前 on a Saturday or in 国庆: said once, like the weeklies.
             days_off += [(obligation.id, day) for day, _ in days if not calendar.is_workday(day)]
         early = [day for day, _ in days if day < plan.issued]
         if early:
             # Often a typo in a year or a start; else the units are late the day they join.
-            warnings.append(Notice("before_issued", {
-                "obligation": obligation.id, "count": len(early),
-                "first": early[0].isoformat(), "issued": plan.issued.isoformat()}))
+            warnings.append(
+                Notice(
+                    "before_issued",
+                    {
+                        "obligation": obligation.id,
+                        "count": len(early),
+                        "first": early[0].isoformat(),
+                        "issued": plan.issued.isoformat(),
+                    },
+                )
+            )
     if on_holidays:
         # One warning for the whole plan: the coordinator keeps them or declares a move.
         listed = "; ".join(f"{ob} {day.isoformat()}" for ob, day in on_holidays)
-        warnings.append(Notice("weekly_on_holiday", {"count": len(on_holidays),
-                                                      "deadlines": listed}))
+        warnings.append(
+            Notice("weekly_on_holiday", {"count": len(on_holidays), "deadlines": listed})
+        )
     if days_off:
         listed = "; ".join(f"{ob} {day.isoformat()}" for ob, day in days_off)
-        warnings.append(Notice("dated_on_day_off", {"count": len(days_off),
-                                                     "deadlines": listed}))
+        warnings.append(Notice("dated_on_day_off", {"count": len(days_off), "deadlines": listed}))
     for year in sorted(calendar.missing_years):
         warnings.append(Notice("calendar_missing_year", {"year": year}))
     order = {o.id: i for i, o in enumerate(plan.obligations)}
@@ -135,8 +155,9 @@ def _single_occurrence(schedule: Schedule) -> str | None:
 def _open_ended(schedule: Schedule, plan: Plan) -> bool:
     if plan.period.end is not None:
         return False
-    windows = schedule.windows if isinstance(schedule, Daily) else (
-        getattr(schedule, "window", None),)
+    windows = (
+        schedule.windows if isinstance(schedule, Daily) else (getattr(schedule, "window", None),)
+    )
     return any(isinstance(w, Window) and w.end is None for w in windows)
 
 
@@ -148,8 +169,9 @@ def _bounded(window: Window, plan: Plan, horizon: date) -> tuple[date, date]:
 Occurrence = tuple[date, tuple[date, date] | None]
 
 
-def _days(schedule: Schedule, plan: Plan, calendar: WorkdayCalendar, horizon: date
-          ) -> Iterator[Occurrence]:
+def _days(
+    schedule: Schedule, plan: Plan, calendar: WorkdayCalendar, horizon: date
+) -> Iterator[Occurrence]:
     match schedule:
         case Once(dates):
             for d in dates:
@@ -171,13 +193,13 @@ def _days(schedule: Schedule, plan: Plan, calendar: WorkdayCalendar, horizon: da
                         yield day, None
                     day += timedelta(days=1)
         case Monthly(day_of_month, window, period):
-            yield from _in_months(window, plan, horizon, range(1, 13), day_of_month, period,
-                                  calendar)
+            yield from _in_months(
+                window, plan, horizon, range(1, 13), day_of_month, period, calendar
+            )
         case Quarterly(months, day_of_month, window, period):
             yield from _in_months(window, plan, horizon, months, day_of_month, period, calendar)
         case Yearly(month, day_of_month, window, period):
-            yield from _in_months(window, plan, horizon, (month,), day_of_month, period,
-                                  calendar)
+            yield from _in_months(window, plan, horizon, (month,), day_of_month, period, calendar)
         case Relative(offset, workdays, anchor, _):
             if anchor is None:
                 return  # an event's date: the coordinator sets it (warned about)
@@ -199,9 +221,15 @@ def _moved(day: date, on_holiday: str | None, calendar: WorkdayCalendar) -> date
     return day
 
 
-def _in_months(window: Window, plan: Plan, horizon: date, months: range | tuple[int, ...],
-               day_of_month: int, period: PeriodRule | None, calendar: WorkdayCalendar
-               ) -> Iterator[Occurrence]:
+def _in_months(
+    window: Window,
+    plan: Plan,
+    horizon: date,
+    months: range | tuple[int, ...],
+    day_of_month: int,
+    period: PeriodRule | None,
+    calendar: WorkdayCalendar,
+) -> Iterator[Occurrence]:
     start, end = _bounded(window, plan, horizon)
     year, month = start.year, start.month
     while date(year, month, 1) <= end:
@@ -212,8 +240,9 @@ def _in_months(window: Window, plan: Plan, horizon: date, months: range | tuple[
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def month_day(year: int, month: int, day_of_month: int,
-              calendar: WorkdayCalendar | None = None) -> date:
+def month_day(
+    year: int, month: int, day_of_month: int, calendar: WorkdayCalendar | None = None
+) -> date:
     """The given day of a month; LAST_DAY or a day past the month's end gives its last day,
     LAST_WORKDAY the last working day on the calendar (Friday 2026-10-30, not Saturday)."""
     last = cal.monthrange(year, month)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def _annotated(plan: Plan, ob: dict) -> list[tuple[date, time]]:
+def _annotated(plan: Plan, ob: dict[str, Any]) -> list[tuple[date, time]]:
     """The dated deadlines an annotated obligation stands for, expanded over its window."""
     clock = time.fromisoformat(ob["time"]) if ob.get("time") else plan.default_time
     window = ob.get("window") or [None, None]
@@ -69,16 +70,21 @@ def test_an_example_plan_holds_exactly_the_annotated_deadlines(plan_file: str) -
 
     expansion = expand_plan(plan, NOW)
     optional = {o.id for o in plan.obligations if "assumed" in o.note}
-    got = [(d.due.date(), d.due.timetz().replace(tzinfo=None)) for d in expansion.deadlines
-           if d.obligation_id not in optional]
+    got = [
+        (d.due.date(), d.due.timetz().replace(tzinfo=None))
+        for d in expansion.deadlines
+        if d.obligation_id not in optional
+    ]
 
     assert sorted(got) == sorted(expected)
     # Daguan's notice came out two weeks into its campaign: its first two weeklies predate it;
     # its Thursday 2017-02-02 falls in the Spring Festival holiday. Huimin's 每月28日 and
     # Qingxi's month ends land on Saturdays and holidays (2018-04-30 is in 劳动节).
     assert [w.code for w in expansion.warnings] == (
-        ["before_issued", "weekly_on_holiday"] if plan_file.startswith("daguan")
-        else ["dated_on_day_off"])
+        ["before_issued", "weekly_on_holiday"]
+        if plan_file.startswith("daguan")
+        else ["dated_on_day_off"]
+    )
 
 
 def test_the_daguan_example_has_the_32_deadlines_of_its_notice() -> None:
@@ -94,8 +100,10 @@ def test_the_daguan_example_has_the_32_deadlines_of_its_notice() -> None:
     assert by_obligation["weekly-report"][0] == "2016-12-01T15:00:00+08:00"
     assert by_obligation["weekly-report"][-1] == "2017-02-23T15:00:00+08:00"
     assert len(by_obligation["daily-report"]) == 15
-    assert by_obligation["stage-summary"] == ["2016-12-27T17:30:00+08:00",
-                                              "2017-01-17T17:30:00+08:00"]
+    assert by_obligation["stage-summary"] == [
+        "2016-12-27T17:30:00+08:00",
+        "2017-01-17T17:30:00+08:00",
+    ]
     assert by_obligation["final-summary"] == ["2017-02-23T17:30:00+08:00"]
 
 
