@@ -64,7 +64,7 @@ class Harness:
 
 @asynccontextmanager
 async def dingtalk_bot(
-    tmp_path: Path, now: datetime, database_url: str | None = None
+    tmp_path: Path, now: datetime, database_url: str | None = None, per_second: float = 15.0
 ) -> AsyncIterator[Harness]:
     clock = Clock(now)
     async with (
@@ -84,6 +84,7 @@ async def dingtalk_bot(
                 client_id=fake.client_id,
                 coordinators=(COORDINATOR,),
                 api_base_url=fake.base_url,
+                per_second=per_second,
                 oapi_base_url=fake.base_url,
             ),
             dingtalk_secret=SecretStr(fake.client_secret),
