@@ -20,7 +20,7 @@ def add_backup_parsers(commands: Any, common: argparse.ArgumentParser, h: Any) -
 
 
 def backup_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, database_setup
+    from bot.cli_common import UsageError, database_setup
     from storage.backup import BackupError, backup
 
     settings, catalogue, language, url = database_setup(args)
@@ -42,7 +42,7 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 def restore_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, database_setup
+    from bot.cli_common import UsageError, database_setup
     from storage.backup import BackupError, restore
 
     settings, catalogue, language, url = database_setup(args)

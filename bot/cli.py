@@ -10,44 +10,41 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.backup_cli import add_backup_parsers
+from bot.cli_common import (
+    UsageError,
+    bot_username,
+    cli_catalogue,
+    cli_settings,
+    cli_settings_or_none,
+    database_url,
+    parse_now,
+    reaching_telegram,
+    read_plan,
+    read_template,
+    redact_url,
+)
 from bot.config import CONFIG_ENV, ConfigError, Settings, load_settings
 from bot.exempt_cli import add_exempt_parser
 from bot.export_cli import add_export_parser
 from bot.people_cli import add_people_parser
 from bot.render import render_schedule, schedule_json
 from bot.status_cli import add_status_parsers
-from conversation.i18n import LANGUAGES, Catalogue, plan_error_text
-from domain.plan import Plan
-from domain.plan_toml import PlanError, parse_plan, placeholders
+from conversation.i18n import LANGUAGES, Catalogue
+from domain.plan_toml import placeholders
 from scheduler.calendar import WorkdayCalendar
 from scheduler.deadlines import expand_plan
 from storage.database import Database, DatabaseUnavailable
-from storage.db import missing_sqlite_file, missing_sqlite_folder
 
 if TYPE_CHECKING:
-    from services.plans import TemplateFile
-
-
-class UsageError(Exception):
-    """Invalid input: printed on stderr, exit code 1."""
-
-
-def config_error_text(
-    catalogue: Catalogue, error: ConfigError, language: str | None = None
-) -> str:
-    """The one line a config file is refused with: file, key path or line, cause."""
-    message = catalogue.text(f"config.{error.code}", language, **error.params)
-    detail = ": ".join(part for part in (error.source, error.where, message) if part)
-    return catalogue.text("cli.config_error", language, detail=detail)
+    pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except DatabaseUnavailable as exc:
         print(
-            _catalogue(args, _settings_or_none(args)).text(
+            cli_catalogue(args, cli_settings_or_none(args)).text(
                 "cli.database_unavailable", url=exc.url, detail=exc.detail
             ),
             file=sys.stderr,
@@ -253,116 +250,9 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def database_setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, str]:
-    """How every command that reads or changes a campaign starts: the config (a mistake in
-    it is one localized line), the user's language and its catalogue, and the database
-    URL, refused in one line when the database is not there (never created by a read)."""
-    language = getattr(args, "lang", None)
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise UsageError(
-            config_error_text(Catalogue(language or "zh-CN"), exc, language)
-        ) from None
-    language = language or settings.bot.language
-    catalogue = Catalogue(language)
-    return settings, catalogue, language, database_url(settings, catalogue)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    try:
-        return load_settings(args.config)
-    except ConfigError as exc:
-        raise UsageError(config_error_text(Catalogue(args.lang or "zh-CN"), exc)) from None
-
-
-def _settings_or_none(args: argparse.Namespace) -> Settings | None:
-    try:
-        return load_settings(args.config)
-    except ConfigError:
-        return None
-
-
-def _catalogue(args: argparse.Namespace, settings: Settings | None = None) -> Catalogue:
-    return Catalogue(args.lang or (settings.bot.language if settings else "zh-CN"))
-
-
-def database_url(settings: Settings, catalogue: Catalogue, *, create: bool = False) -> str:
-    """The database URL a command may open. Only `db upgrade`, `plan load` and `run` create
-    a SQLite file (`create`); the others refuse to leave an empty one behind. No command
-    creates a missing folder: a typo in the path is the usual cause."""
-    url = settings.database_url
-    folder = missing_sqlite_folder(url)
-    if folder is not None:
-        raise UsageError(
-            catalogue.text("cli.database_no_folder", folder=str(folder), url=settings.database.url)
-        )
-    missing = None if create else missing_sqlite_file(url)
-    if missing is not None:
-        raise UsageError(catalogue.text("export.cli_no_database", path=str(missing)))
-    return url
-
-
-def read_plan(path: Path, catalogue: Catalogue) -> tuple[Plan, str]:
-    """Parse a plan file, turning every problem into one line naming file, place and cause."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(catalogue.text("cli.not_found", path=str(path))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        message = catalogue.text("plan.file_unreadable", detail=str(exc))
-        raise UsageError(f"{path}: {message}") from None
-    try:
-        return parse_plan(text, str(path)), text
-    except PlanError as exc:
-        raise UsageError(plan_error_text(catalogue, exc)) from None
-
-
-def read_template(path: Path, plan: Plan, catalogue: Catalogue) -> TemplateFile | None:
-    """The workbook the plan's `[export]` names, read next to the plan file and checked
-    against the mapping; None when the plan names none."""
-    from services.export import template_problem
-    from services.plans import TemplateFile
-
-    if plan.export is None:
-        return None
-    workbook = path.parent / plan.export.file
-    try:
-        data = workbook.read_bytes()
-    except OSError:
-        raise UsageError(
-            catalogue.text(
-                "plan.error",
-                source=str(path),
-                where="export.file",
-                message=catalogue.text("cli.not_found", path=str(workbook)),
-            )
-        ) from None
-    problem = template_problem(plan.export, data, len(plan.units))
-    if problem is not None:
-        message = catalogue.text(f"export.{problem.code}", **problem.params)
-        where = f"export.{problem.params.get('at', 'file')}"
-        raise UsageError(
-            catalogue.text("plan.error", source=str(path), where=where, message=message)
-        )
-    return TemplateFile(plan.export.file_name, data)
-
-
-def parse_now(value: str | None, zone: str, catalogue: Catalogue) -> datetime:
-    """`--now`: an ISO date-time; without an offset it is wall-clock time in `zone` (the
-    campaign's), as the person typing it reads their clock. None: now."""
-    if not value:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(catalogue.text("cli.bad_now", value=value)) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))).astimezone(UTC)
-
-
 def _plan_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    catalogue = _catalogue(args, settings)
+    settings = cli_settings(args)
+    catalogue = cli_catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
     read_template(args.plan, plan, catalogue)
     calendar = WorkdayCalendar(settings.calendar.overrides(), plan.calendar)
@@ -392,8 +282,8 @@ def _plan_load(args: argparse.Namespace) -> int:
     from conversation.revisions import revision_text
     from services.plans import RevisionConflict, load_plan, plan_revision_of
 
-    settings = _settings(args)
-    catalogue = _catalogue(args, settings)
+    settings = cli_settings(args)
+    catalogue = cli_catalogue(args, settings)
     plan, text = read_plan(args.plan, catalogue)
     unfilled = placeholders(text)
     if unfilled:
@@ -461,8 +351,8 @@ def _plan_load(args: argparse.Namespace) -> int:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
 
-    settings = _settings(args)
-    url = database_url(settings, _catalogue(args, settings), create=True)
+    settings = cli_settings(args)
+    url = database_url(settings, cli_catalogue(args, settings), create=True)
 
     async def go() -> str | None:
         async with Database.open(url) as db:
@@ -470,8 +360,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     revision = _run_async(go)
     print(
-        _catalogue(args, settings).text(
-            "db.upgraded", revision=revision, url=_redact(settings.database_url)
+        cli_catalogue(args, settings).text(
+            "db.upgraded", revision=revision, url=redact_url(settings.database_url)
         )
     )
     return 0
@@ -484,7 +374,7 @@ def _plan_extract(args: argparse.Namespace) -> int:
         args.notice,
         as_json=args.json,
         toml_out=args.toml_out,
-        catalogue=_catalogue(args, _settings(args)),
+        catalogue=cli_catalogue(args, cli_settings(args)),
         error=UsageError,
     )
 
@@ -492,8 +382,8 @@ def _plan_extract(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.app import run
 
-    settings = _settings(args)
-    catalogue = _catalogue(args, settings)
+    settings = cli_settings(args)
+    catalogue = cli_catalogue(args, settings)
     dingtalk = bool(settings.dingtalk.client_id)
     if dingtalk and settings.dingtalk_secret is None:
         raise UsageError(catalogue.text("cli.no_dingtalk_secret"))
@@ -516,7 +406,7 @@ def _run(args: argparse.Namespace) -> int:
     if settings.token is None:  # DingTalk only
         run(settings)
         return 0
-    with _reaching_telegram(settings, catalogue):
+    with reaching_telegram(settings, catalogue):
         run(settings)
     return 0
 
@@ -530,35 +420,14 @@ def _not_a_failed_start(record: logging.LogRecord) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _reaching_telegram(settings: Settings, catalogue: Catalogue) -> Iterator[None]:
-    """Turn "Telegram cannot be reached" and "the token was refused" into one line each:
-    api.telegram.org is blocked on many networks, so this is a setup step, not a crash."""
-    from telegram.error import InvalidToken, NetworkError
-
-    parts = urlsplit(settings.bot.api_base_url)
-    url = f"{parts.scheme}://{parts.netloc}" if parts.netloc else settings.bot.api_base_url
-    try:
-        yield
-    except InvalidToken:
-        raise UsageError(catalogue.text("cli.token_refused", url=url)) from None
-    except NetworkError:  # TimedOut included
-        raise UsageError(catalogue.text("cli.unreachable", url=url)) from None
-    except RuntimeError as exc:
-        if "socks" not in str(exc).lower():
-            raise
-        # HTTPS_PROXY / ALL_PROXY = socks5://…: httpx needs the extra package for that.
-        raise UsageError(catalogue.text("cli.socks_proxy")) from None
-
-
 def _invite(args: argparse.Namespace) -> int:
     from bot.composition import open_services
     from services.access import Role
 
-    settings = _settings(args)
-    catalogue = _catalogue(args, settings)
+    settings = cli_settings(args)
+    catalogue = cli_catalogue(args, settings)
     url = database_url(settings, catalogue)
-    username = args.bot_username or _bot_username(settings, catalogue)
+    username = args.bot_username or bot_username(settings, catalogue)
     units = [u.strip() for u in args.units.split(",")] if args.units else None
     role = Role.COORDINATOR if args.coordinator else Role.LIAISON
 
@@ -580,29 +449,13 @@ def _invite(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bot_username(settings: Settings, catalogue: Catalogue) -> str:
-    if settings.token is None:
-        raise UsageError(catalogue.text("cli.no_token_for_username"))
-    from telegram import Bot
-
-    async def go() -> str:
-        async with Bot(
-            settings.token.get_secret_value() if settings.token else "",
-            base_url=settings.bot.api_base_url,
-        ) as bot:
-            return bot.username
-
-    with _reaching_telegram(settings, catalogue):
-        return str(_run_async(go))
-
-
 def _calendar(args: argparse.Namespace) -> int:
     """Which years the holiday data covers, which overrides the config adds, and which
     years near today are counted Monday to Friday without anybody having said so."""
     from scheduler.calendar import package_version, package_years
 
-    settings = _settings(args)
-    t = _catalogue(args, settings).text
+    settings = cli_settings(args)
+    t = cli_catalogue(args, settings).text
     first, last = package_years()
     print(t("calendar.data", version=package_version(), first=first, last=last))
     options = settings.calendar
@@ -676,12 +529,6 @@ def _discard_stdout() -> None:
     with contextlib.suppress(OSError, ValueError):  # not a real file (tests capture it)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,7 +47,7 @@ def add_exempt_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def exempt_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, database_setup
+    from bot.cli_common import UsageError, database_setup
     from bot.composition import open_services
     from domain.status import OverrideKind
     from services.overrides import (

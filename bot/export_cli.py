@@ -49,7 +49,7 @@ def add_export_parser(
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, database_setup, parse_now
+    from bot.cli_common import UsageError, database_setup, parse_now
     from bot.composition import open_services
     from services.export import ExportError, ExportRequest, ExportSummary
 
@@ -119,7 +119,7 @@ def _template_command(
     out: Path | None,
     mapping: Path,
 ) -> int:
-    from bot.cli import UsageError
+    from bot.cli_common import UsageError
     from bot.composition import open_services
     from conversation.i18n import plan_error_text
     from domain.export_template import parse_template
@@ -205,7 +205,7 @@ def _refused(
 ) -> Exception:
     """The one line an ExportError becomes on the command line. An unknown campaign names
     the database asked and the campaigns it holds: a missing --config is the usual cause."""
-    from bot.cli import UsageError, _redact
+    from bot.cli_common import UsageError, redact_url
     from services.plans import campaign_codes
 
     if exc.code != "unknown_campaign":
@@ -223,7 +223,7 @@ def _refused(
             "export.cli_unknown_campaign",
             language,
             campaign=exc.params.get("campaign", ""),
-            database=_redact(settings.database_url),
+            database=redact_url(settings.database_url),
             known=", ".join(codes) or catalogue.text("export.cli_no_campaigns", language),
         )
     )

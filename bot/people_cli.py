@@ -309,7 +309,7 @@ def import_command(args: argparse.Namespace) -> int:
     if not isinstance(listed, list):
         raise _usage(unit_list_error_text(catalogue, str(args.unit_list), listed))
     if args.plan is not None:
-        from bot.cli import read_plan
+        from bot.cli_common import read_plan
 
         plan, text = read_plan(args.plan, catalogue)
         merge = merge_unit_list(plan, listed)
@@ -371,7 +371,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue]:
-    from bot.cli import database_setup
+    from bot.cli_common import database_setup
 
     settings, catalogue, _language, _url = database_setup(args)
     return settings, catalogue
@@ -384,7 +384,7 @@ def _catalogue_only(args: argparse.Namespace) -> Catalogue:
 
 
 def _usage(message: str) -> Exception:
-    from bot.cli import UsageError
+    from bot.cli_common import UsageError
 
     return UsageError(message)
 
@@ -445,9 +445,9 @@ def _confirm(catalogue: Catalogue, question: str, yes: bool) -> None:
 
 
 def _username(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) -> str:
-    from bot.cli import _bot_username
+    from bot.cli_common import bot_username
 
-    return str(args.bot_username or _bot_username(settings, catalogue))
+    return str(args.bot_username or bot_username(settings, catalogue))
 
 
 def _tell(settings: Settings, catalogue: Catalogue, unbound: Any) -> bool:

@@ -99,7 +99,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def tongbao_command(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError
+    from bot.cli_common import UsageError
     from services.board import Period
     from services.tongbao import tongbao_files
 
@@ -123,7 +123,7 @@ def tongbao_command(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Settings, Catalogue, str, datetime]:
-    from bot.cli import database_setup, parse_now
+    from bot.cli_common import database_setup, parse_now
     from bot.export_cli import campaign_zone
 
     settings, catalogue, language, url = database_setup(args)
@@ -141,7 +141,7 @@ def _board(
     now: datetime,
     period: Period | None,
 ) -> CampaignBoard:
-    from bot.cli import UsageError
+    from bot.cli_common import UsageError
     from bot.composition import open_services
 
     async def go() -> CampaignBoard | None:

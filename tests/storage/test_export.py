@@ -20,7 +20,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
-from bot.cli import UsageError
+from bot.cli_common import UsageError
 from bot.export_cli import add_export_parser
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan

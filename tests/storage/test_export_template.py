@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Border, Side
 
-from bot.cli import UsageError
+from bot.cli_common import UsageError
 from bot.export_cli import add_export_parser
 from conversation.i18n import Catalogue
 from domain.export_template import parse_template

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 from telegram.ext import ApplicationBuilder
 
-from bot.cli import main, parse_now
+from bot.cli import main
+from bot.cli_common import parse_now
 from bot.webhook import webhook_app
 from conversation.i18n import Catalogue
 
