@@ -39,7 +39,7 @@ from sqlalchemy import Table, insert, select
 
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportRequest, ExportService
 from services.plans import load_plan
 from storage import models as m

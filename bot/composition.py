@@ -17,7 +17,7 @@ from conversation.services import AppServices, ChatSettings
 from scheduler.nudge_policy import QuietHours
 from services.access import AccessService
 from services.board import BoardService
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.coordination import CoordinationService
 from services.digest import DigestService
 from services.export import ExportService

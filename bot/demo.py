@@ -32,7 +32,7 @@ from domain.plan_toml import parse_plan
 from fakegram import ChatMessage, FakeTelegram, WaitTimeout
 from handlers.context import services_of
 from services.access import Actor
-from services.catalog import DeadlineView
+from services.campaign_reads import DeadlineView
 from services.plans import load_plan
 from storage.database import Database
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conversation.i18n import Catalogue
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService, ExportSummary
 from services.jobs import Jobs, Limits
 from storage.database import Database

@@ -9,7 +9,7 @@ from conversation.pictures import send_status_picture
 from conversation.turn import Turn, callback, parse_callback, refuse_stranger
 from conversation.views import counts_line, deadline_label, deadline_label_in, state_label
 from domain.status import OverrideKind
-from services.catalog import DeadlineView
+from services.campaign_reads import DeadlineView
 from services.coordination import CampaignRef, Reason, UnitLine
 from services.overrides import (
     OverrideProblem,

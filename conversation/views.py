@@ -9,7 +9,7 @@ from conversation.turn import Turn, callback
 from domain.drafting import FILES_STEP, PREVIEW_STEP, progress
 from domain.forms import Answer, Field, FieldType
 from domain.status import Counts, State
-from services.catalog import DeadlineView
+from services.campaign_reads import DeadlineView
 from services.reports import AttachmentView, DraftView, Superseded
 
 Buttons = list[list[tuple[str, str]]]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell
 from domain.status import OverrideKind, RevisionStatus, due_for
 from services.access import Actor
-from services.catalog import latest_revisions_subquery, overrides_for
+from services.campaign_reads import latest_revisions_subquery, overrides_for
 from storage import models as m
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.status import Counts, OverrideKind, RevisionStatus, State, due_for, state_of, tally
 from services.access import Actor
-from services.catalog import (
+from services.campaign_reads import (
     DeadlineView,
     applies,
     latest_submissions,

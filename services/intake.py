@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.drafting import DraftState
 from domain.forms import Answer, Field, FieldType, Form, Invalid, check_answer
 from services.access import Actor
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import Texts
 from storage import models as m
 from storage.spreadsheets import (

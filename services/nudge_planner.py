@@ -22,7 +22,7 @@ from scheduler.nudge_policy import (
     next_instant,
     schedule,
 )
-from services.catalog import applies
+from services.campaign_reads import applies
 from storage import models as m
 from storage.sent_log import CLAIMED, FAILED, STALE_MARK, Key
 

@@ -43,7 +43,7 @@ from scheduler.nudge_policy import (
     policy_for,
 )
 from services.access import Role
-from services.catalog import PlanRegistry, latest_submissions, overrides_for
+from services.campaign_reads import PlanRegistry, latest_submissions, overrides_for
 from services.nudge_planner import (
     BlockedNotice,
     CampaignContext,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.status import Override, OverrideKind, RevisionStatus
 from services.access import Actor
-from services.catalog import (
+from services.campaign_reads import (
     DeadlineView,
     applies,
     latest_submissions,

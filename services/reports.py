@@ -43,7 +43,7 @@ from domain.status import (
     state_of,
 )
 from services.access import Actor
-from services.catalog import (
+from services.campaign_reads import (
     DeadlineView,
     PlanRegistry,
     applies,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.forms import Answer, Field
 from domain.status import RevisionStatus, State, state_of
 from services.access import Actor
-from services.catalog import (
+from services.campaign_reads import (
     DeadlineView,
     PlanRegistry,
     applies,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.export_template import ExportTemplate, check_against
 from domain.forms import Form
-from services.catalog import PlanRegistry, latest_submissions, overrides_for
+from services.campaign_reads import PlanRegistry, latest_submissions, overrides_for
 from services.export.layout import (
     DeadlineColumn,
     Layout,

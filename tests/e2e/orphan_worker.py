@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from services.access import AccessService
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.reports import ReportService, UploadLimits
 from storage.database import Database
 from storage.filestore import FileStore

@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from conversation.i18n import Catalogue
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportRequest, ExportService
 from storage import models as m
 from storage.filestore import FileStore

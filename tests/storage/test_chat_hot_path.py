@@ -14,7 +14,7 @@ from sqlalchemy import select
 from domain.drafting import FILES_STEP, PREVIEW_STEP
 from domain.plan_toml import parse_plan
 from services.access import AccessService, Actor, Redeemed
-from services.catalog import DeadlineView, PlanRegistry
+from services.campaign_reads import DeadlineView, PlanRegistry
 from services.plans import load_plan
 from services.reports import DraftView, Problem, ReportService, Submitted, UploadLimits
 from storage import models as m

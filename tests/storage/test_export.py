@@ -25,7 +25,7 @@ from bot.export_cli import add_export_parser
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from services.access import Actor, Role, Seat
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService
 from services.plans import load_plan
 from storage import models as m

@@ -18,7 +18,7 @@ from bot.export_cli import add_export_parser
 from conversation.i18n import Catalogue
 from domain.export_template import parse_template
 from domain.plan_toml import PlanError
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService
 from storage.database import Database
 from tests.storage.test_export import STATS, Campaign, _campaign

@@ -20,7 +20,7 @@ from domain.drafting import FILES_STEP
 from domain.forms import Invalid
 from domain.plan_toml import parse_plan
 from services.access import Actor, Role, Seat
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.intake import Blank, Filled, IntakeService, Refused
 from services.plans import load_plan
 from services.reports import ReportService, UploadLimits

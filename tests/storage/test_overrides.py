@@ -18,7 +18,7 @@ from domain.board import Cell
 from domain.status import OverrideKind, State
 from services.access import Actor, Role, Seat
 from services.board import BoardService
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.coordination import CoordinationService
 from services.export import ExportRequest, ExportService
 from services.nudges import (

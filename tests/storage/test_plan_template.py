@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.cli import main
 from domain.plan_toml import PlanError, parse_plan
 from services.access import Actor, Role, Seat
-from services.catalog import PlanRegistry
+from services.campaign_reads import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService
 from services.plans import PlanService, TemplateFile, TemplateState, load_plan
 from storage import models as m

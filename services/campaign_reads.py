@@ -1,4 +1,5 @@
-"""Read-side helpers shared by the use cases: plans by campaign, deadline views."""
+"""Reads shared by the use cases: deadlines as a unit sees them (DeadlineView), newest
+revisions, standing 免报 / 延期, and the parsed-plan cache (PlanRegistry)."""
 
 from __future__ import annotations
 
