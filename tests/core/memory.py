@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from services.plans import load_plan
 from services.ports import Button, Delivery, Notifier
 from services.steps import StepService
 from storage.database import Database
+from tests.clock import Clock
 
 MEMORY = Capabilities(buttons=True, can_edit=True, message_chars=2000)
 # A platform that shows no buttons and edits nothing: choices are numbered lists.
@@ -131,17 +132,6 @@ class MemoryNotifier:
     ) -> Delivery:
         self.platform.post(self.platform.chat(int(external_id)), text=text, buttons=buttons)
         return Delivery.SENT
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class MemoryPlatform:

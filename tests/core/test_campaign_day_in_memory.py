@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from conversation.replies import Capabilities
 from storage import models as m
 from tests.core.memory import INVITE_PREFIX, MEMORY, PLAIN, MemoryPlatform, memory_platform
+from tests.e2e.test_campaign_day import _workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
@@ -29,14 +32,7 @@ LINK = re.compile(rf"(?:{INVITE_PREFIX}|绑定 )([A-Za-z0-9_-]+)")
 
 
 def spreadsheet() -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["品名", "数量"])
-    sheet.append(["假冒白酒", 120])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return _workbook(1)
 
 
 async def invitations(platform: MemoryPlatform) -> dict[str, str]:
@@ -157,3 +153,8 @@ async def test_the_core_runs_a_campaign_day_without_telegram(
             (2, 1, "submitted", True),
             (1, 2, "submitted", False),
         ]
+
+
+def test_the_core_and_the_memory_platform_import_nothing_of_telegram() -> None:
+    probe = "import sys, tests.core.memory; sys.exit('telegram' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=False).returncode == 0

@@ -5,16 +5,15 @@ numbered reply, every command a word."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from storage import models as m
 from tests.dingtalk.harness import COORDINATOR, Harness, dingtalk_bot
+from tests.e2e.test_campaign_day import _workbook
 
 CAMPAIGN_DAY = datetime(2016, 12, 14, 2, 0, tzinfo=UTC)
 A, B, C = "liming01", "zhanghua02", "chenjing05"
@@ -25,14 +24,7 @@ CODE = re.compile(r"绑定 ([A-Za-z0-9_-]+)")
 
 
 def spreadsheet() -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["品名", "数量"])
-    sheet.append(["假冒白酒", 120])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return _workbook(1)
 
 
 async def bind(bot: Harness) -> None:

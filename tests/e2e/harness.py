@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +21,13 @@ from handlers.context import services_of
 from services.plans import load_plan
 from storage import models as m
 from storage.database import Database
+from tests.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
 QINGXI = ROOT / "examples" / "plans" / "qingxi-2018-anticounterfeit.toml"
 COORDINATOR = 900_001
 LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -12,7 +12,8 @@ import pytest
 
 from bot.config import ReminderSettings
 from bot.nudge_loop import install_reminders
-from tests.e2e.harness import COORDINATOR, Clock, running_bot
+from tests.clock import Clock
+from tests.e2e.harness import COORDINATOR, running_bot
 
 BJ = ZoneInfo("Asia/Shanghai")
 

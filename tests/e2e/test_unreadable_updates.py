@@ -19,8 +19,9 @@ from bot.config import BotSettings, DatabaseSettings, FileSettings, ReminderSett
 from bot.webhook import SECRET_HEADER, serve_webhook
 from fakegram import FakeTelegram
 from storage.database import Database
+from tests.clock import Clock
 from tests.e2e.conftest import CAMPAIGN_DAY
-from tests.e2e.harness import COORDINATOR, Clock, Harness
+from tests.e2e.harness import COORDINATOR, Harness
 
 # A poll as an older (self-hosted) Bot API server sends it: without the fields PTB 22
 # requires, so Update.de_json raises.
