@@ -153,6 +153,10 @@ class DingTalkSettings(_Section):
     api_base_url: str = "https://api.dingtalk.com"
     oapi_base_url: str = "https://oapi.dingtalk.com"
     per_second: float = Field(default=15.0, gt=0, le=1000)  # robot messages, the whole app
+    # An interactive card template (卡片模板 ID, "….schema") with a text variable `content`
+    # and a loop over `buttons` ({label, data}) whose button passes `data` back. Empty:
+    # choices are numbered lists answered by typing the number.
+    card_template_id: str = ""
 
 
 class OpsSettings(_Section):

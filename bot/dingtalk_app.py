@@ -20,12 +20,13 @@ from bot.nudge_loop import CatalogueRenderer, reminder_config
 from conversation.i18n import Catalogue
 from conversation.notify import ListingNotifier
 from conversation.services import AppServices
-from dingtalk.adapter import PLATFORM, DingTalkAdapter, DingTalkNotifier, Repeats
+from dingtalk.adapter import PLATFORM, Cards, DingTalkAdapter, DingTalkNotifier, Repeats
 from dingtalk.api import DingTalkApi
-from dingtalk.protocol import ROBOT_TOPIC
+from dingtalk.protocol import CARD_TOPIC, ROBOT_TOPIC
 from dingtalk.stream import StreamClient
 from services.inbox import InboxService
 from services.nudges import ReminderDispatcher
+from services.ports import Notifier
 from services.steps import StepService
 from storage.database import Database
 
@@ -68,20 +69,23 @@ async def running_dingtalk(
             per_second=config.per_second,
         )
         repeats = Repeats()
-        notifier = ListingNotifier(
-            DingTalkNotifier(api, repeats),
-            PLATFORM,
-            StepService(db.sessions),
-            Catalogue(settings.bot.language),
-            clock,
-        )
+        cards = Cards(api, config.card_template_id) if config.card_template_id else None
+        notifier: Notifier = DingTalkNotifier(api, repeats, cards)
+        if cards is None:  # the buttons of a nudge become a numbered list
+            notifier = ListingNotifier(
+                notifier,
+                PLATFORM,
+                StepService(db.sessions),
+                Catalogue(settings.bot.language),
+                clock,
+            )
         services = build_services(settings, db, clock, notifier, spawn=spawn, platform=PLATFORM)
-        adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats)
+        adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats, cards)
         stream = StreamClient(
             http,
             config.client_id,
             secret,
-            {ROBOT_TOPIC: adapter.on_robot_message},
+            {ROBOT_TOPIC: adapter.on_robot_message, CARD_TOPIC: adapter.on_card_callback},
             api_base=config.api_base_url,
         )
         runner = asyncio.create_task(stream.run())
@@ -104,7 +108,7 @@ async def running_dingtalk(
 
 
 async def nudge_forever(
-    settings: Settings, db: Database, notifier: ListingNotifier, clock: Clock
+    settings: Settings, db: Database, notifier: Notifier, clock: Clock
 ) -> None:
     """Automatic nudges and digests for the people on DingTalk: the same dispatcher (and
     the same claims, so exactly once beside any other process) on a plain asyncio loop."""

@@ -1,19 +1,25 @@
-"""The DingTalk adapter: a robot message becomes a core event, and the core's replies
-become robot messages. DingTalk shows no buttons without a card template and has no
-command menu or deep links, so the adapter declares that (choices become numbered lists,
-commands are typed as words, an invitation is a 绑定码) and the core does the rest."""
+"""The DingTalk adapter: a robot message or a card button becomes a core event, and the
+core's replies become robot messages and interactive cards. DingTalk has no command menu
+or deep links, and shows buttons only on a card built from a template the operator made,
+so the adapter declares what it can do (with no template choices become numbered lists;
+commands are typed as words; an invitation is a 绑定码) and the core does the rest."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import mimetypes
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from conversation.dispatch import handle
-from conversation.events import Event, FileArrived, Other, Sender, Text
+from conversation.events import Event, FileArrived, Other, Press, Sender, Text
 from conversation.replies import (
+    Ack,
     Capabilities,
     Document,
     Edit,
@@ -24,7 +30,7 @@ from conversation.replies import (
 )
 from conversation.services import AppServices
 from dingtalk.api import DingTalkApi, DingTalkError, TooLarge, Unreachable
-from dingtalk.protocol import Frame, RobotMessage
+from dingtalk.protocol import CardCallback, Frame, RobotMessage
 from services.inbox import InboxService
 from services.ports import Button, Delivery
 
@@ -40,6 +46,8 @@ DINGTALK = Capabilities(
     pictures=True,
     slash_commands=False,  # commands by their words: 报送, 状态, 绑定 K7Q2M9
 )
+# With a card template configured: buttons on cards, and a pressed card can be changed.
+DINGTALK_CARDS = dataclasses.replace(DINGTALK, buttons=True, can_edit=True)
 
 
 class Repeats:
@@ -56,18 +64,69 @@ class Repeats:
         return text
 
 
-class DingTalkChannel:
-    capabilities = DINGTALK
+class Cards:
+    """Interactive cards from the operator's template: `content` (the text) and `buttons`
+    (a JSON list of {label, data}; each button passes its `data` back when pressed)."""
 
-    def __init__(self, api: DingTalkApi, user: str, repeats: Repeats) -> None:
+    REMEMBERED = 2000  # cards whose text a press can still quote
+
+    def __init__(self, api: DingTalkApi, template_id: str) -> None:
+        self.api, self.template_id = api, template_id
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    @staticmethod
+    def params(text: str, buttons: Sequence[Sequence[Button]]) -> dict[str, str]:
+        flat = [{"label": b.label, "data": b.data} for row in buttons for b in row]
+        return {
+            "content": text,
+            "buttons": json.dumps(flat, ensure_ascii=False),
+            "has_buttons": "true" if flat else "false",
+        }
+
+    async def send(self, user: str, text: str, buttons: Sequence[Sequence[Button]]) -> None:
+        card = uuid.uuid4().hex
+        self._remember(card, text)
+        await self.api.send_card(user, self.template_id, card, self.params(text, buttons))
+
+    async def update(self, card: str, text: str, buttons: Sequence[Sequence[Button]]) -> None:
+        self._remember(card, text)
+        await self.api.update_card(card, self.params(text, buttons))
+
+    def text_of(self, card: str) -> str | None:
+        """The text a card shows, if this process sent it lately."""
+        return self._texts.get(card)
+
+    def _remember(self, card: str, text: str) -> None:
+        self._texts[card] = text
+        self._texts.move_to_end(card)
+        while len(self._texts) > self.REMEMBERED:
+            self._texts.popitem(last=False)
+
+
+class DingTalkChannel:
+    def __init__(
+        self,
+        api: DingTalkApi,
+        user: str,
+        repeats: Repeats,
+        cards: Cards | None = None,
+        pressed: str | None = None,
+    ) -> None:
         self.api, self.user, self.repeats = api, user, repeats
+        self.cards, self.pressed = cards, pressed  # pressed: the card whose button it was
+        self.capabilities = DINGTALK if cards is None else DINGTALK_CARDS
 
     def invitation(self, token: str) -> str:
         return f"绑定 {token}"
 
     async def deliver(self, reply: Reply) -> Sent | None:
         match reply:
-            case Message(text) | Edit(text):
+            case Edit(text, buttons) if self.cards is not None and self.pressed is not None:
+                await self.cards.update(self.pressed, text, buttons)
+            case Message(text, buttons) | Edit(text, buttons) if self.cards and any(buttons):
+                await self.cards.send(self.user, text, buttons)
+            case Message(text) | Edit(text) | Ack(text) if text:
+                # A press answered with a line (Telegram's toast) is a message here.
                 await self.api.send_text(self.user, self.repeats.distinct(self.user, text))
             case Document(data, name, caption):
                 if caption:
@@ -81,17 +140,20 @@ class DingTalkChannel:
 
 
 class DingTalkNotifier:
-    """Nudges and notices to people on DingTalk (the core's ListingNotifier numbers their
-    buttons)."""
+    """Nudges and notices to people on DingTalk: their buttons on a card where a template
+    is configured (otherwise the core's ListingNotifier has numbered them already)."""
 
-    def __init__(self, api: DingTalkApi, repeats: Repeats) -> None:
-        self.api, self.repeats = api, repeats
+    def __init__(self, api: DingTalkApi, repeats: Repeats, cards: Cards | None = None) -> None:
+        self.api, self.repeats, self.cards = api, repeats, cards
 
     async def send(
         self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> Delivery:
         try:
-            await self.api.send_text(external_id, self.repeats.distinct(external_id, text))
+            if self.cards is not None and any(buttons):
+                await self.cards.send(external_id, text, buttons)
+            else:
+                await self.api.send_text(external_id, self.repeats.distinct(external_id, text))
         except Unreachable:
             return Delivery.BLOCKED
         except (DingTalkError, OSError):
@@ -108,9 +170,11 @@ class DingTalkAdapter:
         inbox: InboxService,
         clock: Callable[[], datetime],
         repeats: Repeats | None = None,
+        cards: Cards | None = None,
     ) -> None:
         self.services, self.api, self.inbox, self.clock = services, api, inbox, clock
         self.repeats = repeats or Repeats()
+        self.cards = cards
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self.handled = 0
@@ -123,17 +187,36 @@ class DingTalkAdapter:
             return
         if not await self.inbox.first_time(PLATFORM, message.message_id, self.clock()):
             return  # delivered again after a reconnect: done already
-        key = message.sender
+        await self._in_order(
+            self.event_of(message),
+            Sender(message.sender, message.sender_name),
+            DingTalkChannel(self.api, message.sender, self.repeats, self.cards),
+        )
+
+    async def on_card_callback(self, frame: Frame) -> dict[str, object]:
+        """A card's button pressed: a Press, handled once and in order with the person's
+        messages. The card itself is changed by the replies (an Edit updates it)."""
+        pressed = CardCallback.parse(frame.payload())
+        if pressed is None or self.cards is None:
+            return {}
+        if await self.inbox.first_time(PLATFORM, f"card:{frame.message_id}", self.clock()):
+            await self._in_order(
+                Press(pressed.data, self.cards.text_of(pressed.out_track_id)),
+                Sender(pressed.user, ""),
+                DingTalkChannel(
+                    self.api, pressed.user, self.repeats, self.cards, pressed.out_track_id
+                ),
+            )
+        return {}
+
+    async def _in_order(self, event: Event, sender: Sender, channel: DingTalkChannel) -> None:
+        """One person's events one at a time, in the order they arrived."""
+        key = sender.user_id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await handle(
-                    self.event_of(message),
-                    Sender(message.sender, message.sender_name),
-                    DingTalkChannel(self.api, message.sender, self.repeats),
-                    self.services,
-                )
+                await handle(event, sender, channel, self.services)
                 self.handled += 1
         finally:
             self._waiting[key] -= 1

@@ -90,14 +90,23 @@ class DingTalkApi:
 
     # ---- calls ---------------------------------------------------------------------------
 
-    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a v1.0 API with the token; throttling backed off, a refused token renewed."""
+    async def _call(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        method: str = "POST",
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Call a v1.0 API with the token; throttling backed off, a refused token renewed."""
         for attempt in range(self.retries + 1):
             async with self.limiter:
                 token = await self.token()
-                async with self.session.post(
+                async with self.session.request(
+                    method,
                     f"{self.api_base}{path}",
                     json=body,
+                    params=query,
                     headers={"x-acs-dingtalk-access-token": token},
                 ) as r:
                     try:
@@ -112,8 +121,9 @@ class DingTalkApi:
             await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
         raise AssertionError("unreachable")
 
-    async def send(self, user: str, msg_key: str, param: dict[str, Any]) -> None:
-        """One robot message to one person (batchSend with one id)."""
+    async def send(self, user: str, msg_key: str, param: dict[str, Any]) -> str:
+        """One robot message to one person (batchSend with one id); its query key, by
+        which DingTalk later tells whether it was read."""
         found = await self._call(
             "/v1.0/robot/oToMessages/batchSend",
             {
@@ -127,9 +137,55 @@ class DingTalkApi:
             raise Unreachable(200, "invalidStaffId", user)
         if user in (found.get("flowControlledStaffIdList") or []):
             raise DingTalkError(429, "flowControlled", user)
+        return str(found.get("processQueryKey", ""))
 
-    async def send_text(self, user: str, text: str) -> None:
-        await self.send(user, "sampleText", {"content": text})
+    async def send_text(self, user: str, text: str) -> str:
+        return await self.send(user, "sampleText", {"content": text})
+
+    async def read_by(self, query_key: str) -> set[str]:
+        """Who has read the robot message sent under `query_key` (BatchOTOQuery)."""
+        found = await self._call(
+            "/v1.0/robot/oToMessages/readStatus",
+            method="GET",
+            query={"processQueryKey": query_key, "robotCode": self.robot_code},
+        )
+        return {
+            str(info.get("userId"))
+            for info in found.get("messageReadInfoList") or []
+            if str(info.get("readStatus", "")).upper() == "READ"
+        }
+
+    # ---- interactive cards ------------------------------------------------------------------
+
+    async def send_card(
+        self, user: str, template_id: str, out_track_id: str, params: dict[str, str]
+    ) -> None:
+        """An interactive card in the person's chat with the robot; its buttons' callbacks
+        come back over Stream (createAndDeliver, callbackType STREAM)."""
+        found = await self._call(
+            "/v1.0/card/instances/createAndDeliver",
+            {
+                "cardTemplateId": template_id,
+                "outTrackId": out_track_id,
+                "callbackType": "STREAM",
+                "cardData": {"cardParamMap": params},
+                "openSpaceId": f"dtv1.card//IM_ROBOT.{user}",
+                "imRobotOpenSpaceModel": {"supportForward": False},
+                "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code},
+                "userIdType": 1,
+            },
+        )
+        results = (found.get("result") or {}).get("deliverResults") or []
+        if any(not r.get("success", True) for r in results if isinstance(r, dict)):
+            raise Unreachable(200, "cardNotDelivered", user)
+
+    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
+        """Change a card already delivered (a confirmation loses its buttons)."""
+        await self._call(
+            "/v1.0/card/instances",
+            {"outTrackId": out_track_id, "cardData": {"cardParamMap": params}},
+            method="PUT",
+        )
 
     async def upload(self, data: bytes, file_name: str, kind: str = "file") -> str:
         """A media id for a file (kind "file") or a picture ("image")."""
@@ -147,16 +203,16 @@ class DingTalkApi:
             raise DingTalkError(200, str(body.get("errcode")), str(body.get("errmsg", "")))
         return str(body["media_id"])
 
-    async def send_file(self, user: str, data: bytes, file_name: str) -> None:
+    async def send_file(self, user: str, data: bytes, file_name: str) -> str:
         media = await self.upload(data, file_name)
         extension = file_name.rsplit(".", 1)[-1] if "." in file_name else "file"
-        await self.send(
+        return await self.send(
             user, "sampleFile", {"mediaId": media, "fileName": file_name, "fileType": extension}
         )
 
-    async def send_picture(self, user: str, png: bytes, file_name: str) -> None:
+    async def send_picture(self, user: str, png: bytes, file_name: str) -> str:
         media = await self.upload(png, file_name, "image")
-        await self.send(user, "sampleImageMsg", {"photoURL": media})
+        return await self.send(user, "sampleImageMsg", {"photoURL": media})
 
     async def download(self, download_code: str, max_bytes: int) -> bytes:
         """What a person sent, by the download code of their message; TooLarge past

@@ -91,3 +91,29 @@ class RobotMessage:
             str(content.get("downloadCode", "")),
             str(content.get("fileName", "")),
         )
+
+
+@dataclass(frozen=True)
+class CardCallback:
+    """A button pressed on an interactive card the robot sent (CARD_TOPIC). The card's
+    template passes the button's `data` back as a parameter; a template without it
+    sends the button's action id, taken as the data instead."""
+
+    user: str  # userId of the person who pressed
+    out_track_id: str  # the card's own id, chosen when it was sent
+    data: str
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> CardCallback | None:
+        user, card = str(payload.get("userId") or ""), str(payload.get("outTrackId") or "")
+        raw = payload.get("value") or payload.get("content") or "{}"
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+            private = value["cardPrivateData"]
+            params = private.get("params") or {}
+            data = params.get("data") or next(iter(private.get("actionIds") or []), "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if not user or not card or not data:
+            return None
+        return cls(user, card, str(data))

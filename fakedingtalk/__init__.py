@@ -1,8 +1,9 @@
 """A fake DingTalk for tests, benchmarks and the demo, as fakegram is for Telegram: the
 Stream gateway (connection open, the WebSocket with its SYSTEM and CALLBACK frames), the
-OpenAPI endpoints cuibao calls (token, robot messages, media upload, file download), faults
-(a dropped socket, a redelivered message, throttling, an expired token) and a Python
-control API for the test side. One organisation, one robot, all state in memory."""
+OpenAPI endpoints cuibao calls (token, robot messages, interactive cards and their button
+callbacks, read status, media upload, file download, user lookup by mobile), faults (a
+dropped socket, a redelivered message, throttling, an expired token) and a Python control
+API for the test side. One organisation, one robot, all state in memory."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = "/v1.0/card/instances/callback"
 
 
 @dataclass
@@ -26,20 +28,38 @@ class Sent:
     """A robot message the bot sent to a person."""
 
     user: str
-    msg_key: str
-    param: dict[str, Any]
+    msg_key: str  # sampleText, sampleFile, sampleImageMsg …; "card" for an interactive card
+    param: dict[str, Any]  # a card's: its cardParamMap, as last updated
     at: float = field(default_factory=time.monotonic)
+    query_key: str = ""  # processQueryKey (a robot message) or outTrackId (a card)
+    read: bool = False
 
     @property
     def text(self) -> str:
         return str(self.param.get("content", ""))
 
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        """A card's buttons ({label, data}), as its template would show them."""
+        found = json.loads(self.param.get("buttons") or "[]")
+        return found if isinstance(found, list) else []
+
+    def button(self, words: str) -> str:
+        """The data of the card button whose label is (or holds) `words`."""
+        for b in self.buttons:
+            if b["label"] == words or words in b["label"]:
+                return b["data"]
+        raise LookupError(f"no button {words!r} on {self.text!r}: {self.buttons}")
+
     def option(self, words: str) -> str:
-        """The number of a numbered option under this message (`N. words`)."""
+        """What to type for an option listed under this message: its number (`N. words`),
+        or its words where the list is not numbered (`· words`, under a question)."""
         for line in self.text.splitlines():
             number, _, label = line.partition(". ")
             if number.isdigit() and (label == words or words in label):
                 return number
+            if line.startswith("· ") and words in line:
+                return line.removeprefix("· ")
         raise LookupError(f"no option {words!r} in {self.text!r}")
 
 
@@ -57,6 +77,9 @@ class FakeDingTalk:
         self.token_requests = 0
         self.throttle_next = 0  # the next n API calls answer 429 (QPS limit)
         self.invalid_users: set[str] = set()  # not in the organisation any more
+        self.mobiles: dict[str, str] = {}  # mobile -> userid
+        self.cards: dict[str, Sent] = {}  # outTrackId -> the card as it stands
+        self.updates = 0  # card updates
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._tickets: set[str] = set()
@@ -74,6 +97,10 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/messageFiles/download", self._download_url)
         app.router.add_get("/files/{code}", self._file)
         app.router.add_post("/media/upload", self._upload)
+        app.router.add_get("/v1.0/robot/oToMessages/readStatus", self._read_status)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._create_card)
+        app.router.add_put("/v1.0/card/instances", self._update_card)
+        app.router.add_post("/topapi/v2/user/getbymobile", self._by_mobile)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self
@@ -189,8 +216,50 @@ class FakeDingTalk:
 
     # ---- what people do ------------------------------------------------------------------
 
-    def add_user(self, staff_id: str, name: str) -> None:
+    def add_user(self, staff_id: str, name: str, mobile: str = "") -> None:
         self.names[staff_id] = name
+        if mobile:
+            self.mobiles[mobile] = staff_id
+
+    def reads(self, user: str) -> None:
+        """The person opens the chat: every message to them so far is read."""
+        for sent in self.to(user):
+            sent.read = True
+
+    async def user_presses(self, user: str, card: Sent, words: str) -> str:
+        """The person presses the button labelled `words` on a card; returns the frame's
+        messageId."""
+        assert card.msg_key == "card" and card.user == user, card
+        value = json.dumps(
+            {"cardPrivateData": {"actionIds": ["button"], "params": {"data": card.button(words)}}}
+        )
+        message_id = f"card{next(self._ids):06d}"
+        frame = {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "topic": CARD_TOPIC,
+                "messageId": message_id,
+                "contentType": "application/json",
+                "time": str(int(time.time() * 1000)),
+            },
+            "data": json.dumps(
+                {
+                    "extension": "{}",
+                    "corpId": "ding-corp",
+                    "type": "actionCallback",
+                    "userId": user,
+                    "userIdType": 1,
+                    "outTrackId": card.query_key,
+                    "content": value,
+                    "value": value,
+                },
+                ensure_ascii=False,
+            ),
+        }
+        self.frames[message_id] = frame
+        await self._push(frame)
+        return message_id
 
     async def user_sends(self, staff_id: str, msgtype: str, **content: Any) -> str:
         message_id = f"msg{next(self._ids):06d}"
@@ -256,13 +325,16 @@ class FakeDingTalk:
             return refused
         body = await request.json()
         invalid = [u for u in body["userIds"] if u in self.invalid_users]
+        key = uuid.uuid4().hex
         for user in body["userIds"]:
             if user not in self.invalid_users:
-                self.sent.append(Sent(user, body["msgKey"], json.loads(body["msgParam"])))
+                self.sent.append(
+                    Sent(user, body["msgKey"], json.loads(body["msgParam"]), query_key=key)
+                )
         await self._notify()
         return web.json_response(
             {
-                "processQueryKey": uuid.uuid4().hex,
+                "processQueryKey": key,
                 "invalidStaffIdList": invalid,
                 "flowControlledStaffIdList": [],
             }
@@ -297,6 +369,95 @@ class FakeDingTalk:
                 "type": request.query.get("type", "file"),
             }
         )
+
+    async def _read_status(self, request: web.Request) -> web.Response:
+        refused = self._authorised(request)
+        if refused is not None:
+            return refused
+        key = request.query.get("processQueryKey", "")
+        found = [s for s in self.sent if s.query_key == key and s.msg_key != "card"]
+        if not key or not found:
+            return web.json_response({"code": "invalidParameter", "message": "key"}, status=400)
+        return web.json_response(
+            {
+                "sendStatus": "SUCCESS",
+                "messageReadInfoList": [
+                    {
+                        "name": self.names.get(s.user, s.user),
+                        "userId": s.user,
+                        "readStatus": "READ" if s.read else "UNREAD",
+                        "readTimestamp": 0,
+                    }
+                    for s in found
+                ],
+            }
+        )
+
+    async def _create_card(self, request: web.Request) -> web.Response:
+        refused = self._authorised(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        space = str(body.get("openSpaceId", ""))
+        prefix = "dtv1.card//IM_ROBOT."
+        if not space.startswith(prefix) or body.get("callbackType") != "STREAM":
+            return web.json_response({"code": "invalidParameter", "message": "space"}, status=400)
+        user = space.removeprefix(prefix)
+        track = str(body["outTrackId"])
+        if user in self.invalid_users:
+            return web.json_response(
+                {
+                    "success": True,
+                    "result": {
+                        "outTrackId": track,
+                        "deliverResults": [
+                            {
+                                "spaceType": "IM_ROBOT",
+                                "spaceId": user,
+                                "success": False,
+                                "errorMsg": "user not in organisation",
+                            }
+                        ],
+                    },
+                }
+            )
+        card = Sent(user, "card", dict(body["cardData"]["cardParamMap"]), query_key=track)
+        self.cards[track] = card
+        self.sent.append(card)
+        await self._notify()
+        return web.json_response(
+            {
+                "success": True,
+                "result": {
+                    "outTrackId": track,
+                    "deliverResults": [
+                        {"spaceType": "IM_ROBOT", "spaceId": user, "success": True}
+                    ],
+                },
+            }
+        )
+
+    async def _update_card(self, request: web.Request) -> web.Response:
+        refused = self._authorised(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        card = self.cards.get(str(body.get("outTrackId")))
+        if card is None:
+            return web.json_response({"code": "cardNotExist", "message": "?"}, status=400)
+        card.param.update(body["cardData"]["cardParamMap"])
+        self.updates += 1
+        await self._notify()
+        return web.json_response({"success": True, "result": True})
+
+    async def _by_mobile(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
+        body = await request.json()
+        user = self.mobiles.get(str(body.get("mobile", "")))
+        if user is None:
+            return web.json_response({"errcode": 60121, "errmsg": "找不到该用户"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "result": {"userid": user}})
 
     # ---- waiting ---------------------------------------------------------------------------
 

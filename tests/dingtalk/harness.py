@@ -48,13 +48,34 @@ class Harness:
         frame = f"frame-{message_id}"
         await self.fake.wait_until(lambda: self.fake.acked.get(frame, 0) >= 1, 15.0)
 
+    async def press(self, user: str, card: Sent, words: str) -> list[Sent]:
+        """The person presses a card's button; returns the card if the press changed it,
+        then what else the bot sent them for it."""
+        mark, updates = len(self.fake.sent), self.fake.updates
+        before = dict(card.param)
+        frame = await self.fake.user_presses(user, card, words)
+        await self.fake.wait_until(lambda: self.fake.acked.get(frame, 0) >= 1, 15.0)
+        changed = [card] if self.fake.updates > updates and card.param != before else []
+        return changed + [s for s in self.fake.sent[mark:] if s.user == user]
+
+    async def choose(self, user: str, shown: Sent, words: str) -> list[Sent]:
+        """Pick the option `words` under a message: its card button, or its number."""
+        if shown.msg_key == "card":
+            return await self.press(user, shown, words)
+        return await self.say(user, shown.option(words))
+
     def last(self, user: str) -> Sent:
         return self.fake.to(user)[-1]
 
 
 @asynccontextmanager
 async def dingtalk_bot(
-    tmp_path: Path, now: datetime, database_url: str | None = None, per_second: float = 15.0
+    tmp_path: Path,
+    now: datetime,
+    database_url: str | None = None,
+    per_second: float = 15.0,
+    *,
+    cards: bool = False,
 ) -> AsyncIterator[Harness]:
     clock = Clock(now)
     async with (
@@ -76,6 +97,7 @@ async def dingtalk_bot(
                 api_base_url=fake.base_url,
                 per_second=per_second,
                 oapi_base_url=fake.base_url,
+                card_template_id="cuibao-choices.schema" if cards else "",
             ),
             dingtalk_secret=SecretStr(fake.client_secret),
             files=FileSettings(dir=str(tmp_path / "files")),

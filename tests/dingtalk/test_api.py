@@ -11,6 +11,7 @@ import pytest
 
 from dingtalk.adapter import Repeats
 from dingtalk.api import DingTalkApi, TooLarge, Unreachable
+from dingtalk.protocol import CardCallback
 from fakedingtalk import FakeDingTalk
 
 
@@ -89,3 +90,39 @@ def test_the_same_text_twice_in_a_row_to_one_person_is_made_distinct() -> None:
     other = repeats.distinct("u2", "请回复编号")
     assert first == other == "请回复编号" and second != first
     assert second.strip("\u2060") == first
+
+
+async def test_who_read_a_robot_message_is_asked_by_its_query_key(
+    setup: tuple[FakeDingTalk, DingTalkApi],
+) -> None:
+    fake, api = setup
+    key = await api.send_text("u1", "【催报】请尽快填报")
+    assert await api.read_by(key) == set()
+    fake.reads("u1")
+    assert await api.read_by(key) == {"u1"}
+
+
+async def test_a_card_to_someone_outside_the_organisation_is_reported_unreachable(
+    setup: tuple[FakeDingTalk, DingTalkApi],
+) -> None:
+    fake, api = setup
+    fake.invalid_users.add("gone")
+    with pytest.raises(Unreachable):
+        await api.send_card("gone", "t.schema", "card-1", {"content": "x", "buttons": "[]"})
+    await api.send_card("u1", "t.schema", "card-2", {"content": "x", "buttons": "[]"})
+    await api.update_card("card-2", {"content": "y", "buttons": "[]"})
+    assert fake.cards["card-2"].text == "y"
+
+
+@pytest.mark.parametrize(
+    ("value", "data"),
+    [
+        ('{"cardPrivateData":{"actionIds":["b1"],"params":{"data":"cf:12"}}}', "cf:12"),
+        ('{"cardPrivateData":{"actionIds":["cf:7"],"params":{}}}', "cf:7"),  # no data param
+        ('{"cardPrivateData":{"actionIds":[],"params":{}}}', None),
+        ("not json", None),
+    ],
+)
+def test_a_card_callback_gives_the_pressed_buttons_data(value: str, data: str | None) -> None:
+    found = CardCallback.parse({"userId": "u1", "outTrackId": "card-1", "value": value})
+    assert (found.data if found else None) == data

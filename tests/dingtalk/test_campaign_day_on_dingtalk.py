@@ -1,7 +1,8 @@
 """The campaign day on DingTalk, through cuibao's real adapter over a real WebSocket and
 HTTP to the fake DingTalk: units bind with a 绑定码, a form with a file, a 零报告, a missing
-unit nudged, the status with its picture, a return and its correction — every choice a
-numbered reply, every command a word."""
+unit nudged, the status with its picture, a return and its correction — every command a
+word, and every choice a button on an interactive card or, without a card template, a
+numbered reply."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from fakedingtalk import Sent
 from storage import models as m
 from tests.dingtalk.harness import COORDINATOR, Harness, dingtalk_bot
 from tests.e2e.test_campaign_day import _workbook
@@ -44,31 +47,34 @@ async def bind(bot: Harness) -> None:
         )
 
 
-async def open_weekly_3(bot: Harness, user: str) -> str:
+async def open_weekly_3(bot: Harness, user: str) -> Sent:
     [menu] = await bot.say(user, "报送")
-    [question] = await bot.say(user, menu.option("信息周报第3期"))
-    return question.text
+    [question] = await bot.choose(user, menu, "信息周报第3期")
+    return question
 
 
-async def test_a_campaign_day_on_dingtalk_with_numbered_replies(tmp_path: Path) -> None:
-    async with dingtalk_bot(tmp_path, CAMPAIGN_DAY) as bot:
+@pytest.mark.parametrize("cards", [False, True], ids=["numbered replies", "card buttons"])
+async def test_a_campaign_day_on_dingtalk(tmp_path: Path, cards: bool) -> None:
+    async with dingtalk_bot(tmp_path, CAMPAIGN_DAY, cards=cards) as bot:
         await bind(bot)
 
         # A fills the weekly report by typing, sends its spreadsheet, confirms by number.
         question = await open_weekly_3(bot, A)
-        assert "(1/8)请填写:出动执法人员(人次)" in question
+        assert "(1/8)请填写:出动执法人员(人次)" in question.text
         for answer in ANSWERS:
             *_, asked = await bot.say(A, answer)
         assert "请上传附件" in asked.text
         [files] = await bot.send_file(A, spreadsheet(), "周报.xlsx")
         assert "已上传:\n  · 周报.xlsx" in files.text
-        [preview] = await bot.say(A, "附件已传完")
-        [done] = await bot.say(A, preview.option("确认提交"))
+        [preview] = await bot.choose(A, files, "附件已传完")
+        [done] = await bot.choose(A, preview, "确认提交")
         assert done.text == f"✅ 已提交:{WEEKLY_3}(第 1 版,附件 1 个)。谢谢!"
+        assert (done.msg_key == "card") is cards  # the preview card became the receipt
+        assert done.buttons == []
 
-        # B has nothing to report: 零报告 by its words.
-        await open_weekly_3(bot, B)
-        [nil] = await bot.say(B, "零报告(本期无数据)")
+        # B has nothing to report: 零报告.
+        question = await open_weekly_3(bot, B)
+        [nil] = await bot.choose(B, question, "零报告")
         assert nil.text == f"✅ 已提交零报告:{WEEKLY_3}。谢谢!"
 
         # The coordinator's status: the text, then the picture as an image message.
@@ -81,24 +87,28 @@ async def test_a_campaign_day_on_dingtalk_with_numbered_replies(tmp_path: Path) 
         # Past the deadline C is missing: nudged once, by a confirmed number.
         bot.clock.advance(hours=29.5)
         [confirm] = await bot.say(COORDINATOR, "催报")
-        [reminded] = await bot.say(COORDINATOR, confirm.option("确认催报"))
+        [reminded] = await bot.choose(COORDINATOR, confirm, "确认催报")
         assert reminded.text.startswith("已发送催报 1 条。")
         nudge = bot.last(C)
         assert nudge.text.startswith(f"【催报】{UNIT_C}:{WEEKLY_3} 尚未报送,请尽快填报。")
-        [form] = await bot.say(C, nudge.option("立即填报"))
+        assert (nudge.msg_key == "card") is cards
+        [form] = await bot.choose(C, nudge, "立即填报")
         assert "(1/8)请填写:出动执法人员" in form.text
+        if cards:  # the same button again: the same form at the same question, no other
+            [again] = await bot.press(C, nudge, "立即填报")
+            assert again.text == form.text
 
         # The coordinator returns A's report; A corrects it.
         [pick] = await bot.say(COORDINATOR, "退回")
-        [ask] = await bot.say(COORDINATOR, pick.option(f"退回:{UNIT_A}"))
+        [ask] = await bot.choose(COORDINATOR, pick, f"退回:{UNIT_A}")
         assert ask.text == "请回复退回原因(将原文发给该单位联络员):"
         [returned] = await bot.say(COORDINATOR, "案值应为15万元")
         assert returned.text == f"已退回 {UNIT_A} 的 {WEEKLY_3},已通知 1 人。"
         notice = bot.last(A)
-        [again] = await bot.say(A, notice.option("修改后重新提交"))
-        [_question] = await bot.say(A, again.option("修改:案值"))
+        [again] = await bot.choose(A, notice, "修改后重新提交")
+        [_question] = await bot.choose(A, again, "修改:案值")
         [corrected] = await bot.say(A, "15")
-        [late] = await bot.say(A, corrected.option("确认提交"))
+        [late] = await bot.choose(A, corrected, "确认提交")
         assert late.text.startswith(f"✅ 已提交:{WEEKLY_3}(第 2 版")
 
         async with bot.db.sessions() as s:
