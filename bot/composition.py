@@ -27,6 +27,7 @@ from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
 from services.ports import Button, Delivery, Notifier
+from services.receipts import ReceiptService
 from services.reports import ReportService, UploadLimits
 from services.steps import StepService
 from services.unit_record import UnitRecordService
@@ -60,6 +61,7 @@ def build_services(
     bot_username: str = "",
     spawn: Spawn | None = None,
     platform: str = "telegram",
+    receipts: ReceiptService | None = None,
 ) -> AppServices:
     """Every use case on one database, configured once."""
     plans = PlanRegistry()
@@ -112,6 +114,7 @@ def build_services(
         bot_username=bot_username,
         jobs=jobs,
         exporter=ChatExporter(jobs, database_url, settings.files_dir),
+        receipts=receipts or ReceiptService(db.sessions, platform),
     )
 
 

@@ -27,6 +27,7 @@ from dingtalk.stream import StreamClient
 from services.inbox import InboxService
 from services.nudges import ReminderDispatcher
 from services.ports import Notifier
+from services.receipts import ReceiptService
 from services.steps import StepService
 from storage.database import Database
 
@@ -70,7 +71,8 @@ async def running_dingtalk(
         )
         repeats = Repeats()
         cards = Cards(api, config.card_template_id) if config.card_template_id else None
-        notifier: Notifier = DingTalkNotifier(api, repeats, cards)
+        receipts = ReceiptService(db.sessions, PLATFORM, api)
+        notifier: Notifier = DingTalkNotifier(api, repeats, cards, receipts, clock)
         if cards is None:  # the buttons of a nudge become a numbered list
             notifier = ListingNotifier(
                 notifier,
@@ -79,7 +81,9 @@ async def running_dingtalk(
                 Catalogue(settings.bot.language),
                 clock,
             )
-        services = build_services(settings, db, clock, notifier, spawn=spawn, platform=PLATFORM)
+        services = build_services(
+            settings, db, clock, notifier, spawn=spawn, platform=PLATFORM, receipts=receipts
+        )
         adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats, cards)
         stream = StreamClient(
             http,
@@ -90,7 +94,7 @@ async def running_dingtalk(
         )
         runner = asyncio.create_task(stream.run())
         nudging = (
-            asyncio.create_task(nudge_forever(settings, db, notifier, clock))
+            asyncio.create_task(nudge_forever(settings, db, notifier, clock, receipts))
             if settings.reminders.enabled
             else None
         )
@@ -108,7 +112,11 @@ async def running_dingtalk(
 
 
 async def nudge_forever(
-    settings: Settings, db: Database, notifier: Notifier, clock: Clock
+    settings: Settings,
+    db: Database,
+    notifier: Notifier,
+    clock: Clock,
+    receipts: ReceiptService | None = None,
 ) -> None:
     """Automatic nudges and digests for the people on DingTalk: the same dispatcher (and
     the same claims, so exactly once beside any other process) on a plain asyncio loop."""
@@ -124,6 +132,11 @@ async def nudge_forever(
     while True:
         delay = float(options.safety_interval_seconds)
         try:
+            if receipts is not None:  # the digest says who read their nudge
+                try:
+                    await receipts.refresh([], clock(), limit=50)
+                except Exception:  # never in the way of the nudges themselves
+                    log.warning("DingTalk: asking who read their nudge failed", exc_info=True)
             report = await dispatcher.run()
             failures = 0
             if report.next_at is not None:

@@ -180,6 +180,10 @@ class CatalogueRenderer:
         lines = []
         if x.exempt:
             lines.append(t("exempt.digest_exempt", lang, units=self.names(x.exempt, lang)))
+        if x.read:
+            lines.append(t("digest.read", lang, units=self.names(x.read, lang)))
+        if x.unread:
+            lines.append(t("digest.unread", lang, units=self.names(x.unread, lang)))
         if x.extended:
             units = [
                 t("exempt.digest_until", lang, unit=name, due=self.catalogue.when(due, lang))

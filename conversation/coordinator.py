@@ -19,6 +19,7 @@ from services.overrides import (
     parse_until,
 )
 from services.ports import Button, Delivery
+from services.receipts import READ_WINDOW
 
 
 async def is_coordinator(t: Turn) -> bool:
@@ -155,8 +156,15 @@ async def missing(t: Turn) -> None:
     if not lines:
         await t.say(t.t("missing.none", what=deadline_label(t, deadline)))
         return
+    unit_ids = [x.unit_id for x in lines]
+    await t.services.receipts.refresh(unit_ids, t.now)
+    reads = await t.services.receipts.read_by_unit(unit_ids, deadline.due - READ_WINDOW)
     text = t.t("missing.header", what=deadline_label(t, deadline), count=len(lines))
-    text += "\n" + "\n".join(f"· {x.unit_name}({state_label(t, x.state)})" for x in lines)
+    for x in lines:
+        seen = ""
+        if x.unit_id in reads:
+            seen = t.t("missing.read" if reads[x.unit_id] else "missing.unread")
+        text += f"\n· {x.unit_name}({state_label(t, x.state)}{seen})"
     units = [
         (t.t("unitview.button", unit=x.unit_name), callback("ur", x.unit_id))
         for x in lines[:UNIT_BUTTONS]

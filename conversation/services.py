@@ -21,6 +21,7 @@ from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
 from services.ports import Notifier
+from services.receipts import ReceiptService
 from services.reports import ReportService
 from services.steps import StepService
 from services.unit_record import UnitRecordService
@@ -57,6 +58,7 @@ class AppServices:
     clock: Callable[[], datetime]
     jobs: Jobs  # heavy work in worker processes, one job per person at a time
     exporter: ChatExporter  # chat exports, in a worker process
+    receipts: ReceiptService  # who read their nudge, where the platform tells
     # Runs work that outlives the event (an export being built), tracked by the adapter so
     # that its failure is logged and shutdown waits for it.
     spawn: Callable[[Coroutine[Any, Any, None]], object]

@@ -33,6 +33,7 @@ from dingtalk.api import DingTalkApi, DingTalkError, TooLarge, Unreachable
 from dingtalk.protocol import CardCallback, Frame, RobotMessage
 from services.inbox import InboxService
 from services.ports import Button, Delivery
+from services.receipts import ReceiptService
 
 log = logging.getLogger("cuibao.dingtalk")
 PLATFORM = "dingtalk"
@@ -143,23 +144,45 @@ class DingTalkNotifier:
     """Nudges and notices to people on DingTalk: their buttons on a card where a template
     is configured (otherwise the core's ListingNotifier has numbered them already)."""
 
-    def __init__(self, api: DingTalkApi, repeats: Repeats, cards: Cards | None = None) -> None:
+    def __init__(
+        self,
+        api: DingTalkApi,
+        repeats: Repeats,
+        cards: Cards | None = None,
+        receipts: ReceiptService | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.api, self.repeats, self.cards = api, repeats, cards
+        self.receipts, self.clock = receipts, clock
 
     async def send(
         self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> Delivery:
         try:
             if self.cards is not None and any(buttons):
-                await self.cards.send(external_id, text, buttons)
+                await self.cards.send(external_id, text, buttons)  # DingTalk: no read state
             else:
-                await self.api.send_text(external_id, self.repeats.distinct(external_id, text))
+                key = await self.api.send_text(
+                    external_id, self.repeats.distinct(external_id, text)
+                )
+                await self._remember(external_id, key)
         except Unreachable:
             return Delivery.BLOCKED
         except (DingTalkError, OSError):
             log.warning("DingTalk: a message to %s failed", external_id, exc_info=True)
             return Delivery.FAILED
         return Delivery.SENT
+
+
+    async def _remember(self, external_id: str, key: str) -> None:
+        """Keep the key to ask whether it was read; the message is sent either way, so
+        a failure here must not make it look unsent (and be sent again)."""
+        if self.receipts is None or self.clock is None:
+            return
+        try:
+            await self.receipts.record(external_id, key, self.clock())
+        except Exception:
+            log.warning("DingTalk: a read receipt could not be kept", exc_info=True)
 
 
 class DingTalkAdapter:

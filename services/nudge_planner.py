@@ -111,6 +111,8 @@ class DigestLine:
     missing: tuple[str, ...]
     exempt: tuple[str, ...] = ()  # 免报: not counted in `expected`
     extended: tuple[tuple[str, datetime], ...] = ()  # 延期 and not yet due: unit, its time
+    read: tuple[str, ...] = ()  # of `missing`: read their latest nudge (已读未报)
+    unread: tuple[str, ...] = ()  # of `missing`: have not (where the platform tells)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class World:
     digest_at: dict[int, time | None] = field(default_factory=dict)  # by person; None: muted
     overrides: dict[tuple[int, int], Override] = field(default_factory=dict)  # standing
     changed: list[m.UnitDeadlineOverride] = field(default_factory=list)  # to tell units of
+    reads: dict[int, bool] = field(default_factory=dict)  # unit id: read its latest nudge
 
 
 @dataclass
@@ -408,14 +411,17 @@ class NudgePlanner:
                 if (x := own[u.id]) is not None and x != d.due_at and x >= local_now
             ]
             waiting = {name for name, _ in later}
+            missing = [u for u in owing if u.name not in waiting]
             ref = DeadlineRef(d.id, o.title, d.seq, o.id in world.repeats, due)
             line = DigestLine(
                 ref,
                 len(expected),
                 len(expected) - len(owing),
-                tuple(u.name for u in owing if u.name not in waiting),
+                tuple(u.name for u in missing),
                 tuple(u.name for u in applying if own[u.id] is None),
                 tuple(later),
+                tuple(u.name for u in missing if world.reads.get(u.id) is True),
+                tuple(u.name for u in missing if world.reads.get(u.id) is False),
             )
             if due >= local_now and due.date() <= horizon:
                 upcoming.append(line)

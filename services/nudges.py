@@ -62,6 +62,7 @@ from services.nudge_planner import (
     worker_name,
 )
 from services.ports import Button, Delivery, Notifier
+from services.receipts import READ_WINDOW, reads_by_unit
 from storage import models as m
 from storage.sent_log import BLOCKED, CLAIMED, FAILED, SENT, SentLog
 
@@ -227,6 +228,12 @@ class ReminderDispatcher:
             sent = await SentLog(s).entries(ids)
             digest_at = await self._digest_times(s, campaigns)
             overrides = await overrides_for(s, deadline_ids=ids)
+            # Who read their latest nudge (where the platform tells): the digest says so.
+            reads = await reads_by_unit(
+                s,
+                now - self.config.digest_lookback - READ_WINDOW,
+                m.Membership.campaign_id.in_(list(campaigns)),
+            )
             changed = (
                 list(
                     await s.scalars(
@@ -251,6 +258,7 @@ class ReminderDispatcher:
             digest_at,
             overrides,
             changed,
+            reads,
         )
 
     async def _campaigns(self, s: AsyncSession) -> dict[int, CampaignContext]:

@@ -26,3 +26,10 @@ class Notifier(Protocol):
     async def send(
         self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> Delivery: ...
+
+
+class ReadReceipts(Protocol):
+    """A platform that tells who has read a message the bot sent (DingTalk's robot
+    messages, by the query key their sending returned)."""
+
+    async def read_by(self, query_key: str) -> set[str]: ...

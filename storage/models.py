@@ -424,3 +424,19 @@ class InboundMessage(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MessageReceipt(Base):
+    """A message the bot sent a person on a platform that tells whether it was read
+    (DingTalk's robot messages, by their query key): /missing and the digest tell
+    已读未报 from 未读 by it."""
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (Index("ix_message_receipts_person", "platform", "external_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    query_key: Mapped[str] = mapped_column(String(128))
+    sent_at: Mapped[datetime]
+    read_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -13,6 +13,7 @@ from scheduler.calendar import WorkdayCalendar
 from scheduler.nudge_policy import Placement, default_policy
 from services.nudge_planner import (
     CampaignContext,
+    Digest,
     Nudge,
     NudgePlanner,
     Recipient,
@@ -106,3 +107,29 @@ def test_a_nudge_in_the_log_or_a_unit_that_reported_gets_nothing() -> None:
     planner = NudgePlanner(ReminderConfig())
     assert planner.plan(world(logged=True), DUE).new == []
     assert planner.plan(world(submitted=True), DUE).new == []
+
+
+def test_the_digest_tells_units_that_read_their_nudge_from_those_that_did_not() -> None:
+    seen = world()
+    seen.campaigns[1].coordinators.append(Recipient(9, "9001", "王协调", None))
+    seen.digest_at = {9: time(8, 30)}
+    next_morning = datetime(2016, 12, 16, 8, 30, tzinfo=BJ)
+    digests = [
+        job.message
+        for job in NudgePlanner(ReminderConfig()).plan(seen, next_morning).coordinator
+        if isinstance(job.message, Digest)
+    ]
+    assert [(x.missing, x.read, x.unread) for d in digests for x in d.overdue] == [
+        (("德宽路市场监管所",), (), ())  # nobody was nudged where read state is known
+    ]
+    for read, expected in [
+        (True, (("德宽路市场监管所",), ())),
+        (False, ((), ("德宽路市场监管所",))),
+    ]:
+        seen.reads = {1: read}
+        [digest] = [
+            job.message
+            for job in NudgePlanner(ReminderConfig()).plan(seen, next_morning).coordinator
+            if isinstance(job.message, Digest)
+        ]
+        assert [(x.read, x.unread) for x in digest.overdue] == [expected]

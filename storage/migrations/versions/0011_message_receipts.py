@@ -1,0 +1,32 @@
+"""message receipts: which bot messages a person has read, where the platform tells
+
+Revision ID: 0011
+Revises: 0010
+"""
+from alembic import op
+import sqlalchemy as sa
+import storage.models
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('message_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('external_id', sa.String(length=64), nullable=False),
+    sa.Column('query_key', sa.String(length=128), nullable=False),
+    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message_receipts'))
+    )
+    op.create_index('ix_message_receipts_person', 'message_receipts', ['platform', 'external_id', 'sent_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_message_receipts_person', table_name='message_receipts')
+    op.drop_table('message_receipts')
