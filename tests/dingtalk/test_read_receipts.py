@@ -7,13 +7,13 @@ from pathlib import Path
 
 from tests.dingtalk.harness import COORDINATOR, dingtalk_bot
 from tests.dingtalk.test_campaign_day_on_dingtalk import (
-    A,
-    B,
-    C,
     CAMPAIGN_DAY,
     UNIT_A,
     UNIT_B,
     UNIT_C,
+    A,
+    B,
+    C,
     bind,
 )
 

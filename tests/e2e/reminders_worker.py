@@ -2,9 +2,13 @@
 
     python -m tests.e2e.reminders_worker dispatch --db URL [--schema S] --now ISO --start T
         one dispatcher run with a recording notifier; prints what it sent as JSON
-    python -m tests.e2e.reminders_worker bot --db URL --base-url U --file-url U --token T
-                                              --now ISO [--rate R] [--concurrency N]
+    python -m tests.e2e.reminders_worker bot --db URL [--schema S] --base-url U --file-url U
+                                              --token T --now ISO [--rate R] [--concurrency N]
         the real Application against a fake Bot API, sending reminders until killed
+    python -m tests.e2e.reminders_worker dingtalk --db URL [--schema S] --base-url U
+                                              --client-id C --secret S --files DIR --now ISO
+        cuibao on DingTalk (Stream + OpenAPI) against a fake DingTalk, sending reminders
+        until killed
 
 The clock starts at --now and runs at the speed of the wall clock from there.
 """
@@ -85,6 +89,12 @@ async def seed(db: Database, external_ids: Sequence[int], dates: Sequence[date] 
 
 async def bind_liaisons(db: Database, external_ids: Sequence[int]) -> None:
     """Make each external id the liaison of one unit of the bulk plan, in order."""
+    await bind_people(db, [[("telegram", str(x), "liaison")] for x in external_ids])
+
+
+async def bind_people(db: Database, seats: Sequence[Sequence[tuple[str, str, str]]]) -> None:
+    """Seat people in the units of the bulk plan, in order: for each unit, its people as
+    (platform, external id, role)."""
     async with db.sessions.begin() as s:
         campaign_id = await s.scalar(select(m.Campaign.id).where(m.Campaign.code == BULK))
         units = (
@@ -99,27 +109,34 @@ async def bind_liaisons(db: Database, external_ids: Sequence[int]) -> None:
             insert(m.Person),
             [
                 {
-                    "platform": "telegram",
-                    "external_id": str(x),
-                    "display_name": f"联络员{x}",
+                    "platform": platform,
+                    "external_id": external_id,
+                    "display_name": f"联络员{external_id}",
                     "reachable": True,
                     "created_at": created,
                 }
-                for x in external_ids
+                for people in seats
+                for platform, external_id, _role in people
             ],
         )
-        people = dict((await s.execute(select(m.Person.external_id, m.Person.id))).all())
+        ids = {
+            (platform, external_id): person_id
+            for platform, external_id, person_id in (
+                await s.execute(select(m.Person.platform, m.Person.external_id, m.Person.id))
+            ).all()
+        }
         await s.execute(
             insert(m.Membership),
             [
                 {
                     "campaign_id": campaign_id,
-                    "person_id": people[str(x)],
+                    "person_id": ids[(platform, external_id)],
                     "unit_id": unit,
-                    "role": "liaison",
+                    "role": role,
                     "created_at": created,
                 }
-                for x, unit in zip(external_ids, units, strict=True)
+                for people, unit in zip(seats, units, strict=False)
+                for platform, external_id, role in people
             ],
         )
 
@@ -211,7 +228,7 @@ async def bot(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Database.open(args.db) as db:
+    async with Database.open(args.db, **_engine_kwargs(args.schema)) as db:
         app = build_application(settings, clock=clock, database=db)
         async with app:
             assert app.post_init is not None
@@ -221,6 +238,45 @@ async def bot(args: argparse.Namespace) -> None:
             print("started", flush=True)
             await stop.wait()
             await app.stop()
+
+
+async def dingtalk(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
+    from bot.config import DingTalkSettings, FileSettings, ReminderSettings, Settings
+    from bot.dingtalk_app import running_dingtalk
+
+    settings = Settings(
+        dingtalk=DingTalkSettings(
+            client_id=args.client_id,
+            api_base_url=args.base_url,
+            oapi_base_url=args.base_url,
+            per_second=200,
+        ),
+        dingtalk_secret=SecretStr(args.secret),
+        files=FileSettings(dir=args.files),
+        reminders=ReminderSettings(
+            digest_at=None,
+            concurrency=args.concurrency,
+            claim_batch=args.batch,
+            retry_after_seconds=1,
+            send_backoff_seconds=0.1,
+        ),
+        base_dir=Path(args.files),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    clock = RunningClock(datetime.fromisoformat(args.now))
+    async with (
+        Database.open(args.db, **_engine_kwargs(args.schema)) as db,
+        running_dingtalk(settings, db, clock),
+    ):
+        print("started", flush=True)
+        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,9 +296,21 @@ def main(argv: list[str] | None = None) -> None:
     two.add_argument("--rate", type=float, default=100.0)
     two.add_argument("--concurrency", type=int, default=1)
     two.add_argument("--batch", type=int, default=20)
+    two.add_argument("--schema")
+    three = sub.add_parser("dingtalk")
+    three.add_argument("--db", required=True)
+    three.add_argument("--schema")
+    three.add_argument("--base-url", required=True)
+    three.add_argument("--client-id", required=True)
+    three.add_argument("--secret", required=True)
+    three.add_argument("--files", required=True)
+    three.add_argument("--now", default=NOW.isoformat())
+    three.add_argument("--concurrency", type=int, default=2)
+    three.add_argument("--batch", type=int, default=20)
     args = parser.parse_args(argv)
+    runs = {"dispatch": dispatch, "bot": bot, "dingtalk": dingtalk}
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(dispatch(args) if args.mode == "dispatch" else bot(args))
+        asyncio.run(runs[args.mode](args))
 
 
 if __name__ == "__main__":
