@@ -173,7 +173,6 @@ class DingTalkNotifier:
             return Delivery.FAILED
         return Delivery.SENT
 
-
     async def _remember(self, external_id: str, key: str) -> None:
         """Keep the key to ask whether it was read; the message is sent either way, so
         a failure here must not make it look unsent (and be sent again)."""
