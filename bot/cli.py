@@ -226,10 +226,14 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     invite.add_argument("--units", help=h("units"))
     invite.add_argument("--coordinator", action="store_true", help=h("coordinator"))
     invite.add_argument("--bot-username", help=h("bot_username"))
+    invite.add_argument("--platform", choices=("telegram", "dingtalk"), help=h("invite_platform"))
     invite.set_defaults(run=_invite)
 
     demo = commands.add_parser("demo", parents=[common], help=h("demo"))
     demo.add_argument("--data-dir", type=Path, default=Path("demo-data"), help=h("data_dir"))
+    demo.add_argument(
+        "--platform", choices=("telegram", "dingtalk"), default="telegram", help=h("demo_platform")
+    )
     demo.set_defaults(run=_demo)
 
     add_export_parser(commands, common, catalogue)
@@ -427,7 +431,14 @@ def _invite(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
     catalogue = cli_catalogue(args, settings)
     url = database_url(settings, catalogue)
-    username = args.bot_username or bot_username(settings, catalogue)
+    # DingTalk has no deep links: its invitation is the words to send the robot. A config
+    # that serves DingTalk alone (no bot token) means DingTalk unless told otherwise.
+    platform = args.platform or (
+        "dingtalk" if settings.dingtalk.client_id and settings.token is None else "telegram"
+    )
+    username = (
+        "" if platform == "dingtalk" else args.bot_username or bot_username(settings, catalogue)
+    )
     units = [u.strip() for u in args.units.split(",")] if args.units else None
     role = Role.COORDINATOR if args.coordinator else Role.LIAISON
 
@@ -443,7 +454,12 @@ def _invite(args: argparse.Namespace) -> int:
         raise UsageError(catalogue.text("cli.unknown_campaign_or_unit", value=str(exc))) from None
     for invite in invites:
         label = invite.unit_name or catalogue.text("role.coordinator")
-        print(f"{label}\thttps://t.me/{username}?start={invite.token}")
+        words = (
+            f"绑定 {invite.token}"
+            if platform == "dingtalk"
+            else f"https://t.me/{username}?start={invite.token}"
+        )
+        print(f"{label}\t{words}")
     footer = "cli.invites_expire_coordinator" if args.coordinator else "cli.invites_expire"
     print(catalogue.text(footer, days=settings.bot.invite_days), file=sys.stderr)
     return 0
@@ -522,7 +538,7 @@ def _version() -> str:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(args.data_dir, language=args.lang or "zh-CN")
+    return run_demo(args.data_dir, language=args.lang or "zh-CN", platform=args.platform)
 
 
 def _discard_stdout() -> None:

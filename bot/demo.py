@@ -100,11 +100,17 @@ class DemoClock:
         self.now = datetime.combine(DEMO_DAY, local, BEIJING).astimezone(UTC)
 
 
-def run_demo(data_dir: Path, language: str = "zh-CN") -> int:
-    """Play the demo; 0 when it ran to the end, 1 (message on stderr) otherwise."""
+def run_demo(data_dir: Path, language: str = "zh-CN", platform: str = "telegram") -> int:
+    """Play the demo on a fake Telegram or a fake DingTalk; 0 when it ran to the end, 1
+    (message on stderr) otherwise."""
     try:
         prepare_data_dir(data_dir)
-        asyncio.run(_main(data_dir, language, sys.stdout))
+        if platform == "dingtalk":
+            from bot.demo_dingtalk import play_dingtalk  # it builds on this module
+
+            asyncio.run(play_dingtalk(data_dir, language, sys.stdout))
+        else:
+            asyncio.run(_main(data_dir, language, sys.stdout))
     except DemoError as exc:
         message = Catalogue(language).text(exc.key, **exc.params)
         print(f"cuibao demo: {message}", file=sys.stderr)
@@ -658,7 +664,7 @@ def program(argv0: str | None = None) -> str:
     return typed
 
 
-def _next_steps(data_dir: Path, language: str, out: TextIO) -> None:
+def _next_steps(data_dir: Path, language: str, out: TextIO, platform: str = "telegram") -> None:
     """What to try next against the data the demo left, as commands to copy."""
     config = data_dir / CONFIG_NAME
     plan = data_dir / PLAN_NAME
@@ -675,13 +681,18 @@ def _next_steps(data_dir: Path, language: str, out: TextIO) -> None:
                 f"  {cuibao} plan load {plan} --config {config}",
                 (
                     f"  {cuibao} invite --config {config} --campaign {CAMPAIGN}"
-                    f" --bot-username {BOT_USERNAME}"
+                    + (
+                        " --platform dingtalk"
+                        if platform == "dingtalk"
+                        else f" --bot-username {BOT_USERNAME}"
+                    )
                 ),
                 (
                     f"  {cuibao} export --config {config} --campaign {CAMPAIGN} --out demo.xlsx"
                     f" --now {as_of}"
                 ),
-                f"  {cuibao} demo --data-dir {data_dir}",
+                f"  {cuibao} demo --data-dir {data_dir}"
+                + (" --platform dingtalk" if platform == "dingtalk" else ""),
                 t.text("demo.next_now", language),
             ]
         ),

@@ -69,8 +69,14 @@ async def join(t: Turn, token: str) -> None:
         )
     )
     text, buttons = task_list(refreshed, await t.services.reports.tasks(refreshed.actor, t.now))
+    capabilities = t.channel.capabilities
+    if not capabilities.slash_commands and not capabilities.buttons and buttons:
+        # A second numbered list (the menu) would take over the numbers of this one: the
+        # menu is one word away instead.
+        await t.say(f"{text}\n{t.t('menu.hint')}", buttons)
+        return
     await t.say(text, buttons)
-    if not t.channel.capabilities.slash_commands:
+    if not capabilities.slash_commands:
         await menu(refreshed)
 
 

@@ -162,3 +162,30 @@ def test_the_hints_name_cuibao_as_the_user_ran_it(
     assert program(".venv/bin/cuibao") == "cuibao"
     assert program("cuibao") == "cuibao"
     assert program("/usr/lib/python3/bot/__main__.py") == "cuibao"  # python -m bot
+
+
+def test_the_demo_plays_the_same_day_on_a_fake_dingtalk_and_the_cli_accepts_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "demo-data"
+
+    assert run_demo(data, platform="dingtalk") == 0
+
+    out = capsys.readouterr().out
+    assert "王协调(协调员) ▶ 邀请" in out
+    assert out.count("绑定成功") == 3  # each unit bound by typing its 绑定码
+    assert "已提交:信息联络员名单" in out
+    assert "已提交:信息周报第3期(12月15日 周四 15:00前)(第 1 版,附件 1 个)" in out
+    assert "已提交零报告:信息周报第3期" in out
+    assert "应报6 已报2(迟报0、零报告1) 退回0 未报4" in out
+    assert "已发送催报 1 条" in out
+    assert "机器人 → 赵强(集贤路市场监管所) ◀ 【催报】集贤路市场监管所" in out
+    assert (data / "status.png").read_bytes().startswith(b"\x89PNG")
+    assert "集贤路市场监管所" in "\n".join(
+        p.text for p in Document(str(data / "tongbao.docx")).paragraphs
+    )
+    assert f"--campaign {CAMPAIGN} --platform dingtalk" in out
+
+    # The config it left serves DingTalk alone: invitations are 绑定码 words.
+    printed = _cli(capsys, "invite", "--config", str(data / CONFIG_NAME), "--campaign", CAMPAIGN)
+    assert printed.splitlines()[0].split("\t")[1].startswith("绑定 ")
