@@ -22,9 +22,12 @@ from conversation.notify import ListingNotifier
 from conversation.services import AppServices
 from dingtalk.adapter import PLATFORM, Cards, DingTalkAdapter, DingTalkNotifier, Repeats
 from dingtalk.api import DingTalkApi
+from dingtalk.joins import offer_bindings
 from dingtalk.protocol import CARD_TOPIC, ROBOT_TOPIC
 from dingtalk.stream import StreamClient
+from services.campaign_reads import PlanRegistry
 from services.inbox import InboxService
+from services.join_offers import JoinOfferService
 from services.nudges import ReminderDispatcher
 from services.ports import Notifier
 from services.receipts import ReceiptService
@@ -40,6 +43,14 @@ class DingTalkBot:
     api: DingTalkApi
     adapter: DingTalkAdapter
     stream: StreamClient
+    notifier: Notifier
+    offers: JoinOfferService
+
+    async def offer_bindings(self) -> int:
+        """Send the people the plans name their binding (each once); how many were sent."""
+        return await offer_bindings(
+            self.offers, self.api, self.notifier, self.services.catalogue, self.services.clock
+        )
 
 
 @asynccontextmanager
@@ -92,23 +103,44 @@ async def running_dingtalk(
             {ROBOT_TOPIC: adapter.on_robot_message, CARD_TOPIC: adapter.on_card_callback},
             api_base=config.api_base_url,
         )
+        offers = JoinOfferService(
+            db.sessions, PlanRegistry(), services.access, settings.bot.invite_days
+        )
+        bot = DingTalkBot(services, api, adapter, stream, notifier, offers)
         runner = asyncio.create_task(stream.run())
+        offering = asyncio.create_task(
+            offer_forever(bot, settings.reminders.safety_interval_seconds)
+        )
         nudging = (
             asyncio.create_task(nudge_forever(settings, db, notifier, clock, receipts))
             if settings.reminders.enabled
             else None
         )
         try:
-            yield DingTalkBot(services, api, adapter, stream)
+            yield bot
         finally:
             await stream.stop()
-            for task in (runner, nudging):
+            for task in (runner, nudging, offering):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def offer_forever(bot: DingTalkBot, interval: float) -> None:
+    """Bindings for the people the plans name, at start-up and then every `interval`
+    seconds (a plan loaded meanwhile is picked up)."""
+    failures = 0
+    while True:
+        try:
+            await bot.offer_bindings()
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("DingTalk: offering bindings failed (%d in a row)", failures)
+        await asyncio.sleep(max(1.0, interval))
 
 
 async def nudge_forever(

@@ -21,7 +21,17 @@ from conversation import (
 )
 from conversation.choices import STEP as CHOICES
 from conversation.choices import Offered
-from conversation.events import Command, Event, FileArrived, Join, Other, Press, Sender, Text
+from conversation.events import (
+    Command,
+    Event,
+    FileArrived,
+    FileTooLarge,
+    Join,
+    Other,
+    Press,
+    Sender,
+    Text,
+)
 from conversation.keywords import MENU, command_of
 from conversation.replies import Channel
 from conversation.services import AppServices
@@ -70,6 +80,7 @@ BUTTONS: tuple[tuple[re.Pattern[str], ButtonFlow], ...] = (
 
 NOTICE_EXTENSIONS = frozenset({"docx", "txt", "toml"})
 _MENU_BUTTON = re.compile(rf"{MENU_PREFIX}:(\d{{1,3}})")
+_JOIN_BUTTON = re.compile(rf"{start.JOIN_PREFIX}:([A-Za-z0-9_-]{{6,64}})")
 
 
 async def handle(event: Event, sender: Sender, channel: Channel, services: AppServices) -> None:
@@ -108,6 +119,10 @@ async def on_text(t: Turn, message: Text) -> None:
 
 
 async def on_press(t: Turn, press: Press) -> None:
+    if (offered := _JOIN_BUTTON.fullmatch(press.data)) is not None:
+        await t.ack()  # a binding offered by the plan's contacts: as if its code were typed
+        await start.join(t, offered.group(1))
+        return
     if (menu := _MENU_BUTTON.fullmatch(press.data)) is not None:
         index = int(menu.group(1))
         if index < len(MENU):
@@ -125,6 +140,13 @@ async def on_file(t: Turn, file: FileArrived) -> None:
     """A coordinator's .xlsx may be a unit list (通讯录) or an export template, a .docx/.txt
     a notice and a .toml a plan; anything else, and everything a liaison sends, is an
     attachment (or a filled-in blank) of the draft on screen."""
+    try:
+        await _route_file(t, file)
+    except FileTooLarge as exc:  # found only while downloading: nothing was stored
+        await t.say(t.t("problem.file_too_large", max_mb=exc.limit // 1024 // 1024))
+
+
+async def _route_file(t: Turn, file: FileArrived) -> None:
     if file.is_picture:
         await liaison.on_file(t, file)
     elif file.extension == "xlsx":

@@ -45,6 +45,15 @@ class Press:
     shown_text: str | None = None  # the text of the message the button was under
 
 
+class FileTooLarge(Exception):
+    """Raised by a `FileArrived.fetch` that learns the size only while downloading (DingTalk
+    says none up front): the file is past what the bot takes, `limit` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class FileArrived:
     """A document or picture; its bytes are fetched only once the core wants them."""

@@ -94,6 +94,7 @@ async def help_command(t: Turn) -> None:
 
 
 MENU_PREFIX = "mn"
+JOIN_PREFIX = "join"  # join:<token>: a binding offered by message, as if its code were typed
 
 
 async def menu(t: Turn) -> None:

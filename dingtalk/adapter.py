@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from conversation.dispatch import handle
-from conversation.events import Event, FileArrived, Other, Press, Sender, Text
+from conversation.events import Event, FileArrived, FileTooLarge, Other, Press, Sender, Text
 from conversation.replies import (
     Ack,
     Capabilities,
@@ -257,7 +257,7 @@ class DingTalkAdapter:
                 try:
                     return await self.api.download(message.download_code, limit)
                 except TooLarge:
-                    return b""  # refused by the size check, as an empty file is
+                    raise FileTooLarge(limit) from None
 
             return FileArrived(name, None, mime, fetch, is_picture=message.kind == "picture")
         return Other()

@@ -203,6 +203,22 @@ class DingTalkApi:
             raise DingTalkError(200, str(body.get("errcode")), str(body.get("errmsg", "")))
         return str(body["media_id"])
 
+    async def user_by_mobile(self, mobile: str) -> str | None:
+        """The userid of the organisation's member with this mobile; None if none."""
+        async with self.limiter:
+            token = await self.token()
+            async with self.session.post(
+                f"{self.oapi_base}/topapi/v2/user/getbymobile",
+                params={"access_token": token},
+                json={"mobile": mobile},
+            ) as r:
+                body = await _json(r)
+        if body.get("errcode", 0) == 60121:  # 找不到该用户
+            return None
+        if body.get("errcode", 0) != 0:
+            raise DingTalkError(200, str(body.get("errcode")), str(body.get("errmsg", "")))
+        return str((body.get("result") or {}).get("userid") or "") or None
+
     async def send_file(self, user: str, data: bytes, file_name: str) -> str:
         media = await self.upload(data, file_name)
         extension = file_name.rsplit(".", 1)[-1] if "." in file_name else "file"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -136,6 +137,28 @@ class Unit:
     id: str
     name: str
     group: str = ""  # e.g. 市场监管所 / 股室 / 成员单位, for grouping in lists and exports
+    # People the plan names for the unit: on DingTalk the bot offers them the binding.
+    contacts: tuple[Contact, ...] = ()
+
+
+_MOBILE = re.compile(r"1\d{10}")
+
+
+def mobile_number(text: str) -> str | None:
+    """A mainland mobile number as 11 digits (spaces, dashes and +86 dropped); None when
+    the text is not one (a 座机 such as 0556-5542026, say)."""
+    digits = re.sub(r"[\s-]", "", text).removeprefix("+86")
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A unit's liaison or deputy named in the plan, by DingTalk userid or mobile."""
+
+    role: str  # "liaison" or "deputy"
+    name: str = ""
+    dingtalk: str = ""  # userid (员工 UserID)
+    mobile: str = ""  # 11 digits; looked up on DingTalk when the binding is offered
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from domain.plan import (
     LAST_DAY,
     LAST_WORKDAY,
     CalendarOverrides,
+    Contact,
     Daily,
     Monthly,
     Obligation,
@@ -35,6 +36,7 @@ from domain.plan import (
     Weekly,
     Window,
     Yearly,
+    mobile_number,
 )
 from domain.plan_errors import PlanError
 from domain.reminder_grammar import ReminderSyntaxError, parse_rules
@@ -252,13 +254,36 @@ def _units(root: _Node) -> tuple[Unit, ...]:
     units: list[Unit] = []
     seen: set[str] = set()
     for node in root.children("units"):
-        unit = Unit(node.ident("id"), node.text("name"), node.text("group", ""))
+        unit = Unit(
+            node.ident("id"),
+            node.text("name"),
+            node.text("group", ""),
+            tuple(
+                _contact(found, role)
+                for role in ("liaison", "deputy")
+                if (found := node.child(role, None)) is not None
+            ),
+        )
         if unit.id in seen:
             raise node.fail("id", "duplicate_id", value=unit.id)
         seen.add(unit.id)
         node.done()
         units.append(unit)
     return tuple(units)
+
+
+def _contact(node: _Node, role: str) -> Contact:
+    """`liaison = { name = "李明", mobile = "13800000001" }` or `{ dingtalk = "userid" }`."""
+    name = node.text("name", "")
+    dingtalk = node.text("dingtalk", "").strip()
+    typed = node.text("mobile", "")
+    mobile = mobile_number(typed) or ""
+    if typed.strip() and not mobile:
+        raise node.fail("mobile", "bad_mobile", value=typed)
+    node.done()  # a misspelt key first: `phone = …` is not a missing mobile
+    if not dingtalk and not mobile:
+        raise node.fail("mobile", "contact_needs_id")
+    return Contact(role, name, dingtalk, mobile)
 
 
 def _calendar(node: _Node | None) -> CalendarOverrides:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.plan import Plan
+from domain.plan import Plan, mobile_number
 from domain.plan_draft import PLACEHOLDER
 
 
@@ -74,8 +74,9 @@ def merge_unit_list(plan: Plan, listed: Sequence[ListedUnit]) -> UnitMerge:
 def add_units_to_plan_text(
     text: str, added: Sequence[NewUnit], placeholder: str | None = None
 ) -> str:
-    """The plan's text with `[[units]]` tables appended (contacts as comments: a plan has
-    no place for them); a draft's placeholder unit block is taken out."""
+    """The plan's text with `[[units]]` tables appended; a draft's placeholder unit block
+    is taken out. A contact with a mobile number becomes the unit's `liaison` (on DingTalk
+    the bot offers them the binding); any other contact detail stays as a comment."""
     if placeholder is not None:
         block = re.compile(
             r"^\[\[units\]\]\nid = "
@@ -87,11 +88,14 @@ def add_units_to_plan_text(
     lines = [text.rstrip("\n"), ""]
     for unit in added:
         lines.append("[[units]]")
-        if unit.contact or unit.phone:
+        mobile = mobile_number(unit.phone)
+        if (unit.contact or unit.phone) and mobile is None:
             lines.append("# " + " ".join(x for x in (unit.contact, unit.phone) if x))
         lines += [f"id = {_s(unit.id)}", f"name = {_s(unit.name)}"]
         if unit.group:
             lines.append(f"group = {_s(unit.group)}")
+        if mobile is not None:
+            lines.append(f"liaison = {{ name = {_s(unit.contact)}, mobile = {_s(mobile)} }}")
         lines.append("")
     return "\n".join(lines)
 

@@ -440,3 +440,21 @@ class MessageReceipt(Base):
     query_key: Mapped[str] = mapped_column(String(128))
     sent_at: Mapped[datetime]
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JoinOffer(Base):
+    """A binding offered to a person the plan names for a unit (by DingTalk userid or
+    mobile): made once per campaign, unit and contact, in whichever process claims it."""
+
+    __tablename__ = "join_offers"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact: Mapped[str] = mapped_column(String(80), primary_key=True)  # dingtalk:… / mobile:…
+    user_id: Mapped[str] = mapped_column(String(64), default="")  # the platform's id, if found
+    outcome: Mapped[str] = mapped_column(String(16))  # sent / failed / unknown (no such person)
+    offered_at: Mapped[datetime]

@@ -76,13 +76,15 @@ async def dingtalk_bot(
     per_second: float = 15.0,
     *,
     cards: bool = False,
+    plan_text: str | None = None,
+    max_file_mb: int = 20,
 ) -> AsyncIterator[Harness]:
     clock = Clock(now)
     async with (
         FakeDingTalk() as fake,
         Database.open(database_url or f"sqlite:///{tmp_path / 'cuibao.sqlite3'}") as db,
     ):
-        text = DAGUAN.read_text(encoding="utf-8")
+        text = plan_text or DAGUAN.read_text(encoding="utf-8")
         await load_plan(
             db.sessions,
             parse_plan(text, DAGUAN.name),
@@ -100,7 +102,7 @@ async def dingtalk_bot(
                 card_template_id="cuibao-choices.schema" if cards else "",
             ),
             dingtalk_secret=SecretStr(fake.client_secret),
-            files=FileSettings(dir=str(tmp_path / "files")),
+            files=FileSettings(dir=str(tmp_path / "files"), max_mb=max_file_mb),
             reminders=ReminderSettings(enabled=False),
             base_dir=tmp_path,
         )

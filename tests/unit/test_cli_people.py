@@ -271,7 +271,8 @@ def test_people_import_adds_a_unit_list_to_a_plan_file_or_to_the_campaign(
         0,
         f"已写入 {out_plan}:新增 1 个单位。用 cuibao plan check 检查后再载入。\n",
     )
-    assert '# 周敏 13912345678\nid = "u001"\nname = "综合科"\ngroup = "股室"\n' in (
+    liaison = 'liaison = { name = "周敏", mobile = "13912345678" }\n'
+    assert 'id = "u001"\nname = "综合科"\ngroup = "股室"\n' + liaison in (
         out_plan.read_text(encoding="utf-8")
     )
     assert printed[1] == out_plan.read_text(encoding="utf-8")

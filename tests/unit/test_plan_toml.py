@@ -17,6 +17,7 @@ from domain.forms import FieldType
 from domain.plan import (
     LAST_DAY,
     CalendarOverrides,
+    Contact,
     Daily,
     Monthly,
     Once,
@@ -706,3 +707,35 @@ def test_a_date_in_another_shape_is_a_format_error_not_an_impossible_day() -> No
         "campaign.issued",
         {"value": "2016/12/15"},
     )
+
+
+def test_a_unit_may_name_its_liaison_and_deputy_by_mobile_or_dingtalk_id() -> None:
+    text = TEXT.replace(
+        'name = "德宽路市场监管所"\n',
+        'name = "德宽路市场监管所"\n'
+        'liaison = { name = "李明", mobile = "+86 138-0000-0001" }\n'
+        'deputy = { dingtalk = "zhanghua02" }\n',
+        1,
+    )
+    [dekuan, *_] = parse_plan(text, "daguan.toml").units
+    assert dekuan.contacts == (
+        Contact("liaison", "李明", "", "13800000001"),
+        Contact("deputy", "", "zhanghua02", ""),
+    )
+
+
+@pytest.mark.parametrize(
+    ("contact", "code"),
+    [
+        ('{ name = "李明", mobile = "0556-5542026" }', "bad_mobile"),
+        ('{ name = "李明" }', "contact_needs_id"),
+        ('{ name = "李明", phone = "13800000001" }', "unknown_key"),
+    ],
+)
+def test_a_contact_without_a_usable_id_is_refused_by_name(contact: str, code: str) -> None:
+    text = TEXT.replace(
+        'name = "德宽路市场监管所"\n', f'name = "德宽路市场监管所"\nliaison = {contact}\n', 1
+    )
+    with pytest.raises(PlanError) as caught:
+        parse_plan(text, "daguan.toml")
+    assert caught.value.code == code

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from domain.extract import extract_obligations
+from domain.plan import Contact
 from domain.plan_draft import DraftOptions, draft_plan
 from domain.plan_toml import parse_plan
 from domain.unit_list import ListedUnit, add_units_to_plan_text, merge_unit_list
@@ -84,17 +85,26 @@ def test_new_units_are_appended_to_the_plan_text_and_known_ones_left_alone() -> 
     listed = [
         ListedUnit("德宽路市场监管所", "股室"),
         ListedUnit("综合科", "股室", "周敏", "13912345678"),
+        ListedUnit("法规科", "股室", "孙丽", "0556-5542026"),  # a 座机: no binding by it
     ]
 
     merge = merge_unit_list(plan, listed)
     text = add_units_to_plan_text(DAGUAN, merge.added)
 
-    assert [(u.id, u.name) for u in merge.added] == [("u001", "综合科")]
+    assert [(u.id, u.name) for u in merge.added] == [("u001", "综合科"), ("u002", "法规科")]
     assert merge.regrouped == ("德宽路市场监管所",)
     assert len(merge.not_listed) == 5
     assert text.startswith(DAGUAN.rstrip("\n"))
-    assert '[[units]]\n# 周敏 13912345678\nid = "u001"\nname = "综合科"\ngroup = "股室"\n' in text
-    assert [u.name for u in parse_plan(text, "daguan.toml").units][-1] == "综合科"
+    # A mobile number names the unit's liaison (DingTalk offers them the binding); a
+    # 座机 stays a comment.
+    assert (
+        '[[units]]\nid = "u001"\nname = "综合科"\ngroup = "股室"\n'
+        'liaison = { name = "周敏", mobile = "13912345678" }\n'
+    ) in text
+    assert '[[units]]\n# 孙丽 0556-5542026\nid = "u002"\nname = "法规科"\n' in text
+    *_, zonghe, fagui = parse_plan(text, "daguan.toml").units
+    assert zonghe.contacts == (Contact("liaison", "周敏", "", "13912345678"),)
+    assert fagui.contacts == ()
 
 
 def test_a_drafts_placeholder_unit_is_replaced_by_the_list() -> None:

@@ -1,4 +1,5 @@
-"""message receipts: which bot messages a person has read, where the platform tells
+"""message receipts (which bot messages a person has read, where the platform tells) and
+join offers (bindings offered to the people a plan names)
 
 Revision ID: 0011
 Revises: 0010
@@ -25,8 +26,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_receipts'))
     )
     op.create_index('ix_message_receipts_person', 'message_receipts', ['platform', 'external_id', 'sent_at'], unique=False)
+    op.create_table('join_offers',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('contact', sa.String(length=80), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('offered_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_join_offers_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_join_offers_unit_id_units'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'unit_id', 'contact', name=op.f('pk_join_offers'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('join_offers')
     op.drop_index('ix_message_receipts_person', table_name='message_receipts')
     op.drop_table('message_receipts')
