@@ -44,6 +44,7 @@ from conversation.i18n import Catalogue
 from handlers import errors, telegram
 from handlers.context import CustomContext, install
 from handlers.menus import CoordinatorMenus, set_default_menus
+from services.ports import Outbox
 from storage.database import Database
 
 log = logging.getLogger("cuibao")
@@ -117,6 +118,7 @@ def _post_init(
             db_context = Database.open(settings.database_url)
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
+        outbox = Outbox()  # with DingTalk below too, a coordinator reaches everyone
         services = build_services(
             settings,
             db,
@@ -124,6 +126,7 @@ def _post_init(
             TelegramNotifier(app.bot),
             bot_username=app.bot.username,
             spawn=app.create_task,
+            outbox=outbox,
         )
         install(app, services)
         # Files a crash left without their database row (file times are wall-clock).
@@ -144,7 +147,7 @@ def _post_init(
             await start_ops_server(app, settings.ops.listen)
         if settings.dingtalk.client_id:  # both platforms, one process, one database
             stack = contextlib.AsyncExitStack()
-            await stack.enter_async_context(running_dingtalk(settings, db, clock))
+            await stack.enter_async_context(running_dingtalk(settings, db, clock, outbox))
             app.bot_data[_DINGTALK] = stack
 
     return post_init

@@ -26,7 +26,7 @@ from services.jobs import Jobs
 from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
-from services.ports import Button, Delivery, Notifier
+from services.ports import Button, Delivery, Notifier, Outbox
 from services.receipts import ReceiptService
 from services.reports import ReportService, UploadLimits
 from services.steps import StepService
@@ -62,6 +62,7 @@ def build_services(
     spawn: Spawn | None = None,
     platform: str = "telegram",
     receipts: ReceiptService | None = None,
+    outbox: Outbox | None = None,
 ) -> AppServices:
     """Every use case on one database, configured once."""
     plans = PlanRegistry()
@@ -87,6 +88,10 @@ def build_services(
         else [str(i) for i in settings.bot.coordinators]
     )
     calendar = settings.calendar.overrides()
+    # One outbox per process: a process serving both platforms reaches everyone.
+    outbox = outbox or Outbox()
+    notifier = notifier or NoChat()
+    outbox.route(platform, notifier)
     return AppServices(
         settings=chat,
         catalogue=Catalogue(settings.bot.language),
@@ -105,7 +110,8 @@ def build_services(
         ),
         overrides=OverrideService(db.sessions),
         board=BoardService(db.sessions),
-        notifier=notifier or NoChat(),
+        notifier=notifier,
+        outbox=outbox,
         people=PeopleService(db.sessions, calendar),
         steps=StepService(db.sessions),
         units=UnitRecordService(db.sessions, plans, files),

@@ -29,7 +29,7 @@ from services.campaign_reads import PlanRegistry
 from services.inbox import InboxService
 from services.join_offers import JoinOfferService
 from services.nudges import ReminderDispatcher
-from services.ports import Notifier
+from services.ports import Notifier, Outbox
 from services.receipts import ReceiptService
 from services.steps import StepService
 from storage.database import Database
@@ -55,7 +55,7 @@ class DingTalkBot:
 
 @asynccontextmanager
 async def running_dingtalk(
-    settings: Settings, db: Database, clock: Clock = utc_now
+    settings: Settings, db: Database, clock: Clock = utc_now, outbox: Outbox | None = None
 ) -> AsyncIterator[DingTalkBot]:
     """Serve DingTalk (Stream mode) until the block ends."""
     config = settings.dingtalk
@@ -93,7 +93,14 @@ async def running_dingtalk(
                 clock,
             )
         services = build_services(
-            settings, db, clock, notifier, spawn=spawn, platform=PLATFORM, receipts=receipts
+            settings,
+            db,
+            clock,
+            notifier,
+            spawn=spawn,
+            platform=PLATFORM,
+            receipts=receipts,
+            outbox=outbox,
         )
         adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats, cards)
         stream = StreamClient(

@@ -451,12 +451,8 @@ def _username(args: argparse.Namespace, settings: Settings, catalogue: Catalogue
 
 
 def _tell(settings: Settings, catalogue: Catalogue, unbound: Any) -> bool:
-    """Tell the removed person, in their language, when the bot's token is at hand."""
-    if settings.token is None:
-        return False
-    from telegram import Bot
-    from telegram.error import TelegramError
-
+    """Tell the removed person, in their language, on their own platform, when that
+    platform's credentials are at hand (a Telegram token; a DingTalk app and secret)."""
     language = unbound.language or settings.bot.language
     text = catalogue.text(
         "people.unbind.notice",
@@ -465,17 +461,51 @@ def _tell(settings: Settings, catalogue: Catalogue, unbound: Any) -> bool:
         campaign=unbound.campaign_name,
         role=catalogue.text(f"role.{unbound.role.value}", language),
     )
+    to = unbound.address
+    if to.platform == "dingtalk":
+        return _tell_on_dingtalk(settings, to.external_id, text)
+    if to.platform != "telegram" or settings.token is None:
+        return False
+    from telegram import Bot
+    from telegram.error import TelegramError
 
     async def go() -> None:
         async with Bot(
             settings.token.get_secret_value() if settings.token else "",
             base_url=settings.bot.api_base_url,
         ) as bot:
-            await bot.send_message(int(unbound.external_id), text)
+            await bot.send_message(int(to.external_id), text)
 
     try:
         asyncio.run(go())
     except (TelegramError, ValueError, OSError):
+        return False
+    return True
+
+
+def _tell_on_dingtalk(settings: Settings, user: str, text: str) -> bool:
+    config = settings.dingtalk
+    if not config.client_id or settings.dingtalk_secret is None:
+        return False
+    import aiohttp
+
+    from dingtalk.api import DingTalkApi, DingTalkError
+
+    async def go() -> None:
+        async with aiohttp.ClientSession() as http:
+            api = DingTalkApi(
+                http,
+                config.client_id,
+                settings.dingtalk_secret.get_secret_value() if settings.dingtalk_secret else "",
+                config.robot_code or None,
+                api_base=config.api_base_url,
+                oapi_base=config.oapi_base_url,
+            )
+            await api.send_text(user, text)
+
+    try:
+        asyncio.run(go())
+    except (DingTalkError, aiohttp.ClientError, OSError):
         return False
     return True
 

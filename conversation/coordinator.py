@@ -18,7 +18,7 @@ from services.overrides import (
     parse_chat_request,
     parse_until,
 )
-from services.ports import Button, Delivery
+from services.ports import Address, Button, Delivery
 from services.receipts import READ_WINDOW
 
 
@@ -214,7 +214,7 @@ async def _remind(t: Turn, deadline_id: int) -> None:
     deadline, lines = found
     people = await coordination.recipients([x.unit_id for x in lines])
     languages = await t.services.access.languages_of([p for ids in people.values() for p in ids])
-    sent = blocked = 0
+    sent = blocked = elsewhere = 0
     unreachable: list[str] = []
     blocked_units: list[str] = []
     # One by one, not gathered: the rate limiter paces them and a failure stays local.
@@ -222,17 +222,18 @@ async def _remind(t: Turn, deadline_id: int) -> None:
         recipients = people.get(line.unit_id, [])
         if not recipients:
             unreachable.append(line.unit_name)
-        for external_id in recipients:
+        for to in recipients:
             outcome = await _notify(
                 t,
-                external_id,
-                languages.get(external_id),
+                to,
+                languages.get(to),
                 "nudge.manual",
                 "button.fill_now",
                 deadline,
                 unit=line.unit_name,
             )
             sent += outcome is Delivery.SENT
+            elsewhere += outcome is Delivery.ELSEWHERE
             if outcome is Delivery.BLOCKED:
                 blocked += 1
                 if line.unit_name not in blocked_units:
@@ -246,13 +247,15 @@ async def _remind(t: Turn, deadline_id: int) -> None:
         text += "\n" + t.t("remind.blocked", units="、".join(blocked_units))
     if unreachable:
         text += "\n" + t.t("remind.unbound", units="、".join(unreachable))
+    if elsewhere:
+        text += "\n" + t.t("remind.elsewhere", count=elsewhere)
     # Replaces the confirmation, so its button cannot send the nudges a second time.
     await t.edit_or_say(text)
 
 
 async def _notify(
     t: Turn,
-    external_id: str,
+    to: Address,
     language: str | None,
     key: str,
     button: str,
@@ -263,13 +266,13 @@ async def _notify(
     someone who blocked the bot is marked so (⚠ in /units, left out of later nudges)."""
     catalogue, lang = t.catalogue, language or t.services.settings.language
     text = catalogue.text(key, lang, what=deadline_label_in(catalogue, lang, deadline), **params)
-    outcome = await t.services.notifier.send(
-        external_id,
+    outcome = await t.services.outbox.send(
+        to,
         text,
         [[Button(catalogue.text(button, lang), callback("sub", deadline.deadline_id))]],
     )
     if outcome is Delivery.BLOCKED:
-        await t.services.access.mark_unreachable(external_id)
+        await t.services.access.mark_unreachable(to)
     return outcome
 
 
@@ -312,11 +315,11 @@ async def on_review_comment(t: Turn, message: Text) -> bool:
         return True
     languages = await t.services.access.languages_of(list(returned.recipients))
     notified = 0
-    for external_id in returned.recipients:
+    for to in returned.recipients:
         outcome = await _notify(
             t,
-            external_id,
-            languages.get(external_id),
+            to,
+            languages.get(to),
             "review.notice",
             "button.fix_now",
             returned.deadline,

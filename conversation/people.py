@@ -325,7 +325,7 @@ async def _tell_unbound(t: Turn, unbound: Unbound) -> None:
         campaign=unbound.campaign_name,
         role=t.catalogue.text(f"role.{unbound.role.value}", language),
     )
-    await t.services.notifier.send(unbound.external_id, text)
+    await t.services.outbox.send(unbound.address, text)
 
 
 async def _new_link(

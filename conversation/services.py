@@ -20,7 +20,7 @@ from services.jobs import Jobs
 from services.overrides import OverrideService
 from services.people import PeopleService
 from services.plans import PlanService
-from services.ports import Notifier
+from services.ports import Notifier, Outbox
 from services.receipts import ReceiptService
 from services.reports import ReportService
 from services.steps import StepService
@@ -59,6 +59,8 @@ class AppServices:
     jobs: Jobs  # heavy work in worker processes, one job per person at a time
     exporter: ChatExporter  # chat exports, in a worker process
     receipts: ReceiptService  # who read their nudge, where the platform tells
+    # Messages to other people, each on their own platform (this process's notifiers).
+    outbox: Outbox
     # Runs work that outlives the event (an export being built), tracked by the adapter so
     # that its failure is logged and shutdown waits for it.
     spawn: Callable[[Coroutine[Any, Any, None]], object]

@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.ports import Address
 from storage import models as m
 from storage.db import single_read
 from storage.repositories import PersonRepo
@@ -145,23 +146,24 @@ class AccessService:
             person.id, external_id, person.language, seats, external_id in self.coordinator_ids
         )
 
-    async def languages_of(self, external_ids: Sequence[str]) -> dict[str, str | None]:
+    async def languages_of(self, people: Sequence[Address]) -> dict[Address, str | None]:
         """The language each person chose (None: the bot's default), to write to them in."""
-        if not external_ids:
+        if not people:
             return {}
         async with self.sessions() as s:
-            q = select(m.Person.external_id, m.Person.language).where(
-                m.Person.platform == self.platform, m.Person.external_id.in_(external_ids)
+            q = select(m.Person.platform, m.Person.external_id, m.Person.language).where(
+                m.Person.external_id.in_({p.external_id for p in people})
             )
-            return dict((await s.execute(q)).all())
+            found = {Address(p, x): lang for p, x, lang in (await s.execute(q)).all()}
+        return {p: found.get(p) for p in people}
 
-    async def mark_unreachable(self, external_id: str) -> None:
+    async def mark_unreachable(self, to: Address) -> None:
         """The platform said this person blocked the bot: left out of nudges (and shown
         with ⚠ in /units) until they write to the bot again."""
         async with self.sessions.begin() as s:
             person = await s.scalar(
                 select(m.Person).where(
-                    m.Person.platform == self.platform, m.Person.external_id == external_id
+                    m.Person.platform == to.platform, m.Person.external_id == to.external_id
                 )
             )
             if person is not None:

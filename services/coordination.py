@@ -20,6 +20,7 @@ from services.campaign_reads import (
     summary,
     view,
 )
+from services.ports import Address
 from storage import models as m
 from storage.repositories import ConfirmationRepo, ConversationRepo
 
@@ -56,7 +57,7 @@ class ReturnedSubmission:
     submission_id: int
     unit_id: int
     deadline: DeadlineView
-    recipients: tuple[str, ...]  # external ids of the unit's liaison and deputy
+    recipients: tuple[Address, ...]  # the unit's liaison and deputy
     comment: str
 
 
@@ -182,21 +183,21 @@ class CoordinationService:
         header, lines = found
         return header, [x for x in lines if x.state.needs_action]
 
-    async def recipients(self, unit_ids: list[int]) -> dict[int, list[str]]:
-        """External chat ids of each unit's reachable liaison and deputy."""
+    async def recipients(self, unit_ids: list[int]) -> dict[int, list[Address]]:
+        """Where each unit's reachable liaison and deputy are, each on their platform."""
         if not unit_ids:
             return {}
         async with self.sessions() as s:
             q = (
-                select(m.Membership.unit_id, m.Person.external_id)
+                select(m.Membership.unit_id, m.Person.platform, m.Person.external_id)
                 .join(m.Person, m.Person.id == m.Membership.person_id)
                 .where(m.Membership.unit_id.in_(unit_ids), m.Person.reachable.is_(True))
                 .order_by(m.Membership.unit_id, m.Membership.id)
             )
-            result: dict[int, list[str]] = {}
-            for unit_id, external_id in (await s.execute(q)).all():
+            result: dict[int, list[Address]] = {}
+            for unit_id, platform, external_id in (await s.execute(q)).all():
                 if unit_id is not None:
-                    result.setdefault(unit_id, []).append(external_id)
+                    result.setdefault(unit_id, []).append(Address(platform, external_id))
             return result
 
     async def ask_reason(self, actor: Actor, submission_id: int, now: datetime) -> None:

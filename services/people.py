@@ -19,6 +19,7 @@ from domain.plan_toml import parse_plan
 from domain.unit_list import ListedUnit, UnitMerge, add_units_to_plan_text, merge_unit_list
 from services.access import Actor, Role, free_roles, revocable_invites
 from services.plans import LoadReport, load_plan
+from services.ports import Address
 from storage import models as m
 from storage.unit_list import UnitListError
 from storage.unit_list import read_unit_list as _read
@@ -98,7 +99,7 @@ class Unbound:
     unit_name: str
     role: Role
     person_name: str
-    external_id: str
+    address: Address
     language: str | None
     links_revoked: int
 
@@ -255,7 +256,7 @@ class PeopleService:
             unit.name,
             role,
             person.display_name,
-            person.external_id,
+            Address(person.platform, person.external_id),
             person.language,
             len(invites),
         )

@@ -18,6 +18,35 @@ class Delivery(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # the person blocked the bot: do not retry, tell the coordinator
     FAILED = "failed"  # gave up after retries; may be tried again later
+    ELSEWHERE = "elsewhere"  # on a platform this process does not serve
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a person is reached: an id means something only on its own platform."""
+
+    platform: str
+    external_id: str
+
+
+class Outbox:
+    """Messages to people on whichever platform each is on: every platform this process
+    serves adds its notifier; a person on another one is not sent to (ELSEWHERE) rather
+    than have their id taken for somebody's on the wrong platform."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Notifier] = {}
+
+    def route(self, platform: str, notifier: Notifier) -> None:
+        self.routes[platform] = notifier
+
+    async def send(
+        self, to: Address, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
+        notifier = self.routes.get(to.platform)
+        if notifier is None:
+            return Delivery.ELSEWHERE
+        return await notifier.send(to.external_id, text, buttons)
 
 
 class Notifier(Protocol):

@@ -16,6 +16,7 @@ from domain.plan_toml import parse_plan
 from services.access import AccessService, Actor, Redeemed
 from services.campaign_reads import DeadlineView, PlanRegistry
 from services.plans import load_plan
+from services.ports import Address
 from services.reports import DraftView, Problem, ReportService, Submitted, UploadLimits
 from storage import models as m
 from storage.database import Database
@@ -170,7 +171,7 @@ async def test_identifying_writes_only_for_a_newcomer_a_new_name_or_someone_who_
         await chat.identify()
     with recorded_statements(chat.db.engine) as renamed:
         await chat.identify("王小明")
-    await chat.access.mark_unreachable(LIAISON)
+    await chat.access.mark_unreachable(Address("telegram", LIAISON))
     with recorded_statements(chat.db.engine) as back:
         await chat.identify("王小明")
     with recorded_statements(chat.db.engine) as stranger:
