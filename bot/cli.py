@@ -225,6 +225,7 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     invite.add_argument("--campaign", required=True, help=h("campaign"))
     invite.add_argument("--units", help=h("units"))
     invite.add_argument("--coordinator", action="store_true", help=h("coordinator"))
+    invite.add_argument("--leaders", action="store_true", help=h("leaders"))
     invite.add_argument("--bot-username", help=h("bot_username"))
     invite.add_argument("--platform", choices=("telegram", "dingtalk"), help=h("invite_platform"))
     invite.set_defaults(run=_invite)
@@ -440,7 +441,7 @@ def _invite(args: argparse.Namespace) -> int:
         "" if platform == "dingtalk" else args.bot_username or bot_username(settings, catalogue)
     )
     units = [u.strip() for u in args.units.split(",")] if args.units else None
-    role = Role.COORDINATOR if args.coordinator else Role.LIAISON
+    role = Role.COORDINATOR if args.coordinator else Role.LEADER if args.leaders else Role.LIAISON
 
     async def go() -> Any:
         async with open_services(settings, url) as services:

@@ -94,6 +94,14 @@ class CatalogueRenderer:
     def render(self, message: Message) -> tuple[str, Sequence[Sequence[Button]]]:
         t = self.catalogue.text
         lang = message.language
+        if isinstance(message, Nudge) and message.escalated:
+            text = t(
+                "nudge.escalate",
+                lang,
+                unit=message.unit_name,
+                what=self.label(message.deadline, lang),
+            )
+            return text, []  # a leader reports nothing: the text says how to look
         if isinstance(message, Nudge):
             key = (
                 "nudge.returned"
@@ -180,6 +188,8 @@ class CatalogueRenderer:
         lines = []
         if x.exempt:
             lines.append(t("exempt.digest_exempt", lang, units=self.names(x.exempt, lang)))
+        if x.escalated:
+            lines.append(t("digest.escalated", lang, units=self.names(x.escalated, lang)))
         if x.read:
             lines.append(t("digest.read", lang, units=self.names(x.read, lang)))
         if x.unread:

@@ -56,6 +56,7 @@ COMMANDS: dict[str, Flow] = {
     "unit": people.unit,
     "revoke": people.revoke,
     "invite": people.invite,
+    "leaders": people.leaders,
     "plan": plans.new_plan,
     "export": export.export,
     "blank": intake.blank,
@@ -86,6 +87,10 @@ _JOIN_BUTTON = re.compile(rf"{start.JOIN_PREFIX}:([A-Za-z0-9_-]{{6,64}})")
 async def handle(event: Event, sender: Sender, channel: Channel, services: AppServices) -> None:
     """Handle one event of one person (the adapter keeps one person's events in order)."""
     t = await open_turn(event, sender, channel, services)
+    leader_only = bool(t.actor.leader_seats) and not (t.actor.is_coordinator or t.actor.unit_seats)
+    if leader_only and not isinstance(event, Join | Press):
+        await unit_view.for_leader(t)  # read-only: whatever they send shows their unit
+        return
     match event:
         case Join(token):
             await start.join(t, token)

@@ -18,6 +18,7 @@ from conversation.i18n import unit_list_error_text
 from conversation.invitations import material
 from conversation.turn import Turn, callback, parse_callback
 from domain.unit_list import ListedUnit
+from services.access import Role
 from services.coordination import CampaignRef
 from services.people import (
     NOT_A_UNIT_LIST,
@@ -190,6 +191,19 @@ async def invite(t: Turn) -> None:
             t.t("people.revoke.confirm_older", count=older),
             _confirm(t, callback("pra", campaign.id, str(before.newest_link))),
         )
+
+
+async def leaders(t: Turn) -> None:
+    """/leaders [campaign]: a link per unit for its leader (分管领导/负责人), who is told when
+    the unit is escalated (the plan's `escalate`) and sees the unit read-only."""
+    if not await is_coordinator(t) or (campaign := await _campaign(t, _arg(t))) is None:
+        return
+    days = t.services.settings.invite_days
+    issued = await t.services.access.create_invites(campaign.code, t.now, days, role=Role.LEADER)
+    link = t.channel.invitation
+    lines = [t.t("leaders.header", campaign=campaign.name, days=days)]
+    lines += [f"· {i.unit_name}:{link(i.token)}" for i in issued]
+    await t.say("\n".join(lines))
 
 
 async def on_button(t: Turn, press: Press) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conversation import unit_view
 from conversation.events import Press
 from conversation.i18n import LANGUAGES
 from conversation.keywords import COORDINATOR_MENU, LIAISON_MENU, MENU
@@ -55,6 +56,11 @@ async def join(t: Turn, token: str) -> None:
     seat = result.seat
     refreshed = await open_turn(t.event, t.sender, t.channel, t.services)
     await t.channel.deliver(Menu(coordinator=seat.role is Role.COORDINATOR))
+    if seat.role is Role.LEADER:
+        await t.say(t.t("invite.bound_leader", unit=seat.unit_name, campaign=seat.campaign_name))
+        if seat.unit_id is not None:
+            await unit_view.show_record(refreshed, seat.unit_id)
+        return
     if seat.role is Role.COORDINATOR:
         await t.say(t.t("invite.bound_coordinator", campaign=seat.campaign_name))
         if not t.channel.capabilities.slash_commands:

@@ -1,6 +1,7 @@
 """A coordinator's view of one unit: its record across the deadlines due so far, its
 people and last activity, and any submission's answers with its files sent again as
-documents. Reached from /unit 名称 (报送记录), the per-deadline list and /missing."""
+documents. Reached from /unit 名称 (报送记录), the per-deadline list and /missing. A
+unit's leader (负责人) sees their own unit the same way, read-only: whatever they send."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ BUTTONS_PER_RECORD = 10
 
 
 async def on_button(t: Turn, press: Press) -> None:
-    if not await is_coordinator(t):
+    """A coordinator's, or a unit leader's for their own unit (checked per unit)."""
+    if not t.actor.leader_seats and not await is_coordinator(t):
         return
     await t.ack()
     payload = parse_callback(press.data)
@@ -63,6 +65,13 @@ async def show_record(t: Turn, unit_id: int) -> None:
         if line.submission_id is not None and len(buttons) < BUTTONS_PER_RECORD:
             buttons.append((t.t("unitview.open", n=i), callback(SUBMISSION, line.submission_id)))
     await t.say("\n".join(lines), [buttons[i : i + 5] for i in range(0, len(buttons), 5)])
+
+
+async def for_leader(t: Turn) -> None:
+    """A leader writes anything: their units' records (there is nothing for them to do)."""
+    for seat in t.actor.leader_seats:
+        if seat.unit_id is not None:
+            await show_record(t, seat.unit_id)
 
 
 def _line(t: Turn, line: RecordLine) -> str:

@@ -214,6 +214,9 @@ class Plan:
     obligations: tuple[Obligation, ...]
     calendar: CalendarOverrides = field(default_factory=CalendarOverrides)
     export: ExportTemplate | None = None  # the coordinator's own workbook, if any
+    # When a unit still missing is escalated to its leader (负责人), e.g. "+2wd@09:00":
+    # an entry of the reminders grammar after the deadline, once. "": never.
+    escalate: str = ""
 
     def unit(self, unit_id: str) -> Unit:
         return next(u for u in self.units if u.id == unit_id)

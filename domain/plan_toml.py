@@ -39,7 +39,7 @@ from domain.plan import (
     mobile_number,
 )
 from domain.plan_errors import PlanError
-from domain.reminder_grammar import ReminderSyntaxError, parse_rules
+from domain.reminder_grammar import ReminderSyntaxError, parse_entry, parse_rules
 
 __all__ = ["PLACEHOLDER", "PlanError", "parse_plan", "placeholders"]
 
@@ -176,6 +176,15 @@ def _plan(root: _Node, check_reminders: bool = True) -> Plan:
     default_time = campaign.clock("default_time", DEFAULT_TIME)
     ids = (campaign.ident("id"), campaign.text("name"), campaign.text("office"))
     coordinator = campaign.text("coordinator")
+    escalate = campaign.text("escalate", "").strip()
+    if escalate:
+        try:
+            rule = parse_entry(escalate)
+        except ReminderSyntaxError as exc:
+            code = f"reminder_{exc.code}"
+            raise campaign.fail("escalate", code, value=escalate, **exc.params) from None
+        if rule.sign <= 0 or rule.repeat != 1:
+            raise campaign.fail("escalate", "escalate_after", value=escalate)
     campaign.done()
 
     phases = tuple(_phase(n) for n in root.children("phases", required=False))
@@ -200,6 +209,7 @@ def _plan(root: _Node, check_reminders: bool = True) -> Plan:
         forms=forms,
         obligations=obligations,
         calendar=calendar,
+        escalate=escalate,
         export=export,
     )
 

@@ -22,6 +22,7 @@ COORDINATOR_COMMANDS = (
     "units",
     "unit",
     "invite",
+    "leaders",
     "revoke",
     "export",
     "tongbao",

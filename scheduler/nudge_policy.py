@@ -243,6 +243,20 @@ def schedule(policy: Policy, due: datetime, placement: Placement) -> tuple[Step,
     return tuple(steps)
 
 
+ESCALATE = "escalate"  # the step that tells a unit's leader (负责人) it is still missing
+
+
+def escalation(entry: str, due: datetime, placement: Placement) -> tuple[Step, ...]:
+    """The one step of the plan's `escalate` entry ("+2wd@09:00") for a deadline: at that
+    instant (moved out of quiet hours and days off), valid until the next working day
+    closes. None when the plan escalates nothing."""
+    if not entry:
+        return ()
+    [(_name, instant)] = nominal(parse_entry(entry), due, placement.calendar)
+    at = placement.next_allowed(instant)
+    return (Step(ESCALATE, at, placement.end_of_next_workday(at.date(), at.tzinfo), True),)
+
+
 def for_role(steps: Iterable[Step], deputy: bool) -> tuple[Step, ...]:
     """The liaison gets every step; a deputy only the overdue ones."""
     return tuple(s for s in steps if s.overdue or not deputy)

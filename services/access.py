@@ -22,6 +22,10 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     LIAISON = "liaison"
     DEPUTY = "deputy"
+    LEADER = "leader"  # a unit's 分管领导 / 负责人: told when it is escalated, sees it read-only
+
+
+REPORTING = (Role.LIAISON.value, Role.DEPUTY.value)  # the roles that report for a unit
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,19 @@ class Actor:
 
     @property
     def unit_seats(self) -> tuple[Seat, ...]:
-        return tuple(s for s in self.seats if s.unit_id is not None)
+        """The seats that report for a unit (liaison, deputy)."""
+        return tuple(s for s in self.seats if s.unit_id is not None and s.role is not Role.LEADER)
+
+    @property
+    def leader_seats(self) -> tuple[Seat, ...]:
+        return tuple(s for s in self.seats if s.role is Role.LEADER)
+
+    def leads(self, unit_id: int) -> bool:
+        return any(s.unit_id == unit_id for s in self.leader_seats)
 
     @property
     def is_known(self) -> bool:
-        return self.is_coordinator or bool(self.unit_seats)
+        return self.is_coordinator or bool(self.unit_seats) or bool(self.leader_seats)
 
     def unit_ids(self) -> set[int]:
         return {s.unit_id for s in self.unit_seats if s.unit_id is not None}
@@ -274,7 +286,8 @@ class AccessService:
                 )
             # A unit's link binds two people (liaison, then deputy), so only a used
             # coordinator link is spent; a unit link is spent once the unit is full.
-            if invite.used_at is not None and invite.unit_id is None:
+            single = invite.unit_id is None or invite.role == Role.LEADER
+            if invite.used_at is not None and single:
                 return Refused(InviteProblem.USED)
             if invite.expires_at <= now:
                 return Refused(InviteProblem.EXPIRED)
@@ -292,10 +305,14 @@ class AccessService:
                         )
                     ).all()
                 )
-                free = free_roles(held)
-                if not free:
-                    return Refused(InviteProblem.UNIT_FULL)
-                role = free[0]
+                if role is Role.LEADER:  # one leader a unit, by a link of their own
+                    if Role.LEADER.value in held:
+                        return Refused(InviteProblem.UNIT_FULL)
+                else:
+                    free = free_roles(held)
+                    if not free:
+                        return Refused(InviteProblem.UNIT_FULL)
+                    role = free[0]
             s.add(
                 m.Membership(
                     campaign_id=invite.campaign_id,
@@ -330,7 +347,10 @@ def revocable_invites(campaign_id: int, now: datetime) -> Select[m.Invite]:
             m.Invite.campaign_id == campaign_id,
             m.Invite.revoked_at.is_(None),
             m.Invite.expires_at > now,
-            or_(m.Invite.used_at.is_(None), m.Invite.unit_id.is_not(None)),
+            or_(
+                m.Invite.used_at.is_(None),
+                m.Invite.unit_id.is_not(None) & (m.Invite.role != Role.LEADER.value),
+            ),
         )
         .order_by(m.Invite.id)
     )

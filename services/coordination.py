@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.status import Counts, OverrideKind, RevisionStatus, State, due_for, state_of, tally
-from services.access import Actor
+from services.access import REPORTING, Actor
 from services.campaign_reads import (
     DeadlineView,
     applies,
@@ -191,7 +191,11 @@ class CoordinationService:
             q = (
                 select(m.Membership.unit_id, m.Person.platform, m.Person.external_id)
                 .join(m.Person, m.Person.id == m.Membership.person_id)
-                .where(m.Membership.unit_id.in_(unit_ids), m.Person.reachable.is_(True))
+                .where(
+                    m.Membership.unit_id.in_(unit_ids),
+                    m.Membership.role.in_(REPORTING),
+                    m.Person.reachable.is_(True),
+                )
                 .order_by(m.Membership.unit_id, m.Membership.id)
             )
             result: dict[int, list[Address]] = {}

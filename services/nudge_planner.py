@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from domain.plan import CalendarOverrides, Plan
 from domain.status import Override, OverrideKind, RevisionStatus, due_for
 from scheduler.nudge_policy import (
+    ESCALATE,
     Placement,
     Policy,
     QuietHours,
     current,
+    escalation,
     for_role,
     next_instant,
     schedule,
@@ -74,6 +76,7 @@ class Nudge:
     overdue: bool
     returned: bool  # the newest submission was sent back and is still not corrected
     language: str | None
+    escalated: bool = False  # to the unit's leader: it is still missing
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class DigestLine:
     missing: tuple[str, ...]
     exempt: tuple[str, ...] = ()  # 免报: not counted in `expected`
     extended: tuple[tuple[str, datetime], ...] = ()  # 延期 and not yet due: unit, its time
+    escalated: tuple[str, ...] = ()  # of `missing`: their leader has been told
     read: tuple[str, ...] = ()  # of `missing`: read their latest nudge (已读未报)
     unread: tuple[str, ...] = ()  # of `missing`: have not (where the platform tells)
 
@@ -134,6 +138,7 @@ class Recipient:
     name: str
     language: str | None
     deputy: bool = False
+    leader: bool = False  # told only when the unit is escalated
 
 
 @dataclass
@@ -215,7 +220,11 @@ class NudgePlanner:
                 else:
                     missing.append(u)
                 for person in world.people.get(u.id, []):
-                    mine = for_role(unit_steps, person.deputy)
+                    mine = (
+                        escalation(c.plan.escalate, unit_ref.due, c.placement)
+                        if person.leader
+                        else for_role(unit_steps, person.deputy)
+                    )
                     if (following := next_instant(mine, now)) is not None:
                         plan.wake.append(following)
                     step = current(mine, now)
@@ -232,6 +241,7 @@ class NudgePlanner:
                             step.overdue,
                             sub is not None,
                             person.language,
+                            person.leader,
                         ),
                     )
                     self._consider(plan, world, job, step.until, c.placement, local_now)
@@ -264,6 +274,8 @@ class NudgePlanner:
             step = f"ovr-{int(row.changed_at.timestamp())}-{'undone' if undone else row.kind}"
             until = (row.changed_at + self.config.override_notice_for).astimezone(c.tz)
             for person in world.people.get(unit.id, []):
+                if person.leader:  # told only of an escalation
+                    continue
                 job = Job(
                     (d.id, unit.id, person.id, step),
                     c.row.id,
@@ -392,6 +404,11 @@ class NudgePlanner:
         overdue: list[DigestLine] = []
         horizon = today + timedelta(days=1)
         since = local_now - self.config.digest_lookback
+        escalated = {
+            (k[0], k[1])
+            for k, row in world.log.items()
+            if k[3] == ESCALATE and row.status == "sent"
+        }
         for d, o in world.deadlines:
             if d.campaign_id != c.row.id:
                 continue
@@ -420,6 +437,7 @@ class NudgePlanner:
                 tuple(u.name for u in missing),
                 tuple(u.name for u in applying if own[u.id] is None),
                 tuple(later),
+                tuple(u.name for u in missing if (d.id, u.id) in escalated),
                 tuple(u.name for u in missing if world.reads.get(u.id) is True),
                 tuple(u.name for u in missing if world.reads.get(u.id) is False),
             )

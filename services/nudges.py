@@ -331,7 +331,12 @@ class ReminderDispatcher:
         coordinators: dict[int, dict[int, Recipient]] = {cid: {} for cid in campaigns}
         for ms, p in (await s.execute(q)).all():
             person = Recipient(
-                p.id, p.external_id, p.display_name, p.language, ms.role == Role.DEPUTY
+                p.id,
+                p.external_id,
+                p.display_name,
+                p.language,
+                ms.role == Role.DEPUTY,
+                ms.role == Role.LEADER,
             )
             if ms.role == Role.COORDINATOR:
                 coordinators[ms.campaign_id][p.id] = person

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.access import REPORTING
 from services.ports import ReadReceipts
 from storage import models as m
 
@@ -69,7 +70,11 @@ class ReceiptService:
             people = (
                 select(m.Person.external_id)
                 .join(m.Membership, m.Membership.person_id == m.Person.id)
-                .where(m.Membership.unit_id.in_(unit_ids), m.Person.platform == self.platform)
+                .where(
+                    m.Membership.unit_id.in_(unit_ids),
+                    m.Membership.role.in_(REPORTING),
+                    m.Person.platform == self.platform,
+                )
             )
             q = q.where(m.MessageReceipt.external_id.in_(people))
         async with self.sessions() as s:
@@ -123,7 +128,12 @@ async def reads_by_unit(
             (m.MessageReceipt.platform == m.Person.platform)
             & (m.MessageReceipt.external_id == m.Person.external_id),
         )
-        .where(which, m.Membership.unit_id.is_not(None), m.MessageReceipt.sent_at >= since)
+        .where(
+            which,
+            m.Membership.role.in_(REPORTING),
+            m.Membership.unit_id.is_not(None),
+            m.MessageReceipt.sent_at >= since,
+        )
         .order_by(m.MessageReceipt.sent_at, m.MessageReceipt.id)
     )
     latest: dict[tuple[int, str], bool] = {}

@@ -77,10 +77,10 @@ class UnitRecordService:
         self.sessions, self.plans, self.files = sessions, plans, files
 
     async def record(self, actor: Actor, unit_id: int, now: datetime) -> UnitRecord | None:
-        """None unless the actor coordinates the unit's campaign."""
+        """None unless the actor coordinates the unit's campaign or leads the unit."""
         async with self.sessions() as s:
             unit = await s.get(m.Unit, unit_id)
-            if unit is None or not actor.coordinates(unit.campaign_id):
+            if unit is None or not (actor.coordinates(unit.campaign_id) or actor.leads(unit.id)):
                 return None
             campaign = await s.get_one(m.Campaign, unit.campaign_id)
             rows = (
@@ -142,13 +142,13 @@ class UnitRecordService:
         self, actor: Actor, submission_id: int, now: datetime
     ) -> SubmissionDetail | None:
         """One revision with its answers in the form's order and its files; None unless
-        the actor coordinates its campaign."""
+        the actor coordinates its campaign or leads its unit."""
         async with self.sessions() as s:
             sub = await s.get(m.Submission, submission_id)
             if sub is None:
                 return None
             deadline = await s.get_one(m.Deadline, sub.deadline_id)
-            if not actor.coordinates(deadline.campaign_id):
+            if not (actor.coordinates(deadline.campaign_id) or actor.leads(sub.unit_id)):
                 return None
             obligation = await s.get_one(m.Obligation, deadline.obligation_id)
             campaign = await s.get_one(m.Campaign, deadline.campaign_id)
