@@ -21,6 +21,7 @@ from conversation.i18n import Catalogue
 from services.campaign_reads import PlanRegistry
 from services.export import ExportError, ExportRequest, ExportService, ExportSummary
 from services.jobs import Jobs, Limits
+from storage.archive import split_archive
 from storage.database import Database
 from storage.filestore import FileStore
 
@@ -40,6 +41,7 @@ class ChatExport:
     request: ExportRequest
     out: Path
     max_bytes: int = MAX_DOCUMENT_BYTES
+    archive: Path | None = None  # also the submitted files, in parts of at most max_bytes
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class ChatExported:
     summary: ExportSummary
     size: int  # bytes written to the job's `out`
     template_missing: dict[str, Any] | None = None  # the plan names a workbook not sent yet
+    archives: tuple[Path, ...] = ()  # the files' archive, split to fit one message each
+    too_large: tuple[str, ...] = ()  # files too large for any message (cuibao export has them)
 
 
 def build_chat_export(job: ChatExport) -> ChatExported:
@@ -61,19 +65,25 @@ async def _build(job: ChatExport) -> ChatExported:
     async with Database.open(job.database_url, migrate=False, reader=True) as db:
         service = ExportService(db.sessions, PlanRegistry(), FileStore(job.files_dir))
         missing: dict[str, Any] | None = None
-        try:
-            filled = await service.export_plan_template(request, texts)
-        except ExportError as exc:
-            if exc.code != "template_missing":
-                raise
-            missing, filled = exc.params, None
+        filled = None
+        if job.archive is None:  # with the files: the standard workbook, as the CLI does
+            try:
+                filled = await service.export_plan_template(request, texts)
+            except ExportError as exc:
+                if exc.code != "template_missing":
+                    raise
+                missing = exc.params
         with _Capped(job.out, job.max_bytes, request.campaign) as sink:
             if filled is not None:
                 sink.write(filled.data)
                 summary = filled.summary
             else:
-                summary = await service.export_to(request, texts, sink)
-            return ChatExported(summary, sink.tell(), missing)
+                summary = await service.export_to(request, texts, sink, job.archive)
+            size = sink.tell()
+        if job.archive is None or not job.archive.exists():
+            return ChatExported(summary, size, missing)
+        parts, too_large = split_archive(job.archive, job.max_bytes, job.archive.parent)
+        return ChatExported(summary, size, missing, tuple(parts), tuple(too_large))
 
 
 class _Capped(io.FileIO):
@@ -106,6 +116,14 @@ class ChatExporter:
         self.files_dir = files_dir
         self.max_bytes = max_bytes
 
-    async def build(self, request: ExportRequest, out: Path) -> ChatExported:
-        job = ChatExport(self.database_url, self.files_dir, request, out, self.max_bytes)
+    async def build(
+        self,
+        request: ExportRequest,
+        out: Path,
+        archive: Path | None = None,
+        max_bytes: int | None = None,
+    ) -> ChatExported:
+        """`max_bytes`: what one message of the platform may carry (the default: 50 MB)."""
+        limit = min(self.max_bytes, max_bytes or self.max_bytes)
+        job = ChatExport(self.database_url, self.files_dir, request, out, limit, archive)
         return await self.jobs.run(build_chat_export, job, limits=EXPORT_LIMITS)

@@ -1,5 +1,8 @@
-"""/export [campaign]: the coordinator gets the campaign's Excel summary as a document:
-the workbook the plan names in `[export]` filled in, else the standard 汇总报表.
+"""/export [campaign] [附件]: the coordinator gets the campaign's Excel summary as a document:
+the workbook the plan names in `[export]` filled in, else the standard 汇总报表. With 附件
+(or `files`) the standard workbook and the submitted files as a .zip (单位/截止事项/文件),
+split into as many .zip files as the platform's upload limit needs; a single file too
+large for any message is named, for `cuibao export --with-files`.
 
 The workbook is built in a worker process (conversation.chat_export) while the bot goes on
 serving everyone, the coordinator included: the command answers at once with a progress
@@ -14,22 +17,32 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conversation.chat_export import EXPORT_LIMITS, ChatExported
 from conversation.coordinator import campaign_of, is_coordinator
+from conversation.events import Command
 from conversation.replies import Sent
 from conversation.turn import Turn, heavy_job_key
 from services.coordination import CampaignRef
 from services.export import ExportError, ExportRequest
 from services.jobs import Busy, JobFailed
+from storage.archive import safe_component
 
 log = logging.getLogger("cuibao.export")
 ACTION_EVERY = 4.0  # seconds; Telegram shows a chat action for about five
 
 
+FILES_WORDS = frozenset({"附件", "files", "--with-files"})
+
+
 async def export(t: Turn) -> None:
+    with_files = any(a.casefold() in FILES_WORDS for a in t.args)
+    if with_files and isinstance(t.event, Command):
+        rest = tuple(a for a in t.args if a.casefold() not in FILES_WORDS)
+        t = replace(t, event=Command(t.event.name, rest))
     if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
         return
     key = heavy_job_key(t)
@@ -41,50 +54,88 @@ async def export(t: Turn) -> None:
     try:
         progress = await t.say(t.t("export.working", campaign=campaign.name))
         # Not awaited here: the chat's next update must not wait for the workbook.
-        t.services.spawn(_deliver(t, campaign, progress, key))
+        t.services.spawn(_deliver(t, campaign, progress, key, with_files))
     except BaseException:
         t.services.jobs.release(key)
         raise
 
 
-async def _deliver(t: Turn, campaign: CampaignRef, progress: Sent | None, key: str) -> None:
+async def _deliver(
+    t: Turn, campaign: CampaignRef, progress: Sent | None, key: str, with_files: bool = False
+) -> None:
     """Build the workbook, send it, say how it went on the progress message; the
     coordinator's slot is free again afterwards, whatever happened."""
     try:
-        showing = asyncio.create_task(_show_uploading(t))
-        try:
-            done = await _build(t, campaign, progress)
-        finally:
-            showing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await showing
-        if done is None:
-            return
-        exported, data = done
-        if exported.template_missing is not None:
-            # The plan names a workbook nobody has sent yet: the standard one meanwhile.
-            await t.say(t.t("export.template_missing_chat", **exported.template_missing))
-        when = t.catalogue.when(t.now.astimezone(ZoneInfo(campaign.timezone)), t.language)
-        await t.document(
-            data,
-            exported.summary.file_name,
-            t.t("export.caption", campaign=campaign.name, when=when),
-        )
-        await _tell(progress, t.t("export.sent", campaign=campaign.name))
+        with tempfile.TemporaryDirectory(prefix="cuibao-export-") as folder:
+            showing = asyncio.create_task(_show_uploading(t))
+            try:
+                done = await _build(t, campaign, progress, Path(folder), with_files)
+            finally:
+                showing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await showing
+            if done is None:
+                return
+            exported, data = done
+            if exported.template_missing is not None:
+                # The plan names a workbook nobody has sent yet: the standard one meanwhile.
+                await t.say(t.t("export.template_missing_chat", **exported.template_missing))
+            when = t.catalogue.when(t.now.astimezone(ZoneInfo(campaign.timezone)), t.language)
+            await t.document(
+                data,
+                exported.summary.file_name,
+                t.t("export.caption", campaign=campaign.name, when=when),
+            )
+            if with_files:
+                await _send_files(t, campaign, exported)
+            await _tell(progress, t.t("export.sent", campaign=campaign.name))
     finally:
         t.services.jobs.release(key)
 
 
+async def _send_files(t: Turn, campaign: CampaignRef, exported: ChatExported) -> None:
+    """The archive's parts, one message each; the files no message can carry, by name."""
+    parts = exported.archives
+    if exported.summary.files == 0 and not exported.too_large:
+        await t.say(t.t("export.no_files"))
+        return
+    stem = safe_component(f"{campaign.name}-附件")
+    for i, part in enumerate(parts, start=1):
+        name = f"{stem}.zip" if len(parts) == 1 else f"{stem}-{i}of{len(parts)}.zip"
+        caption = (
+            t.t("export.files_caption", count=exported.summary.files)
+            if len(parts) == 1
+            else t.t("export.files_part", part=i, parts=len(parts))
+        )
+        await t.document(await asyncio.to_thread(part.read_bytes), name, caption)
+    if exported.too_large:
+        limit = t.channel.capabilities.max_upload_bytes // 1024 // 1024
+        names = "\n".join(f"· {n}" for n in exported.too_large[:20])
+        await t.say(
+            t.t(
+                "export.files_too_large",
+                count=len(exported.too_large),
+                max_mb=limit,
+                names=names,
+                campaign=campaign.code,
+            )
+        )
+
+
 async def _build(
-    t: Turn, campaign: CampaignRef, progress: Sent | None
+    t: Turn, campaign: CampaignRef, progress: Sent | None, folder: Path, with_files: bool
 ) -> tuple[ChatExported, bytes] | None:
     """The workbook and its bytes; None after saying on the progress message why not."""
     request = ExportRequest(campaign.code, t.now, t.language, actor=t.actor)
     try:
-        with tempfile.TemporaryDirectory(prefix="cuibao-export-") as folder:
-            out = Path(folder) / "export.xlsx"
-            exported = await t.services.exporter.build(request, out)
-            return exported, await asyncio.to_thread(out.read_bytes)
+        out = folder / "export.xlsx"
+        exported = await t.services.exporter.build(
+            request,
+            out,
+            archive=folder / "files.zip" if with_files else None,
+            max_bytes=t.channel.capabilities.max_upload_bytes,
+        )
+        return exported, await asyncio.to_thread(out.read_bytes)
     except ExportError as exc:
         await _tell(progress, t.t(f"export.{exc.code}", **exc.params))
     except JobFailed as exc:

@@ -102,3 +102,36 @@ def unique_names(names: Sequence[str], fallback: str = UNNAMED) -> list[str]:
         taken.add(candidate.casefold())
         result.append(candidate)
     return result
+
+
+def split_archive(source: Path, limit: int, out_dir: Path) -> tuple[list[Path], list[str]]:
+    """The archive as parts of at most `limit` bytes each (each a whole .zip a person can
+    open on its own, the entries compressed as they were), and the names of the entries
+    too large for any part on their own. One part when it fits already."""
+    if source.stat().st_size <= limit:
+        return [source], []
+    parts: list[Path] = []
+    too_large: list[str] = []
+    overhead = 1024  # the central directory and end record of one entry, generously
+    limit -= 64 * 1024  # room for a recompressed entry coming out a little larger
+    with zipfile.ZipFile(source) as whole:
+        current: zipfile.ZipFile | None = None
+        used = 0
+        for info in whole.infolist():
+            need = info.compress_size + 2 * len(info.filename.encode("utf-8")) + 2 * overhead
+            if need > limit:
+                too_large.append(info.filename)
+                continue
+            if current is None or used + need > limit:
+                if current is not None:
+                    current.close()
+                parts.append(out_dir / f"{source.stem}-{len(parts) + 1}.zip")
+                current = zipfile.ZipFile(parts[-1], "w", allowZip64=True)
+                used = 0
+            with whole.open(info) as data, current.open(info, "w") as copy:
+                while chunk := data.read(1 << 20):
+                    copy.write(chunk)
+            used += need
+        if current is not None:
+            current.close()
+    return parts, too_large

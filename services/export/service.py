@@ -60,11 +60,12 @@ class ExportService:
         return ExportedBytes(buffer.getvalue(), summary)
 
     async def export_to(
-        self, request: ExportRequest, texts: Texts, sink: IO[bytes]
+        self, request: ExportRequest, texts: Texts, sink: IO[bytes], archive: Path | None = None
     ) -> ExportSummary:
         """The workbook written to `sink`, which may refuse to grow past a size by raising
-        (the chat's 50 MB): the export stops there."""
-        return await self._export(request, texts, sink, None)
+        (the chat's 50 MB): the export stops there. With `archive`, the submitted files
+        too, as for `export_file`."""
+        return await self._export(request, texts, sink, archive)
 
     async def export_file(
         self, request: ExportRequest, texts: Texts, out: Path, archive: Path | None = None

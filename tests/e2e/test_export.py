@@ -127,3 +127,35 @@ async def test_a_workbook_no_plan_names_or_that_does_not_fit_is_not_stored(bot: 
     assert "没有哪个在 [export] 里指定 周报.xlsx" in (unnamed.text or "")
     assert (broken.text or "").startswith("模板.xlsx 不能作为导出模板,未保存:")
     assert "还没有发给我" in (note.text or "")
+
+
+async def test_export_with_files_sends_the_workbook_and_the_submitted_files_as_a_zip(
+    bot: Harness,
+) -> None:
+    from tests.e2e.test_attachments import RIGHT
+    from tests.e2e.test_bad_input import A, liaison_at
+
+    await liaison_at(bot, 9)
+    [files] = await bot.document(A, RIGHT, "周报.pdf", "application/pdf")
+    [preview] = await bot.press(A, files, text="附件已传完")
+    await bot.press(A, preview, text="确认提交")
+
+    [progress, workbook, archive] = await bot.command(COORDINATOR, "export", "附件")
+
+    assert workbook.document is not None and workbook.document.file_name is not None
+    assert workbook.document.file_name.endswith(".xlsx")
+    assert archive.document is not None
+    assert archive.document.file_name == "2017年元旦春节期间打假专项行动-附件.zip"
+    assert archive.caption == "各单位提交的附件(共 1 个,按 单位/截止事项 分文件夹)"
+    with zipfile.ZipFile(io.BytesIO(archive.document.data)) as z:
+        [name] = z.namelist()
+        assert name.startswith("德宽路市场监管所/") and name.endswith("/周报.pdf")
+        assert z.read(name) == RIGHT
+    assert [e.text for e in progress.edits] == [
+        "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"
+    ]
+
+
+async def test_export_with_files_before_any_file_says_there_are_none(bot: Harness) -> None:
+    [_progress, _workbook, said] = await bot.command(COORDINATOR, "export", "files")
+    assert said.text == "还没有任何单位提交附件。"
