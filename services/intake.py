@@ -168,7 +168,9 @@ def _blank(loaded: _Loaded, texts: Texts, language: str | None) -> Blank:
 
     form, deadline = loaded.form, loaded.deadline
     due = deadline.due_at.astimezone(ZoneInfo(loaded.campaign.timezone))
-    title = f"{form.title} · {loaded.obligation.title} #{deadline.seq}"
+    title = f"{form.title} · " + t(
+        "deadline.repeating", title=loaded.obligation.title, seq=deadline.seq
+    )
     notes = [
         t("intake.blank_how"),
         t("intake.blank_due", unit=loaded.unit.name, due=f"{due:%Y-%m-%d %H:%M}"),

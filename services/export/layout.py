@@ -105,6 +105,12 @@ class Layout:
     def t(self, key: str, **params: Any) -> str:
         return self.texts.text(key, self.language, **params)
 
+    def title(self, d: DeadlineColumn) -> str:
+        """A deadline's title as the chat says it: 信息周报第3期 (a repeating one)."""
+        if not d.repeats:
+            return d.obligation.title
+        return self.t("deadline.repeating", title=d.obligation.title, seq=d.seq)
+
 
 def select_deadlines(
     deadlines: list[DeadlineColumn], selector: str | None, tz: ZoneInfo

@@ -24,7 +24,7 @@ def template_fill(
     labels = layout.labels
     fields = {f.id: f for f in d.obligation.form.fields}
     due = d.local
-    title = f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title
+    title = layout.title(d)
     period = (
         layout.t("export.period", start=d.period[0].isoformat(), end=d.period[1].isoformat())
         if d.period

@@ -104,11 +104,7 @@ class Writer:
             Column(labels.missed, Kind.NUMBER),
             Column(labels.late_count, Kind.NUMBER),
         ]
-        band = tuple(
-            [""] * len(lead)
-            + [f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title for d in grid]
-            + ["", ""]
-        )
+        band = tuple([""] * len(lead) + [layout.title(d) for d in grid] + ["", ""])
         sheet = book.sheet(
             SheetSpec(
                 layout.t("export.sheet_status"),
@@ -280,8 +276,7 @@ class Writer:
                     self._archive(archive, d, found, unit_folders, folders[d.id])
 
     def _folder(self, d: DeadlineColumn) -> str:
-        title = f"{d.obligation.title} #{d.seq}" if d.repeats else d.obligation.title
-        return f"{title} {d.local:%Y-%m-%d}"
+        return f"{self.layout.title(d)} {d.local:%Y-%m-%d}"
 
     def _archive(
         self,

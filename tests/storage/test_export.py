@@ -274,7 +274,7 @@ async def test_status_cells_show_the_time_marked_late_nil_or_returned_and_missin
     band = [c.value for c in ws[4]]
     header = [c.value for c in ws[5]]
     column = header.index("2016-12-01\n15:00")
-    assert band[column] == "信息周报 #1"
+    assert band[column] == "信息周报第1期"
     assert header[:2] == ["单位", "分组"]
     cells = {
         u: _row(ws, u)[column]
@@ -544,7 +544,7 @@ async def test_with_files_the_archive_holds_the_files_by_unit_and_deadline_and_t
     with zipfile.ZipFile(archive) as z:
         names = z.namelist()
         contents = {n: z.read(n) for n in names}
-    folder = "德宽路市场监管所/信息周报 #1 2016-12-01/"
+    folder = "德宽路市场监管所/信息周报第1期 2016-12-01/"
     assert sorted(names) == sorted(
         [
             folder + "=cmd_' _C calc'!A0.xlsx",
@@ -713,7 +713,7 @@ def test_the_export_command_writes_the_workbook_and_with_files_the_zip_beside_it
     assert load_workbook(out).sheetnames == ["提交情况", "累计", "信息周报"]
     with zipfile.ZipFile(out.with_suffix(".zip")) as z:
         assert set(z.namelist()) == {
-            "德宽路市场监管所/信息周报 #1 2016-12-01/统计表.xlsx",
+            "德宽路市场监管所/信息周报第1期 2016-12-01/统计表.xlsx",
             "周报.xlsx",
         }
 

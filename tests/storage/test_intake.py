@@ -148,7 +148,7 @@ async def test_the_blank_lists_every_typed_field_with_its_unit_and_a_hint(
     ws = load_workbook(io.BytesIO(blank.data)).worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
     assert blank.file_name == "打假统计报表-德宽路市场监管所-填报表.xlsx"
-    assert rows[0][0] == "打假统计报表 · 信息周报 #1"
+    assert rows[0][0] == "打假统计报表 · 信息周报第1期"
     assert rows[0][4] == "cuibao-blank:v1:stats"
     header = rows.index(("指标", "数值", "单位", "填写说明", None))
     lines = rows[header + 1 :]
