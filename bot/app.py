@@ -27,7 +27,7 @@ from bot.composition import Clock, build_services, utc_now
 from bot.config import Settings
 from bot.dingtalk_app import running_dingtalk
 from bot.notifier import TelegramNotifier
-from bot.nudge_loop import install_reminders
+from bot.nudge_loop import install_reminders, reminder_loop
 from bot.ops import (
     Health,
     Metrics,
@@ -63,6 +63,15 @@ class _Application(Application[Any, CustomContext, Any, Any, Any, Any]):
         except BaseException:
             await self.bot.shutdown()
             raise
+
+    async def stop(self) -> None:
+        # Before the JobQueue waits for a running reminder round (a province's may take
+        # minutes at 30 messages/s): the round gives back what it has not sent and
+        # returns in seconds, so another process picks those up at once.
+        found = reminder_loop(self)
+        if found is not None:
+            found.dispatcher.stop()
+        await super().stop()
 
 
 def build_application(

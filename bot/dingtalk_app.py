@@ -35,6 +35,7 @@ from services.steps import StepService
 from storage.database import Database
 
 log = logging.getLogger("cuibao.dingtalk")
+STOP_GRACE = 8.0  # seconds a reminder round gets to give back its claims at shutdown
 
 
 @dataclass
@@ -118,14 +119,21 @@ async def running_dingtalk(
         offering = asyncio.create_task(
             offer_forever(bot, settings.reminders.safety_interval_seconds)
         )
+        dispatcher = (
+            nudge_dispatcher(settings, db, notifier, clock) if settings.reminders.enabled else None
+        )
         nudging = (
-            asyncio.create_task(nudge_forever(settings, db, notifier, clock, receipts))
-            if settings.reminders.enabled
+            asyncio.create_task(nudge_forever(settings, dispatcher, clock, receipts))
+            if dispatcher is not None
             else None
         )
         try:
             yield bot
         finally:
+            if dispatcher is not None and nudging is not None:
+                # The round gives back what it has not sent, and ends within seconds.
+                dispatcher.stop()
+                await asyncio.wait({nudging}, timeout=STOP_GRACE)
             await stream.stop()
             for task in (runner, nudging, offering):
                 if task is not None:
@@ -150,25 +158,31 @@ async def offer_forever(bot: DingTalkBot, interval: float) -> None:
         await asyncio.sleep(max(1.0, interval))
 
 
-async def nudge_forever(
-    settings: Settings,
-    db: Database,
-    notifier: Notifier,
-    clock: Clock,
-    receipts: ReceiptService | None = None,
-) -> None:
-    """Automatic nudges and digests for the people on DingTalk: the same dispatcher (and
-    the same claims, so exactly once beside any other process) on a plain asyncio loop."""
-    options = settings.reminders
+def nudge_dispatcher(
+    settings: Settings, db: Database, notifier: Notifier, clock: Clock
+) -> ReminderDispatcher:
+    """The same dispatcher as Telegram's, for the people on DingTalk (the same claims, so
+    exactly once beside any other process)."""
     config = dataclasses.replace(
-        reminder_config(options, settings),
+        reminder_config(settings.reminders, settings),
         platform=PLATFORM,
         coordinators=tuple(settings.dingtalk.coordinators),
     )
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
-    dispatcher = ReminderDispatcher(db.sessions, notifier, renderer, clock, config)
+    return ReminderDispatcher(db.sessions, notifier, renderer, clock, config)
+
+
+async def nudge_forever(
+    settings: Settings,
+    dispatcher: ReminderDispatcher,
+    clock: Clock,
+    receipts: ReceiptService | None = None,
+) -> None:
+    """Automatic nudges and digests on a plain asyncio loop, until the dispatcher is told
+    to stop."""
+    options = settings.reminders
     failures = 0
-    while True:
+    while not dispatcher.stopping.is_set():
         delay = float(options.safety_interval_seconds)
         try:
             if receipts is not None:  # the digest says who read their nudge
@@ -184,4 +198,5 @@ async def nudge_forever(
             failures += 1
             log.exception("DingTalk nudges: the run failed (%d in a row)", failures)
             delay = min(delay, float(options.retry_after_seconds))
-        await asyncio.sleep(max(1.0, delay))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(dispatcher.stopping.wait(), max(1.0, delay))

@@ -16,8 +16,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import aiohttp
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, TypeHandler
 
 from bot.config import ReminderSettings, Settings
@@ -239,7 +248,21 @@ class ReminderNotifier(TelegramNotifier):
                 if last:
                     break
                 await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
-            except NetworkError as exc:  # 5xx, timeouts, connection errors
+            except TimedOut as exc:
+                if not _never_sent(exc):
+                    # The request went out and no answer came: it may well have been
+                    # delivered. Sending it again is how people get the same nudge 5 times.
+                    log.warning("reminder to %s: no answer in time, delivery unknown", chat_id)
+                    return Delivery.UNKNOWN
+                if last:
+                    log.warning("reminder to %s failed: %s", chat_id, exc)
+                    break
+                await asyncio.sleep(self.backoff * 2**attempt)
+            except NetworkError as exc:  # 5xx, connection errors
+                if isinstance(exc.__cause__, aiohttp.ServerDisconnectedError):
+                    # The connection dropped after the request went out: unknown too.
+                    log.warning("reminder to %s: connection lost, delivery unknown", chat_id)
+                    return Delivery.UNKNOWN
                 if last:
                     log.warning("reminder to %s failed: %s", chat_id, exc)
                     break
@@ -248,6 +271,14 @@ class ReminderNotifier(TelegramNotifier):
                 log.warning("reminder to %s failed: %s", chat_id, exc)
                 return Delivery.FAILED
         return Delivery.FAILED
+
+
+def _never_sent(exc: TimedOut) -> bool:
+    """A timeout before the request left (no connection, no free one in the pool), with
+    cuibao's aiohttp transport or PTB's httpx one; any other timeout came after it left."""
+    return isinstance(
+        exc.__cause__, aiohttp.ConnectionTimeoutError | httpx.ConnectTimeout | httpx.PoolTimeout
+    )
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -335,12 +366,14 @@ class ReminderLoop:
                 metrics_of(self.app).reminder_report(report.sent, report.blocked, report.failed)
                 if report.sent or report.blocked or report.failed or report.lost:
                     log.info(
-                        "reminder round: %d sent, %d blocked, %d failed, %d taken by "
-                        "another process",
+                        "reminder round: %d sent, %d blocked, %d failed, %d unknown, "
+                        "%d taken by another process, %d given back",
                         report.sent,
                         report.blocked,
                         report.failed,
+                        report.unknown,
                         report.lost,
+                        report.released,
                     )
                 if report.next_at is not None:
                     delay = min(delay, (report.next_at - self.clock()).total_seconds())

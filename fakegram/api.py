@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import functools
 import json
 import logging
@@ -91,7 +93,11 @@ class BotApi:
         if limited is not None:
             world.stats.flood_429 += 1
             raise limited
-        return await handler(world, params, uploads)
+        result = await handler(world, params, uploads)
+        late = world.take_late_answer(method)
+        if late:
+            await asyncio.sleep(late)  # done already: only the answer is late
+        return result
 
     async def download(self, request: web.Request) -> web.Response:
         stored = self.world.files_by_path.get(request.match_info["path"])

@@ -94,6 +94,7 @@ class World:
         self.webhook = WebhookDelivery(self.updates)
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.faults = FaultInjector()
+        self.late_answers: list[list[Any]] = []  # [method, times left, seconds]
         self.flood = FloodLimiter()
         self.stats = Stats()
         self.calls: deque[ApiCall] = deque(maxlen=20_000)
@@ -448,8 +449,22 @@ class World:
         """
         self.faults.add(FaultRule(method, times, error_code, description, chat_id, retry_after))
 
+    def answer_late(self, method: str, times: int = 1, seconds: float = 2.0) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a message is delivered)
+        but answered only ``seconds`` later: a client that gives up waiting first cannot
+        tell whether it went through."""
+        self.late_answers.append([method, times, seconds])
+
+    def take_late_answer(self, method: str) -> float:
+        for rule in self.late_answers:
+            if rule[0] == method and rule[1] > 0:
+                rule[1] -= 1
+                return float(rule[2])
+        return 0.0
+
     def clear_faults(self) -> None:
         self.faults.clear()
+        self.late_answers.clear()
 
     def set_flood_limit(
         self,

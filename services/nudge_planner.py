@@ -39,7 +39,9 @@ class ReminderConfig:
     quiet: QuietHours = field(default_factory=QuietHours)
     digest_at: time | None = time(8, 30)  # coordinators' daily digest; None: no digest
     digest_lookback: timedelta = timedelta(days=7)  # overdue deadlines the digest names
-    stale_after: timedelta = timedelta(minutes=5)  # a claim never marked: its sender died
+    # A claim's lease (renewed every third of it while its send is under way): past it,
+    # its claimer is taken to be dead and another process sends instead.
+    stale_after: timedelta = timedelta(minutes=5)
     retry_after: timedelta = timedelta(minutes=1)  # first backoff after a failed send
     retry_cap: timedelta = timedelta(hours=1)
     max_attempts: int = 4  # sends of one nudge in all, retries included
@@ -313,7 +315,8 @@ class NudgePlanner:
             elif retry < until:
                 plan.wake.append(retry)
         elif row.status == CLAIMED:
-            stale = row.claimed_at + cfg.stale_after
+            # Its claimer renews the lease while it sends: past it, the claimer is gone.
+            stale = row.lease_until or row.claimed_at + cfg.stale_after
             if stale > local_now:
                 plan.wake.append(stale)
             elif (row.error or "").startswith(STALE_MARK) or row.attempts >= cfg.max_attempts:

@@ -5,8 +5,14 @@ now, the units still owing something (no submission, or the newest one returned)
 delivery log (`sent_reminders`), asks the policy which step is valid now for each person,
 and sends what has not gone out yet. Before anything is sent its log row is inserted
 (status "claimed") and committed: the unique key (deadline, unit, person, step) makes each
-nudge go out at most once however many processes run this, and a process that dies
-mid-send leaves a claim that another run retries once after `stale_after`.
+nudge go out at most once however many processes run this. A claim carries its own time
+and a lease that its process renews while the send is under way, so a long round's claims
+are never taken for stale; a process that dies mid-send leaves a claim that another run
+retries once its lease has run out. Every attempt is recorded as what it was: sent,
+blocked, failed (tried again later) or unknown (the request went out and no answer came:
+never sent again, counted). A mark that cannot be written (the database restarting) is
+written again, never the message sent again; a process told to stop gives back the claims
+it has not sent.
 
 A unit the coordinator exempted from a deadline (免报) gets no nudge for it; one given a
 later due time (延期) is nudged, and reported missing, by that time instead. When either is
@@ -64,7 +70,7 @@ from services.nudge_planner import (
 from services.ports import Button, Delivery, Notifier
 from services.receipts import READ_WINDOW, reads_by_unit
 from storage import models as m
-from storage.sent_log import BLOCKED, CLAIMED, FAILED, SENT, SentLog
+from storage.sent_log import BLOCKED, CLAIMED, FAILED, SENT, UNKNOWN, SentLog
 
 __all__ = [  # the vocabulary of nudges, decided in services/nudge_planner.py
     "BlockedNotice",
@@ -82,6 +88,7 @@ __all__ = [  # the vocabulary of nudges, decided in services/nudge_planner.py
     "worker_name",
 ]
 
+MARK_PATIENCE = 60.0  # seconds a mark is tried again before its claim is left to go stale
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -99,6 +106,8 @@ class DispatchReport:
     failed: int = 0
     lost: int = 0  # claims another process won
     next_at: datetime | None = None  # when the next run has something to do
+    unknown: int = 0  # sent, but no answer came: perhaps delivered (not sent again)
+    released: int = 0  # claims given back unsent because the process is stopping
 
 
 # ---- one run's picture of the database ----------------------------------------------------
@@ -126,41 +135,87 @@ class ReminderDispatcher:
         self._write_lock: asyncio.Lock | None = None
         self._marks: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._marking: asyncio.Task[None] | None = None
+        self._held: set[int] = set()  # this process's claims not recorded yet (leased)
+        self._stopping = asyncio.Event()
         # Called after each digest is sent (campaign id, recipient, language): the sending
         # edge adds the progress picture. Not logged: a lost picture is not worth a resend.
         self.after_digest: Callable[[int, str, str | None], Awaitable[None]] | None = None
 
+    def stop(self) -> None:
+        """Stop soon: no more claims; what is claimed and not sent yet is given back (sends
+        under way finish and are recorded). For a shutdown: a run returns in seconds."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        return self._stopping
+
     async def run(self) -> DispatchReport:
         """Send everything due now; returns the counts and when to run next."""
         now = self.clock()
+        if self._stopping.is_set():
+            return DispatchReport()
         world = await self._load(now)
         plan = self.planner.plan(world, now)
-        stats = {SENT: 0, BLOCKED: 0, FAILED: 0, "lost": 0}
+        stats = {SENT: 0, BLOCKED: 0, FAILED: 0, UNKNOWN: 0, "lost": 0, "released": 0}
         queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.config.claim_batch)
         workers = [
             asyncio.create_task(self._worker(queue, world, stats))
             for _ in range(max(1, self.config.concurrency))
         ]
+        renewing = asyncio.create_task(self._renew_leases())
         try:
             await self._give_up(plan.give_up)
-            for job in await self._reclaim(plan.again, now, stats):
-                await queue.put(job)
-            for job in await self._claim_coordinator_jobs(plan.coordinator, now, stats):
-                await queue.put(job)
+            batches = [
+                self._reclaim(plan.again, stats),
+                self._claim_coordinator_jobs(plan.coordinator, stats),
+            ]
+            for claiming in batches:
+                for job in await claiming:
+                    await queue.put(job)
             size = max(1, self.config.claim_batch)
             for batch in (plan.new[i : i + size] for i in range(0, len(plan.new), size)):
-                for job in await self._claim(batch, now, stats):
+                if self._stopping.is_set():
+                    break
+                for job in await self._claim(batch, stats):
                     await queue.put(job)
         finally:
             for _ in workers:
                 await queue.put(None)
             await asyncio.gather(*workers)
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         wake = list(plan.wake)
-        if stats[FAILED]:
+        if stats[FAILED] or stats["released"]:
             wake.append(now + self.config.retry_after)
         return DispatchReport(
-            stats[SENT], stats[BLOCKED], stats[FAILED], stats["lost"], min(wake, default=None)
+            stats[SENT],
+            stats[BLOCKED],
+            stats[FAILED],
+            stats["lost"],
+            min(wake, default=None),
+            stats[UNKNOWN],
+            stats["released"],
         )
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, extend those of the claims this process still holds."""
+        every = max(0.5, self.config.stale_after.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            if not self._held:
+                continue
+            try:
+                async with self._writing() as s:
+                    await SentLog(s).renew(
+                        self.config.worker, sorted(self._held), self._lease_end()
+                    )
+            except Exception:
+                log.warning("could not renew this process's nudge leases", exc_info=True)
+
+    def _lease_end(self) -> datetime:
+        return self.clock() + self.config.stale_after
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -389,8 +444,10 @@ class ReminderDispatcher:
                 yield s
                 await s.commit()
 
-    def _row(self, job: Job, now: datetime) -> dict[str, Any]:
+    def _row(self, job: Job) -> dict[str, Any]:
+        """A claim, timed when it is made (not when the round began), with its lease."""
         deadline_id, unit_id, person_id, step = job.key
+        now = self.clock()
         return {
             "deadline_id": deadline_id,
             "unit_id": unit_id,
@@ -400,48 +457,52 @@ class ReminderDispatcher:
             "claimed_at": now,
             "claimed_by": self.config.worker,
             "attempts": 1,
+            "lease_until": now + self.config.stale_after,
         }
 
-    async def _claim(self, jobs: list[Job], now: datetime, stats: dict[str, int]) -> list[Job]:
+    async def _claim(self, jobs: list[Job], stats: dict[str, int]) -> list[Job]:
         """Insert the log rows of `jobs`; those another process inserted first are not ours."""
         if not jobs:
             return []
         async with self._writing() as s:
-            won = await SentLog(s).claim([self._row(j, now) for j in jobs])
+            won = await SentLog(s).claim([self._row(j) for j in jobs])
         mine = []
         for job in jobs:
             if job.key in won:
                 job.row_id = won[job.key]
+                self._held.add(job.row_id)
                 mine.append(job)
         stats["lost"] += len(jobs) - len(mine)
         return mine
 
-    async def _claim_coordinator_jobs(
-        self, jobs: list[Job], now: datetime, stats: dict[str, int]
-    ) -> list[Job]:
+    async def _claim_coordinator_jobs(self, jobs: list[Job], stats: dict[str, int]) -> list[Job]:
         """Unit-less rows: NULLs never collide in a unique key, so lock the recipient's row
         and look first (on SQLite, BEGIN IMMEDIATE already serialises the transaction)."""
         mine = []
         for job in jobs:
             async with self._writing() as s:
-                row_id = await SentLog(s).claim_unitless(self._row(job, now), job.campaign_id)
+                row_id = await SentLog(s).claim_unitless(self._row(job), job.campaign_id)
             if row_id is None:
                 stats["lost"] += 1
                 continue
             job.row_id = row_id
+            self._held.add(row_id)
             mine.append(job)
         return mine
 
     async def _reclaim(
-        self, pairs: list[tuple[m.SentReminder, Job]], now: datetime, stats: dict[str, int]
+        self, pairs: list[tuple[m.SentReminder, Job]], stats: dict[str, int]
     ) -> list[Job]:
         """Take over failed rows due for a retry and stale claims, compare-and-set."""
         mine = []
         for row, job in pairs:
             async with self._writing() as s:
-                taken = await SentLog(s).take_over(row, now, self.config.worker)
+                taken = await SentLog(s).take_over(
+                    row, self.clock(), self.config.worker, self._lease_end()
+                )
             if taken:
                 job.row_id = row.id
+                self._held.add(row.id)
                 mine.append(job)
             else:
                 stats["lost"] += 1
@@ -458,10 +519,13 @@ class ReminderDispatcher:
         self, queue: asyncio.Queue[Job | None], world: World, stats: dict[str, int]
     ) -> None:
         while (job := await queue.get()) is not None:
+            if self._stopping.is_set():  # claimed, never sent: given back for anyone
+                await self._release(job, stats)
+                continue
             try:
                 outcome, error = await self._send(job)
                 await self._mark(job, outcome, error)
-                stats[outcome.value] += 1
+                stats[outcome.value] = stats.get(outcome.value, 0) + 1
                 if outcome is Delivery.SENT and isinstance(job.message, Digest):
                     await self._after_digest(job, job.message)
                 if outcome is Delivery.BLOCKED and isinstance(job.message, Nudge):
@@ -471,6 +535,15 @@ class ReminderDispatcher:
             except Exception:
                 # The row stays claimed and is retried once it goes stale.
                 log.exception("reminder %s could not be recorded", job.key)
+
+    async def _release(self, job: Job, stats: dict[str, int]) -> None:
+        try:
+            async with self._writing() as s:
+                await SentLog(s).release(self.config.worker, [job.row_id])
+            self._held.discard(job.row_id)
+            stats["released"] += 1
+        except Exception:  # its lease runs out instead
+            log.warning("could not give back the claim of %s", job.key, exc_info=True)
 
     async def _after_digest(self, job: Job, digest: Digest) -> None:
         if self.after_digest is None:
@@ -509,19 +582,33 @@ class ReminderDispatcher:
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._commit_marks())
         await done
+        self._held.discard(job.row_id)
 
     async def _commit_marks(self) -> None:
+        """Write the marks; a failed write (the database restarting) is tried again for a
+        while, with the leases still renewed, so a sent message is never taken for unsent
+        and sent again. Only after MARK_PATIENCE do the marks fail (and their claims go
+        stale)."""
         while self._marks:
             batch, self._marks = self._marks, []
-            try:
-                async with self._writing() as s:
-                    await SentLog(s).record(self.config.worker, [p for p, _ in batch])
-            except Exception as exc:
-                for _, done in batch:
-                    done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    done.set_result(None)
+            delay, waited = 0.25, 0.0
+            while True:
+                try:
+                    async with self._writing() as s:
+                        await SentLog(s).record(self.config.worker, [p for p, _ in batch])
+                except Exception as exc:
+                    if waited >= MARK_PATIENCE:
+                        for _, done in batch:
+                            done.set_exception(exc)
+                        break
+                    log.warning("recording %d nudges failed; trying again: %s", len(batch), exc)
+                    await asyncio.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, 5.0)
+                else:
+                    for _, done in batch:
+                        done.set_result(None)
+                    break
 
     async def _blocked(self, job: Job, world: World) -> list[Job]:
         """The person blocked the bot: unreachable from now on; whoever flips the flag
@@ -545,9 +632,8 @@ class ReminderDispatcher:
             for c in campaign.coordinators
             if c.id != person_id
         ]
-        now = self.clock()
         async with self._writing() as s:
-            won = await SentLog(s).unreachable(person_id, [self._row(n, now) for n in notices])
+            won = await SentLog(s).unreachable(person_id, [self._row(n) for n in notices])
         if not won:
             return []
         mine = []

@@ -19,6 +19,9 @@ class Delivery(StrEnum):
     BLOCKED = "blocked"  # the person blocked the bot: do not retry, tell the coordinator
     FAILED = "failed"  # gave up after retries; may be tried again later
     ELSEWHERE = "elsewhere"  # on a platform this process does not serve
+    # The request went out and no answer came (a read timeout): it may have been
+    # delivered. Never sent again blindly; recorded as such, so duplicates can be counted.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

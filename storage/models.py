@@ -277,6 +277,10 @@ class SentReminder(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Sends tried so far (the first claim is 1): failed ones are retried with backoff, capped.
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A claim is its claimer's until then; the claimer renews it while the send is under
+    # way, so only a claim whose process died (or froze) is taken over. None: claimed_at
+    # plus the deployment's stale_after (rows from before leases).
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DigestPreference(Base):

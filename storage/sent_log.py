@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, Text, bindparam, exists, func, select, update
+from sqlalchemy import Table, Text, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
 
 CLAIMED, SENT, BLOCKED, FAILED = "claimed", "sent", "blocked", "failed"
+UNKNOWN = "unknown"  # sent, no answer: perhaps delivered; never sent again
 STALE_MARK = "stale claim of "  # the error a taken-over claim carries
 Key = tuple[int, int | None, int, str]  # deadline, unit, person, step
 T = TypeVar("T")
@@ -90,7 +91,44 @@ class SentLog:
         await self.s.flush()
         return claimed.id
 
-    async def take_over(self, row: m.SentReminder, now: datetime, worker: str) -> bool:
+    async def renew(self, worker: str, ids: Sequence[int], until: datetime) -> None:
+        """Extend this worker's leases on claims it still holds (sends under way)."""
+        for chunk in _chunks(list(ids), 500):
+            await self.s.execute(
+                update(m.SentReminder)
+                .where(
+                    m.SentReminder.id.in_(chunk),
+                    m.SentReminder.status == CLAIMED,
+                    m.SentReminder.claimed_by == worker,
+                )
+                .values(lease_until=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def release(self, worker: str, ids: Sequence[int]) -> None:
+        """Give back claims never sent (the process is stopping): fresh ones are deleted,
+        so any process claims them anew at once; a retry goes back to failed, due now."""
+        for chunk in _chunks(list(ids), 500):
+            mine = (
+                m.SentReminder.id.in_(chunk),
+                m.SentReminder.status == CLAIMED,
+                m.SentReminder.claimed_by == worker,
+            )
+            await self.s.execute(
+                delete(m.SentReminder)
+                .where(*mine, m.SentReminder.attempts == 1)
+                .execution_options(synchronize_session=False)
+            )
+            await self.s.execute(
+                update(m.SentReminder)
+                .where(*mine, m.SentReminder.attempts > 1)
+                .values(status=FAILED, attempts=m.SentReminder.attempts - 1, error="released")
+                .execution_options(synchronize_session=False)
+            )
+
+    async def take_over(
+        self, row: m.SentReminder, now: datetime, worker: str, lease: datetime | None = None
+    ) -> bool:
         """Claim a failed row due for a retry, or a stale claim (compare-and-set: True if
         this call got it)."""
         stale = row.status == CLAIMED
@@ -109,6 +147,7 @@ class SentLog:
                 claimed_by=worker,
                 attempts=row.attempts + 1,
                 error=error,
+                lease_until=lease,
             )
             .execution_options(synchronize_session=False)
         )

@@ -1,5 +1,5 @@
-"""message receipts (which bot messages a person has read, where the platform tells) and
-join offers (bindings offered to the people a plan names)
+"""message receipts (which bot messages a person has read, where the platform tells),
+join offers (bindings offered to the people a plan names) and leases on nudge claims
 
 Revision ID: 0011
 Revises: 0010
@@ -26,6 +26,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_receipts'))
     )
     op.create_index('ix_message_receipts_person', 'message_receipts', ['platform', 'external_id', 'sent_at'], unique=False)
+    with op.batch_alter_table('sent_reminders') as batch:
+        batch.add_column(sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True))
     op.create_table('join_offers',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -40,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sent_reminders') as batch:
+        batch.drop_column('lease_until')
     op.drop_table('join_offers')
     op.drop_index('ix_message_receipts_person', table_name='message_receipts')
     op.drop_table('message_receipts')
