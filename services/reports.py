@@ -77,6 +77,9 @@ class Problem(StrEnum):
     INCOMPLETE = "incomplete"
     NOT_A_CHOICE_FIELD = "not_a_choice_field"
     FILE_GONE = "file_gone"  # the attachment was removed already (a second tap)
+    # Another of the person's messages changed the draft while this one was handled (two
+    # processes at once): nothing of this one was written.
+    CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -676,8 +679,23 @@ class ReportService:
             changes,
         )
 
-    @refusing
     async def _update(
+        self, actor: Actor, draft_id: int | None, now: datetime, check: _Check
+    ) -> DraftView | Rejected | Problem | None:
+        found = await self._update_once(actor, draft_id, now, check)
+        if found is not Problem.CHANGED:
+            return found
+
+        # Another handler moved the draft on: this answer was for the question it showed
+        # before. Re-asked, as when a question moved on, with the draft as it is now.
+        def moved(form: Form, state: DraftState, step: str) -> Checked:
+            return Invalid("question_moved")
+
+        again = await self._update_once(actor, draft_id, now, moved)
+        return Problem.CHANGED if again is Problem.CHANGED else again
+
+    @refusing
+    async def _update_once(
         self, actor: Actor, draft_id: int | None, now: datetime, check: _Check
     ) -> DraftView | Rejected | Problem | None:
         async with self.sessions.begin() as s:
@@ -731,7 +749,9 @@ class ReportService:
         data = state.to_json()
         draft = replace(draft, state=data)
         shown = await self._draft_view(s, draft, form, now)
-        await DraftRepo(s).set_state(shown.draft_id, data, shown.step, now)
+        read_at = draft.draft_version or 0
+        if not await DraftRepo(s).set_state(shown.draft_id, data, shown.step, now, read_at):
+            raise Refused(Problem.CHANGED)  # the transaction is rolled back on the way out
         await self._on_screen(s, draft, now)
         return shown
 

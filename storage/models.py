@@ -235,6 +235,8 @@ class Draft(Base):
     # The step (a field id, files, preview) its owner was last shown: a typed answer is
     # taken only for that question.
     shown_step: Mapped[str | None] = mapped_column(String(64))
+    # Raised by every change of `state`: a change read at another version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Attachment(Base):

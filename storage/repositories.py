@@ -285,6 +285,7 @@ class DraftRecord:
     on_screen: int | None  # the draft its owner was shown last (this one, or another)
     override_kind: str | None = None  # the coordinator's 免报 / 延期 for this unit, if any
     override_due_at: datetime | None = None
+    draft_version: int | None = None  # the draft's version as read: a write checks it
 
 
 _newer = _submissions.alias("newer")
@@ -331,6 +332,7 @@ _RECORD_COLUMNS = (
     _conversations.c.shown_draft_id.label("on_screen"),
     _overrides.c.kind.label("override_kind"),
     _overrides.c.due_at.label("override_due_at"),
+    _drafts.c.version.label("draft_version"),
 )
 _NEWEST_SUBMISSION = and_(
     _submissions.c.deadline_id == _deadlines.c.id,
@@ -404,8 +406,13 @@ _DEADLINE_FOR_UNIT = (
 )
 _SET_DRAFT_STATE = (
     update(_drafts)
-    .where(_drafts.c.id == bindparam("draft_id"))
-    .values(state=bindparam("new_state"), updated_at=bindparam("at"), shown_step=bindparam("step"))
+    .where(_drafts.c.id == bindparam("draft_id"), _drafts.c.version == bindparam("read_at"))
+    .values(
+        state=bindparam("new_state"),
+        updated_at=bindparam("at"),
+        shown_step=bindparam("step"),
+        version=_drafts.c.version + 1,
+    )
 )
 _SET_SHOWN_STEP = (
     update(_drafts)
@@ -483,12 +490,22 @@ class DraftRepo:
         )
 
     async def set_state(
-        self, draft_id: int, state: dict[str, Any], step: str, now: datetime
-    ) -> None:
-        """The new state, and the step it shows next (in the same UPDATE)."""
-        await self.s.execute(
-            _SET_DRAFT_STATE, {"draft_id": draft_id, "new_state": state, "step": step, "at": now}
+        self, draft_id: int, state: dict[str, Any], step: str, now: datetime, read_at: int
+    ) -> bool:
+        """The new state, and the step it shows next (in the same UPDATE), only if the
+        draft is still at the version it was read at: False if another handler changed
+        it meanwhile (nothing is written; two handlers never interleave one form)."""
+        result = await self.s.execute(
+            _SET_DRAFT_STATE,
+            {
+                "draft_id": draft_id,
+                "new_state": state,
+                "step": step,
+                "at": now,
+                "read_at": read_at,
+            },
         )
+        return bool(getattr(result, "rowcount", 0))
 
     async def set_shown_step(self, draft_id: int, step: str) -> None:
         await self.s.execute(_SET_SHOWN_STEP, {"draft_id": draft_id, "step": step})

@@ -4,6 +4,7 @@ draft. Runs on every configured backend."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from services.reports import DraftView, Problem, ReportService, Submitted, Uploa
 from storage import models as m
 from storage.database import Database
 from storage.filestore import FileStore
+from storage.repositories import DraftRepo
 from tests.storage.conftest import recorded_statements, writes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,3 +199,43 @@ async def test_another_units_draft_is_refused_without_a_word_about_it(chat: Chat
 
     assert refused is Problem.NOT_FOUND
     assert nothing is None
+
+
+async def test_a_draft_changed_since_it_was_read_is_not_written_over(chat: Chat) -> None:
+    """Two handlers of one person's messages at once (two processes, on PostgreSQL): the
+    one that read the draft before the other wrote it writes nothing; its answer is
+    re-asked, never put in another field or lost while being acknowledged."""
+    opened = await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
+    assert isinstance(opened, DraftView)
+    async with chat.db.sessions.begin() as s:
+        stale = await DraftRepo(s).by_id(opened.draft_id)
+    assert stale is not None
+    assert isinstance(await chat.reports.answer(chat.actor, None, "36", NOW), DraftView)
+
+    async with chat.db.sessions.begin() as s:
+        written = await DraftRepo(s).set_state(
+            opened.draft_id,
+            {"answers": {"inspectors": 99}},
+            "inspected",
+            NOW,
+            stale.draft_version or 0,
+        )
+    assert written is False
+    async with chat.db.sessions() as s:
+        draft = await s.get_one(m.Draft, opened.draft_id)
+    assert draft.state["answers"] == {"inspectors": 36}
+
+
+async def test_answers_handled_at_once_each_land_once_or_are_re_asked(chat: Chat) -> None:
+    opened = await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
+    assert isinstance(opened, DraftView)
+    results = await asyncio.gather(
+        *(chat.reports.answer(chat.actor, None, a, NOW) for a in WEEKLY[:4])
+    )
+    accepted = [r for r in results if isinstance(r, DraftView)]
+    async with chat.db.sessions() as s:
+        draft = await s.get_one(m.Draft, opened.draft_id)
+    answers = draft.state["answers"]
+    # Every acknowledged answer is stored, each in a field of its own; the others were
+    # re-asked (or, on SQLite, whose writers take turns, all were taken in order).
+    assert len(answers) == len(accepted) >= 1

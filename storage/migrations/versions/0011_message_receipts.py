@@ -1,5 +1,6 @@
 """message receipts (which bot messages a person has read, where the platform tells),
-join offers (bindings offered to the people a plan names) and leases on nudge claims
+join offers (bindings offered to the people a plan names), leases on nudge claims and
+draft versions
 
 Revision ID: 0011
 Revises: 0010
@@ -28,6 +29,8 @@ def upgrade() -> None:
     op.create_index('ix_message_receipts_person', 'message_receipts', ['platform', 'external_id', 'sent_at'], unique=False)
     with op.batch_alter_table('sent_reminders') as batch:
         batch.add_column(sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('drafts') as batch:
+        batch.add_column(sa.Column('version', sa.Integer(), server_default='0', nullable=False))
     op.create_table('join_offers',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -44,6 +47,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('sent_reminders') as batch:
         batch.drop_column('lease_until')
+    with op.batch_alter_table('drafts') as batch:
+        batch.drop_column('version')
     op.drop_table('join_offers')
     op.drop_index('ix_message_receipts_person', table_name='message_receipts')
     op.drop_table('message_receipts')
