@@ -114,6 +114,9 @@ class ReminderSettings(_Section):
     replan_delay_seconds: float = Field(default=2, ge=0)
     send_retries: int = Field(default=3, ge=0, le=10)  # 5xx and timeouts, per message
     send_backoff_seconds: float = Field(default=0.5, ge=0)
+    # On PostgreSQL, nudges per second for all processes of the bot together (Telegram's
+    # limit is per bot); the rest of the ~30/s stays for chat replies. 0: per process only.
+    shared_per_second: int = Field(default=20, ge=0, le=1000)
 
     @field_validator("quiet_start", "quiet_end", "digest_at", mode="before")
     @classmethod

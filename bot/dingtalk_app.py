@@ -31,6 +31,7 @@ from services.join_offers import JoinOfferService
 from services.nudges import ReminderDispatcher
 from services.ports import Notifier, Outbox
 from services.receipts import ReceiptService
+from services.send_rate import RateSharedNotifier, SharedRate
 from services.steps import StepService
 from storage.database import Database
 
@@ -169,6 +170,11 @@ def nudge_dispatcher(
         coordinators=tuple(settings.dingtalk.coordinators),
     )
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
+    shared = settings.reminders.shared_per_second
+    if db.shared and shared:  # the app's processes share its per-second budget
+        key = f"dingtalk:{settings.dingtalk.client_id}"
+        per_second = min(shared, int(settings.dingtalk.per_second) or 1)
+        notifier = RateSharedNotifier(notifier, SharedRate(db.sessions, key, per_second))
     return ReminderDispatcher(db.sessions, notifier, renderer, clock, config)
 
 

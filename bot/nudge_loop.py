@@ -52,7 +52,8 @@ from services.nudges import (
     ReminderConfig,
     ReminderDispatcher,
 )
-from services.ports import Button, Delivery
+from services.ports import Button, Delivery, Notifier
+from services.send_rate import RateSharedNotifier, SharedRate
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -469,7 +470,12 @@ def install_reminders(
     if not options.enabled:
         log.info("automatic reminders are off")
         return None
-    notifier = ReminderNotifier(app.bot, options.send_retries, options.send_backoff_seconds)
+    notifier: Notifier = ReminderNotifier(
+        app.bot, options.send_retries, options.send_backoff_seconds
+    )
+    if db.shared and options.shared_per_second:  # several processes, one bot: one budget
+        rate = SharedRate(db.sessions, f"telegram:{app.bot.id}", options.shared_per_second)
+        notifier = RateSharedNotifier(notifier, rate)
     renderer = CatalogueRenderer(Catalogue(settings.bot.language))
     dispatcher = ReminderDispatcher(
         db.sessions, notifier, renderer, clock, reminder_config(options, settings)

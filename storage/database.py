@@ -50,6 +50,11 @@ class Database:
         finally:
             await engine.dispose()
 
+    @property
+    def shared(self) -> bool:
+        """Can several processes share it (PostgreSQL), rather than one (SQLite)?"""
+        return self.engine.dialect.name == "postgresql"
+
     async def revision(self) -> str | None:
         return await current_revision(self.engine)
 

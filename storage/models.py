@@ -464,3 +464,14 @@ class JoinOffer(Base):
     user_id: Mapped[str] = mapped_column(String(64), default="")  # the platform's id, if found
     outcome: Mapped[str] = mapped_column(String(16))  # sent / failed / unknown (no such person)
     offered_at: Mapped[datetime]
+
+
+class SendBudget(Base):
+    """Messages sent per second by all the processes of one bot (or DingTalk app): the
+    platform's limit is per bot, not per process."""
+
+    __tablename__ = "send_budget"
+
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Unix time, whole
+    used: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,7 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from conversation.i18n import Catalogue
 from fakegram import FakeTelegram
 from services.nudges import ReminderConfig, ReminderDispatcher
 from services.ports import Button, Delivery
+from services.send_rate import RateSharedNotifier, SharedRate
 from storage import models as m
 from storage.database import Database
 from tests.e2e.reminders_worker import NOW, RunningClock, seed
@@ -80,7 +83,7 @@ class SlowNotifier:
         self.sent, self.seconds = sent, seconds
 
     async def send(
-        self, external_id: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> Delivery:
         self.sent[(external_id, buttons[0][0].data if buttons else text)] += 1
         await asyncio.sleep(self.seconds)
@@ -169,3 +172,40 @@ async def test_sigterm_mid_round_gives_back_what_was_not_sent_and_another_proces
             await asyncio.wait_for(second.communicate(), 30.0)
         got = deliveries(fake, chats)
         assert len(got) == 120 and set(got.values()) == {1}
+
+
+class TimedNotifier:
+    """Records the wall-clock second of every send."""
+
+    def __init__(self, seconds: list[int], sent: Counter[tuple[str, str]]) -> None:
+        self.seconds, self.sent = seconds, sent
+
+    async def send(
+        self, external_id: str, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> Delivery:
+        self.seconds.append(int(time.time()))
+        self.sent[(external_id, buttons[0][0].data if buttons else text)] += 1
+        return Delivery.SENT
+
+
+async def test_two_processes_of_one_bot_share_its_per_second_budget(tmp_path: Path) -> None:
+    async with Database.open(f"sqlite:///{tmp_path / 'db.sqlite3'}") as db:
+        await seed(db, list(range(6001, 6021)))  # 20 units × 2 deadlines: 40 nudges
+        seconds: list[int] = []
+        sent: Counter[tuple[str, str]] = Counter()
+        dispatchers = [
+            _dispatcher(
+                db,
+                RateSharedNotifier(
+                    TimedNotifier(seconds, sent), SharedRate(db.sessions, "bot", 8)
+                ),
+                worker,
+                claim_batch=5,
+            )
+            for worker in ("one", "two")
+        ]
+        reports = await asyncio.gather(*(d.run() for d in dispatchers))
+
+    assert len(sent) == 40 and set(sent.values()) == {1}
+    assert all(r.sent for r in reports), "both processes sent"
+    assert max(Counter(seconds).values()) <= 8  # 8 a second for the bot, not per process

@@ -1,6 +1,6 @@
 """message receipts (which bot messages a person has read, where the platform tells),
-join offers (bindings offered to the people a plan names), leases on nudge claims and
-draft versions
+join offers (bindings offered to the people a plan names), leases on nudge claims,
+draft versions and the send budget all processes of a bot share
 
 Revision ID: 0011
 Revises: 0010
@@ -31,6 +31,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('drafts') as batch:
         batch.add_column(sa.Column('version', sa.Integer(), server_default='0', nullable=False))
+    op.create_table('send_budget',
+    sa.Column('bot', sa.String(length=64), nullable=False),
+    sa.Column('second', sa.BigInteger(), nullable=False),
+    sa.Column('used', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('bot', 'second', name=op.f('pk_send_budget'))
+    )
     op.create_table('join_offers',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -45,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('send_budget')
     with op.batch_alter_table('sent_reminders') as batch:
         batch.drop_column('lease_until')
     with op.batch_alter_table('drafts') as batch:

@@ -1,0 +1,26 @@
+"""The send budget all processes of one bot share: one row per bot and second, counting
+the messages sent in it (INSERT … ON CONFLICT DO UPDATE … WHERE used < limit RETURNING)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import models as m
+
+
+async def take(s: AsyncSession, bot: str, second: int, limit: int) -> bool:
+    """One message of `second`'s budget; False when it is spent (nothing written)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(m.SendBudget).values(bot=bot, second=second, used=1)
+    stmt = insert.on_conflict_do_update(
+        index_elements=[m.SendBudget.bot, m.SendBudget.second],
+        set_={"used": m.SendBudget.used + 1},
+        where=m.SendBudget.used < limit,
+    ).returning(m.SendBudget.used)
+    return (await s.execute(stmt)).first() is not None
+
+
+async def forget_before(s: AsyncSession, second: int) -> None:
+    await s.execute(delete(m.SendBudget).where(m.SendBudget.second < second))
