@@ -121,7 +121,7 @@ async def test_blank_and_the_filled_workbook_go_to_the_reopened_report(bot: Harn
     [blank] = await bot.command(A, "blank")
     assert blank.document is not None
     book = load_workbook(io.BytesIO(blank.document.data))
-    assert "信息周报 #3" in " ".join(
+    assert "信息周报第3期" in " ".join(
         str(c.value) for row in book.worksheets[0].iter_rows() for c in row if c.value is not None
     )
     read, files = await bot.document(
