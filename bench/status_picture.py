@@ -9,6 +9,10 @@
   `--deadlines` deadlines (seeded as bench/export.py does, in a fresh SQLite file): the
   board query (`BoardService.board`, the /status window of 12 deadlines) with its
   statement count, then `chat_picture`. Median of `--repeat` runs each.
+- status text: `CoordinationService.overview` (the counts /status writes) with its
+  statement count, and its newest-submission read the narrow way (`latest_states`: the
+  columns counting needs) against the old way in the same process (`latest_submissions`:
+  ORM objects with their answers decoded), as a ratio.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bench.export import CODE, seed
 from conversation.i18n import Catalogue
 from domain.board import Board, BoardDeadline, BoardUnit, Cell
 from services.board import BoardService
+from services.campaign_reads import latest_states, latest_submissions
+from services.coordination import CoordinationService
 from services.pictures import board_texts, chat_picture, render_board
+from storage import models as m
 from storage.database import Database
 
 NOW = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
@@ -96,6 +103,55 @@ async def status_picture(units: int, deadlines: int, repeat: int) -> None:
                 f"({len(statements)} statements), picture {draw * 1000:.0f} ms "
                 f"({len(png) // 1024} KB), total {(query + draw) * 1000:.0f} ms"
             )
+            text = await _status_text(db, now, repeat, statements, record)
+            print(
+                f"/status with its picture at {units} units: "
+                f"{(text + query + draw) * 1000:.0f} ms — target < 500 ms"
+            )
+
+
+async def _status_text(
+    db: Database, now: datetime, repeat: int, statements: list[str], record: Any
+) -> float:
+    """The median time of /status's counts; prints them against the old read."""
+    coordination = CoordinationService(db.sessions)
+    async with db.sessions() as s:
+        campaign_id = await s.scalar(select(m.Campaign.id).where(m.Campaign.code == CODE))
+        ids = list(
+            (
+                await s.scalars(
+                    select(m.Deadline.id)
+                    .where(m.Deadline.campaign_id == campaign_id, m.Deadline.due_at <= now)
+                    .order_by(m.Deadline.due_at.desc())
+                    .limit(12)
+                )
+            ).all()
+        )
+    assert campaign_id is not None
+    times, narrow, full = [], [], []
+    for _ in range(repeat):
+        statements.clear()
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        start = time.perf_counter()
+        await coordination.overview(campaign_id, now)
+        times.append(time.perf_counter() - start)
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        async with db.sessions() as s:
+            start = time.perf_counter()
+            await latest_states(s, deadline_ids=ids)
+            narrow.append(time.perf_counter() - start)
+        async with db.sessions() as s:
+            start = time.perf_counter()
+            await latest_submissions(s, deadline_ids=ids)
+            full.append(time.perf_counter() - start)
+    taken = statistics.median(times)
+    new, old = statistics.median(narrow), statistics.median(full)
+    print(
+        f"/status counts (overview): {taken * 1000:.0f} ms in {len(statements)} statements; "
+        f"the newest submissions of its 12 deadlines read narrow {new * 1000:.0f} ms against "
+        f"{old * 1000:.0f} ms as ORM objects (ratio {new / old:.2f})"
+    )
+    return taken
 
 
 def main(argv: list[str]) -> int:

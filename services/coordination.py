@@ -15,6 +15,7 @@ from services.access import REPORTING, Actor
 from services.campaign_reads import (
     DeadlineView,
     applies,
+    latest_states,
     latest_submissions,
     overrides_for,
     summary,
@@ -110,7 +111,7 @@ class CoordinationService:
             chosen = {d.id for d in past[-(window - 3) :] + future[:3]} if window else None
             picked = [(d, o) for d, o in deadlines if chosen is None or d.id in chosen]
             picked_ids = [d.id for d, _ in picked]
-            latest = await latest_submissions(s, deadline_ids=picked_ids)
+            latest = await latest_states(s, deadline_ids=picked_ids)
             overrides = await overrides_for(s, deadline_ids=picked_ids)
         repeats = _repeating(deadlines)
         result = []
@@ -148,7 +149,7 @@ class CoordinationService:
             obligation = await s.get_one(m.Obligation, deadline.obligation_id)
             campaign = await s.get_one(m.Campaign, deadline.campaign_id)
             units = [u for u in await self._units(s, campaign.id) if applies(obligation, u)]
-            latest = await latest_submissions(s, deadline_ids=[deadline.id])
+            latest = await latest_states(s, deadline_ids=[deadline.id])
             overrides = await overrides_for(s, deadline_ids=[deadline.id])
             repeats = _repeating(await self._deadlines(s, campaign.id))
         lines = []

@@ -239,3 +239,42 @@ async def test_answers_handled_at_once_each_land_once_or_are_re_asked(chat: Chat
     # Every acknowledged answer is stored, each in a field of its own; the others were
     # re-asked (or, on SQLite, whose writers take turns, all were taken in order).
     assert len(answers) == len(accepted) >= 1
+
+
+async def test_status_counts_without_building_a_submission_or_reading_an_answer(
+    chat: Chat,
+) -> None:
+    from sqlalchemy import event
+
+    from services.coordination import CoordinationService
+
+    opened = await chat.reports.begin(chat.actor, await chat.deadline("weekly-report"), NOW)
+    assert isinstance(opened, DraftView)
+    for answer in WEEKLY:
+        await chat.reports.answer(chat.actor, None, answer, NOW)
+    await chat.reports.files_done(chat.actor, opened.draft_id, NOW)
+    assert isinstance(await chat.reports.submit(chat.actor, opened.draft_id, NOW), Submitted)
+
+    loaded: list[object] = []
+
+    def count(target: object, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(m.Submission, "load", count)
+    try:
+        coordination = CoordinationService(chat.db.sessions)
+        async with chat.db.sessions() as s:
+            campaign_id = await s.scalar(select(m.Campaign.id))
+        assert campaign_id is not None
+        lines = await coordination.overview(campaign_id, NOW)
+        coordinator = Actor(0, "9", None, (), global_coordinator=True)
+        found = await coordination.units_of_deadline(
+            coordinator, await chat.deadline("weekly-report"), NOW
+        )
+    finally:
+        event.remove(m.Submission, "load", count)
+
+    assert loaded == []
+    weekly = next(x for x in lines if x.deadline.obligation_code == "weekly-report")
+    assert weekly.counts.done >= 1
+    assert found is not None and any(x.submission_id for x in found[1])
