@@ -5,7 +5,7 @@ checked against the campaigns this person coordinates."""
 from __future__ import annotations
 
 from conversation.events import Command, Press, Text
-from conversation.pictures import send_status_picture
+from conversation.pictures import STATUS_WINDOW, send_status_picture
 from conversation.turn import Turn, callback, parse_callback, refuse_stranger
 from conversation.views import counts_line, deadline_label, deadline_label_in, state_label
 from domain.status import OverrideKind
@@ -51,20 +51,24 @@ async def campaign_of(t: Turn) -> CampaignRef | None:
 
 
 async def status(t: Turn) -> None:
+    """The counts of the deadlines around now, then their picture: both from one read of
+    the campaign's board (at 3,000 units reading it twice was half of /status's time)."""
     if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
         return
-    lines = await t.services.coordination.overview(campaign.id, t.now)
-    if not lines:
+    found = await t.services.board.board(t.actor, campaign.code, t.now, window=STATUS_WINDOW)
+    if found is None or not found.board.deadlines:
         await t.say(t.t("coord.no_deadlines", campaign=campaign.name))
         return
     text = [t.t("status.header", campaign=campaign.name)]
     buttons = []
-    for i, line in enumerate(lines, start=1):
-        text.append(f"{i}. {deadline_label(t, line.deadline)}\n   {counts_line(t, line.counts)}")
-        buttons.append((str(i), callback("st", line.deadline.deadline_id)))
+    heads = found.board.deadlines
+    for i, (head, counts) in enumerate(zip(heads, found.counts, strict=True), start=1):
+        label = t.catalogue.deadline(head.title, head.seq, head.repeats, head.due, t.language)
+        text.append(f"{i}. {label}\n   {counts_line(t, counts)}")
+        buttons.append((str(i), callback("st", head.deadline_id)))
     text.append(t.t("status.tap"))
     await t.say("\n".join(text), [buttons[i : i + 6] for i in range(0, len(buttons), 6)])
-    await send_status_picture(t, campaign.code)
+    await send_status_picture(t, campaign.code, found)
 
 
 UNIT_BUTTONS = 8  # units offered as buttons under a list; /unit 名称 reaches any other

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 
 from conversation.turn import Turn
+from services.board import CampaignBoard
 from services.pictures import board_texts, chat_picture
 
 STATUS_WINDOW = 12  # deadlines, as the /status text lists them
 
 
-async def send_status_picture(t: Turn, code: str | None) -> None:
-    """The progress picture of the campaign /status just described."""
-    found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
+async def send_status_picture(
+    t: Turn, code: str | None, found: CampaignBoard | None = None
+) -> None:
+    """The progress picture of the campaign /status just described (its board, when
+    /status read it already)."""
+    if found is None:
+        found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
     if found is None or not found.board.deadlines:
         return
     texts = board_texts(found.board, t.catalogue, t.language, found.code)

@@ -71,14 +71,25 @@ def state_of(
     due: datetime, latest: LatestSubmission | None, now: datetime, override: Override | None = None
 ) -> State:
     mine = due_for(due, override)
-    if mine is None:  # exempt: a report sent anyway still counts, and is never late
-        done = latest is not None and not latest.returned
-        return State.SUBMITTED if done else State.EXEMPT
-    if latest is None:
-        return State.OVERDUE if now > mine else State.PENDING
-    if latest.returned:
+    return state(
+        exempt=mine is None,
+        submitted=latest is not None,
+        returned=latest is not None and latest.returned,
+        late=latest is not None and mine is not None and latest.submitted_at > mine,
+        passed=mine is not None and now > mine,
+    )
+
+
+def state(*, exempt: bool, submitted: bool, returned: bool, late: bool, passed: bool) -> State:
+    """The same, from the comparisons already made against the unit's own due time (the
+    board makes them in SQL)."""
+    if exempt:  # a report sent anyway still counts, and is never late
+        return State.SUBMITTED if submitted and not returned else State.EXEMPT
+    if not submitted:
+        return State.OVERDUE if passed else State.PENDING
+    if returned:
         return State.RETURNED
-    return State.LATE if latest.submitted_at > mine else State.SUBMITTED
+    return State.LATE if late else State.SUBMITTED
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.board import Board, BoardDeadline, BoardUnit, Cell, cell
-from domain.status import OverrideKind, RevisionStatus, due_for
+from domain.status import Counts, OverrideKind, RevisionStatus, State, due_for, state, tally
 from services.access import Actor
 from services.campaign_reads import latest_revisions_subquery, overrides_for
 from storage import models as m
@@ -63,6 +63,8 @@ class CampaignBoard:
     code: str
     board: Board
     span: tuple[date, date] | None = None  # the days a 通报's period covers
+    # Per deadline of the board, /status's counts, made in the same pass as the cells.
+    counts: tuple[Counts, ...] = ()
 
 
 class BoardService:
@@ -108,9 +110,11 @@ class BoardService:
         )
         passed = [d.due_at < now for d in picked]
         cells = []
+        pairs: list[list[tuple[State, bool]]] = [[] for _ in picked]
+        extended = [0] * len(picked)
         for u in units:
             row: list[Cell | None] = []
-            for d, due_passed in zip(picked, passed, strict=True):
+            for j, (d, due_passed) in enumerate(zip(picked, passed, strict=True)):
                 if d.unit_codes is not None and u.code not in d.unit_codes:
                     row.append(None)
                     continue
@@ -119,16 +123,16 @@ class BoardService:
                 if override is not None:  # 免报 / 延期: the unit's own due time, if any
                     due = due_for(d.due_at, override)
                     due_passed = due is not None and due < now
-                row.append(
-                    cell(
-                        passed=due_passed,
-                        submitted=sub is not None,
-                        late=bool(sub and sub.late),
-                        nil=bool(sub and sub.nil),
-                        returned=bool(sub and sub.status == RevisionStatus.RETURNED),
-                        exempt=override is not None and override.kind is OverrideKind.EXEMPT,
-                    )
-                )
+                    extended[j] += override.kind is OverrideKind.EXTENDED
+                compared = {
+                    "passed": due_passed,
+                    "submitted": sub is not None,
+                    "late": bool(sub and sub.late),
+                    "returned": bool(sub and sub.status == RevisionStatus.RETURNED),
+                    "exempt": override is not None and override.kind is OverrideKind.EXEMPT,
+                }
+                row.append(cell(nil=bool(sub and sub.nil), **compared))
+                pairs[j].append((state(**compared), bool(sub and sub.nil)))
             cells.append(tuple(row))
         board = Board(
             campaign.name,
@@ -138,7 +142,8 @@ class BoardService:
             heads,
             tuple(cells),
         )
-        return CampaignBoard(campaign.id, campaign.code, board, span)
+        counts = tuple(tally(p, x) for p, x in zip(pairs, extended, strict=True))
+        return CampaignBoard(campaign.id, campaign.code, board, span, counts)
 
     async def _campaign(
         self, s: AsyncSession, actor: Actor | None, code: str | int | None
