@@ -34,6 +34,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.pagebreak import Break
 
 MAX_ROWS = 1_048_576  # Excel's limit per sheet; a longer sheet continues in "名称(2)"
 MAX_COLUMNS = 16_384
@@ -82,6 +83,7 @@ class Column:
     header: str
     kind: Kind = Kind.TEXT
     width: float | None = None  # None: from the header and the kind
+    number_format: str | None = None  # numbers in this column, e.g. "0.00"; None: General
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,12 @@ class SheetSpec:
     title: str  # first row, large: the campaign name
     notes: tuple[str, ...]  # rows under the title: what the sheet is, export time, period
     columns: tuple[Column, ...]
-    bands: tuple[tuple[str, ...], ...] = ()  # header rows above the column headers
-    freeze_columns: int = 1  # columns kept in view when scrolling right
+    # Header rows above the column headers. A text spans the "" cells after it (one
+    # merged cell); None is a cell of its own, left empty.
+    bands: tuple[tuple[str | None, ...], ...] = ()
+    freeze_columns: int = 1  # columns kept in view when scrolling right; repeated in print
+    issuer: str = ""  # the issuing office, in every printed page's header
+    page_numbers: str = ""  # the footer, with &P (page) and &N (pages): "第 &P 页 共 &N 页"
 
 
 _THIN = Side(style="thin", color="BFBFBF")
@@ -114,6 +120,51 @@ _MIN_WIDTH = {
 }
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+# The printed page: A4 landscape with the margins _setup sets, in points.
+_MARGIN_SIDE = 0.4  # inches
+_MARGIN_TOP = 0.75  # inches, room for the page header and footer
+_A4_LANDSCAPE = (841.89, 595.28)
+PRINTABLE_WIDTH = _A4_LANDSCAPE[0] - 2 * 72 * _MARGIN_SIDE
+PRINTABLE_HEIGHT = _A4_LANDSCAPE[1] - 2 * 72 * _MARGIN_TOP
+FONT_SIZE = 11.0  # the workbook's default font (Calibri 11)
+MIN_PRINTED_SIZE = 8.0  # below this, a sheet shrunk to one page wide is not legible
+LINE_HEIGHT = 15.0  # points per row of 11 pt text, the same in Excel and LibreOffice
+_TITLE_HEIGHT = 22.0  # the 14 pt title
+
+
+def column_points(width: float) -> float:
+    """A column width (in characters of the default font) as printed points: Excel's
+    7 pixels per character plus 5 of padding, at 96 pixels per inch."""
+    return (width * 7 + 5) * 0.75
+
+
+def print_scale(widths: Iterable[float]) -> float:
+    """How much fitting these columns to one page width shrinks them (1: no need)."""
+    total = sum(column_points(w) for w in widths)
+    return min(1.0, PRINTABLE_WIDTH / total) if total else 1.0
+
+
+def fits_one_page_wide(widths: Iterable[float]) -> bool:
+    """Whether the columns, shrunk to one A4 landscape width, still print at 8 pt or more."""
+    return print_scale(widths) * FONT_SIZE >= MIN_PRINTED_SIZE
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a cell `width` characters wide: CJK characters and
+    the quotes a CJK font draws wide count two, with a tenth more for bold or another
+    font's wider glyphs (a line too many is air; a line too few overprints)."""
+    room = max(width - 1.0, 1.0)
+    return sum(max(1, math.ceil(_print_width(line) * 1.1 / room)) for line in text.split("\n"))
+
+
+def _print_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
+
+
+def header_escape(text: str) -> str:
+    """Text for a page header or footer: a lone & would start a control code."""
+    return text.replace("&", "&&")
 
 
 def display_width(text: str) -> int:
@@ -184,6 +235,7 @@ class _Styles:
     serialised as soon as it is appended, so a cell object is free again right after."""
 
     sheet: WriteOnlyWorksheet
+    formats: tuple[str | None, ...] = ()  # per column: the number format of its numbers
     cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
 
     def cell(self, column: int, style: str) -> Cell:
@@ -192,6 +244,9 @@ class _Styles:
         if found is None:
             found = self.cells[key] = WriteOnlyCell(self.sheet)
             _apply(found, style)
+            number_format = self.formats[column] if column < len(self.formats) else None
+            if number_format and style.partition(":")[0] in ("number", "total"):
+                found.number_format = number_format
         return found
 
 
@@ -203,6 +258,9 @@ def _apply(cell: Cell, style: str) -> None:
         cell.font = Font(bold=True, size=14)
     elif base == "note":
         cell.font = Font(color="595959")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    elif base == "sign":
+        cell.font = Font(color="262626")
     elif base == "header":
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
@@ -232,7 +290,13 @@ def _apply(cell: Cell, style: str) -> None:
 
 
 class SheetWriter:
-    """Appends rows to one sheet (and its continuations past Excel's row limit)."""
+    """Appends rows to one sheet (and its continuations past Excel's row limit).
+
+    It also lays out the printed pages: one page wide when that stays legible, else the
+    pages run across with the lead columns repeated; header rows repeated on every page;
+    row heights for wrapped headers and notes; and page breaks that keep a block (see
+    `keep_together`) on one page. Heights are explicit, so Excel and LibreOffice agree
+    where a page ends."""
 
     def __init__(self, book: ExportBook, spec: SheetSpec) -> None:
         if len(spec.columns) > MAX_COLUMNS:
@@ -240,6 +304,12 @@ class SheetWriter:
         self.book = book
         self.spec = spec
         self._wrap = frozenset(i for i, c in enumerate(spec.columns) if c.kind is Kind.LONGTEXT)
+        self._formats = tuple(c.number_format for c in spec.columns)
+        self.widths = tuple(_width(c) for c in spec.columns)
+        self.fits = fits_one_page_wide(self.widths)
+        scale = print_scale(self.widths) if self.fits else 1.0
+        # What one page holds, in unscaled points: shrinking to the width shrinks rows too.
+        self._page = PRINTABLE_HEIGHT / scale
         self._part = 0
         self._open_part()
 
@@ -252,25 +322,77 @@ class SheetWriter:
     def name(self) -> str:
         return str(self._sheet.title)
 
+    def _first_page_span(self) -> int:
+        """Columns the title and notes are merged across: all of them when the sheet is
+        one page wide, else those on the first page."""
+        if self.fits:
+            return len(self.widths)
+        room, span = PRINTABLE_WIDTH, 0
+        for width in self.widths:
+            room -= column_points(width)
+            if room < 0:
+                break
+            span += 1
+        return max(span, 1)
+
     def _open_part(self) -> None:
         self._part += 1
         wanted = self.spec.name if self._part == 1 else f"{self.spec.name}({self._part})"
         self._sheet = self.book._new_sheet(wanted)
-        self._styles = _Styles(self._sheet)
+        self._styles = _Styles(self._sheet, self._formats)
         self._rows = 0
+        self._used = 0.0  # points of the current printed page taken
+        self._titles = 0.0  # points the repeated header rows take on every page
         self._setup()
+        span = self._first_page_span()
+        room = sum(self.widths[:span])
         # Row by row: a row is serialised when appended, and the next one reuses its cells.
-        self._top([self._styled(0, "title", self.spec.title)])
+        self._merge_across(span)
+        self._top([self._styled(0, "title", self.spec.title)], _TITLE_HEIGHT)
         for note in self.spec.notes:
-            self._top([self._styled(0, "note", note)])
+            self._merge_across(span)
+            self._top([self._styled(0, "note", note)], LINE_HEIGHT * text_lines(note, room))
         for band in self.spec.bands:
-            self._top(
-                [
-                    self._styled(i, "header", v) or self._empty(i, "header")
-                    for i, v in enumerate(band)
-                ]
-            )
-        self._top([self._styled(i, "header", c.header) for i, c in enumerate(self.spec.columns)])
+            self._titles += self._band(band)
+        headers = [c.header for c in self.spec.columns]
+        height = self._header_height(headers, self.widths)
+        self._titles += height
+        self._top([self._styled(i, "header", h) for i, h in enumerate(headers)], height)
+
+    def _band(self, band: Sequence[str | None]) -> float:
+        """One band row: each text merged over the "" cells after it. Its height."""
+        texts: list[str] = []
+        widths: list[float] = []
+        row = self._rows + 1
+        start: int | None = None
+        for i, v in enumerate([*band, None]):
+            if v == "" and start is not None and i < len(band):
+                widths[-1] += self.widths[i]
+                continue
+            if start is not None and i - 1 > start:
+                self._sheet.merged_cells.add(
+                    f"{get_column_letter(start + 1)}{row}:{get_column_letter(i)}{row}"
+                )
+            start = i if v else None
+            if v and i < len(band):
+                texts.append(v)
+                widths.append(self.widths[i] if i < len(self.widths) else 10.0)
+        height = self._header_height(texts, widths)
+        self._top(
+            [self._styled(i, "header", v) or self._empty(i, "header") for i, v in enumerate(band)],
+            height,
+        )
+        return height
+
+    @staticmethod
+    def _header_height(texts: Sequence[str], widths: Sequence[float]) -> float:
+        lines = max((text_lines(t, w) for t, w in zip(texts, widths, strict=False)), default=1)
+        return LINE_HEIGHT * lines + 3  # a little air under bold wrapped text
+
+    def _merge_across(self, span: int) -> None:
+        if span > 1:
+            row = self._rows + 1
+            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(span)}{row}")
 
     def _empty(self, column: int, style: str) -> Cell:
         """A styled cell with no value (shading across a header or total line)."""
@@ -278,27 +400,43 @@ class SheetWriter:
         cell.value = None
         return cell
 
-    def _top(self, row: list[Any]) -> None:
+    def _top(self, row: list[Any], height: float) -> None:
         """A title or header row: never counted against the limit, so never split."""
+        if height != LINE_HEIGHT:
+            self._sheet.row_dimensions[self._rows + 1].height = height
         self._sheet.append(row)
         self._rows += 1
+        self._used += height
 
     def _setup(self) -> None:
         ws, spec = self._sheet, self.spec
-        for i, column in enumerate(spec.columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = _width(column)
+        for i, width in enumerate(self.widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.sheet_format.defaultRowHeight = LINE_HEIGHT
+        ws.sheet_format.customHeight = True
         first_data = self.header_rows + 1
         ws.freeze_panes = f"{get_column_letter(spec.freeze_columns + 1)}{first_data}"
         header_top = 2 + len(spec.notes)
         ws.print_title_rows = f"{header_top}:{first_data - 1}"
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0  # as many pages down as needed
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if self.fits:
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0  # as many pages down as needed
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        else:
+            # Too wide to shrink legibly: pages run across, each with the units repeated.
+            ws.print_title_cols = f"A:{get_column_letter(max(spec.freeze_columns, 1))}"
+            ws.page_setup.pageOrder = "overThenDown"
         ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.left = ws.page_margins.right = _MARGIN_SIDE
+        ws.page_margins.top = ws.page_margins.bottom = _MARGIN_TOP
+        ws.page_margins.header = ws.page_margins.footer = 0.3
+        if spec.issuer:
+            ws.oddHeader.left.text = header_escape(spec.issuer)
+        ws.oddHeader.right.text = "&A"  # the sheet's name
+        if spec.page_numbers:
+            ws.oddFooter.center.text = spec.page_numbers
 
     def _styled(self, column: int, style: str, value: CellValue) -> Cell | None:
         if value is None or value == "":
@@ -321,16 +459,39 @@ class SheetWriter:
             self._open_part()
         self._sheet.append(row)
         self._rows += 1
+        self._used += LINE_HEIGHT
+        if self._used > self._page:  # the printer starts a page: this row opens it
+            self._used = self._titles + LINE_HEIGHT
+
+    def keep_together(self, rows: int) -> None:
+        """The next `rows` rows (a block: its heading, its lines, its total) go on one
+        page: a page break comes first if they would not fit on what is left of this one.
+        A block longer than a page starts a page of its own."""
+        if self._used <= self._titles:
+            return
+        if self._used + rows * LINE_HEIGHT > self._page:
+            self._sheet.row_breaks.append(Break(id=self._rows))
+            self._used = self._titles
 
     def row(self, values: Sequence[CellValue]) -> None:
         """One data row. Strings are always text; numbers stay numbers (Decimal is kept
-        as written); dates and date-times get a date format; a Mark gets its colour."""
+        as written, shown in its column's number format); dates and date-times get a date
+        format; a Mark gets its colour."""
         out: list[Any] = []
         styles = self._styles
+        formats = self._formats
         for i, v in enumerate(values):
             kind = type(v)
-            if v is None or kind is int or kind is Decimal or kind is float:
+            if v is None:
                 out.append(v)
+                continue
+            if kind is int or kind is Decimal or kind is float:
+                if i < len(formats) and formats[i]:
+                    cell = styles.cell(i, "number")
+                    cell.value = v
+                    out.append(cell)
+                else:
+                    out.append(v)
                 continue
             if isinstance(v, Mark):
                 if v.tone is not Tone.PLAIN:
@@ -376,6 +537,17 @@ class SheetWriter:
 
     def blank(self) -> None:
         self._append([])
+
+    def line(self, text: str) -> None:
+        """A line of plain text under the tables (it may run on to the right)."""
+        self._append([self._styled(0, "sign", text)])
+
+    def sign(self, text: str) -> None:
+        """The closing line under the last table (制表人 / 联系电话 / 报送日期), on the
+        same page as the rows above it."""
+        self.keep_together(2)
+        self.blank()
+        self.line(text)
 
 
 def _width(column: Column) -> float:
