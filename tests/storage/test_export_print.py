@@ -49,12 +49,12 @@ async def _book(c: Campaign, code: str = CAMPAIGN, *, future: bool = False) -> A
 
 def _printed_size(ws: Worksheet) -> float:
     """The font size the sheet's 11 pt text prints at when shrunk to one page wide."""
-    points = sum(
-        (ws.column_dimensions[letter].width * 7 + 5) * 0.75
+    points: float = sum(
+        (float(ws.column_dimensions[letter].width) * 7 + 5) * 0.75
         for letter in ws.column_dimensions
         if ws.column_dimensions[letter].width
     )
-    return 11 * min(1.0, A4_LANDSCAPE_PRINTABLE / points)
+    return 11.0 * min(1.0, A4_LANDSCAPE_PRINTABLE / points)
 
 
 def _merged(ws: Worksheet) -> set[str]:
