@@ -130,6 +130,9 @@ PRINTABLE_HEIGHT = _A4_LANDSCAPE[1] - 2 * 72 * _MARGIN_TOP
 FONT_SIZE = 11.0  # the workbook's default font (Calibri 11)
 MIN_PRINTED_SIZE = 8.0  # below this, a sheet shrunk to one page wide is not legible
 LINE_HEIGHT = 15.0  # points per row of 11 pt text, the same in Excel and LibreOffice
+# Points per line of wrapped text: a CJK font's lines are taller than Calibri's (at 15 pt
+# a second line of Chinese is cut off in LibreOffice).
+WRAPPED_LINE = 18.0
 _TITLE_HEIGHT = 22.0  # the 14 pt title
 
 
@@ -160,6 +163,11 @@ def text_lines(text: str, width: float) -> int:
 
 def _print_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
+
+
+def wrapped_height(lines: int) -> float:
+    """The height of a row showing `lines` lines of wrapped 11 pt text."""
+    return LINE_HEIGHT if lines <= 1 else WRAPPED_LINE * lines
 
 
 def header_escape(text: str) -> str:
@@ -266,9 +274,11 @@ def _apply(cell: Cell, style: str) -> None:
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BOX
-    elif base == "heading":
+    elif base in ("heading", "heading_wrap"):
         cell.font = Font(bold=True, color="1F3864")
         cell.fill = PatternFill("solid", fgColor="EDEDED")
+        if base == "heading_wrap":
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     elif base == "total":
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F2F2F2")
@@ -307,6 +317,10 @@ class SheetWriter:
         self._formats = tuple(c.number_format for c in spec.columns)
         self.widths = tuple(_width(c) for c in spec.columns)
         self.fits = fits_one_page_wide(self.widths)
+        self._pages = self._column_pages()
+        # Pages run across: a block's heading wraps inside the repeated lead columns, so
+        # every page shows it whole.
+        self._lead_width = sum(self.widths[: spec.freeze_columns]) if not self.fits else 0.0
         scale = print_scale(self.widths) if self.fits else 1.0
         # What one page holds, in unscaled points: shrinking to the width shrinks rows too.
         self._page = PRINTABLE_HEIGHT / scale
@@ -322,18 +336,25 @@ class SheetWriter:
     def name(self) -> str:
         return str(self._sheet.title)
 
-    def _first_page_span(self) -> int:
-        """Columns the title and notes are merged across: all of them when the sheet is
-        one page wide, else those on the first page."""
+    def _column_pages(self) -> list[int]:
+        """The printed page (across) each column lands on; the lead columns are on every
+        page, so the later pages have that much less room."""
         if self.fits:
-            return len(self.widths)
-        room, span = PRINTABLE_WIDTH, 0
-        for width in self.widths:
-            room -= column_points(width)
-            if room < 0:
-                break
-            span += 1
-        return max(span, 1)
+            return [0] * len(self.widths)
+        lead = self.spec.freeze_columns
+        repeated = sum(column_points(w) for w in self.widths[:lead])
+        pages, page, room = [], 0, PRINTABLE_WIDTH
+        for i, width in enumerate(self.widths):
+            need = column_points(width)
+            if i >= lead and need > room and room < PRINTABLE_WIDTH - repeated:
+                page, room = page + 1, PRINTABLE_WIDTH - repeated
+            pages.append(page)
+            room -= need
+        return pages
+
+    def _first_page_span(self) -> int:
+        """Columns the title and notes are merged across: those on the first page."""
+        return max(self._pages.count(0), 1)
 
     def _open_part(self) -> None:
         self._part += 1
@@ -351,7 +372,9 @@ class SheetWriter:
         self._top([self._styled(0, "title", self.spec.title)], _TITLE_HEIGHT)
         for note in self.spec.notes:
             self._merge_across(span)
-            self._top([self._styled(0, "note", note)], LINE_HEIGHT * text_lines(note, room))
+            # A line of Chinese needs more than 15 pt, or it touches the row below.
+            height = WRAPPED_LINE * text_lines(note, room)
+            self._top([self._styled(0, "note", note)], height)
         for band in self.spec.bands:
             self._titles += self._band(band)
         headers = [c.header for c in self.spec.columns]
@@ -360,34 +383,40 @@ class SheetWriter:
         self._top([self._styled(i, "header", h) for i, h in enumerate(headers)], height)
 
     def _band(self, band: Sequence[str | None]) -> float:
-        """One band row: each text merged over the "" cells after it. Its height."""
+        """One band row: each text merged over the "" cells after it, and again from the
+        first of them on the next printed page (where it is repeated). Its height."""
+        cells = list(band)
         texts: list[str] = []
         widths: list[float] = []
         row = self._rows + 1
         start: int | None = None
+        owner: str | None = None
+        pages = self._pages
         for i, v in enumerate([*band, None]):
-            if v == "" and start is not None and i < len(band):
-                widths[-1] += self.widths[i]
-                continue
+            inside = i < len(band) and i < len(pages)
+            if v == "" and start is not None and inside:
+                if pages[i] == pages[i - 1]:
+                    widths[-1] += self.widths[i]
+                    continue
+                v = cells[i] = owner  # a new page: the text again
             if start is not None and i - 1 > start:
                 self._sheet.merged_cells.add(
                     f"{get_column_letter(start + 1)}{row}:{get_column_letter(i)}{row}"
                 )
             start = i if v else None
-            if v and i < len(band):
+            if v and inside:
+                owner = v
                 texts.append(v)
-                widths.append(self.widths[i] if i < len(self.widths) else 10.0)
+                widths.append(self.widths[i])
         height = self._header_height(texts, widths)
-        self._top(
-            [self._styled(i, "header", v) or self._empty(i, "header") for i, v in enumerate(band)],
-            height,
-        )
+        styled = [self._styled(i, "header", v) for i, v in enumerate(cells)]
+        self._top([c or self._empty(i, "header") for i, c in enumerate(styled)], height)
         return height
 
     @staticmethod
     def _header_height(texts: Sequence[str], widths: Sequence[float]) -> float:
         lines = max((text_lines(t, w) for t, w in zip(texts, widths, strict=False)), default=1)
-        return LINE_HEIGHT * lines + 3  # a little air under bold wrapped text
+        return wrapped_height(lines) + 3  # a little air under bold text
 
     def _merge_across(self, span: int) -> None:
         if span > 1:
@@ -454,24 +483,30 @@ class SheetWriter:
             cell.data_type = "s"  # text, whatever it starts with
         return cell
 
-    def _append(self, row: Sequence[Any]) -> None:
+    def _append(self, row: Sequence[Any], height: float = LINE_HEIGHT) -> None:
         if self._rows >= self.book.max_rows:
             self._open_part()
         self._sheet.append(row)
         self._rows += 1
-        self._used += LINE_HEIGHT
+        self._used += height
         if self._used > self._page:  # the printer starts a page: this row opens it
-            self._used = self._titles + LINE_HEIGHT
+            self._used = self._titles + height
 
-    def keep_together(self, rows: int) -> None:
-        """The next `rows` rows (a block: its heading, its lines, its total) go on one
-        page: a page break comes first if they would not fit on what is left of this one.
-        A block longer than a page starts a page of its own."""
+    def keep_together(self, rows: int, heading: str | None = None) -> None:
+        """The next `rows` rows (a block's lines and total), after `heading` if given, go
+        on one page: a page break comes first if they would not fit on what is left of
+        this one. A block longer than a page starts a page of its own."""
         if self._used <= self._titles:
             return
-        if self._used + rows * LINE_HEIGHT > self._page:
+        need = rows * LINE_HEIGHT + (self._heading_height(heading) if heading else 0.0)
+        if self._used + need > self._page:
             self._sheet.row_breaks.append(Break(id=self._rows))
             self._used = self._titles
+
+    def _heading_height(self, text: str) -> float:
+        if not self._lead_width:
+            return LINE_HEIGHT
+        return wrapped_height(text_lines(text, self._lead_width))
 
     def row(self, values: Sequence[CellValue]) -> None:
         """One data row. Strings are always text; numbers stay numbers (Decimal is kept
@@ -526,8 +561,21 @@ class SheetWriter:
         self._append(out)
 
     def heading(self, text: str) -> None:
-        """A bold line that opens a block (e.g. one deadline's table)."""
-        self._append([self._styled(0, "heading", text)])
+        """A bold line that opens a block (e.g. one deadline's table). When pages run
+        across, it wraps inside the lead columns, which every page repeats."""
+        if not self._lead_width:
+            self._append([self._styled(0, "heading", text)])
+            return
+        height = self._heading_height(text)
+        lead = self.spec.freeze_columns
+        if self._rows >= self.book.max_rows:
+            self._open_part()
+        row = self._rows + 1
+        if lead > 1:
+            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(lead)}{row}")
+        if height != LINE_HEIGHT:
+            self._sheet.row_dimensions[row].height = height
+        self._append([self._styled(0, "heading_wrap", text)], height)
 
     def total(self, values: Sequence[CellValue]) -> None:
         """A bold, shaded line: 合计 and counts."""

@@ -295,7 +295,7 @@ class Writer:
             later = sum(1 for d in covered if d.id in chosen and d.id not in shown)
             listed = [d for d in covered if d.id in shown]
             sheet = self._open_obligation(book, obligation, listed)
-            lines = 2 + sum(1 for u in layout.units if obligation.applies(u))
+            lines = 1 + sum(1 for u in layout.units if obligation.applies(u))  # and 合计
             total = cumulative.get(obligation.id)
             folders = dict(
                 zip(
@@ -311,7 +311,7 @@ class Writer:
                     if r.storage_key is not None:
                         entry[1].append(r)
                 if d.id in shown:
-                    sheet.keep_together(lines + (len(shown) > 1))
+                    sheet.keep_together(lines, self._block_title(d) if len(shown) > 1 else None)
                 self._block(sheet, d, found, total, d.id in shown, len(shown) > 1)
                 if archive is not None and d.id in chosen:
                     self._archive(archive, d, found, unit_folders, folders[d.id])

@@ -183,3 +183,27 @@ async def test_the_chat_export_is_named_after_the_campaign_and_the_day_safely(
     exported = await _service(c).export_bytes(ExportRequest(CAMPAIGN, NOW), Catalogue("zh-CN"))
 
     assert exported.summary.file_name == "打假_专项_行动_汇总表_2017-01-11.xlsx"
+
+
+async def test_on_pages_across_a_blocks_heading_wraps_inside_the_repeated_columns(
+    campaign: Campaign,
+) -> None:
+    weekly = (await _book(campaign))["信息周报"]
+    row = next(
+        c.row for c in weekly["A"] if str(c.value).startswith("信息周报 第1期 · 截止 2016-12-01")
+    )
+
+    assert weekly.print_title_cols == "$A:$B"
+    assert f"A{row}:B{row}" in _merged(weekly)
+    assert weekly.cell(row, 1).alignment.wrap_text
+    assert weekly.row_dimensions[row].height >= 36  # two lines in 单位 + 分组
+
+
+async def test_a_band_split_by_a_page_edge_is_titled_again_on_the_next_page(
+    campaign: Campaign,
+) -> None:
+    totals = (await _book(campaign))["累计"]
+    band = [c.value for c in totals[4] if c.value]
+
+    assert not totals.sheet_properties.pageSetUpPr.fitToPage
+    assert any(band.count(title) > 1 for title in band)
