@@ -5,6 +5,7 @@ themselves are looked at with `python -m bench.render_export` (LibreOffice)."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,10 @@ async def campaign(database: Database, tmp_path: Path) -> Campaign:
 
 
 async def _book(c: Campaign, code: str = CAMPAIGN, *, future: bool = False) -> Any:
-    exported = await _service(c).export_bytes(
-        ExportRequest(code, NOW, "zh-CN", future=future), Catalogue("zh-CN")
-    )
+    request = ExportRequest(code, NOW, "zh-CN")
+    if future:
+        request = replace(request, future=True)
+    exported = await _service(c).export_bytes(request, Catalogue("zh-CN"))
     return load_workbook(io.BytesIO(exported.data))
 
 
