@@ -4,6 +4,7 @@ themselves are looked at with `python -m bench.render_export` (LibreOffice)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from tests.storage.test_export import (
     NOW,
     Campaign,
     _by_header,
+    _cli,
+    _cli_campaign,
     _many,
     _plan_text,
     _row,
@@ -209,3 +212,17 @@ async def test_a_band_split_by_a_page_edge_is_titled_again_on_the_next_page(
 
     assert not totals.sheet_properties.pageSetUpPr.fitToPage
     assert any(band.count(title) > 1 for title in band)
+
+
+def test_the_export_command_lists_periods_not_yet_due_with_future(tmp_path: Path) -> None:
+    config = asyncio.run(_cli_campaign(tmp_path))
+    written = {}
+    for flags in ((), ("--future",)):
+        out = tmp_path / f"out{len(flags)}.xlsx"
+        args = ["export", "--config", str(config), "--campaign", CAMPAIGN, "--standard"]
+        code = _cli(*args, *flags, "--out", str(out), "--now", "2017-01-11T10:00:00+08:00")
+        assert code == 0
+        weekly = load_workbook(out)["信息周报"]
+        written[flags] = [r for r in _values(weekly) if str(r[0]).startswith("信息周报 第")]
+
+    assert (len(written[()]), len(written[("--future",)])) == (6, 13)
