@@ -258,29 +258,34 @@ class _Styles:
         return found
 
 
+def _font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = None) -> Font:
+    """The workbook's font, named: a font with no name prints in a serif in LibreOffice."""
+    return Font(name="Calibri", size=size, bold=bold, color=color)
+
+
 def _apply(cell: Cell, style: str) -> None:
     """Style a cell from a key: "base", "base:tone", either with "+quote" appended."""
     quote = style.endswith("+quote")
     base, _, tone = style.removesuffix("+quote").partition(":")
     if base == "title":
-        cell.font = Font(bold=True, size=14)
+        cell.font = _font(bold=True, size=14)
     elif base == "note":
-        cell.font = Font(color="595959")
+        cell.font = _font(color="595959")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     elif base == "sign":
-        cell.font = Font(color="262626")
+        cell.font = _font(color="262626")
     elif base == "header":
-        cell.font = Font(bold=True)
+        cell.font = _font(bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BOX
     elif base in ("heading", "heading_wrap"):
-        cell.font = Font(bold=True, color="1F3864")
+        cell.font = _font(bold=True, color="1F3864")
         cell.fill = PatternFill("solid", fgColor="EDEDED")
         if base == "heading_wrap":
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     elif base == "total":
-        cell.font = Font(bold=True)
+        cell.font = _font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F2F2F2")
         cell.border = Border(top=Side(style="thin", color="808080"))
     elif base == "date":
@@ -294,7 +299,7 @@ def _apply(cell: Cell, style: str) -> None:
         if fill:
             cell.fill = PatternFill("solid", fgColor=fill)
         if colour:
-            cell.font = Font(color=colour)
+            cell.font = _font(color=colour)
     if quote:
         cell.quotePrefix = True
 
