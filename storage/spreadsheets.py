@@ -20,7 +20,7 @@ import io
 import math
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -220,6 +219,7 @@ class ExportBook:
         name = sheet_name(wanted, self._names)
         self._names.append(name)
         sheet: WriteOnlyWorksheet = self._book.create_sheet(name)
+        sheet._values_to_row = _row_cells(sheet)  # see _row_cells
         return sheet
 
     @property
@@ -237,6 +237,48 @@ class ExportBook:
         return buffer.getvalue()
 
 
+class _StyledCell(Cell):  # type: ignore[misc]  # openpyxl ships no types
+    """A pre-styled cell, reused row after row: its style is set once, before its first
+    write, so its style id is looked up once too (openpyxl hashes the style on every
+    write otherwise, which is most of what a styled number costs)."""
+
+    __slots__ = ("_style_id",)
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        super().__init__(sheet, row=1, column=1)
+        self._style_id: int | None = None
+
+    @property
+    def style_id(self) -> int:
+        if self._style_id is None:
+            self._style_id = super().style_id
+        return self._style_id
+
+
+def _row_cells(sheet: WriteOnlyWorksheet) -> Callable[[Sequence[Any], int], Iterator[Cell]]:
+    """openpyxl's conversion of an appended row to cells, less its cost for a styled
+    cell: it tries the cell as a value first and fails (formatting the cell's repr into
+    the error), then makes a new scratch cell. Here a Cell is taken as it is, and plain
+    values share one scratch cell, as openpyxl's own do; each cell is written out before
+    the next is made."""
+
+    def cells(values: Sequence[Any], row: int) -> Iterator[Cell]:
+        scratch = Cell(sheet, row=1, column=1)
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                scratch.value = value
+                cell = scratch
+            cell.column = column
+            cell.row = row
+            yield cell
+
+    return cells
+
+
 @dataclass
 class _Styles:
     """Pre-styled cells, one per (column, style), reused row after row: the row is
@@ -250,7 +292,7 @@ class _Styles:
         key = (column, style)
         found = self.cells.get(key)
         if found is None:
-            found = self.cells[key] = WriteOnlyCell(self.sheet)
+            found = self.cells[key] = _StyledCell(self.sheet)
             _apply(found, style)
             number_format = self.formats[column] if column < len(self.formats) else None
             if number_format and style.partition(":")[0] in ("number", "total"):
