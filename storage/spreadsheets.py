@@ -410,6 +410,7 @@ class SheetWriter:
         self._styles = _Styles(self._sheet, self._formats)
         self._rows = 0
         self._used = 0.0  # points of the current printed page taken
+        self._fresh = True  # no row yet under the headers (of the sheet or a page break)
         self._titles = 0.0  # points the repeated header rows take on every page
         self._setup()
         span = self._first_page_span()
@@ -536,6 +537,7 @@ class SheetWriter:
         self._sheet.append(row)
         self._rows += 1
         self._used += height
+        self._fresh = False
         if self._used > self._page:  # the printer starts a page: this row opens it
             self._used = self._titles + height
 
@@ -543,12 +545,13 @@ class SheetWriter:
         """The next `rows` rows (a block's lines and total), after `heading` if given, go
         on one page: a page break comes first if they would not fit on what is left of
         this one. A block longer than a page starts a page of its own."""
-        if self._used <= self._titles:
+        if self._fresh:  # right under the headers: a break would leave them alone
             return
         need = rows * LINE_HEIGHT + (self._heading_height(heading) if heading else 0.0)
-        if self._used + need > self._page:
+        if self._used + need > self._page and need <= self._page - self._titles:
             self._sheet.row_breaks.append(Break(id=self._rows))
             self._used = self._titles
+            self._fresh = True
 
     def _heading_height(self, text: str) -> float:
         if not self._lead_width:
