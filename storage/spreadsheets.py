@@ -35,6 +35,23 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.pagebreak import Break
 
+from storage.printed_page import (
+    FONT_SIZE,
+    LINE_HEIGHT,
+    MARGIN_SIDE,
+    MARGIN_TOP,
+    PRINTABLE_HEIGHT,
+    PRINTABLE_WIDTH,
+    TITLE_HEIGHT,
+    WRAPPED_LINE,
+    column_points,
+    fits_one_page_wide,
+    header_escape,
+    print_scale,
+    text_lines,
+    wrapped_height,
+)
+
 MAX_ROWS = 1_048_576  # Excel's limit per sheet; a longer sheet continues in "名称(2)"
 MAX_COLUMNS = 16_384
 MAX_TEXT = 32_767  # characters per cell
@@ -119,59 +136,6 @@ _MIN_WIDTH = {
 }
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-
-# The printed page: A4 landscape with the margins _setup sets, in points.
-_MARGIN_SIDE = 0.4  # inches
-_MARGIN_TOP = 0.75  # inches, room for the page header and footer
-_A4_LANDSCAPE = (841.89, 595.28)
-PRINTABLE_WIDTH = _A4_LANDSCAPE[0] - 2 * 72 * _MARGIN_SIDE
-PRINTABLE_HEIGHT = _A4_LANDSCAPE[1] - 2 * 72 * _MARGIN_TOP
-FONT_SIZE = 11.0  # the workbook's default font (Calibri 11)
-MIN_PRINTED_SIZE = 8.0  # below this, a sheet shrunk to one page wide is not legible
-LINE_HEIGHT = 15.0  # points per row of 11 pt text, the same in Excel and LibreOffice
-# Points per line of wrapped text: a CJK font's lines are taller than Calibri's (at 15 pt
-# a second line of Chinese is cut off in LibreOffice).
-WRAPPED_LINE = 18.0
-_TITLE_HEIGHT = 22.0  # the 14 pt title
-
-
-def column_points(width: float) -> float:
-    """A column width (in characters of the default font) as printed points: Excel's
-    7 pixels per character plus 5 of padding, at 96 pixels per inch."""
-    return (width * 7 + 5) * 0.75
-
-
-def print_scale(widths: Iterable[float]) -> float:
-    """How much fitting these columns to one page width shrinks them (1: no need)."""
-    total = sum(column_points(w) for w in widths)
-    return min(1.0, PRINTABLE_WIDTH / total) if total else 1.0
-
-
-def fits_one_page_wide(widths: Iterable[float]) -> bool:
-    """Whether the columns, shrunk to one A4 landscape width, still print at 8 pt or more."""
-    return print_scale(widths) * FONT_SIZE >= MIN_PRINTED_SIZE
-
-
-def text_lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a cell `width` characters wide: CJK characters and
-    the quotes a CJK font draws wide count two, with a tenth more for bold or another
-    font's wider glyphs (a line too many is air; a line too few overprints)."""
-    room = max(width - 1.0, 1.0)
-    return sum(max(1, math.ceil(_print_width(line) * 1.1 / room)) for line in text.split("\n"))
-
-
-def _print_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
-
-
-def wrapped_height(lines: int) -> float:
-    """The height of a row showing `lines` lines of wrapped 11 pt text."""
-    return LINE_HEIGHT if lines <= 1 else WRAPPED_LINE * lines
-
-
-def header_escape(text: str) -> str:
-    """Text for a page header or footer: a lone & would start a control code."""
-    return text.replace("&", "&&")
 
 
 def display_width(text: str) -> int:
@@ -417,7 +381,7 @@ class SheetWriter:
         room = sum(self.widths[:span])
         # Row by row: a row is serialised when appended, and the next one reuses its cells.
         self._merge_across(span)
-        self._top([self._styled(0, "title", self.spec.title)], _TITLE_HEIGHT)
+        self._top([self._styled(0, "title", self.spec.title)], TITLE_HEIGHT)
         for note in self.spec.notes:
             self._merge_across(span)
             # A line of Chinese needs more than 15 pt, or it touches the row below.
@@ -506,8 +470,8 @@ class SheetWriter:
             ws.print_title_cols = f"A:{get_column_letter(max(spec.freeze_columns, 1))}"
             ws.page_setup.pageOrder = "overThenDown"
         ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = _MARGIN_SIDE
-        ws.page_margins.top = ws.page_margins.bottom = _MARGIN_TOP
+        ws.page_margins.left = ws.page_margins.right = MARGIN_SIDE
+        ws.page_margins.top = ws.page_margins.bottom = MARGIN_TOP
         ws.page_margins.header = ws.page_margins.footer = 0.3
         if spec.issuer:
             ws.oddHeader.left.text = header_escape(spec.issuer)
