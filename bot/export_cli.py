@@ -1,10 +1,12 @@
 """`cuibao export`: write a campaign's Excel summary (汇总报表), optionally with its files.
 
-    cuibao export --campaign C [--deadline D] [--with-files] [--standard] [--out FILE.xlsx]
+    cuibao export --campaign C [--deadline D] [--with-files] [--standard] [--future]
+                  [--out FILE.xlsx]
     cuibao export --campaign C --template MAPPING.toml [--deadline D] [--out FILE.xlsx]
 
 `--deadline` takes an obligation id (every deadline of it), an obligation id and number
 (`weekly-report#3`), a due date (`2016-12-15`) or both (`weekly-report@2016-12-15`).
+A report's sheet lists the periods already due; `--future` lists those not yet due too.
 `--with-files` also writes FILE.zip next to the workbook: the submitted files as
 单位/截止事项/原文件名, plus the workbook itself. Without `--out` the workbook is written to
 the current folder under a name with the campaign and the time.
@@ -44,6 +46,7 @@ def add_export_parser(
     export.add_argument("--out", type=Path, help=t("cli.help.out"))
     export.add_argument("--template", type=Path, help=t("cli.help.template"))
     export.add_argument("--standard", action="store_true", help=t("cli.help.standard"))
+    export.add_argument("--future", action="store_true", help=t("cli.help.future"))
     export.add_argument("--now", metavar="T", help=t("cli.help.now"))
     export.set_defaults(run=export_command)
 
@@ -60,7 +63,9 @@ def export_command(args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if out is not None and out.suffix.lower() != ".xlsx":
         out = out.with_name(out.name + ".xlsx")
-    request = ExportRequest(args.campaign, now, language, args.deadline)
+    request = ExportRequest(
+        args.campaign, now, language, args.deadline, future=getattr(args, "future", False)
+    )
     template = getattr(args, "template", None)
     if template is not None:
         if args.with_files:

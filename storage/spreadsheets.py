@@ -20,7 +20,7 @@ import io
 import math
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,11 +29,28 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.pagebreak import Break
+
+from storage.printed_page import (
+    FONT_SIZE,
+    LINE_HEIGHT,
+    MARGIN_SIDE,
+    MARGIN_TOP,
+    PRINTABLE_HEIGHT,
+    PRINTABLE_WIDTH,
+    TITLE_HEIGHT,
+    WRAPPED_LINE,
+    column_points,
+    fits_one_page_wide,
+    header_escape,
+    print_scale,
+    text_lines,
+    wrapped_height,
+)
 
 MAX_ROWS = 1_048_576  # Excel's limit per sheet; a longer sheet continues in "名称(2)"
 MAX_COLUMNS = 16_384
@@ -82,6 +99,7 @@ class Column:
     header: str
     kind: Kind = Kind.TEXT
     width: float | None = None  # None: from the header and the kind
+    number_format: str | None = None  # numbers in this column, e.g. "0.00"; None: General
 
 
 @dataclass(frozen=True)
@@ -90,8 +108,12 @@ class SheetSpec:
     title: str  # first row, large: the campaign name
     notes: tuple[str, ...]  # rows under the title: what the sheet is, export time, period
     columns: tuple[Column, ...]
-    bands: tuple[tuple[str, ...], ...] = ()  # header rows above the column headers
-    freeze_columns: int = 1  # columns kept in view when scrolling right
+    # Header rows above the column headers. A text spans the "" cells after it (one
+    # merged cell); None is a cell of its own, left empty.
+    bands: tuple[tuple[str | None, ...], ...] = ()
+    freeze_columns: int = 1  # columns kept in view when scrolling right; repeated in print
+    issuer: str = ""  # the issuing office, in every printed page's header
+    page_numbers: str = ""  # the footer, with &P (page) and &N (pages): "第 &P 页 共 &N 页"
 
 
 _THIN = Side(style="thin", color="BFBFBF")
@@ -161,6 +183,7 @@ class ExportBook:
         name = sheet_name(wanted, self._names)
         self._names.append(name)
         sheet: WriteOnlyWorksheet = self._book.create_sheet(name)
+        sheet._values_to_row = _row_cells(sheet)  # see _row_cells
         return sheet
 
     @property
@@ -178,21 +201,72 @@ class ExportBook:
         return buffer.getvalue()
 
 
+class _StyledCell(Cell):  # type: ignore[misc]  # openpyxl ships no types
+    """A pre-styled cell, reused row after row: its style is set once, before its first
+    write, so its style id is looked up once too (openpyxl hashes the style on every
+    write otherwise, which is most of what a styled number costs)."""
+
+    __slots__ = ("_style_id",)
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        super().__init__(sheet, row=1, column=1)
+        self._style_id: int | None = None
+
+    @property
+    def style_id(self) -> int:
+        if self._style_id is None:
+            self._style_id = super().style_id
+        return self._style_id
+
+
+def _row_cells(sheet: WriteOnlyWorksheet) -> Callable[[Sequence[Any], int], Iterator[Cell]]:
+    """openpyxl's conversion of an appended row to cells, less its cost for a styled
+    cell: it tries the cell as a value first and fails (formatting the cell's repr into
+    the error), then makes a new scratch cell. Here a Cell is taken as it is, and plain
+    values share one scratch cell, as openpyxl's own do; each cell is written out before
+    the next is made."""
+
+    def cells(values: Sequence[Any], row: int) -> Iterator[Cell]:
+        scratch = Cell(sheet, row=1, column=1)
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                scratch.value = value
+                cell = scratch
+            cell.column = column
+            cell.row = row
+            yield cell
+
+    return cells
+
+
 @dataclass
 class _Styles:
     """Pre-styled cells, one per (column, style), reused row after row: the row is
     serialised as soon as it is appended, so a cell object is free again right after."""
 
     sheet: WriteOnlyWorksheet
+    formats: tuple[str | None, ...] = ()  # per column: the number format of its numbers
     cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
 
     def cell(self, column: int, style: str) -> Cell:
         key = (column, style)
         found = self.cells.get(key)
         if found is None:
-            found = self.cells[key] = WriteOnlyCell(self.sheet)
+            found = self.cells[key] = _StyledCell(self.sheet)
             _apply(found, style)
+            number_format = self.formats[column] if column < len(self.formats) else None
+            if number_format and style.partition(":")[0] in ("number", "total"):
+                found.number_format = number_format
         return found
+
+
+def _font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = None) -> Font:
+    """The workbook's font, named: a font with no name prints in a serif in LibreOffice."""
+    return Font(name="Calibri", size=size, bold=bold, color=color)
 
 
 def _apply(cell: Cell, style: str) -> None:
@@ -200,19 +274,24 @@ def _apply(cell: Cell, style: str) -> None:
     quote = style.endswith("+quote")
     base, _, tone = style.removesuffix("+quote").partition(":")
     if base == "title":
-        cell.font = Font(bold=True, size=14)
+        cell.font = _font(bold=True, size=14)
     elif base == "note":
-        cell.font = Font(color="595959")
+        cell.font = _font(color="595959")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    elif base == "sign":
+        cell.font = _font(color="262626")
     elif base == "header":
-        cell.font = Font(bold=True)
+        cell.font = _font(bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = _BOX
-    elif base == "heading":
-        cell.font = Font(bold=True, color="1F3864")
+    elif base in ("heading", "heading_wrap"):
+        cell.font = _font(bold=True, color="1F3864")
         cell.fill = PatternFill("solid", fgColor="EDEDED")
+        if base == "heading_wrap":
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     elif base == "total":
-        cell.font = Font(bold=True)
+        cell.font = _font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F2F2F2")
         cell.border = Border(top=Side(style="thin", color="808080"))
     elif base == "date":
@@ -226,13 +305,19 @@ def _apply(cell: Cell, style: str) -> None:
         if fill:
             cell.fill = PatternFill("solid", fgColor=fill)
         if colour:
-            cell.font = Font(color=colour)
+            cell.font = _font(color=colour)
     if quote:
         cell.quotePrefix = True
 
 
 class SheetWriter:
-    """Appends rows to one sheet (and its continuations past Excel's row limit)."""
+    """Appends rows to one sheet (and its continuations past Excel's row limit).
+
+    It also lays out the printed pages: one page wide when that stays legible, else the
+    pages run across with the lead columns repeated; header rows repeated on every page;
+    row heights for wrapped headers and notes; and page breaks that keep a block (see
+    `keep_together`) on one page. Heights are explicit, so Excel and LibreOffice agree
+    where a page ends."""
 
     def __init__(self, book: ExportBook, spec: SheetSpec) -> None:
         if len(spec.columns) > MAX_COLUMNS:
@@ -240,6 +325,16 @@ class SheetWriter:
         self.book = book
         self.spec = spec
         self._wrap = frozenset(i for i, c in enumerate(spec.columns) if c.kind is Kind.LONGTEXT)
+        self._formats = tuple(c.number_format for c in spec.columns)
+        self.widths = tuple(_width(c) for c in spec.columns)
+        self.fits = fits_one_page_wide(self.widths)
+        self._pages = self._column_pages()
+        # Pages run across: a block's heading wraps inside the repeated lead columns, so
+        # every page shows it whole.
+        self._lead_width = sum(self.widths[: spec.freeze_columns]) if not self.fits else 0.0
+        scale = print_scale(self.widths) if self.fits else 1.0
+        # What one page holds, in unscaled points: shrinking to the width shrinks rows too.
+        self._page = PRINTABLE_HEIGHT / scale
         self._part = 0
         self._open_part()
 
@@ -252,25 +347,93 @@ class SheetWriter:
     def name(self) -> str:
         return str(self._sheet.title)
 
+    def _column_pages(self) -> list[int]:
+        """The printed page (across) each column lands on; the lead columns are on every
+        page, so the later pages have that much less room."""
+        if self.fits:
+            return [0] * len(self.widths)
+        lead = self.spec.freeze_columns
+        repeated = sum(column_points(w) for w in self.widths[:lead])
+        pages, page, room = [], 0, PRINTABLE_WIDTH
+        for i, width in enumerate(self.widths):
+            need = column_points(width)
+            if i >= lead and need > room and room < PRINTABLE_WIDTH - repeated:
+                page, room = page + 1, PRINTABLE_WIDTH - repeated
+            pages.append(page)
+            room -= need
+        return pages
+
+    def _first_page_span(self) -> int:
+        """Columns the title and notes are merged across: those on the first page."""
+        return max(self._pages.count(0), 1)
+
     def _open_part(self) -> None:
         self._part += 1
         wanted = self.spec.name if self._part == 1 else f"{self.spec.name}({self._part})"
         self._sheet = self.book._new_sheet(wanted)
-        self._styles = _Styles(self._sheet)
+        self._styles = _Styles(self._sheet, self._formats)
         self._rows = 0
+        self._used = 0.0  # points of the current printed page taken
+        self._fresh = True  # no row yet under the headers (of the sheet or a page break)
+        self._titles = 0.0  # points the repeated header rows take on every page
         self._setup()
+        span = self._first_page_span()
+        room = sum(self.widths[:span])
         # Row by row: a row is serialised when appended, and the next one reuses its cells.
-        self._top([self._styled(0, "title", self.spec.title)])
+        self._merge_across(span)
+        self._top([self._styled(0, "title", self.spec.title)], TITLE_HEIGHT)
         for note in self.spec.notes:
-            self._top([self._styled(0, "note", note)])
+            self._merge_across(span)
+            # A line of Chinese needs more than 15 pt, or it touches the row below.
+            height = WRAPPED_LINE * text_lines(note, room)
+            self._top([self._styled(0, "note", note)], height)
         for band in self.spec.bands:
-            self._top(
-                [
-                    self._styled(i, "header", v) or self._empty(i, "header")
-                    for i, v in enumerate(band)
-                ]
-            )
-        self._top([self._styled(i, "header", c.header) for i, c in enumerate(self.spec.columns)])
+            self._titles += self._band(band)
+        headers = [c.header for c in self.spec.columns]
+        height = self._header_height(headers, self.widths)
+        self._titles += height
+        self._top([self._styled(i, "header", h) for i, h in enumerate(headers)], height)
+
+    def _band(self, band: Sequence[str | None]) -> float:
+        """One band row: each text merged over the "" cells after it, and again from the
+        first of them on the next printed page (where it is repeated). Its height."""
+        cells = list(band)
+        texts: list[str] = []
+        widths: list[float] = []
+        row = self._rows + 1
+        start: int | None = None
+        owner: str | None = None
+        pages = self._pages
+        for i, v in enumerate([*band, None]):
+            inside = i < len(band) and i < len(pages)
+            if v == "" and start is not None and inside:
+                if pages[i] == pages[i - 1]:
+                    widths[-1] += self.widths[i]
+                    continue
+                v = cells[i] = owner  # a new page: the text again
+            if start is not None and i - 1 > start:
+                self._sheet.merged_cells.add(
+                    f"{get_column_letter(start + 1)}{row}:{get_column_letter(i)}{row}"
+                )
+            start = i if v else None
+            if v and inside:
+                owner = v
+                texts.append(v)
+                widths.append(self.widths[i])
+        height = self._header_height(texts, widths)
+        styled = [self._styled(i, "header", v) for i, v in enumerate(cells)]
+        self._top([c or self._empty(i, "header") for i, c in enumerate(styled)], height)
+        return height
+
+    @staticmethod
+    def _header_height(texts: Sequence[str], widths: Sequence[float]) -> float:
+        lines = max((text_lines(t, w) for t, w in zip(texts, widths, strict=False)), default=1)
+        return wrapped_height(lines) + 3  # a little air under bold text
+
+    def _merge_across(self, span: int) -> None:
+        if span > 1:
+            row = self._rows + 1
+            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(span)}{row}")
 
     def _empty(self, column: int, style: str) -> Cell:
         """A styled cell with no value (shading across a header or total line)."""
@@ -278,27 +441,43 @@ class SheetWriter:
         cell.value = None
         return cell
 
-    def _top(self, row: list[Any]) -> None:
+    def _top(self, row: list[Any], height: float) -> None:
         """A title or header row: never counted against the limit, so never split."""
+        if height != LINE_HEIGHT:
+            self._sheet.row_dimensions[self._rows + 1].height = height
         self._sheet.append(row)
         self._rows += 1
+        self._used += height
 
     def _setup(self) -> None:
         ws, spec = self._sheet, self.spec
-        for i, column in enumerate(spec.columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = _width(column)
+        for i, width in enumerate(self.widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.sheet_format.defaultRowHeight = LINE_HEIGHT
+        ws.sheet_format.customHeight = True
         first_data = self.header_rows + 1
         ws.freeze_panes = f"{get_column_letter(spec.freeze_columns + 1)}{first_data}"
         header_top = 2 + len(spec.notes)
         ws.print_title_rows = f"{header_top}:{first_data - 1}"
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0  # as many pages down as needed
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if self.fits:
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0  # as many pages down as needed
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        else:
+            # Too wide to shrink legibly: pages run across, each with the units repeated.
+            ws.print_title_cols = f"A:{get_column_letter(max(spec.freeze_columns, 1))}"
+            ws.page_setup.pageOrder = "overThenDown"
         ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.left = ws.page_margins.right = MARGIN_SIDE
+        ws.page_margins.top = ws.page_margins.bottom = MARGIN_TOP
+        ws.page_margins.header = ws.page_margins.footer = 0.3
+        if spec.issuer:
+            ws.oddHeader.left.text = header_escape(spec.issuer)
+        ws.oddHeader.right.text = "&A"  # the sheet's name
+        if spec.page_numbers:
+            ws.oddFooter.center.text = spec.page_numbers
 
     def _styled(self, column: int, style: str, value: CellValue) -> Cell | None:
         if value is None or value == "":
@@ -316,21 +495,52 @@ class SheetWriter:
             cell.data_type = "s"  # text, whatever it starts with
         return cell
 
-    def _append(self, row: Sequence[Any]) -> None:
+    def _append(self, row: Sequence[Any], height: float = LINE_HEIGHT) -> None:
         if self._rows >= self.book.max_rows:
             self._open_part()
         self._sheet.append(row)
         self._rows += 1
+        self._used += height
+        self._fresh = False
+        if self._used > self._page:  # the printer starts a page: this row opens it
+            self._used = self._titles + height
+
+    def keep_together(self, rows: int, heading: str | None = None) -> None:
+        """The next `rows` rows (a block's lines and total), after `heading` if given, go
+        on one page: a page break comes first if they would not fit on what is left of
+        this one. A block longer than a page starts a page of its own."""
+        if self._fresh:  # right under the headers: a break would leave them alone
+            return
+        need = rows * LINE_HEIGHT + (self._heading_height(heading) if heading else 0.0)
+        if self._used + need > self._page and need <= self._page - self._titles:
+            self._sheet.row_breaks.append(Break(id=self._rows))
+            self._used = self._titles
+            self._fresh = True
+
+    def _heading_height(self, text: str) -> float:
+        if not self._lead_width:
+            return LINE_HEIGHT
+        return wrapped_height(text_lines(text, self._lead_width))
 
     def row(self, values: Sequence[CellValue]) -> None:
         """One data row. Strings are always text; numbers stay numbers (Decimal is kept
-        as written); dates and date-times get a date format; a Mark gets its colour."""
+        as written, shown in its column's number format); dates and date-times get a date
+        format; a Mark gets its colour."""
         out: list[Any] = []
         styles = self._styles
+        formats = self._formats
         for i, v in enumerate(values):
             kind = type(v)
-            if v is None or kind is int or kind is Decimal or kind is float:
+            if v is None:
                 out.append(v)
+                continue
+            if kind is int or kind is Decimal or kind is float:
+                if i < len(formats) and formats[i]:
+                    cell = styles.cell(i, "number")
+                    cell.value = v
+                    out.append(cell)
+                else:
+                    out.append(v)
                 continue
             if isinstance(v, Mark):
                 if v.tone is not Tone.PLAIN:
@@ -365,8 +575,21 @@ class SheetWriter:
         self._append(out)
 
     def heading(self, text: str) -> None:
-        """A bold line that opens a block (e.g. one deadline's table)."""
-        self._append([self._styled(0, "heading", text)])
+        """A bold line that opens a block (e.g. one deadline's table). When pages run
+        across, it wraps inside the lead columns, which every page repeats."""
+        if not self._lead_width:
+            self._append([self._styled(0, "heading", text)])
+            return
+        height = self._heading_height(text)
+        lead = self.spec.freeze_columns
+        if self._rows >= self.book.max_rows:
+            self._open_part()
+        row = self._rows + 1
+        if lead > 1:
+            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(lead)}{row}")
+        if height != LINE_HEIGHT:
+            self._sheet.row_dimensions[row].height = height
+        self._append([self._styled(0, "heading_wrap", text)], height)
 
     def total(self, values: Sequence[CellValue]) -> None:
         """A bold, shaded line: 合计 and counts."""
@@ -376,6 +599,17 @@ class SheetWriter:
 
     def blank(self) -> None:
         self._append([])
+
+    def line(self, text: str) -> None:
+        """A line of plain text under the tables (it may run on to the right)."""
+        self._append([self._styled(0, "sign", text)])
+
+    def sign(self, text: str) -> None:
+        """The closing line under the last table (制表人 / 联系电话 / 报送日期), on the
+        same page as the rows above it."""
+        self.keep_together(2)
+        self.blank()
+        self.line(text)
 
 
 def _width(column: Column) -> float:

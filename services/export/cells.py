@@ -91,6 +91,15 @@ def decimal_cell(spec: Field, value: Any) -> CellValue:
     return cell_value(spec, value)
 
 
+def number_format(spec: Field) -> str | None:
+    """One format per decimal field, with the decimals the form declares: 1.3500 beside
+    0.8000, never 1.35 beside 0.8. Integers need none: General already shows every
+    integer alike (and an unstyled cell is the cheap one to write)."""
+    if spec.type is FieldType.DECIMAL:
+        return "0." + "0" * spec.places if spec.places > 0 else "0"
+    return None
+
+
 def kind_of(spec: Field) -> Kind:
     if spec.is_numeric:
         return Kind.NUMBER

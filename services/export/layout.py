@@ -97,6 +97,8 @@ class Layout:
     obligations: tuple[ObligationSheet, ...]  # every one with a deadline, chosen or not
     # The coordinator's 免报 / 延期 by (deadline, unit): few, so read whole.
     overrides: dict[tuple[int, int], Override] = field(default_factory=dict)
+    office: str = ""  # the issuing office, printed in every page's header
+    future: bool = False  # blocks for periods not yet due (always, for chosen deadlines)
     groups: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +112,12 @@ class Layout:
         if not d.repeats:
             return d.obligation.title
         return self.t("deadline.repeating", title=d.obligation.title, seq=d.seq)
+
+    def listed(self, d: DeadlineColumn, answered: set[int]) -> bool:
+        """Whether an obligation sheet has a block for `d`: once it is due or someone
+        has answered it (`answered`: deadline ids), always when the request asked for
+        every period (or chose the deadline)."""
+        return self.future or d.due <= self.now_utc or d.id in answered
 
 
 def select_deadlines(
@@ -222,6 +230,8 @@ def plan_layout(
         texts,
         request.language,
         tuple({d.obligation.id: d.obligation for d in deadlines}.values()),
+        office=campaign.office,
+        future=request.future or chosen is not None,
     )
 
 

@@ -57,6 +57,8 @@ class ExportRequest:
     language: str | None = None
     deadline: str | None = None  # "obligation", "obligation#seq", "YYYY-MM-DD", or both: "@"
     actor: Actor | None = None  # when given, must coordinate the campaign
+    # Periods not yet due get a block too (empty, mostly); by default they are left out.
+    future: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from services.export.queries import GridRow, LoopFeed, SheetRow, grid_query, she
 from services.export.template import template_fill
 from services.export.writer import Writer
 from storage import models as m
+from storage.archive import safe_component
 from storage.filestore import FileStore
 from storage.spreadsheets import (
     TemplateRefused,
@@ -115,11 +116,15 @@ class ExportService:
         filled = await asyncio.to_thread(fill_template, data, fills, max_bytes=max_bytes)
         if isinstance(filled, TemplateRefused):
             raise refusal(filled, max_bytes)
-        stamp = f"{layout.now:%Y%m%d-%H%M}"
+        name = layout.t(
+            "export.template_file_name",
+            campaign=layout.campaign_name,
+            day=f"{layout.now:%Y-%m-%d}",
+        )
         summary = ExportSummary(
             layout.campaign_code,
             layout.campaign_name,
-            layout.t("export.template_file_name", campaign=layout.campaign_code, stamp=stamp),
+            safe_component(name),
             len(layout.units),
             len({d.id for d in chosen}),
             len(rows),

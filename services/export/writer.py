@@ -11,11 +11,17 @@ from typing import IO, Any
 
 from domain.forms import Field, FieldType, Form
 from domain.status import LatestSubmission, RevisionStatus, State, due_for, state_of
-from services.export.cells import Cumulative, as_written, field_readers, kind_of
+from services.export.cells import (
+    Cumulative,
+    as_written,
+    field_readers,
+    kind_of,
+    number_format,
+)
 from services.export.layout import DeadlineColumn, Layout, ObligationSheet, UnitLine
 from services.export.model import ExportSummary
 from services.export.queries import GridRow, Groups, LoopFeed, SheetRow
-from storage.archive import FileArchive, unique_names
+from storage.archive import FileArchive, safe_component, unique_names
 from storage.filestore import FileStore
 from storage.spreadsheets import (
     CellValue,
@@ -40,6 +46,7 @@ class Writer:
         self._marks: dict[tuple[State, bool], Mark] = {}
         self.archived = 0
         self.missing_files = 0
+        self.answered: set[int] = set()  # deadlines with a newest revision, from 提交情况
         unit_width = max((display_width(u.name) for u in layout.units), default=8)
         self.unit_column = Column(self.labels.unit, Kind.TEXT, float(min(unit_width + 2, 40)))
         self.group_column = Column(self.labels.group, Kind.TEXT)
@@ -52,6 +59,29 @@ class Writer:
 
     def _notes(self, *extra: str) -> tuple[str, ...]:
         return (self.labels.exported, *extra)
+
+    def _spec(
+        self,
+        name: str,
+        notes: tuple[str, ...],
+        columns: list[Column],
+        bands: tuple[tuple[str | None, ...], ...] = (),
+    ) -> SheetSpec:
+        """A sheet as printed: the issuing office above, page numbers below."""
+        layout = self.layout
+        return SheetSpec(
+            name,
+            self.labels.title,
+            notes,
+            tuple(columns),
+            bands,
+            freeze_columns=len(self._unit_columns()),
+            issuer=layout.office,
+            page_numbers=layout.t("export.page_numbers"),
+        )
+
+    def _sign(self, sheet: SheetWriter) -> None:
+        sheet.sign(self.layout.t("export.signature", day=f"{self.layout.now:%Y-%m-%d}"))
 
     def run(
         self,
@@ -78,11 +108,13 @@ class Writer:
             if archive is not None:
                 archive.close()
         layout = self.layout
-        stamp = f"{layout.now:%Y%m%d-%H%M}"
+        name = layout.t(
+            "export.chat_file_name", campaign=layout.campaign_name, day=f"{layout.now:%Y-%m-%d}"
+        )
         return ExportSummary(
             layout.campaign_code,
             layout.campaign_name,
-            layout.t("export.file_name", campaign=layout.campaign_code, stamp=stamp),
+            safe_component(name),
             len(layout.units),
             len(layout.grid),
             self.submissions,
@@ -104,15 +136,18 @@ class Writer:
             Column(labels.missed, Kind.NUMBER),
             Column(labels.late_count, Kind.NUMBER),
         ]
-        band = tuple([""] * len(lead) + [layout.title(d) for d in grid] + ["", ""])
+        band: tuple[str | None, ...] = (
+            *[None] * len(lead),
+            *(layout.title(d) for d in grid),
+            None,
+            None,
+        )
         sheet = book.sheet(
-            SheetSpec(
+            self._spec(
                 layout.t("export.sheet_status"),
-                labels.title,
                 self._notes(layout.t("export.status_note")),
-                tuple(columns),
+                columns,
                 (band,),
-                freeze_columns=len(lead),
             )
         )
         counts = [[0] * 6 for _ in grid]
@@ -149,6 +184,7 @@ class Writer:
                     continue
                 tally[0] += 1
                 self.submissions += 1
+                self.answered.add(d.id)
                 status, nil, at = row.status, row.nil, row.submitted_at
                 state = state_of(
                     d.due,
@@ -174,8 +210,10 @@ class Writer:
             cells += [missed, late_count]
             sheet.row(cells)
         pad: list[CellValue] = [None] * (len(lead) - 1)
+        sheet.keep_together(len(labels.counts))
         for k, label in enumerate(labels.counts):
             sheet.total([label, *pad, *(c[k] for c in counts), None, None])
+        self._sign(sheet)
 
     # -- 累计 --
 
@@ -183,13 +221,14 @@ class Writer:
         layout, labels = self.layout, self.labels
         lead = self._unit_columns()
         columns = list(lead)
-        band: list[str] = [""] * len(lead)
+        band: list[str | None] = [None] * len(lead)
         for c in cumulative:
             columns.append(Column(labels.reports, Kind.NUMBER))
-            band.append(c.obligation.title)
+            band.append(c.obligation.title)  # over the obligation's columns, merged
             fixed = [col.header for col in (*lead, columns[-1])]
-            for header in field_headers(layout, fixed, c.obligation.numeric):
-                columns.append(Column(header, Kind.NUMBER))
+            numeric = c.obligation.numeric
+            for header, f in zip(field_headers(layout, fixed, numeric), numeric, strict=True):
+                columns.append(Column(header, Kind.NUMBER, number_format=number_format(f)))
                 band.append("")
         until = (
             layout.cutoff.astimezone(layout.tz).replace(tzinfo=None)
@@ -200,14 +239,7 @@ class Writer:
         if not cumulative:
             note = layout.t("export.cumulative_none")
         return book.sheet(
-            SheetSpec(
-                layout.t("export.sheet_total"),
-                labels.title,
-                self._notes(note),
-                tuple(columns),
-                (tuple(band),),
-                freeze_columns=len(lead),
-            )
+            self._spec(layout.t("export.sheet_total"), self._notes(note), columns, (tuple(band),))
         )
 
     def _write_totals(self, sheet: SheetWriter, cumulative: list[Cumulative]) -> None:
@@ -235,6 +267,7 @@ class Writer:
                 as_written(f, s) for f, s in zip(c.obligation.numeric, overall[k], strict=True)
             ]
         sheet.total(total)
+        self._sign(sheet)
 
     # -- one sheet per obligation --
 
@@ -255,8 +288,14 @@ class Writer:
                 strict=True,
             )
         )
-        for obligation, covered, shown in layout.sheets:
-            sheet = self._open_obligation(book, obligation, [d for d in covered if d.id in shown])
+        for obligation, covered, chosen in layout.sheets:
+            # A period not yet due and not answered has nothing to print but 未提交 and
+            # a 合计 of 0.
+            shown = {d.id for d in covered if d.id in chosen and layout.listed(d, self.answered)}
+            later = sum(1 for d in covered if d.id in chosen and d.id not in shown)
+            listed = [d for d in covered if d.id in shown]
+            sheet = self._open_obligation(book, obligation, listed)
+            lines = 1 + sum(1 for u in layout.units if obligation.applies(u))  # and 合计
             total = cumulative.get(obligation.id)
             folders = dict(
                 zip(
@@ -271,9 +310,14 @@ class Writer:
                     entry = found.setdefault(r.unit_id, (r, []))
                     if r.storage_key is not None:
                         entry[1].append(r)
+                if d.id in shown:
+                    sheet.keep_together(lines, self._block_title(d) if len(shown) > 1 else None)
                 self._block(sheet, d, found, total, d.id in shown, len(shown) > 1)
-                if archive is not None and d.id in shown:
+                if archive is not None and d.id in chosen:
                     self._archive(archive, d, found, unit_folders, folders[d.id])
+            if later:  # under the tables, so the header rows stay where they always are
+                sheet.line(layout.t("export.later_left_out", count=later))
+            self._sign(sheet)
 
     def _folder(self, d: DeadlineColumn) -> str:
         return f"{self.layout.title(d)} {d.local:%Y-%m-%d}"
@@ -303,10 +347,16 @@ class Writer:
 
     def _field_columns(self, form: Form, fixed: Sequence[str]) -> list[Column]:
         headers = field_headers(self.layout, fixed, form.fields)
-        return [Column(h, kind_of(f)) for h, f in zip(headers, form.fields, strict=True)]
+        return [
+            Column(h, kind_of(f), number_format=number_format(f))
+            for h, f in zip(headers, form.fields, strict=True)
+        ]
 
     def _open_obligation(
-        self, book: ExportBook, obligation: ObligationSheet, shown: list[DeadlineColumn]
+        self,
+        book: ExportBook,
+        obligation: ObligationSheet,
+        shown: list[DeadlineColumn],
     ) -> SheetWriter:
         layout, labels = self.layout, self.labels
         lead = self._unit_columns()
@@ -328,15 +378,7 @@ class Writer:
         ]
         if len(shown) == 1:
             notes.append(self._block_title(shown[0]))
-        return book.sheet(
-            SheetSpec(
-                obligation.title,
-                labels.title,
-                self._notes(*notes),
-                tuple(columns),
-                freeze_columns=len(lead),
-            )
-        )
+        return book.sheet(self._spec(obligation.title, self._notes(*notes), columns))
 
     def _block_title(self, d: DeadlineColumn) -> str:
         layout = self.layout

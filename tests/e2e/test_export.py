@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from openpyxl import load_workbook
@@ -37,8 +38,9 @@ async def test_export_sends_the_coordinator_an_xlsx_while_showing_upload_documen
     ]
     assert sent.document is not None
     assert sent.document.file_name is not None
-    assert sent.document.file_name.startswith("daguan-2017-anticounterfeit-汇总报表-")
-    assert sent.document.file_name.endswith(".xlsx")
+    assert re.fullmatch(
+        r"2017年元旦春节期间打假专项行动汇总表_\d{4}-\d{2}-\d{2}\.xlsx", sent.document.file_name
+    )
     assert "2017年元旦春节期间打假专项行动" in (sent.caption or "")
     assert "upload_document" in bot.fake.chat_actions(COORDINATOR)
     book = load_workbook(io.BytesIO(sent.document.data))
@@ -103,7 +105,8 @@ async def test_a_plan_naming_a_template_asks_for_it_and_export_then_fills_it(bot
     [_, filled] = await bot.command(COORDINATOR, "export")
     assert filled.document is not None
     assert filled.document.file_name is not None
-    assert filled.document.file_name.startswith("daguan-2017-anticounterfeit-模板报表-")
+    named = r"2017年元旦春节期间打假专项行动模板报表_\d{4}-\d{2}-\d{2}\.xlsx"
+    assert re.fullmatch(named, filled.document.file_name)
     sheet = load_workbook(io.BytesIO(filled.document.data))["汇总表"]
     assert sheet["A1"].value == "2017年元旦春节期间打假专项行动"
     assert [sheet["A5"].value, sheet["B5"].value] == ["德宽路市场监管所", "逾期未报"]

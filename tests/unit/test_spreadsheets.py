@@ -149,3 +149,31 @@ def test_the_archive_numbers_duplicates_also_when_they_differ_only_in_case(tmp_p
     with zipfile.ZipFile(tmp_path / "a.zip") as z:
         assert z.namelist() == names
     assert unique_names(["所", "所", "../所"]) == ["所", "所 (2)", "_所"]
+
+
+def test_a_block_too_long_for_what_is_left_of_a_page_starts_the_next_one() -> None:
+    book = ExportBook()
+    sheet = book.sheet(_spec())
+    for i in range(10):
+        sheet.row([f"u{i}", i, None, None])
+    sheet.keep_together(25)  # 25 more rows do not fit under those 10
+    sheet.heading("第二期")
+
+    ws = load_workbook(io.BytesIO(book.to_bytes()))["表"]
+
+    assert [b.id for b in ws.row_breaks.brk] == [13]  # after the first block's last row
+    assert ws["A14"].value == "第二期"
+
+
+def test_no_page_is_left_with_headers_alone_nor_broken_for_a_block_longer_than_a_page() -> None:
+    book = ExportBook()
+    sheet = book.sheet(_spec())
+    sheet.keep_together(30)  # right under the headers: it starts here, whatever its length
+    for i in range(30):
+        sheet.row([f"u{i}", i, None, None])
+    sheet.keep_together(60)  # longer than any page: no break, it flows on
+    sheet.row(["u", 1, None, None])
+
+    ws = load_workbook(io.BytesIO(book.to_bytes()))["表"]
+
+    assert ws.row_breaks.brk == []
