@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import models as m
+from storage.db import upsert
 
 
 class InboxService:
@@ -18,15 +18,9 @@ class InboxService:
     async def first_time(self, platform: str, message_id: str, now: datetime) -> bool:
         """Record the message; True only for the call that recorded it."""
         async with self.sessions.begin() as s:
-            dialect = s.get_bind().dialect.name
-            insert = (
-                postgresql.insert(m.InboundMessage)
-                if dialect == "postgresql"
-                else sqlite.insert(m.InboundMessage)
-            )
             result = await s.execute(
-                insert.values(
-                    platform=platform, message_id=message_id, received_at=now
-                ).on_conflict_do_nothing()
+                upsert(s, m.InboundMessage)
+                .values(platform=platform, message_id=message_id, received_at=now)
+                .on_conflict_do_nothing()
             )
             return bool(getattr(result, "rowcount", 0))

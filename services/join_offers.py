@@ -9,13 +9,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.plan import Contact
 from services.access import AccessService
 from services.campaign_reads import PlanRegistry
 from storage import models as m
+from storage.db import upsert
 
 
 @dataclass(frozen=True)
@@ -91,21 +91,17 @@ class JoinOfferService:
     async def claim(self, offer: Offer, user_id: str, outcome: str, now: datetime) -> bool:
         """Record the offer as made (True), or False if another process made it first."""
         async with self.sessions.begin() as s:
-            dialect = s.get_bind().dialect.name
-            insert = (
-                postgresql.insert(m.JoinOffer)
-                if dialect == "postgresql"
-                else sqlite.insert(m.JoinOffer)
-            )
             result = await s.execute(
-                insert.values(
+                upsert(s, m.JoinOffer)
+                .values(
                     campaign_id=offer.campaign_id,
                     unit_id=offer.unit_id,
                     contact=offer.key,
                     user_id=user_id,
                     outcome=outcome,
                     offered_at=now,
-                ).on_conflict_do_nothing()
+                )
+                .on_conflict_do_nothing()
             )
             claimed = bool(getattr(result, "rowcount", 0))
         if claimed and user_id:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
@@ -170,3 +171,10 @@ async def single_read(session: AsyncSession) -> None:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def upsert(s: AsyncSession, table: Any) -> Any:
+    """An INSERT with the ON CONFLICT clauses of the session's backend (PostgreSQL's or
+    SQLite's): `.on_conflict_do_nothing()`, `.on_conflict_do_update(...)`."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

@@ -4,16 +4,15 @@ the messages sent in it (INSERT … ON CONFLICT DO UPDATE … WHERE used < limit
 from __future__ import annotations
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
+from storage.db import upsert
 
 
 async def take(s: AsyncSession, bot: str, second: int, limit: int) -> bool:
     """One message of `second`'s budget; False when it is spent (nothing written)."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(m.SendBudget).values(bot=bot, second=second, used=1)
+    insert = upsert(s, m.SendBudget).values(bot=bot, second=second, used=1)
     stmt = insert.on_conflict_do_update(
         index_elements=[m.SendBudget.bot, m.SendBudget.second],
         set_={"used": m.SendBudget.used + 1},

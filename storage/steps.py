@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models as m
+from storage.db import upsert
 
 
 class StepRepo:
@@ -26,11 +26,9 @@ class StepRepo:
 
     async def put(self, person_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
         # Insert-or-update in one statement: two processes may write the same person.
-        dialect = self.session.get_bind().dialect.name
-        insert = (
-            postgresql.insert(m.ChatStep) if dialect == "postgresql" else sqlite.insert(m.ChatStep)
+        statement = upsert(self.session, m.ChatStep).values(
+            person_id=person_id, kind=kind, payload=payload, updated_at=now
         )
-        statement = insert.values(person_id=person_id, kind=kind, payload=payload, updated_at=now)
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[m.ChatStep.person_id, m.ChatStep.kind],
