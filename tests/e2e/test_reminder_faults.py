@@ -6,10 +6,7 @@ told to stop gives back what it has not sent, and another sends it at once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -28,7 +25,7 @@ from services.send_rate import RateSharedNotifier, SharedRate
 from storage import models as m
 from storage.database import Database
 from tests.e2e.reminders_worker import NOW, RunningClock, seed
-from tests.e2e.test_reminders import deliveries
+from tests.e2e.test_reminders import _bot_process, deliveries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,31 +118,7 @@ async def test_sigterm_mid_round_gives_back_what_was_not_sent_and_another_proces
             await seed(db, chats)  # 120 nudges, sent at 8 a second: a 15 s round
         fake.set_flood_limit(None)
 
-        def start() -> asyncio.Future[asyncio.subprocess.Process]:
-            return asyncio.ensure_future(
-                asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "tests.e2e.reminders_worker",
-                    "bot",
-                    "--db",
-                    db_url,
-                    "--base-url",
-                    fake.base_url,
-                    "--file-url",
-                    fake.base_file_url,
-                    "--token",
-                    fake.token,
-                    "--rate",
-                    "8",
-                    cwd=ROOT,
-                    env=os.environ.copy(),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-            )
-
-        first = await start()
+        first = await _bot_process(fake, db_url, NOW, rate=8)
         await fake.wait_until(
             lambda: len(deliveries(fake, chats)) >= 20, 30.0, describe="20 nudges"
         )
@@ -162,7 +135,7 @@ async def test_sigterm_mid_round_gives_back_what_was_not_sent_and_another_proces
         assert set(left) == {"sent"} and left["sent"] == at_stop  # the rest given back
 
         # Started at once: nothing waits for a lease to run out.
-        second = await start()
+        second = await _bot_process(fake, db_url, NOW, rate=8)
         try:
             await fake.wait_until(
                 lambda: len(deliveries(fake, chats)) == 120, 30.0, describe="all 120"

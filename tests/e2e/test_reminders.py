@@ -154,7 +154,7 @@ async def _until_all_marked_sent(db_url: str, count: int) -> None:
 
 
 async def _bot_process(
-    fake: FakeTelegram, db_url: str, now: datetime
+    fake: FakeTelegram, db_url: str, now: datetime, rate: float = 100
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -172,7 +172,7 @@ async def _bot_process(
         "--now",
         now.isoformat(),
         "--rate",
-        "100",
+        str(rate),
         "--concurrency",
         "1",
         cwd=ROOT,
