@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -111,6 +111,28 @@ def build_application(
     return application
 
 
+_QUEUE = "cuibao.update_queue"
+
+
+def install_update_queue(app: CuibaoApp, queue: Any) -> None:
+    """Updates come from the durable queue (bot/queued.py): health reports its depth."""
+    app.bot_data[_QUEUE] = queue
+
+
+def queue_of(app: CuibaoApp) -> Callable[[], Awaitable[tuple[int, float]]]:
+    """(updates waiting or in hand, age of the oldest): the durable queue's when this
+    process takes its updates from one, else the in-process queue's."""
+
+    async def state() -> tuple[int, float]:
+        queue = app.bot_data.get(_QUEUE)
+        if queue is not None:
+            found = await queue.state()
+            return found.depth, found.oldest_seconds
+        return app.update_queue.qsize(), metrics_of(app).oldest_seconds()
+
+    return state
+
+
 def register_handlers(app: CuibaoApp) -> None:
     """Everything of a private chat goes to the conversation core (handlers/telegram.py)."""
     app.add_handler(CallbackQueryHandler(telegram.on_update))
@@ -149,9 +171,7 @@ def _post_init(
         if menus.pending:
             app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
-        install_health(
-            app, Health(db, metrics_of(app), app.update_queue.qsize, settings.reminders.enabled)
-        )
+        install_health(app, Health(db, metrics_of(app), queue_of(app), settings.reminders.enabled))
         if settings.ops.listen:
             await start_ops_server(app, settings.ops.listen)
         if settings.dingtalk.client_id:  # both platforms, one process, one database

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+
 from bot.backup_cli import add_backup_parsers
 from bot.cli_common import (
     UsageError,
@@ -219,6 +221,7 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     extract.set_defaults(run=_plan_extract)
 
     run = commands.add_parser("run", parents=[common], help=h("run"))
+    run.add_argument("--role", choices=("web", "worker", "all"), help=h("role"))
     run.set_defaults(run=_run)
 
     invite = commands.add_parser("invite", parents=[common], help=h("invite"))
@@ -394,6 +397,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(catalogue.text("cli.no_dingtalk_secret"))
     if settings.token is None and not dingtalk:
         raise UsageError(catalogue.text("cli.no_token"))
+    role = getattr(args, "role", None)
+    if role is not None:
+        _check_role(settings, catalogue, role)
     database_url(settings, catalogue, create=True)
     webhook_problem = _webhook_problem(settings)
     if webhook_problem is not None:
@@ -412,8 +418,23 @@ def _run(args: argparse.Namespace) -> int:
         run(settings)
         return 0
     with reaching_telegram(settings, catalogue):
-        run(settings)
+        if role is None:
+            run(settings)
+        else:
+            from bot.queued import run as run_role
+
+            run_role(settings, role)
     return 0
+
+
+def _check_role(settings: Settings, catalogue: Catalogue, role: str) -> None:
+    if settings.token is None:
+        raise UsageError(catalogue.text("cli.role_needs_token", role=role))
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise UsageError(catalogue.text("cli.role_needs_postgresql", role=role, url=shown))
+    if settings.bot.mode != "webhook":
+        raise UsageError(catalogue.text("cli.role_needs_webhook", role=role))
 
 
 def _not_a_failed_start(record: logging.LogRecord) -> bool:

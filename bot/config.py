@@ -167,6 +167,11 @@ class OpsSettings(_Section):
     # mode they are served beside the webhook as well.
     listen: str = ""
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
+    # `cuibao run --role worker|all` (PostgreSQL): updates one process handles at once
+    # (one person's always one at a time), and how long a worker may stop beating before
+    # another process gives its updates back to the queue.
+    queue_concurrency: int = Field(default=16, ge=1, le=256)
+    queue_stalled_after_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
 
 
 class Settings(_Section):

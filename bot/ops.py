@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,9 @@ class Metrics:
 class Health:
     database: Database
     metrics: Metrics
-    queue_depth: Any  # () -> int
+    # () -> (updates waiting or in hand, age of the oldest in seconds): the in-process
+    # queue's, or the durable queue's when several processes share one
+    queue: Callable[[], Awaitable[tuple[int, float]]]
     reminders_enabled: bool = True
     failing_after: int = 3  # reminder runs failed in a row before the check says so
 
@@ -110,9 +113,14 @@ class Health:
         except Exception as exc:  # whatever it is, the check says so and stays up
             ok = False
             body["database"] = f"unreachable: {type(exc).__name__}"
-        depth = int(self.queue_depth())
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                depth, oldest = await self.queue()
+        except Exception as exc:  # the queue lives in the database: said like it
+            ok = False
+            depth, oldest = -1, 0.0
+            body["queue"] = f"unreachable: {type(exc).__name__}"
         self.metrics.queue.set(depth)
-        oldest = self.metrics.oldest_seconds()
         self.metrics.oldest.set(oldest)
         body["queue_depth"] = depth
         body["oldest_update_seconds"] = round(oldest, 3)
@@ -209,8 +217,26 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class NoJobArguments(logging.Filter):
+    """procrastinate names a job with its arguments, and a queued update's are the whole
+    update (names, answers): logged as `cuibao.update[12](…)` instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("procrastinate"):
+            message = record.getMessage()
+            start = message.find("(update=")
+            if start >= 0:
+                end = message.rfind(")")
+                record.msg = message[:start] + "(…)" + message[end + 1 :]
+                record.args = None
+        return True
+
+
 def configure_logging(log_format: str) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(NoJobArguments())
+    # Two lines per update at INFO; what goes wrong is still said.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
     handler.setFormatter(
         JsonLines()
         if log_format == "json"

@@ -13,10 +13,11 @@ import hmac
 import json
 import logging
 import signal
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application
 
 from bot.ops import health_routes
@@ -28,7 +29,31 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
+class Host(Protocol):
+    """What the receiver needs: the bot (to read updates) and where health is installed."""
+
+    @property
+    def bot(self) -> Bot: ...
+
+    @property
+    def bot_data(self) -> Any: ...
+
+
+# Stores or queues one update; the update is acknowledged only once this returns.
+Sink = Callable[[dict[str, Any], Update], Awaitable[None]]
+
+
+def webhook_app(app: Host, secret: str | None, sink: Sink | None = None) -> web.Application:
+    """The receiver: checks the secret, reads the update and hands it to `sink` (by default
+    the Application's own update queue), then answers 200. An update that cannot be stored
+    (the database away) is answered 500, so Telegram delivers it again."""
+
+    async def in_process(_data: dict[str, Any], update: Update) -> None:
+        assert isinstance(app, Application)
+        await app.update_queue.put(update)
+
+    store = sink or in_process
+
     async def receive(request: web.Request) -> web.Response:
         if secret is not None and not hmac.compare_digest(
             request.headers.get(SECRET_HEADER, ""), secret
@@ -39,8 +64,12 @@ def webhook_app(app: AnyApplication, secret: str | None) -> web.Application:
         except ValueError:
             data = None
         update = read_update(data, app.bot)
-        if update is not None:
-            await app.update_queue.put(update)
+        if update is not None and isinstance(data, dict):
+            try:
+                await store(data, update)
+            except Exception as exc:  # not stored: not acknowledged
+                log.warning("could not store update %s: %s", update.update_id, type(exc).__name__)
+                return web.Response(status=500)
         return web.Response()  # 200 also for a skipped update: Telegram must not resend it
 
     server = web.Application(client_max_size=4 * 1024 * 1024)

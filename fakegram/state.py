@@ -27,8 +27,11 @@ class Notifier:
 
     async def wait(self, seconds: float) -> bool:
         event = self._event
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the event is set, and a loop waiting here never stops.
         try:
-            await asyncio.wait_for(event.wait(), max(0.0, seconds))
+            async with asyncio.timeout(max(0.0, seconds)):
+                await event.wait()
         except TimeoutError:
             return False
         return True

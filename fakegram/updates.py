@@ -61,6 +61,11 @@ class UpdateQueue:
     def pending_count(self) -> int:
         return len(self._pending)
 
+    @property
+    def issued(self) -> int:
+        """How many updates were queued so far (ids 1 to this)."""
+        return self._next_update_id - 1
+
     def pending(self) -> list[JSONDict]:
         return list(self._pending)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import models as m
@@ -24,3 +25,22 @@ class InboxService:
                 .on_conflict_do_nothing()
             )
             return bool(getattr(result, "rowcount", 0))
+
+    async def seen(self, platform: str, message_id: str) -> bool:
+        """Whether the message was recorded (handled) before."""
+        async with self.sessions() as s:
+            found = await s.scalar(
+                select(m.InboundMessage.message_id).where(
+                    m.InboundMessage.platform == platform,
+                    m.InboundMessage.message_id == message_id,
+                )
+            )
+            return found is not None
+
+    async def forget_before(self, when: datetime) -> int:
+        """Drop records older than any redelivery (Telegram gives up after a day)."""
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                delete(m.InboundMessage).where(m.InboundMessage.received_at < when)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -342,3 +342,47 @@ def test_webhook_mode_without_a_public_https_url_is_refused_at_start(
 
     assert line.startswith('[bot] mode = "webhook" 需要在 [bot] webhook_url 中填写')
     assert f'而不是 "{url}"' in line
+
+
+def test_a_role_on_sqlite_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    config = _config(tmp_path, "")
+
+    line = _one_line(capsys, "run", "--role", "worker", "--config", config)
+
+    assert line.startswith("--role worker 需要多个进程共用一个 PostgreSQL 数据库")
+    assert "sqlite" in line
+
+
+def test_a_role_without_webhook_mode_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    config = _config(tmp_path, '[database]\nurl = "postgresql://postgres@127.0.0.1:1/x"\n')
+
+    line = _one_line(capsys, "run", "--role", "all", "--config", config)
+
+    assert line.startswith("--role all 需要 webhook 模式")
+
+
+async def test_an_update_the_queue_cannot_store_is_not_acknowledged() -> None:
+    app = ApplicationBuilder().token("123:abc").updater(None).build()
+
+    async def unavailable(_data: dict[str, object], _update: Update) -> None:
+        raise ConnectionError("database away")
+
+    update = {
+        "update_id": 8,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "hi",
+            "chat": {"id": 5, "type": "private"},
+        },
+    }
+    async with TestClient(TestServer(webhook_app(app, None, unavailable))) as client:
+        response = await client.post("/tg", json=update)
+
+    assert response.status == 500  # Telegram delivers it again later

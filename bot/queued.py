@@ -1,0 +1,223 @@
+"""`cuibao run --role web|worker|all`: several processes on one PostgreSQL, updates
+through the durable queue (bot/update_queue.py).
+
+- web: receives the webhook, stores each update in the queue, acknowledges. No handlers,
+  no reminders: as many as the proxy wants, restarted at will.
+- worker: handles updates from the queue and sends the reminders (claims keep those
+  exactly once across processes); health and metrics on `[ops] listen`.
+- all: both in one process (the usual way: N of these behind a proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from bot.app import CuibaoApp, build_application, install_update_queue
+from bot.composition import Clock, utc_now
+from bot.config import Settings
+from bot.ops import Health, install_health, metrics_of, start_ops_server, stop_ops_server
+from bot.transport import telegram_request
+from bot.update_queue import UpdateQueue
+from bot.updates import read_update
+from bot.webhook import webhook_app
+from services.inbox import InboxService
+from storage.database import Database
+from storage.handled import install as install_handled
+from storage.handled import on_behalf_of
+
+log = logging.getLogger("cuibao.queued")
+
+Role = Literal["web", "worker", "all"]
+PLATFORM = "telegram"
+
+
+def chat_of(update: Update) -> str | None:
+    """The queue's lock key: one person's updates are handled one at a time, in order."""
+    if update.effective_chat is not None:
+        return str(update.effective_chat.id)
+    if update.effective_user is not None:
+        return str(update.effective_user.id)
+    return None
+
+
+def enqueue(queue: UpdateQueue) -> Callable[[dict[str, Any], Update], Awaitable[None]]:
+    async def sink(data: dict[str, Any], update: Update) -> None:
+        await queue.put(PLATFORM, chat_of(update), data)
+
+    return sink
+
+
+def handler(
+    app: CuibaoApp, inbox: InboxService, clock: Clock
+) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """Handle one queued update at most once in effect (see storage/handled.py)."""
+    metrics = metrics_of(app)
+
+    async def handle(platform: str, data: dict[str, Any]) -> None:
+        key = str(data.get("update_id"))
+        if await inbox.seen(platform, key):
+            log.info("update %s was handled before; skipped", key)
+            return
+        update = read_update(data, app.bot)
+        if update is not None:
+            mark = id(data)
+            metrics.started(mark)
+            try:
+                with on_behalf_of(platform, key, clock):
+                    await app.process_update(update)
+            finally:
+                metrics.finished(mark)
+        # A read-only update (a /help) wrote nothing: record it now, so a retry does not
+        # answer twice.
+        await inbox.first_time(platform, key, clock())
+
+    return handle
+
+
+@dataclass
+class _ReceiverHost:
+    """What the web role's receiver and health need, without an Application."""
+
+    bot: Bot
+    bot_data: dict[str, Any] = field(default_factory=dict)
+
+
+async def _queue_state(queue: UpdateQueue) -> tuple[int, float]:
+    state = await queue.state()
+    return state.depth, state.oldest_seconds
+
+
+@asynccontextmanager
+async def _receiving(
+    settings: Settings, host: Any, queue: UpdateQueue, bot: Bot
+) -> AsyncIterator[None]:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    # shutdown_timeout: a stored update is safe; no need to wait for the sender's keep-alive.
+    runner = web.AppRunner(
+        webhook_app(host, secret, enqueue(queue)), access_log=None, shutdown_timeout=1.0
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.bot.webhook_listen, settings.bot.webhook_port).start()
+        await bot.set_webhook(
+            settings.bot.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
+        log.info(
+            "receiving updates on %s:%d into the queue",
+            settings.bot.webhook_listen,
+            settings.bot.webhook_port,
+        )
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def serve(
+    settings: Settings, role: Role, stop: asyncio.Event, clock: Clock = utc_now
+) -> None:
+    """Serve `role` until `stop` is set."""
+    install_handled()
+    queue = UpdateQueue(
+        settings.database_url, stalled_after=settings.ops.queue_stalled_after_seconds
+    )
+    async with AsyncExitStack() as stack:
+        await queue.open()
+        stack.push_async_callback(queue.close)
+        if role == "web":
+            await _serve_web(settings, queue, stop, stack)
+            return
+        db = await stack.enter_async_context(Database.open(settings.database_url))
+        app = build_application(settings, clock=clock, database=db)
+        install_update_queue(app, queue)
+        await app.initialize()
+        stack.push_async_callback(_shut_down, app)
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        stack.push_async_callback(_stop, app)
+        if role == "all":
+            await stack.enter_async_context(_receiving(settings, app, queue, app.bot))
+        elif settings.ops.listen:
+            await start_ops_server(app, settings.ops.listen)
+        log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
+        inbox = InboxService(db.sessions)
+        forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop))
+        try:
+            await queue.work(
+                handler(app, inbox, clock), concurrency=settings.ops.queue_concurrency, stop=stop
+            )
+        finally:
+            forgetting.cancel()
+
+
+INBOX_DAYS = 7  # how long a handled update's id is kept (Telegram redelivers for a day)
+
+
+async def _forget_forever(inbox: InboxService, clock: Clock, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await inbox.forget_before(clock() - timedelta(days=INBOX_DAYS))
+        except Exception:  # the database away for a moment: next hour then
+            log.warning("could not prune the handled updates' record", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3600):
+                await stop.wait()
+
+
+async def _serve_web(
+    settings: Settings, queue: UpdateQueue, stop: asyncio.Event, stack: AsyncExitStack
+) -> None:
+    assert settings.token is not None
+    bot = Bot(
+        settings.token.get_secret_value(),
+        base_url=settings.bot.api_base_url,
+        base_file_url=settings.bot.api_file_url,
+        request=telegram_request(),
+    )
+    await bot.initialize()
+    stack.push_async_callback(bot.shutdown)
+    db = await stack.enter_async_context(Database.open(settings.database_url))
+    host = _ReceiverHost(bot)
+    install_health(host, Health(db, metrics_of(host), lambda: _queue_state(queue), False))
+    await stack.enter_async_context(_receiving(settings, host, queue, bot))
+    await stop.wait()
+
+
+async def _stop(app: CuibaoApp) -> None:
+    await app.stop()
+    if app.post_stop is not None:
+        await app.post_stop(app)
+
+
+async def _shut_down(app: CuibaoApp) -> None:
+    await stop_ops_server(app)
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+def run(settings: Settings, role: Role) -> None:
+    """Serve until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        started = time.monotonic()
+        await serve(settings, role, stop)
+        log.info("stopped after %.0f s", time.monotonic() - started)
+
+    asyncio.run(main())

@@ -1,0 +1,186 @@
+"""Chat updates through a durable job queue on the PostgreSQL cuibao already runs.
+
+Several processes behind one webhook: whichever receives an update stores it as a
+procrastinate job and acknowledges; workers in any process take jobs, one person's at a
+time and in the order they arrived (the job's lock is the chat), different people's in
+parallel. A worker that dies mid-update stops sending heartbeats; another process gives
+its jobs back to the queue after `stalled_after` seconds, so nothing is lost.
+
+Handled at least once, applied once: `storage.handled` records an update in the same
+transaction as its first write, and a second run of the same update (a retried job, or
+a redelivery Telegram made because an acknowledgement was lost) skips it.
+
+procrastinate was chosen over Redis Streams, RabbitMQ and NATS JetStream (all on the
+machine): it needs no second server to run, back up and watch, its per-key locks are
+exactly "one person at a time, in order", and jobs commit in the same PostgreSQL whose
+backup already covers the rest. On SQLite (one process) the in-process processor stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import procrastinate
+import psycopg
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger("cuibao.queue")
+
+QUEUE = "updates"
+TASK = "cuibao.update"
+# Taken under this advisory lock: two processes starting at once create the schema once.
+_SCHEMA_LOCK = 0x637569626130  # "cuiba0"
+
+# procrastinate wakes workers when a job is inserted, not when a locked one finishes: a
+# person's next update, inserted while the previous one was in hand, would wait for the
+# next poll (a second per answer for someone who types fast). This trigger wakes the
+# workers as soon as a finished job leaves another of the same person waiting.
+_WAKE_NEXT = """
+CREATE OR REPLACE FUNCTION cuibao_wake_next_in_lock() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.lock IS NOT NULL AND OLD.status = 'doing'
+       AND (TG_OP = 'DELETE' OR NEW.status <> 'doing')
+       AND EXISTS (SELECT 1 FROM procrastinate_jobs
+                    WHERE lock = OLD.lock AND status = 'todo') THEN
+        PERFORM pg_notify('procrastinate_queue_v1#' || OLD.queue_name,
+                          json_build_object('type', 'job_inserted', 'job_id', OLD.id)::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE OR REPLACE TRIGGER cuibao_wake_next_in_lock
+    AFTER UPDATE OF status OR DELETE ON procrastinate_jobs
+    FOR EACH ROW EXECUTE FUNCTION cuibao_wake_next_in_lock();
+"""
+
+Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class QueueState:
+    depth: int  # updates waiting or being handled
+    oldest_seconds: float  # age of the oldest of them (0 when none)
+
+
+def conninfo(database_url: str) -> str:
+    """psycopg's connection string for cuibao's SQLAlchemy URL."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError("the update queue needs PostgreSQL")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class UpdateQueue:
+    def __init__(self, database_url: str, *, stalled_after: float = 30.0) -> None:
+        self._conninfo = conninfo(database_url)
+        self.stalled_after = stalled_after
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=self._conninfo)
+        )
+        self._handler: Handler | None = None
+        self.app.task(name=TASK, queue=QUEUE)(self._run)
+
+    async def _run(self, platform: str, update: dict[str, Any]) -> None:
+        if self._handler is None:
+            raise RuntimeError("this process does not handle updates")
+        await self._handler(platform, update)
+
+    async def open(self) -> None:
+        await self._ensure_schema()
+        await self.app.open_async()
+
+    async def close(self) -> None:
+        await self.app.close_async()
+
+    async def _ensure_schema(self) -> None:
+        connection = await psycopg.AsyncConnection.connect(self._conninfo)
+        async with connection as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs')")
+            row = await cursor.fetchone()
+            if row is None or row[0] is None:
+                log.info("creating the update queue's tables (procrastinate)")
+                await conn.execute(self.app.schema_manager.get_schema())
+            await conn.execute(_WAKE_NEXT)
+
+    async def put(self, platform: str, chat: str | None, update: dict[str, Any]) -> None:
+        """Store one update; committed when this returns (then acknowledge it)."""
+        lock = f"{platform}:{chat}" if chat is not None else None
+        await self.app.configure_task(TASK, lock=lock).defer_async(
+            platform=platform, update=update
+        )
+
+    async def work(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
+        """Handle updates until `stop` is set, then finish the ones in hand (within
+        `stalled_after`) and return; a job still running then is given back."""
+        self._handler = handler
+        heartbeat = max(0.5, self.stalled_after / 4)
+        worker = asyncio.create_task(
+            self.app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                install_signal_handlers=False,
+                update_heartbeat_interval=heartbeat,
+                stalled_worker_timeout=self.stalled_after,
+                shutdown_graceful_timeout=self.stalled_after,
+                delete_jobs="successful",
+                listen_notify=True,
+                fetch_job_polling_interval=1.0,
+            ),
+            name="cuibao-update-worker",
+        )
+        rescuer = asyncio.create_task(self._rescue_forever(stop), name="cuibao-stalled-jobs")
+        try:
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+        finally:
+            rescuer.cancel()
+            worker.cancel()  # procrastinate's graceful shutdown: running jobs finish
+            with contextlib.suppress(asyncio.CancelledError):
+                await rescuer
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def _rescue_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.stalled_after / 2)
+            if stop.is_set():
+                return
+            try:
+                await self.rescue()
+            except Exception:  # the database away for a moment: try again next time
+                log.warning("could not look for stalled updates", exc_info=True)
+
+    async def rescue(self) -> int:
+        """Give back to the queue the updates of workers that stopped beating."""
+        stalled = await self.app.job_manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=self.stalled_after
+        )
+        count = 0
+        for job in stalled:
+            await self.app.job_manager.retry_job(job)
+            count += 1
+        if count:
+            log.warning("gave back %d updates a stopped worker was handling", count)
+        return count
+
+    async def state(self) -> QueueState:
+        row = await self.app.connector.execute_query_one_async(
+            """
+            SELECT count(*) AS depth,
+                   coalesce(extract(epoch FROM now() - min(e.at)), 0) AS oldest
+              FROM procrastinate_jobs j
+              LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'deferred'
+             WHERE j.queue_name = %(queue)s AND j.status IN ('todo', 'doing')
+            """,
+            queue=QUEUE,
+        )
+        return QueueState(int(row["depth"]), float(row["oldest"]))

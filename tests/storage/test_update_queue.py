@@ -1,0 +1,384 @@
+"""Several `cuibao run --role all` processes on one PostgreSQL behind a round-robin proxy,
+as nginx forwards a webhook by default: each person's updates are handled one at a time
+and in order across all processes, none twice, none lost, also when a process is killed.
+
+Each test gets a PostgreSQL database of its own (the queue's tables live beside cuibao's).
+The processes are the real CLI; Telegram is fakegram, delivering to the webhook URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Self
+from uuid import uuid4
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from conversation.i18n import Catalogue
+from domain.plan_toml import parse_plan
+from fakegram import FakeTelegram
+from fakegram.state import ChatMessage
+from services.plans import load_plan
+from storage import models as m
+from storage.database import Database
+from tests.e2e.reminders_worker import bind_liaisons
+from tests.storage.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(PG_URL is None, reason="the update queue needs PostgreSQL")
+
+ROOT = Path(__file__).resolve().parents[2]
+CAMPAIGN = "bulk-reminders"  # the id bind_liaisons seats people in
+FIELDS = 9  # /submit, the deadline, nine answers, 确认提交: 12 steps
+STEP_TIMEOUT = 60.0
+TEXTS = Catalogue("zh-CN")
+
+
+def form_plan(units: int, today: date) -> str:
+    lines = [
+        "[campaign]",
+        f'id = "{CAMPAIGN}"',
+        'name = "队列测试"',
+        'office = "测试局"',
+        'coordinator = "测试中心"',
+        f"issued = {today - timedelta(days=5)}",
+        f"start = {today - timedelta(days=5)}",
+        f"end = {today + timedelta(days=60)}",
+        "",
+    ]
+    for i in range(units):
+        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
+    lines += ["[forms.stats]", 'title = "统计表"']
+    for f in range(FIELDS):
+        lines += [
+            "[[forms.stats.fields]]",
+            f'id = "f{f}"',
+            f'label = "指标{f + 1}"',
+            'type = "integer"',
+        ]
+    lines += [
+        "",
+        "[[obligations]]",
+        'id = "report"',
+        'title = "专项报表"',
+        'form = "stats"',
+        f'schedule = {{ kind = "once", dates = [{today + timedelta(days=10)}] }}',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    assert PG_URL is not None
+    name = f"q_{uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def round_robin(backends: Sequence[int]) -> AsyncIterator[int]:
+    """A proxy forwarding each POST to the next backend in turn; a backend that refuses
+    the connection is skipped (nginx's proxy_next_upstream error)."""
+    turn = 0
+    session = aiohttp.ClientSession()
+
+    async def forward(request: web.Request) -> web.Response:
+        nonlocal turn
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        for _ in backends:
+            port = backends[turn % len(backends)]
+            turn += 1
+            try:
+                async with session.post(
+                    f"http://127.0.0.1:{port}{request.path}", data=body, headers=headers
+                ) as answer:
+                    return web.Response(status=answer.status, body=await answer.read())
+            except aiohttp.ClientConnectionError:
+                continue
+        return web.Response(status=502)
+
+    server = web.Application()
+    server.router.add_post("/{path:.*}", forward)
+    # shutdown_timeout: fakegram keeps its webhook connection alive
+    runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(
+    path: Path, fake: FakeTelegram, db_url: str, port: int, proxy: int, files: Path
+) -> None:
+    path.write_text(
+        f"""
+[bot]
+api_base_url = "{fake.base_url}"
+api_file_url = "{fake.base_file_url}"
+mode = "webhook"
+webhook_listen = "127.0.0.1"
+webhook_port = {port}
+webhook_url = "http://127.0.0.1:{proxy}/telegram"
+
+[database]
+url = "{db_url}"
+
+[files]
+dir = "{files}"
+
+[rate_limit]
+overall_per_second = 100000
+
+[reminders]
+enabled = false
+
+[ops]
+queue_concurrency = 16
+queue_stalled_after_seconds = 3
+""",
+        encoding="utf-8",
+    )
+
+
+async def start_worker(config: Path, token: str, log: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": token}
+    with log.open("wb") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--role",
+            "all",
+            "--config",
+            str(config),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
+async def until_healthy(port: int, process: asyncio.subprocess.Process, log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise AssertionError(f"worker exited: {log.read_text(errors='replace')[-3000:]}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"worker never healthy: {log.read_text(errors='replace')[-3000:]}")
+
+
+async def reply_after(fake: FakeTelegram, user: int, mark: int, what: str) -> ChatMessage:
+    chat = fake.chat(user)
+    await fake.wait_until(
+        lambda: chat.next_message_id > mark + 1 or None,
+        STEP_TIMEOUT,
+        describe=f"{what} in chat {user}",
+    )
+    return chat.messages[mark + 1]
+
+
+def answers_of(user: int) -> list[str]:
+    return [str(user % 100_000 * 10 + f) for f in range(FIELDS)]
+
+
+async def fill_form(fake: FakeTelegram, user: int) -> None:
+    """/submit, the deadline, nine answers sent at once without waiting (a person on a
+    phone pasting them), then 确认提交 on the preview."""
+    sent = fake.send_command(user, "submit")
+    tasks = await reply_after(fake, user, sent.message_id, "the task list")
+    fake.press_button(user, tasks.message_id, tasks.callback_data("专项报表"))
+    chat = fake.chat(user)
+    await fake.wait_until(
+        lambda: chat.next_message_id > tasks.message_id + 1 or None,
+        STEP_TIMEOUT,
+        describe=f"the first question in chat {user}",
+    )
+    for answer in answers_of(user):
+        fake.send_text(user, answer)
+    confirm = TEXTS.text("button.confirm")
+
+    def preview() -> ChatMessage | None:
+        return next(
+            (msg for msg in reversed(chat.messages.values()) if confirm in msg.button_texts),
+            None,
+        )
+
+    shown = await fake.wait_until(preview, STEP_TIMEOUT, describe=f"the preview in {user}")
+    fake.press_button(user, shown.message_id, text=confirm)
+
+
+async def test_three_workers_behind_a_round_robin_proxy_keep_each_persons_answers_in_order(
+    tmp_path: Path,
+) -> None:
+    people = 200
+    async with fresh_database() as db_url, FakeTelegram() as fake:
+        users = [u.id for u in fake.add_users(people)]
+        today = datetime.now(UTC).date()
+        async with Database.open(db_url) as db:
+            text = form_plan(people, today)
+            await load_plan(
+                db.sessions,
+                parse_plan(text, "q.toml"),
+                "q.toml",
+                text,
+                datetime.now(UTC) - timedelta(days=1),
+            )
+            await bind_liaisons(db, users)
+        ports = [free_port() for _ in range(3)]
+        async with round_robin(ports) as proxy, _Queue(db_url) as queue:
+            workers: list[tuple[asyncio.subprocess.Process, Path]] = []
+            try:
+                for i, port in enumerate(ports):
+                    config = tmp_path / f"w{i}.toml"
+                    write_config(config, fake, db_url, port, proxy, tmp_path / "files")
+                    log = tmp_path / f"w{i}.log"
+                    process = await start_worker(config, fake.token, log)
+                    workers.append((process, log))
+                    await until_healthy(port, process, log)
+                    await queue.until_workers(i + 1)  # the first one started is the victim's
+                flows = asyncio.gather(*(fill_form(fake, u) for u in users))
+                await queue.until_updates_handled(people * 3)
+                # Replies answered late: handlers hang after committing, the worst moment.
+                fake.answer_late("sendMessage", times=30, seconds=3.0)
+                await queue.until_victim_busy()
+                workers[0][0].send_signal(signal.SIGKILL)
+                await flows
+                await _until_submitted(db_url, people)
+                health = await _health(ports[1])
+                assert health["queue_depth"] == 0, health
+                assert health["status"] == "ok", health
+            finally:
+                for process, _ in workers:
+                    with contextlib.suppress(ProcessLookupError):
+                        process.send_signal(signal.SIGTERM)
+                for process, _ in workers:
+                    await asyncio.wait_for(process.wait(), 30)
+        rescued = "".join(log.read_text(errors="replace") for _, log in workers[1:])
+        assert "gave back" in rescued, "the killed worker's updates were not given back"
+        await _check(db_url, fake, users)
+
+
+async def _health(port: int) -> dict[str, object]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as answer,
+    ):
+        body: dict[str, object] = await answer.json()
+        return body
+
+
+class _Queue:
+    """Looks into the queue's tables (procrastinate's) to time the kill."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+
+    async def __aenter__(self) -> Self:
+        self.conn = await asyncpg.connect(self.db_url)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.conn.close()
+
+    async def _poll(self, query: str, enough: int, what: str) -> None:
+        for _ in range(600):
+            with contextlib.suppress(asyncpg.UndefinedTableError):
+                if int(await self.conn.fetchval(query)) >= enough:
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never {what}")
+
+    async def until_workers(self, count: int) -> None:
+        await self._poll("SELECT count(*) FROM procrastinate_workers", count, "started")
+
+    async def until_updates_handled(self, count: int) -> None:
+        await self._poll("SELECT count(*) FROM inbound_messages", count, f"{count} handled")
+
+    async def until_victim_busy(self) -> None:
+        await self._poll(
+            """SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'
+               AND worker_id = (SELECT min(id) FROM procrastinate_workers)""",
+            1,
+            "an update in the first worker's hands",
+        )
+
+
+async def _until_submitted(db_url: str, expected: int) -> None:
+    async with Database.open(db_url, migrate=False) as db:
+        for _ in range(300):
+            async with db.sessions() as s:
+                count = await s.scalar(select(func.count()).select_from(m.Submission))
+            if count == expected:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} of {expected} submissions")
+
+
+async def _check(db_url: str, fake: FakeTelegram, users: list[int]) -> None:
+    async with Database.open(db_url, migrate=False) as db, db.sessions() as s:
+        rows = (
+            await s.execute(
+                select(m.Person.external_id, m.Submission.answers).join(
+                    m.Submission, m.Submission.submitted_by == m.Person.id
+                )
+            )
+        ).all()
+        handled = set(
+            (
+                await s.scalars(
+                    select(m.InboundMessage.message_id).where(
+                        m.InboundMessage.platform == "telegram"
+                    )
+                )
+            ).all()
+        )
+    wrong = {
+        external: answers
+        for external, answers in rows
+        if [str(answers.get(f"f{f}")) for f in range(FIELDS)] != answers_of(int(external))
+    }
+    assert not wrong, (
+        f"{len(wrong)} forms with answers out of place, e.g. {list(wrong.items())[:3]}"
+    )
+    assert len(rows) == len(users)
+    assert fake.updates.pending_count == 0
+    delivered = {str(i) for i in range(1, fake.updates.issued + 1)}
+    assert delivered <= handled, f"{len(delivered - handled)} updates never handled"
