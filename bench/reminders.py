@@ -37,7 +37,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.pool import NullPool
 
 from bot.app import build_application
-from bot.config import BotSettings, DatabaseSettings, RateLimitSettings, Settings
+from bot.config import HEADROOM, BotSettings, DatabaseSettings, RateLimitSettings, Settings
 from bot.nudge_loop import CatalogueRenderer, ReminderNotifier
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
@@ -195,7 +195,8 @@ class TimedNotifier:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    burst = args.burst or args.rate * 1.1
+    burst = args.burst or args.rate
+    limit = args.rate * args.headroom
     async with fake_server(args.reminders) as info, database(args.postgres) as db:
         control_url = info["control_url"].removesuffix("/_control")
         first_user = 10_001  # `--users N` creates ids 10001, 10002, …
@@ -206,7 +207,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         settings = Settings(
             bot=BotSettings(api_base_url=info["base_url"], api_file_url=info["base_file_url"]),
             database=DatabaseSettings(url="sqlite://"),
-            rate_limit=RateLimitSettings(overall_per_second=args.rate, max_retries=5),
+            rate_limit=RateLimitSettings(overall_per_second=limit, max_retries=5),
             token=SecretStr(info["token"]),
         )
         app = build_application(settings, clock=lambda: NOW, database=db)
@@ -235,7 +236,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     send_phase = notifier.last - notifier.first
     return {
         "reminders": args.reminders,
-        "rate_limit": args.rate,
+        "R": args.rate,
+        "bot_limit": round(limit, 1),
         "fake_burst": burst,
         "backend": "postgresql" if args.postgres else "sqlite",
         "concurrency": args.concurrency,
@@ -257,9 +259,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reminders", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=300.0, help="R: msgs/s, bot and fake")
+    parser.add_argument("--rate", type=float, default=300.0, help="R: the fake's msgs/s")
     parser.add_argument(
-        "--burst", type=float, default=None, help="the fake's token bucket size (default 1.1 × R)"
+        "--burst", type=float, default=None, help="the fake's token bucket size (default R)"
+    )
+    parser.add_argument(
+        "--headroom",
+        type=float,
+        default=HEADROOM,
+        help=f"the bot's limiter at this share of R (default {HEADROOM}, as cuibao's own)",
     )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batch", type=int, default=50, help="claims per transaction")
