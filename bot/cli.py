@@ -222,6 +222,7 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common], help=h("run"))
     run.add_argument("--role", choices=("web", "worker", "all"), help=h("role"))
+    run.add_argument("--port", type=_port, help=h("port"))
     run.set_defaults(run=_run)
 
     invite = commands.add_parser("invite", parents=[common], help=h("invite"))
@@ -400,6 +401,7 @@ def _run(args: argparse.Namespace) -> int:
     role = getattr(args, "role", None)
     if role is not None:
         _check_role(settings, catalogue, role)
+    settings = _with_port(settings, getattr(args, "port", None), role)
     database_url(settings, catalogue, create=True)
     webhook_problem = _webhook_problem(settings)
     if webhook_problem is not None:
@@ -425,6 +427,26 @@ def _run(args: argparse.Namespace) -> int:
 
             run_role(settings, role)
     return 0
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 < port < 65536:
+        raise ValueError(value)
+    return port
+
+
+def _with_port(settings: Settings, port: int | None, role: str | None) -> Settings:
+    """`--port`: several processes on one host from one config file (a systemd template
+    unit's instance). The webhook's port, or for `--role worker` health and metrics'."""
+    if port is None:
+        return settings
+    if role == "worker":
+        host = settings.ops.listen.rpartition(":")[0] or "127.0.0.1"
+        ops = settings.ops.model_copy(update={"listen": f"{host}:{port}"})
+        return settings.model_copy(update={"ops": ops})
+    bot = settings.bot.model_copy(update={"webhook_port": port})
+    return settings.model_copy(update={"bot": bot})
 
 
 def _check_role(settings: Settings, catalogue: Catalogue, role: str) -> None:

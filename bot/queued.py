@@ -27,7 +27,7 @@ from telegram import Bot, Update
 from bot.app import CuibaoApp, build_application, install_update_queue
 from bot.composition import Clock, utc_now
 from bot.config import Settings
-from bot.ops import Health, install_health, metrics_of, start_ops_server, stop_ops_server
+from bot.ops import Health, install_health, metrics_of, stop_ops_server
 from bot.transport import telegram_request
 from bot.update_queue import UpdateQueue
 from bot.updates import read_update
@@ -147,10 +147,8 @@ async def serve(
             await app.post_init(app)
         await app.start()
         stack.push_async_callback(_stop, app)
-        if role == "all":
+        if role == "all":  # a worker's health and metrics: [ops] listen (post_init)
             await stack.enter_async_context(_receiving(settings, app, queue, app.bot))
-        elif settings.ops.listen:
-            await start_ops_server(app, settings.ops.listen)
         log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
         inbox = InboxService(db.sessions)
         forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop))
