@@ -1,6 +1,6 @@
 """Start the deployment in this folder on this machine and use it, to see that it works.
 
-    python deploy/try_locally.py [--postgres URL] [--people 40]
+    python -m deploy.try_locally [--postgres URL] [--people 40]
 
 What it starts, from the files next to it (the same command lines, ports and timeouts):
 
@@ -31,7 +31,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,12 +44,12 @@ from uuid import uuid4
 import aiohttp
 import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from fakegram import FakeTelegram
 from fakegram.state import ChatMessage
 from storage import models as m
 from storage.database import Database
+from tests.procs import free_port, fresh_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -62,12 +61,6 @@ CONFIRM = "✅ 确认提交"
 
 class Missing(Exception):
     """Something this machine lacks (nginx, PostgreSQL): not a failure of the deployment."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def unit_command(unit: str, instance: int, config: Path) -> tuple[list[str], float]:
@@ -133,19 +126,12 @@ http {{
 
 @contextlib.asynccontextmanager
 async def database(server: str) -> AsyncIterator[str]:
-    name = f"cuibao_try_{uuid4().hex[:10]}"
     try:
-        admin = await asyncpg.connect(server)
+        await (await asyncpg.connect(server)).close()
     except (OSError, asyncpg.PostgresError) as exc:
         raise Missing(f"no PostgreSQL at {server}: {exc}") from None
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(server) as url:
+        yield url
 
 
 def cli(*argv: str, env: dict[str, str]) -> str:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_deployment_example_starts_from_its_files_and_serves_forty_people() -> None:
     assert PG_URL is not None
     done = subprocess.run(
-        [sys.executable, "deploy/try_locally.py", "--postgres", PG_URL, "--people", "40"],
+        [sys.executable, "-m", "deploy.try_locally", "--postgres", PG_URL, "--people", "40"],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,

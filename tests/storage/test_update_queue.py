@@ -13,18 +13,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Self
-from uuid import uuid4
 
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
@@ -34,6 +30,7 @@ from services.plans import load_plan
 from storage import models as m
 from storage.database import Database
 from tests.e2e.reminders_worker import bind_liaisons
+from tests.procs import free_port, fresh_database, round_robin
 from tests.storage.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="the update queue needs PostgreSQL")
@@ -77,67 +74,6 @@ def form_plan(units: int, today: date) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    assert PG_URL is not None
-    name = f"q_{uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def round_robin(backends: Sequence[int]) -> AsyncIterator[int]:
-    """A proxy forwarding each POST to the next backend in turn; a backend that refuses
-    the connection is skipped (nginx's proxy_next_upstream error)."""
-    turn = 0
-    session = aiohttp.ClientSession()
-
-    async def forward(request: web.Request) -> web.Response:
-        nonlocal turn
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        for _ in backends:
-            port = backends[turn % len(backends)]
-            turn += 1
-            try:
-                async with session.post(
-                    f"http://127.0.0.1:{port}{request.path}", data=body, headers=headers
-                ) as answer:
-                    return web.Response(status=answer.status, body=await answer.read())
-            except aiohttp.ClientConnectionError:
-                continue
-        return web.Response(status=502)
-
-    server = web.Application()
-    server.router.add_post("/{path:.*}", forward)
-    # shutdown_timeout: fakegram keeps its webhook connection alive
-    runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
-        await session.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(
@@ -249,7 +185,8 @@ async def test_three_workers_behind_a_round_robin_proxy_keep_each_persons_answer
     tmp_path: Path,
 ) -> None:
     people = 200
-    async with fresh_database() as db_url, FakeTelegram() as fake:
+    assert PG_URL is not None
+    async with fresh_database(PG_URL) as db_url, FakeTelegram() as fake:
         users = [u.id for u in fake.add_users(people)]
         today = datetime.now(UTC).date()
         async with Database.open(db_url) as db:
