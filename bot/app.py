@@ -51,6 +51,7 @@ log = logging.getLogger("cuibao")
 
 CuibaoApp = Application[Any, CustomContext, Any, Any, Any, Any]
 _DINGTALK = "cuibao.dingtalk"
+DINGTALK_BOT = "cuibao.dingtalk_bot"  # the DingTalkBot a queued worker hands frames to
 MENUS_GROUP = -1  # before the handlers: a coordinator's first message gets their menu
 
 
@@ -176,8 +177,13 @@ def _post_init(
             await start_ops_server(app, settings.ops.listen)
         if settings.dingtalk.client_id:  # both platforms, one process, one database
             stack = contextlib.AsyncExitStack()
-            await stack.enter_async_context(running_dingtalk(settings, db, clock, outbox))
+            queue = app.bot_data.get(_QUEUE)
+            forward = queue.forwarder("dingtalk") if queue is not None else None
+            found = await stack.enter_async_context(
+                running_dingtalk(settings, db, clock, outbox, forward)
+            )
             app.bot_data[_DINGTALK] = stack
+            app.bot_data[DINGTALK_BOT] = found
 
     return post_init
 

@@ -417,7 +417,12 @@ def _run(args: argparse.Namespace) -> int:
     # as a hundred-line traceback.
     logging.getLogger("telegram.ext").addFilter(_not_a_failed_start)
     if settings.token is None:  # DingTalk only
-        run(settings)
+        if role is None:
+            run(settings)
+        else:
+            from bot.queued import run as run_role
+
+            run_role(settings, role)
         return 0
     with reaching_telegram(settings, catalogue):
         if role is None:
@@ -450,12 +455,12 @@ def _with_port(settings: Settings, port: int | None, role: str | None) -> Settin
 
 
 def _check_role(settings: Settings, catalogue: Catalogue, role: str) -> None:
-    if settings.token is None:
-        raise UsageError(catalogue.text("cli.role_needs_token", role=role))
+    if settings.token is None and role == "web":  # DingTalk alone: Stream, no webhook
+        raise UsageError(catalogue.text("cli.role_web_needs_telegram"))
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise UsageError(catalogue.text("cli.role_needs_postgresql", role=role, url=shown))
-    if settings.bot.mode != "webhook":
+    if settings.token is not None and settings.bot.mode != "webhook":
         raise UsageError(catalogue.text("cli.role_needs_webhook", role=role))
 
 

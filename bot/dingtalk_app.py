@@ -20,7 +20,14 @@ from bot.nudge_loop import CatalogueRenderer, reminder_config
 from conversation.i18n import Catalogue
 from conversation.notify import ListingNotifier
 from conversation.services import AppServices
-from dingtalk.adapter import PLATFORM, Cards, DingTalkAdapter, DingTalkNotifier, Repeats
+from dingtalk.adapter import (
+    PLATFORM,
+    Cards,
+    DingTalkAdapter,
+    DingTalkNotifier,
+    Forward,
+    Repeats,
+)
 from dingtalk.api import DingTalkApi
 from dingtalk.joins import offer_bindings
 from dingtalk.protocol import CARD_TOPIC, ROBOT_TOPIC
@@ -57,9 +64,14 @@ class DingTalkBot:
 
 @asynccontextmanager
 async def running_dingtalk(
-    settings: Settings, db: Database, clock: Clock = utc_now, outbox: Outbox | None = None
+    settings: Settings,
+    db: Database,
+    clock: Clock = utc_now,
+    outbox: Outbox | None = None,
+    forward: Forward | None = None,
 ) -> AsyncIterator[DingTalkBot]:
-    """Serve DingTalk (Stream mode) until the block ends."""
+    """Serve DingTalk (Stream mode) until the block ends. With `forward`, frames go to the
+    durable queue and a worker handles them (`adapter.handle_queued`)."""
     config = settings.dingtalk
     if not config.client_id or settings.dingtalk_secret is None:
         raise ValueError("DingTalk needs [dingtalk] client_id and DINGTALK_CLIENT_SECRET")
@@ -104,7 +116,9 @@ async def running_dingtalk(
             receipts=receipts,
             outbox=outbox,
         )
-        adapter = DingTalkAdapter(services, api, InboxService(db.sessions), clock, repeats, cards)
+        adapter = DingTalkAdapter(
+            services, api, InboxService(db.sessions), clock, repeats, cards, forward
+        )
         stream = StreamClient(
             http,
             config.client_id,

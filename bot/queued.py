@@ -24,15 +24,24 @@ from typing import Any, Literal
 from aiohttp import web
 from telegram import Bot, Update
 
-from bot.app import CuibaoApp, build_application, install_update_queue
+from bot.app import DINGTALK_BOT, CuibaoApp, build_application, install_update_queue
 from bot.composition import Clock, utc_now
 from bot.config import Settings
-from bot.ops import Health, install_health, metrics_of, stop_ops_server
+from bot.dingtalk_app import DingTalkBot, running_dingtalk
+from bot.ops import (
+    Health,
+    Metrics,
+    install_health,
+    metrics_of,
+    start_ops_server,
+    stop_ops_server,
+)
 from bot.transport import telegram_request
 from bot.update_queue import UpdateQueue
 from bot.updates import read_update
 from bot.webhook import webhook_app
 from services.inbox import InboxService
+from services.ports import Outbox
 from storage.database import Database
 from storage.handled import install as install_handled
 from storage.handled import on_behalf_of
@@ -41,6 +50,7 @@ log = logging.getLogger("cuibao.queued")
 
 Role = Literal["web", "worker", "all"]
 PLATFORM = "telegram"
+DINGTALK = "dingtalk"
 
 
 def chat_of(update: Update) -> str | None:
@@ -59,29 +69,80 @@ def enqueue(queue: UpdateQueue) -> Callable[[dict[str, Any], Update], Awaitable[
     return sink
 
 
-def handler(
-    app: CuibaoApp, inbox: InboxService, clock: Clock
-) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-    """Handle one queued update at most once in effect (see storage/handled.py)."""
-    metrics = metrics_of(app)
+Handle = Callable[[dict[str, Any]], Awaitable[None]]
 
-    async def handle(platform: str, data: dict[str, Any]) -> None:
-        key = str(data.get("update_id"))
-        if await inbox.seen(platform, key):
-            log.info("update %s was handled before; skipped", key)
-            return
+
+def telegram_handle(app: CuibaoApp) -> Handle:
+    async def handle(data: dict[str, Any]) -> None:
         update = read_update(data, app.bot)
         if update is not None:
-            mark = id(data)
-            metrics.started(mark)
-            try:
-                with on_behalf_of(platform, key, clock):
-                    await app.process_update(update)
-            finally:
-                metrics.finished(mark)
+            await app.process_update(update)
+
+    return handle
+
+
+def dingtalk_handle(found: Callable[[], DingTalkBot | None]) -> Handle:
+    async def handle(data: dict[str, Any]) -> None:
+        bot = found()
+        if bot is None:
+            raise RuntimeError("a DingTalk frame in the queue, and DingTalk is not configured")
+        await bot.adapter.handle_queued(data)
+
+    return handle
+
+
+# DingTalk hands a person's messages to whichever connection (process) it likes, and two
+# processes may store two quick messages in the opposite order: a worker waits this long
+# after a frame was received before handling it, and handles first whatever of the same
+# person came earlier (by DingTalk's own timestamp) and is still waiting.
+SETTLE_SECONDS = {DINGTALK: 0.3}
+
+
+def order_of(data: dict[str, Any]) -> int:
+    """Where an update stands in its person's sequence: DingTalk's createAt, Telegram's
+    update_id (Telegram numbers updates in the order they happened)."""
+    found = data.get("order", data.get("update_id"))
+    return found if isinstance(found, int) else 0
+
+
+def handler(
+    handles: dict[str, Handle],
+    queue: UpdateQueue,
+    inbox: InboxService,
+    clock: Clock,
+    metrics: Metrics,
+) -> Callable[[str, str | None, dict[str, Any]], Awaitable[None]]:
+    """Handle one queued update, and first any of the same person's that came earlier and
+    wait behind it; each at most once in effect (see storage/handled.py)."""
+
+    async def one(platform: str, data: dict[str, Any]) -> None:
+        key = str(data.get("update_id"))
+        if await inbox.seen(platform, key):
+            log.info("%s update %s was handled before; skipped", platform, key)
+            return
+        mark = id(data)
+        metrics.started(mark)
+        try:
+            with on_behalf_of(platform, key, clock):
+                await handles[platform](data)
+        finally:
+            metrics.finished(mark)
         # A read-only update (a /help) wrote nothing: record it now, so a retry does not
         # answer twice.
         await inbox.first_time(platform, key, clock())
+
+    async def handle(platform: str, chat: str | None, data: dict[str, Any]) -> None:
+        settle = SETTLE_SECONDS.get(platform)
+        received = data.get("received")
+        if settle and isinstance(received, int | float):
+            await asyncio.sleep(max(0.0, min(settle, received / 1000 + settle - time.time())))
+        batch = [data]
+        if chat is not None:
+            mine = order_of(data)
+            waiting = await queue.waiting(platform, chat)
+            batch = sorted((d for d in waiting if order_of(d) < mine), key=order_of) + batch
+        for item in batch:
+            await one(platform, item)
 
     return handle
 
@@ -90,7 +151,7 @@ def handler(
 class _ReceiverHost:
     """What the web role's receiver and health need, without an Application."""
 
-    bot: Bot
+    bot: Bot | None
     bot_data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,6 +199,9 @@ async def serve(
         if role == "web":
             await _serve_web(settings, queue, stop, stack)
             return
+        if settings.token is None:
+            await _serve_dingtalk_only(settings, queue, stop, stack, clock)
+            return
         db = await stack.enter_async_context(Database.open(settings.database_url))
         app = build_application(settings, clock=clock, database=db)
         install_update_queue(app, queue)
@@ -150,14 +214,66 @@ async def serve(
         if role == "all":  # a worker's health and metrics: [ops] listen (post_init)
             await stack.enter_async_context(_receiving(settings, app, queue, app.bot))
         log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
-        inbox = InboxService(db.sessions)
-        forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop))
-        try:
-            await queue.work(
-                handler(app, inbox, clock), concurrency=settings.ops.queue_concurrency, stop=stop
-            )
-        finally:
-            forgetting.cancel()
+        handles = {
+            PLATFORM: telegram_handle(app),
+            DINGTALK: dingtalk_handle(lambda: _dingtalk_of(app.bot_data)),
+        }
+        await _work(settings, queue, handles, db, clock, metrics_of(app), stop)
+
+
+def _dingtalk_of(bot_data: Any) -> DingTalkBot | None:
+    found = bot_data.get(DINGTALK_BOT)
+    return found if isinstance(found, DingTalkBot) else None
+
+
+async def _work(
+    settings: Settings,
+    queue: UpdateQueue,
+    handles: dict[str, Handle],
+    db: Database,
+    clock: Clock,
+    metrics: Metrics,
+    stop: asyncio.Event,
+) -> None:
+    log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
+    inbox = InboxService(db.sessions)
+    forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop))
+    try:
+        await queue.work(
+            handler(handles, queue, inbox, clock, metrics),
+            concurrency=settings.ops.queue_concurrency,
+            stop=stop,
+        )
+    finally:
+        forgetting.cancel()
+
+
+async def _serve_dingtalk_only(
+    settings: Settings,
+    queue: UpdateQueue,
+    stop: asyncio.Event,
+    stack: AsyncExitStack,
+    clock: Clock,
+) -> None:
+    """A DingTalk worker (no Telegram token): Stream frames into the queue, and handled
+    from it, whichever process's connection received them."""
+    db = await stack.enter_async_context(Database.open(settings.database_url))
+    found = await stack.enter_async_context(
+        running_dingtalk(settings, db, clock, Outbox(), queue.forwarder(DINGTALK))
+    )
+    host = _ReceiverHost(None)
+    metrics = metrics_of(host)
+    install_health(
+        host,
+        Health(db, metrics, lambda: _queue_state(queue), reminders_enabled=False),
+    )
+    if settings.ops.listen:
+        await start_ops_server(host, settings.ops.listen)
+        stack.push_async_callback(stop_ops_server, host)
+    log.info("serving DingTalk (Stream mode) for app %s", settings.dingtalk.client_id)
+    await _work(
+        settings, queue, {DINGTALK: dingtalk_handle(lambda: found)}, db, clock, metrics, stop
+    )
 
 
 INBOX_DAYS = 7  # how long a handled update's id is kept (Telegram redelivers for a day)

@@ -59,7 +59,8 @@ CREATE OR REPLACE TRIGGER cuibao_wake_next_in_lock
     FOR EACH ROW EXECUTE FUNCTION cuibao_wake_next_in_lock();
 """
 
-Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
+# (platform, the person's lock key or None, the update)
+Handler = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _lock(platform: str, chat: str | None) -> str | None:
+    return f"{platform}:{chat}" if chat is not None else None
+
+
 class UpdateQueue:
     def __init__(self, database_url: str, *, stalled_after: float = 30.0) -> None:
         self._conninfo = conninfo(database_url)
@@ -86,10 +91,10 @@ class UpdateQueue:
         self._handler: Handler | None = None
         self.app.task(name=TASK, queue=QUEUE)(self._run)
 
-    async def _run(self, platform: str, update: dict[str, Any]) -> None:
+    async def _run(self, platform: str, update: dict[str, Any], chat: str | None = None) -> None:
         if self._handler is None:
             raise RuntimeError("this process does not handle updates")
-        await self._handler(platform, update)
+        await self._handler(platform, chat, update)
 
     async def open(self) -> None:
         await self._ensure_schema()
@@ -111,10 +116,29 @@ class UpdateQueue:
 
     async def put(self, platform: str, chat: str | None, update: dict[str, Any]) -> None:
         """Store one update; committed when this returns (then acknowledge it)."""
-        lock = f"{platform}:{chat}" if chat is not None else None
-        await self.app.configure_task(TASK, lock=lock).defer_async(
-            platform=platform, update=update
+        await self.app.configure_task(TASK, lock=_lock(platform, chat)).defer_async(
+            platform=platform, update=update, chat=chat
         )
+
+    async def waiting(self, platform: str, chat: str) -> list[dict[str, Any]]:
+        """The person's updates stored and not yet taken, as `put` got them."""
+        rows = await self.app.connector.execute_query_all_async(
+            """
+            SELECT args FROM procrastinate_jobs
+             WHERE queue_name = %(queue)s AND lock = %(lock)s AND status = 'todo'
+            """,
+            queue=QUEUE,
+            lock=_lock(platform, chat),
+        )
+        return [dict(row["args"]["update"]) for row in rows]
+
+    def forwarder(self, platform: str) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+        """`put` for one platform: (the person's id, the update)."""
+
+        async def forward(chat: str, update: dict[str, Any]) -> None:
+            await self.put(platform, chat, update)
+
+        return forward
 
     async def work(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
         """Handle updates until `stop` is set, then finish the ones in hand (within

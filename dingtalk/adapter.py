@@ -11,10 +11,12 @@ import dataclasses
 import json
 import logging
 import mimetypes
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from conversation.dispatch import handle
 from conversation.events import Event, FileArrived, FileTooLarge, Other, Press, Sender, Text
@@ -30,13 +32,29 @@ from conversation.replies import (
 )
 from conversation.services import AppServices
 from dingtalk.api import DingTalkApi, DingTalkError, TooLarge, Unreachable
-from dingtalk.protocol import CardCallback, Frame, RobotMessage
+from dingtalk.protocol import CARD_TOPIC, CardCallback, Frame, RobotMessage
 from services.inbox import InboxService
 from services.ports import Button, Delivery
 from services.receipts import ReceiptService
 
 log = logging.getLogger("cuibao.dingtalk")
 PLATFORM = "dingtalk"
+
+
+def _queued(frame: Frame, key: str, created: object = None) -> dict[str, Any]:
+    """A frame as the queue keeps it: `update_id` is what a repeat is known by, `order`
+    where it stands among the person's messages (DingTalk's createAt, in ms; when it has
+    none, the time it was received), `received` when this process got it (ms)."""
+    received = int(time.time() * 1000)
+    return {
+        "update_id": key,
+        "order": created if isinstance(created, int) else received,
+        "received": received,
+        "topic": frame.topic,
+        "frame": frame.message_id,
+        "data": frame.data,
+    }
+
 
 DINGTALK = Capabilities(
     buttons=False,  # numbered lists (interactive cards need a template configured)
@@ -184,6 +202,11 @@ class DingTalkNotifier:
             log.warning("DingTalk: a read receipt could not be kept", exc_info=True)
 
 
+# Stores a frame in the durable queue (`cuibao run --role`, bot/queued.py): the person's
+# id (the queue's lock) and the frame as the queue keeps it; committed when it returns.
+Forward = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
 class DingTalkAdapter:
     def __init__(
         self,
@@ -193,27 +216,31 @@ class DingTalkAdapter:
         clock: Callable[[], datetime],
         repeats: Repeats | None = None,
         cards: Cards | None = None,
+        forward: Forward | None = None,
     ) -> None:
         self.services, self.api, self.inbox, self.clock = services, api, inbox, clock
         self.repeats = repeats or Repeats()
         self.cards = cards
+        self.forward = forward
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self.handled = 0
 
     async def on_robot_message(self, frame: Frame) -> None:
         """One robot message: handled once (by its msgId, in the database), and one
-        person's messages one at a time, in order."""
+        person's messages one at a time, in order. With a queue, only stored: a worker of
+        any process handles it (`handle_queued`), and the frame is acknowledged once the
+        queue holds it."""
         message = RobotMessage.parse(frame.payload())
         if message is None or not message.single_chat:
             return
+        if self.forward is not None:
+            created = frame.payload().get("createAt")
+            await self.forward(message.sender, _queued(frame, message.message_id, created))
+            return
         if not await self.inbox.first_time(PLATFORM, message.message_id, self.clock()):
             return  # delivered again after a reconnect: done already
-        await self._in_order(
-            self.event_of(message),
-            Sender(message.sender, message.sender_name),
-            DingTalkChannel(self.api, message.sender, self.repeats, self.cards),
-        )
+        await self._in_order(*self._robot(message))
 
     async def on_card_callback(self, frame: Frame) -> dict[str, object]:
         """A card's button pressed: a Press, handled once and in order with the person's
@@ -221,15 +248,42 @@ class DingTalkAdapter:
         pressed = CardCallback.parse(frame.payload())
         if pressed is None or self.cards is None:
             return {}
-        if await self.inbox.first_time(PLATFORM, f"card:{frame.message_id}", self.clock()):
-            await self._in_order(
-                Press(pressed.data, self.cards.text_of(pressed.out_track_id)),
-                Sender(pressed.user, ""),
-                DingTalkChannel(
-                    self.api, pressed.user, self.repeats, self.cards, pressed.out_track_id
-                ),
-            )
+        key = f"card:{frame.message_id}"
+        if self.forward is not None:
+            await self.forward(pressed.user, _queued(frame, key))
+        elif await self.inbox.first_time(PLATFORM, key, self.clock()):
+            await self._in_order(*self._card(pressed))
         return {}
+
+    async def handle_queued(self, data: dict[str, Any]) -> None:
+        """A frame `on_robot_message` or `on_card_callback` stored in the queue, taken by a
+        worker: the queue keeps the person's frames in order and skips a repeated one."""
+        frame = Frame("CALLBACK", str(data["topic"]), str(data["frame"]), str(data["data"]))
+        if frame.topic == CARD_TOPIC:
+            pressed = CardCallback.parse(frame.payload())
+            if pressed is not None and self.cards is not None:
+                await handle(*self._card(pressed), self.services)
+            return
+        message = RobotMessage.parse(frame.payload())
+        if message is not None:
+            await handle(*self._robot(message), self.services)
+
+    def _robot(self, message: RobotMessage) -> tuple[Event, Sender, DingTalkChannel]:
+        return (
+            self.event_of(message),
+            Sender(message.sender, message.sender_name),
+            DingTalkChannel(self.api, message.sender, self.repeats, self.cards),
+        )
+
+    def _card(self, pressed: CardCallback) -> tuple[Event, Sender, DingTalkChannel]:
+        assert self.cards is not None
+        return (
+            Press(pressed.data, self.cards.text_of(pressed.out_track_id)),
+            Sender(pressed.user, ""),
+            DingTalkChannel(
+                self.api, pressed.user, self.repeats, self.cards, pressed.out_track_id
+            ),
+        )
 
     async def _in_order(self, event: Event, sender: Sender, channel: DingTalkChannel) -> None:
         """One person's events one at a time, in the order they arrived."""

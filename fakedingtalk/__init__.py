@@ -82,6 +82,8 @@ class FakeDingTalk:
         self.updates = 0  # card updates
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
+        self._turn = 0
+        self._last_created = 0
         self._tickets: set[str] = set()
         self._changed = asyncio.Condition()
         self._server: TestServer | None = None
@@ -170,15 +172,21 @@ class FakeDingTalk:
         return ws
 
     @property
+    def open_connections(self) -> list[web.WebSocketResponse]:
+        return [ws for ws in self._sockets if not ws.closed]
+
+    @property
     def connected(self) -> bool:
         return any(not ws.closed for ws in self._sockets)
 
     async def _push(self, frame: dict[str, Any]) -> None:
+        """To one open connection, the next in turn: with several (several processes, or
+        several connections of one app), DingTalk hands each event to one of them."""
         await self.wait_until(lambda: self.connected, 10.0)
-        for ws in self._sockets:
-            if not ws.closed:
-                await ws.send_str(json.dumps(frame, ensure_ascii=False))
-                return
+        open_ones = self.open_connections
+        self._turn += 1
+        ws = open_ones[self._turn % len(open_ones)]
+        await ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def ping(self) -> None:
         await self._push(
@@ -261,6 +269,11 @@ class FakeDingTalk:
         await self._push(frame)
         return message_id
 
+    def _created_now(self) -> int:
+        """DingTalk's createAt (ms); strictly increasing, as a person's messages are."""
+        self._last_created = max(self._last_created + 1, int(time.time() * 1000))
+        return self._last_created
+
     async def user_sends(self, staff_id: str, msgtype: str, **content: Any) -> str:
         message_id = f"msg{next(self._ids):06d}"
         data: dict[str, Any] = {
@@ -272,7 +285,7 @@ class FakeDingTalk:
             "senderNick": self.names.get(staff_id, staff_id),
             "robotCode": self.client_id,
             "conversationId": f"cid-{staff_id}",
-            "createAt": int(time.time() * 1000),
+            "createAt": self._created_now(),
         }
         data.update(content)
         frame = {

@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
+from fakedingtalk import FakeDingTalk, Sent
 from fakegram import FakeTelegram
 from fakegram.state import ChatMessage
 from services.plans import load_plan
 from storage import models as m
 from storage.database import Database
-from tests.e2e.reminders_worker import bind_liaisons
+from tests.e2e.reminders_worker import bind_liaisons, bind_people
 from tests.procs import free_port, fresh_database, round_robin
 from tests.storage.conftest import PG_URL
 
@@ -109,8 +110,21 @@ queue_stalled_after_seconds = 3
     )
 
 
-async def start_worker(config: Path, token: str, log: Path) -> asyncio.subprocess.Process:
+async def start_worker(
+    config: Path,
+    token: str,
+    log: Path,
+    *,
+    role: str = "all",
+    port: int | None = None,
+    secret: str | None = None,
+) -> asyncio.subprocess.Process:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": token}
+    if secret is not None:
+        env["DINGTALK_CLIENT_SECRET"] = secret
+    if not token:
+        env.pop("TELEGRAM_BOT_TOKEN")
+    extra = ["--port", str(port)] if port is not None else []
     with log.open("wb") as stderr:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -118,7 +132,8 @@ async def start_worker(config: Path, token: str, log: Path) -> asyncio.subproces
             "bot",
             "run",
             "--role",
-            "all",
+            role,
+            *extra,
             "--config",
             str(config),
             cwd=ROOT,
@@ -321,3 +336,96 @@ async def _check(db_url: str, fake: FakeTelegram, users: list[int]) -> None:
     assert fake.updates.pending_count == 0
     delivered = {str(i) for i in range(1, fake.updates.issued + 1)}
     assert delivered <= handled, f"{len(delivered - handled)} updates never handled"
+
+
+async def test_two_dingtalk_workers_keep_answers_in_order_whichever_connection_gets_them(
+    tmp_path: Path,
+) -> None:
+    """DingTalk alone: each process's Stream connection gets some of a person's messages
+    (DingTalk hands each to one connection); the queue puts them back in order."""
+    people = 40
+    assert PG_URL is not None
+    async with fresh_database(PG_URL) as db_url, FakeDingTalk() as fake:
+        staff = [f"staff{i:04d}" for i in range(people)]
+        for user in staff:
+            fake.add_user(user, f"联络员{user}")
+        today = datetime.now(UTC).date()
+        async with Database.open(db_url) as db:
+            text = form_plan(people, today)
+            await load_plan(
+                db.sessions, parse_plan(text, "q.toml"), "q.toml", text, datetime.now(UTC)
+            )
+            await bind_people(db, [[("dingtalk", user, "liaison")] for user in staff])
+        workers = []
+        try:
+            for i in range(2):
+                config = tmp_path / f"d{i}.toml"
+                config.write_text(
+                    f"""
+[database]
+url = "{db_url}"
+[files]
+dir = "{tmp_path / "files"}"
+[reminders]
+enabled = false
+[dingtalk]
+client_id = "{fake.client_id}"
+api_base_url = "{fake.base_url}"
+oapi_base_url = "{fake.base_url}"
+per_second = 1000
+[ops]
+queue_stalled_after_seconds = 3
+""",
+                    encoding="utf-8",
+                )
+                port = free_port()
+                log = tmp_path / f"d{i}.log"
+                process = await start_worker(
+                    config, "", log, role="worker", port=port, secret=fake.client_secret
+                )
+                workers.append(process)
+                await until_healthy(port, process, log)
+            await fake.wait_until(lambda: len(fake.open_connections) == 2, 15.0)
+            await asyncio.gather(*(_dingtalk_form(fake, user) for user in staff))
+        finally:
+            for process in workers:
+                process.send_signal(signal.SIGTERM)
+            for process in workers:
+                await asyncio.wait_for(process.wait(), 30)
+        async with Database.open(db_url, migrate=False) as db, db.sessions() as s:
+            rows = (
+                await s.execute(
+                    select(m.Person.external_id, m.Submission.answers).join(
+                        m.Submission, m.Submission.submitted_by == m.Person.id
+                    )
+                )
+            ).all()
+    assert len(rows) == people
+    for external, answers in rows:
+        expected = [str(int(external.removeprefix("staff")) * 10 + f) for f in range(FIELDS)]
+        assert [str(answers[f"f{f}"]) for f in range(FIELDS)] == expected, external
+
+
+async def _dingtalk_form(fake: FakeDingTalk, user: str) -> None:
+    """报送, the deadline by its number, nine answers typed at once, 确认提交 by number."""
+
+    async def after(mark: int, words: str) -> Sent:
+        def found() -> Sent | None:
+            return next((s for s in fake.to(user)[mark:] if words in s.text), None)
+
+        result: Sent = await fake.wait_until(found, STEP_TIMEOUT)
+        return result
+
+    mark = len(fake.to(user))
+    await fake.user_sends_text(user, "报送")
+    menu = await after(mark, "专项报表")
+    mark = len(fake.to(user))
+    await fake.user_sends_text(user, menu.option("专项报表"))
+    await after(mark, "指标1")
+    mark = len(fake.to(user))
+    for f in range(FIELDS):
+        await fake.user_sends_text(user, str(int(user.removeprefix("staff")) * 10 + f))
+    preview = await after(mark, "确认提交")
+    mark = len(fake.to(user))
+    await fake.user_sends_text(user, preview.option("确认提交"))
+    await after(mark, "已提交")
