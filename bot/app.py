@@ -13,7 +13,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -37,6 +36,7 @@ from bot.ops import (
     start_ops_server,
     stop_ops_server,
 )
+from bot.rate_limit import RepliesFirst
 from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
@@ -91,7 +91,7 @@ def build_application(
         local_mode=settings.bot.local_mode,
         request=telegram_request(),
         get_updates_request=telegram_request(1),
-        rate_limiter=AIORateLimiter(
+        rate_limiter=RepliesFirst(
             overall_max_rate=limits.overall_per_second,
             overall_time_period=1,
             max_retries=limits.max_retries,

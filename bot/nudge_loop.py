@@ -27,11 +27,12 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application, ExtBot, TypeHandler
 
 from bot.config import ReminderSettings, Settings
 from bot.notifier import TelegramNotifier
 from bot.ops import metrics_of
+from bot.rate_limit import BACKGROUND, RepliesFirst
 from conversation.i18n import Catalogue
 from conversation.turn import callback
 from handlers.telegram import DigestPicture
@@ -226,6 +227,10 @@ class ReminderNotifier(TelegramNotifier):
 
     def __init__(self, bot: Bot, retries: int = 3, backoff: float = 0.5) -> None:
         super().__init__(bot)
+        # Behind cuibao's own limiter, nudges let people's replies go first.
+        self.behind_replies = (
+            bot if isinstance(bot, ExtBot) and isinstance(bot.rate_limiter, RepliesFirst) else None
+        )
         self.retries = retries
         self.backoff = backoff
 
@@ -235,7 +240,12 @@ class ReminderNotifier(TelegramNotifier):
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                await self.bot.send_message(chat_id, text, reply_markup=markup)
+                if self.behind_replies is not None:
+                    await self.behind_replies.send_message(
+                        chat_id, text, reply_markup=markup, rate_limit_args=BACKGROUND
+                    )
+                else:
+                    await self.bot.send_message(chat_id, text, reply_markup=markup)
                 return Delivery.SENT
             except Forbidden:
                 return Delivery.BLOCKED
