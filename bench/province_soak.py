@@ -187,7 +187,8 @@ async def export(fake: FakeTelegram, coordinator: int) -> float:
 async def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     args.workers = workers
     nudged_ids = list(range(10_001, 10_001 + args.nudges))
-    form_ids = list(range(nudged_ids[-1] + 1, nudged_ids[-1] + 1 + args.people))
+    first_form = 10_001 + args.nudges
+    form_ids = list(range(first_form, first_form + args.people))
     args.coordinator = form_ids[-1] + 1
     spread = args.units - args.people
     seats: list[list[tuple[str, str, str]]] = [[] for _ in range(args.units)]
@@ -222,7 +223,8 @@ async def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
                     await asyncio.gather(*(fill_form(fake, u, latencies) for u in form_ids))
                     chat_s = time.monotonic() - began
                     export_s = await exporting
-                    await _until_nudged(fake, set(nudged_ids), args.nudges / 10)
+                    if nudged_ids:
+                        await _until_nudged(fake, set(nudged_ids), args.nudges / 10)
                 finally:
                     for process in processes:
                         process.send_signal(signal.SIGTERM)

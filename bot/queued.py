@@ -64,7 +64,12 @@ def chat_of(update: Update) -> str | None:
 
 def enqueue(queue: UpdateQueue) -> Callable[[dict[str, Any], Update], Awaitable[None]]:
     async def sink(data: dict[str, Any], update: Update) -> None:
-        await queue.put(PLATFORM, chat_of(update), data)
+        stored = {
+            "update_id": update.update_id,
+            "received": int(time.time() * 1000),
+            "update": data,
+        }
+        await queue.put(PLATFORM, chat_of(update), stored)
 
     return sink
 
@@ -74,7 +79,7 @@ Handle = Callable[[dict[str, Any]], Awaitable[None]]
 
 def telegram_handle(app: CuibaoApp) -> Handle:
     async def handle(data: dict[str, Any]) -> None:
-        update = read_update(data, app.bot)
+        update = read_update(data["update"], app.bot)
         if update is not None:
             await app.process_update(update)
 
@@ -91,11 +96,13 @@ def dingtalk_handle(found: Callable[[], DingTalkBot | None]) -> Handle:
     return handle
 
 
-# DingTalk hands a person's messages to whichever connection (process) it likes, and two
-# processes may store two quick messages in the opposite order: a worker waits this long
-# after a frame was received before handling it, and handles first whatever of the same
-# person came earlier (by DingTalk's own timestamp) and is still waiting.
-SETTLE_SECONDS = {DINGTALK: 0.3}
+# DingTalk hands a person's messages to whichever connection (process) it likes, and
+# Telegram posts up to max_connections updates at once to whichever receiver the proxy
+# picks: two processes may store two quick messages of one person in the opposite order.
+# A worker waits this long after an update was received before handling it, and handles
+# first whatever of the same person came earlier (DingTalk's createAt, Telegram's
+# update_id) and is still waiting.
+SETTLE_SECONDS = {DINGTALK: 0.3, PLATFORM: 0.1}
 
 
 def order_of(data: dict[str, Any]) -> int:
@@ -118,7 +125,7 @@ def handler(
     async def one(platform: str, data: dict[str, Any]) -> None:
         key = str(data.get("update_id"))
         if await inbox.seen(platform, key):
-            log.info("%s update %s was handled before; skipped", platform, key)
+            log.debug("%s update %s was handled before; skipped", platform, key)
             return
         mark = id(data)
         metrics.started(mark)

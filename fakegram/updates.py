@@ -9,6 +9,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -100,6 +101,13 @@ class UpdateQueue:
             raise bad_request("can't parse allowed_updates JSON array")
         # An empty list restores the default subscription, like Telegram.
         self._allowed = frozenset(str(kind) for kind in allowed) if allowed else None
+
+    def delivered(self, update_id: int) -> None:
+        """One update taken by the webhook (which may take them out of order)."""
+        before = len(self._pending)
+        self._pending = deque(u for u in self._pending if u["update_id"] != update_id)
+        if len(self._pending) != before:
+            self.changed.notify()
 
     def confirm(self, offset: int) -> None:
         before = len(self._pending)
@@ -215,23 +223,40 @@ class WebhookDelivery:
             self._session = None
 
     async def _run(self) -> None:
-        backoff = 0.05
-        while True:
-            webhook = self._queue.webhook
-            if not webhook.url:
-                return
-            pending = self._queue.pending()
-            if not pending:
+        """Up to max_connections updates in flight at once, as Telegram does: updates of
+        different chats, and of one chat too, may reach the bot out of order."""
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        try:
+            while True:
+                webhook = self._queue.webhook
+                if not webhook.url:
+                    return
+                free = webhook.max_connections - len(in_flight)
+                waiting = [u for u in self._queue.pending() if u["update_id"] not in in_flight]
+                for update in waiting[: max(0, free)]:
+                    task = asyncio.create_task(self._deliver(webhook, update))
+                    in_flight[update["update_id"]] = task
+                    task.add_done_callback(partial(self._finished, in_flight, update["update_id"]))
                 await self._queue.changed.wait(1.0)
-                continue
-            update = pending[0]
+        finally:
+            for task in in_flight.values():
+                task.cancel()
+
+    def _finished(
+        self, in_flight: dict[int, asyncio.Task[None]], key: int, _task: asyncio.Task[None]
+    ) -> None:
+        in_flight.pop(key, None)
+        self._queue.changed.notify()
+
+    async def _deliver(self, webhook: WebhookConfig, update: JSONDict) -> None:
+        backoff = 0.05
+        while webhook.url:
             if await self._post(webhook, update):
-                backoff = 0.05
-                self._queue.confirm(update["update_id"] + 1)
+                self._queue.delivered(update["update_id"])
                 webhook.delivered += 1
-            else:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
 
     async def _post(self, webhook: WebhookConfig, update: JSONDict) -> bool:
         if self._session is None:

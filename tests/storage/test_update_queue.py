@@ -289,7 +289,7 @@ class _Queue:
         await self._poll(
             """SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'
                AND worker_id = (SELECT min(id) FROM procrastinate_workers)
-               AND args->'update'->'message'->>'text' ~ '^[0-9]+[0-7]$'""",
+               AND args->'update'->'update'->'message'->>'text' ~ '^[0-9]+[0-7]$'""",
             1,
             "an answer in the first worker's hands",
         )
