@@ -53,7 +53,7 @@ from fakegram.waiting import WaitTimeout
 from services.plans import load_plan
 from storage.database import Database
 from tests.e2e.reminders_worker import BULK, RunningClock, bind_people
-from tests.procs import free_port, fresh_database, round_robin
+from tests.procs import bot_says, form_plan, free_port, fresh_database, round_robin
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Beijing
@@ -64,33 +64,9 @@ CONFIRM = "✅ 确认提交"
 
 
 def plan_text(units: int) -> str:
-    lines = [
-        "[campaign]",
-        f'id = "{BULK}"',
-        'name = "省级压测"',
-        'office = "测试局"',
-        'coordinator = "测试中心"',
-        "issued = 2025-03-01",
-        "start = 2025-03-01",
-        "end = 2025-03-31",
-        "",
-    ]
-    for i in range(units):
-        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
-    lines += ["[forms.stats]", 'title = "统计表"']
-    for f in range(FIELDS):
-        lines += ["[[forms.stats.fields]]", f'id = "f{f}"', f'label = "指标{f + 1}"']
-        lines += ['type = "integer"']
-    lines += [
-        "",
-        "[[obligations]]",
-        'id = "report"',
-        'title = "专项报表"',
-        'form = "stats"',
-        f'schedule = {{ kind = "once", dates = [{DUE}] }}',
-        "",
-    ]
-    return "\n".join(lines)
+    return form_plan(
+        units, campaign=BULK, start=date(2025, 3, 1), due=DUE, fields=FIELDS, name="省级压测"
+    )
 
 
 def config_text(
@@ -127,27 +103,13 @@ queue_stalled_after_seconds = 10
 
 
 async def step(
-    fake: FakeTelegram, user: int, act: Callable[[], object], expect: str, lat: list[float]
+    fake: FakeTelegram, user: int, act: Callable[[], object], words: str, lat: list[float]
 ) -> ChatMessage:
-    """Do `act` and wait for the bot's next message saying `expect` (text or a button)."""
-    chat = fake.chat(user)
+    """Do `act` and wait for the bot's next message saying `words` (text or a button)."""
     began = time.monotonic()
-    after = chat.next_message_id - 1
+    after = fake.chat(user).next_message_id - 1
     act()
-
-    def found() -> ChatMessage | None:
-        return next(
-            (
-                msg
-                for msg_id, msg in chat.messages.items()
-                if msg_id > after
-                and msg.from_bot
-                and (expect in msg.content or any(expect in b for b in msg.button_texts))
-            ),
-            None,
-        )
-
-    message = await fake.wait_until(found, STEP_TIMEOUT, describe=f"{expect!r} for {user}")
+    message = await bot_says(fake, user, after, words, STEP_TIMEOUT)
     lat.append(time.monotonic() - began)
     return message
 

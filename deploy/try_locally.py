@@ -46,10 +46,9 @@ import asyncpg
 from sqlalchemy import func, select
 
 from fakegram import FakeTelegram
-from fakegram.state import ChatMessage
 from storage import models as m
 from storage.database import Database
-from tests.procs import free_port, fresh_database
+from tests.procs import bot_says, form_plan, free_port, fresh_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -145,75 +144,28 @@ def cli(*argv: str, env: dict[str, str]) -> str:
 
 def plan_text(people: int) -> str:
     today = datetime.now(UTC).date()
-    lines = [
-        "[campaign]",
-        'id = "try-deploy"',
-        'name = "部署试运行"',
-        'office = "测试局"',
-        'coordinator = "测试中心"',
-        f"issued = {today - timedelta(days=3)}",
-        f"start = {today - timedelta(days=3)}",
-        f"end = {today + timedelta(days=60)}",
-        "",
-    ]
-    for i in range(people):
-        lines += ["[[units]]", f'id = "u{i:03d}"', f'name = "试点单位{i:03d}"', ""]
-    lines += ["[forms.stats]", 'title = "统计表"']
-    for f in range(FIELDS):
-        lines += [
-            "[[forms.stats.fields]]",
-            f'id = "f{f}"',
-            f'label = "指标{f + 1}"',
-            'type = "integer"',
-        ]
-    lines += [
-        "",
-        "[[obligations]]",
-        'id = "report"',
-        'title = "专项报表"',
-        'form = "stats"',
-        f'schedule = {{ kind = "once", dates = [{today + timedelta(days=10)}] }}',
-        "",
-    ]
-    return "\n".join(lines)
-
-
-async def bot_says(
-    fake: FakeTelegram, user: int, after: int, what: str, test: str | None = None
-) -> ChatMessage:
-    """The first message of the bot after message `after` that has `test` in its text or
-    buttons (any message when None)."""
-    chat = fake.chat(user)
-
-    def found() -> ChatMessage | None:
-        return next(
-            (
-                msg
-                for msg_id, msg in chat.messages.items()
-                if msg_id > after
-                and msg.from_bot
-                and (
-                    test is None or test in msg.content or any(test in b for b in msg.button_texts)
-                )
-            ),
-            None,
-        )
-
-    return await fake.wait_until(found, STEP, describe=f"{what} for {user}")
+    return form_plan(
+        people,
+        campaign="try-deploy",
+        start=today - timedelta(days=3),
+        due=today + timedelta(days=10),
+        fields=FIELDS,
+        name="部署试运行",
+    )
 
 
 async def person(fake: FakeTelegram, user: int, token: str) -> None:
     """Open the invitation, then /submit, the deadline, the answers, 确认提交."""
     sent = fake.send_start(user, token)
-    await bot_says(fake, user, sent.message_id, "a welcome")
+    await bot_says(fake, user, sent.message_id, None, STEP)
     sent = fake.send_command(user, "submit")
-    tasks = await bot_says(fake, user, sent.message_id, "the task list", "填报")
+    tasks = await bot_says(fake, user, sent.message_id, "填报", STEP)
     fake.press_button(user, tasks.message_id, tasks.callback_data("填报"))
-    last = await bot_says(fake, user, tasks.message_id, "the first question", "指标1")
+    last = await bot_says(fake, user, tasks.message_id, "指标1", STEP)
     for f in range(FIELDS):
         sent = fake.send_text(user, str(user * 10 + f))
         expected = f"指标{f + 2}" if f + 1 < FIELDS else CONFIRM
-        last = await bot_says(fake, user, sent.message_id, f"after answer {f + 1}", expected)
+        last = await bot_says(fake, user, sent.message_id, expected, STEP)
     fake.press_button(user, last.message_id, text=CONFIRM)
     await fake.wait_until(
         lambda: bool(last.edits) or None, STEP, describe=f"the receipt for {user}"

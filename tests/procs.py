@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Sequence
+from datetime import date, timedelta
 from uuid import uuid4
 
 import aiohttp
 import asyncpg
 from aiohttp import web
 from sqlalchemy.engine import make_url
+
+from fakegram import FakeTelegram
+from fakegram.state import ChatMessage
 
 
 @contextlib.asynccontextmanager
@@ -71,3 +75,74 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def form_plan(
+    units: int,
+    *,
+    campaign: str,
+    start: date,
+    due: date,
+    fields: int,
+    name: str = "多进程测试",
+) -> str:
+    """A plan of `units` units owing one report (a form of `fields` integer questions,
+    指标1…) due on `due`: what the multi-process tests, the soak and the deployment script
+    fill in."""
+    lines = [
+        "[campaign]",
+        f'id = "{campaign}"',
+        f'name = "{name}"',
+        'office = "测试局"',
+        'coordinator = "测试中心"',
+        f"issued = {start}",
+        f"start = {start}",
+        f"end = {due + timedelta(days=50)}",
+        "",
+    ]
+    for i in range(units):
+        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
+    lines += ["[forms.stats]", 'title = "统计表"']
+    for f in range(fields):
+        lines += ["[[forms.stats.fields]]", f'id = "f{f}"', f'label = "指标{f + 1}"']
+        lines += ['type = "integer"']
+    lines += [
+        "",
+        "[[obligations]]",
+        'id = "report"',
+        'title = "专项报表"',
+        'form = "stats"',
+        f'schedule = {{ kind = "once", dates = [{due}] }}',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _on_a_button(words: str, message: ChatMessage) -> bool:
+    return any(words in text for text in message.button_texts)
+
+
+async def bot_says(
+    fake: FakeTelegram, user: int, after: int, words: str | None, seconds: float
+) -> ChatMessage:
+    """The bot's first message in `user`'s chat after message `after` with `words` in its
+    text or its buttons (any message when None)."""
+    chat = fake.chat(user)
+
+    def found() -> ChatMessage | None:
+        return next(
+            (
+                msg
+                for msg_id, msg in chat.messages.items()
+                if msg_id > after
+                and msg.from_bot
+                and (
+                    words is None
+                    or words in msg.content
+                    or any(words in b for b in msg.button_texts)
+                )
+            ),
+            None,
+        )
+
+    return await fake.wait_until(found, seconds, describe=f"{words!r} for {user}")

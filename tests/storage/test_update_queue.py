@@ -31,6 +31,7 @@ from services.plans import load_plan
 from storage import models as m
 from storage.database import Database
 from tests.e2e.reminders_worker import bind_liaisons, bind_people
+from tests.procs import form_plan as shared_form_plan
 from tests.procs import free_port, fresh_database, round_robin
 from tests.storage.conftest import PG_URL
 
@@ -44,37 +45,13 @@ TEXTS = Catalogue("zh-CN")
 
 
 def form_plan(units: int, today: date) -> str:
-    lines = [
-        "[campaign]",
-        f'id = "{CAMPAIGN}"',
-        'name = "队列测试"',
-        'office = "测试局"',
-        'coordinator = "测试中心"',
-        f"issued = {today - timedelta(days=5)}",
-        f"start = {today - timedelta(days=5)}",
-        f"end = {today + timedelta(days=60)}",
-        "",
-    ]
-    for i in range(units):
-        lines += ["[[units]]", f'id = "u{i:05d}"', f'name = "单位{i:05d}"', ""]
-    lines += ["[forms.stats]", 'title = "统计表"']
-    for f in range(FIELDS):
-        lines += [
-            "[[forms.stats.fields]]",
-            f'id = "f{f}"',
-            f'label = "指标{f + 1}"',
-            'type = "integer"',
-        ]
-    lines += [
-        "",
-        "[[obligations]]",
-        'id = "report"',
-        'title = "专项报表"',
-        'form = "stats"',
-        f'schedule = {{ kind = "once", dates = [{today + timedelta(days=10)}] }}',
-        "",
-    ]
-    return "\n".join(lines)
+    return shared_form_plan(
+        units,
+        campaign=CAMPAIGN,
+        start=today - timedelta(days=5),
+        due=today + timedelta(days=10),
+        fields=FIELDS,
+    )
 
 
 def write_config(
