@@ -53,7 +53,14 @@ from fakegram.waiting import WaitTimeout
 from services.plans import load_plan
 from storage.database import Database
 from tests.e2e.reminders_worker import BULK, RunningClock, bind_people
-from tests.procs import bot_says, form_plan, free_port, fresh_database, round_robin
+from tests.procs import (
+    bot_says,
+    form_plan,
+    free_port,
+    fresh_database,
+    round_robin,
+    webhook_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 3, 12, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Beijing
@@ -73,22 +80,10 @@ def config_text(
     fake: FakeTelegram, db_url: str, port: int, proxy: int, tmp: Path, args: argparse.Namespace
 ) -> str:
     per_process = round(args.rate * 0.93 / args.workers, 1)
-    return f"""
-[bot]
-api_base_url = "{fake.base_url}"
-api_file_url = "{fake.base_file_url}"
-mode = "webhook"
-webhook_listen = "127.0.0.1"
-webhook_port = {port}
-webhook_url = "http://127.0.0.1:{proxy}/telegram"
-coordinators = [{args.coordinator}]
-
-[database]
-url = "{db_url}"
-
-[files]
-dir = "{tmp / "files"}"
-
+    bot = f"coordinators = [{args.coordinator}]\n"
+    return (
+        webhook_config(fake, db_url, port, proxy, tmp / "files", bot)
+        + f"""
 [rate_limit]
 overall_per_second = {per_process}
 
@@ -100,6 +95,7 @@ digest_at = "off"
 queue_concurrency = 16
 queue_stalled_after_seconds = 10
 """
+    )
 
 
 async def step(

@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import aiohttp
@@ -146,3 +147,26 @@ async def bot_says(
         )
 
     return await fake.wait_until(found, seconds, describe=f"{words!r} for {user}")
+
+
+def webhook_config(
+    fake: FakeTelegram, db_url: str, port: int, proxy: int, files: Path, bot: str = ""
+) -> str:
+    """The config of one `cuibao run --role all` process behind the proxy on `proxy`,
+    talking to `fake` (`bot`: more lines for [bot]); the caller appends its own sections
+    ([rate_limit], [ops] …)."""
+    return f"""
+[bot]
+api_base_url = "{fake.base_url}"
+api_file_url = "{fake.base_file_url}"
+mode = "webhook"
+webhook_listen = "127.0.0.1"
+webhook_port = {port}
+webhook_url = "http://127.0.0.1:{proxy}/telegram"
+{bot}
+[database]
+url = "{db_url}"
+
+[files]
+dir = "{files}"
+"""

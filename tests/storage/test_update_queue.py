@@ -32,7 +32,7 @@ from storage import models as m
 from storage.database import Database
 from tests.e2e.reminders_worker import bind_liaisons, bind_people
 from tests.procs import form_plan as shared_form_plan
-from tests.procs import free_port, fresh_database, round_robin
+from tests.procs import free_port, fresh_database, round_robin, webhook_config
 from tests.storage.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="the update queue needs PostgreSQL")
@@ -58,21 +58,8 @@ def write_config(
     path: Path, fake: FakeTelegram, db_url: str, port: int, proxy: int, files: Path
 ) -> None:
     path.write_text(
-        f"""
-[bot]
-api_base_url = "{fake.base_url}"
-api_file_url = "{fake.base_file_url}"
-mode = "webhook"
-webhook_listen = "127.0.0.1"
-webhook_port = {port}
-webhook_url = "http://127.0.0.1:{proxy}/telegram"
-
-[database]
-url = "{db_url}"
-
-[files]
-dir = "{files}"
-
+        webhook_config(fake, db_url, port, proxy, files)
+        + """
 [rate_limit]
 overall_per_second = 100000
 
