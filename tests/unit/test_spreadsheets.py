@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -215,3 +216,16 @@ def test_a_data_row_is_written_as_xlsxwriter_itself_would_write_it(tmp_path: Pat
         return re.sub(r' s="\d+"', "", row[0])
 
     assert data_row(tmp_path / "ours.xlsx") == data_row(tmp_path / "theirs.xlsx")
+
+
+def test_a_book_left_unsaved_by_an_error_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    with pytest.raises(RuntimeError), ExportBook() as book:
+        book.sheet(_spec()).row(["u", 1, None, None])
+        assert list(tmp_path.iterdir())  # the sheet's rows, on disk as they are written
+        raise RuntimeError
+
+    assert list(tmp_path.iterdir()) == []
