@@ -16,8 +16,9 @@ The database is read with a fixed number of statements whatever the number of un
 deadlines: campaign, plan, units, deadlines, then two streamed passes over the newest
 revisions (one in unit order for 提交情况, one in deadline order for the rest). The
 workbook is written in a worker thread (`asyncio.to_thread`) with XlsxWriter's
-constant_memory mode; the streamed rows are fetched on the event loop, batch by batch, as the worker asks
-for them, so neither the loop nor memory has to hold the whole campaign.
+constant_memory mode; the streamed rows are fetched on the event loop, batch by batch,
+as the worker asks for them, so neither the loop nor memory has to hold the whole
+campaign.
 
 The package: `model` (requests, summaries, refusals), `layout` (what the worker needs,
 loaded up front), `queries` (the two streamed passes, as named rows), `cells` (answers as
