@@ -1,4 +1,4 @@
-"""How the Excel export compares with openpyxl writing the same cells and nothing else.
+"""How the Excel export compares with a bare writer writing the same cells and nothing else.
 
     python bench/export.py [--units 3000] [--deadlines 150] [--small 50] [--skip-memory]
 
@@ -7,14 +7,16 @@ statistics reports, two written summaries), every unit having filled almost ever
 (a few late, nil, returned or missing), in a fresh SQLite file. Then, in one run:
 
 - export: wall time of `ExportService.export_file` end to end (its SQL, the streamed rows,
-  the worker thread, the write-only workbook, saving it);
-- floor: openpyxl's write-only mode appending the same cell values to the same sheets
-  and saving, with no database, no styles and no checks around it;
+  the worker thread, the styled workbook with its print layout, saving it);
+- two floors, the same cell values into the same sheets and saved, with no database,
+  no styles and no checks around them: openpyxl's write-only mode (`append`) and
+  XlsxWriter's constant_memory mode (`write_string`, `write_number`, `write_datetime`);
 - peak: the peak Python memory (tracemalloc) of the export for `--small` deadlines and
   for `--deadlines` deadlines (same units), run apart from the timed runs because
   tracing slows everything down. Flat means: more rows, the same peak.
 
-The target is export/floor <= 1.5.
+Each is timed `--repeat` times, alternating, and the median counts. The target is
+export / the faster floor <= 1.3.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
 from openpyxl import Workbook
 from sqlalchemy import Table, insert, select
 
@@ -46,7 +50,7 @@ from storage import models as m
 from storage.database import Database
 from storage.filestore import FileStore
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3
 START = date(2021, 1, 4)  # a Monday
 LOADED = datetime(2020, 12, 1, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -332,7 +336,7 @@ async def export_once(db: Database, out: Path) -> tuple[Timing, int]:
     return Timing(time.perf_counter() - wall, time.process_time() - cpu), summary.submissions
 
 
-# ---- the floor: the same cells, straight into openpyxl ------------------------------------
+# ---- the floors: the same cells, straight into openpyxl or XlsxWriter ---------------------
 
 
 def floor_rows(c: Campaign) -> Iterator[tuple[str, list[Any]]]:
@@ -405,15 +409,39 @@ def floor_rows(c: Campaign) -> Iterator[tuple[str, list[Any]]]:
             yield sheet, []
 
 
-def floor_once(c: Campaign, out: Path) -> Timing:
+FLOOR_SHEETS = ("提交情况", "累计", "信息周报", "工作总结")
+
+
+def floor_openpyxl(c: Campaign, out: Path) -> Timing:
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     book = Workbook(write_only=True)
-    names = ("提交情况", "累计", "信息周报", "工作总结")
-    sheets = {name: book.create_sheet(name) for name in names}
+    sheets = {name: book.create_sheet(name) for name in FLOOR_SHEETS}
     for name, values in floor_rows(c):
         sheets[name].append(values)
     book.save(out)
+    return Timing(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def floor_xlsxwriter(c: Campaign, out: Path) -> Timing:
+    """Each value with its type's own writer: a little faster than `write_row`, which
+    asks every string whether it is a formula or a link."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    book = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    sheets = {name: book.add_worksheet(name) for name in FLOOR_SHEETS}
+    rows = dict.fromkeys(FLOOR_SHEETS, 0)
+    for name, values in floor_rows(c):
+        sheet, row = sheets[name], rows[name]
+        for column, v in enumerate(values):
+            if isinstance(v, str):
+                sheet.write_string(row, column, v)
+            elif isinstance(v, datetime):
+                sheet.write_datetime(row, column, v)
+            elif v is not None:
+                sheet.write_number(row, column, v)
+        rows[name] += 1
+    book.close()
     return Timing(time.perf_counter() - wall, time.process_time() - cpu)
 
 
@@ -447,8 +475,7 @@ async def main(argv: list[str]) -> int:
         "--repeat",
         type=int,
         default=3,
-        help="timed runs of each; the fastest counts (a busy machine only "
-        "ever makes a run slower)",
+        help="timed runs of each, alternating; the median counts",
     )
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
@@ -463,39 +490,48 @@ async def main(argv: list[str]) -> int:
                 flush=True,
             )
             exports: list[Timing] = []
-            floors: list[Timing] = []
-            for _ in range(args.repeat):  # alternate, so that load spikes hit both alike
+            floors: dict[str, list[Timing]] = {"openpyxl": [], "XlsxWriter": []}
+            for _ in range(args.repeat):  # alternate, so that load spikes hit all alike
                 timing, submissions = await export_once(db, tmp / "export.xlsx")
                 exports.append(timing)
-                floors.append(floor_once(c, tmp / "floor.xlsx"))
+                floors["openpyxl"].append(floor_openpyxl(c, tmp / "floor-openpyxl.xlsx"))
+                floors["XlsxWriter"].append(floor_xlsxwriter(c, tmp / "floor-xlsxwriter.xlsx"))
                 print(
                     f"  run: export {exports[-1].wall:.2f} s ({exports[-1].cpu:.2f} s CPU), "
-                    f"floor {floors[-1].wall:.2f} s ({floors[-1].cpu:.2f} s CPU)",
+                    + ", ".join(f"{k} {v[-1].wall:.2f} s" for k, v in floors.items()),
                     flush=True,
                 )
         size = (tmp / "export.xlsx").stat().st_size
         cells = args.units * args.deadlines
-        export_s, floor_s = min(t.wall for t in exports), min(t.wall for t in floors)
-        export_cpu, floor_cpu = min(t.cpu for t in exports), min(t.cpu for t in floors)
+        export_s = statistics.median(t.wall for t in exports)
+        export_cpu = statistics.median(t.cpu for t in exports)
         print(
-            f"export : {export_s:7.2f} s wall, {export_cpu:7.2f} s CPU  ({submissions} "
+            f"export     : {export_s:7.2f} s wall, {export_cpu:7.2f} s CPU  ({submissions} "
             f"submissions, {cells} unit-deadline cells, {size / 1e6:.1f} MB)"
         )
-        print(
-            f"floor  : {floor_s:7.2f} s wall, {floor_cpu:7.2f} s CPU  (openpyxl write-only, "
-            "same cells, nothing else)"
-        )
+        medians = {}
+        for what, timings in floors.items():
+            wall_s = statistics.median(t.wall for t in timings)
+            cpu_s = statistics.median(t.cpu for t in timings)
+            medians[what] = (wall_s, cpu_s)
+            how = "write-only append" if what == "openpyxl" else "constant_memory, typed writes"
+            print(
+                f"{what:<11}: {wall_s:7.2f} s wall, {cpu_s:7.2f} s CPU  ({how}, same cells, "
+                f"nothing else; export / this: {export_s / wall_s:.2f})"
+            )
+        fastest = min(medians, key=lambda k: medians[k][0])
+        floor_s, floor_cpu = medians[fastest]
         for what, ratio in (("wall", export_s / floor_s), ("CPU", export_cpu / floor_cpu)):
             print(
-                f"ratio  : {ratio:7.2f} ({what}; target <= {TARGET_RATIO}: "
-                f"{'met' if ratio <= TARGET_RATIO else 'MISSED'})",
+                f"ratio      : {ratio:7.2f} ({what}, against {fastest}, the faster floor; "
+                f"target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'MISSED'})",
                 flush=True,
             )
         if not args.skip_memory:
             for deadlines in (args.small, args.deadlines):
                 peak, cells = await peak_of_export(args.units, deadlines, tmp)
                 print(
-                    f"peak   : {peak / 1e6:7.1f} MB for {args.units} units x {deadlines} "
+                    f"peak       : {peak / 1e6:7.1f} MB for {args.units} units x {deadlines} "
                     f"deadlines ({cells} cells)",
                     flush=True,
                 )

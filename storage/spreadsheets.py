@@ -2,10 +2,13 @@
 
 Pure of Telegram and of the database: callers hand in plain rows of Python values.
 
-The writer uses openpyxl's write-only mode, so each row goes to disk as it is appended
-and memory stays flat however many rows there are. Only cells that need a style (dates,
-coloured status marks, headings, totals, text that could be mistaken for a formula) get
-one; everything else is written as a plain value, which is what makes the write cheap.
+Two libraries, each for what it does best. The export (the 汇总报表) is written with
+XlsxWriter in constant_memory mode: each row goes to disk once the next one starts, so
+memory stays flat however many rows there are, and its cell writer is a good deal
+cheaper than openpyxl's. Only cells that need a style (dates, coloured status marks,
+headings, totals, text that could be mistaken for a formula) get one. openpyxl reads
+(filled-in blanks, unit lists, uploads) and edits existing workbooks (a coordinator's
+template), which XlsxWriter cannot; the small blank it hands out is written with it too.
 
 Untrusted text never becomes a formula: every string is written as an inline string,
 and one that starts with = + - @, a tab or a carriage return (or looks like an error
@@ -15,25 +18,28 @@ keeps it text.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import math
+import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
+import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.pagebreak import Break
+from xlsxwriter.utility import _datetime_to_excel_datetime, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from storage.printed_page import (
     FONT_SIZE,
@@ -134,6 +140,9 @@ _MIN_WIDTH = {
     Kind.DATETIME: 17,
     Kind.STATUS: 13,
 }
+_GRID = "#BFBFBF"  # the header cells' borders
+_DIGIT_PIXELS = 7  # a character of the column width, in pixels (Calibri 11)
+_HEADER_MAX = 255  # characters in a page header
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -169,22 +178,48 @@ def sheet_name(wanted: str, taken: Iterable[str]) -> str:
 
 
 class ExportBook:
-    """A write-only workbook; sheets are written in the order they are created."""
+    """A workbook written row by row; sheets are written in the order they are created.
+
+    XlsxWriter in constant_memory mode: each sheet's rows go to a temporary file as soon
+    as the next row starts, so memory stays flat however many rows there are. Call
+    `save` (or `to_bytes`) once at the end; used as a context manager, a book left
+    unsaved by an error has its temporary files removed."""
 
     def __init__(self, *, max_rows: int = MAX_ROWS) -> None:
-        self._book = Workbook(write_only=True)
+        self._book = xlsxwriter.Workbook(
+            None,
+            {
+                "constant_memory": True,
+                # Cells are written with their type's own method, never through write(),
+                # so no text becomes a formula, a number or a link; these only make sure.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self._names: list[str] = []
+        self._formats: dict[tuple[str, str | None], Any] = {}
+        self._closed = False
         self.max_rows = max_rows
 
     def sheet(self, spec: SheetSpec) -> SheetWriter:
         return SheetWriter(self, spec)
 
-    def _new_sheet(self, wanted: str) -> WriteOnlyWorksheet:
+    def _new_sheet(self, wanted: str) -> Any:
         name = sheet_name(wanted, self._names)
         self._names.append(name)
-        sheet: WriteOnlyWorksheet = self._book.create_sheet(name)
-        sheet._values_to_row = _row_cells(sheet)  # see _row_cells
-        return sheet
+        return self._book.add_worksheet(name, worksheet_class=_Worksheet)
+
+    def _format(self, style: str, number_format: str | None) -> Any:
+        """The shared format for a style key and a number format, made once."""
+        key = (style, number_format)
+        found = self._formats.get(key)
+        if found is None:
+            properties = _properties(style)
+            if number_format:
+                properties["num_format"] = number_format
+            found = self._formats[key] = self._book.add_format(properties)
+        return found
 
     @property
     def sheet_names(self) -> list[str]:
@@ -193,131 +228,143 @@ class ExportBook:
     def save(self, target: Path | IO[bytes]) -> None:
         if not self._names:
             self._new_sheet("Sheet")
-        self._book.save(target)
+        self._book.filename = str(target) if isinstance(target, Path) else target
+        self._closed = True
+        self._book.close()
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         self.save(buffer)
         return buffer.getvalue()
 
+    def __enter__(self) -> Self:
+        return self
 
-class _StyledCell(Cell):  # type: ignore[misc]  # openpyxl ships no types
-    """A pre-styled cell, reused row after row: its style is set once, before its first
-    write, so its style id is looked up once too (openpyxl hashes the style on every
-    write otherwise, which is most of what a styled number costs)."""
+    def __exit__(self, *exc: object) -> None:
+        self.discard()  # nothing left behind when the export failed; no-op after save
 
-    __slots__ = ("_style_id",)
-
-    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
-        super().__init__(sheet, row=1, column=1)
-        self._style_id: int | None = None
-
-    @property
-    def style_id(self) -> int:
-        if self._style_id is None:
-            self._style_id = super().style_id
-        return self._style_id
+    def discard(self) -> None:
+        """Close and remove the sheets' temporary files without writing a workbook."""
+        if self._closed:
+            return
+        self._closed = True
+        for sheet in self._book.worksheets():
+            sheet._opt_close()
+            with contextlib.suppress(OSError):
+                Path(sheet.row_data_filename).unlink()
 
 
-def _row_cells(sheet: WriteOnlyWorksheet) -> Callable[[Sequence[Any], int], Iterator[Cell]]:
-    """openpyxl's conversion of an appended row to cells, less its cost for a styled
-    cell: it tries the cell as a value first and fails (formatting the cell's repr into
-    the error), then makes a new scratch cell. Here a Cell is taken as it is, and plain
-    values share one scratch cell, as openpyxl's own do; each cell is written out before
-    the next is made."""
+class _Worksheet(Worksheet):  # type: ignore[misc]  # XlsxWriter ships no types
+    """XlsxWriter's worksheet, taking whole data rows at once (`put_row`), and with its
+    default row height marked explicit (customHeight), as Excel does for a height it was
+    told: LibreOffice then keeps 15 pt rather than growing rows to fit a CJK font, and
+    pages end where the layout expects. (XlsxWriter leaves the mark out when the height
+    is its own default.)"""
 
-    def cells(values: Sequence[Any], row: int) -> Iterator[Cell]:
-        scratch = Cell(sheet, row=1, column=1)
-        for column, value in enumerate(values, 1):
-            if value is None:
-                continue
-            if isinstance(value, Cell):
-                cell = value
-            else:
-                scratch.value = value
-                cell = scratch
-            cell.column = column
-            cell.row = row
-            yield cell
+    def put_row(self, row: int, last_column: int, cells: str) -> None:
+        """A data row's cells, already serialised (see `SheetWriter.row`), written
+        straight to the sheet's row file. The row XlsxWriter still holds is written out
+        first, as its own writers do on moving to a new row; the row has no height or
+        format of its own."""
+        if row > self.previous_row:
+            self._write_single_row(row)
+        self._check_dimensions(row, 0)
+        self._check_dimensions(row, last_column)
+        self.fh.write(f'<row r="{row + 1}">{cells}</row>')
 
-    return cells
-
-
-@dataclass
-class _Styles:
-    """Pre-styled cells, one per (column, style), reused row after row: the row is
-    serialised as soon as it is appended, so a cell object is free again right after."""
-
-    sheet: WriteOnlyWorksheet
-    formats: tuple[str | None, ...] = ()  # per column: the number format of its numbers
-    cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
-
-    def cell(self, column: int, style: str) -> Cell:
-        key = (column, style)
-        found = self.cells.get(key)
-        if found is None:
-            found = self.cells[key] = _StyledCell(self.sheet)
-            _apply(found, style)
-            number_format = self.formats[column] if column < len(self.formats) else None
-            if number_format and style.partition(":")[0] in ("number", "total"):
-                found.number_format = number_format
-        return found
+    def _write_sheet_format_pr(self) -> None:
+        height = f"{LINE_HEIGHT:g}"
+        self._xml_empty_tag("sheetFormatPr", [("defaultRowHeight", height), ("customHeight", 1)])
 
 
-def _font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = None) -> Font:
-    """The workbook's font, named: a font with no name prints in a serif in LibreOffice."""
-    return Font(name="Calibri", size=size, bold=bold, color=color)
-
-
-def _apply(cell: Cell, style: str) -> None:
-    """Style a cell from a key: "base", "base:tone", either with "+quote" appended."""
+def _properties(style: str) -> dict[str, Any]:
+    """XlsxWriter format properties from a key: "base", "base:tone", either with "+quote"
+    appended. Fonts are named: a font with no name prints in a serif in LibreOffice."""
     quote = style.endswith("+quote")
     base, _, tone = style.removesuffix("+quote").partition(":")
+    p: dict[str, Any] = {"font_name": "Calibri", "font_size": FONT_SIZE}
     if base == "title":
-        cell.font = _font(bold=True, size=14)
+        p |= {"bold": True, "font_size": 14}
     elif base == "note":
-        cell.font = _font(color="595959")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        p |= {"font_color": "#595959", "text_wrap": True, "valign": "top"}
     elif base == "sign":
-        cell.font = _font(color="262626")
+        p["font_color"] = "#262626"
     elif base == "header":
-        cell.font = _font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="D9E1F2")
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.border = _BOX
+        p |= {"bold": True, "bg_color": "#D9E1F2", "align": "center", "valign": "vcenter"}
+        p |= {"text_wrap": True, "border": 1, "border_color": _GRID}
     elif base in ("heading", "heading_wrap"):
-        cell.font = _font(bold=True, color="1F3864")
-        cell.fill = PatternFill("solid", fgColor="EDEDED")
+        p |= {"bold": True, "font_color": "#1F3864", "bg_color": "#EDEDED"}
         if base == "heading_wrap":
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            p |= {"text_wrap": True, "valign": "top"}
     elif base == "total":
-        cell.font = _font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="F2F2F2")
-        cell.border = Border(top=Side(style="thin", color="808080"))
+        p |= {"bold": True, "bg_color": "#F2F2F2", "top": 1, "top_color": "#808080"}
     elif base == "date":
-        cell.number_format = _DATE_FORMAT
+        p["num_format"] = _DATE_FORMAT
     elif base == "datetime":
-        cell.number_format = _DATETIME_FORMAT
+        p["num_format"] = _DATETIME_FORMAT
     elif base == "wrap":
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        p |= {"text_wrap": True, "valign": "top"}
     if tone:
         fill, colour = _TONES[Tone(tone)]
         if fill:
-            cell.fill = PatternFill("solid", fgColor=fill)
-        if colour:
-            cell.font = _font(color=colour)
+            p["bg_color"] = "#" + fill
+        if colour:  # the tone's font in place of the style's (as it always was: not bold)
+            p |= {"bold": False, "font_size": FONT_SIZE, "font_color": "#" + colour}
     if quote:
-        cell.quotePrefix = True
+        p["quote_prefix"] = True
+    return p
+
+
+@dataclass(frozen=True, slots=True)
+class _ColumnStyles:
+    letter: str  # "A"
+    number: str  # the style attribute of a number: ' s="3"', or "" for none
+    text: str
+    quoted: str  # text that could be read as a formula
+
+
+def _style(cell_format: Any) -> str:
+    """A format as a cell's style attribute, as XlsxWriter writes it."""
+    return "" if cell_format is None else f' s="{cell_format._get_xf_index()}"'
+
+
+def _finite(number: Decimal | float) -> bool:
+    if isinstance(number, Decimal):
+        return number.is_finite()
+    return math.isfinite(number)
+
+
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x1f]|_x[0-9a-fA-F]{4}_")
+_ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+
+
+def _text_cell(ref: str, style: str, text: str) -> str:
+    """An inline-string cell as XlsxWriter's constant_memory mode writes it: control
+    characters as _xHHHH_ (and a literal "_xHHHH_" escaped, so it stays itself), XML
+    escapes, and xml:space="preserve" for leading or trailing space."""
+    if _NEEDS_ESCAPE.search(text):
+        text = _ESCAPE_LIKE.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+        space = text[0].isspace() or text[-1].isspace()
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    else:
+        space = text[0].isspace() or text[-1].isspace()
+    keep = ' xml:space="preserve"' if space else ""
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t{keep}>{text}</t></is></c>'
 
 
 class SheetWriter:
-    """Appends rows to one sheet (and its continuations past Excel's row limit).
+    """Writes rows to one sheet (and its continuations past Excel's row limit).
 
     It also lays out the printed pages: one page wide when that stays legible, else the
     pages run across with the lead columns repeated; header rows repeated on every page;
     row heights for wrapped headers and notes; and page breaks that keep a block (see
     `keep_together`) on one page. Heights are explicit, so Excel and LibreOffice agree
-    where a page ends."""
+    where a page ends.
+
+    Rows are written in order and each is final once the next starts (constant_memory):
+    a row's height and merges are set while it is the current one."""
 
     def __init__(self, book: ExportBook, spec: SheetSpec) -> None:
         if len(spec.columns) > MAX_COLUMNS:
@@ -325,7 +372,7 @@ class SheetWriter:
         self.book = book
         self.spec = spec
         self._wrap = frozenset(i for i, c in enumerate(spec.columns) if c.kind is Kind.LONGTEXT)
-        self._formats = tuple(c.number_format for c in spec.columns)
+        self._number_formats = tuple(c.number_format for c in spec.columns)
         self.widths = tuple(_width(c) for c in spec.columns)
         self.fits = fits_one_page_wide(self.widths)
         self._pages = self._column_pages()
@@ -335,8 +382,38 @@ class SheetWriter:
         scale = print_scale(self.widths) if self.fits else 1.0
         # What one page holds, in unscaled points: shrinking to the width shrinks rows too.
         self._page = PRINTABLE_HEIGHT / scale
+        # Per column, the style attribute of its numbers, its text and its quoted text
+        # (' s="3"', or "" for none), for the rows `row` serialises itself.
+        self._columns: list[_ColumnStyles] = []
+        self._widen(len(spec.columns))
+        self._tones = {t: _style(book._format(f"plain:{t.value}", None)) for t in Tone}
+        self._datetime = _style(book._format("datetime", None))
+        self._date = _style(book._format("date", None))
         self._part = 0
         self._open_part()
+
+    def _widen(self, columns: int) -> None:
+        """Styles for the first `columns` columns (a row may run past the headers)."""
+        for i in range(len(self._columns), columns):
+            wrap = i in self._wrap
+            self._columns.append(
+                _ColumnStyles(
+                    xl_col_to_name(i),
+                    _style(self._column_format(i, "number")),
+                    _style(self._column_format(i, "wrap") if wrap else None),
+                    _style(self._column_format(i, "wrap+quote" if wrap else "plain+quote")),
+                )
+            )
+
+    def _column_format(self, column: int, style: str) -> Any:
+        number_format = (
+            self._number_formats[column] if column < len(self._number_formats) else None
+        )
+        if style.partition(":")[0] not in ("number", "total"):
+            number_format = None
+        if style == "number" and not number_format:
+            return None  # General: the cheap, unstyled cell
+        return self.book._format(style, number_format)
 
     @property
     def header_rows(self) -> int:
@@ -345,7 +422,7 @@ class SheetWriter:
 
     @property
     def name(self) -> str:
-        return str(self._sheet.title)
+        return str(self._sheet.name)
 
     def _column_pages(self) -> list[int]:
         """The printed page (across) each column lands on; the lead columns are on every
@@ -371,7 +448,8 @@ class SheetWriter:
         self._part += 1
         wanted = self.spec.name if self._part == 1 else f"{self.spec.name}({self._part})"
         self._sheet = self.book._new_sheet(wanted)
-        self._styles = _Styles(self._sheet, self._formats)
+        self._breaks: list[int] = []
+        self._sheet.set_h_pagebreaks(self._breaks)  # filled in as blocks are laid out
         self._rows = 0
         self._used = 0.0  # points of the current printed page taken
         self._fresh = True  # no row yet under the headers (of the sheet or a page break)
@@ -379,20 +457,22 @@ class SheetWriter:
         self._setup()
         span = self._first_page_span()
         room = sum(self.widths[:span])
-        # Row by row: a row is serialised when appended, and the next one reuses its cells.
-        self._merge_across(span)
-        self._top([self._styled(0, "title", self.spec.title)], TITLE_HEIGHT)
+        row = self._top(TITLE_HEIGHT)
+        self._merge(row, 0, span - 1, "title")
+        self._write_styled(row, 0, "title", self.spec.title)
         for note in self.spec.notes:
-            self._merge_across(span)
             # A line of Chinese needs more than 15 pt, or it touches the row below.
-            height = WRAPPED_LINE * text_lines(note, room)
-            self._top([self._styled(0, "note", note)], height)
+            row = self._top(WRAPPED_LINE * text_lines(note, room))
+            self._merge(row, 0, span - 1, "note")
+            self._write_styled(row, 0, "note", note)
         for band in self.spec.bands:
             self._titles += self._band(band)
         headers = [c.header for c in self.spec.columns]
         height = self._header_height(headers, self.widths)
         self._titles += height
-        self._top([self._styled(i, "header", h) for i, h in enumerate(headers)], height)
+        row = self._top(height)
+        for i, h in enumerate(headers):
+            self._write_styled(row, i, "header", h, empty=True)
 
     def _band(self, band: Sequence[str | None]) -> float:
         """One band row: each text merged over the "" cells after it, and again from the
@@ -400,7 +480,7 @@ class SheetWriter:
         cells = list(band)
         texts: list[str] = []
         widths: list[float] = []
-        row = self._rows + 1
+        merges: list[tuple[int, int]] = []
         start: int | None = None
         owner: str | None = None
         pages = self._pages
@@ -412,17 +492,18 @@ class SheetWriter:
                     continue
                 v = cells[i] = owner  # a new page: the text again
             if start is not None and i - 1 > start:
-                self._sheet.merged_cells.add(
-                    f"{get_column_letter(start + 1)}{row}:{get_column_letter(i)}{row}"
-                )
+                merges.append((start, i - 1))
             start = i if v else None
             if v and inside:
                 owner = v
                 texts.append(v)
                 widths.append(self.widths[i])
         height = self._header_height(texts, widths)
-        styled = [self._styled(i, "header", v) for i, v in enumerate(cells)]
-        self._top([c or self._empty(i, "header") for i, c in enumerate(styled)], height)
+        row = self._top(height)
+        for first, last in merges:
+            self._merge(row, first, last, "header")
+        for i, v in enumerate(cells):
+            self._write_styled(row, i, "header", v, empty=True)
         return height
 
     @staticmethod
@@ -430,80 +511,108 @@ class SheetWriter:
         lines = max((text_lines(t, w) for t, w in zip(texts, widths, strict=False)), default=1)
         return wrapped_height(lines) + 3  # a little air under bold text
 
-    def _merge_across(self, span: int) -> None:
-        if span > 1:
-            row = self._rows + 1
-            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(span)}{row}")
+    def _merge(self, row: int, first: int, last: int, style: str) -> None:
+        """Merge columns first..last of the current row; the value goes in `first`
+        afterwards (merge_range would write it through write(), which reads formulas)."""
+        if last > first:
+            self._sheet.merge_range(row, first, row, last, None, self._format(first, style))
 
-    def _empty(self, column: int, style: str) -> Cell:
-        """A styled cell with no value (shading across a header or total line)."""
-        cell = self._styles.cell(column, style)
-        cell.value = None
-        return cell
+    def _format(self, column: int, style: str, value: object = None) -> Any:
+        number_format = None
+        if isinstance(value, datetime):
+            number_format = _DATETIME_FORMAT
+        elif isinstance(value, date):
+            number_format = _DATE_FORMAT
+        elif column < len(self._number_formats) and style.partition(":")[0] == "total":
+            number_format = self._number_formats[column]
+        return self.book._format(style, number_format)
 
-    def _top(self, row: list[Any], height: float) -> None:
-        """A title or header row: never counted against the limit, so never split."""
-        if height != LINE_HEIGHT:
-            self._sheet.row_dimensions[self._rows + 1].height = height
-        self._sheet.append(row)
-        self._rows += 1
-        self._used += height
-
-    def _setup(self) -> None:
-        ws, spec = self._sheet, self.spec
-        for i, width in enumerate(self.widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-        ws.sheet_format.defaultRowHeight = LINE_HEIGHT
-        ws.sheet_format.customHeight = True
-        first_data = self.header_rows + 1
-        ws.freeze_panes = f"{get_column_letter(spec.freeze_columns + 1)}{first_data}"
-        header_top = 2 + len(spec.notes)
-        ws.print_title_rows = f"{header_top}:{first_data - 1}"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = "9"  # A4
-        if self.fits:
-            ws.page_setup.fitToWidth = 1
-            ws.page_setup.fitToHeight = 0  # as many pages down as needed
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
-        else:
-            # Too wide to shrink legibly: pages run across, each with the units repeated.
-            ws.print_title_cols = f"A:{get_column_letter(max(spec.freeze_columns, 1))}"
-            ws.page_setup.pageOrder = "overThenDown"
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = MARGIN_SIDE
-        ws.page_margins.top = ws.page_margins.bottom = MARGIN_TOP
-        ws.page_margins.header = ws.page_margins.footer = 0.3
-        if spec.issuer:
-            ws.oddHeader.left.text = header_escape(spec.issuer)
-        ws.oddHeader.right.text = "&A"  # the sheet's name
-        if spec.page_numbers:
-            ws.oddFooter.center.text = spec.page_numbers
-
-    def _styled(self, column: int, style: str, value: CellValue) -> Cell | None:
+    def _write_styled(
+        self, row: int, column: int, style: str, value: CellValue, *, empty: bool = False
+    ) -> None:
+        """One cell of any type in a style; with `empty`, a blank cell keeps the style
+        (shading across a header or total line)."""
         if value is None or value == "":
-            return None
+            if empty:
+                self._sheet._write_blank(row, column, None, self._format(column, style))
+            return
         if isinstance(value, Mark):
             style = f"{style}:{value.tone.value}" if value.tone is not Tone.PLAIN else style
             value = value.text
         if isinstance(value, str):
-            value = clean_text(value)
-            if needs_quote(value):
+            text = clean_text(value)
+            if needs_quote(text):
                 style += "+quote"
-        cell = self._styles.cell(column, style)
-        cell.value = value
-        if isinstance(value, str):
-            cell.data_type = "s"  # text, whatever it starts with
-        return cell
+            self._sheet.write_string(row, column, text, self._format(column, style))
+        elif isinstance(value, date):  # and datetime
+            self._sheet.write_datetime(row, column, value, self._format(column, style, value))
+        elif isinstance(value, int | float | Decimal):
+            self._sheet.write_number(row, column, value, self._format(column, style))
+        else:
+            raise TypeError(f"cannot write {type(value).__name__} to a spreadsheet")
 
-    def _append(self, row: Sequence[Any], height: float = LINE_HEIGHT) -> None:
+    def _top(self, height: float) -> int:
+        """A title or header row, never counted against the limit, so never split: its
+        index, with its height set."""
+        row = self._rows
+        if height != LINE_HEIGHT:
+            self._height(row, height)
+        self._rows += 1
+        self._used += height
+        return row
+
+    def _height(self, row: int, height: float) -> None:
+        # In pixels, so that a height such as 22 pt is kept exactly (set_row rounds it
+        # to whole pixels).
+        self._sheet.set_row_pixels(row, height / 0.75)
+
+    def _next(self, height: float = LINE_HEIGHT) -> int:
+        """The index of the next row, on a new part when this one is full."""
         if self._rows >= self.book.max_rows:
             self._open_part()
-        self._sheet.append(row)
+        row = self._rows
         self._rows += 1
         self._used += height
         self._fresh = False
         if self._used > self._page:  # the printer starts a page: this row opens it
             self._used = self._titles + height
+        return row
+
+    def _setup(self) -> None:
+        ws, spec = self._sheet, self.spec
+        for i, width in enumerate(self.widths):
+            # In pixels, so that the stored width is the width asked for (set_column adds
+            # the cell padding to it): 12 characters are stored as 12, as before.
+            ws.set_column_pixels(i, i, width * _DIGIT_PIXELS)
+        first_data = self.header_rows
+        ws.freeze_panes(first_data, spec.freeze_columns)
+        header_top = 1 + len(spec.notes)
+        ws.repeat_rows(header_top, first_data - 1)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        if self.fits:
+            ws.fit_to_pages(1, 0)  # one page wide, as many pages down as needed
+        else:
+            # Too wide to shrink legibly: pages run across, each with the units repeated.
+            ws.repeat_columns(0, max(spec.freeze_columns, 1) - 1)
+            ws.print_across()
+        ws.center_horizontally()
+        ws.set_margins(MARGIN_SIDE, MARGIN_SIDE, MARGIN_TOP, MARGIN_TOP)
+        right = "&R&A"  # the sheet's name
+        issuer = spec.issuer
+        header = "&L" + header_escape(issuer) + right if issuer else right
+        while len(header.encode("utf-16-le")) > 2 * _HEADER_MAX:  # Excel's limit
+            issuer = issuer[:-1]
+            header = "&L" + header_escape(issuer) + right
+        ws.set_header(header, {"margin": 0.3})
+        if spec.page_numbers:
+            ws.set_footer("&C" + spec.page_numbers, {"margin": 0.3})
+
+    def _append_styled(self, style: str, values: Sequence[CellValue], height: float) -> int:
+        row = self._next(height)
+        for i, v in enumerate(values):
+            self._write_styled(row, i, style, v)
+        return row
 
     def keep_together(self, rows: int, heading: str | None = None) -> None:
         """The next `rows` rows (a block's lines and total), after `heading` if given, go
@@ -513,7 +622,7 @@ class SheetWriter:
             return
         need = rows * LINE_HEIGHT + (self._heading_height(heading) if heading else 0.0)
         if self._used + need > self._page and need <= self._page - self._titles:
-            self._sheet.row_breaks.append(Break(id=self._rows))
+            self._breaks.append(self._rows)
             self._used = self._titles
             self._fresh = True
 
@@ -525,84 +634,78 @@ class SheetWriter:
     def row(self, values: Sequence[CellValue]) -> None:
         """One data row. Strings are always text; numbers stay numbers (Decimal is kept
         as written, shown in its column's number format); dates and date-times get a date
-        format; a Mark gets its colour."""
-        out: list[Any] = []
-        styles = self._styles
-        formats = self._formats
-        for i, v in enumerate(values):
+        format; a Mark gets its colour.
+
+        The hot path of a large export, so the row is serialised here in one piece, as
+        XlsxWriter would write it, and handed to the sheet (`_Worksheet.put_row`): cell
+        by cell through XlsxWriter's writers costs about twice as much. Every other row
+        (titles, headers, headings, totals) goes through those writers."""
+        row = self._next()
+        cells: Sequence[Any] = values  # checked by exact type below, the cheap way
+        if len(cells) > len(self._columns):
+            self._widen(len(cells))
+        columns = self._columns
+        n = str(row + 1)
+        out: list[str] = []
+        for i, v in enumerate(cells):
             kind = type(v)
-            if v is None:
-                out.append(v)
-                continue
-            if kind is int or kind is Decimal or kind is float:
-                if i < len(formats) and formats[i]:
-                    cell = styles.cell(i, "number")
-                    cell.value = v
-                    out.append(cell)
-                else:
-                    out.append(v)
-                continue
-            if isinstance(v, Mark):
+            if kind is Mark:
                 if v.tone is not Tone.PLAIN:
-                    out.append(self._styled(i, "plain", v))
+                    text = clean_text(v.text)
+                    if text:
+                        style = self._tones[v.tone]
+                        if needs_quote(text):
+                            style = _style(self._format(i, f"plain:{v.tone.value}+quote"))
+                        out.append(_text_cell(columns[i].letter + n, style, text))
                     continue
-                v = v.text
-            if isinstance(v, str):
-                text = clean_text(v)
-                if not text:
-                    out.append(None)
-                elif text[0] in RISKY_STARTS or text in _ERROR_VALUES:
-                    cell = styles.cell(i, "wrap+quote" if i in self._wrap else "plain+quote")
-                    cell.value = text
-                    cell.data_type = "s"
-                    out.append(cell)
-                elif i in self._wrap:
-                    cell = styles.cell(i, "wrap")
-                    cell.value = text
-                    out.append(cell)
-                else:
-                    out.append(text)
-            elif kind is datetime:
-                cell = styles.cell(i, "datetime")
-                cell.value = v
-                out.append(cell)
-            elif kind is date:
-                cell = styles.cell(i, "date")
-                cell.value = v
-                out.append(cell)
+                v, kind = v.text, str
+            if kind is str:
+                if not v.isprintable() or len(v) > MAX_TEXT:
+                    v = clean_text(v)
+                if not v:
+                    continue
+                c = columns[i]
+                quote = v[0] in RISKY_STARTS or v in _ERROR_VALUES
+                out.append(_text_cell(c.letter + n, c.quoted if quote else c.text, v))
+            elif v is None:
+                continue
+            elif kind is int or ((kind is Decimal or kind is float) and _finite(v)):
+                c = columns[i]
+                out.append(f'<c r="{c.letter}{n}"{c.number}><v>{v:.16G}</v></c>')
+            elif kind is datetime or kind is date:
+                style = self._datetime if kind is datetime else self._date
+                serial = _datetime_to_excel_datetime(v, False, False)
+                out.append(f'<c r="{columns[i].letter}{n}"{style}><v>{serial:.16G}</v></c>')
             else:
                 raise TypeError(f"cannot write {kind.__name__} to a spreadsheet")
-        self._append(out)
+        if out:
+            self._sheet.put_row(row, len(cells) - 1, "".join(out))
 
     def heading(self, text: str) -> None:
         """A bold line that opens a block (e.g. one deadline's table). When pages run
         across, it wraps inside the lead columns, which every page repeats."""
         if not self._lead_width:
-            self._append([self._styled(0, "heading", text)])
+            self._append_styled("heading", [text], LINE_HEIGHT)
             return
         height = self._heading_height(text)
-        lead = self.spec.freeze_columns
-        if self._rows >= self.book.max_rows:
-            self._open_part()
-        row = self._rows + 1
-        if lead > 1:
-            self._sheet.merged_cells.add(f"A{row}:{get_column_letter(lead)}{row}")
+        row = self._next(height)
         if height != LINE_HEIGHT:
-            self._sheet.row_dimensions[row].height = height
-        self._append([self._styled(0, "heading_wrap", text)], height)
+            self._height(row, height)
+        self._merge(row, 0, self.spec.freeze_columns - 1, "heading_wrap")
+        self._write_styled(row, 0, "heading_wrap", text)
 
     def total(self, values: Sequence[CellValue]) -> None:
         """A bold, shaded line: 合计 and counts."""
-        self._append(
-            [self._styled(i, "total", v) or self._empty(i, "total") for i, v in enumerate(values)]
-        )
+        row = self._next()
+        for i, v in enumerate(values):
+            self._write_styled(row, i, "total", v, empty=True)
 
     def blank(self) -> None:
-        self._append([])
+        self._next()
 
     def line(self, text: str) -> None:
         """A line of plain text under the tables (it may run on to the right)."""
-        self._append([self._styled(0, "sign", text)])
+        self._append_styled("sign", [text], LINE_HEIGHT)
 
     def sign(self, text: str) -> None:
         """The closing line under the last table (制表人 / 联系电话 / 报送日期), on the

@@ -15,9 +15,10 @@ Totals count valid reports only: not returned ones (已退回, to be corrected) 
 The database is read with a fixed number of statements whatever the number of units or
 deadlines: campaign, plan, units, deadlines, then two streamed passes over the newest
 revisions (one in unit order for 提交情况, one in deadline order for the rest). The
-workbook is written in a worker thread (`asyncio.to_thread`) with openpyxl's write-only
-mode; the streamed rows are fetched on the event loop, batch by batch, as the worker asks
-for them, so neither the loop nor memory has to hold the whole campaign.
+workbook is written in a worker thread (`asyncio.to_thread`) with XlsxWriter's
+constant_memory mode; the streamed rows are fetched on the event loop, batch by batch,
+as the worker asks for them, so neither the loop nor memory has to hold the whole
+campaign.
 
 The package: `model` (requests, summaries, refusals), `layout` (what the worker needs,
 loaded up front), `queries` (the two streamed passes, as named rows), `cells` (answers as

@@ -89,24 +89,24 @@ class Writer:
         sheet_rows: LoopFeed[SheetRow],
         sink: Path | IO[bytes],
     ) -> ExportSummary:
-        book = ExportBook()
-        with contextlib.closing(grid_rows.rows()) as rows:
-            self._grid(book, rows)
-        cumulative = [Cumulative(o) for o, _, _ in self.layout.sheets if o.numeric]
-        totals_sheet = self._open_totals(book, cumulative)
-        archive = FileArchive(self.archive_path) if self.archive_path else None
-        try:
-            with contextlib.closing(sheet_rows.rows()) as rows:
-                self._obligation_sheets(
-                    book, rows, {c.obligation.id: c for c in cumulative}, archive
-                )
-            self._write_totals(totals_sheet, cumulative)
-            book.save(sink)
-            if archive is not None and isinstance(sink, Path):
-                archive.add(sink, [], sink.name)
-        finally:
-            if archive is not None:
-                archive.close()
+        with ExportBook() as book:
+            with contextlib.closing(grid_rows.rows()) as rows:
+                self._grid(book, rows)
+            cumulative = [Cumulative(o) for o, _, _ in self.layout.sheets if o.numeric]
+            totals_sheet = self._open_totals(book, cumulative)
+            archive = FileArchive(self.archive_path) if self.archive_path else None
+            try:
+                with contextlib.closing(sheet_rows.rows()) as rows:
+                    self._obligation_sheets(
+                        book, rows, {c.obligation.id: c for c in cumulative}, archive
+                    )
+                self._write_totals(totals_sheet, cumulative)
+                book.save(sink)
+                if archive is not None and isinstance(sink, Path):
+                    archive.add(sink, [], sink.name)
+            finally:
+                if archive is not None:
+                    archive.close()
         layout = self.layout
         name = layout.t(
             "export.chat_file_name", campaign=layout.campaign_name, day=f"{layout.now:%Y-%m-%d}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
+import tempfile
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 
 from storage.archive import FileArchive, safe_component, unique_names
 from storage.spreadsheets import Column, ExportBook, Kind, Mark, SheetSpec, Tone, sheet_name
@@ -51,7 +55,9 @@ def test_text_starting_like_a_formula_is_stored_as_quoted_text(text: str) -> Non
     ws = load_workbook(io.BytesIO(book.to_bytes()))["表"]
 
     for cell in (ws["A4"], ws["D4"]):
-        assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
+        # As Excel reads it: a control character is written as its OOXML escape
+        # (_x000D_), which openpyxl's reader leaves as it is.
+        assert (unescape(cell.value), cell.data_type, cell.quotePrefix) == (text, "s", True)
 
 
 def test_values_keep_their_types_and_control_characters_are_dropped() -> None:
@@ -64,7 +70,7 @@ def test_values_keep_their_types_and_control_characters_are_dropped() -> None:
 
     assert [c.value for c in ws[4]] == ["ab", 0.0025, datetime(2017, 1, 2), "长\n文本"]
     assert ws["D4"].alignment.wrap_text
-    assert ws["A5"].fill.fgColor.rgb == "00FFC7CE"
+    assert ws["A5"].fill.fgColor.rgb[2:] == "FFC7CE"  # after the alpha byte, which Excel ignores
     assert ws["C5"].number_format == "yyyy-mm-dd hh:mm"
     assert ws["B5"].data_type == "n"
 
@@ -177,3 +183,49 @@ def test_no_page_is_left_with_headers_alone_nor_broken_for_a_block_longer_than_a
     ws = load_workbook(io.BytesIO(book.to_bytes()))["表"]
 
     assert ws.row_breaks.brk == []
+
+
+def test_a_data_row_is_written_as_xlsxwriter_itself_would_write_it(tmp_path: Path) -> None:
+    """`SheetWriter.row` serialises data rows itself, for speed: the cells must be the ones
+    XlsxWriter writes (styles apart, which the tests above check as read back)."""
+    values: list[object] = [
+        *("plain", " lead", "trail ", "a&b<c>\"'", "_x0041_", "x\ry", "tab\tin", "换行\n文本"),
+        *("\u3000全角", "=1+2", 1, -2, 1.5, Decimal("1.3500"), 12345678901234567890, 0.1 + 0.2),
+        *(datetime(2017, 1, 2, 9, 30, 15, 123000), date(1900, 2, 28), date(2017, 1, 2)),
+    ]
+    columns = tuple(Column(f"c{i}") for i in range(len(values)))
+    book = ExportBook()
+    book.sheet(SheetSpec("表", "标题", ("说明",), columns)).row(values)  # type: ignore[arg-type]
+    book.save(tmp_path / "ours.xlsx")
+    reference = xlsxwriter.Workbook(str(tmp_path / "theirs.xlsx"), {"constant_memory": True})
+    sheet = reference.add_worksheet("表")
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            sheet.write_string(3, i, v)
+        elif isinstance(v, date):
+            sheet.write_datetime(3, i, v)
+        else:
+            sheet.write_number(3, i, v)
+    reference.close()
+
+    def data_row(path: Path) -> str:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/worksheets/sheet1.xml").decode()
+        row = re.search(r'<row r="4".*?</row>', xml, re.DOTALL)
+        assert row is not None
+        return re.sub(r' s="\d+"', "", row[0])
+
+    assert data_row(tmp_path / "ours.xlsx") == data_row(tmp_path / "theirs.xlsx")
+
+
+def test_a_book_left_unsaved_by_an_error_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    with pytest.raises(RuntimeError), ExportBook() as book:
+        book.sheet(_spec()).row(["u", 1, None, None])
+        assert list(tmp_path.iterdir())  # the sheet's rows, on disk as they are written
+        raise RuntimeError
+
+    assert list(tmp_path.iterdir()) == []
