@@ -270,15 +270,20 @@ async def _until_submitted(db_url: str, expected: int) -> None:
     raise AssertionError(f"{count} of {expected} submissions")
 
 
-async def _check(db_url: str, fake: FakeTelegram, users: list[int]) -> None:
+async def _answers_by_person(db_url: str) -> list[tuple[str, dict[str, object]]]:
+    """(external id of who submitted, answers) of every submission."""
     async with Database.open(db_url, migrate=False) as db, db.sessions() as s:
-        rows = (
-            await s.execute(
-                select(m.Person.external_id, m.Submission.answers).join(
-                    m.Submission, m.Submission.submitted_by == m.Person.id
-                )
+        rows = await s.execute(
+            select(m.Person.external_id, m.Submission.answers).join(
+                m.Submission, m.Submission.submitted_by == m.Person.id
             )
-        ).all()
+        )
+        return [(external, dict(answers)) for external, answers in rows.all()]
+
+
+async def _check(db_url: str, fake: FakeTelegram, users: list[int]) -> None:
+    rows = await _answers_by_person(db_url)
+    async with Database.open(db_url, migrate=False) as db, db.sessions() as s:
         handled = set(
             (
                 await s.scalars(
@@ -356,14 +361,7 @@ queue_stalled_after_seconds = 3
                 process.send_signal(signal.SIGTERM)
             for process in workers:
                 await asyncio.wait_for(process.wait(), 30)
-        async with Database.open(db_url, migrate=False) as db, db.sessions() as s:
-            rows = (
-                await s.execute(
-                    select(m.Person.external_id, m.Submission.answers).join(
-                        m.Submission, m.Submission.submitted_by == m.Person.id
-                    )
-                )
-            ).all()
+        rows = await _answers_by_person(db_url)
     assert len(rows) == people
     for external, answers in rows:
         expected = [str(int(external.removeprefix("staff")) * 10 + f) for f in range(FIELDS)]
