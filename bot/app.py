@@ -42,7 +42,7 @@ from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
 from conversation.i18n import Catalogue
 from handlers import errors, telegram
-from handlers.context import CustomContext, install
+from handlers.context import CustomContext, install, services_of
 from handlers.menus import CoordinatorMenus, set_default_menus
 from services.ports import Outbox
 from storage.database import Database
@@ -120,6 +120,20 @@ def install_update_queue(app: CuibaoApp, queue: Any) -> None:
     app.bot_data[_QUEUE] = queue
 
 
+def slow_of(app: CuibaoApp) -> Callable[[], Awaitable[tuple[int, float]]] | None:
+    """(slow jobs waiting or running, age of the oldest) in the durable queue; None when
+    this process runs them itself."""
+    queue = app.bot_data.get(_QUEUE)
+    if queue is None:
+        return None
+
+    async def state() -> tuple[int, float]:
+        found = await queue.state(queue.slow_queue)
+        return found.depth, found.oldest_seconds
+
+    return state
+
+
 def queue_of(app: CuibaoApp) -> Callable[[], Awaitable[tuple[int, float]]]:
     """(updates waiting or in hand, age of the oldest): the durable queue's when this
     process takes its updates from one, else the in-process queue's."""
@@ -151,6 +165,9 @@ def _post_init(
             db = await db_context.__aenter__()
             app.bot_data["cuibao.db_context"] = db_context
         outbox = Outbox()  # with DingTalk below too, a coordinator reaches everyone
+        queue = app.bot_data.get(_QUEUE)
+        # Slow jobs: in the durable queue when updates come from it, else tasks here.
+        slow = queue.slow_work() if queue is not None else None
         services = build_services(
             settings,
             db,
@@ -159,8 +176,10 @@ def _post_init(
             bot_username=app.bot.username,
             spawn=app.create_task,
             outbox=outbox,
+            slow=slow,
         )
         install(app, services)
+        telegram.reach_chats(app.bot, services)
         # Files a crash left without their database row (file times are wall-clock).
         swept = await services.reports.sweep_orphan_files(time.time())
         if swept:
@@ -172,15 +191,19 @@ def _post_init(
         if menus.pending:
             app.add_handler(TypeHandler(Update, menus.on_update), MENUS_GROUP)
         install_reminders(app, db, settings, clock)
-        install_health(app, Health(db, metrics_of(app), queue_of(app), settings.reminders.enabled))
+        install_health(
+            app,
+            Health(
+                db, metrics_of(app), queue_of(app), settings.reminders.enabled, slow=slow_of(app)
+            ),
+        )
         if settings.ops.listen:
             await start_ops_server(app, settings.ops.listen)
         if settings.dingtalk.client_id:  # both platforms, one process, one database
             stack = contextlib.AsyncExitStack()
-            queue = app.bot_data.get(_QUEUE)
             forward = queue.forwarder("dingtalk") if queue is not None else None
             found = await stack.enter_async_context(
-                running_dingtalk(settings, db, clock, outbox, forward)
+                running_dingtalk(settings, db, clock, outbox, forward, slow)
             )
             app.bot_data[_DINGTALK] = stack
             app.bot_data[DINGTALK_BOT] = found
@@ -251,8 +274,16 @@ async def serving(app: CuibaoApp, *, polling: bool = True) -> AsyncIterator[Cuib
 
 
 def is_idle(app: CuibaoApp) -> bool:
-    """No update queued or being handled (a heavy job may still run: `Jobs.running`)."""
-    return app.update_queue.empty() and app.update_processor.current_concurrent_updates == 0
+    """No update queued or being handled, and no slow job of this process running."""
+    try:
+        slow = services_of(app).slow.running
+    except KeyError:  # before post_init
+        slow = 0
+    return (
+        app.update_queue.empty()
+        and app.update_processor.current_concurrent_updates == 0
+        and slow == 0
+    )
 
 
 async def until_idle(app: CuibaoApp, seconds: float) -> None:

@@ -221,7 +221,7 @@ def _parser(catalogue: Catalogue | None = None) -> argparse.ArgumentParser:
     extract.set_defaults(run=_plan_extract)
 
     run = commands.add_parser("run", parents=[common], help=h("run"))
-    run.add_argument("--role", choices=("web", "worker", "all"), help=h("role"))
+    run.add_argument("--role", choices=("web", "worker", "jobs", "all"), help=h("role"))
     run.add_argument("--port", type=_port, help=h("port"))
     run.set_defaults(run=_run)
 
@@ -443,10 +443,10 @@ def _port(value: str) -> int:
 
 def _with_port(settings: Settings, port: int | None, role: str | None) -> Settings:
     """`--port`: several processes on one host from one config file (a systemd template
-    unit's instance). The webhook's port, or for `--role worker` health and metrics'."""
+    unit's instance). The webhook's port, or for `--role worker|jobs` health and metrics'."""
     if port is None:
         return settings
-    if role == "worker":
+    if role in ("worker", "jobs"):
         host = settings.ops.listen.rpartition(":")[0] or "127.0.0.1"
         ops = settings.ops.model_copy(update={"listen": f"{host}:{port}"})
         return settings.model_copy(update={"ops": ops})

@@ -14,6 +14,8 @@ from bot.config import Settings
 from conversation.chat_export import ChatExporter
 from conversation.i18n import Catalogue
 from conversation.services import AppServices, ChatSettings
+from conversation.slow import Reaches, SlowWork
+from conversation.slow_jobs import InProcess
 from scheduler.nudge_policy import QuietHours
 from services.access import AccessService
 from services.board import BoardService
@@ -63,8 +65,10 @@ def build_services(
     platform: str = "telegram",
     receipts: ReceiptService | None = None,
     outbox: Outbox | None = None,
+    slow: SlowWork | None = None,
 ) -> AppServices:
-    """Every use case on one database, configured once."""
+    """Every use case on one database, configured once. Slow jobs run as tasks of this
+    process unless `slow` says where else (the durable queue: bot/queued.py)."""
     plans = PlanRegistry()
     limits = UploadLimits(
         settings.files.max_mb * 1024 * 1024,
@@ -92,6 +96,8 @@ def build_services(
     outbox = outbox or Outbox()
     notifier = notifier or NoChat()
     outbox.route(platform, notifier)
+    spawn = spawn or asyncio.ensure_future
+    reaches = Reaches()  # the adapter adds how it reaches a person's chat
     return AppServices(
         settings=chat,
         catalogue=Catalogue(settings.bot.language),
@@ -116,7 +122,10 @@ def build_services(
         steps=StepService(db.sessions),
         units=UnitRecordService(db.sessions, plans, files),
         clock=clock,
-        spawn=spawn or asyncio.ensure_future,
+        spawn=spawn,
+        slow=slow or InProcess(reaches, spawn, jobs.workers),
+        reaches=reaches,
+        platform=platform,
         bot_username=bot_username,
         jobs=jobs,
         exporter=ChatExporter(jobs, database_url, settings.files_dir),

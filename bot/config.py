@@ -181,6 +181,9 @@ class OpsSettings(_Section):
     # another process gives its updates back to the queue.
     queue_concurrency: int = Field(default=16, ge=1, le=256)
     queue_stalled_after_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
+    # `--role jobs|all`: slow jobs (exports, 通报, pictures, notices) one process runs at
+    # once; each export or notice uses a worker process of up to 2 GB while it runs.
+    slow_jobs: int = Field(default=2, ge=1, le=64)
 
 
 class Settings(_Section):

@@ -251,6 +251,7 @@ class DingTalkStory:
         frame = f"frame-{message_id}"
         try:
             await self.fake.wait_until(lambda: self.fake.acked.get(frame, 0) >= 1, REPLY_TIMEOUT)
+            await self.fake.wait_until(self.bot.idle, REPLY_TIMEOUT)  # and its slow jobs
         except TimeoutError:
             raise DemoError(f"the robot did not handle {message_id}") from None
         await asyncio.sleep(0)  # let a reply sent just before the ack land

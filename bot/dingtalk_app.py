@@ -20,6 +20,7 @@ from bot.nudge_loop import CatalogueRenderer, reminder_config
 from conversation.i18n import Catalogue
 from conversation.notify import ListingNotifier
 from conversation.services import AppServices
+from conversation.slow import SlowWork
 from dingtalk.adapter import (
     PLATFORM,
     Cards,
@@ -55,6 +56,10 @@ class DingTalkBot:
     notifier: Notifier
     offers: JoinOfferService
 
+    def idle(self) -> bool:
+        """No slow job (an export, a picture) of this process still running."""
+        return self.services.slow.running == 0
+
     async def offer_bindings(self) -> int:
         """Send the people the plans name their binding (each once); how many were sent."""
         return await offer_bindings(
@@ -69,9 +74,11 @@ async def running_dingtalk(
     clock: Clock = utc_now,
     outbox: Outbox | None = None,
     forward: Forward | None = None,
+    slow: SlowWork | None = None,
 ) -> AsyncIterator[DingTalkBot]:
     """Serve DingTalk (Stream mode) until the block ends. With `forward`, frames go to the
-    durable queue and a worker handles them (`adapter.handle_queued`)."""
+        durable queue and a worker handles them (`adapter.handle_queued`); with `slow`, slow
+    jobs wait there too."""
     config = settings.dingtalk
     if not config.client_id or settings.dingtalk_secret is None:
         raise ValueError("DingTalk needs [dingtalk] client_id and DINGTALK_CLIENT_SECRET")
@@ -115,10 +122,12 @@ async def running_dingtalk(
             platform=PLATFORM,
             receipts=receipts,
             outbox=outbox,
+            slow=slow,
         )
         adapter = DingTalkAdapter(
             services, api, InboxService(db.sessions), clock, repeats, cards, forward
         )
+        services.reaches.route(PLATFORM, services, adapter.channel_to)
         stream = StreamClient(
             http,
             config.client_id,

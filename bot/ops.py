@@ -54,6 +54,16 @@ class Metrics:
             "Age of the oldest update being waited on or handled",
             registry=r,
         )
+        self.slow = Gauge(
+            "cuibao_slow_jobs_depth",
+            "Slow jobs (exports, 通报, pictures, notices) waiting or running",
+            registry=r,
+        )
+        self.slow_oldest = Gauge(
+            "cuibao_oldest_slow_job_seconds",
+            "Age of the oldest slow job waiting or running",
+            registry=r,
+        )
         self.reminder_run = Gauge(
             "cuibao_reminder_last_run_timestamp",
             "When the last reminder run ended (Unix time)",
@@ -102,6 +112,9 @@ class Health:
     queue: Callable[[], Awaitable[tuple[int, float]]]
     reminders_enabled: bool = True
     failing_after: int = 3  # reminder runs failed in a row before the check says so
+    # () -> (slow jobs waiting or running, age of the oldest): the durable queue's slow
+    # jobs (`--role jobs` takes them), where several processes share one
+    slow: Callable[[], Awaitable[tuple[int, float]]] | None = None
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
         body: dict[str, Any] = {}
@@ -124,6 +137,16 @@ class Health:
         self.metrics.oldest.set(oldest)
         body["queue_depth"] = depth
         body["oldest_update_seconds"] = round(oldest, 3)
+        if self.slow is not None:
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    slow_depth, slow_oldest = await self.slow()
+                self.metrics.slow.set(slow_depth)
+                self.metrics.slow_oldest.set(slow_oldest)
+                body["slow_jobs"] = {"depth": slow_depth, "oldest_seconds": round(slow_oldest, 3)}
+            except Exception as exc:
+                ok = False
+                body["slow_jobs"] = f"unreachable: {type(exc).__name__}"
         if self.reminders_enabled:
             failures = self.metrics.reminder_failures_in_a_row
             last = self.metrics.last_reminder_run

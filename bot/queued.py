@@ -1,11 +1,13 @@
-"""`cuibao run --role web|worker|all`: several processes on one PostgreSQL, updates
-through the durable queue (bot/update_queue.py).
+"""`cuibao run --role web|worker|jobs|all`: several processes on one PostgreSQL, updates
+and slow jobs through the durable queue (bot/update_queue.py).
 
 - web: receives the webhook, stores each update in the queue, acknowledges. No handlers,
   no reminders: as many as the proxy wants, restarted at will.
 - worker: handles updates from the queue and sends the reminders (claims keep those
   exactly once across processes); health and metrics on `[ops] listen`.
-- all: both in one process (the usual way: N of these behind a proxy).
+- jobs: runs the slow jobs the chats asked for (exports, 通报, pictures, notices:
+  conversation.slow) and sends their results; no chats, no reminders.
+- all: all three in one process (the simple way: N of these behind a proxy).
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ from bot.ops import (
     stop_ops_server,
 )
 from bot.transport import telegram_request
-from bot.update_queue import UpdateQueue
+from bot.update_queue import SLOW_QUEUE, SlowHandler, UpdateQueue
 from bot.updates import read_update
 from bot.webhook import webhook_app
+from conversation import slow_jobs
+from conversation.services import AppServices
+from conversation.slow import Reaches, SlowJob
+from handlers.context import services_of
 from services.inbox import InboxService
 from services.ports import Outbox
 from storage.database import Database
@@ -48,7 +54,7 @@ from storage.handled import on_behalf_of
 
 log = logging.getLogger("cuibao.queued")
 
-Role = Literal["web", "worker", "all"]
+Role = Literal["web", "worker", "jobs", "all"]
 PLATFORM = "telegram"
 DINGTALK = "dingtalk"
 
@@ -167,6 +173,11 @@ async def _queue_state(queue: UpdateQueue) -> tuple[int, float]:
     return state.depth, state.oldest_seconds
 
 
+async def _slow_state(queue: UpdateQueue) -> tuple[int, float]:
+    state = await queue.state(SLOW_QUEUE)
+    return state.depth, state.oldest_seconds
+
+
 @asynccontextmanager
 async def _receiving(
     settings: Settings, host: Any, queue: UpdateQueue, bot: Bot
@@ -200,6 +211,9 @@ async def serve(
     queue = UpdateQueue(
         settings.database_url, stalled_after=settings.ops.queue_stalled_after_seconds
     )
+    if role == "jobs":  # the reminders are the workers' (claims would keep them once)
+        reminders = settings.reminders.model_copy(update={"enabled": False})
+        settings = settings.model_copy(update={"reminders": reminders})
     async with AsyncExitStack() as stack:
         await queue.open()
         stack.push_async_callback(queue.close)
@@ -207,7 +221,7 @@ async def serve(
             await _serve_web(settings, queue, stop, stack)
             return
         if settings.token is None:
-            await _serve_dingtalk_only(settings, queue, stop, stack, clock)
+            await _serve_dingtalk_only(settings, role, queue, stop, stack, clock)
             return
         db = await stack.enter_async_context(Database.open(settings.database_url))
         app = build_application(settings, clock=clock, database=db)
@@ -220,12 +234,13 @@ async def serve(
         stack.push_async_callback(_stop, app)
         if role == "all":  # a worker's health and metrics: [ops] listen (post_init)
             await stack.enter_async_context(_receiving(settings, app, queue, app.bot))
-        log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
+        dingtalk = _dingtalk_of(app.bot_data)
         handles = {
             PLATFORM: telegram_handle(app),
             DINGTALK: dingtalk_handle(lambda: _dingtalk_of(app.bot_data)),
         }
-        await _work(settings, queue, handles, db, clock, metrics_of(app), stop)
+        reaches = _reaches(services_of(app), dingtalk.services if dingtalk else None)
+        await _work(settings, role, queue, handles, reaches, db, clock, metrics_of(app), stop)
 
 
 def _dingtalk_of(bot_data: Any) -> DingTalkBot | None:
@@ -233,30 +248,58 @@ def _dingtalk_of(bot_data: Any) -> DingTalkBot | None:
     return found if isinstance(found, DingTalkBot) else None
 
 
+def _reaches(*platforms: AppServices | None) -> Reaches:
+    """The chats of every platform this process serves, for the slow jobs it runs."""
+    merged = Reaches()
+    for services in platforms:
+        if services is not None:
+            merged.routes.update(services.reaches.routes)
+    return merged
+
+
+def run_slow(reaches: Reaches) -> SlowHandler:
+    async def run(data: dict[str, Any]) -> None:
+        await slow_jobs.run(SlowJob.from_json(data), reaches)
+
+    return run
+
+
 async def _work(
     settings: Settings,
+    role: Role,
     queue: UpdateQueue,
     handles: dict[str, Handle],
+    reaches: Reaches,
     db: Database,
     clock: Clock,
     metrics: Metrics,
     stop: asyncio.Event,
 ) -> None:
-    log.info("handling queued updates (%d at a time)", settings.ops.queue_concurrency)
+    ops = settings.ops
+    updates = role in ("worker", "all")
+    slow = role in ("jobs", "all")
+    if updates:
+        log.info("handling queued updates (%d at a time)", ops.queue_concurrency)
+    if slow:
+        log.info("running slow jobs (%d at a time)", ops.slow_jobs)
     inbox = InboxService(db.sessions)
-    forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop))
+    forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop)) if updates else None
     try:
         await queue.work(
-            handler(handles, queue, inbox, clock, metrics),
-            concurrency=settings.ops.queue_concurrency,
-            stop=stop,
+            stop,
+            updates=handler(handles, queue, inbox, clock, metrics) if updates else None,
+            concurrency=ops.queue_concurrency,
+            slow=run_slow(reaches) if slow else None,
+            slow_concurrency=ops.slow_jobs,
         )
     finally:
-        forgetting.cancel()
+        if forgetting is not None:
+            forgetting.cancel()
 
 
 async def _serve_dingtalk_only(
     settings: Settings,
+    role: Role,
     queue: UpdateQueue,
     stop: asyncio.Event,
     stack: AsyncExitStack,
@@ -266,21 +309,29 @@ async def _serve_dingtalk_only(
     from it, whichever process's connection received them."""
     db = await stack.enter_async_context(Database.open(settings.database_url))
     found = await stack.enter_async_context(
-        running_dingtalk(settings, db, clock, Outbox(), queue.forwarder(DINGTALK))
+        running_dingtalk(
+            settings, db, clock, Outbox(), queue.forwarder(DINGTALK), queue.slow_work()
+        )
     )
     host = _ReceiverHost(None)
     metrics = metrics_of(host)
     install_health(
         host,
-        Health(db, metrics, lambda: _queue_state(queue), reminders_enabled=False),
+        Health(
+            db,
+            metrics,
+            lambda: _queue_state(queue),
+            reminders_enabled=False,
+            slow=lambda: _slow_state(queue),
+        ),
     )
     if settings.ops.listen:
         await start_ops_server(host, settings.ops.listen)
         stack.push_async_callback(stop_ops_server, host)
     log.info("serving DingTalk (Stream mode) for app %s", settings.dingtalk.client_id)
-    await _work(
-        settings, queue, {DINGTALK: dingtalk_handle(lambda: found)}, db, clock, metrics, stop
-    )
+    handles = {DINGTALK: dingtalk_handle(lambda: found)}
+    reaches = _reaches(found.services)
+    await _work(settings, role, queue, handles, reaches, db, clock, metrics, stop)
 
 
 INBOX_DAYS = 7  # how long a handled update's id is kept (Telegram redelivers for a day)

@@ -29,10 +29,17 @@ import procrastinate
 import psycopg
 from sqlalchemy.engine import make_url
 
+from conversation.slow import SlowJob
+
 log = logging.getLogger("cuibao.queue")
 
 QUEUE = "updates"
 TASK = "cuibao.update"
+# Slow jobs (exports, 通报, pictures, notices: conversation.slow) wait in a queue of
+# their own, taken by their own workers (`cuibao run --role jobs`), so that they never
+# hold a chat worker. Locked by person: one exclusive job of a person at a time.
+SLOW_QUEUE = "slow"
+SLOW_TASK = "cuibao.slow"
 # Taken under this advisory lock: two processes starting at once create the schema once.
 _SCHEMA_LOCK = 0x637569626130  # "cuiba0"
 
@@ -61,6 +68,7 @@ CREATE OR REPLACE TRIGGER cuibao_wake_next_in_lock
 
 # (platform, the person's lock key or None, the update)
 Handler = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+SlowHandler = Callable[[dict[str, Any]], Awaitable[None]]  # a SlowJob, as JSON
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ def _lock(platform: str, chat: str | None) -> str | None:
 
 
 class UpdateQueue:
+    slow_queue = SLOW_QUEUE
+
     def __init__(self, database_url: str, *, stalled_after: float = 30.0) -> None:
         self._conninfo = conninfo(database_url)
         self.stalled_after = stalled_after
@@ -89,12 +99,19 @@ class UpdateQueue:
             connector=procrastinate.PsycopgConnector(conninfo=self._conninfo)
         )
         self._handler: Handler | None = None
+        self._slow: SlowHandler | None = None
         self.app.task(name=TASK, queue=QUEUE)(self._run)
+        self.app.task(name=SLOW_TASK, queue=SLOW_QUEUE)(self._run_slow)
 
     async def _run(self, platform: str, update: dict[str, Any], chat: str | None = None) -> None:
         if self._handler is None:
             raise RuntimeError("this process does not handle updates")
         await self._handler(platform, chat, update)
+
+    async def _run_slow(self, job: dict[str, Any]) -> None:
+        if self._slow is None:
+            raise RuntimeError("this process does not run slow jobs")
+        await self._slow(job)
 
     async def open(self) -> None:
         await self._ensure_schema()
@@ -140,37 +157,54 @@ class UpdateQueue:
 
         return forward
 
-    async def work(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
-        """Handle updates until `stop` is set, then finish the ones in hand (within
-        `stalled_after`) and return; a job still running then is given back."""
-        self._handler = handler
+    async def work(
+        self,
+        stop: asyncio.Event,
+        *,
+        updates: Handler | None = None,
+        concurrency: int = 16,
+        slow: SlowHandler | None = None,
+        slow_concurrency: int = 2,
+    ) -> None:
+        """Handle updates and/or run slow jobs (each queue with workers of its own) until
+        `stop` is set, then finish the ones in hand (within `stalled_after`) and return;
+        a job still running then is given back."""
+        self._handler, self._slow = updates, slow
         heartbeat = max(0.5, self.stalled_after / 4)
-        worker = asyncio.create_task(
-            self.app.run_worker_async(
-                queues=[QUEUE],
-                concurrency=concurrency,
-                install_signal_handlers=False,
-                update_heartbeat_interval=heartbeat,
-                stalled_worker_timeout=self.stalled_after,
-                shutdown_graceful_timeout=self.stalled_after,
-                delete_jobs="successful",
-                listen_notify=True,
-                fetch_job_polling_interval=1.0,
-            ),
-            name="cuibao-update-worker",
-        )
+        taken = [(QUEUE, updates, concurrency), (SLOW_QUEUE, slow, slow_concurrency)]
+        workers = [
+            asyncio.create_task(
+                self.app.run_worker_async(
+                    queues=[queue],
+                    concurrency=count,
+                    name=f"cuibao-{queue}",
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=heartbeat,
+                    stalled_worker_timeout=self.stalled_after,
+                    shutdown_graceful_timeout=self.stalled_after,
+                    delete_jobs="successful",
+                    listen_notify=True,
+                    fetch_job_polling_interval=1.0,
+                ),
+                name=f"cuibao-{queue}-worker",
+            )
+            for queue, handler, count in taken
+            if handler is not None
+        ]
         rescuer = asyncio.create_task(self._rescue_forever(stop), name="cuibao-stalled-jobs")
         try:
             stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
         finally:
             rescuer.cancel()
-            worker.cancel()  # procrastinate's graceful shutdown: running jobs finish
+            for worker in workers:
+                worker.cancel()  # procrastinate's graceful shutdown: running jobs finish
             with contextlib.suppress(asyncio.CancelledError):
                 await rescuer
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
 
     async def _rescue_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -184,19 +218,43 @@ class UpdateQueue:
                 log.warning("could not look for stalled updates", exc_info=True)
 
     async def rescue(self) -> int:
-        """Give back to the queue the updates of workers that stopped beating."""
-        stalled = await self.app.job_manager.get_stalled_jobs(
-            queue=QUEUE, seconds_since_heartbeat=self.stalled_after
-        )
+        """Give back to the queue the updates and slow jobs of workers that stopped
+        beating (a slow job starts again from the beginning)."""
         count = 0
-        for job in stalled:
-            await self.app.job_manager.retry_job(job)
-            count += 1
-        if count:
-            log.warning("gave back %d updates a stopped worker was handling", count)
+        for queue in (QUEUE, SLOW_QUEUE):
+            stalled = await self.app.job_manager.get_stalled_jobs(
+                queue=queue, seconds_since_heartbeat=self.stalled_after
+            )
+            given = 0
+            for job in stalled:
+                await self.app.job_manager.retry_job(job)
+                given += 1
+            if given:
+                log.warning("gave back %d %s jobs a stopped worker was doing", given, queue)
+            count += given
         return count
 
-    async def state(self) -> QueueState:
+    def slow_work(self) -> QueuedSlowWork:
+        """conversation.slow's jobs, stored in this queue."""
+        return QueuedSlowWork(self)
+
+    async def defer_slow(self, job: dict[str, Any], lock: str | None) -> None:
+        """Store a slow job; committed when this returns."""
+        await self.app.configure_task(SLOW_TASK, lock=lock).defer_async(job=job)
+
+    async def slow_busy(self, lock: str) -> bool:
+        """A slow job with this lock is waiting or running."""
+        row = await self.app.connector.execute_query_one_async(
+            """
+            SELECT count(*) AS found FROM procrastinate_jobs
+             WHERE queue_name = %(queue)s AND lock = %(lock)s AND status IN ('todo', 'doing')
+            """,
+            queue=SLOW_QUEUE,
+            lock=lock,
+        )
+        return int(row["found"]) > 0
+
+    async def state(self, queue: str = QUEUE) -> QueueState:
         row = await self.app.connector.execute_query_one_async(
             """
             SELECT count(*) AS depth,
@@ -205,6 +263,41 @@ class UpdateQueue:
               LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'deferred'
              WHERE j.queue_name = %(queue)s AND j.status IN ('todo', 'doing')
             """,
-            queue=QUEUE,
+            queue=queue,
         )
         return QueueState(int(row["depth"]), float(row["oldest"]))
+
+    async def waiting_slow(self) -> int:
+        """Slow jobs stored and not yet taken by a worker."""
+        row = await self.app.connector.execute_query_one_async(
+            """
+            SELECT count(*) AS waiting FROM procrastinate_jobs
+             WHERE queue_name = %(queue)s AND status = 'todo'
+            """,
+            queue=SLOW_QUEUE,
+        )
+        return int(row["waiting"])
+
+
+class QueuedSlowWork:
+    """conversation.slow's jobs in the durable queue: a `jobs` process of any host runs
+    them; a person's exclusive jobs one at a time (the job's lock is the person)."""
+
+    running = 0  # none of them runs in this process's hands
+
+    def __init__(self, queue: UpdateQueue) -> None:
+        self.queue = queue
+
+    @staticmethod
+    def _lock(person_id: int) -> str:
+        return f"slow:{person_id}"
+
+    async def busy(self, person_id: int) -> bool:
+        return await self.queue.slow_busy(self._lock(person_id))
+
+    async def ahead(self) -> int:
+        return await self.queue.waiting_slow()
+
+    async def submit(self, job: SlowJob) -> None:
+        lock = self._lock(job.person_id) if job.exclusive else None
+        await self.queue.defer_slow(job.to_json(), lock)

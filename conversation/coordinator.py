@@ -5,7 +5,7 @@ checked against the campaigns this person coordinates."""
 from __future__ import annotations
 
 from conversation.events import Command, Press, Text
-from conversation.pictures import STATUS_WINDOW, send_status_picture
+from conversation.pictures import STATUS_WINDOW, follow_with_picture
 from conversation.turn import Turn, callback, parse_callback, refuse_stranger
 from conversation.views import counts_line, deadline_label, deadline_label_in, state_label
 from domain.status import OverrideKind
@@ -51,8 +51,8 @@ async def campaign_of(t: Turn) -> CampaignRef | None:
 
 
 async def status(t: Turn) -> None:
-    """The counts of the deadlines around now, then their picture: both from one read of
-    the campaign's board (at 3,000 units reading it twice was half of /status's time)."""
+    """The counts of the deadlines around now at once; their picture follows from a slow
+    job (drawing it is no chat's business)."""
     if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
         return
     found = await t.services.board.board(t.actor, campaign.code, t.now, window=STATUS_WINDOW)
@@ -68,7 +68,7 @@ async def status(t: Turn) -> None:
         buttons.append((str(i), callback("st", head.deadline_id)))
     text.append(t.t("status.tap"))
     await t.say("\n".join(text), [buttons[i : i + 6] for i in range(0, len(buttons), 6)])
-    await send_status_picture(t, campaign.code, found)
+    await follow_with_picture(t, campaign.code)
 
 
 UNIT_BUTTONS = 8  # units offered as buttons under a list; /unit 名称 reaches any other

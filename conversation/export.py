@@ -4,11 +4,12 @@ the workbook the plan names in `[export]` filled in, else the standard 汇总报
 split into as many .zip files as the platform's upload limit needs; a single file too
 large for any message is named, for `cuibao export --with-files`.
 
-The workbook is built in a worker process (conversation.chat_export) while the bot goes on
-serving everyone, the coordinator included: the command answers at once with a progress
-message ("正在生成…"), edited when the file is sent or cannot be. One heavy job per
-coordinator at a time: a second /export meanwhile is told to wait for the first. While
-it is built the chat shows "sending a file…".
+The workbook is a slow job (conversation.slow): the command answers at once with a
+progress message ("正在生成…"), edited when the file is sent or cannot be, while the bot
+goes on serving everyone, the coordinator included. The job builds the workbook in a
+worker process (conversation.chat_export). One slow job per coordinator at a time: a
+second /export meanwhile is told to wait for the first. While it is built the chat shows
+"sending a file…".
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from conversation import slow
 from conversation.chat_export import EXPORT_LIMITS, ChatExported
 from conversation.coordinator import campaign_of, is_coordinator
 from conversation.events import Command
 from conversation.replies import Sent
-from conversation.turn import Turn, heavy_job_key
+from conversation.slow import SlowJob, report, tell
+from conversation.turn import Turn
 from services.coordination import CampaignRef
 from services.export import ExportError, ExportRequest
-from services.jobs import Busy, JobFailed
+from services.jobs import JobFailed
 from storage.archive import safe_component
 
 log = logging.getLogger("cuibao.export")
@@ -45,52 +48,40 @@ async def export(t: Turn) -> None:
         t = replace(t, event=Command(t.event.name, rest))
     if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
         return
-    key = heavy_job_key(t)
-    try:
-        t.services.jobs.claim(key)
-    except Busy:
-        await t.say(t.t("jobs.busy"))
+    working = t.t("export.working", campaign=campaign.name)
+    await slow.start(t, "export", working, args=(campaign.code,), data={"files": with_files})
+
+
+async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+    """In a slow worker: build the workbook, send it, say how it went on the progress
+    message (the coordinator's rights and the campaign are checked again first)."""
+    if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
+        await report(t, progress, t.t("jobs.not_done"))
         return
-    try:
-        progress = await t.say(t.t("export.working", campaign=campaign.name))
-        # Not awaited here: the chat's next update must not wait for the workbook.
-        t.services.spawn(_deliver(t, campaign, progress, key, with_files))
-    except BaseException:
-        t.services.jobs.release(key)
-        raise
-
-
-async def _deliver(
-    t: Turn, campaign: CampaignRef, progress: Sent | None, key: str, with_files: bool = False
-) -> None:
-    """Build the workbook, send it, say how it went on the progress message; the
-    coordinator's slot is free again afterwards, whatever happened."""
-    try:
-        with tempfile.TemporaryDirectory(prefix="cuibao-export-") as folder:
-            showing = asyncio.create_task(_show_uploading(t))
-            try:
-                done = await _build(t, campaign, progress, Path(folder), with_files)
-            finally:
-                showing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await showing
-            if done is None:
-                return
-            exported, data = done
-            if exported.template_missing is not None:
-                # The plan names a workbook nobody has sent yet: the standard one meanwhile.
-                await t.say(t.t("export.template_missing_chat", **exported.template_missing))
-            when = t.catalogue.when(t.now.astimezone(ZoneInfo(campaign.timezone)), t.language)
-            await t.document(
-                data,
-                exported.summary.file_name,
-                t.t("export.caption", campaign=campaign.name, when=when),
-            )
-            if with_files:
-                await _send_files(t, campaign, exported)
-            await _tell(progress, t.t("export.sent", campaign=campaign.name))
-    finally:
-        t.services.jobs.release(key)
+    with_files = bool(job.data.get("files"))
+    with tempfile.TemporaryDirectory(prefix="cuibao-export-") as folder:
+        showing = asyncio.create_task(_show_uploading(t))
+        try:
+            done = await _build(t, campaign, progress, Path(folder), with_files)
+        finally:
+            showing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await showing
+        if done is None:
+            return
+        exported, data = done
+        if exported.template_missing is not None:
+            # The plan names a workbook nobody has sent yet: the standard one meanwhile.
+            await t.say(t.t("export.template_missing_chat", **exported.template_missing))
+        when = t.catalogue.when(t.now.astimezone(ZoneInfo(campaign.timezone)), t.language)
+        await t.document(
+            data,
+            exported.summary.file_name,
+            t.t("export.caption", campaign=campaign.name, when=when),
+        )
+        if with_files:
+            await _send_files(t, campaign, exported)
+        await tell(progress, t.t("export.sent", campaign=campaign.name))
 
 
 async def _send_files(t: Turn, campaign: CampaignRef, exported: ChatExported) -> None:
@@ -137,9 +128,10 @@ async def _build(
         )
         return exported, await asyncio.to_thread(out.read_bytes)
     except ExportError as exc:
-        await _tell(progress, t.t(f"export.{exc.code}", **exc.params))
+        await report(t, progress, t.t(f"export.{exc.code}", **exc.params))
     except JobFailed as exc:
-        await _tell(
+        await report(
+            t,
             progress,
             t.t(
                 f"export.failed_{exc.failure}",
@@ -149,18 +141,8 @@ async def _build(
         )
     except Exception:
         log.exception("the export of %s failed", campaign.code)
-        await _tell(progress, t.t("error.generic"))
+        await report(t, progress, t.t("error.generic"))
     return None
-
-
-async def _tell(progress: Sent | None, text: str) -> None:
-    """The progress message now says `text` (a failure to edit it loses nothing)."""
-    if progress is None:
-        return
-    try:
-        await progress.edit(text)
-    except Exception:
-        log.warning("could not edit the export's progress message", exc_info=True)
 
 
 async def _show_uploading(t: Turn) -> None:

@@ -1,10 +1,14 @@
-"""The progress picture after /status: the board of the deadlines /status lists, drawn in a
-worker thread (other chats keep being served)."""
+"""The progress picture after /status: the board of the deadlines /status lists, read and
+drawn by a slow job (conversation.slow), so the counts come at once and the picture
+follows."""
 
 from __future__ import annotations
 
 import asyncio
 
+from conversation import slow
+from conversation.replies import Sent
+from conversation.slow import SlowJob
 from conversation.turn import Turn
 from services.board import CampaignBoard
 from services.pictures import board_texts, chat_picture
@@ -12,15 +16,21 @@ from services.pictures import board_texts, chat_picture
 STATUS_WINDOW = 12  # deadlines, as the /status text lists them
 
 
-async def send_status_picture(
-    t: Turn, code: str | None, found: CampaignBoard | None = None
-) -> None:
-    """The progress picture of the campaign /status just described (its board, when
-    /status read it already)."""
-    if found is None:
-        found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
-    if found is None or not found.board.deadlines:
-        return
+async def follow_with_picture(t: Turn, code: str) -> None:
+    """The campaign's progress picture, after the text /status just sent. Not exclusive:
+    it neither waits for nor blocks the person's export."""
+    await slow.start(t, "picture", args=(code,), exclusive=False)
+
+
+async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+    """In a slow worker: read the board again (it is a moment later) and draw it."""
+    code = job.args[0] if job.args else None
+    found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
+    if found is not None and found.board.deadlines:
+        await send_picture(t, found)
+
+
+async def send_picture(t: Turn, found: CampaignBoard) -> None:
     texts = board_texts(found.board, t.catalogue, t.language, found.code)
     png = await asyncio.to_thread(chat_picture, found.board, texts)
     await t.picture(

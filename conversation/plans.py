@@ -11,12 +11,13 @@ continues it where it was.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import Any
 
-from conversation import coordinator, liaison
+from conversation import coordinator, liaison, slow
 from conversation.codec import decode, encode
 from conversation.events import FileArrived, Press, Text
 from conversation.i18n import plan_error_text
@@ -26,15 +27,17 @@ from conversation.notices import (
     NoticeRead,
     read_notice,
 )
+from conversation.replies import Sent
 from conversation.revisions import revision_text
-from conversation.turn import Turn, callback, heavy_job_key, parse_callback
+from conversation.slow import SlowJob, report, tell
+from conversation.turn import Turn, callback, parse_callback
 from domain.extract import ExtractedObligation, Extraction, Kind
 from domain.extract.model import Period
 from domain.plan_draft import DraftOptions, draft_plan
 from domain.plan_revision import new_campaign_id
 from domain.plan_toml import PlanError
 from services.export import TEMPLATE_MAX_BYTES
-from services.jobs import Busy, JobFailed
+from services.jobs import JobFailed
 from services.plans import Decided, Decision, LoadReport, NotYours, PendingState, RevisionConflict
 from services.reports import upload_matches
 
@@ -161,9 +164,7 @@ async def on_document(t: Turn, file: FileArrived, data: bytes | None = None) -> 
     if name.lower().endswith(".toml"):
         await _load_plan_file(t, data, name)
         return
-    read = await _read(t, data, name)
-    if read is not None:
-        await _review(t, read, name.rsplit(".", 1)[0])
+    await _read_later(t, data, name, name.rsplit(".", 1)[0])
 
 
 async def _attach_template(t: Turn, data: bytes, name: str) -> None:
@@ -204,31 +205,43 @@ async def on_pasted_text(t: Turn, message: Text) -> bool:
 
 
 async def _start_review(t: Turn, text: str, stem: str) -> None:
-    read = await _read(t, text, stem)
-    if read is not None:
-        await _review(t, read, stem)
+    await _read_later(t, text, stem, stem)
 
 
-async def _read(t: Turn, data: bytes | str, name: str) -> NoticeRead | None:
-    """The notice read in a worker process, so that a huge or crafted file stalls no other
-    chat; None after telling the coordinator why it could not be read."""
-    jobs = t.services.jobs
+async def _read_later(t: Turn, data: bytes | str, name: str, stem: str) -> None:
+    """The notice is read by a slow job, in a worker process, so that a huge or crafted
+    file stalls no chat; its review comes when it is read."""
+    notice = {"text": data} if isinstance(data, str) else {"b64": base64.b64encode(data).decode()}
+    await slow.start(
+        t, "notice", t.t("notice.reading"), data={**notice, "name": name, "stem": stem}
+    )
+
+
+async def finish_reading(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+    """In a slow worker: read the notice (in a process of its own, with limits) and show
+    the deadlines found for review; why not, where it cannot be read."""
+    if not t.actor.is_coordinator:
+        await report(t, progress, t.t("jobs.not_done"))
+        return
+    found = job.data
+    data: bytes | str = found["text"] if "text" in found else base64.b64decode(found["b64"])
     try:
-        async with jobs.slot(heavy_job_key(t)):
-            return await jobs.run(read_notice, data, name, limits=NOTICE_LIMITS)
-    except Busy:
-        await t.say(t.t("jobs.busy"))
-    except NoticeError as exc:
-        await t.say(t.t(f"notice.{exc}", **exc.params))
-    except JobFailed as exc:
-        await t.say(
-            t.t(
-                f"notice.failed_{exc.failure}",
-                max_mb=NOTICE_LIMITS.memory_mb,
-                seconds=round(NOTICE_LIMITS.seconds),
-            )
+        read = await t.services.jobs.run(
+            read_notice, data, str(found["name"]), limits=NOTICE_LIMITS
         )
-    return None
+    except NoticeError as exc:
+        await report(t, progress, t.t(f"notice.{exc}", **exc.params))
+        return
+    except JobFailed as exc:
+        text = t.t(
+            f"notice.failed_{exc.failure}",
+            max_mb=NOTICE_LIMITS.memory_mb,
+            seconds=round(NOTICE_LIMITS.seconds),
+        )
+        await report(t, progress, text)
+        return
+    await tell(progress, t.t("notice.read_done"))
+    await _review(t, read, str(found["stem"]))
 
 
 async def _review(t: Turn, read: NoticeRead, stem: str) -> None:

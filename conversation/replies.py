@@ -89,6 +89,11 @@ class Capabilities:
 class Sent(Protocol):
     """A message delivered earlier, to be changed later (an export's progress line)."""
 
+    @property
+    def ref(self) -> str:
+        """How the platform finds this message again (`Channel.resume`), in any process."""
+        ...
+
     async def edit(self, text: str) -> None: ...
 
 
@@ -103,4 +108,9 @@ class Channel(Protocol):
     def invitation(self, token: str) -> str:
         """What a person uses to redeem an invitation: a link on Telegram, the words to
         send on a platform without deep links (`绑定 K7Q2M9`)."""
+        ...
+
+    def resume(self, ref: str) -> Sent | None:
+        """A message this chat was sent earlier (its `Sent.ref`), to be edited now; None
+        where messages cannot be edited."""
         ...

@@ -10,6 +10,7 @@ from typing import Any
 
 from conversation.chat_export import ChatExporter
 from conversation.i18n import Catalogue
+from conversation.slow import Reaches, SlowWork
 from services.access import AccessService
 from services.board import BoardService
 from services.coordination import CoordinationService
@@ -64,4 +65,9 @@ class AppServices:
     # Runs work that outlives the event (an export being built), tracked by the adapter so
     # that its failure is logged and shutdown waits for it.
     spawn: Callable[[Coroutine[Any, Any, None]], object]
+    # Where slow jobs (exports, 通报, pictures, notices) wait and run (conversation.slow),
+    # and the chats they answer on: the adapter adds its platform's.
+    slow: SlowWork
+    reaches: Reaches
+    platform: str  # the platform these use cases serve ("telegram", "dingtalk")
     bot_username: str = field(default="")

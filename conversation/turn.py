@@ -178,12 +178,6 @@ async def open_turn(event: Event, sender: Sender, channel: Channel, services: Ap
     return Turn(event, sender, channel, services, actor, language, now)
 
 
-def heavy_job_key(t: Turn) -> str:
-    """Whose heavy jobs (reading a notice, building a workbook) queue behind each other:
-    one person's, one at a time."""
-    return f"person:{t.actor.person_id}"
-
-
 async def refuse_stranger(t: Turn) -> None:
     """One short polite answer that says nothing about campaigns or units."""
     await t.say(t.t("access.stranger"))

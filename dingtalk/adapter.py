@@ -138,6 +138,9 @@ class DingTalkChannel:
     def invitation(self, token: str) -> str:
         return f"绑定 {token}"
 
+    def resume(self, ref: str) -> Sent | None:
+        return None  # DingTalk messages are not edited: a progress line is a new message
+
     async def deliver(self, reply: Reply) -> Sent | None:
         match reply:
             case Edit(text, buttons) if self.cards is not None and self.pressed is not None:
@@ -225,6 +228,11 @@ class DingTalkAdapter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self.handled = 0
+
+    def channel_to(self, user: str) -> DingTalkChannel:
+        """A person's chat with the robot, outside any message of theirs (a slow job's
+        result)."""
+        return DingTalkChannel(self.api, user, self.repeats, self.cards)
 
     async def on_robot_message(self, frame: Frame) -> None:
         """One robot message: handled once (by its msgId, in the database), and one

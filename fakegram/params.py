@@ -145,9 +145,11 @@ async def read_request(request: web.Request) -> tuple[JSONDict, dict[str, Upload
             form = await request.post()
             for name, value in form.items():
                 if isinstance(value, web.FileField):
-                    uploads[name] = Upload(
-                        name, value.filename, value.content_type, value.file.read()
-                    )
+                    # Closed here: a request cut off later (a client gone while its answer
+                    # is late) would leave the spooled file to the garbage collector.
+                    with value.file:
+                        data = value.file.read()
+                    uploads[name] = Upload(name, value.filename, value.content_type, data)
                 else:
                     raw[name] = value
     params = {name: coerce(name, value) for name, value in raw.items() if value is not None}

@@ -10,14 +10,13 @@ from datetime import datetime
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     Update,
 )
-from telegram import (
-    Message as TelegramMessage,
-)
+from telegram import Message as TelegramMessage
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
@@ -46,6 +45,7 @@ from conversation.replies import (
     Reply,
     Sent,
 )
+from conversation.services import AppServices
 from handlers.context import CustomContext
 from handlers.menus import set_menu_for
 from services.board import BoardService
@@ -83,41 +83,54 @@ def is_not_modified(exc: BadRequest) -> bool:
 
 
 class SentMessage:
-    def __init__(self, message: TelegramMessage) -> None:
-        self.message = message
+    """A message in a chat, to be edited later, by this process or another."""
+
+    def __init__(self, bot: Bot, chat_id: int, message_id: int) -> None:
+        self.bot, self.chat_id, self.message_id = bot, chat_id, message_id
+
+    @property
+    def ref(self) -> str:
+        return str(self.message_id)
 
     async def edit(self, text: str) -> None:
         try:
-            await self.message.edit_text(text)
+            await self.bot.edit_message_text(
+                text, chat_id=self.chat_id, message_id=self.message_id
+            )
         except BadRequest as exc:
             if not is_not_modified(exc):
                 raise
 
 
 class TelegramChannel:
-    """Where the replies to one update go: the chat it came from."""
+    """Where the replies go: a private chat, and the button pressed there if any."""
 
     capabilities = TELEGRAM
 
-    def __init__(self, update: Update, context: CustomContext, chat_id: int) -> None:
-        self.update, self.context, self.chat_id = update, context, chat_id
-
-    @property
-    def bot(self) -> Bot:
-        return self.context.bot
+    def __init__(
+        self,
+        bot: Bot,
+        services: AppServices,
+        chat_id: int,
+        query: CallbackQuery | None = None,
+    ) -> None:
+        self.bot, self.services, self.chat_id, self.query = bot, services, chat_id, query
 
     def invitation(self, token: str) -> str:
-        username = self.context.services.bot_username or self.bot.username
+        username = self.services.bot_username or self.bot.username
         return f"https://t.me/{username}?start={token}"
 
+    def resume(self, ref: str) -> Sent | None:
+        return SentMessage(self.bot, self.chat_id, int(ref))
+
     async def deliver(self, reply: Reply) -> Sent | None:
-        query = self.update.callback_query
+        query = self.query
         match reply:
             case Message(text, buttons):
                 sent = await self.bot.send_message(
                     self.chat_id, text, reply_markup=keyboard(buttons)
                 )
-                return SentMessage(sent)
+                return SentMessage(self.bot, self.chat_id, sent.message_id)
             case Edit(text, buttons) if query is not None and query.message is not None:
                 try:
                     await query.edit_message_text(text, reply_markup=keyboard(buttons))
@@ -145,9 +158,7 @@ class TelegramChannel:
                 with contextlib.suppress(TelegramError):  # only a hint
                     await self.bot.send_chat_action(self.chat_id, action)
             case Menu(coordinator):
-                await set_menu_for(
-                    self.bot, self.chat_id, coordinator, self.context.services.catalogue
-                )
+                await set_menu_for(self.bot, self.chat_id, coordinator, self.services.catalogue)
         return None
 
 
@@ -216,7 +227,16 @@ async def on_update(update: Update, context: CustomContext) -> None:
     if event is None:
         return
     sender = Sender(str(user.id), user.full_name, user.language_code)
-    await handle(event, sender, TelegramChannel(update, context, chat.id), context.services)
+    services = context.services
+    channel = TelegramChannel(context.bot, services, chat.id, update.callback_query)
+    await handle(event, sender, channel, services)
+
+
+def reach_chats(bot: Bot, services: AppServices) -> None:
+    """Slow jobs of people on Telegram answer in their private chat (conversation.slow)."""
+    services.reaches.route(
+        "telegram", services, lambda user: TelegramChannel(bot, services, int(user))
+    )
 
 
 async def send_picture(bot: Bot, chat_id: int, png: bytes, name: str, caption: str) -> None:

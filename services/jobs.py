@@ -8,8 +8,8 @@ instead of swapping the host) and a wall-clock timeout (the process is killed). 
 exception the function raises reaches the caller as itself (a refusal with its message
 key); running out of memory, time or the process dying is a `JobFailed`.
 
-`Jobs` also keeps heavy work in check across users: at most one job per key (a
-coordinator) and at most `workers` processes at once; later ones wait their turn.
+`Jobs` keeps heavy work in check across users: at most `workers` processes at once;
+later ones wait their turn (one job per person is conversation.slow's rule).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 import pickle
 import resource
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from multiprocessing.connection import Connection
@@ -155,42 +155,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-class Busy(Exception):
-    """The key already has a job running."""
-
-
 class Jobs:
-    """Heavy jobs across users: one at a time per key, at most `workers` processes at once."""
+    """Heavy jobs across users: at most `workers` processes at once, later ones wait."""
 
     def __init__(self, workers: int = 2) -> None:
+        self.workers = workers
         self._workers = asyncio.Semaphore(workers)
-        self._keys: set[str] = set()
-
-    @property
-    def running(self) -> int:
-        """Keys holding a slot (a job queued for a worker counts too)."""
-        return len(self._keys)
-
-    def busy(self, key: str) -> bool:
-        return key in self._keys
-
-    def claim(self, key: str) -> None:
-        """Hold `key`'s slot until `release`; Busy when it is held already."""
-        if key in self._keys:
-            raise Busy(key)
-        self._keys.add(key)
-
-    def release(self, key: str) -> None:
-        self._keys.discard(key)
-
-    @contextlib.asynccontextmanager
-    async def slot(self, key: str) -> AsyncIterator[None]:
-        """`key`'s slot for the duration (Busy when it is held already)."""
-        self.claim(key)
-        try:
-            yield
-        finally:
-            self.release(key)
 
     async def run(self, function: Callable[..., T], *args: Any, limits: Limits) -> T:
         """`function(*args)` in a worker once one is free (see `run`)."""

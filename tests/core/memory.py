@@ -86,6 +86,10 @@ class MemorySent:
     def __init__(self, message: Shown) -> None:
         self.message = message
 
+    @property
+    def ref(self) -> str:
+        return str(self.message.id)
+
     async def edit(self, text: str) -> None:
         self.message.text, self.message.buttons = text, ()
 
@@ -99,6 +103,12 @@ class MemoryChannel:
         if not self.capabilities.slash_commands:
             return f"{WORDS.text('keyword.join').split('|')[0]} {token}"
         return INVITE_PREFIX + token
+
+    def resume(self, ref: str) -> Sent | None:
+        if not self.capabilities.can_edit:
+            return None
+        found = next((m for m in self.chat.messages if str(m.id) == ref), None)
+        return MemorySent(found) if found is not None else None
 
     async def deliver(self, reply: Reply) -> Sent | None:
         match reply:
@@ -157,6 +167,11 @@ class MemoryPlatform:
         task.add_done_callback(self.tasks.discard)
         return task
 
+    async def tasks_done(self) -> None:
+        """Until the work spawned so far (and the work it spawned) is done."""
+        while self.tasks:
+            await asyncio.gather(*self.tasks)
+
     async def send(self, user: int, event: Event, pressed: Shown | None = None) -> list[Shown]:
         """One event from `user`, handled to the end (work it spawned included); returns
         the messages that are new in their chat."""
@@ -165,8 +180,7 @@ class MemoryPlatform:
         before = len(chat.messages)
         sender = Sender(str(user), self.names.get(user, f"user {user}"))
         await handle(event, sender, MemoryChannel(self, chat, pressed), self.services)
-        while self.tasks:
-            await asyncio.gather(*self.tasks)
+        await self.tasks_done()
         return chat.messages[before:]
 
     # What a person does, in the words of a test.
@@ -255,6 +269,12 @@ async def memory_platform(
             notifier = ListingNotifier(
                 notifier, "telegram", StepService(db.sessions), Catalogue(), clock
             )
-        platform.services = build_services(settings, db, clock, notifier, spawn=platform.spawn)
+        services = build_services(settings, db, clock, notifier, spawn=platform.spawn)
+        services.reaches.route(
+            "telegram",
+            services,
+            lambda user: MemoryChannel(platform, platform.chat(int(user)), None),
+        )
+        platform.services = services
         platform.names[coordinator] = "王协调"
         yield platform

@@ -47,6 +47,7 @@ class Harness:
         """Acknowledged by the bot: it acknowledges a message once it has handled it."""
         frame = f"frame-{message_id}"
         await self.fake.wait_until(lambda: self.fake.acked.get(frame, 0) >= 1, 15.0)
+        await self.fake.wait_until(self.bot.idle, 30.0)  # the slow jobs it started too
 
     async def press(self, user: str, card: Sent, words: str) -> list[Sent]:
         """The person presses a card's button; returns the card if the press changed it,
@@ -55,6 +56,7 @@ class Harness:
         before = dict(card.param)
         frame = await self.fake.user_presses(user, card, words)
         await self.fake.wait_until(lambda: self.fake.acked.get(frame, 0) >= 1, 15.0)
+        await self.fake.wait_until(self.bot.idle, 30.0)
         changed = [card] if self.fake.updates > updates and card.param != before else []
         return changed + [s for s in self.fake.sent[mark:] if s.user == user]
 

@@ -116,9 +116,9 @@ class Harness:
 
     async def jobs_done(self, seconds: float = 60.0) -> None:
         """Wait until no heavy job (an export building in a worker process) is running."""
-        jobs = services_of(self.app).jobs
+        slow = services_of(self.app).slow
         for _ in range(int(seconds / 0.01)):
-            if jobs.running == 0 and self.app.update_queue.empty():
+            if slow.running == 0 and self.app.update_queue.empty():
                 return
             await _sleep()
         raise AssertionError("the heavy jobs did not finish")

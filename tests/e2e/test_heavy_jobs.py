@@ -74,11 +74,16 @@ async def test_another_users_reply_arrives_while_a_big_notice_is_still_being_rea
     bot.fake.send_command(LIAISON, "tasks")
     await _poll(lambda: len(bot.fake.sent(LIAISON)) > mark)
 
-    assert len(_coordinator_messages(bot)) == before  # the notice is still being read
-    await _poll(lambda: len(_coordinator_messages(bot)) > before, 60.0)
+    # The notice is still being read: only the progress message is there.
+    [progress] = _coordinator_messages(bot)[before:]
+    assert (progress.text or "").startswith("正在读取通知")
+    await _poll(lambda: len(_coordinator_messages(bot)) > before + 1, 60.0)
     await bot.idle()
-    review = _coordinator_messages(bot)[before]  # long: in several messages
+    review = _coordinator_messages(bot)[before + 1]  # long: in several messages
     assert "项报送要求,请核对" in (review.text or "")
+    assert bot.fake.message(COORDINATOR, progress.message_id).text == (
+        "通知已读完,请核对下面的报送事项。"
+    )
 
 
 async def test_a_notice_past_the_character_bound_is_refused_and_creates_nothing(
@@ -132,7 +137,7 @@ async def test_a_second_export_while_the_first_is_built_is_told_to_wait(bot: Har
     sent = _coordinator_messages(bot)[before:]
     assert [x.document is not None for x in sent] == [False, False, True]
     progress, busy, _ = sent
-    assert (busy.text or "").startswith("您的上一个文件(读取通知或生成报表)还在处理中")
+    assert (busy.text or "").startswith("您的上一项任务(读取通知、生成报表或通报)还在处理中")
     assert (progress.text or "").endswith("汇总报表已生成并发送。")
     [_, again] = await bot.command(COORDINATOR, "export")  # the slot is free again
     assert again.document is not None

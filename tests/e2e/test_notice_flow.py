@@ -25,9 +25,10 @@ async def _deadlines_of(bot: Harness, code: str) -> int:
 
 
 async def test_a_notice_sent_as_a_file_becomes_a_campaign_after_review(bot: Harness) -> None:
-    [found] = await bot.document(
+    [progress, found] = await bot.document(
         COORDINATOR, NOTICE.read_bytes(), "daguan-notice.txt", "text/plain"
     )
+    assert progress.text == "通知已读完,请核对下面的报送事项。"  # it said "正在读取" first
     assert "找到 8 项" in (found.text or "")
     assert "原文:" in (found.text or "")
 
@@ -44,7 +45,7 @@ async def test_a_notice_sent_as_a_file_becomes_a_campaign_after_review(bot: Harn
 
 
 async def test_an_item_can_be_dropped_and_another_fixed_before_creating(bot: Harness) -> None:
-    [found] = await bot.document(COORDINATOR, NOTICE.read_bytes(), "n2.txt", "text/plain")
+    [_, found] = await bot.document(COORDINATOR, NOTICE.read_bytes(), "n2.txt", "text/plain")
 
     [shorter] = await bot.press(COORDINATOR, found, text="删第1项")
     assert "找到 7 项" in (shorter.text or "")

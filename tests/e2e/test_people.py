@@ -423,7 +423,7 @@ async def test_a_unit_list_sent_while_a_new_campaign_waits_for_its_units_becomes
     bot: Harness,
 ) -> None:
     notice = ROOT / "tests" / "data" / "seeds" / "000_120f0acc1c4bbbb9.txt"
-    [found] = await bot.document(COORDINATOR, notice.read_bytes(), "notice.txt", "text/plain")
+    [_, found] = await bot.document(COORDINATOR, notice.read_bytes(), "notice.txt", "text/plain")
     await bot.press(COORDINATOR, found, text="无误,下一步")
 
     created = await bot.document(

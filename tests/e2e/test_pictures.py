@@ -44,7 +44,9 @@ async def test_status_sends_the_progress_picture_after_the_text(bot: Harness) ->
 
 
 async def test_tongbao_sends_the_draft_docx_its_sheet_and_its_picture(bot: Harness) -> None:
-    docx, xlsx, picture = await bot.command(COORDINATOR, "tongbao", "month")
+    progress, docx, xlsx, picture = await bot.command(COORDINATOR, "tongbao", "month")
+
+    assert progress.text == "“2017年元旦春节期间打假专项行动”报送情况通报已生成并发送。"
 
     assert docx.document is not None and xlsx.document is not None
     assert docx.document.file_name == "2017年元旦春节期间打假专项行动报送情况通报-2016-12-14.docx"

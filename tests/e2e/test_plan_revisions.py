@@ -45,7 +45,7 @@ REVISED = _edit(
 async def _paste_campaign(bot: Harness, user: int, notice: str, units: str) -> str:
     """/plan, paste the notice, accept what was found, name the units: the new campaign."""
     await bot.command(user, "plan")
-    [found] = await bot.text(user, notice)
+    [_, found] = await bot.text(user, notice)  # "reading…", then what was found
     await bot.press(user, found, text="无误,下一步")
     created = await bot.text(user, units)
     assert "已载入" in (created[0].text or ""), created[0].text
@@ -186,7 +186,7 @@ async def test_two_campaigns_created_from_pasted_notices_stay_separate(bot: Harn
 async def test_a_notice_file_with_a_chinese_name_twice_makes_two_campaigns(bot: Harness) -> None:
     codes = []
     for units in ("甲所", "乙所"):
-        [found] = await bot.document(
+        [_, found] = await bot.document(
             COORDINATOR, DAGUAN_NOTICE.encode(), "打假通知.txt", "text/plain"
         )
         await bot.press(COORDINATOR, found, text="无误,下一步")

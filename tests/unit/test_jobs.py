@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conversation.notices import NoticeError
-from services.jobs import Busy, Failure, JobFailed, Jobs, Limits, run, run_measured
+from services.jobs import Failure, JobFailed, Limits, run, run_measured
 
 LIMITS = Limits(memory_mb=512, seconds=60.0)
 
@@ -60,17 +60,6 @@ async def test_a_job_past_its_time_limit_is_stopped() -> None:
 
     assert caught.value.failure is Failure.TIMEOUT
     assert time.monotonic() - started < 25
-
-
-async def test_one_person_holds_one_slot_at_a_time() -> None:
-    jobs = Jobs()
-    async with jobs.slot("person:1"):
-        with pytest.raises(Busy):
-            jobs.claim("person:1")
-        jobs.claim("person:2")
-        assert jobs.running == 2
-    jobs.release("person:2")
-    assert jobs.running == 0
 
 
 def test_the_worker_modules_do_not_import_telegram() -> None:
