@@ -89,6 +89,23 @@ def _lock(platform: str, chat: str | None) -> str | None:
     return f"{platform}:{chat}" if chat is not None else None
 
 
+class AgainAfterShutdown(procrastinate.BaseRetryStrategy):
+    """A job cut off because its process stopped (SIGTERM, and it ran past the grace
+    time) goes back to the queue for another process; one that ended any other way is
+    not tried again. An update run twice is applied once (storage.handled); a slow job
+    starts again from the beginning."""
+
+    attempts = 3
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> procrastinate.RetryDecision | None:
+        cut_off = asyncio.CancelledError | procrastinate.exceptions.JobAborted
+        if not isinstance(exception, cut_off) or job.attempts >= self.attempts:
+            return None
+        return procrastinate.RetryDecision(retry_in={"seconds": 0})
+
+
 class UpdateQueue:
     slow_queue = SLOW_QUEUE
 
@@ -100,8 +117,9 @@ class UpdateQueue:
         )
         self._handler: Handler | None = None
         self._slow: SlowHandler | None = None
-        self.app.task(name=TASK, queue=QUEUE)(self._run)
-        self.app.task(name=SLOW_TASK, queue=SLOW_QUEUE)(self._run_slow)
+        again = AgainAfterShutdown()
+        self.app.task(name=TASK, queue=QUEUE, retry=again)(self._run)
+        self.app.task(name=SLOW_TASK, queue=SLOW_QUEUE, retry=again)(self._run_slow)
 
     async def _run(self, platform: str, update: dict[str, Any], chat: str | None = None) -> None:
         if self._handler is None:
@@ -168,7 +186,7 @@ class UpdateQueue:
     ) -> None:
         """Handle updates and/or run slow jobs (each queue with workers of its own) until
         `stop` is set, then finish the ones in hand (within `stalled_after`) and return;
-        a job still running then is given back."""
+        a job still running then is given back (AgainAfterShutdown)."""
         self._handler, self._slow = updates, slow
         heartbeat = max(0.5, self.stalled_after / 4)
         taken = [(QUEUE, updates, concurrency), (SLOW_QUEUE, slow, slow_concurrency)]

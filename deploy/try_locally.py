@@ -8,17 +8,18 @@ What it starts, from the files next to it (the same command lines, ports and tim
   $CUIBAO_TEST_POSTGRES_URL, else postgresql://postgres@127.0.0.1:5432/postgres), dropped
   at the end;
 - fakegram, the project's fake Telegram, in this process (nothing reaches Telegram);
-- two `cuibao-web@` receivers and two `cuibao-worker@` workers, each the `ExecStart` line
-  of its unit with the paths pointed at a temporary folder;
+- two `cuibao-web@` receivers, two `cuibao-worker@` workers and one `cuibao-jobs@`,
+  each the `ExecStart` line of its unit with the paths pointed at a temporary folder;
 - nginx with the `location` block of `nginx-cuibao.conf` (plain HTTP on 127.0.0.1).
 
 Then, with the real CLI, it loads a plan and prints the invitations. `--people` simulated
-liaisons open their link and fill in a form through nginx. Halfway through, one worker is
-stopped with SIGTERM, and it must exit within its unit's TimeoutStopSec. At the end every
-form must be in the database, and /healthz of a receiver and of the other worker must say
-ok. It prints one line per step, exits 0 if everything held, or 1 naming what did not.
-Needs nginx (`apt install nginx-light`) and a PostgreSQL server; without them it says so
-and exits 2.
+liaisons open their link and fill in a form through nginx, and a coordinator asks for
+/export meanwhile: the workbook must come from the jobs process. Halfway through, one
+worker is stopped with SIGTERM, and it must exit within its unit's TimeoutStopSec. At the
+end every form must be in the database, and /healthz of a receiver, of the other worker
+and of the jobs process must say ok. It prints one line per step, exits 0 if everything
+held, or 1 naming what did not. Needs nginx (`apt install nginx-light`) and a PostgreSQL
+server; without them it says so and exits 2.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def unit_command(unit: str, instance: int, config: Path) -> tuple[list[str], flo
     return [sys.executable, "-m", "bot", *argv[1:]], float(stop.group(1))
 
 
-def local_config(db_url: str, fake: FakeTelegram, proxy: int, files: Path) -> str:
+def local_config(
+    db_url: str, fake: FakeTelegram, proxy: int, files: Path, coordinator: int
+) -> str:
     text = (HERE / "config.toml").read_text(encoding="utf-8")
     text = re.sub(
         r'^webhook_url = ".*"$',
@@ -88,7 +91,8 @@ def local_config(db_url: str, fake: FakeTelegram, proxy: int, files: Path) -> st
     return (
         text.replace(
             "[bot]\n",
-            f'[bot]\napi_base_url = "{fake.base_url}"\napi_file_url = "{fake.base_file_url}"\n',
+            f'[bot]\napi_base_url = "{fake.base_url}"\napi_file_url = "{fake.base_file_url}"\n'
+            f"coordinators = [{coordinator}]\n",
         )
         + "\n[reminders]\nenabled = false\n"
     )
@@ -172,6 +176,19 @@ async def person(fake: FakeTelegram, user: int, token: str) -> None:
     )
 
 
+async def export(fake: FakeTelegram, coordinator: int) -> None:
+    """/export: a progress message at once, the workbook from the jobs process."""
+    sent = fake.send_command(coordinator, "export")
+    await bot_says(fake, coordinator, sent.message_id, "正在生成", STEP)
+    chat = fake.chat(coordinator)
+    await fake.wait_until(
+        lambda: any(m.document is not None for m in chat.messages.values()) or None,
+        STEP,
+        describe="the workbook",
+    )
+    say("a coordinator's /export came back as a workbook from the jobs process")
+
+
 async def healthy(port: int) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
@@ -213,7 +230,10 @@ async def main_async(args: argparse.Namespace) -> int:
         async with database(args.postgres) as db_url, FakeTelegram() as fake:
             proxy = free_port()
             config = tmp / "config.toml"
-            config.write_text(local_config(db_url, fake, proxy, tmp / "files"), encoding="utf-8")
+            [coordinator] = [u.id for u in fake.add_users(1)]
+            config.write_text(
+                local_config(db_url, fake, proxy, tmp / "files", coordinator), encoding="utf-8"
+            )
             env = {
                 **os.environ,
                 "TELEGRAM_BOT_TOKEN": fake.token,
@@ -239,12 +259,14 @@ async def main_async(args: argparse.Namespace) -> int:
 
             web_ports = [free_port() for _ in WEB_PORTS]
             worker_ports = [free_port(), free_port()]
+            jobs_ports = [free_port()]
             processes: list[tuple[str, subprocess.Popen[bytes], float]] = []
             logs = []
             try:
                 for unit, ports in (
                     ("cuibao-web@.service", web_ports),
                     ("cuibao-worker@.service", worker_ports),
+                    ("cuibao-jobs@.service", jobs_ports),
                 ):
                     for port in ports:
                         argv, stop_s = unit_command(unit, port, config)
@@ -252,9 +274,12 @@ async def main_async(args: argparse.Namespace) -> int:
                         logs.append(log)
                         name = f"{unit.split('@')[0]}@{port}"
                         processes.append((name, spawn(argv, env, log), stop_s))
-                for port in [*web_ports, *worker_ports]:
+                for port in [*web_ports, *worker_ports, *jobs_ports]:
                     await healthy(port)
-                say(f"2 receivers (ports {web_ports}), 2 workers (health on {worker_ports}) up")
+                say(
+                    f"2 receivers (ports {web_ports}), 2 workers (health on {worker_ports}),"
+                    f" 1 jobs process (health on {jobs_ports[0]}) up"
+                )
                 (tmp / "nginx.conf").write_text(
                     nginx_config(tmp, proxy, web_ports), encoding="utf-8"
                 )
@@ -267,7 +292,8 @@ async def main_async(args: argparse.Namespace) -> int:
                     users = [u.id for u in fake.add_users(len(tokens))]
                     started = time.monotonic()
                     flows = asyncio.gather(
-                        *(person(fake, u, t) for u, t in zip(users, tokens, strict=True))
+                        *(person(fake, u, t) for u, t in zip(users, tokens, strict=True)),
+                        export(fake, coordinator),
                     )
                     await asyncio.sleep(2.0)
                     name, victim, stop_s = processes[3]
@@ -287,11 +313,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 if count != len(users):
                     raise AssertionError(f"{count} forms in the database, not {len(users)}")
                 say(f"all {count} forms are in the database")
-                for port in (web_ports[0], worker_ports[0]):
+                for port in (web_ports[0], worker_ports[0], jobs_ports[0]):
                     body = await healthy(port)
                     if body.get("status") != "ok" or body.get("queue_depth") != 0:
                         raise AssertionError(f"/healthz on {port}: {body}")
-                say("/healthz: ok, queue empty, on a receiver and on the remaining worker")
+                say(
+                    "/healthz: ok, queue empty, on a receiver, the remaining worker"
+                    " and the jobs process"
+                )
             finally:
                 for _, process, _ in processes:
                     if process.poll() is None:
