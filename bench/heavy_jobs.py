@@ -196,10 +196,15 @@ async def during(
 
 
 async def coordinator_document(fake: FakeTelegram, data: bytes, name: str) -> str:
-    reply, _ = await reply_after(
+    """The notice sent; what its progress message ("正在读取通知…") says once it was read
+    or refused (a slow job)."""
+    progress, _ = await reply_after(
         fake, COORDINATOR, lambda: fake.send_document(COORDINATOR, data, name)
     )
-    return (reply.text or "").split("\n")[0][:60]
+    done = await fake.wait_until(
+        lambda: progress if progress.edits else None, REPLY_TIMEOUT, describe="the notice read"
+    )
+    return (done.text or "").split("\n")[0][:60]
 
 
 async def coordinator_export(fake: FakeTelegram) -> str:

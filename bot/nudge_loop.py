@@ -34,11 +34,11 @@ from bot.notifier import TelegramNotifier
 from bot.ops import metrics_of
 from bot.rate_limit import BACKGROUND, RepliesFirst
 from conversation.i18n import Catalogue
+from conversation.pictures import after_digest
 from conversation.turn import callback
-from handlers.telegram import DigestPicture
+from handlers.context import services_of
 from scheduler.calendar import package_years
 from scheduler.nudge_policy import QuietHours
-from services.board import BoardService
 from services.digest import DigestService
 from services.horizon import CalendarGap, extend_open_ended, untold_calendar_gaps
 from services.nudges import (
@@ -490,9 +490,7 @@ def install_reminders(
     dispatcher = ReminderDispatcher(
         db.sessions, notifier, renderer, clock, reminder_config(options, settings)
     )
-    dispatcher.after_digest = DigestPicture(
-        app.bot, BoardService(db.sessions), renderer.catalogue, clock
-    )
+    dispatcher.after_digest = after_digest(services_of(app))
     loop = ReminderLoop(
         app, dispatcher, clock, options, settings.bot.coordinators, renderer.catalogue
     )

@@ -1,13 +1,15 @@
-"""The progress picture after /status: the board of the deadlines /status lists, read and
-drawn by a slow job (conversation.slow), so the counts come at once and the picture
-follows."""
+"""The progress picture after /status and after a coordinator's daily digest: the board
+of the deadlines /status lists, read and drawn by a slow job (conversation.slow), so the
+counts come at once and the picture follows."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from conversation import slow
 from conversation.replies import Sent
+from conversation.services import AppServices
 from conversation.slow import SlowJob
 from conversation.turn import Turn
 from services.board import CampaignBoard
@@ -22,9 +24,29 @@ async def follow_with_picture(t: Turn, code: str) -> None:
     await slow.start(t, "picture", args=(code,), exclusive=False)
 
 
+def after_digest(services: AppServices) -> Callable[[int, str, str | None], Awaitable[None]]:
+    """The reminder dispatcher's `after_digest`: the campaign's picture after a
+    coordinator's daily digest, drawn by a slow job like the one after /status."""
+
+    async def follow(campaign_id: int, external_id: str, language: str | None) -> None:
+        # Not exclusive: no person id is needed (the job's turn finds the person).
+        job = SlowJob(
+            "picture",
+            services.platform,
+            external_id,
+            "",
+            0,
+            data={"campaign": campaign_id},
+            exclusive=False,
+        )
+        await services.slow.submit(job)
+
+    return follow
+
+
 async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
     """In a slow worker: read the board again (it is a moment later) and draw it."""
-    code = job.args[0] if job.args else None
+    code: str | int | None = job.args[0] if job.args else job.data.get("campaign")
     found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
     if found is not None and found.board.deadlines:
         await send_picture(t, found)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from telegram import (
     Bot,
@@ -31,7 +30,6 @@ from conversation.events import (
     Sender,
     Text,
 )
-from conversation.i18n import Catalogue
 from conversation.replies import (
     Ack,
     Activity,
@@ -48,14 +46,11 @@ from conversation.replies import (
 from conversation.services import AppServices
 from handlers.context import CustomContext
 from handlers.menus import set_menu_for
-from services.board import BoardService
-from services.pictures import board_texts, chat_picture
 from services.ports import Button
 
 # Telegram's limits for a photo (sendPhoto); a bigger picture goes as a document.
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDES = 10_000
-STATUS_WINDOW = 12  # deadlines on the digest's picture, as /status draws them
 
 TELEGRAM = Capabilities(
     buttons=True,
@@ -250,22 +245,3 @@ async def send_picture(bot: Bot, chat_id: int, png: bytes, name: str, caption: s
 def _sides(png: bytes) -> int:
     """Width plus height, read from the PNG header (IHDR) without decoding the picture."""
     return int.from_bytes(png[16:20], "big") + int.from_bytes(png[20:24], "big")
-
-
-class DigestPicture:
-    """The progress picture after a coordinator's daily digest (the reminder dispatcher's
-    `after_digest`)."""
-
-    def __init__(
-        self, bot: Bot, boards: BoardService, catalogue: Catalogue, clock: Callable[[], datetime]
-    ) -> None:
-        self.bot, self.boards, self.catalogue, self.clock = bot, boards, catalogue, clock
-
-    async def __call__(self, campaign_id: int, external_id: str, language: str | None) -> None:
-        found = await self.boards.board(None, campaign_id, self.clock(), window=STATUS_WINDOW)
-        if found is None or not found.board.deadlines:
-            return
-        texts = board_texts(found.board, self.catalogue, language, found.code)
-        png = await asyncio.to_thread(chat_picture, found.board, texts)
-        caption = self.catalogue.text("picture.caption", language, campaign=found.board.campaign)
-        await send_picture(self.bot, int(external_id), png, f"{found.code}.png", caption)
