@@ -240,6 +240,9 @@ async def finish_reading(t: Turn, job: SlowJob, progress: Sent | None) -> None:
         )
         await report(t, progress, text)
         return
+    if not read.extraction.obligations:
+        await report(t, progress, t.t("notice.none_found"))
+        return
     await tell(progress, t.t("notice.read_done"))
     await _review(t, read, str(found["stem"]))
 

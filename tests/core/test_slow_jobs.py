@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
 NOW = datetime(2016, 12, 14, 2, 0, tzinfo=UTC)
 COORDINATOR, STRANGER = 900_001, 4242
+NONE_FOUND = "这份通知中没有找到带时限的报送要求。可以手工编写方案文件(.toml)后发送给我。"
 WORKING = (
     "正在生成“2017年元旦春节期间打假专项行动”汇总报表…… 完成后发给您,其间可以继续使用其他功能。"
 )
@@ -117,3 +118,13 @@ async def test_with_one_slot_a_second_job_waits_behind_the_first_and_both_are_do
         assert slow.running == 0 and not await slow.busy(1)
         assert platform.chat(COORDINATOR).messages[-1].text == "done a"
         assert platform.chat(STRANGER).messages[-1].text == "done b"
+
+
+async def test_a_notice_without_deadlines_ends_its_progress_message_saying_so(
+    tmp_path: Path,
+) -> None:
+    async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR) as platform:
+        notice = "今天天气很好。".encode()
+        sent = await platform.file(COORDINATOR, notice, "随便.txt", "text/plain")
+
+    assert [m.text for m in sent] == [NONE_FOUND]
