@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +42,8 @@ pytestmark = pytest.mark.skipif(PG_URL is None, reason="the durable queue needs 
 TEXTS = Catalogue("zh-CN")
 CAMPAIGN_NAME = "多进程测试"  # form_plan's
 SECONDS = 60.0
+SENT = TEXTS.text("export.sent", campaign=CAMPAIGN_NAME)
+TONGBAO_SENT = TEXTS.text("tongbao.sent", campaign=CAMPAIGN_NAME)
 NOTICE = "各单位于2026年12月15日前报送信息联络员名单。每周四15:00前报送本周工作进展。"
 
 
@@ -124,8 +126,13 @@ async def _deployment(
             await processes.stop()
 
 
-def _edited_to(fake: FakeTelegram, user: int, message_id: int, text: str) -> Callable[[], bool]:
-    return lambda: fake.message(user, message_id).text == text or None  # type: ignore[return-value]
+async def _until_edited(fake: FakeTelegram, user: int, progress: ChatMessage, text: str) -> None:
+    """Until the progress message says `text`."""
+    await fake.wait_until(
+        lambda: fake.message(user, progress.message_id).text == text or None,
+        SECONDS,
+        describe=f"the progress message saying {text!r}",
+    )
 
 
 def _files(fake: FakeTelegram, user: int, after: int) -> list[ChatMessage]:
@@ -163,15 +170,8 @@ async def test_slow_jobs_wait_for_a_jobs_process_while_the_chats_go_on_and_arriv
         assert _files(fake, coordinator, asked.message_id) == []  # nothing runs them yet
 
         await processes.start("jobs", free_port())
-        await fake.wait_until(
-            _edited_to(
-                fake,
-                coordinator,
-                progress.message_id,
-                TEXTS.text("export.sent", campaign=CAMPAIGN_NAME),
-            ),
-            SECONDS,
-            describe="the export's progress message saying it was sent",
+        await _until_edited(
+            fake, coordinator, progress, TEXTS.text("export.sent", campaign=CAMPAIGN_NAME)
         )
         await fake.wait_until(
             lambda: len(_files(fake, coordinator, asked.message_id)) >= 2 or None,
@@ -189,15 +189,8 @@ async def test_slow_jobs_wait_for_a_jobs_process_while_the_chats_go_on_and_arriv
         progress = await bot_says(
             fake, coordinator, asked.message_id, TEXTS.text("tongbao.working"), SECONDS
         )
-        await fake.wait_until(
-            _edited_to(
-                fake,
-                coordinator,
-                progress.message_id,
-                TEXTS.text("tongbao.sent", campaign=CAMPAIGN_NAME),
-            ),
-            SECONDS,
-            describe="the 通报's progress message saying it was sent",
+        await _until_edited(
+            fake, coordinator, progress, TEXTS.text("tongbao.sent", campaign=CAMPAIGN_NAME)
         )
         assert len(_files(fake, coordinator, mark)) == 3
 
@@ -206,11 +199,7 @@ async def test_slow_jobs_wait_for_a_jobs_process_while_the_chats_go_on_and_arriv
         progress = await bot_says(
             fake, coordinator, sent.message_id, TEXTS.text("notice.reading"), SECONDS
         )
-        await fake.wait_until(
-            _edited_to(fake, coordinator, progress.message_id, TEXTS.text("notice.read_done")),
-            SECONDS,
-            describe="the notice read",
-        )
+        await _until_edited(fake, coordinator, progress, TEXTS.text("notice.read_done"))
         await bot_says(fake, coordinator, progress.message_id, None, SECONDS)  # the review
     assert "Traceback" not in processes.logs()
 
@@ -238,15 +227,8 @@ async def test_a_jobs_process_gone_mid_export_has_its_job_done_by_another(
         )
         first.send_signal(stop)  # at once: its wait for the answer is still short
         await processes.start("jobs", free_port())
-        await fake.wait_until(
-            _edited_to(
-                fake,
-                coordinator,
-                progress.message_id,
-                TEXTS.text("export.sent", campaign=CAMPAIGN_NAME),
-            ),
-            SECONDS,
-            describe="the export done again by the second jobs process",
+        await _until_edited(
+            fake, coordinator, progress, TEXTS.text("export.sent", campaign=CAMPAIGN_NAME)
         )
         # Delivered once by the killed process (its answer never came) and once again:
         # a slow job is done at least once.
