@@ -27,7 +27,7 @@ from conversation.chat_export import EXPORT_LIMITS, ChatExported
 from conversation.coordinator import campaign_of, is_coordinator
 from conversation.events import Command
 from conversation.replies import Sent
-from conversation.slow import SlowJob, report, tell
+from conversation.slow import SlowJob, report, still_coordinator, tell
 from conversation.turn import Turn
 from services.coordination import CampaignRef
 from services.export import ExportError, ExportRequest
@@ -55,8 +55,11 @@ async def export(t: Turn) -> None:
 async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
     """In a slow worker: build the workbook, send it, say how it went on the progress
     message (the coordinator's rights and the campaign are checked again first)."""
-    if not await is_coordinator(t) or (campaign := await campaign_of(t)) is None:
-        await report(t, progress, t.t("jobs.not_done"))
+    if not await still_coordinator(t, progress):
+        return
+    campaign = await t.services.coordination.campaign(t.actor, t.args[0] if t.args else None)
+    if campaign is None:
+        await report(t, progress, t.t("coord.no_campaign"))
         return
     with_files = bool(job.data.get("files"))
     with tempfile.TemporaryDirectory(prefix="cuibao-export-") as folder:

@@ -29,7 +29,7 @@ from conversation.notices import (
 )
 from conversation.replies import Sent
 from conversation.revisions import revision_text
-from conversation.slow import SlowJob, report, tell
+from conversation.slow import SlowJob, report, still_coordinator, tell
 from conversation.turn import Turn, callback, parse_callback
 from domain.extract import ExtractedObligation, Extraction, Kind
 from domain.extract.model import Period
@@ -220,8 +220,7 @@ async def _read_later(t: Turn, data: bytes | str, name: str, stem: str) -> None:
 async def finish_reading(t: Turn, job: SlowJob, progress: Sent | None) -> None:
     """In a slow worker: read the notice (in a process of its own, with limits) and show
     the deadlines found for review; why not, where it cannot be read."""
-    if not t.actor.is_coordinator:
-        await report(t, progress, t.t("jobs.not_done"))
+    if not await still_coordinator(t, progress):
         return
     found = job.data
     data: bytes | str = found["text"] if "text" in found else base64.b64decode(found["b64"])

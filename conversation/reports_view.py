@@ -9,7 +9,7 @@ import asyncio
 from conversation import slow
 from conversation.coordinator import is_coordinator
 from conversation.replies import Sent
-from conversation.slow import SlowJob, report, tell
+from conversation.slow import SlowJob, report, still_coordinator, tell
 from conversation.turn import Turn
 from services.board import Period, PeriodKind
 from services.tongbao import tongbao_files
@@ -39,8 +39,10 @@ async def tongbao(t: Turn) -> None:
 
 async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
     """In a slow worker: read the period's board, make the three files, send them."""
-    if not await is_coordinator(t) or isinstance(asked := _period(t), str):
-        await report(t, progress, t.t("jobs.not_done"))
+    if not await still_coordinator(t, progress):
+        return
+    if isinstance(asked := _period(t), str):  # checked when asked: only if words changed
+        await report(t, progress, asked)
         return
     period, code = asked
     found = await t.services.board.board(t.actor, code, t.now, period=period)

@@ -181,3 +181,12 @@ async def report(t: Turn, progress: Sent | None, text: str) -> None:
         await t.say(text)
     else:
         await tell(progress, text)
+
+
+async def still_coordinator(t: Turn, progress: Sent | None) -> bool:
+    """In a job: the person still coordinates (rights are checked again when it runs);
+    else the progress message says so. Unlike a command, it leaves a pending 退回 alone."""
+    if t.actor.is_coordinator:
+        return True
+    await report(t, progress, t.t("access.coordinators_only"))
+    return False

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import pickle
 import resource
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,10 @@ def _work(
     sender: Connection, function: Callable[..., Any], args: tuple[Any, ...], memory_mb: int
 ) -> None:
     """The worker process: limit itself, run, send back one reply."""
+    # A service manager stops the whole group (systemd's default KillMode): the parent
+    # decides whether the job ends, so a SIGTERM meant for it must not kill the job.
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):  # a platform without RLIMIT_AS
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -59,7 +59,7 @@ async def test_an_export_job_run_for_someone_without_the_right_sends_no_workbook
         await slow_jobs.run(job, platform.services.reaches)
 
         assert [m.document for m in chat.messages] == [None] * len(chat.messages)
-        assert chat.messages[-1].text == "未能完成:原因见下一条消息。"
+        assert chat.messages[-1].text == "此功能仅供牵头单位使用。"
 
 
 async def test_a_job_that_fails_tells_its_person_on_a_platform_without_edits(
