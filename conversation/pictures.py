@@ -12,7 +12,6 @@ from conversation.replies import Sent
 from conversation.services import AppServices
 from conversation.slow import SlowJob
 from conversation.turn import Turn
-from services.board import CampaignBoard
 from services.pictures import board_texts, chat_picture
 
 STATUS_WINDOW = 12  # deadlines, as the /status text lists them
@@ -48,11 +47,8 @@ async def finish(t: Turn, job: SlowJob, progress: Sent | None) -> None:
     """In a slow worker: read the board again (it is a moment later) and draw it."""
     code: str | int | None = job.args[0] if job.args else job.data.get("campaign")
     found = await t.services.board.board(t.actor, code, t.now, window=STATUS_WINDOW)
-    if found is not None and found.board.deadlines:
-        await send_picture(t, found)
-
-
-async def send_picture(t: Turn, found: CampaignBoard) -> None:
+    if found is None or not found.board.deadlines:
+        return
     texts = board_texts(found.board, t.catalogue, t.language, found.code)
     png = await asyncio.to_thread(chat_picture, found.board, texts)
     await t.picture(
