@@ -41,9 +41,12 @@ from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
 from conversation.i18n import Catalogue
+from conversation.slow import Reaches, SlowWork
+from conversation.slow_jobs import InProcess
 from handlers import errors, telegram
 from handlers.context import CustomContext, install, services_of
 from handlers.menus import CoordinatorMenus, set_default_menus
+from services.jobs import Jobs
 from services.ports import Outbox
 from storage.database import Database
 
@@ -166,8 +169,14 @@ def _post_init(
             app.bot_data["cuibao.db_context"] = db_context
         outbox = Outbox()  # with DingTalk below too, a coordinator reaches everyone
         queue = app.bot_data.get(_QUEUE)
-        # Slow jobs: in the durable queue when updates come from it, else tasks here.
-        slow = queue.slow_work() if queue is not None else None
+        # Slow jobs: in the durable queue when updates come from it, else tasks here;
+        # either way one limit for the process, whichever platforms it serves.
+        jobs, reaches = Jobs(settings.ops.slow_jobs), Reaches()
+        slow: SlowWork = (
+            queue.slow_work()
+            if queue is not None
+            else InProcess(reaches, app.create_task, settings.ops.slow_jobs)
+        )
         services = build_services(
             settings,
             db,
@@ -177,6 +186,8 @@ def _post_init(
             spawn=app.create_task,
             outbox=outbox,
             slow=slow,
+            jobs=jobs,
+            reaches=reaches,
         )
         install(app, services)
         telegram.reach_chats(app.bot, services)
@@ -203,7 +214,9 @@ def _post_init(
             stack = contextlib.AsyncExitStack()
             forward = queue.forwarder("dingtalk") if queue is not None else None
             found = await stack.enter_async_context(
-                running_dingtalk(settings, db, clock, outbox, forward, slow)
+                running_dingtalk(
+                    settings, db, clock, outbox, forward, slow, jobs=jobs, reaches=reaches
+                )
             )
             app.bot_data[_DINGTALK] = stack
             app.bot_data[DINGTALK_BOT] = found

@@ -66,16 +66,20 @@ def build_services(
     receipts: ReceiptService | None = None,
     outbox: Outbox | None = None,
     slow: SlowWork | None = None,
+    jobs: Jobs | None = None,
+    reaches: Reaches | None = None,
 ) -> AppServices:
     """Every use case on one database, configured once. Slow jobs run as tasks of this
-    process unless `slow` says where else (the durable queue: bot/queued.py)."""
+    process unless `slow` says where else (the durable queue: bot/queued.py). A process
+    serving both platforms passes one `jobs` (worker processes), `reaches` (their chats)
+    and `slow` to both, so that `[ops] slow_jobs` holds for the process."""
     plans = PlanRegistry()
     limits = UploadLimits(
         settings.files.max_mb * 1024 * 1024,
         frozenset(e.lower() for e in settings.files.extensions),
     )
     files = FileStore(settings.files_dir)
-    jobs = Jobs()
+    jobs = jobs or Jobs(settings.ops.slow_jobs)
     # The export's worker process opens the same database on a connection of its own.
     database_url = db.engine.url.render_as_string(hide_password=False)
     chat = ChatSettings(
@@ -97,7 +101,7 @@ def build_services(
     notifier = notifier or NoChat()
     outbox.route(platform, notifier)
     spawn = spawn or asyncio.ensure_future
-    reaches = Reaches()  # the adapter adds how it reaches a person's chat
+    reaches = reaches or Reaches()  # the adapter adds how it reaches a person's chat
     return AppServices(
         settings=chat,
         catalogue=Catalogue(settings.bot.language),

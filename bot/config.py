@@ -181,9 +181,13 @@ class OpsSettings(_Section):
     # another process gives its updates back to the queue.
     queue_concurrency: int = Field(default=16, ge=1, le=256)
     queue_stalled_after_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
-    # `--role jobs|all`: slow jobs (exports, 通报, pictures, notices) one process runs at
-    # once; each export or notice uses a worker process of up to 2 GB while it runs.
+    # Slow jobs (exports, 通报, pictures, notices) one process runs at once (`--role
+    # jobs|all`, or the single process); while it runs, an export uses a worker process
+    # of up to 2 GB, a notice one of up to 512 MB.
     slow_jobs: int = Field(default=2, ge=1, le=64)
+    # A stopping jobs process lets its slow jobs run this long, then gives them back to
+    # the queue (another process starts them again). Keep systemd's TimeoutStopSec above.
+    slow_jobs_grace_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
 
 
 class Settings(_Section):

@@ -20,7 +20,7 @@ from bot.nudge_loop import CatalogueRenderer, reminder_config
 from conversation.i18n import Catalogue
 from conversation.notify import ListingNotifier
 from conversation.services import AppServices
-from conversation.slow import SlowWork
+from conversation.slow import Reaches, SlowWork
 from dingtalk.adapter import (
     PLATFORM,
     Cards,
@@ -35,6 +35,7 @@ from dingtalk.protocol import CARD_TOPIC, ROBOT_TOPIC
 from dingtalk.stream import StreamClient
 from services.campaign_reads import PlanRegistry
 from services.inbox import InboxService
+from services.jobs import Jobs
 from services.join_offers import JoinOfferService
 from services.nudges import ReminderDispatcher
 from services.ports import Notifier, Outbox
@@ -75,10 +76,13 @@ async def running_dingtalk(
     outbox: Outbox | None = None,
     forward: Forward | None = None,
     slow: SlowWork | None = None,
+    *,
+    jobs: Jobs | None = None,
+    reaches: Reaches | None = None,
 ) -> AsyncIterator[DingTalkBot]:
     """Serve DingTalk (Stream mode) until the block ends. With `forward`, frames go to the
         durable queue and a worker handles them (`adapter.handle_queued`); with `slow`, slow
-    jobs wait there too."""
+    jobs wait there too (`jobs`, `reaches`: shared with the Telegram side of the process)."""
     config = settings.dingtalk
     if not config.client_id or settings.dingtalk_secret is None:
         raise ValueError("DingTalk needs [dingtalk] client_id and DINGTALK_CLIENT_SECRET")
@@ -123,6 +127,8 @@ async def running_dingtalk(
             receipts=receipts,
             outbox=outbox,
             slow=slow,
+            jobs=jobs,
+            reaches=reaches,
         )
         adapter = DingTalkAdapter(
             services, api, InboxService(db.sessions), clock, repeats, cards, forward

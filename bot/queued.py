@@ -209,7 +209,9 @@ async def serve(
     """Serve `role` until `stop` is set."""
     install_handled()
     queue = UpdateQueue(
-        settings.database_url, stalled_after=settings.ops.queue_stalled_after_seconds
+        settings.database_url,
+        stalled_after=settings.ops.queue_stalled_after_seconds,
+        slow_grace=settings.ops.slow_jobs_grace_seconds,
     )
     if role == "jobs":  # the reminders are the workers' (claims would keep them once)
         reminders = settings.reminders.model_copy(update={"enabled": False})
@@ -258,8 +260,8 @@ def _reaches(*platforms: AppServices | None) -> Reaches:
 
 
 def run_slow(reaches: Reaches) -> SlowHandler:
-    async def run(data: dict[str, Any]) -> None:
-        await slow_jobs.run(SlowJob.from_json(data), reaches)
+    async def run(data: dict[str, Any], give_up: bool) -> None:
+        await slow_jobs.run(SlowJob.from_json(data), reaches, give_up=give_up)
 
     return run
 

@@ -68,7 +68,8 @@ CREATE OR REPLACE TRIGGER cuibao_wake_next_in_lock
 
 # (platform, the person's lock key or None, the update)
 Handler = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
-SlowHandler = Callable[[dict[str, Any]], Awaitable[None]]  # a SlowJob, as JSON
+# (a SlowJob as JSON, whether to give it up: it was cut off too often)
+SlowHandler = Callable[[dict[str, Any], bool], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -85,23 +86,32 @@ def conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _attempts(context: procrastinate.JobContext) -> int:
+    return context.job.attempts if context.job is not None else 0
+
+
 def _lock(platform: str, chat: str | None) -> str | None:
     return f"{platform}:{chat}" if chat is not None else None
+
+
+# A job that has been cut off this often (its process stopped or died while it ran) is
+# not tried again: an update is dropped (logged), a slow job's person is told it will not
+# be done. A job that kills whichever process takes it must not go round for ever.
+GIVE_UP_AFTER = 3
 
 
 class AgainAfterShutdown(procrastinate.BaseRetryStrategy):
     """A job cut off because its process stopped (SIGTERM, and it ran past the grace
     time) goes back to the queue for another process; one that ended any other way is
     not tried again. An update run twice is applied once (storage.handled); a slow job
-    starts again from the beginning."""
-
-    attempts = 3
+    starts again from the beginning. The run after GIVE_UP_AFTER attempts only gives up
+    (UpdateQueue._run, _run_slow), so it too is given back once if cut off."""
 
     def get_retry_decision(
         self, *, exception: BaseException, job: procrastinate.jobs.Job
     ) -> procrastinate.RetryDecision | None:
         cut_off = asyncio.CancelledError | procrastinate.exceptions.JobAborted
-        if not isinstance(exception, cut_off) or job.attempts >= self.attempts:
+        if not isinstance(exception, cut_off) or job.attempts > GIVE_UP_AFTER:
             return None
         return procrastinate.RetryDecision(retry_in={"seconds": 0})
 
@@ -109,27 +119,49 @@ class AgainAfterShutdown(procrastinate.BaseRetryStrategy):
 class UpdateQueue:
     slow_queue = SLOW_QUEUE
 
-    def __init__(self, database_url: str, *, stalled_after: float = 30.0) -> None:
+    def __init__(
+        self, database_url: str, *, stalled_after: float = 30.0, slow_grace: float = 60.0
+    ) -> None:
         self._conninfo = conninfo(database_url)
         self.stalled_after = stalled_after
+        # How long a stopping process lets its slow jobs finish (an export takes a while)
+        # before it gives them back; its updates get `stalled_after`.
+        self.slow_grace = slow_grace
         self.app = procrastinate.App(
             connector=procrastinate.PsycopgConnector(conninfo=self._conninfo)
         )
         self._handler: Handler | None = None
         self._slow: SlowHandler | None = None
         again = AgainAfterShutdown()
-        self.app.task(name=TASK, queue=QUEUE, retry=again)(self._run)
-        self.app.task(name=SLOW_TASK, queue=SLOW_QUEUE, retry=again)(self._run_slow)
+        self.app.task(name=TASK, queue=QUEUE, retry=again, pass_context=True)(self._run)
+        self.app.task(name=SLOW_TASK, queue=SLOW_QUEUE, retry=again, pass_context=True)(
+            self._run_slow
+        )
 
-    async def _run(self, platform: str, update: dict[str, Any], chat: str | None = None) -> None:
+    async def _run(
+        self,
+        context: procrastinate.JobContext,
+        platform: str,
+        update: dict[str, Any],
+        chat: str | None = None,
+    ) -> None:
         if self._handler is None:
             raise RuntimeError("this process does not handle updates")
+        if _attempts(context) >= GIVE_UP_AFTER:
+            # Only its number: the update itself may hold a person's answers.
+            log.error(
+                "a %s update (%s) was cut off %d times; dropped",
+                platform,
+                update.get("update_id"),
+                _attempts(context),
+            )
+            return
         await self._handler(platform, chat, update)
 
-    async def _run_slow(self, job: dict[str, Any]) -> None:
+    async def _run_slow(self, context: procrastinate.JobContext, job: dict[str, Any]) -> None:
         if self._slow is None:
             raise RuntimeError("this process does not run slow jobs")
-        await self._slow(job)
+        await self._slow(job, _attempts(context) >= GIVE_UP_AFTER)
 
     async def open(self) -> None:
         await self._ensure_schema()
@@ -185,11 +217,15 @@ class UpdateQueue:
         slow_concurrency: int = 2,
     ) -> None:
         """Handle updates and/or run slow jobs (each queue with workers of its own) until
-        `stop` is set, then finish the ones in hand (within `stalled_after`) and return;
-        a job still running then is given back (AgainAfterShutdown)."""
+        `stop` is set, then finish the ones in hand (updates within `stalled_after`, slow
+        jobs within `slow_grace`) and return; a job still running then is given back
+        (AgainAfterShutdown)."""
         self._handler, self._slow = updates, slow
         heartbeat = max(0.5, self.stalled_after / 4)
-        taken = [(QUEUE, updates, concurrency), (SLOW_QUEUE, slow, slow_concurrency)]
+        taken = [
+            (QUEUE, updates, concurrency, self.stalled_after),
+            (SLOW_QUEUE, slow, slow_concurrency, self.slow_grace),
+        ]
         workers = [
             asyncio.create_task(
                 self.app.run_worker_async(
@@ -199,14 +235,16 @@ class UpdateQueue:
                     install_signal_handlers=False,
                     update_heartbeat_interval=heartbeat,
                     stalled_worker_timeout=self.stalled_after,
-                    shutdown_graceful_timeout=self.stalled_after,
-                    delete_jobs="successful",
+                    shutdown_graceful_timeout=grace,
+                    # A job that failed for good is logged; its row would keep what it
+                    # carried (an update's answers, a notice's bytes) for nothing.
+                    delete_jobs="always",
                     listen_notify=True,
                     fetch_job_polling_interval=1.0,
                 ),
                 name=f"cuibao-{queue}-worker",
             )
-            for queue, handler, count in taken
+            for queue, handler, count, grace in taken
             if handler is not None
         ]
         rescuer = asyncio.create_task(self._rescue_forever(stop), name="cuibao-stalled-jobs")
@@ -237,18 +275,27 @@ class UpdateQueue:
 
     async def rescue(self) -> int:
         """Give back to the queue the updates and slow jobs of workers that stopped
-        beating (a slow job starts again from the beginning)."""
+        beating (a slow job starts again from the beginning); one given back too often
+        already is ended instead (it may be what kills its workers)."""
         count = 0
         for queue in (QUEUE, SLOW_QUEUE):
             stalled = await self.app.job_manager.get_stalled_jobs(
                 queue=queue, seconds_since_heartbeat=self.stalled_after
             )
-            given = 0
+            given = ended = 0
             for job in stalled:
-                await self.app.job_manager.retry_job(job)
-                given += 1
+                if job.attempts > GIVE_UP_AFTER:
+                    await self.app.job_manager.finish_job(
+                        job, status=procrastinate.jobs.Status.FAILED, delete_job=True
+                    )
+                    ended += 1
+                else:
+                    await self.app.job_manager.retry_job(job)
+                    given += 1
             if given:
                 log.warning("gave back %d %s jobs a stopped worker was doing", given, queue)
+            if ended:
+                log.error("ended %d %s jobs that stopped every worker taking them", ended, queue)
             count += given
         return count
 

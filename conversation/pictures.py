@@ -37,6 +37,8 @@ def after_digest(services: AppServices) -> Callable[[int, str, str | None], Awai
             0,
             data={"campaign": campaign_id},
             exclusive=False,
+            language=language or "",
+            quiet=True,  # not asked for: a picture that cannot be drawn is only logged
         )
         await services.slow.submit(job)
 

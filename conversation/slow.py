@@ -44,6 +44,8 @@ class SlowJob:
     working: str = ""  # what the progress message says while the work runs
     exclusive: bool = True  # one exclusive job per person at a time
     queued: bool = False  # the progress message said it waits behind others
+    language: str = ""  # the person's, when it was asked for (for a failure told late)
+    quiet: bool = False  # nobody asked for it (the digest's picture): a failure is logged
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,8 @@ class SlowJob:
             "working": self.working,
             "exclusive": self.exclusive,
             "queued": self.queued,
+            "language": self.language,
+            "quiet": self.quiet,
         }
 
     @classmethod
@@ -74,6 +78,8 @@ class SlowJob:
             working=str(data.get("working", "")),
             exclusive=bool(data.get("exclusive", True)),
             queued=bool(data.get("queued", False)),
+            language=str(data.get("language", "")),
+            quiet=bool(data.get("quiet", False)),
         )
 
 
@@ -154,6 +160,7 @@ async def start(
         working,
         exclusive,
         queued=ahead > 0,
+        language=t.language,
     )
     try:
         await slow.submit(job)

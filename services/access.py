@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.ports import Address
 from storage import models as m
 from storage.db import single_read
+from storage.handled import idempotent
 from storage.repositories import PersonRepo
 
 
@@ -133,16 +134,18 @@ class AccessService:
             await single_read(s)
             person = await PersonRepo(s).with_seats(self.platform, external_id)
         if person is None or not person.reachable or (name and person.display_name != name):
-            async with self.sessions.begin() as s:
-                people = PersonRepo(s)
-                person = await people.with_seats(self.platform, external_id)
-                if person is None:
-                    person_id = await people.add(self.platform, external_id, name, now)
-                    return Actor(
-                        person_id, external_id, None, (), external_id in self.coordinator_ids
-                    )
-                # They wrote to us: they go by this name now, and can be reached again.
-                await people.touch(person.id, name or person.display_name)
+            # Done again, it changes nothing: it must not mark the update handled.
+            with idempotent():
+                async with self.sessions.begin() as s:
+                    people = PersonRepo(s)
+                    person = await people.with_seats(self.platform, external_id)
+                    if person is None:
+                        person_id = await people.add(self.platform, external_id, name, now)
+                        return Actor(
+                            person_id, external_id, None, (), external_id in self.coordinator_ids
+                        )
+                    # They wrote to us: they go by this name now, and can be reached again.
+                    await people.touch(person.id, name or person.display_name)
         seats = tuple(
             Seat(
                 r.campaign_id,

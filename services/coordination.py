@@ -23,6 +23,7 @@ from services.campaign_reads import (
 )
 from services.ports import Address
 from storage import models as m
+from storage.handled import idempotent
 from storage.repositories import ConfirmationRepo, ConversationRepo
 
 
@@ -213,8 +214,9 @@ class CoordinationService:
 
     async def abandon_reason(self, actor: Actor) -> None:
         """Another command or button: a pending 退回 takes no later text as its reason."""
-        async with self.sessions.begin() as s:
-            await ConversationRepo(s).drop_reason(actor.person_id)
+        with idempotent():  # the command's own work records the update as handled
+            async with self.sessions.begin() as s:
+                await ConversationRepo(s).drop_reason(actor.person_id)
 
     async def return_with_reason(
         self, actor: Actor, comment: str, now: datetime

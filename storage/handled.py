@@ -32,6 +32,7 @@ class _Turn:
 
 
 _turn: ContextVar[_Turn | None] = ContextVar("cuibao_turn", default=None)
+_idempotent: ContextVar[bool] = ContextVar("cuibao_idempotent", default=False)
 _WROTE = "cuibao.wrote"
 _CARRIED = "cuibao.carried"
 
@@ -46,6 +47,19 @@ def on_behalf_of(platform: str, key: str, now: Callable[[], datetime]) -> Iterat
         _turn.reset(token)
 
 
+@contextmanager
+def idempotent() -> Iterator[None]:
+    """Writes in this block do not record the update: doing them again when it is run
+    again changes nothing (a pending 退回 forgotten, a person's name noted). They must not
+    be what marks the update handled: a process that dies right after them would leave
+    the rest of the update (a slow job it was to start) undone for good."""
+    token = _idempotent.set(True)
+    try:
+        yield
+    finally:
+        _idempotent.reset(token)
+
+
 def _executed(state: ORMExecuteState) -> None:
     if (state.is_insert or state.is_update or state.is_delete) and _turn.get() is not None:
         state.session.info[_WROTE] = True
@@ -53,7 +67,8 @@ def _executed(state: ORMExecuteState) -> None:
 
 def _before_commit(session: Session) -> None:
     turn = _turn.get()
-    if turn is None or turn.recorded:
+    if turn is None or turn.recorded or _idempotent.get():
+        session.info.pop(_WROTE, None)
         return
     wrote = session.info.pop(_WROTE, False) or session.new or session.dirty or session.deleted
     if not wrote:
