@@ -19,6 +19,7 @@ from bot.config import (
     BotSettings,
     DatabaseSettings,
     FileSettings,
+    OpsSettings,
     ReminderSettings,
     Settings,
 )
@@ -243,6 +244,7 @@ async def memory_platform(
     coordinator: int,
     database_url: str | None = None,
     capabilities: Capabilities = MEMORY,
+    slow_jobs: int = 2,
 ) -> AsyncIterator[MemoryPlatform]:
     """The composition root's services on a real database, driven by the memory platform."""
     clock = Clock(now)
@@ -262,6 +264,7 @@ async def memory_platform(
             database=DatabaseSettings(url="sqlite://"),
             files=FileSettings(dir=str(tmp_path / "files")),
             reminders=ReminderSettings(enabled=False),
+            ops=OpsSettings(slow_jobs=slow_jobs),
             base_dir=tmp_path,
         )
         notifier: Notifier = MemoryNotifier(platform)

@@ -8,15 +8,23 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conversation import slow_jobs
+from conversation import export, pictures, slow_jobs
 from conversation.replies import Sent
 from conversation.slow import SlowJob
 from conversation.slow_jobs import KINDS, InProcess, NotServed
 from conversation.turn import Turn
-from tests.core.memory import PLAIN, memory_platform
+from tests.core.memory import PLAIN, Chat, MemorySent, Shown, memory_platform
+from tests.core.test_campaign_day_in_memory import (
+    A_LIAISON,
+    UNIT_A,
+    WEEKLY_3,
+    invitations,
+    open_weekly_3,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGUAN = ROOT / "examples" / "plans" / "daguan-2017-anticounterfeit.toml"
@@ -128,3 +136,112 @@ async def test_a_notice_without_deadlines_ends_its_progress_message_saying_so(
         sent = await platform.file(COORDINATOR, notice, "随便.txt", "text/plain")
 
     assert [m.text for m in sent] == [NONE_FOUND]
+
+
+async def test_a_job_cut_off_too_often_says_so_on_its_progress_message_in_its_language(
+    tmp_path: Path,
+) -> None:
+    async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR) as platform:
+        assert platform.services is not None
+        chat = platform.chat(COORDINATOR)
+        shown = platform.post(chat, text="Building the workbook…")
+        job = SlowJob(
+            "export",
+            "telegram",
+            str(COORDINATOR),
+            "王协调",
+            1,
+            ("daguan",),
+            progress=str(shown.id),
+            language="en",
+        )
+
+        await slow_jobs.run(job, platform.services.reaches, give_up=True)
+
+        assert [m.document for m in chat.messages] == [None]
+        assert shown.text == (
+            "This job was cut off several times (the service restarted) and could not be "
+            "finished. Please send the command again."
+        )
+
+
+async def test_a_picture_nobody_asked_for_fails_without_a_word_to_its_person(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def fails(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setitem(KINDS, "picture", fails)
+    async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR) as platform:
+        assert platform.services is not None
+        follow = pictures.after_digest(platform.services)
+        await follow(1, str(COORDINATOR), None)
+        await platform.tasks_done()
+
+        assert platform.chat(COORDINATOR).messages == []
+    assert any("slow job (picture) failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_export_waiting_behind_another_job_says_so_then_that_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, said = asyncio.Event(), asyncio.Event()
+    when_run: list[str] = []
+
+    async def waits(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+        await gate.wait()
+
+    async def exports(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+        assert isinstance(progress, MemorySent)
+        when_run.append(progress.message.text)
+        await export.finish(t, job, progress)
+
+    monkeypatch.setitem(KINDS, "wait", waits)
+    monkeypatch.setitem(KINDS, "export", exports)
+    async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR, slow_jobs=1) as platform:
+        assert platform.services is not None
+        post = platform.post
+
+        def posted(chat: Chat, **content: Any) -> Shown:
+            shown = post(chat, **content)
+            said.set()
+            return shown
+
+        monkeypatch.setattr(platform, "post", posted)
+        await platform.services.slow.submit(
+            SlowJob("wait", "telegram", str(STRANGER), "路人", 999)
+        )
+        # The command returns once the work it started is done: it waits behind the gate.
+        asking = asyncio.create_task(platform.command(COORDINATOR, "export"))
+        await asyncio.wait_for(said.wait(), 30)
+        waiting = platform.chat(COORDINATOR).messages[0].text
+        gate.set()
+        progress, workbook = await asking
+
+    assert waiting == f"{WORKING}\n前面还有 1 项任务在排队,轮到时自动开始。"
+    assert when_run == [WORKING]  # its turn came: the note is gone
+    assert progress.text == "“2017年元旦春节期间打假专项行动”汇总报表已生成并发送。"
+    assert workbook.document is not None and workbook.document[0].endswith(".xlsx")
+
+
+async def test_a_job_leaves_the_coordinators_pending_return_waiting_for_its_reason(
+    tmp_path: Path,
+) -> None:
+    """A 退回 waits for its reason; the picture or workbook a job sends meanwhile must
+    not take it away (a command would: the job is not one)."""
+    async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR) as platform:
+        assert platform.services is not None
+        links = await invitations(platform)
+        await platform.join(A_LIAISON, "李明", links[UNIT_A])
+        [question] = await open_weekly_3(platform, A_LIAISON)
+        await platform.press(A_LIAISON, question, "零报告")
+        platform.clock.advance(hours=29.5)  # /review offers the deadline just passed
+        [pick] = await platform.command(COORDINATOR, "review")
+        await platform.press(COORDINATOR, pick, f"退回:{UNIT_A}")
+
+        for kind in ("export", "picture"):
+            job = SlowJob(kind, "telegram", str(COORDINATOR), "王协调", 1, ("daguan",))
+            await slow_jobs.run(job, platform.services.reaches)
+        [returned] = await platform.text(COORDINATOR, "请补报数据")
+
+    assert returned.text == f"已退回 {UNIT_A} 的 {WEEKLY_3},已通知 1 人。"

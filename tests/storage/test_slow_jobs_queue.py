@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.update_queue import GIVE_UP_AFTER, UpdateQueue
 from conversation.i18n import Catalogue
 from domain.plan_toml import parse_plan
 from fakegram import FakeTelegram
@@ -58,6 +59,7 @@ enabled = false
 
 [ops]
 queue_stalled_after_seconds = 3
+slow_jobs_grace_seconds = 3
 """,
         encoding="utf-8",
     )
@@ -207,7 +209,7 @@ async def test_a_jobs_process_gone_mid_export_has_its_job_done_by_another(
     tmp_path: Path, stop: signal.Signals
 ) -> None:
     """Killed: its heartbeat stops and another process gives the job back. Stopped: the
-    job runs past the grace time (queue_stalled_after_seconds) and is handed back as the
+    job runs past the grace time (slow_jobs_grace_seconds) and is handed back as the
     process leaves."""
     async with _deployment(tmp_path) as (fake, db_url, coordinator, _, processes):
         await processes.start("worker", free_port())
@@ -250,3 +252,54 @@ async def _queue(db_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+async def test_a_job_cut_off_too_often_tells_its_person_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """Its process stopped under it GIVE_UP_AFTER times: the next process to take it only
+    says on the progress message that it will not be done."""
+    async with _deployment(tmp_path) as (fake, db_url, coordinator, _, processes):
+        await processes.start("worker", free_port())
+        asked = fake.send_command(coordinator, "export")
+        working = TEXTS.text("export.working", campaign=CAMPAIGN_NAME)
+        progress = await bot_says(fake, coordinator, asked.message_id, working, SECONDS)
+        async with _queue(db_url) as conn:
+            await conn.execute(
+                "UPDATE procrastinate_jobs SET attempts = $1 WHERE queue_name = 'slow'",
+                GIVE_UP_AFTER,
+            )
+
+        await processes.start("jobs", free_port())
+
+        await _until_edited(fake, coordinator, progress, TEXTS.text("jobs.gave_up"))
+        assert _files(fake, coordinator, asked.message_id) == []
+    assert "was cut off too often; given up" in processes.logs()
+
+
+async def test_the_rescue_gives_back_a_stalled_job_but_ends_one_given_back_too_often() -> None:
+    assert PG_URL is not None
+    async with fresh_database(PG_URL) as db_url:
+        queue = UpdateQueue(db_url, stalled_after=1)
+        await queue.open()
+        try:
+            for person in (1, 2):
+                await queue.defer_slow({"kind": "export", "person_id": person}, f"slow:{person}")
+            async with _queue(db_url) as conn:
+                # Both taken by a worker that is gone; the first went round too often.
+                await conn.execute(
+                    "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL,"
+                    " attempts = CASE lock WHEN 'slow:1' THEN $1 ELSE 1 END",
+                    GIVE_UP_AFTER + 1,
+                )
+
+                given = await queue.rescue()
+
+                rows = await conn.fetch(
+                    "SELECT lock, status::text, attempts FROM procrastinate_jobs ORDER BY lock"
+                )
+        finally:
+            await queue.close()
+
+    assert given == 1
+    assert [tuple(r) for r in rows] == [("slow:2", "todo", 2)]
