@@ -3,6 +3,10 @@ memory or time limit it is stopped and says which."""
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +33,11 @@ def _hog() -> bytes:
 
 def _sleep() -> None:
     time.sleep(30)
+
+
+def _square_slowly(n: int) -> int:
+    time.sleep(3)
+    return n * n
 
 
 async def test_a_job_returns_its_value_and_what_it_cost() -> None:
@@ -60,6 +69,21 @@ async def test_a_job_past_its_time_limit_is_stopped() -> None:
 
     assert caught.value.failure is Failure.TIMEOUT
     assert time.monotonic() - started < 25
+
+
+async def test_a_sigterm_meant_for_the_whole_group_leaves_the_job_to_its_parent() -> None:
+    """A service manager stopping the group (systemd's default KillMode) signals the
+    worker too: the bot decides whether the job ends (it finishes it, or gives it back)."""
+    job = asyncio.create_task(run(_square_slowly, 12, limits=LIMITS))
+    async with asyncio.timeout(30):
+        # A child process's start: no event to wait on.
+        while not (children := multiprocessing.active_children()):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # up, and past setting its signals
+    for child in children:
+        os.kill(child.pid or 0, signal.SIGTERM)
+
+    assert await job == 144
 
 
 def test_the_worker_modules_do_not_import_telegram() -> None:
