@@ -285,7 +285,9 @@ async def _work(
     if slow:
         log.info("running slow jobs (%d at a time)", ops.slow_jobs)
     inbox = InboxService(db.sessions)
-    forgetting = asyncio.create_task(_forget_forever(inbox, clock, stop)) if updates else None
+    forgetting = (
+        asyncio.create_task(_forget_forever(inbox, queue, clock, stop)) if updates else None
+    )
     try:
         await queue.work(
             stop,
@@ -339,10 +341,13 @@ async def _serve_dingtalk_only(
 INBOX_DAYS = 7  # how long a handled update's id is kept (Telegram redelivers for a day)
 
 
-async def _forget_forever(inbox: InboxService, clock: Clock, stop: asyncio.Event) -> None:
+async def _forget_forever(
+    inbox: InboxService, queue: UpdateQueue, clock: Clock, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         try:
             await inbox.forget_before(clock() - timedelta(days=INBOX_DAYS))
+            await queue.forget_finished()
         except Exception:  # the database away for a moment: next hour then
             log.warning("could not prune the handled updates' record", exc_info=True)
         with contextlib.suppress(TimeoutError):

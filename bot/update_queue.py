@@ -299,6 +299,13 @@ class UpdateQueue:
             count += given
         return count
 
+    async def forget_finished(self) -> None:
+        """Delete the rows of jobs that ended (an earlier version kept failed ones, with
+        the answers or notice bytes they carried)."""
+        await self.app.job_manager.delete_old_jobs(
+            nb_hours=1, include_failed=True, include_cancelled=True, include_aborted=True
+        )
+
     def slow_work(self) -> QueuedSlowWork:
         """conversation.slow's jobs, stored in this queue."""
         return QueuedSlowWork(self)

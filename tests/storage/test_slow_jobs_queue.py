@@ -277,7 +277,9 @@ async def test_a_job_cut_off_too_often_tells_its_person_and_sends_nothing(
     assert "was cut off too often; given up" in processes.logs()
 
 
-async def test_the_rescue_gives_back_a_stalled_job_but_ends_one_given_back_too_often() -> None:
+async def test_the_rescue_gives_back_a_stalled_job_ends_one_given_back_too_often_and_purges() -> (
+    None
+):
     assert PG_URL is not None
     async with fresh_database(PG_URL) as db_url:
         queue = UpdateQueue(db_url, stalled_after=1)
@@ -294,6 +296,13 @@ async def test_the_rescue_gives_back_a_stalled_job_but_ends_one_given_back_too_o
                 )
 
                 given = await queue.rescue()
+                # A failed job's row from an earlier version, an hour and more ago.
+                await queue.defer_slow({"kind": "export", "person_id": 3}, "slow:3")
+                await conn.execute(
+                    "UPDATE procrastinate_jobs SET status = 'failed' WHERE lock = 'slow:3'"
+                )
+                await conn.execute("UPDATE procrastinate_events SET at = at - interval '2 hours'")
+                await queue.forget_finished()
 
                 rows = await conn.fetch(
                     "SELECT lock, status::text, attempts FROM procrastinate_jobs ORDER BY lock"
