@@ -186,9 +186,12 @@ async def on_pasted_text(t: Turn, message: Text) -> bool:
         return False
     text = message.text
     steps, person = t.services.steps, t.actor.person_id
-    pasted = await steps.get(person, _PASTE) is not None
-    if pasted and await steps.take(person, _PASTE) is not None:
+    if await steps.get(person, _PASTE) is not None:
+        # The notice's job is stored before the paste is consumed (a person's texts come
+        # one at a time): a worker dying between the two makes the rerun read it twice,
+        # never lose it.
         await _start_review(t, text, _PASTED)
+        await steps.take(person, _PASTE)
         return True
     review = await _saved_review(t)
     if review is None:

@@ -70,13 +70,14 @@ async def test_an_export_job_run_for_someone_without_the_right_sends_no_workbook
         assert chat.messages[-1].text == "此功能仅供牵头单位使用。"
 
 
+async def _fails(t: Turn, job: SlowJob, progress: Sent | None) -> None:
+    raise RuntimeError("the disk is full")
+
+
 async def test_a_job_that_fails_tells_its_person_on_a_platform_without_edits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def fails(t: Turn, job: SlowJob, progress: Sent | None) -> None:
-        raise RuntimeError("the disk is full")
-
-    monkeypatch.setitem(KINDS, "export", fails)
+    monkeypatch.setitem(KINDS, "export", _fails)
     async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR, capabilities=PLAIN) as platform:
         sent = await platform.command(COORDINATOR, "export")
 
@@ -168,10 +169,7 @@ async def test_a_job_cut_off_too_often_says_so_on_its_progress_message_in_its_la
 async def test_a_picture_nobody_asked_for_fails_without_a_word_to_its_person(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def fails(t: Turn, job: SlowJob, progress: Sent | None) -> None:
-        raise RuntimeError("no fonts")
-
-    monkeypatch.setitem(KINDS, "picture", fails)
+    monkeypatch.setitem(KINDS, "picture", _fails)
     async with memory_platform(tmp_path, NOW, DAGUAN, COORDINATOR) as platform:
         assert platform.services is not None
         follow = pictures.after_digest(platform.services)
