@@ -290,7 +290,13 @@ class UpdateQueue:
                     )
                     ended += 1
                 else:
-                    await self.app.job_manager.retry_job(job)
+                    try:
+                        await self.app.job_manager.retry_job(job)
+                    except procrastinate.exceptions.ConnectorException:
+                        # Another process's rescue gave it back first (it is no longer
+                        # 'doing'): nothing to do, and the other stalled jobs still are.
+                        log.debug("a stalled %s job was given back elsewhere", queue)
+                        continue
                     given += 1
             if given:
                 log.warning("gave back %d %s jobs a stopped worker was doing", given, queue)

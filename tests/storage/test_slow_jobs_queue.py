@@ -14,6 +14,7 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -312,3 +313,41 @@ async def test_the_rescue_gives_back_a_stalled_job_ends_one_given_back_too_often
 
     assert given == 1
     assert [tuple(r) for r in rows] == [("slow:2", "todo", 2)]
+
+
+async def test_a_rescue_racing_another_process_skips_the_job_it_lost_and_gives_back_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert PG_URL is not None
+    async with fresh_database(PG_URL) as db_url:
+        queue = UpdateQueue(db_url, stalled_after=1)
+        await queue.open()
+        try:
+            for person in (1, 2):
+                await queue.defer_slow({"kind": "export", "person_id": person}, f"slow:{person}")
+            async with _queue(db_url) as conn:
+                await conn.execute(
+                    "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL"
+                )
+            manager = queue.app.job_manager
+            found = manager.get_stalled_jobs
+
+            async def raced(**kwargs: Any) -> Any:
+                # Between this process's look and its retry, another process gives back
+                # the first job.
+                stalled = list(await found(**kwargs))
+                if stalled:
+                    await manager.retry_job(stalled[0])
+                return stalled
+
+            monkeypatch.setattr(manager, "get_stalled_jobs", raced)
+
+            given = await queue.rescue()
+
+            async with _queue(db_url) as conn:
+                statuses = await conn.fetch("SELECT status::text FROM procrastinate_jobs")
+        finally:
+            await queue.close()
+
+    assert given == 1
+    assert [r[0] for r in statuses] == ["todo", "todo"]
