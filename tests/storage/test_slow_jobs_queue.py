@@ -278,38 +278,42 @@ async def test_a_job_cut_off_too_often_tells_its_person_and_sends_nothing(
     assert "was cut off too often; given up" in processes.logs()
 
 
-async def test_the_rescue_gives_back_a_stalled_job_ends_one_given_back_too_often_and_purges() -> (
-    None
-):
+@contextlib.asynccontextmanager
+async def _two_stalled_jobs() -> AsyncIterator[tuple[UpdateQueue, asyncpg.Connection]]:
+    """A queue whose two slow jobs (people 1 and 2) were taken by a worker that is gone."""
     assert PG_URL is not None
-    async with fresh_database(PG_URL) as db_url:
+    async with fresh_database(PG_URL) as db_url, _queue(db_url) as conn:
         queue = UpdateQueue(db_url, stalled_after=1)
         await queue.open()
         try:
             for person in (1, 2):
                 await queue.defer_slow({"kind": "export", "person_id": person}, f"slow:{person}")
-            async with _queue(db_url) as conn:
-                # Both taken by a worker that is gone; the first went round too often.
-                await conn.execute(
-                    "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL,"
-                    " attempts = CASE lock WHEN 'slow:1' THEN $1 ELSE 1 END",
-                    GIVE_UP_AFTER + 1,
-                )
-
-                given = await queue.rescue()
-                # A failed job's row from an earlier version, an hour and more ago.
-                await queue.defer_slow({"kind": "export", "person_id": 3}, "slow:3")
-                await conn.execute(
-                    "UPDATE procrastinate_jobs SET status = 'failed' WHERE lock = 'slow:3'"
-                )
-                await conn.execute("UPDATE procrastinate_events SET at = at - interval '2 hours'")
-                await queue.forget_finished()
-
-                rows = await conn.fetch(
-                    "SELECT lock, status::text, attempts FROM procrastinate_jobs ORDER BY lock"
-                )
+            await conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL")
+            yield queue, conn
         finally:
             await queue.close()
+
+
+async def test_the_rescue_gives_back_a_stalled_job_ends_one_given_back_too_often_and_purges() -> (
+    None
+):
+    async with _two_stalled_jobs() as (queue, conn):
+        # The first went round too often.
+        await conn.execute(
+            "UPDATE procrastinate_jobs SET attempts = CASE lock WHEN 'slow:1' THEN $1 ELSE 1 END",
+            GIVE_UP_AFTER + 1,
+        )
+
+        given = await queue.rescue()
+        # A failed job's row from an earlier version, an hour and more ago.
+        await queue.defer_slow({"kind": "export", "person_id": 3}, "slow:3")
+        await conn.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE lock = 'slow:3'")
+        await conn.execute("UPDATE procrastinate_events SET at = at - interval '2 hours'")
+        await queue.forget_finished()
+
+        rows = await conn.fetch(
+            "SELECT lock, status::text, attempts FROM procrastinate_jobs ORDER BY lock"
+        )
 
     assert given == 1
     assert [tuple(r) for r in rows] == [("slow:2", "todo", 2)]
@@ -318,36 +322,23 @@ async def test_the_rescue_gives_back_a_stalled_job_ends_one_given_back_too_often
 async def test_a_rescue_racing_another_process_skips_the_job_it_lost_and_gives_back_the_rest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert PG_URL is not None
-    async with fresh_database(PG_URL) as db_url:
-        queue = UpdateQueue(db_url, stalled_after=1)
-        await queue.open()
-        try:
-            for person in (1, 2):
-                await queue.defer_slow({"kind": "export", "person_id": person}, f"slow:{person}")
-            async with _queue(db_url) as conn:
-                await conn.execute(
-                    "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL"
-                )
-            manager = queue.app.job_manager
-            found = manager.get_stalled_jobs
+    async with _two_stalled_jobs() as (queue, conn):
+        manager = queue.app.job_manager
+        found = manager.get_stalled_jobs
 
-            async def raced(**kwargs: Any) -> Any:
-                # Between this process's look and its retry, another process gives back
-                # the first job.
-                stalled = list(await found(**kwargs))
-                if stalled:
-                    await manager.retry_job(stalled[0])
-                return stalled
+        async def raced(**kwargs: Any) -> Any:
+            # Between this process's look and its retry, another process gives back the
+            # first job.
+            stalled = list(await found(**kwargs))
+            if stalled:
+                await manager.retry_job(stalled[0])
+            return stalled
 
-            monkeypatch.setattr(manager, "get_stalled_jobs", raced)
+        monkeypatch.setattr(manager, "get_stalled_jobs", raced)
 
-            given = await queue.rescue()
+        given = await queue.rescue()
 
-            async with _queue(db_url) as conn:
-                statuses = await conn.fetch("SELECT status::text FROM procrastinate_jobs")
-        finally:
-            await queue.close()
+        statuses = await conn.fetch("SELECT status::text FROM procrastinate_jobs")
 
     assert given == 1
     assert [r[0] for r in statuses] == ["todo", "todo"]
