@@ -41,8 +41,7 @@ from bot.transport import telegram_request
 from bot.updates import PerChatUpdateProcessor, TolerantBot
 from bot.webhook import run_webhook
 from conversation.i18n import Catalogue
-from conversation.slow import Reaches, SlowWork
-from conversation.slow_jobs import InProcess
+from conversation.slow import Reaches
 from handlers import errors, telegram
 from handlers.context import CustomContext, install, services_of
 from handlers.menus import CoordinatorMenus, set_default_menus
@@ -172,11 +171,7 @@ def _post_init(
         # Slow jobs: in the durable queue when updates come from it, else tasks here;
         # either way one limit for the process, whichever platforms it serves.
         jobs, reaches = Jobs(settings.ops.slow_jobs), Reaches()
-        slow: SlowWork = (
-            queue.slow_work()
-            if queue is not None
-            else InProcess(reaches, app.create_task, settings.ops.slow_jobs)
-        )
+        slow = queue.slow_work() if queue is not None else None
         services = build_services(
             settings,
             db,
@@ -215,7 +210,14 @@ def _post_init(
             forward = queue.forwarder("dingtalk") if queue is not None else None
             found = await stack.enter_async_context(
                 running_dingtalk(
-                    settings, db, clock, outbox, forward, slow, jobs=jobs, reaches=reaches
+                    settings,
+                    db,
+                    clock,
+                    outbox,
+                    forward,
+                    services.slow,
+                    jobs=jobs,
+                    reaches=reaches,
                 )
             )
             app.bot_data[_DINGTALK] = stack
